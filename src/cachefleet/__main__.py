@@ -1,0 +1,5 @@
+"""`python -m cachefleet` runs the command-line interface."""
+
+from cachefleet.cli.main import main
+
+main()

@@ -1,0 +1,128 @@
+"""The project's exception hierarchy.
+
+Domain errors carry the resource kind and a message written the way ElastiCache writes it; the
+mapping to AWS wire codes and HTTP statuses lives in one table in `api/errors.py`. Engine errors
+say what failed on a node. Reconcile errors say whether to retry.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """The kinds of resource a domain error can be about."""
+
+    REPLICATION_GROUP = "replication-group"
+    CACHE_CLUSTER = "cache-cluster"
+    SUBNET_GROUP = "cache-subnet-group"
+    PARAMETER_GROUP = "cache-parameter-group"
+    SNAPSHOT = "snapshot"
+    TAG = "tag"
+    NODE_GROUP = "node-group"
+
+
+class CachefleetError(Exception):
+    """Base of every error cachefleet raises on purpose."""
+
+
+# --- domain errors (the service layer raises these; api/errors.py maps them) -----------------
+
+
+class DomainError(CachefleetError):
+    """A request that cannot be carried out as asked."""
+
+    def __init__(self, message: str, kind: Kind | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+
+
+class NotFound(DomainError):
+    """The named resource does not exist (in this region and account)."""
+
+
+class AlreadyExists(DomainError):
+    """A resource with that name already exists."""
+
+
+class InvalidState(DomainError):
+    """The resource exists but is not in a state that allows the operation."""
+
+
+class InvalidParameter(DomainError):
+    """One parameter's value is not acceptable."""
+
+
+class InvalidParameterCombination(DomainError):
+    """Parameters that are each valid do not go together."""
+
+
+class QuotaExceeded(DomainError):
+    """A limit of the account, region or resource would be exceeded.
+
+    :param quota: which quota: ``nodes-per-cluster``, ``nodes-per-region``, ``tags-per-resource``,
+        ``node-groups-per-group``.
+    """
+
+    def __init__(self, message: str, quota: str, kind: Kind | None = None) -> None:
+        super().__init__(message, kind)
+        self.quota = quota
+
+
+class InvalidArn(DomainError):
+    """A resource name that is not a well-formed ElastiCache ARN."""
+
+
+class NotAvailableYet(DomainError):
+    """A capability of ElastiCache that cachefleet does not carry out yet.
+
+    Raised instead of accepting a parameter and ignoring it.
+    """
+
+
+# --- engine errors ---------------------------------------------------------------------------
+
+
+class EngineError(CachefleetError):
+    """A node or Sentinel process could not be started, reached or commanded."""
+
+
+class ProcessStartFailed(EngineError):
+    """A redis-server or redis-sentinel process did not come up."""
+
+
+class NodeUnreachable(EngineError):
+    """A node did not answer within its timeout."""
+
+
+class NodeCommandFailed(EngineError):
+    """A node answered a command with an error."""
+
+
+# --- reconcile errors ------------------------------------------------------------------------
+
+
+class TransientError(CachefleetError):
+    """Try again later: the situation may change by itself."""
+
+    def __init__(self, reason: str, retry_in: float = 1.0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_in = retry_in
+
+
+class PermanentError(CachefleetError):
+    """Stop: mark the resource failed and say why in an event."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StoreError(CachefleetError):
+    """The state database could not be read or written."""
+
+
+class FatalError(CachefleetError):
+    """The daemon cannot go on (bad settings, unusable data directory)."""

@@ -1,0 +1,86 @@
+"""Identifier rules and ARNs, with ElastiCache's messages.
+
+>>> validate_identifier("Orders-1", "ReplicationGroupId", 40)
+'orders-1'
+>>> group_arn(Scope("us-east-1", "000000000000"), "orders")
+'arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cachefleet.errors import InvalidArn, InvalidParameter
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+MAX_GROUP_ID = 40
+MAX_CACHE_CLUSTER_ID = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The region and account a resource belongs to."""
+
+    region: str
+    account: str
+
+
+def validate_identifier(value: str, parameter: str, max_length: int) -> str:
+    """Check an ElastiCache identifier and return it lowercased.
+
+    :raises InvalidParameter: with ElastiCache's own message.
+    """
+    if not value:
+        raise InvalidParameter(f"The parameter {parameter} must be provided and must not be blank.")
+    if len(value) > max_length:
+        raise InvalidParameter(
+            f"The parameter {parameter} is not a valid identifier. "
+            f"Identifiers must be between 1 and {max_length} characters long."
+        )
+    if not _IDENTIFIER.fullmatch(value) or value.endswith("-") or "--" in value:
+        raise InvalidParameter(
+            f"The parameter {parameter} is not a valid identifier. Identifiers must begin with "
+            "a letter; must contain only ASCII letters, digits, and hyphens; and must not end "
+            "with a hyphen or contain two consecutive hyphens."
+        )
+    return value.lower()
+
+
+def group_arn(scope: Scope, group_id: str) -> str:
+    """The ARN of a replication group."""
+    return f"arn:aws:elasticache:{scope.region}:{scope.account}:replicationgroup:{group_id}"
+
+
+def cluster_arn(scope: Scope, cluster_id: str) -> str:
+    """The ARN of a cache cluster (node)."""
+    return f"arn:aws:elasticache:{scope.region}:{scope.account}:cluster:{cluster_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArn:
+    """An ElastiCache ARN taken apart."""
+
+    scope: Scope
+    resource_type: str
+    resource_id: str
+
+
+_ARN = re.compile(
+    r"arn:aws[a-z-]*:elasticache:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"(?P<type>[a-z]+):(?P<id>[^:]+)"
+)
+
+
+def parse_arn(arn: str) -> ParsedArn:
+    """Split an ElastiCache ARN into scope, resource type and id.
+
+    :raises InvalidArn: when the text is not an ElastiCache ARN.
+    """
+    match = _ARN.fullmatch(arn)
+    if match is None:
+        raise InvalidArn(f"{arn} is not a valid ARN.")
+    return ParsedArn(
+        Scope(match["region"], match["account"]), match["type"], match["id"].lower()
+    )

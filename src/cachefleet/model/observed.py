@@ -1,0 +1,49 @@
+"""Observed state: what is true right now, built by engine probes on every cycle.
+
+Never stored; never trusted from the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cachefleet.model.status import Role
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaLink:
+    """A replica's view of its primary."""
+
+    primary_address: str
+    primary_port: int
+    link_up: bool
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeObservation:
+    """One probe of one node.
+
+    ``reachable`` False means the node did not answer (``alive`` says whether its process
+    exists). ``role`` and the fields after it are only meaningful when reachable.
+    """
+
+    node_id: str
+    alive: bool
+    reachable: bool
+    role: Role | None = None
+    replica_link: ReplicaLink | None = None
+    offset: int = 0
+    connected_replicas: int = 0
+    used_memory: int = 0
+    maxmemory: int = 0
+    run_id: str = ""
+    cluster_node_id: str = ""
+    cluster_ok: bool = False
+    cluster_known_nodes: int = 0
+    loading: bool = False
+
+    @property
+    def is_primary(self) -> bool:
+        """Whether the node answered and says it is a primary."""
+        return self.reachable and self.role is Role.PRIMARY

@@ -1,0 +1,133 @@
+"""Desired state: what a user asked for, as the service layer writes it to the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from cachefleet.model.ids import Scope
+from cachefleet.model.status import ClusterMode, EndpointKind
+
+SLOT_COUNT = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRange:
+    """An inclusive range of hash slots, e.g. 0-5460."""
+
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """One node (an ElastiCache cache cluster): a redis-server on its own address."""
+
+    node_id: str
+    shard_id: str
+    az: str
+    address: str
+    port: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSpec:
+    """One shard (an ElastiCache node group): its id and, in cluster mode, its slots."""
+
+    shard_id: str
+    slots: tuple[SlotRange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """A stable address of a group that leads to one or more of its nodes."""
+
+    kind: EndpointKind
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A replication group, or a standalone cache cluster (``standalone``, exactly one node).
+
+    ``nodes`` lists the nodes in creation order; the first node of each shard is its initial
+    primary. ``endpoints`` holds the primary and reader endpoints (cluster mode disabled, two or
+    more nodes) or the configuration endpoint (cluster mode enabled).
+    """
+
+    scope: Scope
+    group_id: str
+    description: str
+    cluster_mode: ClusterMode
+    node_type: str
+    engine_version: str
+    port: int
+    automatic_failover: bool
+    multi_az: bool
+    parameter_group: str
+    subnet_group: str
+    maintenance_window: str
+    created_at: datetime
+    shards: tuple[ShardSpec, ...]
+    nodes: tuple[NodeSpec, ...]
+    endpoints: tuple[EndpointSpec, ...] = ()
+    standalone: bool = False
+    auto_minor_version_upgrade: bool = True
+    network_type: str = "ipv4"
+
+    def nodes_of(self, shard_id: str) -> tuple[NodeSpec, ...]:
+        """The nodes of one shard, in creation order."""
+        return tuple(node for node in self.nodes if node.shard_id == shard_id)
+
+    def node(self, node_id: str) -> NodeSpec | None:
+        """The node with this id, if the group has it."""
+        return next((node for node in self.nodes if node.node_id == node_id), None)
+
+    def endpoint(self, kind: EndpointKind) -> EndpointSpec | None:
+        """The endpoint of this kind, if the group has one."""
+        return next((ep for ep in self.endpoints if ep.kind is kind), None)
+
+    def with_nodes(self, nodes: tuple[NodeSpec, ...]) -> GroupSpec:
+        """A copy with another list of nodes."""
+        return replace(self, nodes=nodes)
+
+
+def split_slots(shard_count: int) -> tuple[SlotRange, ...]:
+    """Split the 16384 slots evenly over shards; earlier shards take the remainder.
+
+    >>> [str(r) for r in split_slots(3)]
+    ['0-5461', '5462-10922', '10923-16383']
+    """
+    base, extra = divmod(SLOT_COUNT, shard_count)
+    ranges: list[SlotRange] = []
+    start = 0
+    for index in range(shard_count):
+        size = base + (1 if index < extra else 0)
+        ranges.append(SlotRange(start, start + size - 1))
+        start += size
+    return tuple(ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A key/value tag on a resource."""
+
+    key: str
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of DescribeEvents."""
+
+    scope: Scope
+    source_type: str
+    source_id: str
+    message: str
+    date: datetime
+    id: int = field(default=0, compare=False)

@@ -1,0 +1,47 @@
+"""Published states of resources and nodes, as ElastiCache spells them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class GroupStatus(StrEnum):
+    """A replication group's (or standalone cache cluster's) status."""
+
+    CREATING = "creating"
+    AVAILABLE = "available"
+    MODIFYING = "modifying"
+    DELETING = "deleting"
+    CREATE_FAILED = "create-failed"
+
+
+class NodeStatus(StrEnum):
+    """A cache cluster's (node's) status."""
+
+    CREATING = "creating"
+    AVAILABLE = "available"
+    MODIFYING = "modifying"
+    DELETING = "deleting"
+    REBOOTING = "rebooting cluster nodes"
+
+
+class Role(StrEnum):
+    """A node's role in its shard."""
+
+    PRIMARY = "primary"
+    REPLICA = "replica"
+
+
+class ClusterMode(StrEnum):
+    """Whether the keyspace is split over shards with Redis Cluster."""
+
+    DISABLED = "disabled"
+    ENABLED = "enabled"
+
+
+class EndpointKind(StrEnum):
+    """The stable addresses a group offers besides its node addresses."""
+
+    PRIMARY = "primary"
+    READER = "reader"
+    CONFIGURATION = "configuration"
