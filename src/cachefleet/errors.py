@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# Logged with every unexpected exception; acceptance tests fail if a daemon log contains it.
+UNEXPECTED_MARKER = "UNEXPECTED ERROR"
+
 
 class Kind(StrEnum):
     """The kinds of resource a domain error can be about."""

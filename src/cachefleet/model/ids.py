@@ -81,6 +81,4 @@ def parse_arn(arn: str) -> ParsedArn:
     match = _ARN.fullmatch(arn)
     if match is None:
         raise InvalidArn(f"{arn} is not a valid ARN.")
-    return ParsedArn(
-        Scope(match["region"], match["account"]), match["type"], match["id"].lower()
-    )
+    return ParsedArn(Scope(match["region"], match["account"]), match["type"], match["id"].lower())

@@ -47,3 +47,20 @@ class NodeObservation:
     def is_primary(self) -> bool:
         """Whether the node answered and says it is a primary."""
         return self.reachable and self.role is Role.PRIMARY
+
+
+@dataclass(frozen=True, slots=True)
+class GroupObservation:
+    """Everything observed about a group in one cycle.
+
+    ``sentinel_primary`` is the node id the Sentinels name as primary (cluster mode disabled,
+    when they watch the group); ``monitored`` whether a majority of them watch it.
+    """
+
+    nodes: dict[str, NodeObservation]
+    sentinel_primary: str | None = None
+    monitored: bool = False
+
+    def of(self, node_id: str) -> NodeObservation:
+        """The node's observation; a node never probed counts as not running."""
+        return self.nodes.get(node_id) or NodeObservation(node_id, alive=False, reachable=False)

@@ -32,6 +32,7 @@ class NodeSpec:
     address: str
     port: int
     created_at: datetime
+    deleting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,16 @@ class GroupSpec:
     standalone: bool = False
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
+
+    @property
+    def key(self) -> str:
+        """The store key: replication groups and standalone cache clusters have separate names."""
+        return f"cluster:{self.group_id}" if self.standalone else self.group_id
+
+    @property
+    def live_nodes(self) -> tuple[NodeSpec, ...]:
+        """The nodes that are not being deleted."""
+        return tuple(node for node in self.nodes if not node.deleting)
 
     def nodes_of(self, shard_id: str) -> tuple[NodeSpec, ...]:
         """The nodes of one shard, in creation order."""

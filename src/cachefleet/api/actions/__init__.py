@@ -1,0 +1,37 @@
+"""One module per resource family; one small function per action.
+
+`build_handlers` binds every implemented action to the service context; the app answers every
+other action of the model with a clear NotImplemented error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import Any
+
+from cachefleet.api.actions import cache_clusters, catalog, replication_groups, tags
+from cachefleet.api.app import ApiRequest, Handler
+from cachefleet.service.context import ServiceContext
+
+_Action = Callable[[ServiceContext, ApiRequest], Awaitable[Mapping[str, Any]]]
+
+ACTIONS: dict[str, _Action] = {
+    "CreateReplicationGroup": replication_groups.create_replication_group,
+    "DescribeReplicationGroups": replication_groups.describe_replication_groups,
+    "DeleteReplicationGroup": replication_groups.delete_replication_group,
+    "CreateCacheCluster": cache_clusters.create_cache_cluster,
+    "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
+    "DeleteCacheCluster": cache_clusters.delete_cache_cluster,
+    "AddTagsToResource": tags.add_tags_to_resource,
+    "ListTagsForResource": tags.list_tags_for_resource,
+    "RemoveTagsFromResource": tags.remove_tags_from_resource,
+    "DescribeEvents": catalog.describe_events,
+    "DescribeCacheSubnetGroups": catalog.describe_cache_subnet_groups,
+    "DescribeCacheEngineVersions": catalog.describe_cache_engine_versions,
+}
+
+
+def build_handlers(ctx: ServiceContext) -> dict[str, Handler]:
+    """Every implemented action, bound to the service context."""
+    return {name: partial(action, ctx) for name, action in ACTIONS.items()}

@@ -1,0 +1,80 @@
+"""CreateCacheCluster, DescribeCacheClusters, DeleteCacheCluster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cachefleet.api import shapes
+from cachefleet.api.actions.common import refuse_unavailable, scope_of, tags_of
+from cachefleet.api.app import ApiRequest
+from cachefleet.api.protocol import paginate
+from cachefleet.service import clusters
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateClusterRequest
+
+_NOT_YET_ON_CREATE = (
+    "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
+    "NotificationTopicArn", "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
+    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns", "LogDeliveryConfigurations",
+    "TransitEncryptionEnabled",
+)  # fmt: skip
+
+
+async def create_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """CreateCacheCluster: a standalone node, or a replica added through ReplicationGroupId.
+
+    Errors: InvalidParameterValue, InvalidParameterCombination, CacheClusterAlreadyExists,
+    ReplicationGroupNotFoundFault, InvalidReplicationGroupState, NodeQuotaForCustomerExceeded.
+    """
+    params = request.params
+    refuse_unavailable(params, _NOT_YET_ON_CREATE)
+    if params.get("AZMode") == "cross-az":
+        refuse_unavailable(params, ("AZMode",))
+    view = clusters.create_cluster(ctx, scope_of(request), _create_request(params))
+    return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}
+
+
+def _create_request(params: Mapping[str, Any]) -> CreateClusterRequest:
+    azs = params.get("PreferredAvailabilityZones") or ()
+    return CreateClusterRequest(
+        cluster_id=params["CacheClusterId"],
+        group_id=params.get("ReplicationGroupId"),
+        num_cache_nodes=params.get("NumCacheNodes"),
+        node_type=params.get("CacheNodeType"),
+        engine=params.get("Engine"),
+        engine_version=params.get("EngineVersion"),
+        port=params.get("Port"),
+        az=params.get("PreferredAvailabilityZone") or (azs[0] if azs else None),
+        parameter_group=params.get("CacheParameterGroupName"),
+        subnet_group=params.get("CacheSubnetGroupName"),
+        maintenance_window=params.get("PreferredMaintenanceWindow"),
+        auto_minor_version_upgrade=params.get("AutoMinorVersionUpgrade"),
+        network_type=params.get("NetworkType"),
+        tags=tags_of(params),
+    )
+
+
+async def describe_cache_clusters(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """DescribeCacheClusters. Errors: CacheClusterNotFound, InvalidParameterValue."""
+    params = request.params
+    scope = scope_of(request)
+    if params.get("CacheClusterId"):
+        views = [clusters.find_cluster(ctx, scope, params["CacheClusterId"])]
+    else:
+        views = clusters.list_clusters(ctx, scope)
+        if params.get("ShowCacheClustersNotInReplicationGroups"):
+            views = [view for view in views if view.record.spec.standalone]
+    page, marker = paginate(views, params.get("Marker"), params.get("MaxRecords"))
+    show = bool(params.get("ShowCacheNodeInfo"))
+    return {"CacheClusters": [shapes.cache_cluster(v, show) for v in page], "Marker": marker}
+
+
+async def delete_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """DeleteCacheCluster. Errors: CacheClusterNotFound, InvalidCacheClusterState,
+    InvalidParameterCombination.
+    """
+    params = request.params
+    refuse_unavailable(params, ("FinalSnapshotIdentifier",))
+    view = clusters.delete_cluster(ctx, scope_of(request), params["CacheClusterId"])
+    return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}

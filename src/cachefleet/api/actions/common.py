@@ -1,0 +1,34 @@
+"""Helpers every action module uses: the caller's scope, tags, and parameters not carried out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from cachefleet.api.app import ApiRequest
+from cachefleet.errors import NotAvailableYet
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Tag
+
+
+def scope_of(request: ApiRequest) -> Scope:
+    """The region and account the request acts in."""
+    return Scope(request.region, request.account)
+
+
+def tags_of(params: Mapping[str, Any], name: str = "Tags") -> tuple[Tag, ...]:
+    """The Tags list of a request."""
+    return tuple(Tag(t["Key"], t.get("Value") or "") for t in params.get(name) or ())
+
+
+def refuse_unavailable(params: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Refuse parameters whose capability has not landed yet, instead of ignoring them.
+
+    A parameter given with its "off" value (false, 0, empty) is accepted.
+    :raises NotAvailableYet: naming the first parameter that asks for more.
+    """
+    for name in names:
+        value = params.get(name)
+        if value in (None, False, 0, "", [], {}):
+            continue
+        raise NotAvailableYet(f"The parameter {name} is not available in cachefleet yet.")

@@ -1,0 +1,91 @@
+"""CreateReplicationGroup, DescribeReplicationGroups, DeleteReplicationGroup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cachefleet.api import shapes
+from cachefleet.api.actions.common import refuse_unavailable, scope_of, tags_of
+from cachefleet.api.app import ApiRequest
+from cachefleet.api.protocol import paginate
+from cachefleet.service import groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateGroupRequest, ShardRequest
+
+_NOT_YET_ON_CREATE = (
+    "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
+    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "NotificationTopicArn",
+    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
+    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
+    "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
+)  # fmt: skip
+
+
+async def create_replication_group(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """CreateReplicationGroup.
+
+    Errors: InvalidParameterValue, InvalidParameterCombination, ReplicationGroupAlreadyExists,
+    CacheClusterAlreadyExists, NodeQuotaForClusterExceeded, NodeQuotaForCustomerExceeded,
+    CacheParameterGroupNotFound, CacheSubnetGroupNotFoundFault, TagQuotaPerResourceExceeded.
+    """
+    params = request.params
+    refuse_unavailable(params, _NOT_YET_ON_CREATE)
+    if params.get("IpDiscovery") not in (None, "ipv4"):
+        refuse_unavailable(params, ("IpDiscovery",))
+    record = groups.create_group(ctx, scope_of(request), _create_request(params))
+    return {"ReplicationGroup": shapes.replication_group(record)}
+
+
+def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
+    return CreateGroupRequest(
+        group_id=params["ReplicationGroupId"],
+        description=params["ReplicationGroupDescription"],
+        num_cache_clusters=params.get("NumCacheClusters"),
+        num_node_groups=params.get("NumNodeGroups"),
+        replicas_per_node_group=params.get("ReplicasPerNodeGroup"),
+        shards=tuple(_shard(item) for item in params.get("NodeGroupConfiguration") or ()),
+        preferred_azs=tuple(params.get("PreferredCacheClusterAZs") or ()),
+        node_type=params.get("CacheNodeType"),
+        engine=params.get("Engine"),
+        engine_version=params.get("EngineVersion"),
+        port=params.get("Port"),
+        automatic_failover=params.get("AutomaticFailoverEnabled"),
+        multi_az=params.get("MultiAZEnabled"),
+        cluster_mode=params.get("ClusterMode"),
+        parameter_group=params.get("CacheParameterGroupName"),
+        subnet_group=params.get("CacheSubnetGroupName"),
+        maintenance_window=params.get("PreferredMaintenanceWindow"),
+        auto_minor_version_upgrade=params.get("AutoMinorVersionUpgrade"),
+        network_type=params.get("NetworkType"),
+        tags=tags_of(params),
+    )
+
+
+def _shard(item: Mapping[str, Any]) -> ShardRequest:
+    refuse_unavailable(item, ("PrimaryOutpostArn", "ReplicaOutpostArns"))
+    return ShardRequest(
+        shard_id=item.get("NodeGroupId"),
+        slots=item.get("Slots"),
+        replica_count=item.get("ReplicaCount"),
+        primary_az=item.get("PrimaryAvailabilityZone"),
+        replica_azs=tuple(item.get("ReplicaAvailabilityZones") or ()),
+    )
+
+
+async def describe_replication_groups(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """DescribeReplicationGroups. Errors: ReplicationGroupNotFoundFault, InvalidParameterValue."""
+    params = request.params
+    records = groups.describe_groups(ctx, scope_of(request), params.get("ReplicationGroupId"))
+    page, marker = paginate(records, params.get("Marker"), params.get("MaxRecords"))
+    return {"ReplicationGroups": [shapes.replication_group(r) for r in page], "Marker": marker}
+
+
+async def delete_replication_group(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """DeleteReplicationGroup. Errors: ReplicationGroupNotFoundFault,
+    InvalidReplicationGroupState, InvalidParameterValue.
+    """
+    params = request.params
+    refuse_unavailable(params, ("RetainPrimaryCluster", "FinalSnapshotIdentifier"))
+    record = groups.delete_group(ctx, scope_of(request), params["ReplicationGroupId"])
+    return {"ReplicationGroup": shapes.replication_group(record)}

@@ -1,0 +1,202 @@
+"""Model objects → the members of ElastiCache's output shapes (wire names live here).
+
+Each function returns a plain mapping that `protocol.render_result` walks with the model's
+shape; keys must be the shape's member names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cachefleet.model.engines import family_of
+from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
+from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
+from cachefleet.service.clusters import ClusterView
+
+CACHE_NODE_ID = "0001"
+
+
+def endpoint(ep: EndpointSpec | None) -> dict[str, Any] | None:
+    """An Endpoint shape."""
+    return None if ep is None else {"Address": ep.address, "Port": ep.port}
+
+
+def _node_endpoint(node: NodeSpec) -> dict[str, Any]:
+    return {"Address": node.address, "Port": node.port}
+
+
+def _enabled(flag: bool) -> str:
+    return "enabled" if flag else "disabled"
+
+
+def replication_group(record: GroupRecord) -> dict[str, Any]:
+    """A ReplicationGroup shape."""
+    spec, state = record.spec, record.state
+    status = "deleting" if record.deleting else state.status.value
+    cluster = spec.cluster_mode is ClusterMode.ENABLED
+    return {
+        "ReplicationGroupId": spec.group_id,
+        "Description": spec.description,
+        "Status": status,
+        "PendingModifiedValues": {},
+        "MemberClusters": [node.node_id for node in spec.nodes],
+        "NodeGroups": [_node_group(record, shard.shard_id) for shard in spec.shards],
+        "AutomaticFailover": _enabled(spec.automatic_failover),
+        "MultiAZ": _enabled(spec.multi_az),
+        "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
+        "SnapshotRetentionLimit": 0,
+        "ClusterEnabled": cluster,
+        "CacheNodeType": spec.node_type,
+        "AuthTokenEnabled": False,
+        "TransitEncryptionEnabled": False,
+        "AtRestEncryptionEnabled": False,
+        "ARN": group_arn(spec.scope, spec.group_id),
+        "UserGroupIds": [],
+        "LogDeliveryConfigurations": [],
+        "ReplicationGroupCreateTime": spec.created_at,
+        "DataTiering": "disabled",
+        "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
+        "NetworkType": spec.network_type,
+        "IpDiscovery": "ipv4",
+        "ClusterMode": spec.cluster_mode.value,
+        "Engine": "redis",
+    }
+
+
+def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:
+    spec, state = record.spec, record.state
+    shard = next(s for s in spec.shards if s.shard_id == shard_id)
+    members = spec.nodes_of(shard_id)
+    group: dict[str, Any] = {
+        "NodeGroupId": shard_id,
+        "Status": "deleting" if record.deleting else state.status.value,
+        "NodeGroupMembers": [_member(record, node) for node in members],
+    }
+    if spec.cluster_mode is ClusterMode.ENABLED:
+        group["Slots"] = ",".join(str(r) for r in shard.slots)
+    else:
+        group["PrimaryEndpoint"] = endpoint(spec.endpoint(EndpointKind.PRIMARY))
+        group["ReaderEndpoint"] = endpoint(spec.endpoint(EndpointKind.READER))
+    return group
+
+
+def _member(record: GroupRecord, node: NodeSpec) -> dict[str, Any]:
+    role = _role(record, node)
+    member: dict[str, Any] = {
+        "CacheClusterId": node.node_id,
+        "CacheNodeId": CACHE_NODE_ID,
+        "ReadEndpoint": _node_endpoint(node),
+        "PreferredAvailabilityZone": node.az,
+    }
+    if role is not None:
+        member["CurrentRole"] = role.value
+    return member
+
+
+def _role(record: GroupRecord, node: NodeSpec) -> Role | None:
+    if record.state.primaries.get(node.shard_id) == node.node_id:
+        return Role.PRIMARY
+    return Role.REPLICA
+
+
+def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
+    """A CacheCluster shape."""
+    spec, node = view.record.spec, view.node
+    status = view.status.value
+    cluster: dict[str, Any] = {
+        "CacheClusterId": node.node_id,
+        "ClientDownloadLandingPage": "https://redis.io/docs/latest/develop/clients/",
+        "CacheNodeType": spec.node_type,
+        "Engine": "redis",
+        "EngineVersion": spec.engine_version,
+        "CacheClusterStatus": status,
+        "NumCacheNodes": 1,
+        "PreferredAvailabilityZone": node.az,
+        "CacheClusterCreateTime": node.created_at,
+        "PreferredMaintenanceWindow": spec.maintenance_window,
+        "PendingModifiedValues": {},
+        "CacheSecurityGroups": [],
+        "CacheParameterGroup": {
+            "CacheParameterGroupName": spec.parameter_group,
+            "ParameterApplyStatus": "in-sync",
+            "CacheNodeIdsToReboot": [],
+        },
+        "CacheSubnetGroupName": spec.subnet_group,
+        "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
+        "SecurityGroups": [],
+        "SnapshotRetentionLimit": 0,
+        "AuthTokenEnabled": False,
+        "TransitEncryptionEnabled": False,
+        "AtRestEncryptionEnabled": False,
+        "ARN": cluster_arn(spec.scope, node.node_id),
+        "ReplicationGroupLogDeliveryEnabled": False,
+        "LogDeliveryConfigurations": [],
+        "NetworkType": spec.network_type,
+        "IpDiscovery": "ipv4",
+    }
+    if not spec.standalone:
+        cluster["ReplicationGroupId"] = spec.group_id
+    if show_nodes:
+        cluster["CacheNodes"] = [_cache_node(view, status)]
+    return cluster
+
+
+def _cache_node(view: ClusterView, status: str) -> dict[str, Any]:
+    node = view.node
+    node_status = "available" if view.status is NodeStatus.AVAILABLE else status
+    return {
+        "CacheNodeId": CACHE_NODE_ID,
+        "CacheNodeStatus": node_status,
+        "CacheNodeCreateTime": node.created_at,
+        "Endpoint": _node_endpoint(node),
+        "ParameterGroupStatus": "in-sync",
+        "CustomerAvailabilityZone": node.az,
+    }
+
+
+def event(item: Event) -> dict[str, Any]:
+    """An Event shape."""
+    return {
+        "SourceIdentifier": item.source_id,
+        "SourceType": item.source_type,
+        "Message": item.message,
+        "Date": item.date,
+    }
+
+
+def tag_list(tags: list[Tag]) -> dict[str, Any]:
+    """A TagListMessage."""
+    return {"TagList": [{"Key": tag.key, "Value": tag.value} for tag in tags]}
+
+
+def engine_version(view: EngineVersionView) -> dict[str, Any]:
+    """A CacheEngineVersion shape."""
+    return {
+        "Engine": "redis",
+        "EngineVersion": view.version,
+        "CacheParameterGroupFamily": family_of(view.version),
+        "CacheEngineDescription": "Redis OSS",
+        "CacheEngineVersionDescription": f"redis-server {view.version} installed on this host",
+    }
+
+
+def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[str, Any]:
+    """A CacheSubnetGroup shape."""
+    return {
+        "CacheSubnetGroupName": view.name,
+        "CacheSubnetGroupDescription": view.description,
+        "VpcId": "vpc-loopback",
+        "Subnets": [
+            {
+                "SubnetIdentifier": subnet.subnet_id,
+                "SubnetAvailabilityZone": {"Name": subnet.az},
+                "SupportedNetworkTypes": ["ipv4"],
+            }
+            for subnet in view.subnets
+        ],
+        "ARN": f"arn:aws:elasticache:{spec_region}:{account}:subnetgroup:{view.name}",
+        "SupportedNetworkTypes": ["ipv4"],
+    }

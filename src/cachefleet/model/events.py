@@ -1,0 +1,57 @@
+"""ElastiCache's event texts, written once, and the event source types."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """DescribeEvents' SourceType values that cachefleet emits."""
+
+    CACHE_CLUSTER = "cache-cluster"
+    REPLICATION_GROUP = "replication-group"
+
+
+def group_created(group_id: str) -> str:
+    """A replication group finished creating."""
+    return f"Replication group {group_id} created"
+
+
+def group_deleted(group_id: str) -> str:
+    """A replication group and its nodes are gone."""
+    return f"Replication group {group_id} deleted"
+
+
+def cluster_created() -> str:
+    """A cache cluster (node) finished creating."""
+    return "Cache cluster created"
+
+
+def cluster_deleted() -> str:
+    """A cache cluster (node) is gone."""
+    return "Cache cluster deleted"
+
+
+def node_added(az: str) -> str:
+    """The single cache node of a cache cluster came up."""
+    return f"Added cache node 0001 in availability zone {az}"
+
+
+def failover_completed(old_primary: str, new_primary: str) -> str:
+    """A replica was promoted in place of a failed or demoted primary."""
+    return f"Failover from primary node {old_primary} to replica node {new_primary} completed"
+
+
+def recovering(node_id: str) -> str:
+    """A lost node is being replaced."""
+    return f"Recovering cache nodes {node_id}"
+
+
+def recovered(node_id: str) -> str:
+    """A replaced node is serving again."""
+    return f"Finished recovery for cache nodes {node_id}"
+
+
+def create_failed(group_id: str, reason: str) -> str:
+    """A create could not be completed."""
+    return f"Failed to create replication group {group_id}: {reason}"

@@ -1,0 +1,50 @@
+"""Published state: what the reconcile loop tells users about a group and its nodes.
+
+Written only by the loop (and, at creation, by the service layer's initial record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from cachefleet.model.spec import GroupSpec
+from cachefleet.model.status import GroupStatus, NodeStatus, Role
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """One node as published: status, role, and what recovery needs to remember."""
+
+    status: NodeStatus = NodeStatus.CREATING
+    role: Role | None = None
+    recovering: bool = False
+    cluster_node_id: str = ""
+    lost_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """A group as published. ``primaries`` maps shard id to its current primary's node id."""
+
+    status: GroupStatus = GroupStatus.CREATING
+    primaries: dict[str, str] = field(default_factory=dict)
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+    reason: str = ""
+
+    def node(self, node_id: str) -> NodeState:
+        """The published state of a node (a fresh one if never published)."""
+        return self.nodes.get(node_id, NodeState())
+
+    def with_node(self, node_id: str, state: NodeState) -> GroupState:
+        """A copy with one node's state replaced."""
+        return replace(self, nodes={**self.nodes, node_id: state})
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """What the store holds for one group: desired spec, deletion wish and published state."""
+
+    spec: GroupSpec
+    state: GroupState
+    deleting: bool = False

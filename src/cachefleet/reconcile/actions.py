@@ -1,0 +1,119 @@
+"""What the planner can ask for. Every action is idempotent when executed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cachefleet.model.spec import NodeSpec
+from cachefleet.model.status import EndpointKind
+
+
+@dataclass(frozen=True, slots=True)
+class StartNode:
+    """Start a node's process (as a replica of ``replica_of`` when given).
+
+    ``fresh`` discards whatever the node had on disk (a replacement node starts empty).
+    """
+
+    node: NodeSpec
+    replica_of: NodeSpec | None = None
+    fresh: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StopNode:
+    """Stop a node's process and remove its files."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaOf:
+    """Make a node replicate from a primary (cluster mode disabled)."""
+
+    node: NodeSpec
+    primary: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Promote:
+    """Make a node a primary (cluster mode disabled, without Sentinel)."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Disconnect the clients still connected to a demoted node."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class FormCluster:
+    """Form the group's Redis Cluster: slots, meets, replicas (idempotent steps)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCluster:
+    """Bring a fresh node into the cluster as a replica of ``primary``.
+
+    ``forget`` is the cluster node id the node had before it was lost, to be forgotten.
+    """
+
+    node: NodeSpec
+    primary: NodeSpec
+    forget: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """Have the Sentinels watch the group's primary (cluster mode disabled)."""
+
+    primary: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Unmonitor:
+    """Stop the Sentinels watching the group."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Point the group's endpoints at these targets (the whole set, replacing the old one)."""
+
+    targets: tuple[tuple[EndpointKind, tuple[NodeSpec, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unroute:
+    """Remove the group's endpoints from the data plane."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetNodes:
+    """Drop retired nodes from the spec once their processes are gone."""
+
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetGroup:
+    """Drop the group from the store once everything of it is gone."""
+
+
+Action = (
+    StartNode
+    | StopNode
+    | ReplicaOf
+    | Promote
+    | Fence
+    | FormCluster
+    | JoinCluster
+    | Monitor
+    | Unmonitor
+    | Route
+    | Unroute
+    | ForgetNodes
+    | ForgetGroup
+)

@@ -1,0 +1,92 @@
+"""Carry out a decision's actions in order through the seams; the first failure stops the cycle.
+
+Store bookkeeping actions (forgetting retired nodes or a deleted group) re-read the record inside
+one transaction, so a spec written by the service layer during the cycle is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.spec import GroupSpec
+from cachefleet.reconcile.actions import (
+    Action,
+    Fence,
+    ForgetGroup,
+    ForgetNodes,
+    FormCluster,
+    JoinCluster,
+    Monitor,
+    Promote,
+    ReplicaOf,
+    Route,
+    StartNode,
+    StopNode,
+    Unmonitor,
+    Unroute,
+)
+from cachefleet.reconcile.seams import Endpoints, Engine
+from cachefleet.store import Store
+
+
+class Executor:
+    """Runs actions for groups against one engine, one endpoint router and the store."""
+
+    def __init__(self, engine: Engine, endpoints: Endpoints, store: Store) -> None:
+        self._engine = engine
+        self._endpoints = endpoints
+        self._store = store
+
+    async def run(self, spec: GroupSpec, actions: tuple[Action, ...]) -> None:
+        """Execute the actions in order. Raises whatever the first failing action raised."""
+        for action in actions:
+            await self._one(spec, action)
+
+    async def _one(self, spec: GroupSpec, action: Action) -> None:
+        engine = self._engine
+        match action:
+            case StartNode(node, replica_of, fresh):
+                await engine.start_node(spec, node, replica_of, fresh)
+            case StopNode(node):
+                await engine.stop_node(spec, node)
+            case ReplicaOf(node, primary):
+                await engine.replica_of(node, primary)
+            case Promote(node):
+                await engine.promote(node)
+            case Fence(node):
+                await engine.fence(node)
+            case FormCluster():
+                await engine.form_cluster(spec)
+            case JoinCluster(node, primary, forget):
+                await engine.join_cluster(spec, node, primary, forget)
+            case Monitor(primary):
+                await engine.monitor(spec, primary)
+            case Unmonitor():
+                await engine.unmonitor(spec)
+            case Route(targets):
+                self._endpoints.route(spec, dict(targets))
+            case Unroute():
+                self._endpoints.unroute(spec)
+            case ForgetNodes(node_ids):
+                self._forget_nodes(spec, node_ids)
+            case ForgetGroup():
+                self._forget_group(spec)
+
+    def _forget_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is None:
+                return
+            kept = tuple(n for n in record.spec.nodes if n.node_id not in node_ids)
+            self._store.update_spec(replace(record.spec, nodes=kept))
+            for node_id in node_ids:
+                self._store.remove_tags(cluster_arn(spec.scope, node_id))
+
+    def _forget_group(self, spec: GroupSpec) -> None:
+        with self._store.transaction():
+            self._store.delete_group(spec.scope, spec.key)
+            for node in spec.nodes:
+                self._store.remove_tags(cluster_arn(spec.scope, node.node_id))
+            if not spec.standalone:
+                self._store.remove_tags(group_arn(spec.scope, spec.group_id))

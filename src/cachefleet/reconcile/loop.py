@@ -1,0 +1,206 @@
+"""The scheduler: one worker per group, woken by the service layer or its own next check.
+
+Each cycle: load one record, observe, tilt check, plan, execute, publish, log the reason.
+A worker's unexpected error is logged with the marker phrase and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from cachefleet.errors import UNEXPECTED_MARKER, CachefleetError
+from cachefleet.model import events as texts
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Event
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
+from cachefleet.reconcile.actions import ForgetGroup, Route
+from cachefleet.reconcile.execute import Executor
+from cachefleet.reconcile.plan import Decision, Memory, plan_group
+from cachefleet.reconcile.seams import Engine
+from cachefleet.settings import LoopSettings
+from cachefleet.store import Store
+
+log = logging.getLogger("cachefleet.reconcile")
+
+CREATE_TIMEOUT = timedelta(minutes=3)
+_SCAN_INTERVAL_S = 2.0
+
+GroupKey = tuple[Scope, str]
+
+
+@dataclass(slots=True)
+class _Worker:
+    task: asyncio.Task[None]
+    wake: asyncio.Event
+    memory: Memory
+    last_cycle: float = 0.0
+    last_reason: str = ""
+    settle_until: float = 0.0
+
+
+class Loop:
+    """Runs a worker per group until `stop` is called."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        executor: Executor,
+        settings: LoopSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._executor = executor
+        self._settings = settings
+        self._clock = clock
+        self._workers: dict[GroupKey, _Worker] = {}
+        self._stopping = asyncio.Event()
+
+    def wake(self, scope: Scope, key: str) -> None:
+        """Run the group's next cycle now (starting its worker if it has none)."""
+        worker = self._workers.get((scope, key))
+        if worker is None:
+            self._start_worker((scope, key))
+        else:
+            worker.wake.set()
+
+    async def run(self) -> None:
+        """Start workers for every stored group and keep scanning for new ones until stopped."""
+        while not self._stopping.is_set():
+            for record in self._store.list_groups():
+                key = (record.spec.scope, record.spec.key)
+                if key not in self._workers:
+                    self._start_worker(key)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), _SCAN_INTERVAL_S)
+
+    async def stop(self) -> None:
+        """Stop every worker after its current step; nodes keep running."""
+        self._stopping.set()
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.task.cancel()
+        await asyncio.gather(*(w.task for w in workers), return_exceptions=True)
+
+    def reasons(self) -> dict[GroupKey, str]:
+        """Each worker's last reason (for /health and tests)."""
+        return {key: worker.last_reason for key, worker in self._workers.items()}
+
+    def _start_worker(self, key: GroupKey) -> None:
+        wake = asyncio.Event()
+        task = asyncio.create_task(self._work(key, wake), name=f"group:{key[1]}")
+        self._workers[key] = _Worker(task, wake, Memory())
+
+    async def _work(self, key: GroupKey, wake: asyncio.Event) -> None:
+        try:
+            while not self._stopping.is_set():
+                worker = self._workers[key]
+                wake.clear()
+                try:
+                    alive = await self.cycle(key, worker)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s in the worker of %s", UNEXPECTED_MARKER, key[1])
+                    alive = True
+                if not alive:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._settings.interval_s)
+        finally:
+            self._workers.pop(key, None)
+
+    async def cycle(self, key: GroupKey, worker: _Worker) -> bool:
+        """One reconcile cycle; False once the group is gone."""
+        scope, group_key = key
+        record = self._store.get_group(scope, group_key)
+        if record is None:
+            return False
+        observation = await self._engine.observe(record.spec, record.state)
+        if self._tilted(worker):
+            self._say(worker, record, "tilt: the loop was late, observing only")
+            return True
+        now = self._clock()
+        decision = plan_group(
+            record.spec, record.state, record.deleting, observation, worker.memory, now
+        )
+        try:
+            await self._executor.run(record.spec, decision.actions)
+        except CachefleetError as exc:
+            self._on_failure(worker, record, decision, exc, now)
+            return True
+        self._remember(worker, decision)
+        self._publish(record, decision)
+        self._say(worker, record, decision.reason)
+        return not any(isinstance(a, ForgetGroup) for a in decision.actions)
+
+    def _tilted(self, worker: _Worker) -> bool:
+        now = time.monotonic()
+        previous, worker.last_cycle = worker.last_cycle, now
+        limit = self._settings.interval_s * self._settings.tilt_factor
+        if previous and (now - previous > limit + 5.0 or now < previous):
+            worker.settle_until = now + 2 * self._settings.interval_s
+        return now < worker.settle_until
+
+    def _remember(self, worker: _Worker, decision: Decision) -> None:
+        for action in decision.actions:
+            if isinstance(action, Route):
+                worker.memory = replace(worker.memory, routes=action)
+
+    def _publish(self, record: GroupRecord, decision: Decision) -> None:
+        if any(isinstance(a, ForgetGroup) for a in decision.actions):
+            self._append_events(record, decision)
+            return
+        with self._store.transaction():
+            if self._store.get_group(record.spec.scope, record.spec.key) is None:
+                return
+            if decision.state != record.state:
+                self._store.update_state(record.spec.scope, record.spec.key, decision.state)
+            self._append_events(record, decision)
+
+    def _append_events(self, record: GroupRecord, decision: Decision) -> None:
+        now = self._clock()
+        for note in decision.events:
+            self._store.add_event(
+                Event(record.spec.scope, note.source, note.source_id, note.message, now)
+            )
+
+    def _on_failure(
+        self,
+        worker: _Worker,
+        record: GroupRecord,
+        decision: Decision,
+        exc: CachefleetError,
+        now: datetime,
+    ) -> None:
+        reason = f"{decision.reason}; action failed, will retry: {exc}"
+        creating = record.state.status is GroupStatus.CREATING and not record.deleting
+        if creating and now - record.spec.created_at > CREATE_TIMEOUT:
+            self._fail_create(record, str(exc))
+            reason = f"create failed: {exc}"
+        worker.memory = Memory()
+        self._say(worker, record, reason, level=logging.WARNING)
+
+    def _fail_create(self, record: GroupRecord, why: str) -> None:
+        spec = record.spec
+        state = replace(record.state, status=GroupStatus.CREATE_FAILED, reason=why)
+        with self._store.transaction():
+            self._store.update_state(spec.scope, spec.key, state)
+            source = "cache-cluster" if spec.standalone else "replication-group"
+            message = texts.create_failed(spec.group_id, why)
+            self._store.add_event(Event(spec.scope, source, spec.group_id, message, self._clock()))
+
+    def _say(
+        self, worker: _Worker, record: GroupRecord, reason: str, level: int = logging.INFO
+    ) -> None:
+        if reason != worker.last_reason:
+            log.log(level, "%s: %s", record.spec.group_id, reason)
+        worker.last_reason = reason

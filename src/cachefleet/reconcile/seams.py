@@ -1,0 +1,75 @@
+"""The loop's view of the data plane: Protocols the daemon fills with real implementations.
+
+Tests pass fakes that record calls. Every method is idempotent and bounded in time.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.spec import GroupSpec, NodeSpec
+from cachefleet.model.state import GroupState
+from cachefleet.model.status import EndpointKind
+
+RouteTargets = dict[EndpointKind, tuple[NodeSpec, ...]]
+
+
+class Engine(Protocol):
+    """Nodes, replication, Redis Cluster and Sentinel for one host."""
+
+    async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
+        """Probe every node of the group (and the Sentinels' view of it)."""
+        ...
+
+    async def start_node(
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
+    ) -> None:
+        """Start the node's process unless it runs; ``fresh`` empties its directory first."""
+        ...
+
+    async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Stop the node's process (if any) and remove its directory."""
+        ...
+
+    async def replica_of(self, node: NodeSpec, primary: NodeSpec) -> None:
+        """Make the node replicate from the primary."""
+        ...
+
+    async def promote(self, node: NodeSpec) -> None:
+        """Make the node a primary."""
+        ...
+
+    async def fence(self, node: NodeSpec) -> None:
+        """Disconnect the ordinary clients connected to the node."""
+        ...
+
+    async def form_cluster(self, spec: GroupSpec) -> None:
+        """Form the group's Redis Cluster as its spec lays it out."""
+        ...
+
+    async def join_cluster(
+        self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
+    ) -> None:
+        """Bring a fresh node into the cluster as a replica; forget its former cluster id."""
+        ...
+
+    async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
+        """Have the Sentinels watch the group's primary."""
+        ...
+
+    async def unmonitor(self, spec: GroupSpec) -> None:
+        """Stop the Sentinels watching the group."""
+        ...
+
+
+class Endpoints(Protocol):
+    """The group's stable endpoint addresses in the data plane."""
+
+    def route(self, spec: GroupSpec, targets: RouteTargets) -> None:
+        """Point the group's endpoints at these nodes."""
+        ...
+
+    def unroute(self, spec: GroupSpec) -> None:
+        """Remove the group's endpoints."""
+        ...

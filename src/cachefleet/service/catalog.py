@@ -1,0 +1,110 @@
+"""Read-only catalogue answers: engine versions, subnet groups, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cachefleet.errors import InvalidParameter, InvalidParameterCombination, Kind, NotFound
+from cachefleet.model.engines import family_of
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Event
+from cachefleet.service.addresses import az_subnet
+from cachefleet.service.checks import DEFAULT_SUBNET_GROUP
+from cachefleet.service.context import ServiceContext
+
+MAX_EVENT_AGE = timedelta(days=14)
+SOURCE_TYPES = (
+    "cache-cluster", "cache-parameter-group", "cache-security-group", "cache-subnet-group",
+    "replication-group", "serverless-cache", "serverless-cache-snapshot", "user", "user-group",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EngineVersionView:
+    """One installed engine version."""
+
+    version: str
+    family: str
+    is_default: bool
+
+
+def engine_versions(
+    ctx: ServiceContext,
+    engine: str | None,
+    version: str | None,
+    family: str | None,
+    default_only: bool,
+) -> list[EngineVersionView]:
+    """The engine versions that can actually run here, filtered as asked."""
+    if engine is not None and engine.lower() != "redis":
+        return []
+    views = [
+        EngineVersionView(v, family_of(v), v == ctx.catalog.default) for v in ctx.catalog.versions
+    ]
+    if version is not None:
+        views = [v for v in views if v.version == version or v.version.startswith(version + ".")]
+    if family is not None:
+        views = [v for v in views if v.family == family]
+    if default_only:
+        views = [v for v in views if v.is_default] or views[:1]
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetView:
+    """One subnet of a subnet group: an address range in one AZ."""
+
+    subnet_id: str
+    az: str
+    cidr: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetGroupView:
+    """A cache subnet group."""
+
+    name: str
+    description: str
+    subnets: tuple[SubnetView, ...]
+
+
+def subnet_groups(ctx: ServiceContext, scope: Scope, name: str | None) -> list[SubnetGroupView]:
+    """The subnet groups of a scope: the default one, spanning every AZ.
+
+    :raises NotFound: CacheSubnetGroupNotFoundFault for any other name.
+    """
+    if name is not None and name.lower() != DEFAULT_SUBNET_GROUP:
+        raise NotFound(f"Cache subnet group '{name}' does not exist.", Kind.SUBNET_GROUP)
+    network = ctx.settings.network
+    subnets = tuple(
+        SubnetView(f"subnet-{az}", az, str(az_subnet(network, index)))
+        for index, az in enumerate(network.az_names(scope.region))
+    )
+    return [SubnetGroupView(DEFAULT_SUBNET_GROUP, "default", subnets)]
+
+
+def events(
+    ctx: ServiceContext,
+    scope: Scope,
+    source_type: str | None,
+    source_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    duration_minutes: int | None,
+) -> list[Event]:
+    """Events newest first; the last hour unless a window is given, at most 14 days back."""
+    if source_type is not None and source_type not in SOURCE_TYPES:
+        raise InvalidParameter(f"Invalid SourceType: {source_type}")
+    if source_id is not None and source_type is None:
+        raise InvalidParameterCombination(
+            "SourceType must be given together with SourceIdentifier."
+        )
+    now = ctx.clock()
+    if duration_minutes is not None and not 0 <= duration_minutes <= 20160:
+        raise InvalidParameter("Duration must be between 0 and 20160 minutes (14 days).")
+    end = end or now
+    if start is None:
+        start = end - timedelta(minutes=duration_minutes if duration_minutes is not None else 60)
+    start = max(start, now - MAX_EVENT_AGE)
+    return ctx.store.list_events(scope, start, end, source_type, source_id and source_id.lower())

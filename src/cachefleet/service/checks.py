@@ -1,0 +1,138 @@
+"""Validation shared by the create use cases, with ElastiCache's messages."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    Kind,
+    NotFound,
+)
+from cachefleet.model.engines import EngineCatalog, family_of
+from cachefleet.model.nodetypes import node_type
+from cachefleet.model.status import ClusterMode
+
+DEFAULT_NODE_TYPE = "cache.t4g.micro"
+DEFAULT_PORT = 6379
+DEFAULT_SUBNET_GROUP = "default"
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_WINDOW = re.compile(
+    r"(sun|mon|tue|wed|thu|fri|sat):(\d\d):(\d\d)-(sun|mon|tue|wed|thu|fri|sat):(\d\d):(\d\d)"
+)
+# Each region's 8-hour block for maintenance (start hour, UTC); others use 03:00.
+_MAINTENANCE_BLOCK = {
+    "us-east-1": 3, "us-east-2": 4, "us-west-1": 6, "us-west-2": 6, "eu-west-1": 22,
+    "eu-central-1": 23, "eu-west-2": 23, "ap-northeast-1": 13, "ap-southeast-1": 14,
+    "ap-southeast-2": 12, "sa-east-1": 1,
+}  # fmt: skip
+
+
+def check_node_type(name: str | None) -> str:
+    """The node type to use; unknown types are refused."""
+    chosen = name or DEFAULT_NODE_TYPE
+    if node_type(chosen) is None:
+        raise InvalidParameter(f"Invalid Cache Node Type: {chosen}")
+    return chosen
+
+
+def check_engine(engine: str | None, version: str | None, catalog: EngineCatalog) -> str:
+    """The installed engine version a request resolves to."""
+    if engine is not None and engine.lower() != "redis":
+        raise InvalidParameter(
+            f"Engine {engine} is not available in cachefleet; use redis (Redis OSS)."
+        )
+    resolved = catalog.resolve(version)
+    if resolved is None:
+        if not catalog.versions:
+            raise InvalidParameterCombination("No redis-server engine is installed on this host.")
+        raise InvalidParameterCombination(f"Cannot find version {version} for redis")
+    return resolved
+
+
+def check_port(port: int | None) -> int:
+    """The port nodes listen on."""
+    chosen = DEFAULT_PORT if port is None else port
+    if not 1024 <= chosen <= 65535:
+        raise InvalidParameter(f"Port {chosen} is not valid: use a port from 1024 to 65535.")
+    return chosen
+
+
+def default_parameter_group(version: str, mode: ClusterMode) -> str:
+    """ElastiCache's default parameter group for an engine version and cluster mode."""
+    family = family_of(version)
+    base = f"default.{family}"
+    return f"{base}.cluster.on" if mode is ClusterMode.ENABLED else base
+
+
+def check_parameter_group(name: str | None, version: str, mode: ClusterMode) -> str:
+    """The parameter group to use: only the family's defaults exist so far."""
+    expected = default_parameter_group(version, mode)
+    if name is None or name == expected:
+        return expected
+    other = default_parameter_group(
+        version, ClusterMode.DISABLED if mode is ClusterMode.ENABLED else ClusterMode.ENABLED
+    )
+    if name == other:
+        raise InvalidParameterCombination(
+            f"Parameter group {name} has cluster-enabled "
+            f"{'no' if mode is ClusterMode.ENABLED else 'yes'}, which does not match the "
+            f"requested cluster mode."
+        )
+    family = _family_in_name(name)
+    if family and family != family_of(version):
+        raise InvalidParameterCombination(
+            f"Expected a parameter group of family {family_of(version)} but found one of "
+            f"family {family}"
+        )
+    raise NotFound(f"CacheParameterGroup not found: {name}", Kind.PARAMETER_GROUP)
+
+
+def _family_in_name(name: str) -> str | None:
+    match = re.fullmatch(r"default\.(redis[0-9.x]+?)(\.cluster\.on)?", name)
+    return match[1] if match else None
+
+
+def check_subnet_group(name: str | None) -> str:
+    """The subnet group to use: the default one is all there is so far."""
+    chosen = name or DEFAULT_SUBNET_GROUP
+    if chosen.lower() != DEFAULT_SUBNET_GROUP:
+        raise NotFound(f"Cache subnet group '{chosen}' does not exist.", Kind.SUBNET_GROUP)
+    return DEFAULT_SUBNET_GROUP
+
+
+def check_network_type(value: str | None) -> str:
+    """Only IPv4 loopback addressing exists so far."""
+    if value not in (None, "ipv4"):
+        raise InvalidParameter(f"NetworkType {value} is not available in cachefleet yet.")
+    return "ipv4"
+
+
+def check_maintenance_window(window: str | None, region: str, rng: random.Random) -> str:
+    """A valid ``ddd:hh24:mi-ddd:hh24:mi`` window, or a random hour in the region's block."""
+    if window is None:
+        day = rng.choice(_DAYS)
+        hour = (_MAINTENANCE_BLOCK.get(region, 3) + rng.randrange(8)) % 24
+        end_day = day if hour < 23 else _DAYS[(_DAYS.index(day) + 1) % 7]
+        return f"{day}:{hour:02d}:00-{end_day}:{(hour + 1) % 24:02d}:00"
+    match = _WINDOW.fullmatch(window.lower())
+    if not match:
+        raise InvalidParameter(
+            f"Invalid PreferredMaintenanceWindow {window!r}: use ddd:hh24:mi-ddd:hh24:mi (UTC)."
+        )
+    start = _minute_of_week(match[1], match[2], match[3])
+    end = _minute_of_week(match[4], match[5], match[6])
+    length = (end - start) % (7 * 24 * 60)
+    if not 60 <= length <= 24 * 60:
+        raise InvalidParameter(
+            "The maintenance window must be at least 60 minutes and at most 24 hours long."
+        )
+    return window.lower()
+
+
+def _minute_of_week(day: str, hour: str, minute: str) -> int:
+    if int(hour) > 23 or int(minute) > 59:
+        raise InvalidParameter(f"Invalid time {hour}:{minute} in PreferredMaintenanceWindow.")
+    return (_DAYS.index(day) * 24 + int(hour)) * 60 + int(minute)

@@ -1,0 +1,207 @@
+"""Cache clusters (nodes): standalone single nodes, and replicas added to a group."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    InvalidState,
+    Kind,
+    NotFound,
+)
+from cachefleet.model.ids import MAX_CACHE_CLUSTER_ID, Scope, cluster_arn, validate_identifier
+from cachefleet.model.spec import GroupSpec, NodeSpec, ShardSpec
+from cachefleet.model.state import GroupRecord, GroupState, NodeState
+from cachefleet.model.status import ClusterMode, GroupStatus, NodeStatus
+from cachefleet.service import checks
+from cachefleet.service.addresses import AddressAllocator
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.groups import check_capacity, get_group
+from cachefleet.service.layout import MAX_NODES_CMD, spread
+from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.service.tags import check_tags
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """A cache cluster: its node and the group (or standalone record) that holds it."""
+
+    record: GroupRecord
+    node: NodeSpec
+
+    @property
+    def status(self) -> NodeStatus:
+        """The node's published status, ``deleting`` once asked to go."""
+        if self.record.deleting or self.node.deleting:
+            return NodeStatus.DELETING
+        return self.record.state.node(self.node.node_id).status
+
+
+def create_cluster(ctx: ServiceContext, scope: Scope, req: CreateClusterRequest) -> ClusterView:
+    """Create a standalone cache cluster, or add a replica to a cluster-mode-disabled group.
+
+    :raises InvalidParameter, InvalidParameterCombination, AlreadyExists, NotFound,
+        InvalidState, QuotaExceeded: nothing is written when any is raised.
+    """
+    cluster_id = validate_identifier(req.cluster_id, "CacheClusterId", MAX_CACHE_CLUSTER_ID)
+    if req.num_cache_nodes not in (None, 1):
+        raise InvalidParameter("NumCacheNodes must be 1 for the redis engine.")
+    tags = check_tags(req.tags)
+    with ctx.store.transaction():
+        if req.group_id is not None:
+            view = _add_replica(ctx, scope, cluster_id, req)
+        else:
+            view = _create_standalone(ctx, scope, cluster_id, req)
+        if tags:
+            ctx.store.put_tags(cluster_arn(scope, cluster_id), tags)
+    ctx.wake(scope, view.record.spec.key)
+    return view
+
+
+def _create_standalone(
+    ctx: ServiceContext, scope: Scope, cluster_id: str, req: CreateClusterRequest
+) -> ClusterView:
+    version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
+    azs = ctx.azs(scope)
+    az = req.az or spread(1, azs, random.randrange(len(azs)))[0]
+    if az not in azs:
+        raise InvalidParameter(f"Availability Zone {az!r} is not available.")
+    now = ctx.clock()
+    port = checks.check_port(req.port)
+    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
+    node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), port, now)
+    spec = GroupSpec(
+        scope=scope,
+        group_id=cluster_id,
+        description="",
+        cluster_mode=ClusterMode.DISABLED,
+        node_type=checks.check_node_type(req.node_type),
+        engine_version=version,
+        port=port,
+        automatic_failover=False,
+        multi_az=False,
+        parameter_group=checks.check_parameter_group(
+            req.parameter_group, version, ClusterMode.DISABLED
+        ),
+        subnet_group=checks.check_subnet_group(req.subnet_group),
+        maintenance_window=checks.check_maintenance_window(
+            req.maintenance_window, scope.region, random.Random()
+        ),
+        created_at=now,
+        shards=(ShardSpec("0001"),),
+        nodes=(node,),
+        standalone=True,
+        auto_minor_version_upgrade=req.auto_minor_version_upgrade is not False,
+        network_type=checks.check_network_type(req.network_type),
+    )
+    check_capacity(ctx, scope, spec)
+    state = GroupState(primaries={"0001": cluster_id}, nodes={cluster_id: NodeState()})
+    record = GroupRecord(spec, state)
+    ctx.store.insert_group(record)
+    return ClusterView(record, node)
+
+
+def _add_replica(
+    ctx: ServiceContext, scope: Scope, cluster_id: str, req: CreateClusterRequest
+) -> ClusterView:
+    assert req.group_id is not None
+    record = get_group(ctx, scope, req.group_id)
+    spec = record.spec
+    extra = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    if any(value is not None for value in extra):
+        raise InvalidParameterCombination(
+            "Cannot specify additional cache cluster parameters when creating a replica cluster"
+        )
+    if spec.cluster_mode is ClusterMode.ENABLED:
+        raise InvalidParameterCombination(
+            "Cache clusters cannot be added to a cluster mode enabled replication group; "
+            "use IncreaseReplicaCount."
+        )
+    if record.deleting or record.state.status is not GroupStatus.AVAILABLE:
+        raise InvalidState(
+            "Replication group must be in available state to modify.", Kind.REPLICATION_GROUP
+        )
+    if len(spec.live_nodes) >= MAX_NODES_CMD:
+        raise InvalidParameterCombination(
+            f"A replication group with cluster mode disabled has at most {MAX_NODES_CMD} nodes."
+        )
+    azs = ctx.azs(scope)
+    az = req.az or spread(1, azs, len(spec.nodes))[0]
+    if az not in azs:
+        raise InvalidParameter(f"Availability Zone {az!r} is not available.")
+    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
+    node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), spec.port, ctx.clock())
+    grown = replace(spec, nodes=(*spec.nodes, node))
+    check_capacity(ctx, scope, replace(spec, nodes=(node,)))
+    ctx.store.update_spec(grown)
+    return ClusterView(replace(record, spec=grown), node)
+
+
+def find_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterView:
+    """One cache cluster by id.
+
+    :raises NotFound: CacheClusterNotFound.
+    """
+    wanted = cluster_id.lower()
+    for view in list_clusters(ctx, scope):
+        if view.node.node_id == wanted:
+            return view
+    raise NotFound(f"CacheCluster not found: {cluster_id}", Kind.CACHE_CLUSTER)
+
+
+def list_clusters(ctx: ServiceContext, scope: Scope) -> list[ClusterView]:
+    """Every cache cluster of the scope, standalone and group members, in creation order."""
+    views = [
+        ClusterView(record, node)
+        for record in ctx.store.list_groups(scope)
+        for node in record.spec.nodes
+    ]
+    return sorted(views, key=lambda view: view.node.created_at)
+
+
+def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterView:
+    """Start deleting a standalone cache cluster or a replica of a group.
+
+    :raises NotFound, InvalidState, InvalidParameterCombination:
+    """
+    with ctx.store.transaction():
+        view = find_cluster(ctx, scope, cluster_id)
+        record, node = view.record, view.node
+        if view.status is not NodeStatus.AVAILABLE:
+            raise InvalidState(
+                f"Cache cluster {node.node_id} is not in available state "
+                f"(it is {view.status.value}).",
+                Kind.CACHE_CLUSTER,
+            )
+        if record.spec.standalone:
+            ctx.store.mark_deleting(scope, record.spec.key)
+        else:
+            _retire_replica(ctx, record, node)
+    ctx.wake(scope, record.spec.key)
+    return ClusterView(
+        replace(record, deleting=record.spec.standalone), replace(node, deleting=True)
+    )
+
+
+def _retire_replica(ctx: ServiceContext, record: GroupRecord, node: NodeSpec) -> None:
+    spec = record.spec
+    if spec.cluster_mode is ClusterMode.ENABLED:
+        raise InvalidParameterCombination(
+            "Nodes of a cluster mode enabled replication group are removed with "
+            "DecreaseReplicaCount."
+        )
+    if record.state.primaries.get(node.shard_id) == node.node_id:
+        raise InvalidParameterCombination(
+            f"Cache cluster {node.node_id} is the primary of replication group {spec.group_id}; "
+            "it cannot be deleted."
+        )
+    if spec.automatic_failover and len(spec.live_nodes) <= 2:
+        raise InvalidParameterCombination(
+            "When using automatic failover, there must be at least 2 cache clusters in the "
+            "replication group."
+        )
+    nodes = tuple(replace(n, deleting=True) if n.node_id == node.node_id else n for n in spec.nodes)
+    ctx.store.update_spec(replace(spec, nodes=nodes))

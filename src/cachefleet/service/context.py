@@ -1,0 +1,39 @@
+"""What every use case needs: the store, settings, the engine catalogue, a clock, a wake-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Event
+from cachefleet.settings import Settings
+from cachefleet.store import Store
+
+Wake = Callable[[Scope, str], None]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    """Injected by the daemon; tests build one over a temporary store."""
+
+    store: Store
+    settings: Settings
+    catalog: EngineCatalog
+    wake: Wake
+    clock: Callable[[], datetime] = utc_now
+
+    def azs(self, scope: Scope) -> tuple[str, ...]:
+        """The Availability Zones of the scope's region."""
+        return self.settings.network.az_names(scope.region)
+
+    def record_event(self, scope: Scope, source_type: str, source_id: str, message: str) -> None:
+        """Append an event stamped now."""
+        self.store.add_event(Event(scope, source_type, source_id, message, self.clock()))

@@ -1,0 +1,198 @@
+"""Replication groups: create, describe, delete.
+
+A create validates the whole request first, then writes the spec and the initial published
+state in one transaction and wakes the loop; the loop starts the nodes. A delete records the
+wish; the loop tears the nodes down and forgets the group.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from cachefleet.errors import (
+    AlreadyExists,
+    InvalidParameter,
+    InvalidState,
+    Kind,
+    NotFound,
+    QuotaExceeded,
+)
+from cachefleet.model.ids import MAX_GROUP_ID, Scope, group_arn, validate_identifier
+from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec, ShardSpec
+from cachefleet.model.state import GroupRecord, GroupState, NodeState
+from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus
+from cachefleet.service import checks
+from cachefleet.service.addresses import AddressAllocator
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.layout import Layout, plan_layout
+from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.tags import check_tags
+
+MAX_DESCRIPTION = 255
+
+
+def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> GroupRecord:
+    """Create a replication group.
+
+    :raises InvalidParameter, InvalidParameterCombination, QuotaExceeded, NotFound,
+        AlreadyExists: nothing is written when any is raised.
+    """
+    group_id = validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID)
+    if len(req.description) > MAX_DESCRIPTION:
+        raise InvalidParameter(
+            f"ReplicationGroupDescription must be at most {MAX_DESCRIPTION} characters."
+        )
+    layout = plan_layout(req, ctx.azs(scope), ctx.settings.quotas.nodes_per_cluster)
+    version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
+    tags = check_tags(req.tags)
+    with ctx.store.transaction():
+        if ctx.store.get_group(scope, group_id) is not None:
+            raise AlreadyExists(
+                "Replication group with specified name already exists.", Kind.REPLICATION_GROUP
+            )
+        spec = _build_spec(ctx, scope, group_id, req, layout, version)
+        check_capacity(ctx, scope, spec)
+        ctx.store.insert_group(GroupRecord(spec, _initial_state(spec)))
+        if tags:
+            ctx.store.put_tags(group_arn(scope, group_id), tags)
+    ctx.wake(scope, spec.key)
+    record = ctx.store.get_group(scope, group_id)
+    assert record is not None
+    return record
+
+
+def _build_spec(
+    ctx: ServiceContext,
+    scope: Scope,
+    group_id: str,
+    req: CreateGroupRequest,
+    layout: Layout,
+    version: str,
+) -> GroupSpec:
+    now = ctx.clock()
+    port = checks.check_port(req.port)
+    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
+    nodes: list[NodeSpec] = []
+    shards: list[ShardSpec] = []
+    for shard in layout.shards:
+        shards.append(ShardSpec(shard.shard_id, shard.slots))
+        for index, az in enumerate(shard.azs, start=1):
+            node_id = _node_id(group_id, layout.cluster_mode, shard.shard_id, index)
+            nodes.append(
+                NodeSpec(node_id, shard.shard_id, az, allocator.node_address(az), port, now)
+            )
+    return GroupSpec(
+        scope=scope,
+        group_id=group_id,
+        description=req.description,
+        cluster_mode=layout.cluster_mode,
+        node_type=checks.check_node_type(req.node_type),
+        engine_version=version,
+        port=port,
+        automatic_failover=layout.automatic_failover,
+        multi_az=layout.multi_az,
+        parameter_group=checks.check_parameter_group(
+            req.parameter_group, version, layout.cluster_mode
+        ),
+        subnet_group=checks.check_subnet_group(req.subnet_group),
+        maintenance_window=checks.check_maintenance_window(
+            req.maintenance_window, scope.region, random.Random()
+        ),
+        created_at=now,
+        shards=tuple(shards),
+        nodes=tuple(nodes),
+        endpoints=_endpoints(layout, allocator, port),
+        auto_minor_version_upgrade=(
+            True if req.auto_minor_version_upgrade is None else req.auto_minor_version_upgrade
+        ),
+        network_type=checks.check_network_type(req.network_type),
+    )
+
+
+def _node_id(group_id: str, mode: ClusterMode, shard_id: str, index: int) -> str:
+    if mode is ClusterMode.ENABLED:
+        return f"{group_id}-{shard_id}-{index:03d}"
+    return f"{group_id}-{index:03d}"
+
+
+def _endpoints(layout: Layout, allocator: AddressAllocator, port: int) -> tuple[EndpointSpec, ...]:
+    if layout.cluster_mode is ClusterMode.ENABLED:
+        return (EndpointSpec(EndpointKind.CONFIGURATION, allocator.endpoint_address(), port),)
+    return (
+        EndpointSpec(EndpointKind.PRIMARY, allocator.endpoint_address(), port),
+        EndpointSpec(EndpointKind.READER, allocator.endpoint_address(), port),
+    )
+
+
+def _initial_state(spec: GroupSpec) -> GroupState:
+    primaries = {shard.shard_id: spec.nodes_of(shard.shard_id)[0].node_id for shard in spec.shards}
+    return GroupState(
+        status=GroupStatus.CREATING,
+        primaries=primaries,
+        nodes={node.node_id: NodeState() for node in spec.nodes},
+    )
+
+
+def check_capacity(ctx: ServiceContext, scope: Scope, spec: GroupSpec) -> None:
+    """Refuse node ids already taken in the scope and creates beyond the region's node quota."""
+    existing = ctx.store.list_groups(scope)
+    taken = {node.node_id for record in existing for node in record.spec.nodes}
+    for node in spec.nodes:
+        if node.node_id in taken:
+            raise AlreadyExists(f"Cache cluster {node.node_id} already exists.", Kind.CACHE_CLUSTER)
+    in_use = sum(len(record.spec.live_nodes) for record in existing)
+    quota = ctx.settings.quotas.nodes_per_region
+    if in_use + len(spec.nodes) > quota:
+        raise QuotaExceeded(
+            f"The request would bring the number of nodes in this region to "
+            f"{in_use + len(spec.nodes)}, more than the quota of {quota} nodes per customer.",
+            quota="nodes-per-region",
+        )
+
+
+def get_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
+    """One replication group.
+
+    :raises NotFound: ReplicationGroupNotFoundFault.
+    """
+    record = ctx.store.get_group(scope, group_id.lower())
+    if record is None or record.spec.standalone:
+        raise NotFound(f"Replication group {group_id} not found.", Kind.REPLICATION_GROUP)
+    return record
+
+
+def describe_groups(ctx: ServiceContext, scope: Scope, group_id: str | None) -> list[GroupRecord]:
+    """One replication group, or all of the scope's, in creation order."""
+    if group_id is not None:
+        return [get_group(ctx, scope, group_id)]
+    return [record for record in ctx.store.list_groups(scope) if not record.spec.standalone]
+
+
+def delete_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
+    """Start deleting a replication group; the loop finishes it.
+
+    :raises NotFound, InvalidState: InvalidReplicationGroupState while it is being created,
+        changed or already deleted.
+    """
+    with ctx.store.transaction():
+        record = get_group(ctx, scope, group_id)
+        deletable = record.state.status in (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED)
+        if record.deleting or not deletable:
+            raise InvalidState(
+                f"Replication group {record.spec.group_id} is not in available state "
+                f"(it is {_status_of(record)}).",
+                Kind.REPLICATION_GROUP,
+            )
+        ctx.store.mark_deleting(scope, record.spec.key)
+    ctx.wake(scope, record.spec.key)
+    return deleting_view(record)
+
+
+def _status_of(record: GroupRecord) -> str:
+    return GroupStatus.DELETING.value if record.deleting else record.state.status.value
+
+
+def deleting_view(record: GroupRecord) -> GroupRecord:
+    """The record as a delete answers it: status ``deleting``."""
+    return replace(record, deleting=True, state=replace(record.state, status=GroupStatus.DELETING))

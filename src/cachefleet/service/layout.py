@@ -1,0 +1,266 @@
+"""Pure: turn a CreateReplicationGroup request into shards and node placements.
+
+Every rule here raises ElastiCache's error for the request as a whole; nothing is written until
+the whole layout is valid, so a failed create leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cachefleet.errors import InvalidParameter, InvalidParameterCombination, QuotaExceeded
+from cachefleet.model.spec import SLOT_COUNT, SlotRange, split_slots
+from cachefleet.model.status import ClusterMode
+from cachefleet.service.requests import CreateGroupRequest, ShardRequest
+
+MAX_NODES_CMD = 6
+MAX_REPLICAS = 5
+MAX_SHARDS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ShardLayout:
+    """One shard to create: its id, slots, and the AZ of each node (primary first)."""
+
+    shard_id: str
+    slots: tuple[SlotRange, ...]
+    azs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The shape of a new group."""
+
+    cluster_mode: ClusterMode
+    automatic_failover: bool
+    multi_az: bool
+    shards: tuple[ShardLayout, ...]
+
+    @property
+    def node_count(self) -> int:
+        """How many nodes the group will have."""
+        return sum(len(shard.azs) for shard in self.shards)
+
+
+def cluster_mode_of(req: CreateGroupRequest) -> ClusterMode:
+    """Whether a create asks for cluster mode, as ElastiCache infers it."""
+    if req.cluster_mode == "compatible":
+        raise InvalidParameter("ClusterMode compatible is not available in cachefleet yet.")
+    if req.cluster_mode == "enabled":
+        return ClusterMode.ENABLED
+    if req.cluster_mode == "disabled":
+        return ClusterMode.DISABLED
+    by_group = (req.parameter_group or "").endswith(".cluster.on")
+    by_count = (req.num_node_groups or 1) > 1 or len(req.shards) > 1
+    return ClusterMode.ENABLED if by_group or by_count else ClusterMode.DISABLED
+
+
+def plan_layout(req: CreateGroupRequest, azs: tuple[str, ...], nodes_per_cluster: int) -> Layout:
+    """The validated layout of a new group.
+
+    :param azs: the region's Availability Zones, in order.
+    :raises InvalidParameter, InvalidParameterCombination, QuotaExceeded: with ElastiCache's
+        messages.
+    """
+    mode = cluster_mode_of(req)
+    if mode is ClusterMode.ENABLED:
+        return _cluster_layout(req, azs, nodes_per_cluster)
+    return _single_shard_layout(req, azs)
+
+
+def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layout:
+    count = _node_count_cmd(req)
+    failover = bool(req.automatic_failover)
+    multi_az = bool(req.multi_az)
+    _check_failover(failover, multi_az, count)
+    if req.preferred_azs:
+        if len(req.preferred_azs) != count:
+            raise _azs_count_error(count)
+        placement = tuple(_check_az(az, azs) for az in req.preferred_azs)
+    elif req.shards and req.shards[0].primary_az:
+        first = req.shards[0]
+        placement = _shard_azs(first, count - 1, azs, 0)
+    else:
+        placement = spread(count, azs, 0)
+    return Layout(ClusterMode.DISABLED, failover, multi_az, (ShardLayout("0001", (), placement),))
+
+
+def _azs_count_error(count: int) -> InvalidParameter:
+    """The error for a PreferredCacheClusterAZs list of the wrong length."""
+    return InvalidParameter(
+        f"The number of PreferredCacheClusterAZs must equal NumCacheClusters ({count})."
+    )
+
+
+def _node_count_cmd(req: CreateGroupRequest) -> int:
+    if req.num_cache_clusters is not None:
+        if not 1 <= req.num_cache_clusters <= MAX_NODES_CMD:
+            raise InvalidParameter(
+                f"NumCacheClusters must be between 1 and {MAX_NODES_CMD} "
+                "(a primary and up to 5 replicas)."
+            )
+        return req.num_cache_clusters
+    replicas = _replicas(req.replicas_per_node_group)
+    if replicas is not None:
+        return replicas + 1
+    if req.preferred_azs:
+        return len(req.preferred_azs)
+    if req.shards and req.shards[0].replica_count is not None:
+        return (_replicas(req.shards[0].replica_count, "ReplicaCount") or 0) + 1
+    return 2 if req.automatic_failover else 1
+
+
+def _replicas(value: int | None, name: str = "ReplicasPerNodeGroup") -> int | None:
+    if value is not None and not 0 <= value <= MAX_REPLICAS:
+        raise InvalidParameter(f"{name} must be between 0 and {MAX_REPLICAS}.")
+    return value
+
+
+def _check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> None:
+    if multi_az and not failover:
+        raise InvalidParameterCombination(
+            "Multi-AZ requires automatic failover: set AutomaticFailoverEnabled to true."
+        )
+    if failover and nodes_per_shard < 2:
+        raise InvalidParameterCombination(
+            "When using automatic failover, there must be at least 2 cache clusters in the "
+            "replication group."
+        )
+
+
+def _cluster_layout(
+    req: CreateGroupRequest, azs: tuple[str, ...], nodes_per_cluster: int
+) -> Layout:
+    if req.automatic_failover is False:
+        raise InvalidParameterCombination(
+            "Redis with cluster mode enabled cannot be created with auto failover turned off."
+        )
+    shard_requests = _shard_requests(req)
+    default_replicas = _replicas(req.replicas_per_node_group)
+    slots = _slot_ranges(shard_requests)
+    shards: list[ShardLayout] = []
+    for index, shard in enumerate(shard_requests):
+        replicas = _replicas(shard.replica_count, "ReplicaCount")
+        if replicas is None:
+            replicas = default_replicas if default_replicas is not None else 0
+        shard_id = _shard_id(shard.shard_id, index)
+        shards.append(ShardLayout(shard_id, slots[index], _shard_azs(shard, replicas, azs, index)))
+    _check_unique_shard_ids(shards)
+    multi_az = bool(req.multi_az)
+    if multi_az and any(len(shard.azs) < 2 for shard in shards):
+        raise InvalidParameterCombination(
+            "Multi-AZ requires at least one replica in every node group."
+        )
+    layout = Layout(ClusterMode.ENABLED, True, multi_az, tuple(shards))
+    if layout.node_count > nodes_per_cluster:
+        raise QuotaExceeded(
+            f"The number of nodes in the replication group ({layout.node_count}) would exceed "
+            f"the quota of {nodes_per_cluster} nodes per cluster.",
+            quota="nodes-per-cluster",
+        )
+    return layout
+
+
+def _shard_requests(req: CreateGroupRequest) -> tuple[ShardRequest, ...]:
+    count = req.num_node_groups
+    if count is not None and not 1 <= count <= MAX_SHARDS:
+        raise InvalidParameter(f"NumNodeGroups must be between 1 and {MAX_SHARDS}.")
+    if req.shards:
+        if count is not None and count != len(req.shards):
+            raise InvalidParameterCombination(
+                f"NumNodeGroups ({count}) does not match the number of NodeGroupConfiguration "
+                f"entries ({len(req.shards)})."
+            )
+        return req.shards
+    return tuple(ShardRequest() for _ in range(count or 1))
+
+
+_SLOTS = re.compile(r"(\d+)-(\d+)")
+
+
+def _slot_ranges(shards: tuple[ShardRequest, ...]) -> list[tuple[SlotRange, ...]]:
+    given = [shard.slots for shard in shards]
+    if not any(given):
+        return [(r,) for r in split_slots(len(shards))]
+    if not all(given):
+        raise _slots_error("Slots must be given for every node group or for none.")
+    ranges = [_parse_slots(text or "") for text in given]
+    _check_coverage([r for shard in ranges for r in shard])
+    return ranges
+
+
+def _slots_error(detail: str) -> InvalidParameter:
+    """The error for a bad Slots value."""
+    return InvalidParameter(f"Invalid slot configuration: {detail}")
+
+
+def _parse_slots(text: str) -> tuple[SlotRange, ...]:
+    ranges: list[SlotRange] = []
+    for part in text.split(","):
+        match = _SLOTS.fullmatch(part.strip())
+        if not match:
+            raise _slots_error(f"{text!r} is not of the form start-end, e.g. 0-5460.")
+        start, end = int(match[1]), int(match[2])
+        if not 0 <= start <= end < SLOT_COUNT:
+            raise _slots_error(f"{part} is outside 0-{SLOT_COUNT - 1}.")
+        ranges.append(SlotRange(start, end))
+    return tuple(ranges)
+
+
+def _check_coverage(ranges: list[SlotRange]) -> None:
+    owned = [0] * SLOT_COUNT
+    for r in ranges:
+        for slot in range(r.start, r.end + 1):
+            owned[slot] += 1
+    if any(count > 1 for count in owned):
+        raise _slots_error("a slot is assigned to more than one node group.")
+    if not all(owned):
+        raise _slots_error(f"all {SLOT_COUNT} slots (0-16383) must be assigned.")
+
+
+def _shard_id(given: str | None, index: int) -> str:
+    if given is None:
+        return f"{index + 1:04d}"
+    if not given.isdigit() or not 1 <= len(given) <= 4:
+        raise InvalidParameter(f"NodeGroupId {given!r} must be 1 to 4 digits.")
+    return f"{int(given):04d}"
+
+
+def _check_unique_shard_ids(shards: list[ShardLayout]) -> None:
+    ids = [shard.shard_id for shard in shards]
+    if len(set(ids)) != len(ids):
+        raise InvalidParameter("NodeGroupId values must be unique.")
+
+
+def _shard_azs(
+    shard: ShardRequest, replicas: int, azs: tuple[str, ...], index: int
+) -> tuple[str, ...]:
+    placement = spread(replicas + 1, azs, index)
+    if shard.primary_az:
+        placement = (_check_az(shard.primary_az, azs), *placement[1:])
+    if shard.replica_azs:
+        if len(shard.replica_azs) != replicas:
+            raise InvalidParameter(
+                f"The number of ReplicaAvailabilityZones ({len(shard.replica_azs)}) must equal "
+                f"the number of replicas ({replicas})."
+            )
+        placement = (placement[0], *(_check_az(az, azs) for az in shard.replica_azs))
+    return placement
+
+
+def _check_az(az: str, azs: tuple[str, ...]) -> str:
+    if az not in azs:
+        raise InvalidParameter(
+            f"Availability Zone {az!r} is not available; choose one of {', '.join(azs)}."
+        )
+    return az
+
+
+def spread(count: int, azs: tuple[str, ...], offset: int) -> tuple[str, ...]:
+    """Place ``count`` nodes round-robin over the AZs, starting at a shard-dependent AZ.
+
+    >>> spread(3, ("a", "b", "c"), 1)
+    ('b', 'c', 'a')
+    """
+    return tuple(azs[(offset + i) % len(azs)] for i in range(count))

@@ -1,0 +1,196 @@
+"""Settings: one frozen tree grouped by concern, loaded once at start-up.
+
+Layers: defaults, then a TOML file, then ``CACHEFLEET_<SECTION>_<KEY>`` environment variables
+(e.g. ``CACHEFLEET_NETWORK_ADDRESS_BASE=127.90``). Validated once; errors name the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from cachefleet.errors import FatalError
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for cachefleet (XDG rules)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "cachefleet"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Where the HTTP API and console listen."""
+
+    host: str = "127.0.0.1"
+    port: int = 8480
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """How loopback addresses are laid out.
+
+    With ``address_base`` ``127.77``: Sentinels live in ``127.77.0.0/24``, endpoints in
+    ``127.77.1.0`` to ``127.77.15.255``, and Availability Zone *i* (0-based) is the subnet
+    ``127.77.<16*(i+1)>.0/20``.
+    """
+
+    address_base: str = "127.77"
+    az_suffixes: tuple[str, ...] = ("a", "b", "c")
+    default_region: str = "us-east-1"
+    router: str = "auto"  # auto | nftables | forwarder
+
+    def az_names(self, region: str) -> tuple[str, ...]:
+        """The Availability Zones of a region, e.g. ``us-east-1a``."""
+        return tuple(f"{region}{suffix}" for suffix in self.az_suffixes)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """The engine: binaries and the timings of Redis's own failure detection."""
+
+    extra_binaries: tuple[str, ...] = ()
+    cluster_node_timeout_ms: int = 1000
+    sentinel_down_after_ms: int = 1000
+    sentinel_port: int = 26379
+    sentinel_quorum: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """The reconcile loop's pace."""
+
+    interval_s: float = 0.5
+    tilt_factor: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSettings:
+    """Account quotas, ElastiCache's defaults."""
+
+    nodes_per_region: int = 300
+    nodes_per_cluster: int = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole settings tree."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    loop: LoopSettings = field(default_factory=LoopSettings)
+    quotas: QuotaSettings = field(default_factory=QuotaSettings)
+
+
+_SECTIONS = ("api", "network", "engine", "loop", "quotas")
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from defaults, a TOML file, the environment and explicit overrides.
+
+    ``overrides`` are top-level (``data_dir``) or dotted by section (``api_port=8481``).
+    :raises FatalError: naming the key whose value is not acceptable.
+    """
+    layers: dict[str, dict[str, Any]] = {name: {} for name in ("", *_SECTIONS)}
+    if config_file is not None:
+        _merge_toml(layers, config_file)
+    _merge_environ(layers, os.environ if environ is None else environ)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("_") if key.split("_")[0] in _SECTIONS else ("", "", key)
+        layers[section][name] = value
+    settings = _build(layers)
+    _validate(settings)
+    return settings
+
+
+def _merge_toml(layers: dict[str, dict[str, Any]], path: Path) -> None:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FatalError(f"cannot read settings file {path}: {exc}") from exc
+    for key, value in data.items():
+        if key in _SECTIONS and isinstance(value, dict):
+            layers[key].update(value)
+        else:
+            layers[""][key] = value
+
+
+def _merge_environ(layers: dict[str, dict[str, Any]], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith("CACHEFLEET_"):
+            continue
+        rest = name.removeprefix("CACHEFLEET_").lower()
+        section, _, key = rest.partition("_")
+        if section in _SECTIONS and key:
+            layers[section][key] = value
+        elif rest == "data_dir":
+            layers[""]["data_dir"] = value
+
+
+def _build(layers: dict[str, dict[str, Any]]) -> Settings:
+    settings = Settings()
+    sections: dict[str, Any] = {}
+    for name in _SECTIONS:
+        current = getattr(settings, name)
+        sections[name] = _apply(current, layers[name], name)
+    top = layers[""]
+    data_dir = Path(str(top["data_dir"])).expanduser() if "data_dir" in top else settings.data_dir
+    unknown = set(top) - {"data_dir"}
+    if unknown:
+        raise FatalError(f"unknown setting {sorted(unknown)[0]!r}")
+    return replace(settings, data_dir=data_dir, **sections)
+
+
+def _apply(current: Any, values: dict[str, Any], section: str) -> Any:
+    known = {f.name: f for f in fields(current)}
+    changes: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in known:
+            raise FatalError(f"unknown setting {section}.{key}")
+        changes[key] = _coerce(raw, getattr(current, key), f"{section}.{key}")
+    return replace(current, **changes)
+
+
+def _coerce(raw: Any, default: Any, key: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(raw)
+    except ValueError as exc:
+        raise FatalError(f"setting {key}: {raw!r} is not a valid {type(default).__name__}") from exc
+
+
+def _validate(settings: Settings) -> None:
+    base = settings.network.address_base
+    try:
+        address = ipaddress.ip_address(f"{base}.0.0")
+    except ValueError as exc:
+        raise FatalError(f"setting network.address_base: {base!r} is not like '127.77'") from exc
+    if not address.is_loopback:
+        raise FatalError(f"setting network.address_base: {base} is not in 127.0.0.0/8")
+    if not 1 <= len(settings.network.az_suffixes) <= 6:
+        raise FatalError("setting network.az_suffixes: between 1 and 6 zones")
+    if settings.network.router not in ("auto", "nftables", "forwarder"):
+        raise FatalError("setting network.router: one of auto, nftables, forwarder")
+    if settings.loop.interval_s <= 0:
+        raise FatalError("setting loop.interval_s: must be positive")

@@ -1,0 +1,233 @@
+"""The SQLite store: connection, transactions, numbered migrations, and the queries.
+
+One connection, used from the daemon's event loop thread only. Writes that must see a
+consistent view (check-then-insert) run inside `transaction()`, which takes SQLite's write lock
+up front (BEGIN IMMEDIATE), so two creates of the same name cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from cachefleet.errors import StoreError
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Event, GroupSpec, Tag
+from cachefleet.model.state import GroupRecord, GroupState
+from cachefleet.store import codec
+
+
+class Store:
+    """All persistent state of one cachefleet installation."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the state database {path}: {exc}") from exc
+        self._depth = 0
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        row = self._db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def integrity_ok(self) -> bool:
+        """Whether SQLite's quick check passes."""
+        row = self._db.execute("PRAGMA quick_check").fetchone()
+        return bool(row and row[0] == "ok")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one write transaction (nested calls join the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _migrate(self) -> None:
+        folder = resources.files("cachefleet.store") / "migrations"
+        scripts = sorted(
+            (p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name
+        )
+        current = self.schema_version
+        for script in scripts:
+            number = int(script.name.split("_", 1)[0])
+            if number <= current:
+                continue
+            self._db.executescript(
+                f"BEGIN;\n{script.read_text()}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    # --- groups ---------------------------------------------------------------------------
+
+    def insert_group(self, record: GroupRecord) -> None:
+        """Add a new group; the caller has checked that the name is free."""
+        spec = record.spec
+        self._db.execute(
+            "INSERT INTO groups (region, account, group_key, spec, state, deleting)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                spec.scope.region,
+                spec.scope.account,
+                spec.key,
+                codec.dumps(spec),
+                codec.dumps(record.state),
+                int(record.deleting),
+            ),
+        )
+
+    def get_group(self, scope: Scope, key: str) -> GroupRecord | None:
+        """One group by its key (`GroupSpec.key`), or None."""
+        row = self._db.execute(
+            "SELECT spec, state, deleting FROM groups"
+            " WHERE region = ? AND account = ? AND group_key = ?",
+            (scope.region, scope.account, key),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def list_groups(self, scope: Scope | None = None) -> list[GroupRecord]:
+        """Every group of a scope (or of every scope), in creation order."""
+        if scope is None:
+            rows = self._db.execute("SELECT spec, state, deleting FROM groups ORDER BY rowid")
+        else:
+            rows = self._db.execute(
+                "SELECT spec, state, deleting FROM groups WHERE region = ? AND account = ?"
+                " ORDER BY rowid",
+                (scope.region, scope.account),
+            )
+        return [_record(row) for row in rows]
+
+    def update_spec(self, spec: GroupSpec) -> None:
+        """Replace a group's spec."""
+        self._update(spec.scope, spec.key, "spec", codec.dumps(spec))
+
+    def update_state(self, scope: Scope, key: str, state: GroupState) -> None:
+        """Replace a group's published state."""
+        self._update(scope, key, "state", codec.dumps(state))
+
+    def mark_deleting(self, scope: Scope, key: str) -> None:
+        """Record the wish to delete a group; the loop carries it out."""
+        self._update(scope, key, "deleting", 1)
+
+    def _update(self, scope: Scope, key: str, column: str, value: object) -> None:
+        self._db.execute(
+            f"UPDATE groups SET {column} = ? WHERE region = ? AND account = ? AND group_key = ?",
+            (value, scope.region, scope.account, key),
+        )
+
+    def delete_group(self, scope: Scope, key: str) -> None:
+        """Forget a group whose nodes are gone."""
+        self._db.execute(
+            "DELETE FROM groups WHERE region = ? AND account = ? AND group_key = ?",
+            (scope.region, scope.account, key),
+        )
+
+    def used_addresses(self) -> set[str]:
+        """Every loopback address held by a node or an endpoint of any group."""
+        used: set[str] = set()
+        for record in self.list_groups():
+            used.update(node.address for node in record.spec.nodes)
+            used.update(ep.address for ep in record.spec.endpoints)
+        return used
+
+    # --- events ---------------------------------------------------------------------------
+
+    def add_event(self, event: Event) -> None:
+        """Append one event."""
+        self._db.execute(
+            "INSERT INTO events (region, account, source_type, source_id, message, date)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event.scope.region,
+                event.scope.account,
+                event.source_type,
+                event.source_id,
+                event.message,
+                event.date.isoformat(),
+            ),
+        )
+
+    def list_events(
+        self,
+        scope: Scope,
+        start: datetime,
+        end: datetime,
+        source_type: str | None = None,
+        source_id: str | None = None,
+    ) -> list[Event]:
+        """Events of a scope between start and end, newest first, optionally filtered."""
+        sql = (
+            "SELECT id, source_type, source_id, message, date FROM events"
+            " WHERE region = ? AND account = ? AND date >= ? AND date <= ?"
+        )
+        args: list[object] = [scope.region, scope.account, start.isoformat(), end.isoformat()]
+        if source_type:
+            sql += " AND source_type = ?"
+            args.append(source_type)
+        if source_id:
+            sql += " AND source_id = ?"
+            args.append(source_id)
+        rows = self._db.execute(sql + " ORDER BY date DESC, id DESC", args)
+        return [
+            Event(scope, row[1], row[2], row[3], datetime.fromisoformat(row[4]), id=row[0])
+            for row in rows
+        ]
+
+    # --- tags -----------------------------------------------------------------------------
+
+    def get_tags(self, arn: str) -> list[Tag]:
+        """The tags of a resource, in key order."""
+        rows = self._db.execute("SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,))
+        return [Tag(row[0], row[1]) for row in rows]
+
+    def put_tags(self, arn: str, tags: Sequence[Tag]) -> None:
+        """Add or overwrite tags on a resource."""
+        self._db.executemany(
+            "INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+            [(arn, tag.key, tag.value) for tag in tags],
+        )
+
+    def remove_tags(self, arn: str, keys: Sequence[str] | None = None) -> None:
+        """Remove the named tags of a resource (all of them when ``keys`` is None)."""
+        if keys is None:
+            self._db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
+            return
+        self._db.executemany(
+            "DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, key) for key in keys]
+        )
+
+
+def _record(row: tuple[str, str, int]) -> GroupRecord:
+    return GroupRecord(
+        codec.loads(GroupSpec, row[0]), codec.loads(GroupState, row[1]), bool(row[2])
+    )

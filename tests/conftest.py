@@ -1,0 +1,8 @@
+"""Shared test configuration: lets tests import the local builders module."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

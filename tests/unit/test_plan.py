@@ -1,0 +1,212 @@
+"""The planner's decisions, as tables: spec, state, observation → actions and reason."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from builders import (
+    T0,
+    a_cluster,
+    a_group,
+    available,
+    creating,
+    dead,
+    frozen,
+    observed,
+    primary,
+    replica,
+)
+from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
+from cachefleet.reconcile.actions import (
+    Fence,
+    ForgetGroup,
+    FormCluster,
+    JoinCluster,
+    Monitor,
+    ReplicaOf,
+    Route,
+    StartNode,
+    StopNode,
+    Unmonitor,
+    Unroute,
+)
+from cachefleet.reconcile.plan import Memory, desired_routes, plan_group
+
+
+def test_a_new_group_starts_every_node_with_replicas_following_the_first():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    decision = plan_group(spec, creating(spec), False, observed(monitored=False), Memory(), T0)
+    starts = [a for a in decision.actions if isinstance(a, StartNode)]
+    assert starts == [StartNode(n1, None, True), StartNode(n2, n1, True), StartNode(n3, n1, True)]
+    assert decision.state.status is GroupStatus.CREATING
+
+
+def test_a_group_becomes_available_once_replicas_sync_and_sentinels_watch():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, creating(spec), False, seen, Memory(), T0)
+    assert decision.state.status is GroupStatus.AVAILABLE
+    assert {e.message for e in decision.events} >= {"Replication group g created"}
+    assert decision.reason == "no action: primary g-001 healthy, 2 replicas in sync"
+
+
+def test_sentinels_are_told_to_watch_once_the_primary_answers():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), monitored=False)
+    decision = plan_group(spec, creating(spec), False, seen, Memory(), T0)
+    assert Monitor(n1) in decision.actions
+    assert decision.state.status is GroupStatus.CREATING
+
+
+def test_does_not_restart_a_lost_primary_while_a_replica_can_be_promoted():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(
+        dead(n1), replica(n2, n1, up=False), replica(n3, n1, up=False), sentinel=n1.node_id
+    )
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert not [a for a in decision.actions if isinstance(a, StartNode | ReplicaOf)]
+    assert "primary g-001 lost: waiting for a replica's promotion" in decision.reason
+
+
+def test_follows_sentinels_failover_and_recovers_the_old_primary_as_a_replica():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(dead(n1), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert StartNode(n1, n2, True) in decision.actions
+    messages = [e.message for e in decision.events]
+    assert "Failover from primary node g-001 to replica node g-002 completed" in messages
+    assert "Recovering cache nodes g-001" in messages
+    assert decision.state.primaries["0001"] == "g-002"
+    route = next(a for a in decision.actions if isinstance(a, Route))
+    assert dict(route.targets)[EndpointKind.PRIMARY] == (n2,)
+
+
+def test_recovery_finishes_when_the_replacement_is_in_sync():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    state = available(spec, {"0001": "g-002"})
+    state = state.with_node("g-001", replace(state.node("g-001"), recovering=True))
+    seen = observed(replica(n1, n2), primary(n2), sentinel=n2.node_id)
+    decision = plan_group(spec, state, False, seen, Memory(), T0)
+    assert [e.message for e in decision.events] == ["Finished recovery for cache nodes g-001"]
+    assert decision.state.node("g-001").recovering is False
+
+
+def test_a_returning_old_primary_is_demoted_and_fenced():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), primary(n2), sentinel=n2.node_id)
+    decision = plan_group(spec, available(spec, {"0001": "g-002"}), False, seen, Memory(), T0)
+    assert ReplicaOf(n1, n2) in decision.actions and Fence(n1) in decision.actions
+
+
+def test_never_demotes_while_the_authoritative_primary_is_down():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    # Sentinel has promoted n2 but not yet switched its view: n1 is still its primary, and dead.
+    seen = observed(dead(n1), primary(n2), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert not [a for a in decision.actions if isinstance(a, ReplicaOf | Fence)]
+
+
+def test_a_frozen_node_is_left_alone():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(frozen(n1), replica(n2, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert not [a for a in decision.actions if not isinstance(a, Route)]
+    assert "primary g-001 not answering" in decision.reason
+
+
+def test_a_single_node_without_failover_is_restarted_in_place():
+    spec = a_group(1, failover=False)
+    (n1,) = spec.nodes
+    decision = plan_group(
+        spec, available(spec), False, observed(dead(n1), monitored=False), Memory(), T0
+    )
+    assert StartNode(n1, None, True) in decision.actions
+    assert "Recovering cache nodes g-001" in [e.message for e in decision.events]
+
+
+def test_reader_endpoint_falls_back_to_the_primary_without_healthy_replicas():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), dead(n2), sentinel=n1.node_id)
+    route = desired_routes(spec, available(spec), seen)
+    assert route is not None
+    assert dict(route.targets)[EndpointKind.READER] == (n1,)
+
+
+def test_routes_are_not_reapplied_when_unchanged():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    route = next(a for a in first.actions if isinstance(a, Route))
+    second = plan_group(spec, first.state, False, seen, Memory(routes=route), T0)
+    assert second.actions == ()
+
+
+def test_deleting_tears_everything_down_in_order():
+    spec = a_group(2)
+    decision = plan_group(spec, available(spec), True, observed(), Memory(), T0)
+    kinds = [type(a) for a in decision.actions]
+    assert kinds == [Unmonitor, Unroute, StopNode, StopNode, ForgetGroup]
+    assert decision.state.status is GroupStatus.DELETING
+
+
+def test_a_retired_replica_is_stopped_and_the_group_is_modifying_meanwhile():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    retiring = spec.with_nodes((n1, n2, replace(n3, deleting=True)))
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    decision = plan_group(retiring, available(spec), False, seen, Memory(), T0)
+    assert StopNode(replace(n3, deleting=True)) in decision.actions
+    assert decision.state.status is GroupStatus.MODIFYING
+
+
+def test_a_cluster_is_formed_once_all_nodes_answer():
+    spec = a_cluster(2, 1)
+    fresh = [primary(n) for n in spec.nodes]
+    decision = plan_group(spec, creating(spec), False, observed(*fresh), Memory(), T0)
+    assert FormCluster() in decision.actions
+    assert decision.reason == "forming the cluster"
+
+
+def test_a_formed_cluster_is_available():
+    spec = a_cluster(2, 1)
+    a1, a2, b1, b2 = spec.nodes
+    seen = observed(
+        primary(a1, True), replica(a2, a1, True), primary(b1, True), replica(b2, b1, True)
+    )
+    decision = plan_group(spec, creating(spec), False, seen, Memory(), T0)
+    assert decision.state.status is GroupStatus.AVAILABLE
+    assert decision.state.node(a1.node_id).cluster_node_id == "cid-c-0001-001"
+
+
+def test_a_lost_cluster_replica_is_replaced_and_rejoined():
+    spec = a_cluster(2, 1)
+    a1, a2, b1, b2 = spec.nodes
+    seen = observed(primary(a1, True), dead(a2), primary(b1, True), replica(b2, b1, True))
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert StartNode(a2, a1, True) in decision.actions
+    assert JoinCluster(a2, a1, "cid-c-0001-002") in decision.actions
+
+
+def test_a_lost_cluster_primary_waits_for_the_cluster_then_follows_it():
+    spec = a_cluster(1, 1)
+    a1, a2 = spec.nodes
+    waiting = plan_group(
+        spec, available(spec), False, observed(dead(a1), replica(a2, a1, True)), Memory(), T0
+    )
+    assert not [a for a in waiting.actions if isinstance(a, StartNode)]
+    promoted = observed(dead(a1), primary(a2, True))
+    decision = plan_group(spec, available(spec), False, promoted, Memory(), T0)
+    assert decision.state.primaries["0001"] == a2.node_id
+    assert StartNode(a1, a2, True) in decision.actions
+    assert decision.state.node(a2.node_id).status is NodeStatus.AVAILABLE

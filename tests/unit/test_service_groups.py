@@ -1,0 +1,195 @@
+"""Create and delete use cases: ElastiCache's validation messages, layout, nothing half-made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cachefleet.errors import (
+    AlreadyExists,
+    InvalidParameter,
+    InvalidParameterCombination,
+    InvalidState,
+    NotAvailableYet,
+    NotFound,
+    QuotaExceeded,
+)
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Tag
+from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus
+from cachefleet.service import clusters, groups, tags
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateClusterRequest, CreateGroupRequest, ShardRequest
+from cachefleet.settings import QuotaSettings, Settings
+from cachefleet.store import Store
+
+SCOPE = Scope("us-east-1", "000000000000")
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> ServiceContext:
+    woken: list[tuple[Scope, str]] = []
+    store = Store(tmp_path / "state.db")
+    return ServiceContext(
+        store,
+        Settings(data_dir=tmp_path),
+        EngineCatalog(("7.0.15",)),
+        lambda scope, key: woken.append((scope, key)),
+    )
+
+
+def create(ctx: ServiceContext, **kw: object) -> groups.GroupRecord:
+    base: dict[str, object] = {"group_id": "orders", "description": "orders cache"}
+    base.update(kw)
+    return groups.create_group(ctx, SCOPE, CreateGroupRequest(**base))  # type: ignore[arg-type]
+
+
+def test_the_issues_example_makes_three_shards_of_three_nodes(ctx: ServiceContext) -> None:
+    record = create(
+        ctx,
+        num_node_groups=3,
+        replicas_per_node_group=2,
+        node_type="cache.t4g.small",
+        automatic_failover=True,
+        multi_az=True,
+    )
+    spec = record.spec
+    assert spec.cluster_mode is ClusterMode.ENABLED
+    assert [n.node_id for n in spec.nodes][:3] == [
+        "orders-0001-001",
+        "orders-0001-002",
+        "orders-0001-003",
+    ]
+    assert [str(s.slots[0]) for s in spec.shards] == ["0-5461", "5462-10922", "10923-16383"]
+    assert len({n.az for n in spec.nodes_of("0001")}) == 3
+    assert spec.parameter_group == "default.redis7.cluster.on"
+    assert spec.endpoint(EndpointKind.CONFIGURATION) is not None
+    assert len({n.address for n in spec.nodes}) == 9
+    assert record.state.status is GroupStatus.CREATING
+
+
+def test_cluster_mode_disabled_gets_primary_and_reader_endpoints(ctx: ServiceContext) -> None:
+    spec = create(ctx, num_cache_clusters=3, automatic_failover=True).spec
+    assert spec.cluster_mode is ClusterMode.DISABLED
+    assert [n.node_id for n in spec.nodes] == ["orders-001", "orders-002", "orders-003"]
+    assert spec.endpoint(EndpointKind.PRIMARY) and spec.endpoint(EndpointKind.READER)
+    assert spec.parameter_group == "default.redis7"
+
+
+def test_ids_are_stored_lowercase_and_checked(ctx: ServiceContext) -> None:
+    assert create(ctx, group_id="Orders-X").spec.group_id == "orders-x"
+    for bad in ("1abc", "a--b", "abc-", "a_b", "a" * 41):
+        with pytest.raises(InvalidParameter, match="not a valid identifier"):
+            create(ctx, group_id=bad)
+
+
+def test_failover_needs_two_nodes(ctx: ServiceContext) -> None:
+    with pytest.raises(InvalidParameterCombination, match="at least 2 cache clusters"):
+        create(ctx, num_cache_clusters=1, automatic_failover=True)
+
+
+def test_multi_az_needs_failover(ctx: ServiceContext) -> None:
+    with pytest.raises(InvalidParameterCombination, match="Multi-AZ"):
+        create(ctx, num_cache_clusters=2, multi_az=True, automatic_failover=False)
+
+
+def test_cluster_mode_refuses_failover_off(ctx: ServiceContext) -> None:
+    with pytest.raises(InvalidParameterCombination, match="auto failover turned off"):
+        create(ctx, num_node_groups=2, automatic_failover=False)
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "text"),
+    [
+        ({"num_cache_clusters": 7}, InvalidParameter, "between 1 and 6"),
+        ({"replicas_per_node_group": 6}, InvalidParameter, "between 0 and 5"),
+        ({"num_node_groups": 501}, InvalidParameter, "between 1 and 500"),
+        ({"num_node_groups": 31, "replicas_per_node_group": 2}, QuotaExceeded, "90 nodes"),
+        ({"node_type": "cache.x9.huge"}, InvalidParameter, "Invalid Cache Node Type"),
+        ({"engine_version": "6.2"}, InvalidParameterCombination, "Cannot find version 6.2"),
+        ({"parameter_group": "nope"}, NotFound, "CacheParameterGroup not found: nope"),
+        ({"subnet_group": "other"}, NotFound, "does not exist"),
+        ({"preferred_azs": ("us-east-1a",), "num_cache_clusters": 2}, InvalidParameter, "equal"),
+        ({"preferred_azs": ("mars-1a",)}, InvalidParameter, "not available"),
+        ({"maintenance_window": "sun:05:00-sun:05:30"}, InvalidParameter, "at least 60"),
+        ({"cluster_mode": "compatible"}, InvalidParameter, "not available"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(
+    ctx: ServiceContext, kw: dict[str, object], error: type[Exception], text: str
+) -> None:
+    with pytest.raises(error, match=text):
+        create(ctx, **kw)
+    assert ctx.store.list_groups() == []
+
+
+def test_custom_slots_must_cover_every_slot_once(ctx: ServiceContext) -> None:
+    shards = (ShardRequest(slots="0-100"), ShardRequest(slots="101-16383", replica_count=2))
+    spec = create(ctx, num_node_groups=2, shards=shards).spec
+    assert [len(spec.nodes_of(s.shard_id)) for s in spec.shards] == [1, 3]
+    with pytest.raises(InvalidParameter, match="all 16384 slots"):
+        create(
+            ctx, group_id="b", shards=(ShardRequest(slots="0-100"), ShardRequest(slots="200-16383"))
+        )
+    with pytest.raises(InvalidParameter, match="more than one"):
+        create(
+            ctx, group_id="c", shards=(ShardRequest(slots="0-100"), ShardRequest(slots="100-16383"))
+        )
+
+
+def test_duplicate_names_are_refused(ctx: ServiceContext) -> None:
+    create(ctx)
+    with pytest.raises(AlreadyExists, match="already exists"):
+        create(ctx, group_id="ORDERS")
+
+
+def test_member_ids_cannot_clash_with_an_existing_cache_cluster(ctx: ServiceContext) -> None:
+    clusters.create_cluster(ctx, SCOPE, CreateClusterRequest("orders-001"))
+    with pytest.raises(AlreadyExists, match="orders-001"):
+        create(ctx)
+
+
+def test_region_node_quota(ctx: ServiceContext, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, quotas=QuotaSettings(nodes_per_region=4))
+    small = ServiceContext(ctx.store, settings, ctx.catalog, ctx.wake)
+    create(small, num_cache_clusters=3)
+    with pytest.raises(QuotaExceeded, match="quota of 4"):
+        create(small, group_id="two", num_cache_clusters=2)
+
+
+def test_delete_is_refused_while_creating(ctx: ServiceContext) -> None:
+    create(ctx)
+    with pytest.raises(InvalidState, match="not in available state"):
+        groups.delete_group(ctx, SCOPE, "orders")
+
+
+def test_missing_group(ctx: ServiceContext) -> None:
+    with pytest.raises(NotFound, match="Replication group nope not found"):
+        groups.describe_groups(ctx, SCOPE, "nope")
+
+
+def test_groups_are_scoped_by_region(ctx: ServiceContext) -> None:
+    create(ctx)
+    assert groups.describe_groups(ctx, Scope("eu-west-1", "000000000000"), None) == []
+
+
+def test_tags_round_trip_and_quota(ctx: ServiceContext) -> None:
+    create(ctx, tags=(Tag("team", "a"),))
+    arn = "arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders"
+    assert tags.list_tags(ctx, SCOPE, arn) == [Tag("team", "a")]
+    tags.add_tags(ctx, SCOPE, arn, [Tag("env", "dev")])
+    assert [t.key for t in tags.remove_tags(ctx, SCOPE, arn, ["team"])] == ["env"]
+    with pytest.raises(QuotaExceeded):
+        tags.add_tags(ctx, SCOPE, arn, [Tag(f"k{i}") for i in range(50)])
+    with pytest.raises(NotFound):
+        tags.remove_tags(ctx, SCOPE, arn, ["absent"])
+
+
+def test_unavailable_parameters_are_named(ctx: ServiceContext) -> None:
+    from cachefleet.api.actions.common import refuse_unavailable
+
+    refuse_unavailable({"AuthToken": None, "SnapshotRetentionLimit": 0}, ["AuthToken"])
+    with pytest.raises(NotAvailableYet, match="AuthToken"):
+        refuse_unavailable({"AuthToken": "x" * 20}, ["AuthToken"])
