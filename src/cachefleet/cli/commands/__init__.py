@@ -1,0 +1,1 @@
+"""The commands of ``cachefleet``, one small module per verb; ``main.py`` registers them."""
