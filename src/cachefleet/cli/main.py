@@ -16,6 +16,7 @@ from cachefleet import __version__
 from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.events import events
+from cachefleet.cli.commands.purge import purge
 from cachefleet.cli.commands.serve import serve
 from cachefleet.cli.commands.show import describe, list_groups
 from cachefleet.cli.commands.wait import wait
@@ -95,7 +96,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
     ctx.obj = Invocation(endpoint_url, region, OutputFormat(output))
 
 
-for _command in (serve, create, list_groups, describe, wait, delete, events):
+for _command in (serve, create, list_groups, describe, wait, delete, events, purge):
     cli.add_command(_command)
 
 

@@ -87,6 +87,11 @@ class GroupSpec:
         return f"cluster:{self.group_id}" if self.standalone else self.group_id
 
     @property
+    def plane_name(self) -> str:
+        """The group's name in the data plane: Sentinel's master name, the route table's group."""
+        return f"{self.group_id}.{self.scope.region}.{self.scope.account}"
+
+    @property
     def live_nodes(self) -> tuple[NodeSpec, ...]:
         """The nodes that are not being deleted."""
         return tuple(node for node in self.nodes if not node.deleting)

@@ -1,0 +1,279 @@
+"""Wiring: settings, store, engine, endpoints, loop and HTTP app; signals; graceful shutdown.
+
+Stopping the daemon (SIGTERM, Ctrl-C) stops the HTTP server and the loop's workers and nothing
+else: nodes, Sentinels and endpoint routes keep running, and the next start adopts them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from cachefleet import __version__
+from cachefleet.api.actions import build_handlers
+from cachefleet.api.app import api_route
+from cachefleet.endpoints.groups import GroupEndpoints
+from cachefleet.endpoints.router import Router, choose_router
+from cachefleet.endpoints.switch import write_switch_script
+from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines
+from cachefleet.engine.client import answers_ping
+from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
+from cachefleet.errors import EngineError, FatalError
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.reconcile.execute import Executor
+from cachefleet.reconcile.loop import Loop
+from cachefleet.service.addresses import sentinel_address
+from cachefleet.service.context import ServiceContext, utc_now
+from cachefleet.settings import Settings, load_settings
+from cachefleet.store import Store
+
+log = logging.getLogger("cachefleet")
+
+LOCK_FILE = "daemon.lock"
+
+
+def endpoints_dir(data_dir: Path) -> Path:
+    """Where the endpoint routes, the forwarder and the switch script keep their files."""
+    return data_dir / "endpoints"
+
+
+def nodes_root(data_dir: Path) -> Path:
+    """Under which the nodes of every region and account live."""
+    return data_dir / "scopes"
+
+
+@contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory for one daemon; a second one fails at once with a clear error."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise FatalError(f"another cachefleet daemon is using {data_dir}") from None
+    try:
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
+    """The installed redis-server versions, newest first."""
+    servers = {b.version for b in binaries if b.kind is BinaryKind.SERVER}
+    ordered = sorted(servers, key=lambda v: tuple(int(p) for p in v.split(".")), reverse=True)
+    return EngineCatalog(tuple(ordered))
+
+
+def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
+    """The shared Sentinels: one per Availability Zone, on the installation's addresses."""
+    network = settings.network
+    addresses = tuple(
+        (sentinel_address(network, index), settings.engine.sentinel_port)
+        for index in range(len(network.az_suffixes))
+    )
+    script = str(switch_script) if switch_script else None
+    return SentinelSet(addresses, settings.data_dir, script)
+
+
+@dataclass
+class Daemon:
+    """Everything one running control plane holds."""
+
+    settings: Settings
+    store: Store
+    binaries: list[EngineBinary]
+    engine: HostEngine
+    sentinels: SentinelSet
+    router: Router
+    loop: Loop
+    context: ServiceContext
+
+    @classmethod
+    async def build(cls, settings: Settings) -> Daemon:
+        """Open the store, find engines, choose the router, start or adopt the Sentinels."""
+        store = Store(settings.data_dir / "state.db")
+        binaries = find_engines(settings.engine.extra_binaries)
+        state_dir = endpoints_dir(settings.data_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        prefer = None if settings.network.router == "auto" else settings.network.router
+        router = choose_router(state_dir, prefer)
+        sentinels = sentinel_set(settings, write_switch_script(state_dir))
+        timings = EngineTimings(
+            cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
+            sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
+            sentinel_quorum=min(settings.engine.sentinel_quorum, len(sentinels.addresses)),
+        )
+        engine = HostEngine(nodes_root(settings.data_dir), binaries, sentinels, timings)
+        try:
+            await engine.ensure_sentinels()
+        except EngineError as exc:
+            log.error("Sentinels could not be started (automatic failover is off): %s", exc)
+        executor = Executor(engine, GroupEndpoints(state_dir, router), store)
+        loop = Loop(store, engine, executor, settings.loop, utc_now)
+        catalog = engine_catalog(binaries)
+        context = ServiceContext(store, settings, catalog, loop.wake)
+        return cls(settings, store, binaries, engine, sentinels, router, loop, context)
+
+    def app(self) -> Starlette:
+        """The HTTP app: /health and the ElastiCache Query API at /."""
+        return Starlette(
+            routes=[
+                Route("/health", self.health, methods=["GET"]),
+                api_route(build_handlers(self.context)),
+            ]
+        )
+
+    async def health(self, request: Request) -> JSONResponse:
+        """Readiness and what this installation runs on."""
+        return JSONResponse(await self.health_report())
+
+    async def health_report(self) -> dict[str, Any]:
+        """Version, engines, router, Sentinels and store, as /health reports them."""
+        sentinels_up = await asyncio.gather(
+            *(answers_ping(address, port) for address, port in self.sentinels.addresses)
+        )
+        return {
+            "status": "ok",
+            "version": __version__,
+            "engines": [
+                {"kind": b.kind.value, "version": b.version, "path": b.path} for b in self.binaries
+            ],
+            "router": {"name": self.router.name, "reason": self.router.reason},
+            "sentinels": [
+                {"address": f"{address}:{port}", "up": up}
+                for (address, port), up in zip(self.sentinels.addresses, sentinels_up, strict=True)
+            ],
+            "store": {
+                "ok": self.store.integrity_ok(),
+                "schema_version": self.store.schema_version,
+                "groups": len(self.store.list_groups()),
+            },
+            "data_dir": str(self.settings.data_dir),
+        }
+
+    async def close(self) -> None:
+        """Stop the loop's workers and close the store; the data plane keeps running."""
+        await self.loop.stop()
+        self.router.close()
+        self.store.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Run the control plane until SIGTERM or SIGINT."""
+    daemon = await Daemon.build(settings)
+    config = uvicorn.Config(
+        daemon.app(),
+        host=settings.api.host,
+        port=settings.api.port,
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
+    log.info(
+        "cachefleet %s serving http://%s:%d (data in %s, router %s)",
+        __version__,
+        settings.api.host,
+        settings.api.port,
+        settings.data_dir,
+        daemon.router.name,
+    )
+    try:
+        await server.serve()
+    finally:
+        await daemon.close()
+        loop_task.cancel()
+        await asyncio.gather(loop_task, return_exceptions=True)
+        log.info("cachefleet stopped; nodes keep running")
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8480,
+    data_dir: Path | None = None,
+    config: Path | None = None,
+) -> None:
+    """Entry point of ``cachefleet serve``."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = load_settings(config, data_dir=data_dir, api_host=host, api_port=port)
+    with data_dir_lock(settings.data_dir):
+        asyncio.run(serve(settings))
+
+
+async def _stop_processes(data_dir: Path) -> int:
+    """Stop every node and Sentinel whose pidfile lies under the data directory."""
+    from cachefleet.engine import process
+
+    stopped = 0
+    pidfiles = [*data_dir.glob("scopes/*/*/nodes/*/redis.pid")]
+    pidfiles += data_dir.glob("sentinels/*/sentinel.pid")
+    for pidfile in pidfiles:
+        conf = pidfile.with_name(
+            "sentinel.conf" if pidfile.name == "sentinel.pid" else "redis.conf"
+        )
+        pid = process.read_pidfile(pidfile)
+        if pid is None or not process.is_alive(pid):
+            continue
+        if process.identity_mismatch(pid, conf) is not None:
+            continue
+        text = conf.read_text()
+        address, port = _listen_address(text)
+        await process.stop(pid, address, port, expected_conf=conf)
+        stopped += 1
+    return stopped
+
+
+def _listen_address(conf_text: str) -> tuple[str, int]:
+    address, port = "127.0.0.1", 6379
+    for line in conf_text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "bind" and value:
+            address = value.split()[0]
+        elif key == "port" and value.strip().isdigit():
+            port = int(value)
+    return address, port
+
+
+def purge(data_dir: Path) -> int:
+    """Delete every cache of a stopped installation: processes, routes and state.
+
+    Stops every node and Sentinel by pidfile (after identity checks), removes the endpoint
+    routes (nftables table or forwarder), deletes the nodes' files and the state database, and
+    returns how many processes were stopped.
+    :raises FatalError: when a daemon is still using the data directory.
+    """
+    from cachefleet.endpoints.router import ROUTER_NAMES, open_router
+
+    with data_dir_lock(data_dir):
+        stopped = asyncio.run(_stop_processes(data_dir))
+        state_dir = endpoints_dir(data_dir)
+        if state_dir.exists():
+            for name in ROUTER_NAMES:
+                open_router(state_dir, name).remove_all()
+            shutil.rmtree(state_dir)
+        shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
+        shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (data_dir / name).unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,201 @@
+"""The kernel router: endpoints as nftables DNAT rules in the ``output`` hook, with a fence.
+
+Rule: one table per cachefleet instance (named from its state directory), and the table is only
+ever replaced whole, in one ``nft -f -`` transaction (create-if-missing, delete, define), so the
+kernel never routes by half a table and applying the same table twice changes nothing.
+
+The table has two parts, both rendered from the route table alone:
+
+- **route** (nat, output hook): a single-target endpoint is an element of one map
+  (address . port → address . port); a multi-target endpoint is its own rule with
+  ``numgen inc mod N`` over an anonymous map, which is round robin per new connection. An
+  endpoint with no targets gets no rule (connections to it are refused: nothing listens there).
+- **fence** (filter, output hook, only for DNATed flows): a packet of a flow that was sent
+  through an endpoint to a node the endpoint no longer routes to is rejected (client → node: the
+  client gets a RST at once; node → client: the node gets a RST and the client never sees that
+  reply). Because the fence changes in the same transaction as the route, an old primary cannot
+  take one more command through an endpoint after the switch, even before anything is cut.
+  RSTs pass, so that cuts can tear both ends down.
+
+Replacing the table does not touch conntrack: connections to nodes that are still routed keep
+working. `conntrack.cut_connections` then wakes the clients the fence has isolated (a client
+blocked in BLPOP sends nothing, so only a socket kill tells it) and clears their flows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from cachefleet.endpoints.conntrack import cut_connections
+from cachefleet.endpoints.errors import RouterError
+from cachefleet.endpoints.routes import HostPort, RouteTable
+from cachefleet.endpoints.tools import has_net_admin, has_tool, run_tool, run_tool_checked
+
+log = logging.getLogger(__name__)
+
+TABLE_PREFIX = "cachefleet_"
+_MAP = "single"
+_ROUTE_CHAIN = "route"
+_GUARD_CHAIN = "guard"
+_FENCE_CHAIN = "fence"
+
+
+def table_name(state_dir: Path) -> str:
+    """The nftables table of the cachefleet instance whose state lives in ``state_dir``."""
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()
+    return f"{TABLE_PREFIX}{digest[:8]}"
+
+
+def _pair(address: HostPort) -> str:
+    return f"{address.host} . {address.port}"
+
+
+def render_ruleset(table: RouteTable, name: str) -> str:
+    """The ``nft -f`` text that atomically replaces table ``name`` with the routes of ``table``.
+
+    Pure and deterministic: equal tables render equal text.
+    """
+    lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
+    lines += _route_part(table)
+    lines += _fence_part(table)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _route_part(table: RouteTable) -> list[str]:
+    singles = sorted((ep, r.targets[0]) for ep, r in table.endpoints.items() if len(r.targets) == 1)
+    multis = sorted((ep, r.targets) for ep, r in table.endpoints.items() if len(r.targets) > 1)
+    lines = []
+    if singles:
+        elements = ", ".join(f"{_pair(ep)} : {_pair(t)}" for ep, t in singles)
+        lines += [
+            f"\tmap {_MAP} {{",
+            "\t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service",
+            f"\t\telements = {{ {elements} }}",
+            "\t}",
+        ]
+    lines += [
+        f"\tchain {_ROUTE_CHAIN} {{",
+        "\t\ttype nat hook output priority -100; policy accept;",
+    ]
+    lines += [f"\t\t{_round_robin_rule(ep, targets)}" for ep, targets in multis]
+    if singles:
+        lines.append(f"\t\tdnat ip addr . port to ip daddr . tcp dport map @{_MAP}")
+    lines.append("\t}")
+    return lines
+
+
+def _round_robin_rule(endpoint: HostPort, targets: tuple[HostPort, ...]) -> str:
+    choices = ", ".join(f"{i} : {_pair(t)}" for i, t in enumerate(targets))
+    return (
+        f"ip daddr {endpoint.host} tcp dport {endpoint.port} "
+        f"dnat ip addr . port to numgen inc mod {len(targets)} map {{ {choices} }}"
+    )
+
+
+def _fence_part(table: RouteTable) -> list[str]:
+    lines = [
+        f"\tchain {_GUARD_CHAIN} {{",
+        "\t\ttype filter hook output priority 0; policy accept;",
+        f"\t\tct status dnat jump {_FENCE_CHAIN}",
+        "\t}",
+        f"\tchain {_FENCE_CHAIN} {{",
+        "\t\ttcp flags & rst == rst accept",
+    ]
+    for endpoint, route in sorted(table.endpoints.items()):
+        lines += [f"\t\t{rule}" for rule in _fence_rules(endpoint, route.targets)]
+    lines.append("\t}")
+    return lines
+
+
+def _fence_rules(endpoint: HostPort, targets: tuple[HostPort, ...]) -> list[str]:
+    flow = (
+        f"meta l4proto tcp ct original ip daddr {endpoint.host} "
+        f"ct original proto-dst {endpoint.port}"
+    )
+    if not targets:
+        return [f"{flow} reject with tcp reset"]
+    allowed = ", ".join(_pair(t) for t in targets)
+    return [
+        f"{flow} ct direction original ip daddr . tcp dport != {{ {allowed} }} "
+        "reject with tcp reset",
+        f"{flow} ct direction reply ip saddr . tcp sport != {{ {allowed} }} reject with tcp reset",
+    ]
+
+
+def render_removal(name: str) -> str:
+    """The ``nft -f`` text that removes table ``name`` whether or not it exists."""
+    return f"table ip {name} {{\n}}\ndelete table ip {name}\n"
+
+
+def nftables_blocker() -> str | None:
+    """Why kernel DNAT cannot be used by this process, or None when it can.
+
+    Checks the platform, CAP_NET_ADMIN, the ``nft`` and ``conntrack`` tools, and finally creates
+    and deletes a probe table with a nat ``output`` chain. Takes at most a few seconds.
+    """
+    if not has_tool("nft"):
+        return "nft (nftables) not found"
+    if not has_net_admin():
+        return "this process lacks CAP_NET_ADMIN (run as root or grant the capability)"
+    if not has_tool("conntrack"):
+        return "conntrack (conntrack-tools) not found: connections could not be cut on a switch"
+    probe = f"{TABLE_PREFIX}probe_{os.getpid()}"
+    text = (
+        f"table ip {probe} {{\n\tchain {_ROUTE_CHAIN} {{\n"
+        "\t\ttype nat hook output priority -100; policy accept;\n\t}\n}\n"
+        f"delete table ip {probe}\n"
+    )
+    try:
+        result = run_tool(["nft", "-f", "-"], stdin=text)
+    except RouterError as exc:
+        return f"nft probe failed: {exc}"
+    if result.returncode != 0:
+        return f"nft probe failed: {result.stderr.strip() or f'exit {result.returncode}'}"
+    return None
+
+
+class NftRouter:
+    """Routes endpoints with kernel DNAT (nftables) and cuts with conntrack.
+
+    The table outlives this object and the process: `close` leaves it in place; `remove_all`
+    deletes it.
+    """
+
+    name = "nftables"
+
+    def __init__(self, state_dir: Path, reason: str = "") -> None:
+        self.state_dir = state_dir
+        self.table = table_name(state_dir)
+        self.reason = reason
+
+    def apply(self, table: RouteTable) -> None:
+        """Replace the kernel table with ``table``'s routes in one transaction. Idempotent.
+
+        :raises RouterError: with nft's message when the transaction is refused.
+        """
+        run_tool_checked(["nft", "-f", "-"], stdin=render_ruleset(table, self.table))
+        log.info("nftables table %s applied: %d endpoints", self.table, len(table.endpoints))
+
+    def cut(self, endpoint: HostPort, old_target: HostPort) -> int:
+        """Reset connections DNAT sent through ``endpoint`` to ``old_target``. Idempotent.
+
+        :returns: how many open connections were found and cut.
+        :raises RouterError: when conntrack fails.
+        """
+        return cut_connections(endpoint, old_target)
+
+    def remove_all(self) -> None:
+        """Delete this instance's table (no-op when absent). Open connections are not cut."""
+        run_tool_checked(["nft", "-f", "-"], stdin=render_removal(self.table))
+
+    def close(self) -> None:
+        """Nothing to release: the kernel table stays, as the data plane outlives us."""
+
+    def listing(self) -> str | None:
+        """``nft list table`` of this instance's table, or None when it does not exist."""
+        result = run_tool(["nft", "list", "table", "ip", self.table])
+        return result.stdout if result.returncode == 0 else None

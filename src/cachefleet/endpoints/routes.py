@@ -1,0 +1,287 @@
+"""The route table: which endpoint leads to which nodes, and pure functions that change it.
+
+Rule: no I/O here. Every function takes a table and returns a new one (tables are frozen), or
+computes something from tables. Reading and writing the routes file is `routefile.py`'s job.
+
+The JSON form (``routes.json``)::
+
+    {
+      "format": 1,
+      "router": "nftables",
+      "groups": {"orders": {"nodes": ["127.77.10.2:6379", "127.77.10.3:6379"]}},
+      "endpoints": {
+        "127.77.1.5:6379": {"group": "orders", "kind": "primary",
+                            "targets": ["127.77.10.2:6379"]},
+        "127.77.1.6:6379": {"group": "orders", "kind": "reader",
+                            "targets": ["127.77.10.3:6379"]}
+      }
+    }
+
+>>> table = set_route(RouteTable(), HostPort.parse("127.77.1.5:6379"),
+...                   Route("orders", EndpointKind.PRIMARY, (HostPort.parse("127.77.10.2:6379"),)))
+>>> [str(t) for t in table.endpoints[HostPort("127.77.1.5", 6379)].targets]
+['127.77.10.2:6379']
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from cachefleet.endpoints.errors import InvalidRoutes
+from cachefleet.model.status import EndpointKind
+
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HostPort:
+    """An IPv4 address and a TCP port: an endpoint or a node."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        try:
+            ipaddress.IPv4Address(self.host)
+        except ValueError:
+            raise InvalidRoutes(f"{self.host!r} is not an IPv4 address") from None
+        if not 0 < self.port < 65536:
+            raise InvalidRoutes(f"{self.port} is not a TCP port")
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str) -> HostPort:
+        """Parse ``"a.b.c.d:port"``.
+
+        :raises InvalidRoutes: when the text is not an IPv4 address and a port.
+        """
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit():
+            raise InvalidRoutes(f"{text!r} is not address:port")
+        return cls(host, int(port))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where one endpoint leads: its group, its kind and its targets (round robin if several)."""
+
+    group: str
+    kind: EndpointKind
+    targets: tuple[HostPort, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Connections through ``endpoint`` that lead to ``target`` and must be reset."""
+
+    endpoint: HostPort
+    target: HostPort
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}->{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    """Every endpoint's route, every group's known nodes, and the router that applies them.
+
+    ``groups`` maps a group name to the nodes known to belong to it; `switch_primary` uses it to
+    work out reader targets. ``router`` names the router last used to apply the table, so that
+    the switch script applies through the same one.
+    """
+
+    endpoints: Mapping[HostPort, Route] = field(default_factory=dict)
+    groups: Mapping[str, tuple[HostPort, ...]] = field(default_factory=dict)
+    router: str | None = None
+
+
+def route_problem(route: Route) -> str | None:
+    """Why a route is not acceptable, or None.
+
+    >>> route_problem(Route("g", EndpointKind.PRIMARY, (HostPort("127.0.0.2", 1),) * 2))
+    'a primary endpoint has at most one target (has 2)'
+    """
+    if not route.group:
+        return "a route needs a group"
+    if route.kind is EndpointKind.PRIMARY and len(route.targets) > 1:
+        return f"a primary endpoint has at most one target (has {len(route.targets)})"
+    if len(set(route.targets)) != len(route.targets):
+        return "targets repeat"
+    return None
+
+
+def set_route(table: RouteTable, endpoint: HostPort, route: Route) -> RouteTable:
+    """Add or replace the route of one endpoint.
+
+    :raises InvalidRoutes: when the route breaks a rule (see `route_problem`).
+    """
+    problem = route_problem(route)
+    if problem is not None:
+        raise InvalidRoutes(f"endpoint {endpoint}: {problem}")
+    return replace(table, endpoints={**table.endpoints, endpoint: route})
+
+
+def drop_route(table: RouteTable, endpoint: HostPort) -> RouteTable:
+    """Remove one endpoint's route (no-op when absent)."""
+    endpoints = {ep: r for ep, r in table.endpoints.items() if ep != endpoint}
+    return replace(table, endpoints=endpoints)
+
+
+def set_group_nodes(table: RouteTable, group: str, nodes: Iterable[HostPort]) -> RouteTable:
+    """Record the nodes known to belong to a group."""
+    return replace(table, groups={**table.groups, group: tuple(nodes)})
+
+
+def drop_group(table: RouteTable, group: str) -> RouteTable:
+    """Remove a group's endpoints and nodes (no-op when absent)."""
+    endpoints = {ep: r for ep, r in table.endpoints.items() if r.group != group}
+    groups = {name: nodes for name, nodes in table.groups.items() if name != group}
+    return replace(table, endpoints=endpoints, groups=groups)
+
+
+def set_router(table: RouteTable, router: str) -> RouteTable:
+    """Record the router that applies the table."""
+    return replace(table, router=router)
+
+
+def routes_of(table: RouteTable, group: str) -> dict[HostPort, Route]:
+    """The endpoints of one group and their routes."""
+    return {ep: r for ep, r in table.endpoints.items() if r.group == group}
+
+
+def reader_targets(
+    nodes: Iterable[HostPort], primary: HostPort, exclude: Iterable[HostPort] = ()
+) -> tuple[HostPort, ...]:
+    """Reader targets: the nodes other than the primary and ``exclude``; the primary if none.
+
+    >>> a, b, c = (HostPort(f"127.0.0.{i}", 6379) for i in (2, 3, 4))
+    >>> [str(t) for t in reader_targets([a, b, c], primary=b, exclude=[a])]
+    ['127.0.0.4:6379']
+    >>> [str(t) for t in reader_targets([a, b], primary=b, exclude=[a])]
+    ['127.0.0.3:6379']
+    """
+    skip = {primary, *exclude}
+    replicas = tuple(node for node in nodes if node not in skip)
+    return replicas or (primary,)
+
+
+def switch_primary(table: RouteTable, group: str, old: HostPort, new: HostPort) -> RouteTable:
+    """Point a group's endpoints at a new primary after a failover.
+
+    Primary endpoints lead to ``new``. Reader endpoints lead to the group's other known nodes
+    except ``old``: a demoted primary must not serve anyone until it has come back as a replica,
+    and it is the control plane that puts it back once it has seen that. Without a known node
+    list, reader endpoints keep their targets less ``old`` and ``new``. Configuration endpoints
+    are left alone (cluster mode fails over without Sentinel). Idempotent.
+    """
+    known = table.groups.get(group)
+    endpoints = dict(table.endpoints)
+    for endpoint, route in routes_of(table, group).items():
+        if route.kind is EndpointKind.PRIMARY:
+            endpoints[endpoint] = replace(route, targets=(new,))
+        elif route.kind is EndpointKind.READER:
+            nodes = route.targets if known is None else known
+            endpoints[endpoint] = replace(route, targets=reader_targets(nodes, new, [old]))
+    return replace(table, endpoints=endpoints)
+
+
+def removed_targets(old: RouteTable, new: RouteTable) -> list[Cut]:
+    """Every (endpoint, target) that ``old`` routes and ``new`` no longer does, sorted."""
+    cuts: set[Cut] = set()
+    for endpoint, route in old.endpoints.items():
+        after = new.endpoints.get(endpoint)
+        kept = set(after.targets) if after is not None else set()
+        cuts.update(Cut(endpoint, target) for target in route.targets if target not in kept)
+    return sorted(cuts, key=lambda c: (c.endpoint, c.target))
+
+
+def fenced_targets(table: RouteTable, group: str, node: HostPort) -> list[Cut]:
+    """Every (endpoint, ``node``) for the endpoints of ``group`` that do not route to ``node``.
+
+    Cutting these is idempotent and catches connections left over from an earlier table (an
+    earlier switch that wrote the table but died before cutting).
+    """
+    return sorted(
+        (
+            Cut(ep, node)
+            for ep, route in routes_of(table, group).items()
+            if node not in route.targets
+        ),
+        key=lambda c: c.endpoint,
+    )
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def encode_table(table: RouteTable) -> str:
+    """The table as routes-file JSON: deterministic, so equal tables give equal text."""
+    document = {
+        "format": FORMAT,
+        "router": table.router,
+        "groups": {
+            name: {"nodes": [str(n) for n in nodes]} for name, nodes in sorted(table.groups.items())
+        },
+        "endpoints": {
+            str(ep): {
+                "group": route.group,
+                "kind": str(route.kind),
+                "targets": [str(t) for t in route.targets],
+            }
+            for ep, route in sorted(table.endpoints.items())
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def decode_table(text: str) -> RouteTable:
+    """Parse routes-file JSON; an empty text is an empty table.
+
+    :raises InvalidRoutes: naming the key that is wrong.
+    """
+    if not text.strip():
+        return RouteTable()
+    try:
+        document: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRoutes(f"routes file is not JSON: {exc}") from None
+    top = _mapping(document, "routes file")
+    if top.get("format", FORMAT) != FORMAT:
+        raise InvalidRoutes(f"routes file format {top.get('format')!r} is not {FORMAT}")
+    router = top.get("router")
+    if router is not None and not isinstance(router, str):
+        raise InvalidRoutes("'router' must be a string or null")
+    table = RouteTable(router=router)
+    for name, value in _mapping(top.get("groups", {}), "groups").items():
+        nodes = _addresses(_mapping(value, f"groups.{name}").get("nodes", []), f"groups.{name}")
+        table = set_group_nodes(table, name, nodes)
+    for key, value in _mapping(top.get("endpoints", {}), "endpoints").items():
+        table = set_route(table, HostPort.parse(key), _decode_route(value, f"endpoints.{key}"))
+    return table
+
+
+def _decode_route(value: object, where: str) -> Route:
+    item = _mapping(value, where)
+    group, kind = item.get("group"), item.get("kind")
+    if not isinstance(group, str):
+        raise InvalidRoutes(f"{where}.group must be a string")
+    if kind not in {str(k) for k in EndpointKind}:
+        raise InvalidRoutes(f"{where}.kind must be one of {', '.join(EndpointKind)}")
+    return Route(group, EndpointKind(str(kind)), _addresses(item.get("targets", []), where))
+
+
+def _mapping(value: object, where: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise InvalidRoutes(f"{where} must be a JSON object")
+    return {str(k): v for k, v in value.items()}
+
+
+def _addresses(value: object, where: str) -> tuple[HostPort, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRoutes(f"{where}: expected a list of 'address:port' strings")
+    return tuple(HostPort.parse(str(v)) for v in value)

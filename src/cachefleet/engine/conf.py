@@ -1,0 +1,202 @@
+"""Render redis-server and redis-sentinel configuration files.
+
+Rule: pure — no I/O, no clock; the same config always renders to the same text.
+
+Decisions kept here (DESIGN.md §4):
+
+- ``bind`` and ``bind-source-addr`` are the node's own address, so that replicas, Sentinels and
+  the cluster bus announce and reach the right addresses;
+- ``protected-mode no``: measured, Redis 7.0's protected mode refuses every peer other than
+  127.0.0.1 and ::1 (so a replica on 127.77.10.4 could not reach its primary on 127.77.10.3);
+  nodes bind only the address they are given, which is the protection we rely on;
+- in cluster mode, ``cluster-announce-ip`` is the node's address: a node alone (a one-shard
+  cluster) otherwise does not know its own address and ``CLUSTER SLOTS`` shows it empty;
+- ``repl-diskless-sync-delay 0`` (its 5 s default delays every replica attach);
+- ``save ""`` and ``appendonly no``: snapshots are taken on demand by the backup package;
+- the process title names the config file, so that adoption can check a pid's identity.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cachefleet.engine.paths import NodePaths, SentinelPaths
+
+DEFAULT_PORT = 6379
+DEFAULT_SENTINEL_PORT = 26379
+PROC_TITLE = "{title} {listen-addr} {server-mode} {config-file}"
+
+_KEY = re.compile(r"[a-z][a-z0-9-]*")
+_BARE = re.compile(r"[A-Za-z0-9_.:/@+,=-]+")
+
+#: Directives the engine sets itself; parameter groups may not override them.
+MANAGED_DIRECTIVES = frozenset(
+    {
+        "daemonize", "bind", "bind-source-addr", "port", "protected-mode", "dir", "pidfile",
+        "logfile", "proc-title-template", "save", "appendonly", "repl-diskless-sync",
+        "repl-diskless-sync-delay", "maxmemory", "maxmemory-policy", "maxclients",
+        "cluster-enabled", "cluster-announce-ip", "cluster-config-file", "cluster-node-timeout",
+        "replicaof", "slaveof",
+        "include", "rename-command", "loadmodule", "unixsocket",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """Everything that goes into one node's ``redis.conf``.
+
+    ``maxmemory`` is in bytes (0: no limit). ``extra`` holds parameter-group values by their
+    ``redis.conf`` names (e.g. ``{"timeout": "300"}``).
+    """
+
+    address: str
+    paths: NodePaths
+    port: int = DEFAULT_PORT
+    maxmemory: int = 0
+    maxmemory_policy: str = "volatile-lru"
+    maxclients: int = 65000
+    cluster_enabled: bool = False
+    cluster_node_timeout_ms: int = 1000
+    replica_of: tuple[str, int] | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_address(self.address)
+        _check_port(self.port)
+        if self.cluster_enabled and self.replica_of is not None:
+            raise ValueError("replica_of cannot be set in cluster mode; use CLUSTER REPLICATE")
+        if self.replica_of is not None:
+            _check_address(self.replica_of[0])
+            _check_port(self.replica_of[1])
+        for key in self.extra:
+            if not _KEY.fullmatch(key) or key in MANAGED_DIRECTIVES:
+                raise ValueError(f"parameter {key!r} cannot be set through extra")
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelConfig:
+    """Everything that goes into one Sentinel's ``sentinel.conf`` at first start.
+
+    ``announce_address`` is the address other Sentinels are told to use (default: ``address``).
+    Reconfiguration scripts are per monitored group, so they are set with ``sentinel.monitor``,
+    not here; the rendered file allows that at run time (``sentinel deny-scripts-reconfig no``).
+    """
+
+    address: str
+    paths: SentinelPaths
+    port: int = DEFAULT_SENTINEL_PORT
+    announce_address: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_address(self.address)
+        _check_port(self.port)
+        if self.announce_address is not None:
+            _check_address(self.announce_address)
+
+
+_Line = tuple[str, ...]
+
+
+def render_node_conf(cfg: NodeConfig) -> str:
+    r"""Render a node's ``redis.conf``.
+
+    >>> from pathlib import Path
+    >>> cfg = NodeConfig("127.77.10.3", NodePaths(Path("/n/a")), replica_of=("127.77.10.2", 6379))
+    >>> text = render_node_conf(cfg)
+    >>> "bind-source-addr 127.77.10.3\n" in text, "replicaof 127.77.10.2 6379\n" in text
+    (True, True)
+    """
+    paths = cfg.paths
+    lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
+    lines += [
+        ("save", ""),
+        ("appendonly", "no"),
+        ("repl-diskless-sync", "yes"),
+        ("repl-diskless-sync-delay", "0"),
+        ("maxmemory", str(cfg.maxmemory)),
+        ("maxmemory-policy", cfg.maxmemory_policy),
+        ("maxclients", str(cfg.maxclients)),
+    ]
+    if cfg.cluster_enabled:
+        lines += [
+            ("cluster-enabled", "yes"),
+            ("cluster-announce-ip", cfg.address),
+            ("cluster-config-file", str(paths.cluster_conf)),
+            ("cluster-node-timeout", str(cfg.cluster_node_timeout_ms)),
+        ]
+    if cfg.replica_of is not None:
+        lines.append(("replicaof", cfg.replica_of[0], str(cfg.replica_of[1])))
+    lines += sorted(cfg.extra.items())
+    return _render("rewritten on every start of the node", lines)
+
+
+def render_sentinel_conf(cfg: SentinelConfig) -> str:
+    r"""Render a Sentinel's ``sentinel.conf`` (before Sentinel adds its own lines to it).
+
+    >>> from pathlib import Path
+    >>> text = render_sentinel_conf(SentinelConfig("127.77.0.1", SentinelPaths(Path("/s/a"))))
+    >>> "port 26379\n" in text, "sentinel deny-scripts-reconfig no\n" in text
+    (True, True)
+    """
+    paths = cfg.paths
+    lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
+    lines += [
+        ("sentinel", "announce-ip", cfg.announce_address or cfg.address),
+        ("sentinel", "deny-scripts-reconfig", "no"),
+        ("sentinel", "resolve-hostnames", "no"),
+    ]
+    return _render("written once; Sentinel then keeps its own state in it", lines)
+
+
+def quote(value: str) -> str:
+    """Quote one word the way ``redis.conf`` reads it.
+
+    >>> print(quote("volatile-lru"), quote(""), quote('a "b"'))
+    volatile-lru "" "a \\"b\\""
+
+    :raises ValueError: for control characters, which could start a new directive.
+    """
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"control character in config value {value!r}")
+    if _BARE.fullmatch(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _common_lines(
+    address: str, port: int, data_dir: Path, pidfile: Path, logfile: Path
+) -> list[_Line]:
+    return [
+        ("daemonize", "no"),
+        ("bind", address),
+        ("bind-source-addr", address),
+        ("port", str(port)),
+        ("protected-mode", "no"),
+        ("dir", str(data_dir)),
+        ("pidfile", str(pidfile)),
+        ("logfile", str(logfile)),
+        ("proc-title-template", PROC_TITLE),
+    ]
+
+
+def _render(note: str, lines: Iterable[_Line]) -> str:
+    out = [f"# Rendered by cachefleet; {note}."]
+    out += [" ".join(quote(word) for word in line) for line in lines]
+    return "\n".join(out) + "\n"
+
+
+def _check_address(address: str) -> None:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"not an IP address: {address!r}") from None
+
+
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise ValueError(f"not a TCP port: {port}")

@@ -1,0 +1,149 @@
+"""Observe one node: a bounded ``INFO`` (plus ``CLUSTER INFO`` and ``CLUSTER MYID`` in cluster
+mode), turned into a typed ``NodeObservation``.
+
+Rules: a node that does not answer is data (``reachable=False``), never an exception; the parse
+functions are pure, and this is where Redis's replication words are turned into ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from cachefleet.engine.client import as_mapping, as_text, execute, session
+from cachefleet.engine.process import is_alive
+from cachefleet.errors import EngineError
+from cachefleet.model.observed import NodeObservation, ReplicaLink
+from cachefleet.model.status import Role
+
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 0.5
+_ROLES = {"master": Role.PRIMARY, "slave": Role.REPLICA}
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFacts:
+    """What a node in cluster mode says about itself and the cluster."""
+
+    node_id: str
+    state_ok: bool
+    known_nodes: int
+
+
+async def observe_node(
+    node_id: str, address: str, port: int, pid: int | None, timeout: float = PROBE_TIMEOUT_S
+) -> NodeObservation:
+    """Probe one node. Never raises for a silent, refusing or dead node: it is reported with
+    ``reachable=False``. Bounded by ``timeout`` per reply and four times ``timeout`` in all.
+
+    ``alive`` comes from ``pid`` when given (a zombie is dead); without a pid it is whether the
+    node answered.
+    """
+    try:
+        async with asyncio.timeout(timeout * 4):
+            info, cluster = await _query(address, port, timeout)
+    except (EngineError, TimeoutError) as exc:
+        log.debug("node %s at %s:%d not reachable: %s", node_id, address, port, exc)
+        return NodeObservation(node_id, alive=pid is not None and is_alive(pid), reachable=False)
+    alive = is_alive(pid) if pid is not None else True
+    return observation_from_info(node_id, alive, info, cluster)
+
+
+def observation_from_info(
+    node_id: str, alive: bool, info: Mapping[str, object], cluster: ClusterFacts | None
+) -> NodeObservation:
+    """Turn a node's parsed ``INFO`` (as redis-py parses it) into an observation.
+
+    >>> obs = observation_from_info("n1", True, {"role": "slave", "master_host": "127.0.0.2",
+    ...     "master_port": 6379, "master_link_status": "up", "slave_repl_offset": 42}, None)
+    >>> obs.role.value, obs.replica_link.link_up, obs.replica_link.offset
+    ('replica', True, 42)
+    """
+    role = _ROLES.get(_text(info, "role"))
+    return NodeObservation(
+        node_id=node_id,
+        alive=alive,
+        reachable=True,
+        role=role,
+        replica_link=replica_link_from_info(info) if role is Role.REPLICA else None,
+        offset=_number(info, "master_repl_offset"),
+        connected_replicas=_number(info, "connected_slaves"),
+        used_memory=_number(info, "used_memory"),
+        maxmemory=_number(info, "maxmemory"),
+        run_id=_text(info, "run_id"),
+        cluster_node_id=cluster.node_id if cluster else "",
+        cluster_ok=cluster.state_ok if cluster else False,
+        cluster_known_nodes=cluster.known_nodes if cluster else 0,
+        loading=_number(info, "loading") == 1,
+    )
+
+
+def replica_link_from_info(info: Mapping[str, object]) -> ReplicaLink:
+    """A replica's link to its primary, from ``INFO replication``.
+
+    >>> replica_link_from_info({"master_host": "127.0.0.2", "master_port": 6379,
+    ...     "master_link_status": "down"}).link_up
+    False
+    """
+    return ReplicaLink(
+        primary_address=_text(info, "master_host"),
+        primary_port=_number(info, "master_port"),
+        link_up=_text(info, "master_link_status") == "up",
+        offset=_number(info, "slave_repl_offset"),
+    )
+
+
+def cluster_facts(my_id: str, cluster_info: Mapping[str, object]) -> ClusterFacts:
+    """Combine ``CLUSTER MYID`` and parsed ``CLUSTER INFO``.
+
+    >>> cluster_facts("abc", {"cluster_state": "ok", "cluster_known_nodes": "6"})
+    ClusterFacts(node_id='abc', state_ok=True, known_nodes=6)
+    """
+    return ClusterFacts(
+        node_id=my_id,
+        state_ok=_text(cluster_info, "cluster_state") == "ok",
+        known_nodes=_number(cluster_info, "cluster_known_nodes"),
+    )
+
+
+async def _query(
+    address: str, port: int, timeout: float
+) -> tuple[dict[str, object], ClusterFacts | None]:
+    async with session(address, port, timeout) as client:
+        info: dict[str, object] = await client.info()
+        if _number(info, "cluster_enabled") != 1:
+            return info, None
+        return info, await _cluster_facts(client)
+
+
+async def _cluster_facts(client: Redis) -> ClusterFacts | None:
+    try:
+        my_id = as_text(await execute(client, "CLUSTER MYID"))
+        cluster_info = as_mapping(await execute(client, "CLUSTER INFO"))
+    except redis_errors.ResponseError as exc:  # e.g. still loading
+        log.debug("CLUSTER INFO refused: %s", exc)
+        return None
+    return cluster_facts(my_id, cluster_info)
+
+
+def _text(info: Mapping[str, object], key: str) -> str:
+    value = info.get(key)
+    return "" if value is None else str(value)
+
+
+def _number(info: Mapping[str, object], key: str) -> int:
+    value = info.get(key)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

@@ -1,0 +1,224 @@
+"""The engine for one host: groups of nodes, their replication, Redis Cluster and Sentinel.
+
+Implements the reconcile loop's `Engine` seam over the modules of this package. Speaks the
+model's vocabulary (specs, nodes) on one side and addresses, paths and Redis commands on the
+other. Every method is idempotent and bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cachefleet.engine import cluster, commands, process, sentinel
+from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
+from cachefleet.engine.client import HostPort
+from cachefleet.engine.conf import NodeConfig, SentinelConfig
+from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
+from cachefleet.engine.probe import observe_node
+from cachefleet.errors import ProcessStartFailed
+from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
+from cachefleet.model.observed import GroupObservation, NodeObservation
+from cachefleet.model.spec import GroupSpec, NodeSpec
+from cachefleet.model.state import GroupState
+from cachefleet.model.status import ClusterMode
+
+log = logging.getLogger("cachefleet.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineTimings:
+    """How fast Redis's own failure detection reacts."""
+
+    cluster_node_timeout_ms: int = 1000
+    sentinel_down_after_ms: int = 1000
+    sentinel_quorum: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelSet:
+    """The shared Sentinels (one per AZ) that watch every cluster-mode-disabled group."""
+
+    addresses: tuple[HostPort, ...]
+    root: Path
+    switch_script: str | None = None
+
+    def configs(self) -> list[SentinelConfig]:
+        """The config of each Sentinel, named ``az1``, ``az2``, …."""
+        return [
+            SentinelConfig(address, sentinel_paths(self.root, f"az{index}"), port)
+            for index, (address, port) in enumerate(self.addresses, start=1)
+        ]
+
+
+def _hostport(node: NodeSpec) -> HostPort:
+    return (node.address, node.port)
+
+
+class HostEngine:
+    """Nodes under ``<root>/<region>/<account>/nodes/<node id>``, Sentinels under their own."""
+
+    def __init__(
+        self,
+        root: Path,
+        binaries: Sequence[EngineBinary],
+        sentinels: SentinelSet,
+        timings: EngineTimings,
+    ) -> None:
+        self._root = root
+        self._binaries = list(binaries)
+        self._sentinels = sentinels
+        self._timings = timings
+
+    # --- the data plane's shared parts ----------------------------------------------------
+
+    async def ensure_sentinels(self) -> list[int]:
+        """Start (or adopt) every Sentinel; return their pids."""
+        binary = self._binary(BinaryKind.SENTINEL, None)
+        configs = self._sentinels.configs()
+        return list(
+            await asyncio.gather(*(sentinel.ensure_sentinel_running(binary, c) for c in configs))
+        )
+
+    def _binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
+        found = pick_binary(self._binaries, kind, version)
+        if found is None:
+            raise ProcessStartFailed(f"no {kind.value} {version or ''} is installed".strip())
+        return found
+
+    def paths(self, spec: GroupSpec, node: NodeSpec) -> NodePaths:
+        """Where a node's files live."""
+        base = self._root / spec.scope.region / spec.scope.account
+        return node_paths(base, node.node_id)
+
+    # --- observation ----------------------------------------------------------------------
+
+    async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
+        """Probe every node (in parallel) and ask the Sentinels who is primary."""
+        nodes = list(spec.nodes)
+        probes = await asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
+        observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
+        if not self._watched(spec):
+            return GroupObservation(observed)
+        primary = await sentinel.current_primary(self._sentinels.addresses, spec.plane_name)
+        by_address = {_hostport(node): node.node_id for node in nodes}
+        primary_id = by_address.get(primary) if primary is not None else None
+        return GroupObservation(observed, primary_id, monitored=primary is not None)
+
+    def _watched(self, spec: GroupSpec) -> bool:
+        return spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED
+
+    async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
+        pid = self._running_pid(self.paths(spec, node))
+        return await observe_node(node.node_id, node.address, node.port, pid)
+
+    def _running_pid(self, paths: NodePaths) -> int | None:
+        pid = process.read_pidfile(paths.pidfile)
+        if pid is None or not process.is_alive(pid):
+            return None
+        if process.identity_mismatch(pid, paths.conf) is not None:
+            return None
+        return pid
+
+    # --- processes ------------------------------------------------------------------------
+
+    async def start_node(
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
+    ) -> None:
+        """Start the node unless it runs; ``fresh`` empties its data directory first."""
+        paths = self.paths(spec, node)
+        if self._running_pid(paths) is not None:
+            return
+        if fresh and paths.data_dir.exists():
+            shutil.rmtree(paths.data_dir)
+        paths.create()
+        binary = self._binary(BinaryKind.SERVER, spec.engine_version)
+        await process.ensure_node_running(binary, self._node_config(spec, node, replica_of))
+
+    def _node_config(
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+    ) -> NodeConfig:
+        node_type = NODE_TYPES[spec.node_type]
+        clustered = spec.cluster_mode is ClusterMode.ENABLED
+        return NodeConfig(
+            address=node.address,
+            paths=self.paths(spec, node),
+            port=node.port,
+            maxmemory=maxmemory_for(node_type),
+            maxclients=node_type.maxclients,
+            cluster_enabled=clustered,
+            cluster_node_timeout_ms=self._timings.cluster_node_timeout_ms,
+            replica_of=None if clustered or replica_of is None else _hostport(replica_of),
+        )
+
+    async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Stop the node's process (if it runs) and remove its directory."""
+        paths = self.paths(spec, node)
+        pid = self._running_pid(paths)
+        if pid is not None:
+            await process.stop(pid, node.address, node.port, expected_conf=paths.conf)
+        if paths.root.exists():
+            shutil.rmtree(paths.root)
+
+    # --- replication ----------------------------------------------------------------------
+
+    async def replica_of(self, node: NodeSpec, primary: NodeSpec) -> None:
+        """Make the node replicate from the primary."""
+        await commands.ensure_replica_of(node.address, node.port, primary.address, primary.port)
+
+    async def promote(self, node: NodeSpec) -> None:
+        """Make the node a primary."""
+        await commands.promote(node.address, node.port)
+
+    async def fence(self, node: NodeSpec) -> None:
+        """Disconnect the ordinary clients still connected to a demoted node."""
+        killed = await commands.kill_normal_clients(node.address, node.port)
+        if killed:
+            log.info("fenced %s: disconnected %d clients", node.node_id, killed)
+
+    # --- Redis Cluster --------------------------------------------------------------------
+
+    async def form_cluster(self, spec: GroupSpec) -> None:
+        """Form the group's cluster: each shard's first node primary, the rest its replicas."""
+        layout = []
+        for shard in spec.shards:
+            members = [n for n in spec.nodes_of(shard.shard_id) if not n.deleting]
+            layout.append(
+                cluster.ShardLayout(
+                    primary=_hostport(members[0]),
+                    replicas=tuple(_hostport(n) for n in members[1:]),
+                    slots=tuple((r.start, r.end) for r in shard.slots),
+                )
+            )
+        await cluster.form_cluster(layout)
+
+    async def join_cluster(
+        self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
+    ) -> None:
+        """Bring a fresh node in as a replica of ``primary``; forget its former cluster id."""
+        others = [_hostport(n) for n in spec.live_nodes if n != node]
+        new_id = await cluster.add_replica(_hostport(node), _hostport(primary), others)
+        if forget and forget != new_id:
+            await cluster.forget_node(others, forget)
+
+    # --- Sentinel -------------------------------------------------------------------------
+
+    async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
+        """Have every Sentinel watch the group's primary, with the endpoint switch script."""
+        await sentinel.monitor(
+            self._sentinels.addresses,
+            spec.plane_name,
+            primary.address,
+            primary.port,
+            quorum=self._timings.sentinel_quorum,
+            down_after_ms=self._timings.sentinel_down_after_ms,
+            client_reconfig_script=self._sentinels.switch_script,
+        )
+
+    async def unmonitor(self, spec: GroupSpec) -> None:
+        """Have every Sentinel forget the group."""
+        await sentinel.remove(self._sentinels.addresses, spec.plane_name)

@@ -1,0 +1,155 @@
+"""engine/sentinel.py: a Sentinel trio watching a 1 + 2 group of real redis-servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from engine_support import Running, eventually
+
+from cachefleet.engine import sentinel
+from cachefleet.engine.client import HostPort, as_mapping, execute, session
+from cachefleet.engine.probe import observe_node
+from cachefleet.engine.process import adopt
+
+pytestmark = pytest.mark.integration
+
+NodeFactory = Callable[..., Running]
+GROUP = "orders"
+
+
+async def writable(node: HostPort) -> bool:
+    seen = await observe_node("n", *node, pid=None, timeout=0.3)
+    return seen.is_primary and not seen.loading
+
+
+async def watching(sentinels: list[HostPort], replicas: int) -> bool:
+    """Every Sentinel knows the group's replicas and the other Sentinels."""
+    for s in sentinels:
+        async with session(*s) as client:
+            state = as_mapping(await execute(client, "SENTINEL MASTER", GROUP))
+        if int(str(state["num-slaves"])) != replicas:
+            return False
+        if int(str(state["num-other-sentinels"])) != len(sentinels) - 1:
+            return False
+    return True
+
+
+@pytest.fixture
+def group(
+    redis_node: NodeFactory, sentinel_node: Callable[[], Running], tmp_path: Path
+) -> tuple[list[Running], list[HostPort], Path]:
+    """A primary, two replicas, three Sentinels watching them, and a reconfig script's log."""
+    primary = redis_node()
+    nodes = [
+        primary,
+        redis_node(replica_of=primary.hostport),
+        redis_node(replica_of=primary.hostport),
+    ]
+    trio = [sentinel_node().hostport for _ in range(3)]
+    calls = tmp_path / "reconfig.log"
+    script = tmp_path / "reconfig.sh"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    script.chmod(0o755)
+
+    async def watch() -> None:
+        for _ in range(2):  # the second call must change nothing
+            await sentinel.monitor(
+                trio, GROUP, *primary.hostport, client_reconfig_script=str(script)
+            )
+        await eventually(
+            lambda: watching(trio, replicas=2), 10.0, "Sentinels discovering the group"
+        )
+
+    asyncio.run(watch())
+    return nodes, trio, calls
+
+
+def test_a_killed_primary_is_replaced_by_a_replica(
+    group: tuple[list[Running], list[HostPort], Path],
+) -> None:
+    nodes, trio, calls = group
+    primary = nodes[0]
+
+    async def scenario() -> None:
+        assert await sentinel.current_primary(trio, GROUP) == primary.hostport
+        primary.kill()
+        started = time.monotonic()
+
+        async def promoted() -> bool:
+            now = await sentinel.current_primary(trio, GROUP)
+            return now not in (None, primary.hostport) and await writable(now)
+
+        await eventually(promoted, 10.0, "a replica promoted by Sentinel")
+        took = time.monotonic() - started
+        print(
+            f"\nSentinel failover after kill -9 of the primary: {took:.2f}s to a writable primary"
+        )
+        assert took < 10.0
+        new = await sentinel.current_primary(trio, GROUP)
+        assert new is not None and new in {n.hostport for n in nodes[1:]}
+        await eventually(lambda: _called(calls), 5.0, "the client-reconfig-script")
+        assert f"{GROUP} " in calls.read_text() and f"{new[0]} {new[1]}" in calls.read_text()
+
+    asyncio.run(scenario())
+
+
+def test_planned_failovers_follow_each_other_and_remove_forgets_the_group(
+    group: tuple[list[Running], list[HostPort], Path],
+) -> None:
+    nodes, trio, _ = group
+
+    async def scenario() -> None:
+        seen = [nodes[0].hostport]
+        for _ in range(2):
+            started = time.monotonic()
+            seen.append(await sentinel.failover(trio, GROUP))
+            print(f"\nSENTINEL FAILOVER: {time.monotonic() - started:.2f}s to {seen[-1]}")
+            assert await writable(seen[-1])
+        assert seen[1] != seen[0] and seen[2] != seen[1]
+        for _ in range(2):  # the second call must change nothing
+            await sentinel.remove(trio, GROUP)
+        assert await sentinel.current_primary(trio, GROUP) is None
+
+    asyncio.run(scenario())
+
+
+def test_an_aborted_failover_is_retried_within_twice_the_failover_timeout(
+    group: tuple[list[Running], list[HostPort], Path],
+) -> None:
+    """Why ``DEFAULT_FAILOVER_TIMEOUT_MS`` is small: after an attempt that found no replica to
+    promote, Sentinel waits 2 x failover-timeout before trying again (6 minutes by default)."""
+    nodes, trio, _ = group
+    primary, replicas = nodes[0], nodes[1:]
+
+    async def scenario() -> None:
+        for replica in replicas:
+            replica.pause()
+        primary.kill()
+        started = time.monotonic()
+        await asyncio.sleep(3.0)  # long enough for Sentinel to give up on the frozen replicas
+        for replica in replicas:
+            replica.resume()
+
+        async def promoted() -> bool:
+            now = await sentinel.current_primary(trio, GROUP)
+            return now not in (None, primary.hostport) and await writable(now)
+
+        retry_bound = 2 * sentinel.DEFAULT_FAILOVER_TIMEOUT_MS / 1000 + 5.0
+        await eventually(promoted, retry_bound, "Sentinel's second attempt")
+        print(f"\nSentinel failover after an aborted attempt: {time.monotonic() - started:.2f}s")
+
+    asyncio.run(scenario())
+
+
+def test_sentinels_are_adopted_from_their_pidfiles(sentinel_node: Callable[[], Running]) -> None:
+    process = sentinel_node()
+    assert adopt(process.root / "sentinel.pid", process.conf) == process.pid
+    assert adopt(process.root / "sentinel.pid", process.root / "other.conf") is None
+
+
+async def _called(calls: Path) -> bool:
+    return calls.exists() and calls.read_text().strip() != ""
