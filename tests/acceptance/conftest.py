@@ -51,12 +51,12 @@ class Daemon:
 
     def start(self) -> None:
         env = {**os.environ, "CACHEFLEET_NETWORK_ADDRESS_BASE": self.address_base}
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cachefleet", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cachefleet", "serve", "--port", str(self.port),
+                 "--data-dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )  # fmt: skip
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 20.0) -> dict[str, Any]:

@@ -14,21 +14,6 @@ from pathlib import Path
 
 import pytest
 
-# tests/integration is on sys.path (pytest's rootdir import mode, and its conftest)
-from endpoint_fixtures import (
-    RedisNode,
-    Resp,
-    call,
-    failure_of,
-    free_endpoint,
-    node_behind,
-    node_behind_or_none,
-    node_factory,
-    resp_clients,
-    routed_by,
-    wait_until,
-)
-
 from cachefleet.endpoints import (
     ForwarderRouter,
     HostPort,
@@ -49,6 +34,21 @@ from cachefleet.endpoints import (
 from cachefleet.endpoints.forwarder_router import forwarder_pid
 from cachefleet.endpoints.paths import FORWARDER_ROUTES_FILE, SWITCH_LOG
 from cachefleet.model.status import EndpointKind
+
+# tests/integration is on sys.path (pytest's rootdir import mode, and its conftest)
+from endpoint_fixtures import (
+    RedisNode,
+    Resp,
+    call,
+    failure_of,
+    free_endpoint,
+    node_behind,
+    node_behind_or_none,
+    node_factory,
+    resp_clients,
+    routed_by,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable
 
 import pytest
-from engine_support import Fleet, Running, eventually
 from redis.asyncio.cluster import RedisCluster
 
 from cachefleet.engine import cluster
 from cachefleet.engine.client import HostPort
 from cachefleet.engine.cluster import ShardLayout, cluster_topology
 from cachefleet.engine.probe import observe_node
+
+from engine_support import Fleet, Running, eventually
 
 pytestmark = pytest.mark.integration
 

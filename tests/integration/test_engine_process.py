@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_support import Engines, Fleet, Running
 
 from cachefleet.engine.conf import NodeConfig
 from cachefleet.engine.paths import NodePaths
@@ -27,6 +26,8 @@ from cachefleet.engine.process import (
 )
 from cachefleet.errors import ProcessStartFailed
 from cachefleet.model.status import Role
+
+from engine_support import Engines, Fleet, Running
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from engine_support import Running, eventually
 from redis.asyncio import Redis
 
 from cachefleet.engine import commands
@@ -14,6 +13,8 @@ from cachefleet.engine.client import client_for
 from cachefleet.engine.probe import observe_node
 from cachefleet.model.observed import NodeObservation
 from cachefleet.model.status import Role
+
+from engine_support import Running, eventually
 
 pytestmark = pytest.mark.integration
 

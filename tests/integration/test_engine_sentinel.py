@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_support import Running, eventually
 
 from cachefleet.engine import sentinel
 from cachefleet.engine.client import HostPort, as_mapping, execute, session
 from cachefleet.engine.probe import observe_node
 from cachefleet.engine.process import adopt
+
+from engine_support import Running, eventually
 
 pytestmark = pytest.mark.integration
 

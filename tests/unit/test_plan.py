@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+
+from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
+from cachefleet.reconcile.actions import (
+    Fence,
+    ForgetGroup,
+    FormCluster,
+    JoinCluster,
+    Monitor,
+    ReplicaOf,
+    Route,
+    StartNode,
+    StopNode,
+    TakeOver,
+    Unmonitor,
+    Unroute,
+)
+from cachefleet.reconcile.plan import Memory, desired_routes, plan_group
 
 from builders import (
     T0,
@@ -16,21 +34,6 @@ from builders import (
     primary,
     replica,
 )
-from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
-from cachefleet.reconcile.actions import (
-    Fence,
-    ForgetGroup,
-    FormCluster,
-    JoinCluster,
-    Monitor,
-    ReplicaOf,
-    Route,
-    StartNode,
-    StopNode,
-    Unmonitor,
-    Unroute,
-)
-from cachefleet.reconcile.plan import Memory, desired_routes, plan_group
 
 
 def test_a_new_group_starts_every_node_with_replicas_following_the_first():
@@ -210,3 +213,28 @@ def test_a_lost_cluster_primary_waits_for_the_cluster_then_follows_it():
     assert decision.state.primaries["0001"] == a2.node_id
     assert StartNode(a1, a2, True) in decision.actions
     assert decision.state.node(a2.node_id).status is NodeStatus.AVAILABLE
+
+
+def test_a_cluster_without_a_majority_of_primaries_takes_over_after_a_grace():
+    spec = a_cluster(2, 1)
+    a1, a2, b1, b2 = spec.nodes
+    seen = observed(dead(a1), replica(a2, a1, True), primary(b1, True), replica(b2, b1, True))
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0)
+    assert not [a for a in first.actions if isinstance(a, TakeOver)]
+    assert "the cluster has no majority" in first.reason
+    later = plan_group(spec, first.state, False, seen, Memory(), T0 + timedelta(seconds=2))
+    assert TakeOver(a2) in later.actions
+
+
+def test_a_cluster_with_a_majority_waits_for_its_own_election():
+    spec = a_cluster(3, 1)
+    a1, a2, *others = spec.nodes
+    healthy = [
+        primary(n, True) if n.node_id.endswith("001") else replica(n, n, True) for n in others
+    ]
+    seen = observed(dead(a1), replica(a2, a1, True), *healthy)
+    state = available(spec)
+    later = plan_group(spec, state, False, seen, Memory(), T0)
+    again = plan_group(spec, later.state, False, seen, Memory(), T0 + timedelta(seconds=5))
+    assert not [a for a in again.actions if isinstance(a, TakeOver)]
+    assert "waiting for the cluster" in again.reason

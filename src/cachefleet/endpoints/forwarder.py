@@ -51,7 +51,6 @@ from cachefleet.endpoints.routes import Cut, HostPort, RouteTable, decode_table
 
 POLL_S = 0.1
 CONNECT_TIMEOUT_S = 2.0
-CHUNK = 64 * 1024
 BACKLOG = 511
 
 log = logging.getLogger(FORWARDER_MODULE)
@@ -70,86 +69,136 @@ def rotate(targets: Sequence[HostPort], turn: int) -> tuple[HostPort, ...]:
     return (*targets[start:], *targets[:start])
 
 
-def _reset(writer: asyncio.StreamWriter | None) -> None:
+def _abort(transport: asyncio.BaseTransport | None) -> None:
     """Close a connection with a RST (SO_LINGER 0), dropping anything unsent."""
-    if writer is None or writer.transport.is_closing():
+    if transport is None or transport.is_closing():
         return
-    sock = writer.get_extra_info("socket")
+    sock = transport.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
+    if isinstance(transport, asyncio.Transport):
+        transport.abort()
+    else:
+        transport.close()
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy one direction until EOF, waiting for drain after each chunk; then half-close."""
-    while data := await reader.read(CHUNK):
-        writer.write(data)
-        await writer.drain()
-    if writer.can_write_eof() and not writer.transport.is_closing():
-        writer.write_eof()
+class _End(asyncio.Protocol):
+    """One socket of a relay. What it reads goes to its peer; when the peer's socket cannot take
+    more, this one stops reading (backpressure); EOF is passed on as a half-close."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.transport: asyncio.Transport | None = None
+        self.peer: _End | None = None
+        self.eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.peer is not None and self.peer.transport is not None and not self.relay.cut:
+            self.peer.transport.write(data)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        peer = self.peer.transport if self.peer is not None else None
+        if peer is not None and not peer.is_closing() and peer.can_write_eof():
+            peer.write_eof()
+        self.relay.half_closed()
+        return True  # keep our sending side open: half-close
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.relay.lost(self, exc)
 
 
 class Relay:
     """One client connection and its connection to a target."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.client = writer
-        self.upstream: asyncio.StreamWriter | None = None
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.client: _End = _ClientEnd(self)
+        self.upstream: _End | None = None
         self.target: HostPort | None = None
         self.cut = False
+        self.finished = False
 
     def reset(self) -> None:
         """Reset both sides now; nothing more is relayed."""
         self.cut = True
-        _reset(self.client)
-        _reset(self.upstream)
+        _abort(self.client.transport)
+        _abort(self.upstream.transport if self.upstream else None)
 
-    async def serve(
-        self, candidates: Sequence[HostPort], is_routed: Callable[[HostPort], bool]
-    ) -> None:
-        """Connect to the first candidate that answers and relay until both sides are done."""
-        upstream_reader = await self._connect(candidates)
-        if upstream_reader is None or self.upstream is None:
-            self.reset()
-            return
-        if self.cut or self.target is None or not is_routed(self.target):
-            self.reset()  # the table changed while we were connecting
-            return
-        await self._relay(upstream_reader, self.upstream)
+    def half_closed(self) -> None:
+        """Close both sockets once both directions have ended."""
+        if self.upstream is not None and self.client.eof and self.upstream.eof:
+            for end in (self.client, self.upstream):
+                if end.transport is not None:
+                    end.transport.close()
 
-    async def _connect(self, candidates: Sequence[HostPort]) -> asyncio.StreamReader | None:
+    def lost(self, end: _End, exc: Exception | None) -> None:
+        """One socket is gone: close the other, with a RST unless both directions had ended."""
+        other = self.upstream if end is self.client else self.client
+        if other is not None and other.transport is not None:
+            if exc is None and end.eof and other.eof:
+                other.transport.close()
+            else:
+                _abort(other.transport)
+        self.finished = True
+        self.listener.relays.discard(self)
+
+    async def connect(self, candidates: Sequence[HostPort]) -> None:
+        """Connect to the first candidate that answers, then start relaying (or reset)."""
+        loop = asyncio.get_running_loop()
         for target in candidates:
+            if self.cut or self.finished:
+                return
             self.target = target
+            upstream = _End(self)
+            upstream.peer = self.client
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(target.host, target.port), CONNECT_TIMEOUT_S
+                await asyncio.wait_for(
+                    loop.create_connection(_returning(upstream), target.host, target.port),
+                    CONNECT_TIMEOUT_S,
                 )
             except (OSError, TimeoutError) as exc:
                 log.warning("cannot reach %s: %s", target, exc)
                 continue
-            self.upstream = writer
-            return reader
-        return None
+            self._wire(upstream)
+            return
+        self.reset()
 
-    async def _relay(
-        self, upstream_reader: asyncio.StreamReader, upstream: asyncio.StreamWriter
-    ) -> None:
-        pumps = [
-            asyncio.create_task(_pump(self.reader, upstream)),
-            asyncio.create_task(_pump(upstream_reader, self.client)),
-        ]
-        done, pending = await asyncio.wait(pumps, return_when=asyncio.FIRST_EXCEPTION)
-        failed = any(not t.cancelled() and t.exception() is not None for t in done)
-        if failed or self.cut:
-            self.reset()
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        if not failed and not self.cut:
-            self.client.close()
-            upstream.close()
+    def _wire(self, upstream: _End) -> None:
+        self.upstream = upstream
+        self.client.peer = upstream
+        stale = self.target is None or self.target not in self.listener.targets
+        if self.cut or self.finished or stale:
+            self.reset()  # the table changed, or the client left, while we were connecting
+        elif self.client.transport is not None:
+            self.client.transport.resume_reading()
+
+
+def _returning(end: _End) -> Callable[[], _End]:
+    return lambda: end
+
+
+class _ClientEnd(_End):
+    """The accepted side: paused until its relay has a target connection."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.relay.listener.start(self.relay)
 
 
 class Listener:
@@ -160,15 +209,17 @@ class Listener:
         self.targets: tuple[HostPort, ...] = ()
         self.server: asyncio.Server | None = None
         self.relays: set[Relay] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
         self.turn = 0
 
     async def listen(self) -> str | None:
         """Start listening if not yet; returns the error text when the bind fails."""
         if self.server is not None:
             return None
+        loop = asyncio.get_running_loop()
         try:
-            self.server = await asyncio.start_server(
-                self._accept,
+            self.server = await loop.create_server(
+                self._new_client,
                 self.endpoint.host,
                 self.endpoint.port,
                 reuse_address=True,
@@ -191,6 +242,18 @@ class Listener:
             self.server = None
         return self._reset(lambda target: True)
 
+    def start(self, relay: Relay) -> None:
+        """Begin connecting a new relay to its next target in round-robin order."""
+        self.relays.add(relay)
+        candidates = rotate(self.targets, self.turn)
+        self.turn += 1
+        task = asyncio.get_running_loop().create_task(relay.connect(candidates))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _new_client(self) -> _End:
+        return Relay(self).client
+
     def _reset(self, is_stale: Callable[[HostPort], bool]) -> list[Cut]:
         cuts = []
         for relay in list(self.relays):
@@ -202,19 +265,6 @@ class Listener:
                 "%s: reset %d connections to targets no longer routed", self.endpoint, len(cuts)
             )
         return cuts
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        relay = Relay(reader, writer)
-        self.relays.add(relay)
-        candidates = rotate(self.targets, self.turn)
-        self.turn += 1
-        try:
-            await relay.serve(candidates, lambda target: target in self.targets)
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            log.debug("relay on %s ended: %s", self.endpoint, exc)
-            relay.reset()
-        finally:
-            self.relays.discard(relay)
 
 
 class Forwarder:

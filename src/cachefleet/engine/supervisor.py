@@ -205,6 +205,10 @@ class HostEngine:
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
 
+    async def take_over(self, node: NodeSpec) -> None:
+        """Promote a cluster replica on its own authority (the cluster lost its majority)."""
+        await cluster.failover(_hostport(node), "TAKEOVER")
+
     # --- Sentinel -------------------------------------------------------------------------
 
     async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:

@@ -67,6 +67,14 @@ class JoinCluster:
 
 
 @dataclass(frozen=True, slots=True)
+class TakeOver:
+    """Promote a cluster replica without the votes of other primaries (``CLUSTER FAILOVER
+    TAKEOVER``), for a shard whose primary is gone when the cluster has lost its majority."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
 class Monitor:
     """Have the Sentinels watch the group's primary (cluster mode disabled)."""
 
@@ -110,6 +118,7 @@ Action = (
     | Fence
     | FormCluster
     | JoinCluster
+    | TakeOver
     | Monitor
     | Unmonitor
     | Route

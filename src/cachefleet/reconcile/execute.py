@@ -23,6 +23,7 @@ from cachefleet.reconcile.actions import (
     Route,
     StartNode,
     StopNode,
+    TakeOver,
     Unmonitor,
     Unroute,
 )
@@ -60,6 +61,8 @@ class Executor:
                 await engine.form_cluster(spec)
             case JoinCluster(node, primary, forget):
                 await engine.join_cluster(spec, node, primary, forget)
+            case TakeOver(node):
+                await engine.take_over(node)
             case Monitor(primary):
                 await engine.monitor(spec, primary)
             case Unmonitor():

@@ -14,7 +14,7 @@ Safety rules kept here, each a small predicate:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cachefleet.model import events as texts
 from cachefleet.model.events import Source
@@ -35,11 +35,15 @@ from cachefleet.reconcile.actions import (
     Route,
     StartNode,
     StopNode,
+    TakeOver,
     Unmonitor,
     Unroute,
 )
 
 SHARD = "0001"
+# A lost cluster primary whose cluster cannot elect a replica (no majority of primaries left) is
+# replaced by a takeover once it has been gone this long.
+TAKEOVER_AFTER = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +308,55 @@ def _plan_cluster_formation(draft: _Draft, observation: GroupObservation, now: d
         )
 
 
+def best_replica(
+    spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
+) -> NodeSpec | None:
+    """The reachable replica of the primary's shard with the most data, if any."""
+    candidates = [
+        node
+        for node in spec.nodes_of(primary.shard_id)
+        if node != primary and not node.deleting and observation.of(node.node_id).reachable
+    ]
+    if not candidates:
+        return None
+
+    def freshness(node: NodeSpec) -> tuple[int, str]:
+        link = observation.of(node.node_id).replica_link
+        return (link.offset if link else -1, node.node_id)
+
+    return max(candidates, key=freshness)
+
+
+def has_primary_majority(spec: GroupSpec, state: GroupState, observation: GroupObservation) -> bool:
+    """Whether enough primaries answer for Redis Cluster to elect a replica by itself."""
+    serving = sum(
+        1
+        for shard in spec.shards
+        if observation.of(
+            shard_primary(spec, state, observation, shard.shard_id).node_id
+        ).is_primary
+    )
+    return serving >= len(spec.shards) // 2 + 1
+
+
+def _wait_or_take_over(
+    draft: _Draft,
+    primary: NodeSpec,
+    successor: NodeSpec,
+    observation: GroupObservation,
+    now: datetime,
+) -> None:
+    _mark_lost(draft, primary, now)
+    lost_since = draft.node_state(primary.node_id).lost_since or now
+    if has_primary_majority(draft.spec, draft.state, observation):
+        draft.waits.append(f"primary {primary.node_id} lost: waiting for the cluster")
+    elif now - lost_since >= TAKEOVER_AFTER:
+        draft.actions.append(TakeOver(successor))
+        draft.waits.append(f"primary {primary.node_id} lost: {successor.node_id} taking over")
+    else:
+        draft.waits.append(f"primary {primary.node_id} lost: the cluster has no majority")
+
+
 def _in_cluster(seen: NodeObservation, size: int) -> bool:
     return seen.reachable and seen.cluster_ok and seen.cluster_known_nodes >= size
 
@@ -318,9 +371,9 @@ def _plan_cluster_node(
     seen = observation.of(node.node_id)
     if not seen.alive:
         if node == primary:
-            if _replaceable_by_replica(draft.spec, node, observation):
-                draft.waits.append(f"primary {node.node_id} lost: waiting for the cluster")
-                _mark_lost(draft, node, now)
+            successor = best_replica(draft.spec, node, observation)
+            if successor is not None:
+                _wait_or_take_over(draft, node, successor, observation, now)
                 return
             # No replica can take over: restart in place, keeping its slots and cluster id.
             _restart(draft, node, None, now, fresh=False)

@@ -54,6 +54,10 @@ class Engine(Protocol):
         """Bring a fresh node into the cluster as a replica; forget its former cluster id."""
         ...
 
+    async def take_over(self, node: NodeSpec) -> None:
+        """Promote a cluster replica without the other primaries' votes."""
+        ...
+
     async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Have the Sentinels watch the group's primary."""
         ...

@@ -1,0 +1,94 @@
+"""What several acceptance tests do: create and wait, find a node's pid, write until it works."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from conftest import Daemon, fast_waiter_config, wait_until
+
+
+def create_and_wait(client: Any, **kwargs: Any) -> dict[str, Any]:
+    """Create a replication group and wait (boto3's waiter) until it is available."""
+    client.create_replication_group(**kwargs)
+    return wait_available(client, kwargs["ReplicationGroupId"])
+
+
+def wait_available(client: Any, group_id: str) -> dict[str, Any]:
+    """Wait until the group is available and return it."""
+    waiter = client.get_waiter("replication_group_available")
+    waiter.wait(ReplicationGroupId=group_id, WaiterConfig=fast_waiter_config())
+    return describe(client, group_id)
+
+
+def describe(client: Any, group_id: str) -> dict[str, Any]:
+    """DescribeReplicationGroups for one group."""
+    groups = client.describe_replication_groups(ReplicationGroupId=group_id)
+    return dict(groups["ReplicationGroups"][0])
+
+
+def delete_and_wait(client: Any, group_id: str) -> None:
+    """Delete a group and wait (boto3's waiter) until it is gone."""
+    client.delete_replication_group(ReplicationGroupId=group_id)
+    waiter = client.get_waiter("replication_group_deleted")
+    waiter.wait(ReplicationGroupId=group_id, WaiterConfig=fast_waiter_config())
+
+
+def primaries(group: dict[str, Any]) -> list[str]:
+    """The cache cluster ids of the group's current primaries."""
+    return [
+        m["CacheClusterId"]
+        for ng in group["NodeGroups"]
+        for m in ng["NodeGroupMembers"]
+        if m.get("CurrentRole") == "primary"
+    ]
+
+
+def node_pid(daemon: Daemon, node_id: str) -> int:
+    """The pid of a node's redis-server, from its pidfile."""
+    pidfile = daemon.data_dir / "scopes/us-east-1/000000000000/nodes" / node_id / "redis.pid"
+    return int(Path(pidfile).read_text().strip())
+
+
+def first_write_after(client: redis.Redis, key: str, started: float, timeout: float) -> float:
+    """Retry a write until it succeeds; seconds since ``started``."""
+    while time.monotonic() - started < timeout:
+        try:
+            client.set(key, "1")
+            return time.monotonic() - started
+        except redis.RedisError:
+            time.sleep(0.05)
+    raise AssertionError(f"no successful write within {timeout}s")
+
+
+def messages(client: Any, source_type: str, source_id: str) -> list[str]:
+    """Event messages of one source, oldest first."""
+    events = client.describe_events(SourceType=source_type, SourceIdentifier=source_id)
+    return [e["Message"] for e in reversed(events["Events"])]
+
+
+def node_processes(daemon: Daemon) -> dict[str, int]:
+    """Every redis-server of the daemon's data directory that runs now: node id → pid."""
+    found: dict[str, int] = {}
+    nodes = str(daemon.data_dir / "scopes")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if nodes in title and state != "Z":
+            conf = next(word for word in title.split() if word.startswith(nodes))
+            found[Path(conf).parent.name] = int(entry.name)
+    return found
+
+
+def wait_recovered(client: Any, node_id: str, timeout: float = 30) -> None:
+    """Wait for ElastiCache's "Finished recovery" event of a node."""
+    text = f"Finished recovery for cache nodes {node_id}"
+    wait_until(lambda: text in messages(client, "cache-cluster", node_id), timeout, text)
