@@ -323,4 +323,4 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     assert result.exit_code == 0
     lines = result.stdout.split("Commands:")[1].strip().splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["serve", "create", "list", "describe", "wait", "delete", "events"]
+    assert names == ["serve", "create", "list", "describe", "wait", "delete", "events", "purge"]

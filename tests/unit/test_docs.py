@@ -1,0 +1,31 @@
+"""The docs keep up with the code: every action's status in docs/compatibility.md is true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cachefleet.api.actions import ACTIONS
+from cachefleet.api.protocol import operation_names
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def table_rows() -> dict[str, str]:
+    text = (DOCS / "compatibility.md").read_text()
+    return dict(re.findall(r"^\| (\w+) \| (implemented|not yet) \|", text, re.MULTILINE))
+
+
+def test_every_action_of_the_model_is_listed() -> None:
+    assert sorted(table_rows()) == sorted(operation_names())
+
+
+def test_the_implemented_ones_are_exactly_those_with_a_handler() -> None:
+    implemented = {name for name, status in table_rows().items() if status == "implemented"}
+    assert implemented == set(ACTIONS)
+
+
+def test_the_readme_names_the_two_commands() -> None:
+    readme = (DOCS.parent / "README.md").read_text()
+    assert "./scripts/install" in readme and "cachefleet serve" in readme
+    assert "./scripts/test" in readme
