@@ -121,10 +121,17 @@ class BenchDaemon:
         client = self.client()
         for group in client.describe_replication_groups()["ReplicationGroups"]:
             if group["Status"] != "deleting":
-                _ignore_errors(lambda g=group: client.delete_replication_group(
-                    ReplicationGroupId=g["ReplicationGroupId"]))  # fmt: skip
-        wait_for(lambda: not client.describe_replication_groups()["ReplicationGroups"],
-                 timeout, "all groups deleted", interval=0.5)  # fmt: skip
+                _ignore_errors(
+                    lambda g=group: client.delete_replication_group(
+                        ReplicationGroupId=g["ReplicationGroupId"]
+                    )
+                )
+        wait_for(
+            lambda: not client.describe_replication_groups()["ReplicationGroups"],
+            timeout,
+            "all groups deleted",
+            interval=0.5,
+        )
 
     def stop(self) -> None:
         """SIGTERM the daemon and wait for it (SIGKILL after 15 s)."""
@@ -162,8 +169,10 @@ def running_daemon(address_base: str, port: int) -> Iterator[BenchDaemon]:
     try:
         health = daemon.start()
         router = health["router"]
-        print(f"daemon pid {daemon.pid} on {daemon.url}, addresses {address_base}.x.y, "
-              f"router: {router['name']} ({router['reason']})")  # fmt: skip
+        print(
+            f"daemon pid {daemon.pid} on {daemon.url}, addresses {address_base}.x.y, "
+            f"router: {router['name']} ({router['reason']})"
+        )
         yield daemon
     finally:
         if daemon.process is not None and daemon.process.poll() is None:

@@ -96,8 +96,15 @@ def report(results: Results, router: str) -> bool:
             direct = median(results[("direct", pipeline, test)])
             through = median(results[("endpoint", pipeline, test)])
             ratios[pipeline].append(through / direct)
-            rows.append([f"P{pipeline}", test, f"{direct:,.0f}", f"{through:,.0f}",
-                         f"{through / direct:.3f}"])  # fmt: skip
+            rows.append(
+                [
+                    f"P{pipeline}",
+                    test,
+                    f"{direct:,.0f}",
+                    f"{through:,.0f}",
+                    f"{through / direct:.3f}",
+                ]
+            )
     print(f"\nrouter: {router}; medians of requests/s over the rounds")
     table(["pipe", "test", "direct", "endpoint", "ratio"], rows)
     ok = True

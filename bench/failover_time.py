@@ -11,9 +11,10 @@
 Between repetitions the group recovers (DescribeEvents "Finished recovery for cache nodes X",
 status available, replicas in sync); if it does not within the time limit a fresh group is made.
 
-Target: <= 3 s (median and max reported).
+Target: <= 3 s; checked on the median and on the max.
+The Sentinels must know the primary, its replicas and each other before each kill.
 
-    python bench/failover_time.py [--repeat 3] [--address-base 127.92] [--port 8492]
+    python bench/failover_time.py [--repeat 5] [--address-base 127.92] [--port 8492]
 """
 
 from __future__ import annotations
@@ -103,15 +104,18 @@ def replicas_online(address: str, expected: int) -> bool:
     return info.get("role") == "master" and len(online) >= expected
 
 
-def sentinel_knows(sentinel: str, primary: str, replicas: int) -> bool:
-    """A Sentinel monitors ``primary`` as an unflagged master with ``replicas`` replicas."""
+def sentinel_knows(sentinel: str, primary: str, replicas: int, peers: int) -> bool:
+    """A Sentinel monitors ``primary`` as a healthy master, with its replicas and its peers."""
     host, port = sentinel.split(":")
     try:
         masters = redis.Redis(host=host, port=int(port), socket_timeout=1).sentinel_masters()
     except RedisError:
         return False
     return any(
-        m["ip"] == primary and m["num-slaves"] >= replicas and m["flags"] == "master"
+        m["ip"] == primary
+        and m["flags"] == "master"
+        and m["num-slaves"] >= replicas
+        and m["num-other-sentinels"] >= peers
         for m in masters.values()
     )
 
@@ -127,14 +131,17 @@ def ready(daemon: BenchDaemon, group_id: str, replicas: int) -> bool:
     if group["ClusterEnabled"]:
         return True
     sentinels = [s["address"] for s in daemon.health()["sentinels"]]
-    return all(sentinel_knows(s, heads[0], replicas) for s in sentinels)
+    peers = len(sentinels) - 1
+    return all(sentinel_knows(s, heads[0], replicas, peers) for s in sentinels)
 
 
 def recovered(client: Any, victim: str, since: datetime) -> bool:
     events = client.describe_events(StartTime=since - timedelta(seconds=2))["Events"]
-    wanted = f"Finished recovery for cache nodes {victim}"
-    return any(e["Message"] == wanted or e["SourceIdentifier"] == victim
-               and e["Message"].startswith("Finished recovery") for e in events)  # fmt: skip
+    return any(
+        e["Message"].startswith("Finished recovery for cache nodes")
+        and victim in (e["SourceIdentifier"], e["Message"].rsplit(" ", 1)[-1])
+        for e in events
+    )
 
 
 def wait_recovered(daemon: BenchDaemon, group_id: str, victim: str, since: datetime) -> float:
@@ -176,11 +183,13 @@ def cmd_trial(daemon: BenchDaemon) -> Trial:
     group = describe(daemon.client(), CMD_GROUP)
     victim = primaries(group)[0]["CacheClusterId"]
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
-    writer = redis.Redis(host=endpoint, socket_timeout=SOCKET_TIMEOUT_S,
-                         socket_connect_timeout=SOCKET_TIMEOUT_S, retry=Retry(NoBackoff(), 0))  # fmt: skip
+    writer = redis.Redis(
+        host=endpoint,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+    )
     seconds = first_write_after(lambda i: writer.set("bench:fo", i), kill_node(daemon, victim))
-    new = redis.Redis(host=endpoint, socket_timeout=2).info("server")["tcp_port"]
-    del new
     return Trial("cluster mode disabled", victim, seconds)
 
 
@@ -209,9 +218,13 @@ def cme_trial(daemon: BenchDaemon, index: int) -> Trial:
     head = next(m for m in shard["NodeGroupMembers"] if m["CurrentRole"] == "primary")
     keys = keys_in(slot_ranges(shard["Slots"]))
     config = group["ConfigurationEndpoint"]
-    cluster = RedisCluster(host=config["Address"], port=config["Port"],
-                           socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=SOCKET_TIMEOUT_S,
-                           retry=Retry(NoBackoff(), 1))  # fmt: skip
+    cluster = RedisCluster(
+        host=config["Address"],
+        port=config["Port"],
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 1),
+    )
     try:
         owner = cluster.nodes_manager.get_node_from_slot(key_slot(keys[0].encode()))
         if owner.host != head["ReadEndpoint"]["Address"]:
@@ -266,9 +279,17 @@ def recover_or_replace(
         print(f"    PRODUCT PROBLEM: {exc}; replacing the group")
         client = daemon.client()
         client.delete_replication_group(ReplicationGroupId=group_id)
-        wait_for(lambda: not any(g["ReplicationGroupId"] == group_id for g in
-                                 client.describe_replication_groups()["ReplicationGroups"]),
-                 60, f"{group_id} deleted", interval=0.5)  # fmt: skip
+        wait_for(
+            lambda: (
+                not any(
+                    g["ReplicationGroupId"] == group_id
+                    for g in client.describe_replication_groups()["ReplicationGroups"]
+                )
+            ),
+            60,
+            f"{group_id} deleted",
+            interval=0.5,
+        )
         create(client, group_id)
         return float("nan")
 
@@ -280,17 +301,25 @@ def report(trials: list[Trial]) -> bool:
         times = [t.seconds for t in trials if t.mode == mode]
         measured = [s for s in times if s is not None]
         worst = max(measured) if len(measured) == len(times) and measured else float("inf")
-        rows.append([mode, str(len(times)), " ".join(f"{s:.2f}" if s is not None else "none"
-                     for s in times), f"{median(measured):.2f}", f"{worst:.2f}"])  # fmt: skip
+        rows.append(
+            [
+                mode,
+                str(len(times)),
+                " ".join(f"{s:.2f}" if s is not None else "none" for s in times),
+                f"{median(measured):.2f}",
+                f"{worst:.2f}",
+            ]
+        )
     print()
     table(["mode", "n", "seconds per trial", "median", "max"], rows)
     for row in rows:
+        ok &= verdict(f"failover {row[0]}, median", float(row[3]), TARGET_S, " s", False)
         ok &= verdict(f"failover {row[0]}, max", float(row[4]), TARGET_S, " s", False)
     return ok
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.92", 8492)
+    args = parse_args(__doc__, "127.92", 8492, repeat=5)
     repeat = max(args.repeat, 1)
     with running_daemon(args.address_base, args.port) as daemon:
         trials = run_mode(daemon, CMD_GROUP, create_cmd, lambda _i: cmd_trial(daemon), repeat)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Daemon:
     port: int
     address_base: str
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -50,7 +51,7 @@ class Daemon:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "CACHEFLEET_NETWORK_ADDRESS_BASE": self.address_base}
+        env = {**os.environ, "CACHEFLEET_NETWORK_ADDRESS_BASE": self.address_base, **self.env}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "cachefleet", "serve", "--port", str(self.port),
@@ -114,8 +115,18 @@ def _purge(daemon: Daemon) -> None:
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
     """A fresh daemon for one test; everything it started is gone afterwards."""
+    yield from _run_daemon(tmp_path, {})
+
+
+@pytest.fixture
+def forwarder_daemon(tmp_path: Path) -> Iterator[Daemon]:
+    """A fresh daemon whose endpoints go through the user-space forwarder."""
+    yield from _run_daemon(tmp_path, {"CACHEFLEET_NETWORK_ROUTER": "forwarder"})
+
+
+def _run_daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[Daemon]:
     base = f"127.{random.randrange(100, 250)}"
-    instance = Daemon(tmp_path / "data", free_port(), base, tmp_path / "daemon.log")
+    instance = Daemon(tmp_path / "data", free_port(), base, tmp_path / "daemon.log", env)
     instance.start()
     try:
         yield instance

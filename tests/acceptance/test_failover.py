@@ -144,3 +144,26 @@ def test_cluster_mode_enabled_fails_over_a_shard(daemon: Daemon) -> None:
     assert describe(client, "shards")["Status"] == "available"
     cluster.close()
     delete_and_wait(client, "shards")
+
+
+def test_the_forwarder_router_follows_a_failover_too(forwarder_daemon: Daemon) -> None:
+    daemon = forwarder_daemon
+    assert daemon.wait_healthy()["router"]["name"] == "forwarder"
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="fwd", ReplicationGroupDescription="f",
+        NumCacheClusters=2, AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    shard = group["NodeGroups"][0]
+    writer = redis.Redis(host=shard["PrimaryEndpoint"]["Address"], port=6379,
+                         socket_timeout=0.5, socket_connect_timeout=0.5)  # fmt: skip
+    writer.set("k", "1")
+    reader = redis.Redis(host=shard["ReaderEndpoint"]["Address"], port=6379, socket_timeout=1)
+    wait_until(lambda: reader.get("k") == b"1", 5, "the read through the reader endpoint")
+    (old,) = primaries(group)
+    os.kill(node_pid(daemon, old), signal.SIGKILL)
+    seconds = first_write_after(writer, "after", time.monotonic(), timeout=15)
+    print(f"forwarder: first write {seconds:.2f}s after kill -9")
+    assert writer.info("replication")["role"] == "master"
+    wait_recovered(client, old)
+    delete_and_wait(client, "fwd")
