@@ -66,6 +66,7 @@ class LoopSettings:
     """The reconcile loop's pace."""
 
     interval_s: float = 0.5
+    settled_interval_s: float = 1.0
     tilt_factor: float = 10.0
 
 
@@ -192,5 +193,7 @@ def _validate(settings: Settings) -> None:
         raise FatalError("setting network.az_suffixes: between 1 and 6 zones")
     if settings.network.router not in ("auto", "nftables", "forwarder"):
         raise FatalError("setting network.router: one of auto, nftables, forwarder")
-    if settings.loop.interval_s <= 0:
-        raise FatalError("setting loop.interval_s: must be positive")
+    if not 0 < settings.loop.interval_s <= settings.loop.settled_interval_s:
+        raise FatalError(
+            "settings loop.interval_s and loop.settled_interval_s: 0 < interval <= settled"
+        )

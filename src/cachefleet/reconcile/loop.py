@@ -43,6 +43,7 @@ class _Worker:
     last_cycle: float = 0.0
     last_reason: str = ""
     settle_until: float = 0.0
+    settled: bool = False
 
 
 class Loop:
@@ -104,6 +105,7 @@ class Loop:
             while not self._stopping.is_set():
                 worker = self._workers[key]
                 wake.clear()
+                worker.settled = False
                 try:
                     alive = await self.cycle(key, worker)
                 except asyncio.CancelledError:
@@ -113,8 +115,11 @@ class Loop:
                     alive = True
                 if not alive:
                     return
+                pause = self._settings.interval_s
+                if worker.settled:
+                    pause = self._settings.settled_interval_s
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._settings.interval_s)
+                    await asyncio.wait_for(wake.wait(), pause)
         finally:
             self._workers.pop(key, None)
 
@@ -138,6 +143,7 @@ class Loop:
             self._on_failure(worker, record, decision, exc, now)
             return True
         self._remember(worker, decision)
+        worker.settled = decision.settled
         self._publish(record, decision)
         self._say(worker, record, decision.reason)
         return not any(isinstance(a, ForgetGroup) for a in decision.actions)
@@ -145,7 +151,7 @@ class Loop:
     def _tilted(self, worker: _Worker) -> bool:
         now = time.monotonic()
         previous, worker.last_cycle = worker.last_cycle, now
-        limit = self._settings.interval_s * self._settings.tilt_factor
+        limit = self._settings.settled_interval_s * self._settings.tilt_factor
         if previous and (now - previous > limit + 5.0 or now < previous):
             worker.settle_until = now + 2 * self._settings.interval_s
         return now < worker.settle_until

@@ -43,7 +43,7 @@ from cachefleet.reconcile.actions import (
 SHARD = "0001"
 # A lost cluster primary whose cluster cannot elect a replica (no majority of primaries left) is
 # replaced by a takeover once it has been gone this long.
-TAKEOVER_AFTER = timedelta(seconds=1)
+TAKEOVER_AFTER = timedelta(seconds=0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,7 @@ class Decision:
     reason: str
     state: GroupState
     events: tuple[EventNote, ...] = ()
+    settled: bool = False
 
 
 @dataclass(slots=True)
@@ -96,7 +97,8 @@ class _Draft:
         self.event(source, self.spec.group_id, message)
 
     def decision(self, reason: str) -> Decision:
-        return Decision(tuple(self.actions), reason, self.state, tuple(self.events))
+        settled = not self.actions and not self.waits
+        return Decision(tuple(self.actions), reason, self.state, tuple(self.events), settled)
 
 
 def plan_group(
