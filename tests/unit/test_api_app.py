@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import botocore.session
-import httpx
 import pytest
-from botocore.parsers import create_parser
-from botocore.serialize import create_serializer
-from starlette.applications import Starlette
 
 from cachefleet.api import errors as api_errors
 from cachefleet.api.app import (
@@ -38,10 +33,7 @@ from cachefleet.errors import (
     QuotaExceeded,
 )
 
-SIGV4 = (
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/elasticache/aws4_request, "
-    "SignedHeaders=content-type;host;x-amz-date, Signature=abc123"
-)
+from api_support import SIGV4, ApiClient, call, read, send
 
 
 class Recorder:
@@ -64,57 +56,11 @@ def recorder() -> Recorder:
     return Recorder()
 
 
-class ApiClient:
-    """A synchronous client that drives the ASGI app in process through httpx."""
-
-    def __init__(self, app: Starlette) -> None:
-        self._app = app
-
-    def post(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("POST", **kwargs))
-
-    def get(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("GET", **kwargs))
-
-    async def _request(self, method: str, **kwargs: Any) -> httpx.Response:
-        transport = httpx.ASGITransport(app=self._app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://cachefleet") as http:
-            return await http.request(method, "/", **kwargs)
-
-
 @pytest.fixture
 def client(recorder: Recorder) -> ApiClient:
     actions = ["CreateReplicationGroup", "DescribeReplicationGroups", "DeleteCacheSubnetGroup"]
     handlers: dict[str, Handler] = {action: recorder.handle for action in actions}
     return ApiClient(create_api_app(handlers))
-
-
-def call(
-    client: ApiClient, operation: str, params: Mapping[str, Any], region: str = "us-east-1"
-) -> tuple[int, dict[str, Any]]:
-    """POST ``params`` as botocore would and read the answer as botocore would."""
-    model = service_model().operation_model(operation)
-    body = create_serializer("query").serialize_to_request(params, model)["body"]
-    return send(client, operation, urlencode(body), {"Authorization": SIGV4.format(region=region)})
-
-
-def send(
-    client: ApiClient, operation: str, body: str | bytes, headers: Mapping[str, str] | None = None
-) -> tuple[int, dict[str, Any]]:
-    response = client.post(
-        content=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
-    )
-    return response.status_code, read(operation, response)
-
-
-def read(operation: str, response: httpx.Response) -> dict[str, Any]:
-    assert response.headers["content-type"].startswith("text/xml")
-    model = service_model().operation_model(operation)
-    raw = {"status_code": response.status_code, "headers": {}, "body": response.content}
-    parsed: dict[str, Any] = create_parser("query").parse(raw, model.output_shape)
-    assert parsed["ResponseMetadata"]["RequestId"] == response.headers["x-amzn-requestid"]
-    return parsed
 
 
 GROUP = {"ReplicationGroupId": "orders", "ReplicationGroupDescription": "orders cache"}
