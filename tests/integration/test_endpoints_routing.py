@@ -29,10 +29,10 @@ from cachefleet.endpoints import (
     set_group_nodes,
     set_route,
     switch_primary,
-    write_switch_script,
 )
 from cachefleet.endpoints.forwarder_router import forwarder_pid
 from cachefleet.endpoints.paths import FORWARDER_ROUTES_FILE, SWITCH_LOG
+from cachefleet.endpoints.switch import write_switch_script
 from cachefleet.model.status import EndpointKind
 
 # tests/integration is on sys.path (pytest's rootdir import mode, and its conftest)
@@ -163,10 +163,12 @@ def test_reader_endpoint_round_robins_over_its_targets(
     both = (a.address, b.address)
     change_routes(tmp_path / "state", router, lambda t: a_group(t, primary, reader, both, both))
 
-    seen = [node_behind(reader) for _ in range(6)]
+    seen = [node_behind(reader) for _ in range(5)]
+    router.apply(read_routes(tmp_path / "state"))  # unchanged: must not restart the rotation
+    seen.append(node_behind(reader))
 
     assert Counter(seen) == {a.address.host: 3, b.address.host: 3}
-    assert seen[0] != seen[1]
+    assert all(seen[i] != seen[i + 1] for i in range(5))
 
 
 def test_apply_is_idempotent_and_keeps_open_connections(
@@ -265,3 +267,15 @@ def test_forwarder_relays_half_close_and_large_payloads(
         server.join(timeout=5)
 
     assert answer == b"got 5000000"
+
+
+def test_forwarder_apply_fails_clearly_when_an_endpoint_is_taken(
+    forwarder: ForwarderRouter, nodes: NodeFactory
+) -> None:
+    a = nodes()
+    endpoint = free_endpoint()
+    with (
+        socket.create_server((endpoint.host, endpoint.port)),
+        pytest.raises(RouterError, match=f"cannot listen: .*{endpoint}"),
+    ):
+        forwarder.apply(single(endpoint, a.address))

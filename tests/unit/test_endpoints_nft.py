@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cachefleet.endpoints import HostPort, Route, RouteTable, render_ruleset, set_route, table_name
 from cachefleet.endpoints.conntrack import Flow, flow_filter, parse_flows, socket_filter
-from cachefleet.endpoints.nft import render_removal
+from cachefleet.endpoints.nft import listed_digest, render_removal, ruleset_digest
 from cachefleet.model.status import EndpointKind
 
 A, B = HostPort("127.77.10.2", 6379), HostPort("127.77.10.3", 6379)
@@ -17,6 +17,7 @@ table ip cachefleet_test {
 }
 delete table ip cachefleet_test
 table ip cachefleet_test {
+\tcomment "cachefleet routes 2ec788817fe5ae41"
 \tmap single {
 \t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service
 \t\telements = { 127.77.1.5 . 6379 : 127.77.10.2 . 6379 }
@@ -74,6 +75,14 @@ def test_an_empty_table_renders_hooks_and_no_routes() -> None:
 
     assert "map single" not in text and "dnat ip" not in text and "reject" not in text
     assert "type nat hook output priority -100" in text
+
+
+def test_the_table_carries_the_digest_of_its_rules() -> None:
+    text = render_ruleset(a_table(), "cachefleet_test")
+
+    assert listed_digest(text) == ruleset_digest(a_table())
+    assert ruleset_digest(a_table()) != ruleset_digest(RouteTable())
+    assert listed_digest("table ip cachefleet_test {\n}") is None
 
 
 def test_removal_works_whether_or_not_the_table_exists() -> None:

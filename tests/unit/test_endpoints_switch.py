@@ -24,14 +24,19 @@ from cachefleet.endpoints import (
     read_routes,
     routes_lock,
     routes_path,
-    run_switch,
     set_group_nodes,
     set_route,
     write_routes,
-    write_switch_script,
 )
 from cachefleet.endpoints.paths import FORWARDER_ROUTES_FILE, SWITCH_LOG
-from cachefleet.endpoints.switch import SwitchRequest, main, parse_switch_args, render_switch_script
+from cachefleet.endpoints.switch import (
+    SwitchRequest,
+    main,
+    parse_switch_args,
+    render_switch_script,
+    run_switch,
+    write_switch_script,
+)
 from cachefleet.model.status import EndpointKind
 
 A, B, C = (HostPort(f"127.77.10.{i}", 6379) for i in (2, 3, 4))

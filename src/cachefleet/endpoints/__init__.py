@@ -6,7 +6,10 @@ the data plane's routing; a `Router` makes the data plane follow it: kernel DNAT
 keeps working without the control plane: Sentinel's client-reconfig-script (`switch`) changes the
 file and re-applies it on failover, and cuts every connection still leading to the old primary.
 
-Imports only `cachefleet.model` and `cachefleet.errors` from the rest of cachefleet.
+Imports only `cachefleet.model` and `cachefleet.errors` from the rest of cachefleet. The switch
+(`cachefleet.endpoints.switch`) and the forwarder process (`cachefleet.endpoints.forwarder`) are
+not imported here: they run as ``python -m`` modules, and importing them from the package would
+make ``runpy`` load them twice.
 """
 
 from cachefleet.endpoints.errors import EndpointError, InvalidRoutes, RouterError, RoutesBusy
@@ -40,7 +43,6 @@ from cachefleet.endpoints.routes import (
     set_router,
     switch_primary,
 )
-from cachefleet.endpoints.switch import SwitchRequest, run_switch, write_switch_script
 
 __all__ = [
     "FORWARDER",
@@ -57,7 +59,6 @@ __all__ = [
     "Router",
     "RouterError",
     "RoutesBusy",
-    "SwitchRequest",
     "change_routes",
     "choose_router",
     "decode_table",
@@ -74,12 +75,10 @@ __all__ = [
     "routes_lock",
     "routes_of",
     "routes_path",
-    "run_switch",
     "set_group_nodes",
     "set_route",
     "set_router",
     "switch_primary",
     "table_name",
     "write_routes",
-    "write_switch_script",
 ]

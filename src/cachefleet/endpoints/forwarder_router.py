@@ -46,7 +46,7 @@ def forwarder_pid(state_dir: Path) -> int | None:
     this module for this state dir.
     """
     path = state_dir / FORWARDER_PID_FILE
-    if not path.exists() or not _pidfile_locked(path):
+    if not _pidfile_locked(path):
         return None
     try:
         pid = int(path.read_text().strip() or "0")
@@ -56,7 +56,10 @@ def forwarder_pid(state_dir: Path) -> int | None:
 
 
 def _pidfile_locked(path: Path) -> bool:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
@@ -148,18 +151,22 @@ def wait_applied(state_dir: Path, pid: int, digest: str, timeout: float = APPLY_
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = forwarder_state(state_dir)
-        if state is not None and state.get("pid") == pid:
-            if state.get("applied") == digest:
-                failed = state.get("failed")
-                if failed:
-                    raise RouterError(f"forwarder cannot listen: {failed}")
-                return
-            if state.get("error"):
-                raise RouterError(f"forwarder refused the routes: {state['error']}")
+        if state is not None and _acknowledged(state, pid, digest):
+            if state.get("failed"):
+                raise RouterError(f"forwarder cannot listen: {state['failed']}")
+            return
         if not _is_alive(pid):
             raise RouterError(f"forwarder pid {pid} exited; see {state_dir / FORWARDER_LOG_FILE}")
         time.sleep(_POLL_S)
-    raise RouterError(f"forwarder pid {pid} did not apply the routes within {timeout:.1f}s")
+    error = (forwarder_state(state_dir) or {}).get("error")
+    because = f": {error}" if error else ""
+    raise RouterError(
+        f"forwarder pid {pid} did not apply the routes within {timeout:.1f}s{because}"
+    )
+
+
+def _acknowledged(state: dict[str, object] | None, pid: int, digest: str) -> bool:
+    return state is not None and state.get("pid") == pid and state.get("applied") == digest
 
 
 def _is_alive(pid: int) -> bool:
@@ -201,12 +208,13 @@ class ForwarderRouter:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_bytes() != data:
             write_atomic(path, data)
+        digest = hashlib.sha256(data).hexdigest()
         pid = forwarder_pid(self.state_dir)
         if pid is None:
             pid = start_forwarder(self.state_dir, self.python)
-        else:
+        elif not _acknowledged(forwarder_state(self.state_dir), pid, digest):
             os.kill(pid, signal.SIGHUP)
-        wait_applied(self.state_dir, pid, hashlib.sha256(data).hexdigest())
+        wait_applied(self.state_dir, pid, digest)
 
     def cut(self, endpoint: HostPort, old_target: HostPort) -> int:
         """Nothing left to do: `apply` already reset relays to targets no longer routed.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 
 from cachefleet.endpoints.conntrack import cut_connections
@@ -37,6 +38,7 @@ from cachefleet.endpoints.tools import has_net_admin, has_tool, run_tool, run_to
 log = logging.getLogger(__name__)
 
 TABLE_PREFIX = "cachefleet_"
+COMMENT_PREFIX = "cachefleet routes "
 _MAP = "single"
 _ROUTE_CHAIN = "route"
 _GUARD_CHAIN = "guard"
@@ -56,13 +58,38 @@ def _pair(address: HostPort) -> str:
 def render_ruleset(table: RouteTable, name: str) -> str:
     """The ``nft -f`` text that atomically replaces table ``name`` with the routes of ``table``.
 
-    Pure and deterministic: equal tables render equal text.
+    Pure and deterministic: equal tables render equal text. The table carries the digest of its
+    rules as its comment (see `ruleset_digest`), so a router can tell it is already in place.
     """
+    body = _body(table)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
-    lines += _route_part(table)
-    lines += _fence_part(table)
+    lines.append(f'\tcomment "{COMMENT_PREFIX}{_digest(body)}"')
+    lines += body
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def ruleset_digest(table: RouteTable) -> str:
+    """A short digest of the rules `render_ruleset` gives for ``table``."""
+    return _digest(_body(table))
+
+
+def listed_digest(listing: str) -> str | None:
+    """The digest in the comment of an ``nft list table`` output, if it carries one.
+
+    >>> listed_digest('table ip x {\\n\\tcomment "cachefleet routes 0123abcd"\\n}')
+    '0123abcd'
+    """
+    match = re.search(rf'^\s*comment "{COMMENT_PREFIX}([0-9a-f]+)"', listing, re.MULTILINE)
+    return match[1] if match else None
+
+
+def _body(table: RouteTable) -> list[str]:
+    return _route_part(table) + _fence_part(table)
+
+
+def _digest(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def _route_part(table: RouteTable) -> list[str]:
@@ -173,10 +200,17 @@ class NftRouter:
         self.reason = reason
 
     def apply(self, table: RouteTable) -> None:
-        """Replace the kernel table with ``table``'s routes in one transaction. Idempotent.
+        """Make the kernel table route as ``table`` says, in one transaction. Idempotent.
+
+        When the kernel table already carries these rules (its comment holds their digest),
+        nothing is replaced, so applying often costs one ``nft list`` and does not restart the
+        round-robin counters.
 
         :raises RouterError: with nft's message when the transaction is refused.
         """
+        listing = self.listing()
+        if listing is not None and listed_digest(listing) == ruleset_digest(table):
+            return
         run_tool_checked(["nft", "-f", "-"], stdin=render_ruleset(table, self.table))
         log.info("nftables table %s applied: %d endpoints", self.table, len(table.endpoints))
 

@@ -10,8 +10,9 @@ state (its comments say ``failover``); the state is logged and otherwise ignored
 Rules: it needs nothing but the state dir (the control plane may be dead); it is idempotent (every
 Sentinel runs it, leader and observers alike); it is bounded in time (lock and tools have
 timeouts, well under Sentinel's 60 s limit); it re-points new connections before it cuts old ones;
-it appends one line per run to ``switch.log``. Exit status, as Sentinel reads it: 0 done, 1 failed
-but worth retrying (Sentinel retries), 2 never going to work (bad arguments).
+it appends one line per run to ``switch.log``. Exit status, as Sentinel reads it: 0 done (also
+when a cut failed: that is logged), 1 the route could not be switched, worth retrying (Sentinel
+retries after 30 s), 2 never going to work (bad arguments).
 """
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RETRY
     known = "" if routes_of(change.after, request.group) else " (no endpoints for this group)"
     log_line(state_dir, f"switch {request} router={change.after.router}{known}: {change.summary()}")
-    return EXIT_RETRY if change.failures else EXIT_OK
+    # A failed cut is logged, not retried: the route has switched (and nftables' fence already
+    # isolates the old primary), while Sentinel would retry only 30 s later, possibly after
+    # another failover.
+    return EXIT_OK
 
 
 def render_switch_script(state_dir: Path, python: str, package_root: Path) -> str:
