@@ -76,6 +76,7 @@ class QuotaSettings:
 
     nodes_per_region: int = 300
     nodes_per_cluster: int = 90
+    test_failovers_per_day: int = 15
 
 
 @dataclass(frozen=True, slots=True)

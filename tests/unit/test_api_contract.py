@@ -108,6 +108,8 @@ def test_catalogue_and_events(api: ApiClient) -> None:
          "InvalidParameterValue", 400),
         ("CreateCacheCluster", {"CacheClusterId": "r", "ReplicationGroupId": "nope"},
          "ReplicationGroupNotFoundFault", 404),
+        ("TestFailover", {"ReplicationGroupId": "nope", "NodeGroupId": "0001"},
+         "ReplicationGroupNotFoundFault", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(
@@ -115,6 +117,23 @@ def test_errors_on_the_wire(
 ) -> None:
     got_status, parsed = call(api, operation, params)
     assert (got_status, parsed["Error"]["Code"]) == (status, code)
+
+
+def test_test_failover_checks_the_shard_and_the_state(api: ApiClient) -> None:
+    ok(
+        api,
+        "CreateReplicationGroup",
+        {
+            "ReplicationGroupId": "orders",
+            "ReplicationGroupDescription": "o",
+            "NumCacheClusters": 2,
+            "AutomaticFailoverEnabled": True,
+        },
+    )
+    status, parsed = call(api, "TestFailover", {"ReplicationGroupId": "orders", "NodeGroupId": "7"})
+    assert (status, parsed["Error"]["Code"]) == (404, "NodeGroupNotFoundFault")
+    status, parsed = call(api, "TestFailover", {"ReplicationGroupId": "orders", "NodeGroupId": "1"})
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidReplicationGroupState")
 
 
 def test_every_implemented_action_is_exercised_here() -> None:

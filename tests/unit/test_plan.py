@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
+    CompleteIntent,
     Fence,
     ForgetGroup,
     FormCluster,
     JoinCluster,
     Monitor,
+    PlannedFailover,
     ReplicaOf,
     Route,
     StartNode,
@@ -238,3 +241,29 @@ def test_a_cluster_with_a_majority_waits_for_its_own_election():
     again = plan_group(spec, later.state, False, seen, Memory(), T0 + timedelta(seconds=5))
     assert not [a for a in again.actions if isinstance(a, TakeOver)]
     assert "waiting for the cluster" in again.reason
+
+
+def test_a_test_failover_promotes_the_best_replica_then_replaces_the_old_primary():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    intent = FailoverIntent("0001", "g-001", T0, id=7)
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (intent,))
+    assert [a for a in first.actions if isinstance(a, PlannedFailover)] == [
+        PlannedFailover("0001", n2)
+    ]
+    after = observed(replica(n1, n2), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    second = plan_group(spec, available(spec), False, after, Memory(), T0, (intent,))
+    assert StopNode(n1) in second.actions and CompleteIntent(7) in second.actions
+    assert "Failover from primary node g-001 to replica node g-002 completed" in [
+        e.message for e in second.events
+    ]
+
+
+def test_a_test_failover_waits_while_the_group_is_not_healthy():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    intent = FailoverIntent("0001", "g-001", T0, id=1)
+    seen = observed(primary(n1), replica(n2, n1, up=False), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (intent,))
+    assert not [a for a in decision.actions if isinstance(a, PlannedFailover)]

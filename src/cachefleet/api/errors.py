@@ -121,6 +121,9 @@ QUOTAS: dict[str, AwsError] = {
         "CacheSubnetQuotaExceededFault", "CacheSubnetQuotaExceededFault", 400
     ),
     "snapshots-per-day": AwsError("SnapshotQuotaExceededFault", "SnapshotQuotaExceededFault", 400),
+    "test-failovers": AwsError(
+        "APICallRateForCustomerExceededFault", "APICallRateForCustomerExceeded", 400
+    ),
 }
 """The quotas `QuotaExceeded.quota` may name, and their faults."""
 

@@ -205,6 +205,13 @@ class HostEngine:
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
 
+    async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
+        """Sentinel (cluster mode disabled) or the candidate itself (enabled) promotes it."""
+        if spec.cluster_mode is ClusterMode.ENABLED:
+            await cluster.failover(_hostport(candidate))
+        else:
+            await sentinel.failover(self._sentinels.addresses, spec.plane_name)
+
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica on its own authority (the cluster lost its majority)."""
         await cluster.failover(_hostport(node), "TAKEOVER")

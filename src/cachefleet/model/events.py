@@ -52,6 +52,11 @@ def recovered(node_id: str) -> str:
     return f"Finished recovery for cache nodes {node_id}"
 
 
+def test_failover_called(shard_id: str) -> str:
+    """TestFailover was accepted for a shard."""
+    return f"Test Failover API called for node group {shard_id}"
+
+
 def create_failed(group_id: str, reason: str) -> str:
     """A create could not be completed."""
     return f"Failed to create replication group {group_id}: {reason}"

@@ -75,6 +75,22 @@ class TakeOver:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedFailover:
+    """Promote ``candidate`` in place of its shard's primary, without losing writes
+    (``SENTINEL FAILOVER`` or ``CLUSTER FAILOVER``)."""
+
+    shard_id: str
+    candidate: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteIntent:
+    """Mark a one-shot request carried out."""
+
+    intent_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Monitor:
     """Have the Sentinels watch the group's primary (cluster mode disabled)."""
 
@@ -119,6 +135,8 @@ Action = (
     | FormCluster
     | JoinCluster
     | TakeOver
+    | PlannedFailover
+    | CompleteIntent
     | Monitor
     | Unmonitor
     | Route

@@ -7,17 +7,20 @@ one transaction, so a spec written by the service layer during the cycle is neve
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from cachefleet.model.ids import cluster_arn, group_arn
 from cachefleet.model.spec import GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
+    CompleteIntent,
     Fence,
     ForgetGroup,
     ForgetNodes,
     FormCluster,
     JoinCluster,
     Monitor,
+    PlannedFailover,
     Promote,
     ReplicaOf,
     Route,
@@ -61,6 +64,10 @@ class Executor:
                 await engine.form_cluster(spec)
             case JoinCluster(node, primary, forget):
                 await engine.join_cluster(spec, node, primary, forget)
+            case PlannedFailover(shard_id, candidate):
+                await engine.planned_failover(spec, shard_id, candidate)
+            case CompleteIntent(intent_id):
+                self._store.complete_intent(intent_id, datetime.now(UTC))
             case TakeOver(node):
                 await engine.take_over(node)
             case Monitor(primary):
@@ -89,6 +96,7 @@ class Executor:
     def _forget_group(self, spec: GroupSpec) -> None:
         with self._store.transaction():
             self._store.delete_group(spec.scope, spec.key)
+            self._store.drop_intents(spec.scope, spec.key)
             for node in spec.nodes:
                 self._store.remove_tags(cluster_arn(spec.scope, node.node_id))
             if not spec.standalone:

@@ -134,8 +134,9 @@ class Loop:
             self._say(worker, record, "tilt: the loop was late, observing only")
             return True
         now = self._clock()
+        intents = tuple(self._store.pending_intents(scope, group_key))
         decision = plan_group(
-            record.spec, record.state, record.deleting, observation, worker.memory, now
+            record.spec, record.state, record.deleting, observation, worker.memory, now, intents
         )
         try:
             await self._executor.run(record.spec, decision.actions)

@@ -18,18 +18,21 @@ from datetime import datetime, timedelta
 
 from cachefleet.model import events as texts
 from cachefleet.model.events import Source
+from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus, Role
 from cachefleet.reconcile.actions import (
     Action,
+    CompleteIntent,
     Fence,
     ForgetGroup,
     ForgetNodes,
     FormCluster,
     JoinCluster,
     Monitor,
+    PlannedFailover,
     Promote,
     ReplicaOf,
     Route,
@@ -108,6 +111,7 @@ def plan_group(
     observation: GroupObservation,
     memory: Memory,
     now: datetime,
+    intents: tuple[FailoverIntent, ...] = (),
 ) -> Decision:
     """Decide the next actions for one group."""
     draft = _Draft(spec, state)
@@ -118,6 +122,8 @@ def plan_group(
         _plan_cluster(draft, observation, now)
     else:
         _plan_single_shard(draft, observation, now)
+    if intents and draft.state.status is GroupStatus.AVAILABLE:
+        _plan_test_failover(draft, intents[0], observation)
     _plan_routes(draft, observation, memory)
     return _publish(draft, observation)
 
@@ -313,7 +319,7 @@ def _plan_cluster_formation(draft: _Draft, observation: GroupObservation, now: d
 def best_replica(
     spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
 ) -> NodeSpec | None:
-    """The reachable replica of the primary's shard with the most data, if any."""
+    """The reachable replica of the primary's shard with the most data (then the lowest id)."""
     candidates = [
         node
         for node in spec.nodes_of(primary.shard_id)
@@ -322,11 +328,11 @@ def best_replica(
     if not candidates:
         return None
 
-    def freshness(node: NodeSpec) -> tuple[int, str]:
+    def order(node: NodeSpec) -> tuple[int, str]:
         link = observation.of(node.node_id).replica_link
-        return (link.offset if link else -1, node.node_id)
+        return (-(link.offset if link else -1), node.node_id)
 
-    return max(candidates, key=freshness)
+    return min(candidates, key=order)
 
 
 def has_primary_majority(spec: GroupSpec, state: GroupState, observation: GroupObservation) -> bool:
@@ -399,6 +405,33 @@ def _plan_cluster_node(
         _mark_healthy(draft, node, seen.role, seen.cluster_node_id)
     else:
         draft.waits.append(f"{node.node_id} not yet serving its slots")
+
+
+# --- test failover --------------------------------------------------------------------------
+
+
+def _plan_test_failover(
+    draft: _Draft, intent: FailoverIntent, observation: GroupObservation
+) -> None:
+    """Promote a replica of the shard, then replace the old primary, as ElastiCache does."""
+    spec = draft.spec
+    current = draft.state.primaries.get(intent.shard_id)
+    old = spec.node(intent.from_primary)
+    if current != intent.from_primary:
+        if old is not None and observation.of(old.node_id).alive:
+            draft.actions.append(StopNode(old))
+        draft.actions.append(CompleteIntent(intent.id))
+        draft.waits.append(f"replacing {intent.from_primary} after the test failover")
+        return
+    if draft.waits or old is None:
+        draft.waits.append(f"test failover of node group {intent.shard_id} waits for health")
+        return
+    candidate = best_replica(spec, old, observation)
+    if candidate is None:
+        draft.waits.append(f"test failover of node group {intent.shard_id}: no replica ready")
+        return
+    draft.actions.append(PlannedFailover(intent.shard_id, candidate))
+    draft.waits.append(f"test failover of node group {intent.shard_id} to {candidate.node_id}")
 
 
 # --- shared steps ----------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class Engine(Protocol):
         """Bring a fresh node into the cluster as a replica; forget its former cluster id."""
         ...
 
+    async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
+        """Promote a replica of the shard in place of its primary; returns once promoted."""
+        ...
+
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica without the other primaries' votes."""
         ...

@@ -10,12 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from cachefleet.errors import StoreError
 from cachefleet.model.ids import Scope
+from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
@@ -201,6 +203,51 @@ class Store:
             Event(scope, row[1], row[2], row[3], datetime.fromisoformat(row[4]), id=row[0])
             for row in rows
         ]
+
+    # --- intents --------------------------------------------------------------------------
+
+    def add_intent(self, scope: Scope, key: str, intent: FailoverIntent) -> None:
+        """Record a request for the loop."""
+        self._db.execute(
+            "INSERT INTO intents (region, account, group_key, body, created)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                scope.region,
+                scope.account,
+                key,
+                codec.dumps(intent),
+                intent.requested_at.isoformat(),
+            ),
+        )
+
+    def pending_intents(self, scope: Scope, key: str) -> list[FailoverIntent]:
+        """The group's requests not yet carried out, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, body FROM intents WHERE region = ? AND account = ? AND group_key = ?"
+            " AND done IS NULL ORDER BY id",
+            (scope.region, scope.account, key),
+        )
+        return [replace(codec.loads(FailoverIntent, body), id=row_id) for row_id, body in rows]
+
+    def complete_intent(self, intent_id: int, when: datetime) -> None:
+        """Mark a request carried out."""
+        self._db.execute("UPDATE intents SET done = ? WHERE id = ?", (when.isoformat(), intent_id))
+
+    def count_intents_since(self, scope: Scope, since: datetime) -> int:
+        """How many requests the scope made since a moment (for rate limits)."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM intents WHERE region = ? AND account = ? AND created >= ?",
+            (scope.region, scope.account, since.isoformat()),
+        ).fetchone()
+        return int(row[0])
+
+    def drop_intents(self, scope: Scope, key: str) -> None:
+        """Forget every pending request of a group that is gone."""
+        self._db.execute(
+            "DELETE FROM intents WHERE region = ? AND account = ? AND group_key = ?"
+            " AND done IS NULL",
+            (scope.region, scope.account, key),
+        )
 
     # --- tags -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from cachefleet.api.actions import cache_clusters, catalog, replication_groups, tags
+from cachefleet.api.actions import cache_clusters, catalog, failover, replication_groups, tags
 from cachefleet.api.app import ApiRequest, Handler
 from cachefleet.service.context import ServiceContext
 
@@ -20,6 +20,7 @@ ACTIONS: dict[str, _Action] = {
     "CreateReplicationGroup": replication_groups.create_replication_group,
     "DescribeReplicationGroups": replication_groups.describe_replication_groups,
     "DeleteReplicationGroup": replication_groups.delete_replication_group,
+    "TestFailover": failover.test_failover,
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
     "DeleteCacheCluster": cache_clusters.delete_cache_cluster,

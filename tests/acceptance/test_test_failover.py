@@ -1,0 +1,71 @@
+"""TestFailover: a coordinated promotion, then the old primary is replaced, with ElastiCache's
+events in ElastiCache's order."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from botocore.exceptions import ClientError
+
+from conftest import Daemon
+from helpers import (
+    create_and_wait,
+    delete_and_wait,
+    messages,
+    primaries,
+    wait_available,
+    wait_recovered,
+)
+
+pytestmark = pytest.mark.acceptance
+
+
+def test_test_failover_cluster_mode_disabled(daemon: Daemon) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="tf", ReplicationGroupDescription="t",
+        NumCacheClusters=3, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+    )  # fmt: skip
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    writer = redis.Redis(host=endpoint, port=6379, socket_timeout=1)
+    for index in range(100):
+        writer.set(f"k{index}", index)
+    (old,) = primaries(group)
+    client.test_failover(ReplicationGroupId="tf", NodeGroupId="0001")
+    with pytest.raises(ClientError) as again:
+        client.test_failover(ReplicationGroupId="tf", NodeGroupId="0001")
+    assert again.value.response["Error"]["Code"] == "InvalidReplicationGroupState"
+    wait_recovered(client, old)
+    group = wait_available(client, "tf")
+    (new,) = primaries(group)
+    assert new != old
+    failover = f"Failover from primary node {old} to replica node {new} completed"
+    assert messages(client, "replication-group", "tf")[-2:] == [
+        "Test Failover API called for node group 0001",
+        failover,
+    ]
+    assert messages(client, "cache-cluster", old)[-3:] == [
+        failover,
+        f"Recovering cache nodes {old}",
+        f"Finished recovery for cache nodes {old}",
+    ]
+    reader = redis.Redis(host=endpoint, port=6379, socket_timeout=1)
+    assert [reader.get(f"k{index}") for index in range(100)] == [
+        str(index).encode() for index in range(100)
+    ]
+    delete_and_wait(client, "tf")
+
+
+def test_test_failover_cluster_mode_enabled(daemon: Daemon) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="tfc", ReplicationGroupDescription="t",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+    )  # fmt: skip
+    old = next(m["CacheClusterId"] for m in group["NodeGroups"][1]["NodeGroupMembers"]
+               if m["CurrentRole"] == "primary")  # fmt: skip
+    client.test_failover(ReplicationGroupId="tfc", NodeGroupId="0002")
+    wait_recovered(client, old)
+    group = wait_available(client, "tfc")
+    assert old not in primaries(group) and len(primaries(group)) == 2
+    delete_and_wait(client, "tfc")
