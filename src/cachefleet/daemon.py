@@ -34,6 +34,7 @@ from cachefleet.engine.client import answers_ping
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.errors import EngineError, FatalError
 from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
@@ -127,9 +128,10 @@ class Daemon:
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
         executor = Executor(engine, GroupEndpoints(state_dir, router), store)
-        loop = Loop(store, engine, executor, settings.loop, utc_now)
+        metrics = MetricsHistory()
+        loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
-        context = ServiceContext(store, settings, catalog, loop.wake)
+        context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
         return cls(settings, store, binaries, engine, sentinels, router, loop, context)
 
     def app(self) -> Starlette:

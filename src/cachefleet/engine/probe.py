@@ -76,6 +76,8 @@ def observation_from_info(
         connected_replicas=_number(info, "connected_slaves"),
         used_memory=_number(info, "used_memory"),
         maxmemory=_number(info, "maxmemory"),
+        connected_clients=_number(info, "connected_clients"),
+        ops_per_sec=_number(info, "instantaneous_ops_per_sec"),
         run_id=_text(info, "run_id"),
         cluster_node_id=cluster.node_id if cluster else "",
         cluster_ok=cluster.state_ok if cluster else False,

@@ -37,6 +37,8 @@ class NodeObservation:
     connected_replicas: int = 0
     used_memory: int = 0
     maxmemory: int = 0
+    connected_clients: int = 0
+    ops_per_sec: int = 0
     run_id: str = ""
     cluster_node_id: str = ""
     cluster_ok: bool = False

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from cachefleet.errors import UNEXPECTED_MARKER, CachefleetError
 from cachefleet.model import events as texts
 from cachefleet.model.ids import Scope
-from cachefleet.model.spec import Event
+from cachefleet.model.metrics import MetricsHistory
+from cachefleet.model.spec import Event, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
-from cachefleet.reconcile.actions import ForgetGroup, Route
+from cachefleet.reconcile.actions import ForgetGroup, ForgetNodes, Route
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.plan import Decision, Memory, plan_group
 from cachefleet.reconcile.seams import Engine
@@ -56,12 +57,14 @@ class Loop:
         executor: Executor,
         settings: LoopSettings,
         clock: Callable[[], datetime],
+        metrics: MetricsHistory | None = None,
     ) -> None:
         self._store = store
         self._engine = engine
         self._executor = executor
         self._settings = settings
         self._clock = clock
+        self._metrics = metrics or MetricsHistory()
         self._workers: dict[GroupKey, _Worker] = {}
         self._stopping = asyncio.Event()
 
@@ -130,6 +133,7 @@ class Loop:
         if record is None:
             return False
         observation = await self._engine.observe(record.spec, record.state)
+        self._metrics.record(record.spec, observation, self._clock())
         if self._tilted(worker):
             self._say(worker, record, "tilt: the loop was late, observing only")
             return True
@@ -143,7 +147,7 @@ class Loop:
         except CachefleetError as exc:
             self._on_failure(worker, record, decision, exc, now)
             return True
-        self._remember(worker, decision)
+        self._remember(worker, record.spec, decision)
         worker.settled = decision.settled
         self._publish(record, decision)
         self._say(worker, record, decision.reason)
@@ -157,10 +161,14 @@ class Loop:
             worker.settle_until = now + 2 * self._settings.interval_s
         return now < worker.settle_until
 
-    def _remember(self, worker: _Worker, decision: Decision) -> None:
+    def _remember(self, worker: _Worker, spec: GroupSpec, decision: Decision) -> None:
         for action in decision.actions:
             if isinstance(action, Route):
                 worker.memory = replace(worker.memory, routes=action)
+            elif isinstance(action, ForgetNodes):
+                self._metrics.forget(spec.scope, list(action.node_ids))
+            elif isinstance(action, ForgetGroup):
+                self._metrics.forget(spec.scope, [node.node_id for node in spec.nodes])
 
     def _publish(self, record: GroupRecord, decision: Decision) -> None:
         if any(isinstance(a, ForgetGroup) for a in decision.actions):

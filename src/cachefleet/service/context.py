@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
+from cachefleet.model.metrics import MetricsHistory
 from cachefleet.model.spec import Event
 from cachefleet.settings import Settings
 from cachefleet.store import Store
@@ -29,6 +30,7 @@ class ServiceContext:
     catalog: EngineCatalog
     wake: Wake
     clock: Callable[[], datetime] = utc_now
+    metrics: MetricsHistory = field(default_factory=MetricsHistory)
 
     def azs(self, scope: Scope) -> tuple[str, ...]:
         """The Availability Zones of the scope's region."""
