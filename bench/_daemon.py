@@ -9,100 +9,48 @@ deletes its replication groups, SIGTERMs the daemon and runs ``cachefleet purge`
 from __future__ import annotations
 
 import argparse
-import os
-import signal
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 import httpx
+
+from cachefleet.errors import UNEXPECTED_MARKER
+from cachefleet.harness import LocalDaemon
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"
 T = TypeVar("T")
 
 
-@dataclass
-class BenchDaemon:
-    """A ``cachefleet serve`` subprocess owned by one benchmark run."""
+class BenchDaemon(LocalDaemon):
+    """A `LocalDaemon` owned by one benchmark run, with what the benchmarks read off it."""
 
-    address_base: str
-    port: int
-    work_dir: Path
-    process: subprocess.Popen[bytes] | None = None
-    _client: Any = field(default=None, repr=False)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.work_dir / "data"
-
-    @property
-    def log_path(self) -> Path:
-        return self.work_dir / "daemon.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, address_base: str, port: int, work_dir: Path) -> None:
+        super().__init__(work_dir / "data", port, address_base, work_dir / "daemon.log")
+        self.work_dir = work_dir
+        self._client: Any = None
 
     @property
     def pid(self) -> int:
         assert self.process is not None, "daemon not started"
         return self.process.pid
 
-    def start(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Start the daemon and return its ``/health`` answer."""
-        env = {**os.environ, "CACHEFLEET_NETWORK_ADDRESS_BASE": self.address_base}
-        command = [sys.executable, "-m", "cachefleet", "serve", "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
-        return self.wait_healthy(timeout)
-
-    def wait_healthy(self, timeout: float) -> dict[str, Any]:
-        """Poll ``/health`` until it answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daemon exited early:\n{self.log_tail()}")
-            try:
-                answer = httpx.get(f"{self.url}/health", timeout=1.0)
-                if answer.status_code == 200:
-                    return dict(answer.json())
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"daemon not healthy within {timeout}s:\n{self.log_tail()}")
-
     def health(self) -> dict[str, Any]:
         return dict(httpx.get(f"{self.url}/health", timeout=5.0).json())
 
-    def client(self) -> Any:
-        """A boto3 ElastiCache client for this daemon (any credentials are accepted)."""
+    def client(self, region: str = REGION) -> Any:
+        """One cached client for this daemon (any credentials are accepted)."""
         if self._client is None:
-            self._client = boto3.client(
-                "elasticache",
-                endpoint_url=self.url,
-                region_name=REGION,
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
-            )
+            self._client = super().client(region)
         return self._client
-
-    def node_pid(self, cache_cluster_id: str) -> int:
-        """The redis-server pid of one node, from its pidfile."""
-        pidfile = self.data_dir / "scopes" / REGION / ACCOUNT / "nodes" / cache_cluster_id
-        return int((pidfile / "redis.pid").read_text().split()[0])
 
     def rss_kib(self) -> int:
         """VmRSS of the daemon process, in KiB."""
@@ -111,19 +59,26 @@ class BenchDaemon:
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc status")
 
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+    def log_problems(self) -> str:
+        """A one-line summary of ERROR/WARNING/unexpected-error lines in the daemon log."""
+        lines = self.log_text().splitlines()
+        counts = {
+            "unexpected": sum(UNEXPECTED_MARKER in line for line in lines),
+            "ERROR": sum(" ERROR " in line for line in lines),
+            "WARNING": sum(" WARNING " in line for line in lines),
+        }
+        return "log lines: " + ", ".join(f"{k} {v}" for k, v in counts.items())
 
-    def delete_all_groups(self, timeout: float = 90.0) -> None:
+    def delete_all_groups(self, timeout: float = 150.0) -> None:
         """Delete every replication group and wait (bounded) until they are gone."""
         client = self.client()
-        for group in client.describe_replication_groups()["ReplicationGroups"]:
+        groups = client.describe_replication_groups(MaxRecords=100)["ReplicationGroups"]
+        for group in groups:
             if group["Status"] != "deleting":
                 _ignore_errors(
-                    lambda g=group: client.delete_replication_group(
-                        ReplicationGroupId=g["ReplicationGroupId"]
+                    partial(
+                        client.delete_replication_group,
+                        ReplicationGroupId=group["ReplicationGroupId"],
                     )
                 )
         wait_for(
@@ -133,25 +88,13 @@ class BenchDaemon:
             interval=0.5,
         )
 
-    def stop(self) -> None:
-        """SIGTERM the daemon and wait for it (SIGKILL after 15 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-    def purge(self) -> None:
-        """``cachefleet purge``: stop whatever nodes/Sentinels remain and remove the routes."""
-        command = [sys.executable, "-m", "cachefleet", "purge", "--data-dir", str(self.data_dir)]
-        result = subprocess.run(
-            [*command, "--yes"], check=False, timeout=120, capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            print(f"purge failed ({result.returncode}): {result.stderr.strip()}", file=sys.stderr)
+    def keep_logs(self) -> None:
+        """Copy the Sentinels', nodes' and endpoint switch logs out of the data dir before purge."""
+        target = self.work_dir / "logs"
+        for log in self.data_dir.rglob("*.log"):
+            target.mkdir(exist_ok=True)
+            name = "_".join(log.relative_to(self.data_dir).parts[-3:])
+            shutil.copyfile(log, target / name)
 
 
 def _ignore_errors(action: Callable[[], object]) -> None:
@@ -175,23 +118,34 @@ def running_daemon(address_base: str, port: int) -> Iterator[BenchDaemon]:
         )
         yield daemon
     finally:
+        _ignore_errors(daemon.keep_logs)
         if daemon.process is not None and daemon.process.poll() is None:
             _ignore_errors(daemon.delete_all_groups)
         daemon.stop()
+        daemon.keep_logs()
         daemon.purge()
-        print(f"daemon stopped and purged (log: {daemon.log_path})")
+        print(f"daemon stopped and purged (log: {daemon.log_path}); {daemon.log_problems()}")
 
 
 def parse_args(
-    doc: str | None, address_base: str, port: int, repeat: int = 3
+    doc: str | None,
+    address_base: str,
+    port: int,
+    repeat: int = 3,
+    extra: dict[str, int] | None = None,
+    flags: dict[str, str] | None = None,
 ) -> argparse.Namespace:
-    """Common command line: where this run's daemon lives, plus the repetition count."""
+    """Common command line: where the daemon lives, repetitions, ``extra`` ints, ``flags``."""
     parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
     parser.add_argument("--address-base", default=address_base, help="127.N (default %(default)s)")
     parser.add_argument("--port", type=int, default=port, help="API port (default %(default)s)")
     parser.add_argument(
         "--repeat", type=int, default=repeat, help="repetitions (default %(default)s)"
     )
+    for option, default in (extra or {}).items():
+        parser.add_argument(option, type=int, default=default, help="(default %(default)s)")
+    for option, help_text in (flags or {}).items():
+        parser.add_argument(option, action="store_true", help=help_text)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if not args.address_base.startswith("127."):
@@ -202,7 +156,9 @@ def parse_args(
 # --- waiting -----------------------------------------------------------------------------
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
+def wait_for(
+    predicate: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1
+) -> T:
     """Poll ``predicate`` until it returns something true; raise naming ``what`` on timeout."""
     deadline = time.monotonic() + timeout
     last: T | None = None

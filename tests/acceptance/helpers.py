@@ -49,8 +49,7 @@ def primaries(group: dict[str, Any]) -> list[str]:
 
 def node_pid(daemon: Daemon, node_id: str) -> int:
     """The pid of a node's redis-server, from its pidfile."""
-    pidfile = daemon.data_dir / "scopes/us-east-1/000000000000/nodes" / node_id / "redis.pid"
-    return int(Path(pidfile).read_text().strip())
+    return daemon.node_pid(node_id)
 
 
 def first_write_after(client: redis.Redis, key: str, started: float, timeout: float) -> float:

@@ -37,7 +37,7 @@ def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=0.5, socket_connect_timeout=0.5)
     writer.set("before", "1")
-    wait_until(lambda: all_replicas_have(group, "before"), 5, "replication of the key")
+    wait_until(lambda: all_replicas_have(group, "before"), 20, "replication of the key")
     (old,) = primaries(group)
     os.kill(node_pid(daemon, old), signal.SIGKILL)
     seconds = first_write_after(writer, "after", time.monotonic(), timeout=15)
@@ -57,7 +57,7 @@ def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
                   if m["CacheClusterId"] == old)  # fmt: skip
     node = redis.Redis(host=member["ReadEndpoint"]["Address"], port=6379)
     assert node.info("replication")["role"] == "slave"
-    wait_until(lambda: node.get("after") == b"1", 10, "the recovered replica to resync")
+    wait_until(lambda: node.get("after") == b"1", 20, "the recovered replica to resync")
     delete_and_wait(client, "web")
 
 
@@ -159,7 +159,7 @@ def test_the_forwarder_router_follows_a_failover_too(forwarder_daemon: Daemon) -
                          socket_timeout=0.5, socket_connect_timeout=0.5)  # fmt: skip
     writer.set("k", "1")
     reader = redis.Redis(host=shard["ReaderEndpoint"]["Address"], port=6379, socket_timeout=1)
-    wait_until(lambda: reader.get("k") == b"1", 5, "the read through the reader endpoint")
+    wait_until(lambda: reader.get("k") == b"1", 20, "the read through the reader endpoint")
     (old,) = primaries(group)
     os.kill(node_pid(daemon, old), signal.SIGKILL)
     seconds = first_write_after(writer, "after", time.monotonic(), timeout=15)

@@ -53,7 +53,7 @@ def test_cluster_mode_disabled_primary_and_reader_endpoints(daemon: Daemon) -> N
     primary = redis.Redis(host=shard["PrimaryEndpoint"]["Address"], port=6379, socket_timeout=2)
     primary.set("greeting", "hello")
     reader = redis.Redis(host=shard["ReaderEndpoint"]["Address"], port=6379, socket_timeout=2)
-    wait_until(lambda: reader.get("greeting") == b"hello", 5, "the replica to have the key")
+    wait_until(lambda: reader.get("greeting") == b"hello", 20, "the replica to have the key")
     assert reader.info("replication")["role"] == "slave"
     zones = [m["PreferredAvailabilityZone"] for m in shard["NodeGroupMembers"]]
     assert zones == ["us-east-1a", "us-east-1b", "us-east-1c"]

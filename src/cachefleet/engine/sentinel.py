@@ -129,6 +129,38 @@ async def current_primary(
     return majority(votes, len(sentinels))
 
 
+async def readiness(
+    sentinels: Sequence[HostPort], name: str, replicas: int, timeout: float = 0.5
+) -> str | None:
+    """Why the Sentinels could not yet fail group ``name`` over well; None when they can.
+
+    Ready means every Sentinel sees the primary healthy, knows its ``replicas`` replicas and
+    every other Sentinel. Right after ``monitor`` the peers take a few seconds to find each other;
+    a failure in that window would fail over late or not at all.
+    """
+    reasons = await run_all(_unready(s, name, replicas, len(sentinels) - 1, timeout)
+                            for s in sentinels)  # fmt: skip
+    return next((reason for reason in reasons if reason), None)
+
+
+async def _unready(
+    sentinel: HostPort, name: str, replicas: int, peers: int, timeout: float
+) -> str | None:
+    where = f"{sentinel[0]}:{sentinel[1]}"
+    try:
+        async with session(*sentinel, timeout) as client:
+            state = as_mapping(await execute(client, "SENTINEL MASTER", name))
+    except EngineError as exc:
+        return f"Sentinel {where}: {exc}"
+    if as_text(state.get("flags")) != "master":
+        return f"Sentinel {where} sees {name} as {as_text(state.get('flags'))}"
+    if as_int(state.get("num-slaves")) < replicas:
+        return f"Sentinel {where} knows {as_int(state.get('num-slaves'))} of {replicas} replicas"
+    if as_int(state.get("num-other-sentinels")) < peers:
+        return f"Sentinel {where} knows {as_int(state.get('num-other-sentinels'))} of {peers} peers"
+    return None
+
+
 def majority(votes: Counter[HostPort], voters: int) -> HostPort | None:
     """The answer more than half of ``voters`` gave, if any.
 

@@ -25,7 +25,7 @@ from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
-from cachefleet.model.status import ClusterMode
+from cachefleet.model.status import ClusterMode, GroupStatus
 
 log = logging.getLogger("cachefleet.engine")
 
@@ -34,9 +34,9 @@ log = logging.getLogger("cachefleet.engine")
 class EngineTimings:
     """How fast Redis's own failure detection reacts."""
 
-    cluster_node_timeout_ms: int = 1000
-    sentinel_down_after_ms: int = 1000
-    sentinel_quorum: int = 2
+    cluster_node_timeout_ms: int
+    sentinel_down_after_ms: int
+    sentinel_quorum: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,11 @@ class HostEngine:
         primary = await sentinel.current_primary(self._sentinels.addresses, spec.plane_name)
         by_address = {_hostport(node): node.node_id for node in nodes}
         primary_id = by_address.get(primary) if primary is not None else None
-        return GroupObservation(observed, primary_id, monitored=primary is not None)
+        unready = None
+        if primary is not None and state.status is not GroupStatus.AVAILABLE:
+            replicas = len(spec.live_nodes) - 1
+            unready = await sentinel.readiness(self._sentinels.addresses, spec.plane_name, replicas)
+        return GroupObservation(observed, primary_id, primary is not None, unready)
 
     def _watched(self, spec: GroupSpec) -> bool:
         return spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED

@@ -56,12 +56,15 @@ class GroupObservation:
     """Everything observed about a group in one cycle.
 
     ``sentinel_primary`` is the node id the Sentinels name as primary (cluster mode disabled,
-    when they watch the group); ``monitored`` whether a majority of them watch it.
+    when they watch the group); ``monitored`` whether a majority of them watch it;
+    ``sentinels_unready`` why they could not yet fail it over well (checked until it is
+    available).
     """
 
     nodes: dict[str, NodeObservation]
     sentinel_primary: str | None = None
     monitored: bool = False
+    sentinels_unready: str | None = None
 
     def of(self, node_id: str) -> NodeObservation:
         """The node's observation; a node never probed counts as not running."""

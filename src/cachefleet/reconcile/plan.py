@@ -187,6 +187,8 @@ def _plan_single_shard(draft: _Draft, observation: GroupObservation, now: dateti
         draft.actions.append(Monitor(primary))
     if spec.automatic_failover and not observation.monitored:
         draft.waits.append("Sentinels not yet watching the primary")
+    elif spec.automatic_failover and observation.sentinels_unready:
+        draft.waits.append(observation.sentinels_unready)
 
 
 def _plan_primary(
