@@ -22,8 +22,9 @@ from cachefleet.model.spec import Event, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.reconcile.actions import ForgetGroup, ForgetNodes, Route
+from cachefleet.reconcile.draft import Decision
 from cachefleet.reconcile.execute import Executor
-from cachefleet.reconcile.plan import Decision, Memory, plan_group
+from cachefleet.reconcile.plan import Memory, plan_group
 from cachefleet.reconcile.seams import Engine
 from cachefleet.settings import LoopSettings
 from cachefleet.store import Store

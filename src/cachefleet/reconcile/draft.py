@@ -1,0 +1,151 @@
+"""A decision being built: the draft every planning step adds to, and the steps they share.
+
+Pure, like the planner: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from cachefleet.model import events as texts
+from cachefleet.model.events import Source
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.spec import GroupSpec, NodeSpec
+from cachefleet.model.state import GroupState, NodeState
+from cachefleet.model.status import GroupStatus, NodeStatus, Role
+from cachefleet.reconcile.actions import (
+    Action,
+    StartNode,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventNote:
+    """An event to append once the decision's actions succeed."""
+
+    source: Source
+    source_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do this cycle, why, and what to publish afterwards."""
+
+    actions: tuple[Action, ...]
+    reason: str
+    state: GroupState
+    events: tuple[EventNote, ...] = ()
+    settled: bool = False
+
+
+@dataclass(slots=True)
+class Draft:
+    """A decision being built, step by step."""
+
+    spec: GroupSpec
+    state: GroupState
+    actions: list[Action] = field(default_factory=list)
+    events: list[EventNote] = field(default_factory=list)
+    waits: list[str] = field(default_factory=list)
+
+    def node_state(self, node_id: str) -> NodeState:
+        return self.state.node(node_id)
+
+    def set_node(self, node_id: str, node_state: NodeState) -> None:
+        self.state = self.state.with_node(node_id, node_state)
+
+    def event(self, source: Source, source_id: str, message: str) -> None:
+        self.events.append(EventNote(source, source_id, message))
+
+    def group_event(self, message: str) -> None:
+        source = Source.CACHE_CLUSTER if self.spec.standalone else Source.REPLICATION_GROUP
+        self.event(source, self.spec.group_id, message)
+
+    def decision(self, reason: str) -> Decision:
+        settled = not self.actions and not self.waits
+        return Decision(tuple(self.actions), reason, self.state, tuple(self.events), settled)
+
+
+def note_failover(draft: Draft, shard_id: str, primary: NodeSpec) -> None:
+    """Publish a change of primary, with ElastiCache's failover events."""
+    previous = draft.state.primaries.get(shard_id)
+    if previous == primary.node_id:
+        return
+    draft.state = replace(
+        draft.state, primaries={**draft.state.primaries, shard_id: primary.node_id}
+    )
+    if previous is None or draft.state.status is GroupStatus.CREATING:
+        return
+    message = texts.failover_completed(previous, primary.node_id)
+    draft.event(Source.CACHE_CLUSTER, previous, message)
+    draft.group_event(message)
+
+
+def restart(
+    draft: Draft, node: NodeSpec, replica_of: NodeSpec | None, now: datetime, fresh: bool = True
+) -> None:
+    """Start a node that is not running; once it had served, this is a recovery."""
+    current = draft.node_state(node.node_id)
+    draft.actions.append(StartNode(node, replica_of, fresh=fresh))
+    if current.status is NodeStatus.CREATING:
+        draft.waits.append(f"starting {node.node_id}")
+        return
+    if not current.recovering:
+        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.recovering(node.node_id))
+    draft.set_node(
+        node.node_id, replace(current, recovering=True, lost_since=current.lost_since or now)
+    )
+    draft.waits.append(f"recovering {node.node_id}")
+
+
+def mark_lost(draft: Draft, node: NodeSpec, now: datetime) -> None:
+    current = draft.node_state(node.node_id)
+    if current.lost_since is None:
+        draft.set_node(node.node_id, replace(current, lost_since=now))
+
+
+def mark_healthy(draft: Draft, node: NodeSpec, role: Role, cluster_id: str = "") -> None:
+    current = draft.node_state(node.node_id)
+    if current.recovering:
+        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.recovered(node.node_id))
+    if current.status is NodeStatus.CREATING and draft.state.status is not GroupStatus.CREATING:
+        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_created())
+    draft.set_node(
+        node.node_id,
+        NodeState(
+            status=NodeStatus.AVAILABLE,
+            role=role,
+            cluster_node_id=cluster_id or current.cluster_node_id,
+        ),
+    )
+
+
+def replaceable_by_replica(
+    spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
+) -> bool:
+    """Whether Redis itself can still promote a replica in place of this lost primary."""
+    if not spec.automatic_failover:
+        return False
+    others = [n for n in spec.live_nodes if n.shard_id == primary.shard_id and n != primary]
+    return any(observation.of(n.node_id).reachable for n in others)
+
+
+def best_replica(
+    spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
+) -> NodeSpec | None:
+    """The reachable replica of the primary's shard with the most data (then the lowest id)."""
+    candidates = [
+        node
+        for node in spec.nodes_of(primary.shard_id)
+        if node != primary and not node.deleting and observation.of(node.node_id).reachable
+    ]
+    if not candidates:
+        return None
+
+    def order(node: NodeSpec) -> tuple[int, str]:
+        link = observation.of(node.node_id).replica_link
+        return (-(link.offset if link else -1), node.node_id)
+
+    return min(candidates, key=order)
