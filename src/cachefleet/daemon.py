@@ -21,11 +21,12 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from cachefleet import __version__
 from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import api_route
+from cachefleet.console import create_console_app
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -135,10 +136,11 @@ class Daemon:
         return cls(settings, store, binaries, engine, sentinels, router, loop, context)
 
     def app(self) -> Starlette:
-        """The HTTP app: /health and the ElastiCache Query API at /."""
+        """The HTTP app: /health, the web console at /console and the ElastiCache Query API at /."""
         return Starlette(
             routes=[
                 Route("/health", self.health, methods=["GET"]),
+                Mount("/console", app=create_console_app(self.context), name="console"),
                 api_route(build_handlers(self.context)),
             ]
         )

@@ -1,0 +1,146 @@
+"""The cache page: details and endpoints, polled status/nodes/events and charts, and actions.
+
+Failover primary calls `service.failover.test_failover`; Delete calls
+`service.groups.delete_group` once the cache's name is typed to confirm. A refused action is
+shown on the page with the service's message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from cachefleet.console.cache_page import CacheDetails, cache_details
+from cachefleet.console.guard import status_of
+from cachefleet.console.node_charts import RenderedChart, node_charts
+from cachefleet.console.posted import read_form
+from cachefleet.console.render import Renderer, region_of, scope_of
+from cachefleet.errors import DomainError, InvalidParameter, NotAvailableYet
+from cachefleet.model.events import Source
+from cachefleet.model.ids import Scope
+from cachefleet.model.spec import Event
+from cachefleet.model.state import GroupRecord
+from cachefleet.service import catalog, clusters, failover, groups
+from cachefleet.service.context import ServiceContext
+
+EVENT_WINDOW = timedelta(hours=24)
+MAX_EVENTS = 50
+
+
+def recent_events(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> list[Event]:
+    """The last day's events of the group and of each of its nodes, newest first."""
+    start = ctx.clock() - EVENT_WINDOW
+    sources = [(Source.REPLICATION_GROUP.value, record.spec.group_id)]
+    sources += [(Source.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
+    found = [
+        event
+        for source_type, source_id in sources
+        for event in catalog.events(ctx, scope, source_type, source_id, start, None, None)
+    ]
+    found.sort(key=lambda event: event.date, reverse=True)
+    return found[:MAX_EVENTS]
+
+
+def notice_text(code: str, group_id: str, shard: str) -> str:
+    """The message a redirect's ``notice`` stands for ('' for an unknown one)."""
+    if code == "created":
+        return f"Create of {group_id} requested. This page follows its progress."
+    if code == "failover" and shard.isdigit() and len(shard) <= 4:
+        return f"Failover of shard {shard} requested. The events below follow it."
+    return ""
+
+
+class CachePages:
+    """GET the page and its fragments; POST failover and delete."""
+
+    def __init__(self, ctx: ServiceContext, renderer: Renderer) -> None:
+        self._ctx = ctx
+        self._renderer = renderer
+
+    def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
+        region = region_of(request, self._renderer.default_region)
+        scope = scope_of(region)
+        return region, scope, groups.get_group(self._ctx, scope, request.path_params["group_id"])
+
+    def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
+        return cache_details(record, clusters.list_clusters(self._ctx, scope))
+
+    def _live(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
+        return {
+            "cache": self._details(scope, record),
+            "events": recent_events(self._ctx, scope, record),
+        }
+
+    def _charts(
+        self, scope: Scope, record: GroupRecord
+    ) -> list[tuple[str, tuple[RenderedChart, ...]]]:
+        now = self._ctx.clock()
+        return [
+            (node.node_id, node_charts(self._ctx.metrics.samples(scope, node.node_id), now))
+            for node in record.spec.nodes
+        ]
+
+    def _page(
+        self, request: Request, notice: str = "", error: str = "", status: int = 200
+    ) -> Response:
+        region, scope, record = self._target(request)
+        context = {
+            **self._live(scope, record),
+            "charts": self._charts(scope, record),
+            "notice": notice,
+            "error": error,
+        }
+        return self._renderer.page(request, "cache.html", context, status, region)
+
+    async def page(self, request: Request) -> Response:
+        """GET /caches/{group_id}."""
+        query = request.query_params
+        group_id = request.path_params["group_id"]
+        notice = notice_text(query.get("notice", ""), group_id, query.get("shard", ""))
+        return self._page(request, notice=notice)
+
+    async def live(self, request: Request) -> Response:
+        """GET /caches/{group_id}/fragments/live: status, shards and nodes, events."""
+        region, scope, record = self._target(request)
+        context = self._live(scope, record)
+        return self._renderer.page(request, "_cache_live.html", context, region=region)
+
+    async def charts(self, request: Request) -> Response:
+        """GET /caches/{group_id}/fragments/charts: the nodes' charts."""
+        region, scope, record = self._target(request)
+        context = {"charts": self._charts(scope, record)}
+        return self._renderer.page(request, "_cache_charts.html", context, region=region)
+
+    async def failover(self, request: Request) -> Response:
+        """POST /caches/{group_id}/failover: fail one shard's primary over to a replica."""
+        region, scope, record = self._target(request)
+        shard = (await read_form(request)).get("shard", "")
+        try:
+            failover.test_failover(self._ctx, scope, record.spec.group_id, shard)
+        except DomainError as error:
+            return self._page(request, error=error.message, status=status_of(error))
+        links = self._renderer.links(request, region)
+        target = links.cache(record.spec.group_id, notice="failover", shard=shard)
+        return RedirectResponse(target, 303)
+
+    async def delete(self, request: Request) -> Response:
+        """POST /caches/{group_id}/delete: delete the cache once its name is typed."""
+        region, scope, record = self._target(request)
+        fields = await read_form(request)
+        try:
+            _check_delete(fields, record.spec.group_id)
+            groups.delete_group(self._ctx, scope, record.spec.group_id)
+        except DomainError as error:
+            return self._page(request, error=error.message, status=status_of(error))
+        links = self._renderer.links(request, region)
+        return RedirectResponse(links.caches(deleted=record.spec.group_id), 303)
+
+
+def _check_delete(fields: dict[str, str], group_id: str) -> None:
+    if fields.get("final_snapshot"):
+        raise NotAvailableYet("A final snapshot is not available yet; nothing was deleted.")
+    if fields.get("confirm", "").strip().lower() != group_id:
+        raise InvalidParameter(f"Type {group_id} to confirm the delete; nothing was deleted.")

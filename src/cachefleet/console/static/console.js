@@ -1,0 +1,202 @@
+// cachefleet console: the little behaviour its pages need. No build step, no framework.
+// - [data-poll] elements fetch their URL every data-poll-every ms and swap the [data-part]s
+//   of the answer into the page (a part holding the focus or an open <details> is left alone);
+// - [data-copy] buttons copy the text of the element whose id they name;
+// - the create wizard shows [data-when="field=value"] sections, keeps auto-failover on with
+//   Multi-AZ or cluster mode, names the default parameter group and draws the AZ grid.
+"use strict";
+
+(function () {
+  const MAX_PLACED_NODES = 90;
+  const MAX_TAG_ROWS = 50;
+
+  // --- polling ----------------------------------------------------------------------------
+
+  function isBusy(part) {
+    return part.contains(document.activeElement) || part.querySelector("details[open]") !== null;
+  }
+
+  function swapParts(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    for (const fresh of template.content.querySelectorAll("[data-part]")) {
+      const current = document.querySelector(`[data-part="${fresh.dataset.part}"]`);
+      if (current && !isBusy(current) && current.innerHTML !== fresh.innerHTML) {
+        current.innerHTML = fresh.innerHTML;
+      }
+    }
+  }
+
+  function startPoller(element) {
+    const every = Number(element.dataset.pollEvery || 2000);
+    async function tick() {
+      try {
+        const response = await fetch(element.dataset.poll, { cache: "no-store" });
+        if (response.status === 404 && element.dataset.gone) {
+          element.textContent = element.dataset.gone;
+          return; // nothing left to follow
+        }
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        swapParts(await response.text());
+        element.textContent = "";
+      } catch (error) {
+        element.textContent = "Lost contact with the console; retrying…";
+      }
+      setTimeout(tick, every);
+    }
+    setTimeout(tick, every);
+  }
+
+  // --- copy buttons -----------------------------------------------------------------------
+
+  function flash(button, text) {
+    const before = button.textContent;
+    button.textContent = text;
+    setTimeout(() => { button.textContent = before; }, 1500);
+  }
+
+  async function copyFrom(button) {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    try {
+      await navigator.clipboard.writeText(source.textContent);
+      flash(button, "Copied");
+    } catch (error) {
+      window.getSelection().selectAllChildren(source);
+      flash(button, "Selected: press Ctrl+C");
+    }
+  }
+
+  // --- the create wizard ------------------------------------------------------------------
+
+  function valueOf(form, name) {
+    const field = form.elements.namedItem(name);
+    if (!field) return "";
+    if (field instanceof RadioNodeList) return field.value;
+    if (field.type === "checkbox") return field.checked ? "on" : "";
+    return field.value;
+  }
+
+  function count(text) {
+    const number = Number.parseInt(text, 10);
+    return Number.isNaN(number) ? 0 : Math.min(Math.max(number, 0), 500);
+  }
+
+  function showConditional(form) {
+    for (const element of document.querySelectorAll("[data-when]")) {
+      const [name, expected] = element.dataset.when.split("=");
+      element.hidden = valueOf(form, name) !== expected;
+    }
+  }
+
+  function lockFailover(form) {
+    const failover = form.elements.namedItem("auto_failover");
+    const multiAz = form.elements.namedItem("multi_az");
+    if (!failover || !multiAz) return;
+    const forced = multiAz.checked || valueOf(form, "cluster_mode") === "enabled";
+    if (forced) failover.checked = true;
+    failover.disabled = forced;
+  }
+
+  function showParameterGroup(form) {
+    const output = document.getElementById("parameter_group");
+    if (!output) return;
+    const groups = JSON.parse(output.dataset.groups);
+    const byMode = groups[valueOf(form, "engine_version")] || {};
+    output.textContent = byMode[valueOf(form, "cluster_mode")] || "";
+  }
+
+  function placementSelect(shard, node, azs, previous) {
+    const name = `az_${shard}_${node}`;
+    const field = document.createElement("div");
+    field.className = "field";
+    const label = document.createElement("label");
+    label.htmlFor = name;
+    label.textContent = node === 0 ? "Primary" : `Replica ${node}`;
+    const select = document.createElement("select");
+    select.id = name;
+    select.name = name;
+    const chosen = previous[name] || azs[(shard - 1 + node) % azs.length];
+    for (const az of azs) select.add(new Option(az, az, false, az === chosen));
+    field.append(label, select);
+    return field;
+  }
+
+  function drawPlacements(form) {
+    const grid = form.querySelector("[data-placement-grid]");
+    if (!grid || valueOf(form, "az_placement") !== "specify") return;
+    const enabled = valueOf(form, "cluster_mode") === "enabled";
+    const shards = enabled ? count(valueOf(form, "shards")) : 1;
+    const replicas = count(valueOf(form, enabled ? "replicas_per_shard" : "replicas"));
+    const shape = `${shards}x${replicas}`;
+    if (grid.dataset.shape === shape) return;
+    grid.dataset.shape = shape;
+    const previous = {};
+    for (const select of grid.querySelectorAll("select")) previous[select.name] = select.value;
+    grid.replaceChildren();
+    if (shards * (replicas + 1) > MAX_PLACED_NODES) {
+      grid.textContent = "Too many nodes to place one by one; choose No preference.";
+      return;
+    }
+    const azs = JSON.parse(grid.dataset.azs);
+    for (let shard = 1; shard <= shards; shard++) {
+      const fieldset = document.createElement("fieldset");
+      fieldset.className = "placement-shard";
+      const legend = document.createElement("legend");
+      legend.textContent = `Shard ${shard}`;
+      fieldset.append(legend);
+      for (let node = 0; node <= replicas; node++) {
+        fieldset.append(placementSelect(shard, node, azs, previous));
+      }
+      grid.append(fieldset);
+    }
+  }
+
+  function addTagRow(form) {
+    const rows = form.querySelector("[data-tag-rows]");
+    if (rows.children.length >= MAX_TAG_ROWS) return;
+    const row = rows.lastElementChild.cloneNode(true);
+    const index = rows.children.length;
+    for (const element of row.querySelectorAll("[id], [name], [for]")) {
+      for (const attribute of ["id", "name", "for"]) {
+        const value = element.getAttribute(attribute);
+        if (value) element.setAttribute(attribute, value.replace(/_\d+$/, `_${index}`));
+      }
+      if (element.tagName === "INPUT") element.value = "";
+    }
+    for (const hidden of row.querySelectorAll(".visually-hidden")) {
+      hidden.textContent = `of tag ${index + 1}`;
+    }
+    rows.append(row);
+    row.querySelector("input").focus();
+  }
+
+  function setUpWizard(form) {
+    const refresh = () => {
+      showConditional(form);
+      lockFailover(form);
+      showParameterGroup(form);
+      drawPlacements(form);
+    };
+    const problems = document.getElementById("form-errors");
+    if (problems) problems.focus(); // after a refused submit, start where the errors are listed
+    form.addEventListener("change", refresh);
+    form.addEventListener("input", refresh);
+    const add = form.querySelector("[data-add-tag]");
+    if (add) {
+      add.hidden = false;
+      add.addEventListener("click", () => addTagRow(form));
+    }
+    refresh();
+  }
+
+  // --- start ------------------------------------------------------------------------------
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (button) copyFrom(button);
+  });
+  for (const element of document.querySelectorAll("[data-poll]")) startPoller(element);
+  const wizard = document.getElementById("wizard");
+  if (wizard) setUpWizard(wizard);
+})();

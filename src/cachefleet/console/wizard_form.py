@@ -1,0 +1,137 @@
+"""Pure: the create wizard's form as the user filled it in, kept as text.
+
+Values stay strings so that a bad entry is shown back in its field next to its error; turning
+them into a request is `console.mapping`'s job. Names here are the form's input names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cachefleet.console.presets import DEFAULT_PRESET
+
+MAX_TAG_ROWS = 50
+DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+# Inputs of capabilities whose backend has not landed: shown disabled, refused if posted.
+UNAVAILABLE_FIELDS: dict[str, str] = {
+    "at_rest_encryption": "Encryption at rest",
+    "transit_encryption": "Encryption in transit",
+    "access_control": "Access control",
+    "security_groups": "Security groups",
+    "automatic_backups": "Automatic backups",
+    "backup_retention": "Backup retention period",
+    "backup_window": "Backup window",
+    "auto_minor_version_upgrade": "Auto upgrade minor versions",
+    "sns_topic": "Topic for SNS notification",
+    "slow_logs": "Slow logs",
+    "engine_logs": "Engine logs",
+}
+
+_PLACEMENT = re.compile(r"az_(\d{1,3})_(\d)")
+_TAG = re.compile(r"tag_(key|value)_(\d{1,2})")
+
+
+@dataclass(frozen=True, slots=True)
+class WizardForm:
+    """Every choice of the create wizard; the defaults are what a fresh wizard shows."""
+
+    deployment: str = "design"
+    method: str = "cluster"
+    preset: str = DEFAULT_PRESET
+    cluster_mode: str = "disabled"
+    name: str = ""
+    description: str = ""
+    location: str = "cloud"
+    multi_az: bool = True
+    auto_failover: bool = True
+    engine_version: str = ""
+    port: str = "6379"
+    node_type: str = "cache.r7g.large"
+    shards: str = "3"
+    replicas_per_shard: str = "2"
+    replicas: str = "2"
+    network_type: str = "ipv4"
+    subnet_group: str = "default"
+    az_placement: str = "none"
+    placements: dict[tuple[int, int], str] = field(default_factory=dict)
+    maintenance: str = "none"
+    mw_day: str = "sun"
+    mw_time: str = "05:00"
+    mw_duration: str = "1"
+    tags: tuple[tuple[str, str], ...] = ()
+    unavailable: tuple[str, ...] = ()
+
+    @property
+    def cluster_mode_enabled(self) -> bool:
+        """Whether the form (not a preset) asks for cluster mode."""
+        return self.cluster_mode == "enabled"
+
+    def placement(self, shard: int, node: int) -> str:
+        """The AZ chosen for node ``node`` (0 is the primary) of shard ``shard`` (from 1)."""
+        return self.placements.get((shard, node), "")
+
+
+def parse_form(data: Mapping[str, str]) -> WizardForm:
+    """The wizard's state from posted fields.
+
+    A field that was not posted keeps the fresh wizard's value, except a checkbox, which is
+    off (browsers post only checked boxes); a blank choice falls back to its default too.
+    """
+    defaults = WizardForm()
+    text = {name: data.get(name, getattr(defaults, name)).strip() for name in _TEXT_FIELDS}
+    values = {name: text[name] or getattr(defaults, name) for name in _CHOICE_FIELDS}
+    return WizardForm(
+        **values,
+        name=text["name"],
+        description=text["description"],
+        port=text["port"],
+        shards=text["shards"],
+        replicas_per_shard=text["replicas_per_shard"],
+        replicas=text["replicas"],
+        mw_time=text["mw_time"],
+        multi_az=_checked(data, "multi_az"),
+        auto_failover=_checked(data, "auto_failover"),
+        placements=_placements(data),
+        tags=_tags(data),
+        unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
+    )
+
+
+_CHOICE_FIELDS = (
+    "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
+    "network_type", "subnet_group", "az_placement", "maintenance", "mw_day", "mw_duration",
+)  # fmt: skip
+_TEXT_FIELDS = (
+    *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
+    "mw_time",
+)  # fmt: skip
+
+
+def _checked(data: Mapping[str, str], name: str) -> bool:
+    return data.get(name, "") not in ("", "off", "false")
+
+
+def _placements(data: Mapping[str, str]) -> dict[tuple[int, int], str]:
+    found: dict[tuple[int, int], str] = {}
+    for name, value in data.items():
+        match = _PLACEMENT.fullmatch(name)
+        if match and value.strip():
+            found[(int(match[1]), int(match[2]))] = value.strip()
+    return found
+
+
+def _tags(data: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    rows: dict[int, dict[str, str]] = {}
+    for name, value in data.items():
+        match = _TAG.fullmatch(name)
+        if match and int(match[2]) < MAX_TAG_ROWS:
+            rows.setdefault(int(match[2]), {})[match[1]] = value.strip()
+    ordered = (rows[index] for index in sorted(rows))
+    return tuple(
+        (row.get("key", ""), row.get("value", ""))
+        for row in ordered
+        if row.get("key") or row.get("value")
+    )

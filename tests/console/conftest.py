@@ -1,0 +1,138 @@
+"""Fixtures for the console's tests.
+
+Unit tests get a service context over a temporary store (no loop: groups stay as written) and
+an in-process client of the console app. The end-to-end tests (marked ``acceptance``) share one
+real daemon (`cachefleet.harness`, on its own port, data directory and loopback addresses) and
+one headless Chromium from the OS packages driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from cachefleet.console import create_console_app
+from cachefleet.errors import UNEXPECTED_MARKER
+from cachefleet.harness import LocalDaemon, free_port, random_address_base
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.ids import Scope
+from cachefleet.model.state import GroupRecord, NodeState
+from cachefleet.model.status import GroupStatus, NodeStatus
+from cachefleet.service.context import ServiceContext
+from cachefleet.settings import Settings
+from cachefleet.store import Store
+
+SCOPE = Scope("us-east-1", "000000000000")
+TOKEN = "test-form-token"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
+    """A service context over a fresh store; wake-ups go nowhere."""
+    store = Store(tmp_path / "state.db")
+    yield ServiceContext(
+        store, Settings(data_dir=tmp_path), EngineCatalog(("7.0.15",)), lambda scope, key: None
+    )
+    store.close()
+
+
+ORIGIN = "http://127.0.0.1:8480"
+
+
+class ConsoleClient:
+    """Drives the console app in process through httpx, as a browser on this host would."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._app = app
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return asyncio.run(self._request("GET", path, **kwargs))
+
+    def post(self, path: str, fields: dict[str, str], **kwargs: Any) -> httpx.Response:
+        """POST a form from the console's own page: its Origin and its token, unless given."""
+        headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
+        data = {"form_token": TOKEN, **fields}
+        return asyncio.run(self._request("POST", path, data=data, headers=headers, **kwargs))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self._app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
+            return await http.request(method, path, **kwargs)
+
+
+@pytest.fixture
+def client(ctx: ServiceContext) -> ConsoleClient:
+    """The console app in process."""
+    return ConsoleClient(create_console_app(ctx, form_token=TOKEN))
+
+
+@pytest.fixture
+def make_available(ctx: ServiceContext) -> Callable[[str], GroupRecord]:
+    """Publish a group as the loop would once all its nodes are up."""
+
+    def publish(group_id: str) -> GroupRecord:
+        record = ctx.store.get_group(SCOPE, group_id)
+        assert record is not None
+        nodes = {n.node_id: NodeState(status=NodeStatus.AVAILABLE) for n in record.spec.nodes}
+        state = replace(record.state, status=GroupStatus.AVAILABLE, nodes=nodes)
+        ctx.store.update_state(SCOPE, group_id, state)
+        return replace(record, state=state)
+
+    return publish
+
+
+# --- end to end: the real daemon and a real browser --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def console_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDaemon]:
+    """One daemon for a module's end-to-end tests; purged and log-checked afterwards."""
+    folder = tmp_path_factory.mktemp("console")
+    daemon = LocalDaemon(
+        folder / "data", free_port(), random_address_base(150, 161), folder / "daemon.log"
+    )
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.purge()
+        text = daemon.log_text()
+        assert UNEXPECTED_MARKER not in text, text[-4000:]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium from the OS packages."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install the chromium package (scripts/install)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page at 1280 px; fails the test if the page's script throws."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+    assert not errors, errors

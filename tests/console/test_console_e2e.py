@@ -1,0 +1,177 @@
+"""End to end: the real daemon and headless Chromium, through the console only.
+
+Each scenario creates a cache through the wizard, watches it become available on the list page
+without a reload, writes a key through the endpoint the cache page shows, fails a shard over
+from the page and sees ElastiCache's event appear, then deletes the cache.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import redis
+from playwright.sync_api import Page, expect
+from redis.cluster import RedisCluster
+
+from cachefleet.harness import LocalDaemon
+
+pytestmark = pytest.mark.acceptance
+
+SETTLE_MS = 40_000  # creating, failing over, recovering and deleting take seconds each
+
+
+def console_url(daemon: LocalDaemon, path: str = "/") -> str:
+    return f"{daemon.url}/console{path}"
+
+
+def stay_marker(page: Page) -> None:
+    """Mark the page's window, so that a later check can tell it was never reloaded."""
+    page.evaluate("window.__notReloaded = true")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+
+
+def create_through_wizard(
+    page: Page, daemon: LocalDaemon, name: str, shards: int, replicas: int
+) -> None:
+    page.goto(console_url(daemon, "/create"))
+    page.get_by_label("Name", exact=True).fill(name)
+    if shards > 1:
+        page.get_by_label("Enabled", exact=True).check()
+        expect(page.get_by_label("Number of replicas")).to_be_hidden()
+        page.get_by_label("Number of shards").fill(str(shards))
+        page.get_by_label("Replicas per shard").fill(str(replicas))
+        expect(page.locator("#parameter_group")).to_have_text("default.redis7.cluster.on")
+    else:
+        page.get_by_label("Number of replicas").fill(str(replicas))
+    page.get_by_label("Node type").select_option("cache.t4g.micro")
+    page.get_by_role("button", name="Review and create").click()
+    expect(page.get_by_role("heading", name="Review and create", level=1)).to_be_visible()
+    expect(page.locator("dd", has_text=f"{shards * (replicas + 1)}").first).to_be_visible()
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/console/caches/{name}\?notice=created$"))
+
+
+def wait_available_on_list(list_page: Page, name: str) -> None:
+    row = list_page.locator(f'tr[data-cache="{name}"]')
+    expect(row.locator("[data-status]")).to_have_text("available", timeout=SETTLE_MS)
+    assert_not_reloaded(list_page)
+
+
+def endpoint(page: Page, kind: str) -> tuple[str, int]:
+    code = page.locator(f"#ep-{kind}")
+    return str(code.get_attribute("data-address")), int(str(code.get_attribute("data-port")))
+
+
+def fail_over(page: Page, shard: str, old_primary: str, new_primary: str) -> None:
+    page.locator("summary", has_text="Failover primary").nth(int(shard) - 1).click()
+    page.get_by_role("button", name=f"Fail over shard {shard}").click()
+    expect(page.locator(".notice")).to_contain_text(f"Failover of shard {shard} requested")
+    stay_marker(page)
+    done = f"Failover from primary node {old_primary} to replica node {new_primary} completed"
+    expect(page.locator('[data-part="events"]')).to_contain_text(done, timeout=SETTLE_MS)
+    row = page.locator(f'tr[data-node="{new_primary}"] [data-role]')
+    expect(row).to_have_text("primary", timeout=SETTLE_MS)
+    expect(page.locator('[data-part="status"] .status')).to_have_text(
+        "available", timeout=SETTLE_MS
+    )
+    assert_not_reloaded(page)
+
+
+def delete(page: Page, list_page: Page, name: str) -> None:
+    page.locator("summary", has_text="Delete").click()
+    page.get_by_label(f"Type {name} to confirm").fill(name)
+    expect(page.get_by_label("Create a final snapshot")).to_be_disabled()
+    page.get_by_role("button", name=f"Delete {name}").click()
+    expect(page.locator(".notice")).to_contain_text(f"Deleting {name}")
+    expect(list_page.locator(f'tr[data-cache="{name}"]')).to_have_count(0, timeout=SETTLE_MS)
+    assert_not_reloaded(list_page)
+
+
+def open_list(page: Page, daemon: LocalDaemon) -> Page:
+    list_page = page.context.new_page()
+    list_page.goto(console_url(daemon))
+    expect(list_page.get_by_role("link", name="Create Redis OSS cache").first).to_be_visible()
+    stay_marker(list_page)
+    return list_page
+
+
+def test_the_wizard_puts_the_name_error_beside_the_field(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    page.goto(console_url(console_daemon, "/create"))
+    page.get_by_label("Name", exact=True).fill("1bad")
+    page.get_by_role("button", name="Review and create").click()
+    name = page.get_by_label("Name", exact=True)
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_have_value("1bad")
+    error = page.locator("#name-error")
+    expect(error).to_contain_text("ReplicationGroupId is not a valid identifier")
+    field_box = page.locator(".field", has=page.locator("#name")).bounding_box()
+    error_box = error.bounding_box()
+    assert field_box and error_box
+    assert field_box["y"] <= error_box["y"] <= field_box["y"] + field_box["height"]
+    expect(page.get_by_role("alert")).to_contain_text("The cache was not created")
+
+
+def test_unavailable_choices_are_disabled_and_say_so(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    page.goto(console_url(console_daemon, "/create"))
+    for label in (
+        "Serverless", "Restore from backup", "On premises", "Encryption at rest",
+        "Encryption in transit", "Access control", "Security groups", "Enable automatic backups",
+        "Topic for SNS notification", "Slow logs", "Engine logs", "Dual stack (IPv4 and IPv6)",
+    ):  # fmt: skip
+        control = page.get_by_label(label)
+        expect(control).to_be_disabled()
+        label_text = page.locator(f'label[for="{control.get_attribute("id")}"]')
+        expect(label_text).to_contain_text("not available yet")
+    expect(page.get_by_label("Auto upgrade minor versions")).to_be_checked()
+    page.get_by_label("Easy create").check()
+    expect(page.get_by_role("cell", name="cache.r7g.large (13.07 GiB)")).to_be_visible()
+    expect(page.get_by_label("Engine version")).to_be_hidden()
+    page.get_by_label("Cluster cache").check()
+    page.get_by_label("Multi-AZ").check()
+    expect(page.get_by_label("Auto-failover")).to_be_checked()
+    expect(page.get_by_label("Auto-failover")).to_be_disabled()
+
+
+def test_a_cluster_mode_disabled_cache_from_wizard_to_delete(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    list_page = open_list(page, console_daemon)
+    create_through_wizard(page, console_daemon, "web", shards=1, replicas=1)
+    wait_available_on_list(list_page, "web")
+    expect(page.locator('[data-part="status"] .status')).to_have_text("available")
+    host, port = endpoint(page, "primary")
+    expect(page.locator("#cli-primary")).to_have_text(f"redis-cli -h {host} -p {port}")
+    writer = redis.Redis(host=host, port=port, socket_timeout=2)
+    assert writer.set("greeting", "hello")
+    fail_over(page, "0001", "web-001", "web-002")
+    reader = redis.Redis(host=host, port=port, socket_timeout=2)
+    assert reader.get("greeting") == b"hello"
+    delete(page, list_page, "web")
+
+
+def test_a_cluster_mode_enabled_cache_from_wizard_to_delete(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    list_page = open_list(page, console_daemon)
+    create_through_wizard(page, console_daemon, "shop", shards=2, replicas=1)
+    wait_available_on_list(list_page, "shop")
+    expect(list_page.locator('tr[data-cache="shop"]')).to_contain_text("Enabled")
+    expect(page.locator('[data-part="status"] .status')).to_have_text("available")
+    host, port = endpoint(page, "configuration")
+    expect(page.locator("#cli-configuration")).to_have_text(f"redis-cli -c -h {host} -p {port}")
+    cluster = RedisCluster(host=host, port=port, socket_timeout=2)
+    try:
+        for index in range(20):
+            assert cluster.set(f"key{index}", index)
+    finally:
+        cluster.close()
+    fail_over(page, "0002", "shop-0002-001", "shop-0002-002")
+    delete(page, list_page, "shop")

@@ -1,0 +1,215 @@
+"""The wizard's form → the service's request, and service errors → the field they are about."""
+
+from __future__ import annotations
+
+import pytest
+
+from cachefleet.console.mapping import FORM, FormErrors, field_of, maintenance_window, to_request
+from cachefleet.console.presets import PRESETS
+from cachefleet.console.wizard_form import WizardForm, parse_form
+from cachefleet.errors import AlreadyExists, DomainError, InvalidParameter, Kind
+from cachefleet.model.spec import Tag
+from cachefleet.service.layout import plan_layout
+from cachefleet.service.requests import CreateGroupRequest, ShardRequest
+
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def form(**fields: str) -> WizardForm:
+    """The wizard as a browser posts it: a fresh wizard's values, overridden by ``fields``."""
+    posted = {
+        "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",
+        "location": "cloud", "multi_az": "on", "auto_failover": "on", "engine_version": "7.0.15",
+        "port": "6379", "node_type": "cache.r7g.large", "shards": "3",
+        "replicas_per_shard": "2", "replicas": "2", "network_type": "ipv4",
+        "subnet_group": "default", "az_placement": "none", "maintenance": "none",
+    }  # fmt: skip
+    posted.update(fields)
+    return parse_form({k: v for k, v in posted.items() if v is not None})
+
+
+def errors_of(wizard: WizardForm) -> dict[str, str]:
+    with pytest.raises(FormErrors) as raised:
+        to_request(wizard)
+    return raised.value.errors
+
+
+def test_a_fresh_cluster_mode_disabled_form_asks_for_a_primary_and_its_replicas() -> None:
+    request = to_request(form(description=" orders cache ", replicas="1"))
+    assert request == CreateGroupRequest(
+        group_id="orders",
+        description="orders cache",
+        replicas_per_node_group=1,
+        node_type="cache.r7g.large",
+        engine="redis",
+        engine_version="7.0.15",
+        port=6379,
+        automatic_failover=True,
+        multi_az=True,
+        cluster_mode="disabled",
+        subnet_group="default",
+        network_type="ipv4",
+    )
+
+
+def test_cluster_mode_enabled_asks_for_shards_and_replicas_per_shard() -> None:
+    request = to_request(form(cluster_mode="enabled", shards="2", replicas_per_shard="1"))
+    assert (request.cluster_mode, request.num_node_groups, request.replicas_per_node_group) == (
+        "enabled",
+        2,
+        1,
+    )
+    assert request.shards == ()
+
+
+def test_cluster_mode_enabled_and_multi_az_force_auto_failover_on() -> None:
+    cluster = to_request(form(cluster_mode="enabled", multi_az="", auto_failover=""))
+    assert cluster.automatic_failover
+    assert to_request(form(multi_az="on", auto_failover="")).automatic_failover
+    alone = to_request(form(multi_az="", auto_failover="", replicas="0"))
+    assert (alone.multi_az, alone.automatic_failover) == (False, False)
+
+
+@pytest.mark.parametrize("chosen", PRESETS, ids=lambda p: p.key)
+def test_easy_create_asks_for_exactly_what_its_preset_shows(chosen: object) -> None:
+    from cachefleet.console.presets import Preset
+
+    assert isinstance(chosen, Preset)
+    request = to_request(form(method="easy", preset=chosen.key, port="not a port", maintenance="x"))
+    assert request.cluster_mode == chosen.cluster_mode.value
+    assert request.multi_az is chosen.multi_az
+    assert request.automatic_failover is chosen.automatic_failover
+    assert request.replicas_per_node_group == chosen.replicas
+    assert request.node_type == chosen.node_type
+    assert request.num_node_groups == (chosen.shards if chosen.cluster_mode == "enabled" else None)
+    # the Cluster cache fields are hidden in Easy create: they take their defaults
+    assert (request.port, request.engine_version, request.maintenance_window) == (None, None, None)
+    layout = plan_layout(request, AZS, 90)
+    assert layout.node_count == chosen.node_count
+
+
+def test_the_production_preset_is_three_shards_of_three_nodes_on_r7g_large() -> None:
+    production = next(p for p in PRESETS if p.key == "production")
+    assert (production.shards, production.replicas, production.node_type) == (
+        3,
+        2,
+        "cache.r7g.large",
+    )
+    assert production.cluster_mode == "enabled" and production.multi_az
+
+
+def test_specified_azs_become_preferred_azs_with_cluster_mode_disabled() -> None:
+    request = to_request(
+        form(replicas="2", az_placement="specify", az_1_0="us-east-1c", az_1_1="us-east-1a",
+             az_1_2="us-east-1b")
+    )  # fmt: skip
+    assert request.preferred_azs == ("us-east-1c", "us-east-1a", "us-east-1b")
+    assert plan_layout(request, AZS, 90).shards[0].azs == request.preferred_azs
+
+
+def test_specified_azs_become_one_shard_request_per_shard_with_cluster_mode_enabled() -> None:
+    request = to_request(
+        form(cluster_mode="enabled", shards="2", replicas_per_shard="1", az_placement="specify",
+             az_1_0="us-east-1b", az_1_1="us-east-1c", az_2_0="us-east-1a", az_2_1="us-east-1b")
+    )  # fmt: skip
+    assert request.shards == (
+        ShardRequest(primary_az="us-east-1b", replica_azs=("us-east-1c",), replica_count=1),
+        ShardRequest(primary_az="us-east-1a", replica_azs=("us-east-1b",), replica_count=1),
+    )
+    assert [s.azs for s in plan_layout(request, AZS, 90).shards] == [
+        ("us-east-1b", "us-east-1c"),
+        ("us-east-1a", "us-east-1b"),
+    ]
+
+
+def test_every_node_needs_a_zone_when_zones_are_specified() -> None:
+    errors = errors_of(form(replicas="1", az_placement="specify", az_1_0="us-east-1a"))
+    assert errors == {"az_placement": "Choose an Availability Zone for every node."}
+
+
+def test_a_specified_maintenance_window_is_composed_from_day_time_and_duration() -> None:
+    chosen = form(maintenance="specify", mw_day="tue", mw_time="04:30", mw_duration="3")
+    request = to_request(chosen)
+    assert request.maintenance_window == "tue:04:30-tue:07:30"
+    assert maintenance_window("sat", "23:00", "24") == "sat:23:00-sun:23:00"
+
+
+def test_a_bad_start_time_is_an_error_of_the_maintenance_field() -> None:
+    assert "hh:mm" in errors_of(form(maintenance="specify", mw_time="25:00"))["maintenance"]
+
+
+def test_tags_keep_their_order_and_blank_rows_are_ignored() -> None:
+    request = to_request(
+        form(tag_key_0="team", tag_value_0="payments", tag_key_1="", tag_value_1="",
+             tag_key_2="env", tag_value_2="")
+    )  # fmt: skip
+    assert request.tags == (Tag("team", "payments"), Tag("env", ""))
+
+
+def test_a_tag_value_without_a_key_is_an_error() -> None:
+    assert errors_of(form(tag_value_0="orphan")) == {"tags": "Every tag needs a key."}
+
+
+def test_numbers_that_are_not_numbers_are_errors_beside_their_fields() -> None:
+    errors = errors_of(form(cluster_mode="enabled", shards="three", replicas_per_shard="1.5"))
+    whole = "Enter a whole number."
+    assert errors == {"shards": whole, "replicas_per_shard": whole}
+    assert errors_of(form(port="63 79")) == {"port": "Enter a whole number."}
+
+
+@pytest.mark.parametrize(
+    ("fields", "name", "words"),
+    [
+        ({"deployment": "serverless"}, "deployment", "Serverless"),
+        ({"method": "restore"}, "method", "Restore from backup"),
+        ({"location": "onprem"}, "location", "On premises"),
+        ({"network_type": "dual_stack"}, "network_type", "IPv4"),
+    ],
+)
+def test_choices_that_are_not_available_yet_are_refused(
+    fields: dict[str, str], name: str, words: str
+) -> None:
+    errors = errors_of(form(**fields))
+    assert words in errors[name]
+
+
+def test_a_posted_field_of_a_capability_not_available_yet_is_refused_not_ignored() -> None:
+    errors = errors_of(form(transit_encryption="on", slow_logs="on"))
+    assert errors == {FORM: "Not available yet, so not accepted: Encryption in transit, Slow logs."}
+
+
+def layout_error(request: CreateGroupRequest) -> DomainError:
+    with pytest.raises(DomainError) as raised:
+        plan_layout(request, AZS, 90)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("request_", "enabled", "name"),
+    [
+        (CreateGroupRequest("g", "", replicas_per_node_group=0, automatic_failover=True), False,
+         "replicas"),
+        (CreateGroupRequest("g", "", replicas_per_node_group=9), False, "replicas"),
+        (CreateGroupRequest("g", "", cluster_mode="enabled", num_node_groups=600), True, "shards"),
+        (CreateGroupRequest("g", "", cluster_mode="enabled", num_node_groups=40,
+                            replicas_per_node_group=5), True, "shards"),
+        (CreateGroupRequest("g", "", cluster_mode="enabled", multi_az=True,
+                            replicas_per_node_group=0), True, "replicas_per_shard"),
+        (CreateGroupRequest("g", "", multi_az=True, automatic_failover=False,
+                            replicas_per_node_group=1), False, "multi_az"),
+        (CreateGroupRequest("g", "", preferred_azs=("mars-1a",)), False, "az_placement"),
+    ],
+)  # fmt: skip
+def test_layout_errors_of_the_service_land_beside_their_field(
+    request_: CreateGroupRequest, enabled: bool, name: str
+) -> None:
+    assert field_of(layout_error(request_), enabled) == name
+
+
+def test_other_service_errors_land_beside_their_field_or_on_the_form() -> None:
+    exists = AlreadyExists("Replication group with specified name already exists.", Kind.TAG)
+    assert field_of(exists, False) == "name"
+    invalid_id = InvalidParameter("The parameter ReplicationGroupId is not a valid identifier.")
+    assert field_of(invalid_id, False) == "name"
+    assert field_of(InvalidParameter("Invalid Cache Node Type: cache.x"), False) == "node_type"
+    assert field_of(InvalidParameter("The request would exceed 300 nodes."), False) == FORM

@@ -1,0 +1,230 @@
+"""The console's pages in process: what they show, what they refuse, what they call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from cachefleet.errors import UNEXPECTED_MARKER
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
+from cachefleet.service import groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateGroupRequest
+
+from conftest import SCOPE, ConsoleClient
+
+WIZARD = {
+    "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",
+    "location": "cloud", "multi_az": "on", "engine_version": "7.0.15", "port": "6379",
+    "node_type": "cache.t4g.micro", "replicas": "1", "network_type": "ipv4",
+    "subnet_group": "default", "az_placement": "none", "maintenance": "none",
+}  # fmt: skip
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_list_says_when_there_are_no_caches(client: ConsoleClient) -> None:
+    answer = client.get("/")
+    assert answer.status_code == 200
+    assert "No caches in us-east-1 yet" in text_of(answer.text)
+    assert 'href="/create"' in answer.text
+
+
+def test_the_list_shows_every_column_and_polls_its_table(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", num_node_groups=2))
+    text = text_of(client.get("/").text)
+    assert "orders creating Enabled 2 / 2 cache.t4g.micro 7.0.15" in text
+    fragment = client.get("/fragments/caches")
+    assert fragment.status_code == 200 and 'data-part="caches"' in fragment.text
+    assert "<html" not in fragment.text
+
+
+def test_other_regions_are_apart_and_links_keep_the_region(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    answer = client.get("/?region=eu-west-1")
+    assert "No caches in eu-west-1 yet" in text_of(answer.text)
+    assert 'href="/create?region=eu-west-1"' in answer.text
+    assert client.get("/?region=Bad!Region").status_code == 400
+
+
+def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
+    client: ConsoleClient,
+) -> None:
+    html = client.get("/create").text
+    for name in ("at_rest_encryption", "transit_encryption", "slow_logs", "engine_logs"):
+        assert re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
+    assert re.search(r'value="serverless" disabled', html)
+    assert re.search(r'value="restore" disabled', html)
+    assert re.search(r'value="onprem" disabled', html)
+    assert text_of(html).count("not available yet") >= 14
+    assert "cache.r7g.large — 13.07 GiB" in html
+    assert "default.redis7" in html
+
+
+def test_every_wizard_input_has_a_label(client: ConsoleClient) -> None:
+    html = client.get("/create").text
+    ids = re.findall(r'<(?:input|select)(?![^>]*type="(?:hidden|radio)")[^>]*\bid="([^"]+)"', html)
+    labelled = set(re.findall(r'<label for="([^"]+)"', html))
+    assert ids and set(ids) <= labelled
+    radios = re.findall(r'<input type="radio" id="([^"]+)"', html)
+    assert set(radios) <= labelled
+
+
+def test_a_bad_name_is_shown_beside_the_field_and_nothing_is_created(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    answer = client.post("/create", {**WIZARD, "name": "1bad", "step": "review"})
+    assert answer.status_code == 400
+    html = answer.text
+    field = html.index('id="name"')
+    error = html.index('id="name-error"')
+    assert 0 < error - field < 700  # right under the input
+    assert "is not a valid identifier" in html
+    assert 'aria-invalid="true" aria-describedby="name-help name-error"' in html
+    assert 'value="1bad"' in html
+    assert ctx.store.list_groups(SCOPE) == []
+
+
+def test_review_lists_the_choices_and_keeps_them_for_the_create(client: ConsoleClient) -> None:
+    answer = client.post("/create", {**WIZARD, "step": "review"})
+    assert answer.status_code == 200
+    text = text_of(answer.text)
+    assert "Number of replicas 1" in text and "Nodes in total 2" in text
+    assert '<input type="hidden" name="replicas" value="1">' in answer.text
+    assert "Nothing has been created yet" in text
+
+
+def test_back_to_edit_shows_the_form_as_filled_in(client: ConsoleClient) -> None:
+    answer = client.post("/create", {**WIZARD, "description": "shop <cache>", "step": "edit"})
+    assert answer.status_code == 200
+    assert 'value="shop &lt;cache&gt;"' in answer.text
+    assert "<cache>" not in answer.text
+
+
+def test_create_calls_the_service_and_redirects_to_the_cache(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    answer = client.post("/create", {**WIZARD, "tag_key_0": "team", "step": "create"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/caches/orders?notice=created"
+    record = groups.get_group(ctx, SCOPE, "orders")
+    assert len(record.spec.nodes) == 2 and record.spec.multi_az
+    assert ctx.store.get_tags("arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders")
+
+
+def test_a_create_the_service_refuses_is_shown_beside_the_field(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("taken", ""))
+    answer = client.post("/create", {**WIZARD, "name": "taken", "step": "create"})
+    assert answer.status_code == 400
+    assert "A cache named taken already exists in us-east-1." in answer.text
+
+
+def test_a_post_from_another_site_or_without_the_token_is_refused(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    fields = {**WIZARD, "step": "create"}
+    other_site = client.post("/create", fields, headers={"Origin": "http://evil.example"})
+    no_token = client.post("/create", {**fields, "form_token": ""})
+    assert (other_site.status_code, no_token.status_code) == (403, 403)
+    assert "another site" in other_site.text and "expired" in no_token.text
+    assert ctx.store.list_groups(SCOPE) == []
+
+
+def test_a_request_for_another_host_name_is_refused(client: ConsoleClient) -> None:
+    assert client.get("/", headers={"Host": "rebound.example:8480"}).status_code == 403
+    assert client.get("/", headers={"Host": "localhost:8480"}).status_code == 200
+
+
+def test_the_cache_page_shows_endpoints_nodes_and_events(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    request = CreateGroupRequest("orders", "", num_cache_clusters=2, automatic_failover=True)
+    groups.create_group(ctx, SCOPE, request)
+    record = make_available("orders")
+    ctx.record_event(SCOPE, "replication-group", "orders", "Replication group orders created")
+    html = client.get("/caches/orders").text
+    text = text_of(html)
+    primary = record.spec.endpoints[0]
+    assert f"redis-cli -h {primary.address} -p 6379" in text
+    assert f'redis.Redis(host="{primary.address}", port=6379' in html.replace("&#34;", '"')
+    assert "orders-001 primary us-east-1a" in text and "orders-002 replica us-east-1b" in text
+    assert "Replication group orders created" in text
+    assert "Failover primary" in text and 'action="/caches/orders/failover"' in html
+    assert text.count("Memory") >= 2  # a chart per node
+
+
+def test_the_cache_page_of_a_cluster_shows_the_configuration_endpoint_with_c(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("shop", "", num_node_groups=2))
+    record = make_available("shop")
+    address = record.spec.endpoints[0].address
+    text = text_of(client.get("/caches/shop").text)
+    assert f"redis-cli -c -h {address} -p 6379" in text
+    assert "RedisCluster" in text and "slots 0-8191" in text
+
+
+def test_a_failed_create_says_why(client: ConsoleClient, ctx: ServiceContext) -> None:
+    record = groups.create_group(ctx, SCOPE, CreateGroupRequest("broken", ""))
+    failed = replace(record.state, status=GroupStatus.CREATE_FAILED, reason="port 6379 is in use")
+    ctx.store.update_state(SCOPE, "broken", failed)
+    text = text_of(client.get("/caches/broken").text)
+    assert "create-failed" in text
+    assert "The cache could not be created. port 6379 is in use" in text
+
+
+def test_failover_calls_the_service_and_says_when_it_refuses(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    groups.create_group(
+        ctx, SCOPE, CreateGroupRequest("orders", "", num_cache_clusters=2, automatic_failover=True)
+    )
+    refused = client.post("/caches/orders/failover", {"shard": "0001"})
+    assert refused.status_code == 409
+    assert "must be available" in refused.text
+    make_available("orders")
+    answer = client.post("/caches/orders/failover", {"shard": "0001"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/caches/orders?notice=failover&shard=0001"
+    assert ctx.store.pending_intents(SCOPE, "orders")
+
+
+def test_delete_needs_the_name_typed_and_then_calls_the_service(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    make_available("orders")
+    wrong = client.post("/caches/orders/delete", {"confirm": "order"})
+    snapshot = client.post("/caches/orders/delete", {"confirm": "orders", "final_snapshot": "on"})
+    assert (wrong.status_code, snapshot.status_code) == (400, 400)
+    assert "Type orders to confirm" in wrong.text and "not available yet" in snapshot.text
+    answer = client.post("/caches/orders/delete", {"confirm": "orders"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/?deleted=orders"
+    assert groups.get_group(ctx, SCOPE, "orders").deleting
+
+
+def test_a_missing_cache_is_a_readable_404(client: ConsoleClient) -> None:
+    answer = client.get("/caches/nothing")
+    assert answer.status_code == 404
+    assert "Replication group nothing not found." in answer.text
+    assert client.get("/caches/nothing/fragments/live").status_code == 404
+
+
+def test_an_unexpected_error_is_logged_with_the_marker_and_not_shown(
+    client: ConsoleClient, ctx: ServiceContext, caplog: object
+) -> None:
+    ctx.store.close()  # every page now fails inside the service layer
+    answer = client.get("/")
+    assert answer.status_code == 500
+    assert "Traceback" not in answer.text and "went wrong on our side" in answer.text
+    assert UNEXPECTED_MARKER in caplog.text  # type: ignore[attr-defined]

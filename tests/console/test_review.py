@@ -1,0 +1,80 @@
+"""The review step: the service's own checks, field by field, then every choice listed."""
+
+from __future__ import annotations
+
+import pytest
+
+from cachefleet.console.mapping import FormErrors, to_request
+from cachefleet.console.review import NOT_YET, preview, summary
+from cachefleet.console.wizard_form import parse_form
+from cachefleet.service import groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateGroupRequest
+
+from conftest import SCOPE
+
+AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
+
+
+def errors_of(ctx: ServiceContext, request: CreateGroupRequest) -> dict[str, str]:
+    with pytest.raises(FormErrors) as raised:
+        preview(ctx, SCOPE, request)
+    return raised.value.errors
+
+
+def test_a_bad_name_gets_the_services_identifier_message(ctx: ServiceContext) -> None:
+    errors = errors_of(ctx, CreateGroupRequest("1bad", ""))
+    assert errors == {
+        "name": "The parameter ReplicationGroupId is not a valid identifier. Identifiers must "
+        "begin with a letter; must contain only ASCII letters, digits, and hyphens; and must "
+        "not end with a hyphen or contain two consecutive hyphens."
+    }
+
+
+def test_every_field_the_service_refuses_is_named_at_once(ctx: ServiceContext) -> None:
+    request = CreateGroupRequest(
+        "ok-name", "x" * 300, node_type="cache.z9.huge", port=80, engine_version="6.2",
+        maintenance_window="sun:05:00-sun:05:30", replicas_per_node_group=0,
+        automatic_failover=True,
+    )  # fmt: skip
+    errors = errors_of(ctx, request)
+    assert sorted(errors) == [
+        "description", "engine_version", "maintenance", "node_type", "port", "replicas",
+    ]  # fmt: skip
+    assert errors["port"] == "Port 80 is not valid: use a port from 1024 to 65535."
+    assert errors["engine_version"] == "Cannot find version 6.2 for redis"
+    assert "at least 60 minutes" in errors["maintenance"]
+
+
+def test_a_name_already_taken_in_the_region_is_refused(ctx: ServiceContext) -> None:
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    errors = errors_of(ctx, CreateGroupRequest("Orders", ""))
+    assert errors == {"name": "A cache named orders already exists in us-east-1."}
+
+
+def test_reserved_tag_keys_are_refused_beside_the_tags(ctx: ServiceContext) -> None:
+    request = to_request(parse_form({"name": "a", "tag_key_0": "aws:owner", "replicas": "1"}))
+    assert errors_of(ctx, request) == {"tags": "Tag keys may not begin with aws:."}
+
+
+def test_the_preview_knows_the_default_parameter_group_and_the_placement(
+    ctx: ServiceContext,
+) -> None:
+    wizard = parse_form(
+        {"name": "Shop", "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1",
+         "multi_az": "on", "method": "cluster", "maintenance": "specify", "mw_day": "mon",
+         "mw_time": "03:00", "mw_duration": "2", "tag_key_0": "team", "tag_value_0": "web"}
+    )  # fmt: skip
+    seen = preview(ctx, SCOPE, to_request(wizard))
+    assert seen.parameter_group == "default.redis7.cluster.on"
+    assert seen.engine_version == "7.0.15"
+    rows = dict(row for _, section in summary(wizard, seen, AZS) for row in section)
+    assert rows["Name"] == "shop"
+    assert rows["Cluster mode"] == "Enabled"
+    assert rows["Number of shards"] == "2" and rows["Replicas per shard"] == "1"
+    assert rows["Nodes in total"] == "4"
+    assert rows["Node type"] == "cache.r7g.large (13.07 GiB)"
+    assert rows["Shard 0001"] == "primary in us-east-1a; replicas in us-east-1b"
+    assert rows["Maintenance window"] == "mon:03:00-mon:05:00 (UTC)"
+    assert rows["Encryption in transit"] == NOT_YET
+    assert rows["team"] == "web"
