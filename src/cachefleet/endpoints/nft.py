@@ -55,13 +55,14 @@ def _pair(address: HostPort) -> str:
     return f"{address.host} . {address.port}"
 
 
-def render_ruleset(table: RouteTable, name: str) -> str:
+def render_ruleset(table: RouteTable, name: str, fence: bool = True) -> str:
     """The ``nft -f`` text that atomically replaces table ``name`` with the routes of ``table``.
 
     Pure and deterministic: equal tables render equal text. The table carries the digest of its
     rules as its comment (see `ruleset_digest`), so a router can tell it is already in place.
+    ``fence=False`` leaves the fence out (only to measure what it costs: bench/fence_cost.py).
     """
-    body = _body(table)
+    body = _body(table) if fence else _route_part(table)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
     lines.append(f'\tcomment "{COMMENT_PREFIX}{_digest(body)}"')
     lines += body
