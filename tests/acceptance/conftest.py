@@ -7,20 +7,15 @@ pidfile (``cachefleet purge``) and its log is scanned for the unexpected-error m
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
 
-TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TEST_TIMEOUT_FACTOR", "1"))
-
-Daemon = LocalDaemon
+from acceptance_support import TIMEOUT_FACTOR
 
 
 @pytest.fixture
@@ -46,20 +41,3 @@ def _run_daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[LocalDaemon]:
         instance.purge()
         text = instance.log_text()
         assert UNEXPECTED_MARKER not in text, text[-4000:]
-
-
-def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it returns a true value; fail naming ``what``."""
-    deadline = time.monotonic() + timeout * TIMEOUT_FACTOR
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def fast_waiter_config() -> dict[str, int]:
-    """boto3 waiter settings for a service that answers in seconds, not minutes."""
-    return {"Delay": 1, "MaxAttempts": 60}

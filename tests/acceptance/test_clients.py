@@ -9,8 +9,7 @@ import sys
 
 import pytest
 
-from conftest import Daemon
-from helpers import delete_and_wait, wait_available
+from acceptance_support import Daemon, delete_and_wait, wait_available
 
 pytestmark = pytest.mark.acceptance
 

@@ -9,8 +9,8 @@ import time
 import pytest
 import redis
 
-from conftest import Daemon
-from helpers import (
+from acceptance_support import (
+    Daemon,
     create_and_wait,
     delete_and_wait,
     describe,

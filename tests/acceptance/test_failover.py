@@ -10,8 +10,8 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from conftest import Daemon, wait_until
-from helpers import (
+from acceptance_support import (
+    Daemon,
     create_and_wait,
     delete_and_wait,
     describe,
@@ -21,6 +21,7 @@ from helpers import (
     primaries,
     wait_available,
     wait_recovered,
+    wait_until,
 )
 
 pytestmark = pytest.mark.acceptance

@@ -9,8 +9,13 @@ import redis
 from botocore.exceptions import ClientError
 from redis.cluster import RedisCluster
 
-from conftest import Daemon, fast_waiter_config, wait_until
-from helpers import create_and_wait, delete_and_wait
+from acceptance_support import (
+    Daemon,
+    create_and_wait,
+    delete_and_wait,
+    fast_waiter_config,
+    wait_until,
+)
 
 pytestmark = pytest.mark.acceptance
 

@@ -7,8 +7,8 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 
-from conftest import Daemon
-from helpers import (
+from acceptance_support import (
+    Daemon,
     create_and_wait,
     delete_and_wait,
     messages,

@@ -8,29 +8,25 @@ one headless Chromium from the OS packages driven by Playwright.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
 
 from cachefleet.console import create_console_app
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
 from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.ids import Scope
 from cachefleet.model.state import GroupRecord, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service.context import ServiceContext
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
-SCOPE = Scope("us-east-1", "000000000000")
-TOKEN = "test-form-token"
+from console_support import SCOPE, TOKEN, ConsoleClient
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,30 +42,6 @@ def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
         store, Settings(data_dir=tmp_path), EngineCatalog(("7.0.15",)), lambda scope, key: None
     )
     store.close()
-
-
-ORIGIN = "http://127.0.0.1:8480"
-
-
-class ConsoleClient:
-    """Drives the console app in process through httpx, as a browser on this host would."""
-
-    def __init__(self, app: Starlette) -> None:
-        self._app = app
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("GET", path, **kwargs))
-
-    def post(self, path: str, fields: dict[str, str], **kwargs: Any) -> httpx.Response:
-        """POST a form from the console's own page: its Origin and its token, unless given."""
-        headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
-        data = {"form_token": TOKEN, **fields}
-        return asyncio.run(self._request("POST", path, data=data, headers=headers, **kwargs))
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        transport = httpx.ASGITransport(app=self._app)
-        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
-            return await http.request(method, path, **kwargs)
 
 
 @pytest.fixture

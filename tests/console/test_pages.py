@@ -13,7 +13,7 @@ from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
-from conftest import SCOPE, ConsoleClient
+from console_support import SCOPE, ConsoleClient
 
 WIZARD = {
     "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",

@@ -11,7 +11,7 @@ from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
-from conftest import SCOPE
+from console_support import SCOPE
 
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 

@@ -17,35 +17,40 @@ table ip cachefleet_test {
 }
 delete table ip cachefleet_test
 table ip cachefleet_test {
-\tcomment "cachefleet routes 2ec788817fe5ae41"
+\tcomment "cachefleet routes ca68422e8ac67098"
 \tmap single {
 \t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service
 \t\telements = { 127.77.1.5 . 6379 : 127.77.10.2 . 6379 }
 \t}
+\tmap mark_of {
+\t\ttype ipv4_addr . inet_service : mark
+\t\telements = { 127.77.1.5 . 6379 : 0x7f4d0105, 127.77.1.6 . 6379 : 0x7f4d0106 }
+\t}
 \tchain route {
 \t\ttype nat hook output priority -100; policy accept;
-\t\tip daddr 127.77.1.6 tcp dport 6379 dnat ip addr . port to numgen inc mod 2 \
-map { 0 : 127.77.10.2 . 6379, 1 : 127.77.10.3 . 6379 }
+\t\tct mark set ip daddr . tcp dport map @mark_of
+\t\tip daddr 127.77.1.6 tcp dport 6379 dnat ip addr . port to numgen inc mod 2 map { 0 : \
+127.77.10.2 . 6379, 1 : 127.77.10.3 . 6379 }
 \t\tdnat ip addr . port to ip daddr . tcp dport map @single
+\t}
+\tset marks {
+\t\ttype mark
+\t\telements = { 0x7f4d0105, 0x7f4d0106, 0x7f4d0107 }
+\t}
+\tset allowed {
+\t\ttype mark . ipv4_addr . inet_service
+\t\telements = { 0x7f4d0105 . 127.77.10.2 . 6379, 0x7f4d0106 . 127.77.10.2 . 6379, 0x7f4d0106 \
+. 127.77.10.3 . 6379 }
 \t}
 \tchain guard {
 \t\ttype filter hook output priority 0; policy accept;
-\t\tct status dnat jump fence
+\t\tct mark @marks jump fence
 \t}
 \tchain fence {
 \t\ttcp flags & rst == rst accept
-\t\tmeta l4proto tcp ct original ip daddr 127.77.1.5 ct original proto-dst 6379 \
-ct direction original ip daddr . tcp dport != { 127.77.10.2 . 6379 } reject with tcp reset
-\t\tmeta l4proto tcp ct original ip daddr 127.77.1.5 ct original proto-dst 6379 \
-ct direction reply ip saddr . tcp sport != { 127.77.10.2 . 6379 } reject with tcp reset
-\t\tmeta l4proto tcp ct original ip daddr 127.77.1.6 ct original proto-dst 6379 \
-ct direction original ip daddr . tcp dport != { 127.77.10.2 . 6379, 127.77.10.3 . 6379 } \
-reject with tcp reset
-\t\tmeta l4proto tcp ct original ip daddr 127.77.1.6 ct original proto-dst 6379 \
-ct direction reply ip saddr . tcp sport != { 127.77.10.2 . 6379, 127.77.10.3 . 6379 } \
-reject with tcp reset
-\t\tmeta l4proto tcp ct original ip daddr 127.77.1.7 ct original proto-dst 6379 \
-reject with tcp reset
+\t\tct direction original ct mark . ip daddr . tcp dport @allowed accept
+\t\tct direction reply ct mark . ip saddr . tcp sport @allowed accept
+\t\tmeta l4proto tcp reject with tcp reset
 \t}
 }
 """

@@ -10,7 +10,9 @@ The table has two parts, both rendered from the route table alone:
   (address . port → address . port); a multi-target endpoint is its own rule with
   ``numgen inc mod N`` over an anonymous map, which is round robin per new connection. An
   endpoint with no targets gets no rule (connections to it are refused: nothing listens there).
-- **fence** (filter, output hook, only for DNATed flows): a packet of a flow that was sent
+  The first packet of a flow also gets its endpoint's conntrack mark (`endpoint_mark`).
+- **fence** (filter, output hook, only for flows carrying one of our marks): one set lookup of
+  (mark, node) per packet, whatever the number of endpoints; a packet of a flow that was sent
   through an endpoint to a node the endpoint no longer routes to is rejected (client → node: the
   client gets a RST at once; node → client: the node gets a RST and the client never sees that
   reply). Because the fence changes in the same transaction as the route, an old primary cannot
@@ -25,6 +27,7 @@ blocked in BLPOP sends nothing, so only a socket kill tells it) and clears their
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 import re
@@ -43,6 +46,9 @@ _MAP = "single"
 _ROUTE_CHAIN = "route"
 _GUARD_CHAIN = "guard"
 _FENCE_CHAIN = "fence"
+_MARKS = "marks"
+_ALLOWED = "allowed"
+_MARK_MAP = "mark_of"
 
 
 def table_name(state_dir: Path) -> str:
@@ -105,10 +111,21 @@ def _route_part(table: RouteTable) -> list[str]:
             f"\t\telements = {{ {elements} }}",
             "\t}",
         ]
+    routed = sorted(ep for ep, r in table.endpoints.items() if r.targets)
+    if routed:
+        marks = ", ".join(f"{_pair(ep)} : {endpoint_mark(ep):#x}" for ep in routed)
+        lines += [
+            f"\tmap {_MARK_MAP} {{",
+            "\t\ttype ipv4_addr . inet_service : mark",
+            f"\t\telements = {{ {marks} }}",
+            "\t}",
+        ]
     lines += [
         f"\tchain {_ROUTE_CHAIN} {{",
         "\t\ttype nat hook output priority -100; policy accept;",
     ]
+    if routed:
+        lines.append(f"\t\tct mark set ip daddr . tcp dport map @{_MARK_MAP}")
     lines += [f"\t\t{_round_robin_rule(ep, targets)}" for ep, targets in multis]
     if singles:
         lines.append(f"\t\tdnat ip addr . port to ip daddr . tcp dport map @{_MAP}")
@@ -124,34 +141,50 @@ def _round_robin_rule(endpoint: HostPort, targets: tuple[HostPort, ...]) -> str:
     )
 
 
+def endpoint_mark(endpoint: HostPort) -> int:
+    """The conntrack mark of flows through an endpoint: its address as a 32-bit number.
+
+    Endpoint addresses are unique on the host (each installation has its own address base), so
+    marks are too, and they are the same in every rendering of the table: a flow marked before a
+    switch is checked against the routes after it.
+
+    >>> hex(endpoint_mark(HostPort("127.77.1.5", 6379)))
+    '0x7f4d0105'
+    """
+    return int(ipaddress.IPv4Address(endpoint.host))
+
+
 def _fence_part(table: RouteTable) -> list[str]:
-    lines = [
+    """Sets of our marks and of allowed (mark, node) pairs; one lookup per packet decides."""
+    routes = sorted(table.endpoints.items())
+    lines = []
+    if routes:
+        marks = ", ".join(f"{endpoint_mark(ep):#x}" for ep, _ in routes)
+        lines += [f"\tset {_MARKS} {{", "\t\ttype mark", f"\t\telements = {{ {marks} }}", "\t}"]
+    allowed = [f"{endpoint_mark(ep):#x} . {_pair(t)}" for ep, r in routes for t in r.targets]
+    if allowed:
+        lines += [
+            f"\tset {_ALLOWED} {{",
+            "\t\ttype mark . ipv4_addr . inet_service",
+            f"\t\telements = {{ {', '.join(allowed)} }}",
+            "\t}",
+        ]
+    lines += [
         f"\tchain {_GUARD_CHAIN} {{",
         "\t\ttype filter hook output priority 0; policy accept;",
-        f"\t\tct status dnat jump {_FENCE_CHAIN}",
-        "\t}",
-        f"\tchain {_FENCE_CHAIN} {{",
-        "\t\ttcp flags & rst == rst accept",
     ]
-    for endpoint, route in sorted(table.endpoints.items()):
-        lines += [f"\t\t{rule}" for rule in _fence_rules(endpoint, route.targets)]
+    if routes:
+        lines.append(f"\t\tct mark @{_MARKS} jump {_FENCE_CHAIN}")
+    lines += ["\t}", f"\tchain {_FENCE_CHAIN} {{", "\t\ttcp flags & rst == rst accept"]
+    if allowed:
+        lines += [
+            f"\t\tct direction original ct mark . ip daddr . tcp dport @{_ALLOWED} accept",
+            f"\t\tct direction reply ct mark . ip saddr . tcp sport @{_ALLOWED} accept",
+        ]
+    if routes:
+        lines.append("\t\tmeta l4proto tcp reject with tcp reset")
     lines.append("\t}")
     return lines
-
-
-def _fence_rules(endpoint: HostPort, targets: tuple[HostPort, ...]) -> list[str]:
-    flow = (
-        f"meta l4proto tcp ct original ip daddr {endpoint.host} "
-        f"ct original proto-dst {endpoint.port}"
-    )
-    if not targets:
-        return [f"{flow} reject with tcp reset"]
-    allowed = ", ".join(_pair(t) for t in targets)
-    return [
-        f"{flow} ct direction original ip daddr . tcp dport != {{ {allowed} }} "
-        "reject with tcp reset",
-        f"{flow} ct direction reply ip saddr . tcp sport != {{ {allowed} }} reject with tcp reset",
-    ]
 
 
 def render_removal(name: str) -> str:

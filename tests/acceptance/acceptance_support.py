@@ -1,14 +1,37 @@
-"""What several acceptance tests do: create and wait, find a node's pid, write until it works."""
+"""What several acceptance tests do: wait, create and wait, find a node's pid, write until it
+works."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from conftest import Daemon, fast_waiter_config, wait_until
+from cachefleet.harness import LocalDaemon
+
+TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TEST_TIMEOUT_FACTOR", "1"))
+
+Daemon = LocalDaemon
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns a true value; fail naming ``what``."""
+    deadline = time.monotonic() + timeout * TIMEOUT_FACTOR
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def fast_waiter_config() -> dict[str, int]:
+    """boto3 waiter settings for a service that answers in seconds, not minutes."""
+    return {"Delay": 1, "MaxAttempts": 60}
 
 
 def create_and_wait(client: Any, **kwargs: Any) -> dict[str, Any]:

@@ -1,0 +1,36 @@
+"""What the console's tests share: the scope, the form token and an in-process client."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from cachefleet.model.ids import Scope
+
+SCOPE = Scope("us-east-1", "000000000000")
+TOKEN = "test-form-token"
+ORIGIN = "http://127.0.0.1:8480"
+
+
+class ConsoleClient:
+    """Drives the console app in process through httpx, as a browser on this host would."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._app = app
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return asyncio.run(self._request("GET", path, **kwargs))
+
+    def post(self, path: str, fields: dict[str, str], **kwargs: Any) -> httpx.Response:
+        """POST a form from the console's own page: its Origin and its token, unless given."""
+        headers = {"Origin": ORIGIN, **kwargs.pop("headers", {})}
+        data = {"form_token": TOKEN, **fields}
+        return asyncio.run(self._request("POST", path, data=data, headers=headers, **kwargs))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self._app)
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
+            return await http.request(method, path, **kwargs)
