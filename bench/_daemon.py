@@ -185,6 +185,19 @@ def wait_available(client: Any, group_id: str, timeout: float = 60.0) -> dict[st
     return wait_for(available, timeout, f"{group_id} available", interval=0.1)
 
 
+def create_failover_group(client: Any, group_id: str, description: str) -> dict[str, Any]:
+    """A cluster-mode-disabled group of 3 small nodes with automatic failover, once available."""
+    client.create_replication_group(
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription=description,
+        NumCacheClusters=3,
+        CacheNodeType="cache.t3.micro",
+        Engine="redis",
+        AutomaticFailoverEnabled=True,
+    )
+    return wait_available(client, group_id)
+
+
 def primaries(group: dict[str, Any]) -> list[dict[str, Any]]:
     """The members whose CurrentRole is primary, over all node groups."""
     return [

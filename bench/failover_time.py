@@ -34,6 +34,7 @@ from typing import Any
 import redis
 from _daemon import (
     BenchDaemon,
+    create_failover_group,
     describe,
     median,
     parse_args,
@@ -71,15 +72,7 @@ class Trial:
 
 
 def create_cmd(client: Any, group_id: str) -> dict[str, Any]:
-    client.create_replication_group(
-        ReplicationGroupId=group_id,
-        ReplicationGroupDescription="bench failover, cluster mode disabled",
-        NumCacheClusters=3,
-        CacheNodeType="cache.t3.micro",
-        Engine="redis",
-        AutomaticFailoverEnabled=True,
-    )
-    return wait_available(client, group_id)
+    return create_failover_group(client, group_id, "bench failover, cluster mode disabled")
 
 
 def create_cme(client: Any, group_id: str) -> dict[str, Any]:

@@ -37,13 +37,13 @@ from typing import Any
 import redis
 from _daemon import (
     BenchDaemon,
+    create_failover_group,
     describe,
     parse_args,
     primaries,
     running_daemon,
     table,
     verdict,
-    wait_available,
     wait_for,
 )
 from redis.backoff import NoBackoff
@@ -101,15 +101,7 @@ class CaseResult:
 
 
 def create_group(client: Any, group_id: str) -> dict[str, Any]:
-    client.create_replication_group(
-        ReplicationGroupId=group_id,
-        ReplicationGroupDescription="bench write loss",
-        NumCacheClusters=3,
-        CacheNodeType="cache.t3.micro",
-        Engine="redis",
-        AutomaticFailoverEnabled=True,
-    )
-    return wait_available(client, group_id)
+    return create_failover_group(client, group_id, "bench write loss")
 
 
 def role(address: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import refuse_unavailable, scope_of, tags_of
+from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.protocol import paginate
 from cachefleet.service import clusters
@@ -41,17 +41,8 @@ def _create_request(params: Mapping[str, Any]) -> CreateClusterRequest:
         cluster_id=params["CacheClusterId"],
         group_id=params.get("ReplicationGroupId"),
         num_cache_nodes=params.get("NumCacheNodes"),
-        node_type=params.get("CacheNodeType"),
-        engine=params.get("Engine"),
-        engine_version=params.get("EngineVersion"),
-        port=params.get("Port"),
         az=params.get("PreferredAvailabilityZone") or (azs[0] if azs else None),
-        parameter_group=params.get("CacheParameterGroupName"),
-        subnet_group=params.get("CacheSubnetGroupName"),
-        maintenance_window=params.get("PreferredMaintenanceWindow"),
-        auto_minor_version_upgrade=params.get("AutoMinorVersionUpgrade"),
-        network_type=params.get("NetworkType"),
-        tags=tags_of(params),
+        **node_settings(params),
     )
 
 

@@ -32,3 +32,19 @@ def refuse_unavailable(params: Mapping[str, Any], names: Iterable[str]) -> None:
         if value in (None, False, 0, "", [], {}):
             continue
         raise NotAvailableYet(f"The parameter {name} is not available in cachefleet yet.")
+
+
+def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings CreateReplicationGroup and CreateCacheCluster share, by request field."""
+    return {
+        "node_type": params.get("CacheNodeType"),
+        "engine": params.get("Engine"),
+        "engine_version": params.get("EngineVersion"),
+        "port": params.get("Port"),
+        "parameter_group": params.get("CacheParameterGroupName"),
+        "subnet_group": params.get("CacheSubnetGroupName"),
+        "maintenance_window": params.get("PreferredMaintenanceWindow"),
+        "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
+        "network_type": params.get("NetworkType"),
+        "tags": tags_of(params),
+    }

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import refuse_unavailable, scope_of, tags_of
+from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.protocol import paginate
 from cachefleet.service import groups
@@ -46,19 +46,10 @@ def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
         replicas_per_node_group=params.get("ReplicasPerNodeGroup"),
         shards=tuple(_shard(item) for item in params.get("NodeGroupConfiguration") or ()),
         preferred_azs=tuple(params.get("PreferredCacheClusterAZs") or ()),
-        node_type=params.get("CacheNodeType"),
-        engine=params.get("Engine"),
-        engine_version=params.get("EngineVersion"),
-        port=params.get("Port"),
         automatic_failover=params.get("AutomaticFailoverEnabled"),
         multi_az=params.get("MultiAZEnabled"),
         cluster_mode=params.get("ClusterMode"),
-        parameter_group=params.get("CacheParameterGroupName"),
-        subnet_group=params.get("CacheSubnetGroupName"),
-        maintenance_window=params.get("PreferredMaintenanceWindow"),
-        auto_minor_version_upgrade=params.get("AutoMinorVersionUpgrade"),
-        network_type=params.get("NetworkType"),
-        tags=tags_of(params),
+        **node_settings(params),
     )
 
 
