@@ -1,9 +1,13 @@
-"""What the kernel route and its fence cost: direct vs DNAT alone vs DNAT with the fence.
+"""What each way of serving a primary endpoint costs: direct vs the node's own listener vs DNAT
+alone vs DNAT with the fence.
 
-One standalone redis-server on a loopback address; the product's own nftables ruleset for one
-primary endpoint is applied with and without its fence chain (``render_ruleset(fence=...)``), and
-``redis-benchmark -P 16`` runs against the node and through the endpoint, alternating, for a few
-rounds. Prints requests/s and ratios to direct. Needs root (CAP_NET_ADMIN) and nft.
+One standalone redis-server on a loopback address and the product's own nftables ruleset for one
+primary endpoint: served by the node listening on the endpoint address itself (the settled
+state; the table then has no rule for it), routed by DNAT without the fence chain
+(``render_ruleset(fence=False)``), and routed with it (the state between a switch and the
+listener settling). ``redis-benchmark -t get -P 16`` runs against the node and through the
+endpoint, alternating, for a few rounds. Prints requests/s and ratios to direct. Needs root
+(CAP_NET_ADMIN) and nft.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ def nft(text: str) -> None:
     subprocess.run(["nft", "-f", "-"], input=text, text=True, check=True, timeout=10)
 
 
+def listen_on(*addresses: str) -> None:
+    """Have the node accept connections on exactly these addresses."""
+    command = ["redis-cli", "-h", NODE.host, "-p", str(NODE.port), "CONFIG", "SET", "bind"]
+    words = [*command, " ".join(addresses)]
+    done = subprocess.run(words, capture_output=True, text=True, timeout=10)
+    if done.stdout.strip() != "OK":
+        raise RuntimeError(f"CONFIG SET bind said: {done.stdout.strip() or done.stderr.strip()}")
+
+
 def requests_per_second(target: HostPort, requests: int) -> float:
     command = ["redis-benchmark", "-h", target.host, "-p", str(target.port), "-t", "get"]
     command += ["-n", str(requests), "-P", "16", "-q"]
@@ -46,16 +59,21 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1_000_000)
     args = parser.parse_args()
     table = set_route(RouteTable(), ENDPOINT, Route("bench", EndpointKind.PRIMARY, (NODE,)))
+    served = set_route(table, ENDPOINT, Route("bench", EndpointKind.PRIMARY, (NODE,), True))
     work = Path(tempfile.mkdtemp(prefix="cachefleet-fence-"))
     server = subprocess.Popen(
         ["redis-server", "--bind", NODE.host, "--port", str(NODE.port), "--save", "",
          "--dir", str(work)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    results: dict[str, list[float]] = {"direct": [], "dnat": [], "dnat+fence": []}
+    results: dict[str, list[float]] = {"direct": [], "listener": [], "dnat": [], "dnat+fence": []}
     try:
         time.sleep(0.5)
         for round_number in range(1, args.rounds + 1):
+            listen_on(NODE.host, ENDPOINT.host)
+            nft(render_ruleset(served, TABLE))
+            results["listener"].append(requests_per_second(ENDPOINT, args.requests))
+            listen_on(NODE.host)
             nft(render_ruleset(table, TABLE, fence=False))
             results["dnat"].append(requests_per_second(ENDPOINT, args.requests))
             nft(render_ruleset(table, TABLE, fence=True))

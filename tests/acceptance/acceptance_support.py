@@ -10,6 +10,8 @@ from typing import Any
 
 import redis
 
+from cachefleet.daemon import endpoints_dir
+from cachefleet.endpoints import HostPort, read_routes
 from cachefleet.harness import LocalDaemon
 
 TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TEST_TIMEOUT_FACTOR", "1"))
@@ -114,3 +116,29 @@ def wait_recovered(client: Any, node_id: str, timeout: float = 30) -> None:
     """Wait for ElastiCache's "Finished recovery" event of a node."""
     text = f"Finished recovery for cache nodes {node_id}"
     wait_until(lambda: text in messages(client, "cache-cluster", node_id), timeout, text)
+
+
+def wait_served_by(
+    daemon: Daemon, group: dict[str, Any], node_id: str, timeout: float = 10
+) -> None:
+    """Wait until ``node_id`` serves the group's primary endpoint itself: it listens on the
+    endpoint's address, no other member does, and the routes leave the endpoint to it."""
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]
+    members = {
+        m["CacheClusterId"]: m["ReadEndpoint"]["Address"]
+        for m in group["NodeGroups"][0]["NodeGroupMembers"]
+    }
+
+    def served() -> bool:
+        route = read_routes(endpoints_dir(daemon.data_dir)).endpoints.get(
+            HostPort(endpoint["Address"], endpoint["Port"])
+        )
+        if route is None or not route.listener:
+            return False
+        for member, address in members.items():
+            bind = redis.Redis(host=address, port=6379, socket_timeout=1).config_get("bind")
+            if (endpoint["Address"] in str(bind["bind"]).split()) != (member == node_id):
+                return False
+        return True
+
+    wait_until(served, timeout, f"{node_id} to serve {endpoint['Address']} itself")

@@ -21,6 +21,7 @@ from acceptance_support import (
     primaries,
     wait_available,
     wait_recovered,
+    wait_served_by,
     wait_until,
 )
 
@@ -37,9 +38,10 @@ def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
     )  # fmt: skip
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=0.5, socket_connect_timeout=0.5)
+    (old,) = primaries(group)
+    wait_served_by(daemon, group, old)
     writer.set("before", "1")
     wait_until(lambda: all_replicas_have(group, "before"), 20, "replication of the key")
-    (old,) = primaries(group)
     os.kill(node_pid(daemon, old), signal.SIGKILL)
     seconds = first_write_after(writer, "after", time.monotonic(), timeout=15)
     print(f"first write through the primary endpoint {seconds:.2f}s after kill -9")
@@ -59,6 +61,7 @@ def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
     node = redis.Redis(host=member["ReadEndpoint"]["Address"], port=6379)
     assert node.info("replication")["role"] == "slave"
     wait_until(lambda: node.get("after") == b"1", 20, "the recovered replica to resync")
+    wait_served_by(daemon, group, new)
     delete_and_wait(client, "web")
 
 
@@ -79,6 +82,8 @@ def test_a_frozen_primary_takes_no_writes_after_the_failover(daemon: Daemon) -> 
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=0.5, socket_connect_timeout=0.5)
     (old,) = primaries(group)
+    wait_served_by(daemon, group, old)
+    assert writer.set("before", 1), "a client on the old primary's own listener"
     pid = node_pid(daemon, old)
     acknowledged: list[int] = []
     os.kill(pid, signal.SIGSTOP)
@@ -110,6 +115,7 @@ def test_a_frozen_primary_takes_no_writes_after_the_failover(daemon: Daemon) -> 
     wait_until(
         lambda: old_node.info("replication")["role"] == "slave", 15, "the old primary demoted"
     )
+    wait_served_by(daemon, group, new)
     delete_and_wait(client, "frz")
 
 

@@ -4,6 +4,7 @@ client-reconfig-script would, fencing the old primary, round robin, idempotence,
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import threading
@@ -153,6 +154,41 @@ def test_a_new_route_fences_old_connections_before_anything_is_cut(
     assert isinstance(failure_of(lambda: talker.call("SET", "late", "1")), ConnectionError)
     assert a.call("GET", "late") is None
     assert node_behind(primary) == b.address.host
+
+
+def test_a_primary_serving_its_endpoint_itself_is_taken_over_by_a_switch_even_frozen(
+    nodes: NodeFactory, connect: Callable[..., Resp], tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    a, b = nodes(), nodes()
+    primary, reader = free_endpoint(), free_endpoint()
+    assert a.call("CONFIG", "SET", "bind", f"{a.address.host} {primary.host}") == "OK"
+    with routed_by(state_dir, "nftables") as router:
+        served = Route("g1", EndpointKind.PRIMARY, (a.address,), listener=True)
+        change_routes(
+            state_dir,
+            router,
+            lambda t: set_route(
+                a_group(t, primary, reader, (a.address, b.address), (b.address,)), primary, served
+            ),
+        )
+        assert primary.host not in (router.listing() or ""), "a served endpoint has no rule"
+        talker = connect(primary)
+        assert talker.call("SET", "k", "v") == "OK" and a.call("GET", "k") == "v"
+
+        a.process.send_signal(signal.SIGSTOP)
+        try:
+            run_switch_script(state_dir, a.address, b.address)
+            assert node_behind(primary) == b.address.host, "a frozen listener keeps nothing new"
+            failed = failure_of(lambda: talker.call("SET", "late", "1"))
+        finally:
+            a.process.send_signal(signal.SIGCONT)
+
+        assert isinstance(failed, ConnectionError), "the old listener's client must be cut"
+        assert a.call("GET", "late") is None
+        assert read_routes(state_dir).endpoints[primary] == Route(
+            "g1", EndpointKind.PRIMARY, (b.address,), listener=False
+        )
 
 
 def test_reader_endpoint_round_robins_over_its_targets(

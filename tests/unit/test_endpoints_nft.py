@@ -17,7 +17,7 @@ table ip cachefleet_test {
 }
 delete table ip cachefleet_test
 table ip cachefleet_test {
-\tcomment "cachefleet routes ca68422e8ac67098"
+\tcomment "cachefleet routes c276ed48cafdbacb"
 \tmap single {
 \t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service
 \t\telements = { 127.77.1.5 . 6379 : 127.77.10.2 . 6379 }
@@ -33,6 +33,10 @@ table ip cachefleet_test {
 127.77.10.2 . 6379, 1 : 127.77.10.3 . 6379 }
 \t\tdnat ip addr . port to ip daddr . tcp dport map @single
 \t}
+\tset held {
+\t\ttype ipv4_addr . inet_service
+\t\telements = { 127.77.1.5 . 6379 }
+\t}
 \tset marks {
 \t\ttype mark
 \t\telements = { 0x7f4d0105, 0x7f4d0106, 0x7f4d0107 }
@@ -45,6 +49,8 @@ table ip cachefleet_test {
 \tchain guard {
 \t\ttype filter hook output priority 0; policy accept;
 \t\tct mark @marks jump fence
+\t\tip daddr . tcp dport @held jump fence
+\t\tip saddr . tcp sport @held jump fence
 \t}
 \tchain fence {
 \t\ttcp flags & rst == rst accept
@@ -64,6 +70,16 @@ def a_table() -> RouteTable:
 
 def test_ruleset_routes_by_map_and_round_robin_and_fences_the_rest() -> None:
     assert render_ruleset(a_table(), "cachefleet_test") == EXPECTED
+
+
+def test_a_primary_endpoint_its_node_listens_on_is_left_alone() -> None:
+    served = set_route(a_table(), EP1, Route("g", EndpointKind.PRIMARY, (A,), listener=True))
+
+    text = render_ruleset(served, "cachefleet_test")
+
+    assert "127.77.1.5" not in text and hex(0x7F4D0105) not in text
+    assert "set held" not in text and "@held" not in text
+    assert "127.77.1.6 tcp dport 6379 dnat" in text
 
 
 def test_ruleset_replaces_the_table_in_one_idempotent_transaction() -> None:

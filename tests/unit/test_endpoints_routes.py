@@ -185,18 +185,61 @@ def test_fenced_targets_covers_every_endpoint_of_the_group_not_routing_to_the_no
     table = switch_primary(a_group(), "orders", A, B)
     table = set_route(table, EP_CONFIG, Route("other", CONFIGURATION, (C,)))
 
-    assert fenced_targets(table, "orders", A) == [Cut(EP_PRIMARY, A), Cut(EP_READER, A)]
-    assert fenced_targets(table, "orders", C) == [Cut(EP_PRIMARY, C)]
+    listener = Cut(EP_PRIMARY, EP_PRIMARY)
+    assert fenced_targets(table, "orders", A) == [listener, Cut(EP_PRIMARY, A), Cut(EP_READER, A)]
+    assert fenced_targets(table, "orders", C) == [listener, Cut(EP_PRIMARY, C)]
+
+
+# --- a primary endpoint served by its node's listener -----------------------------------------
+
+
+def served_by(node: HostPort) -> RouteTable:
+    return set_route(a_group(primary=node), EP_PRIMARY, Route("orders", PRIMARY, (node,), True))
+
+
+def test_only_a_primary_endpoint_with_one_target_can_be_served_by_a_listener() -> None:
+    with pytest.raises(InvalidRoutes, match="served by its node's listener"):
+        set_route(RouteTable(), EP_READER, Route("orders", READER, (A,), listener=True))
+    with pytest.raises(InvalidRoutes, match="served by its node's listener"):
+        set_route(RouteTable(), EP_PRIMARY, Route("orders", PRIMARY, (), listener=True))
+
+
+def test_a_switch_routes_the_endpoint_again_and_cuts_the_old_listeners_connections() -> None:
+    before = served_by(A)
+
+    after = switch_primary(before, "orders", A, B)
+
+    assert after.endpoints[EP_PRIMARY] == Route("orders", PRIMARY, (B,), listener=False)
+    assert Cut(EP_PRIMARY, EP_PRIMARY) in removed_targets(before, after)
+    assert Cut(EP_PRIMARY, EP_PRIMARY) in fenced_targets(after, "orders", A)
+
+
+def test_a_late_switch_to_the_primary_already_serving_the_endpoint_changes_nothing() -> None:
+    settled = served_by(B)
+
+    again = switch_primary(settled, "orders", A, B)
+
+    assert again.endpoints[EP_PRIMARY] == settled.endpoints[EP_PRIMARY]
+    assert [cut for cut in removed_targets(settled, again) if cut.endpoint == EP_PRIMARY] == []
+    assert Cut(EP_PRIMARY, EP_PRIMARY) not in fenced_targets(again, "orders", A)
+
+
+def test_settling_the_listener_on_the_routed_node_cuts_nothing() -> None:
+    routed = a_group(primary=B)
+
+    assert removed_targets(routed, served_by(B)) == []
+    assert removed_targets(served_by(B), routed) == [Cut(EP_PRIMARY, EP_PRIMARY)]
 
 
 # --- JSON --------------------------------------------------------------------------------------
 
 
 def test_encode_then_decode_gives_the_same_table() -> None:
-    table = set_route(a_group(), EP_CONFIG, Route("other", CONFIGURATION, ()))
+    table = set_route(served_by(A), EP_CONFIG, Route("other", CONFIGURATION, ()))
     table = RouteTable(table.endpoints, table.groups, "nftables")
 
     assert decode_table(encode_table(table)) == table
+    assert '"listener": true' in encode_table(table)
 
 
 def test_encoding_is_deterministic_and_readable() -> None:
@@ -234,6 +277,10 @@ def test_an_empty_text_is_an_empty_table() -> None:
             '{"endpoints": {"127.0.0.1:1": {"group": "g", "kind": "primary",'
             ' "targets": ["127.0.0.2:1", "127.0.0.3:1"]}}}',
             "at most one target",
+        ),
+        (
+            '{"endpoints": {"127.0.0.1:1": {"group": "g", "kind": "primary", "listener": 1}}}',
+            "listener must be true or false",
         ),
     ],
 )

@@ -113,7 +113,11 @@ def test_a_failed_cut_does_not_stop_the_others_and_is_reported(state_dir: Path) 
     change = run_switch(state_dir, a_request(), router)
 
     assert change.failures == (f"{EP_PRIMARY}->{A}: conntrack broke",)
-    assert router.calls[1:] == [f"cut {EP_READER}->{A}", f"cut {EP_READER}->{B}"]
+    assert router.calls[1:] == [
+        f"cut {EP_PRIMARY}->{EP_PRIMARY}",
+        f"cut {EP_READER}->{A}",
+        f"cut {EP_READER}->{B}",
+    ]
     assert "failed:" in change.summary()
 
 
@@ -141,6 +145,7 @@ def test_switch_repoints_before_it_cuts_and_fences_the_old_primary_everywhere(
 
     assert router.calls == [
         f"apply primary={B}",
+        f"cut {EP_PRIMARY}->{EP_PRIMARY}",
         f"cut {EP_PRIMARY}->{A}",
         f"cut {EP_READER}->{A}",
         f"cut {EP_READER}->{B}",
@@ -148,7 +153,7 @@ def test_switch_repoints_before_it_cuts_and_fences_the_old_primary_everywhere(
     table = read_routes(state_dir)
     assert table.endpoints[EP_PRIMARY].targets == (B,)
     assert table.endpoints[EP_READER].targets == (C,)
-    assert change.cut_connections == 3
+    assert change.cut_connections == 4
 
 
 def test_a_repeated_switch_changes_nothing_but_still_fences(state_dir: Path) -> None:
@@ -159,6 +164,7 @@ def test_a_repeated_switch_changes_nothing_but_still_fences(state_dir: Path) -> 
     assert not change.written
     assert router.calls == [
         f"apply primary={B}",
+        f"cut {EP_PRIMARY}->{EP_PRIMARY}",
         f"cut {EP_PRIMARY}->{A}",
         f"cut {EP_READER}->{A}",
     ]

@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from cachefleet.model.intents import FailoverIntent
+from cachefleet.model.observed import GroupObservation, NodeObservation
+from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
     CompleteIntent,
@@ -13,6 +15,7 @@ from cachefleet.reconcile.actions import (
     ForgetGroup,
     FormCluster,
     JoinCluster,
+    Listen,
     Monitor,
     PlannedFailover,
     ReplicaOf,
@@ -23,6 +26,7 @@ from cachefleet.reconcile.actions import (
     Unmonitor,
     Unroute,
 )
+from cachefleet.reconcile.draft import Decision
 from cachefleet.reconcile.plan import Memory, desired_routes, plan_group
 
 from builders import (
@@ -88,7 +92,7 @@ def test_follows_sentinels_failover_and_recovers_the_old_primary_as_a_replica():
     assert "Failover from primary node g-001 to replica node g-002 completed" in messages
     assert "Recovering cache nodes g-001" in messages
     assert decision.state.primaries["0001"] == "g-002"
-    route = next(a for a in decision.actions if isinstance(a, Route))
+    route = route_in(decision)
     assert dict(route.targets)[EndpointKind.PRIMARY] == (n2,)
 
 
@@ -267,3 +271,99 @@ def test_a_test_failover_waits_while_the_group_is_not_healthy():
     seen = observed(primary(n1), replica(n2, n1, up=False), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (intent,))
     assert not [a for a in decision.actions if isinstance(a, PlannedFailover)]
+
+
+# --- the primary endpoint served by the primary itself --------------------------------------
+
+ENDPOINT = "127.9.1.1"
+
+
+def listening(seen: NodeObservation, *extra: str) -> NodeObservation:
+    """``seen`` with the node also accepting connections on ``extra`` addresses."""
+    return replace(seen, listening=("own", *extra))
+
+
+def plan_with_listeners(spec: GroupSpec, seen: GroupObservation) -> Decision:
+    return plan_group(spec, available(spec), False, seen, Memory(), T0, node_listeners=True)
+
+
+def route_in(decision: Decision) -> Route:
+    return next(a for a in decision.actions if isinstance(a, Route))
+
+
+def listens_in(decision: Decision) -> list[Listen]:
+    return [a for a in decision.actions if isinstance(a, Listen)]
+
+
+def test_a_healthy_primary_is_asked_to_listen_on_its_primary_endpoint():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(listening(primary(n1)), listening(replica(n2, n1)), sentinel=n1.node_id)
+
+    decision = plan_with_listeners(spec, seen)
+
+    assert Listen(n1, (n1.address, ENDPOINT)) in decision.actions
+    assert route_in(decision).listener is False, "routed until the node is seen listening"
+
+
+def test_the_route_leaves_the_endpoint_to_a_primary_seen_listening_there():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(listening(primary(n1), ENDPOINT), replica(n2, n1), sentinel=n1.node_id)
+
+    decision = plan_with_listeners(spec, seen)
+
+    assert listens_in(decision) == []
+    assert route_in(decision).listener is True
+
+
+def test_without_node_listeners_the_endpoint_stays_routed_and_nodes_let_go_of_it():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(listening(primary(n1), ENDPOINT), replica(n2, n1), sentinel=n1.node_id)
+
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
+
+    assert Listen(n1, (n1.address,)) in decision.actions
+    assert route_in(decision).listener is False
+
+
+def test_after_a_failover_the_old_primary_lets_go_before_the_new_one_listens():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(listening(replica(n1, n2), ENDPOINT), primary(n2), sentinel=n2.node_id)
+
+    decision = plan_with_listeners(spec, seen)
+
+    assert listens_in(decision) == [Listen(n1, (n1.address,)), Listen(n2, (n2.address, ENDPOINT))]
+
+
+def test_no_listener_moves_while_a_frozen_node_may_still_hold_the_address():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(frozen(n1), primary(n2), sentinel=n2.node_id)
+
+    decision = plan_with_listeners(spec, seen)
+
+    assert listens_in(decision) == []
+    assert route_in(decision).listener is False
+
+
+def test_a_silent_primary_keeps_whatever_the_route_had():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(frozen(n1), replica(n2, n1), sentinel=n1.node_id)
+
+    route = desired_routes(spec, available(spec), seen, node_listeners=True)
+
+    assert route is not None and route.listener is None
+
+
+def test_a_cluster_has_no_primary_endpoint_to_listen_on():
+    spec = a_cluster(1, 1)
+    a1, a2 = spec.nodes
+    seen = observed(listening(primary(a1, True)), listening(replica(a2, a1, True)))
+
+    decision = plan_with_listeners(spec, seen)
+
+    assert listens_in(decision) == []

@@ -189,6 +189,7 @@ class ForwarderRouter:
     """
 
     name = "forwarder"
+    node_listeners = False
 
     def __init__(self, state_dir: Path, reason: str = "", python: str = sys.executable) -> None:
         self.state_dir = state_dir

@@ -3,6 +3,8 @@
 Translates a group's endpoint specs and the nodes each should lead to into routes of the one
 routes file, and lets `router.change_routes` apply them and cut connections to targets that
 were dropped (a demoted primary's clients are reset, so they reconnect to the new one).
+A primary endpoint may be served by the primary's own listener (`Route.listener`) where the
+router can take the address back on a switch (`Router.node_listeners`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def _hostport(node: NodeSpec) -> HostPort:
     return HostPort(node.address, node.port)
 
 
+def _served(current: Route | None, nodes: tuple[HostPort, ...], listener: bool | None) -> bool:
+    if listener is None:
+        return current is not None and current.listener and current.targets == nodes
+    return listener
+
+
 class GroupEndpoints:
     """Routes groups' endpoints through one router and one state directory."""
 
@@ -41,8 +49,21 @@ class GroupEndpoints:
         """The router in use."""
         return self._router
 
-    def route(self, spec: GroupSpec, targets: dict[EndpointKind, tuple[NodeSpec, ...]]) -> None:
+    @property
+    def node_listeners(self) -> bool:
+        """Whether a primary may serve its primary endpoint by listening there itself."""
+        return self._router.node_listeners
+
+    def route(
+        self,
+        spec: GroupSpec,
+        targets: dict[EndpointKind, tuple[NodeSpec, ...]],
+        listener: bool | None = False,
+    ) -> None:
         """Point each endpoint of the group at its nodes; idempotent.
+
+        ``listener``: the primary endpoint is served by the primary's own listener (True), is
+        routed (False), or keeps what it had if its target is unchanged (None).
 
         :raises RoutesBusy, InvalidRoutes, RouterError: (EndpointError subclasses).
         """
@@ -50,9 +71,12 @@ class GroupEndpoints:
 
         def change(table: RouteTable) -> RouteTable:
             for endpoint in spec.endpoints:
+                address = HostPort(endpoint.address, endpoint.port)
                 nodes = tuple(_hostport(node) for node in targets.get(endpoint.kind, ()))
-                route = Route(name, endpoint.kind, nodes)
-                table = set_route(table, HostPort(endpoint.address, endpoint.port), route)
+                served = endpoint.kind is EndpointKind.PRIMARY and _served(
+                    table.endpoints.get(address), nodes, listener
+                )
+                table = set_route(table, address, Route(name, endpoint.kind, nodes, served))
             return set_group_nodes(table, name, (_hostport(n) for n in spec.live_nodes))
 
         result = change_routes(self._state_dir, self._router, change)

@@ -18,6 +18,14 @@ The table has two parts, both rendered from the route table alone:
   reply). Because the fence changes in the same transaction as the route, an old primary cannot
   take one more command through an endpoint after the switch, even before anything is cut.
   RSTs pass, so that cuts can tear both ends down.
+- **held** (same chain): a routed primary endpoint's own address may still be held by a node's
+  listener (an old primary, frozen or not yet told to let go). Its untranslated flows (to or
+  from the endpoint address itself, after translation) are rejected like fenced ones.
+
+A primary endpoint served by its node's listener (`Route.listener`) gets no element in any map
+or set: its packets take the same path as those going straight to the node, and cost the same.
+The nat chain stays even when it has nothing to translate: it keeps conntrack following every
+flow, which is how a cut finds a listener's connections.
 
 Replacing the table does not touch conntrack: connections to nodes that are still routed keep
 working. `conntrack.cut_connections` then wakes the clients the fence has isolated (a client
@@ -35,8 +43,9 @@ from pathlib import Path
 
 from cachefleet.endpoints.conntrack import cut_connections
 from cachefleet.endpoints.errors import RouterError
-from cachefleet.endpoints.routes import HostPort, RouteTable
+from cachefleet.endpoints.routes import HostPort, Route, RouteTable
 from cachefleet.endpoints.tools import has_net_admin, has_tool, run_tool, run_tool_checked
+from cachefleet.model.status import EndpointKind
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +58,7 @@ _FENCE_CHAIN = "fence"
 _MARKS = "marks"
 _ALLOWED = "allowed"
 _MARK_MAP = "mark_of"
+_HELD = "held"
 
 
 def table_name(state_dir: Path) -> str:
@@ -99,9 +109,15 @@ def _digest(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def _routed(table: RouteTable) -> dict[HostPort, Route]:
+    """The endpoints the kernel translates: all but those a node's listener serves."""
+    return {ep: r for ep, r in table.endpoints.items() if not r.listener}
+
+
 def _route_part(table: RouteTable) -> list[str]:
-    singles = sorted((ep, r.targets[0]) for ep, r in table.endpoints.items() if len(r.targets) == 1)
-    multis = sorted((ep, r.targets) for ep, r in table.endpoints.items() if len(r.targets) > 1)
+    routes = _routed(table)
+    singles = sorted((ep, r.targets[0]) for ep, r in routes.items() if len(r.targets) == 1)
+    multis = sorted((ep, r.targets) for ep, r in routes.items() if len(r.targets) > 1)
     lines = []
     if singles:
         elements = ", ".join(f"{_pair(ep)} : {_pair(t)}" for ep, t in singles)
@@ -111,7 +127,7 @@ def _route_part(table: RouteTable) -> list[str]:
             f"\t\telements = {{ {elements} }}",
             "\t}",
         ]
-    routed = sorted(ep for ep, r in table.endpoints.items() if r.targets)
+    routed = sorted(ep for ep, r in routes.items() if r.targets)
     if routed:
         marks = ", ".join(f"{_pair(ep)} : {endpoint_mark(ep):#x}" for ep in routed)
         lines += [
@@ -156,8 +172,17 @@ def endpoint_mark(endpoint: HostPort) -> int:
 
 def _fence_part(table: RouteTable) -> list[str]:
     """Sets of our marks and of allowed (mark, node) pairs; one lookup per packet decides."""
-    routes = sorted(table.endpoints.items())
+    routes = sorted(_routed(table).items())
+    held = [ep for ep, r in routes if r.kind is EndpointKind.PRIMARY]
     lines = []
+    if held:
+        elements = ", ".join(_pair(ep) for ep in held)
+        lines += [
+            f"\tset {_HELD} {{",
+            "\t\ttype ipv4_addr . inet_service",
+            f"\t\telements = {{ {elements} }}",
+            "\t}",
+        ]
     if routes:
         marks = ", ".join(f"{endpoint_mark(ep):#x}" for ep, _ in routes)
         lines += [f"\tset {_MARKS} {{", "\t\ttype mark", f"\t\telements = {{ {marks} }}", "\t}"]
@@ -175,6 +200,11 @@ def _fence_part(table: RouteTable) -> list[str]:
     ]
     if routes:
         lines.append(f"\t\tct mark @{_MARKS} jump {_FENCE_CHAIN}")
+    if held:
+        lines += [
+            f"\t\tip daddr . tcp dport @{_HELD} jump {_FENCE_CHAIN}",
+            f"\t\tip saddr . tcp sport @{_HELD} jump {_FENCE_CHAIN}",
+        ]
     lines += ["\t}", f"\tchain {_FENCE_CHAIN} {{", "\t\ttcp flags & rst == rst accept"]
     if allowed:
         lines += [
@@ -227,6 +257,7 @@ class NftRouter:
     """
 
     name = "nftables"
+    node_listeners = True
 
     def __init__(self, state_dir: Path, reason: str = "") -> None:
         self.state_dir = state_dir

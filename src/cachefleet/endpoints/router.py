@@ -39,10 +39,14 @@ class Router(Protocol):
     """Makes the data plane route as a `RouteTable` says.
 
     ``name`` is ``"nftables"`` or ``"forwarder"``; ``reason`` says why it was chosen.
+    ``node_listeners``: whether it can route a primary endpoint whose address a node listens on
+    (nftables translates new connections before any socket sees them; a forwarder needs the
+    address for itself), so that a settled primary may serve its endpoint itself.
     """
 
     name: str
     reason: str
+    node_listeners: bool
 
     def apply(self, table: RouteTable) -> None:
         """Make the data plane match ``table``. Idempotent; raises `RouterError`."""

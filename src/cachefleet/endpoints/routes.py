@@ -11,7 +11,7 @@ The JSON form (``routes.json``)::
       "groups": {"orders": {"nodes": ["127.77.10.2:6379", "127.77.10.3:6379"]}},
       "endpoints": {
         "127.77.1.5:6379": {"group": "orders", "kind": "primary",
-                            "targets": ["127.77.10.2:6379"]},
+                            "targets": ["127.77.10.2:6379"], "listener": true},
         "127.77.1.6:6379": {"group": "orders", "kind": "reader",
                             "targets": ["127.77.10.3:6379"]}
       }
@@ -68,11 +68,18 @@ class HostPort:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Where one endpoint leads: its group, its kind and its targets (round robin if several)."""
+    """Where one endpoint leads: its group, its kind and its targets (round robin if several).
+
+    ``listener``: the one target listens on the endpoint's address itself, so the router leaves
+    the endpoint alone (no translation, no fence: the endpoint *is* the node, as an ElastiCache
+    primary endpoint is a DNS name of the primary node). Only a primary endpoint can be served
+    so, and only once the node is settled as primary; a switch routes to the new primary again.
+    """
 
     group: str
     kind: EndpointKind
     targets: tuple[HostPort, ...]
+    listener: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +119,8 @@ def route_problem(route: Route) -> str | None:
         return f"a primary endpoint has at most one target (has {len(route.targets)})"
     if len(set(route.targets)) != len(route.targets):
         return "targets repeat"
+    if route.listener and (route.kind is not EndpointKind.PRIMARY or len(route.targets) != 1):
+        return "only a primary endpoint with one target can be served by its node's listener"
     return None
 
 
@@ -173,7 +182,9 @@ def reader_targets(
 def switch_primary(table: RouteTable, group: str, old: HostPort, new: HostPort) -> RouteTable:
     """Point a group's endpoints at a new primary after a failover.
 
-    Primary endpoints lead to ``new``. Reader endpoints lead to the group's other known nodes
+    Primary endpoints lead to ``new`` (routed, unless ``new`` already serves the endpoint as its
+    listener: a late run of the script must not undo what the control plane settled). Reader
+    endpoints lead to the group's other known nodes
     except ``old``: a demoted primary must not serve anyone until it has come back as a replica,
     and it is the control plane that puts it back once it has seen that. Without a known node
     list, reader endpoints keep their targets less ``old`` and ``new``. Configuration endpoints
@@ -183,37 +194,53 @@ def switch_primary(table: RouteTable, group: str, old: HostPort, new: HostPort) 
     endpoints = dict(table.endpoints)
     for endpoint, route in routes_of(table, group).items():
         if route.kind is EndpointKind.PRIMARY:
-            endpoints[endpoint] = replace(route, targets=(new,))
+            settled = route.listener and route.targets == (new,)
+            endpoints[endpoint] = replace(route, targets=(new,), listener=settled)
         elif route.kind is EndpointKind.READER:
             nodes = route.targets if known is None else known
             endpoints[endpoint] = replace(route, targets=reader_targets(nodes, new, [old]))
     return replace(table, endpoints=endpoints)
 
 
+def listener_cut(endpoint: HostPort) -> Cut:
+    """The connections a node's listener took on ``endpoint`` itself (untranslated flows: the
+    endpoint is both their destination and their reply source)."""
+    return Cut(endpoint, endpoint)
+
+
 def removed_targets(old: RouteTable, new: RouteTable) -> list[Cut]:
-    """Every (endpoint, target) that ``old`` routes and ``new`` no longer does, sorted."""
+    """Every (endpoint, target) that ``old`` routes and ``new`` no longer does, sorted.
+
+    An endpoint a listener served in ``old`` and no longer serves in ``new`` loses the
+    listener's connections too (`listener_cut`).
+    """
     cuts: set[Cut] = set()
     for endpoint, route in old.endpoints.items():
         after = new.endpoints.get(endpoint)
         kept = set(after.targets) if after is not None else set()
         cuts.update(Cut(endpoint, target) for target in route.targets if target not in kept)
+        if route.listener and (
+            after is None or not after.listener or after.targets != route.targets
+        ):
+            cuts.add(listener_cut(endpoint))
     return sorted(cuts, key=lambda c: (c.endpoint, c.target))
 
 
 def fenced_targets(table: RouteTable, group: str, node: HostPort) -> list[Cut]:
-    """Every (endpoint, ``node``) for the endpoints of ``group`` that do not route to ``node``.
+    """Every (endpoint, ``node``) for the endpoints of ``group`` that do not route to ``node``,
+    and the listener connections of every routed primary endpoint (`listener_cut`): whatever
+    listens on a primary endpoint's address while it is routed is not the primary.
 
     Cutting these is idempotent and catches connections left over from an earlier table (an
     earlier switch that wrote the table but died before cutting).
     """
-    return sorted(
-        (
-            Cut(ep, node)
-            for ep, route in routes_of(table, group).items()
-            if node not in route.targets
-        ),
-        key=lambda c: c.endpoint,
-    )
+    cuts = set()
+    for endpoint, route in routes_of(table, group).items():
+        if node not in route.targets:
+            cuts.add(Cut(endpoint, node))
+        if route.kind is EndpointKind.PRIMARY and not route.listener:
+            cuts.add(listener_cut(endpoint))
+    return sorted(cuts, key=lambda c: (c.endpoint, c.target))
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -228,15 +255,21 @@ def encode_table(table: RouteTable) -> str:
             name: {"nodes": [str(n) for n in nodes]} for name, nodes in sorted(table.groups.items())
         },
         "endpoints": {
-            str(ep): {
-                "group": route.group,
-                "kind": str(route.kind),
-                "targets": [str(t) for t in route.targets],
-            }
-            for ep, route in sorted(table.endpoints.items())
+            str(ep): _encode_route(route) for ep, route in sorted(table.endpoints.items())
         },
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def _encode_route(route: Route) -> dict[str, object]:
+    item: dict[str, object] = {
+        "group": route.group,
+        "kind": str(route.kind),
+        "targets": [str(t) for t in route.targets],
+    }
+    if route.listener:
+        item["listener"] = True
+    return item
 
 
 def decode_table(text: str) -> RouteTable:
@@ -272,7 +305,11 @@ def _decode_route(value: object, where: str) -> Route:
         raise InvalidRoutes(f"{where}.group must be a string")
     if kind not in {str(k) for k in EndpointKind}:
         raise InvalidRoutes(f"{where}.kind must be one of {', '.join(EndpointKind)}")
-    return Route(group, EndpointKind(str(kind)), _addresses(item.get("targets", []), where))
+    listener = item.get("listener", False)
+    if not isinstance(listener, bool):
+        raise InvalidRoutes(f"{where}.listener must be true or false")
+    targets = _addresses(item.get("targets", []), where)
+    return Route(group, EndpointKind(str(kind)), targets, listener)
 
 
 def _mapping(value: object, where: str) -> dict[str, object]:

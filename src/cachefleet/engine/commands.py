@@ -79,6 +79,24 @@ async def config_get(
     return out
 
 
+async def ensure_listening(
+    address: str, port: int, addresses: tuple[str, ...], timeout: float = DEFAULT_TIMEOUT_S
+) -> bool:
+    """Make the node accept connections on exactly ``addresses`` (``bind``, same port); whether
+    it had to change. Connections already open stay open.
+
+    Idempotent. When one of the addresses is taken by another process, the node answers with
+    an error (`NodeCommandFailed`) and keeps listening where it did.
+    """
+    wanted = " ".join(addresses)
+    async with session(address, port, timeout) as client:
+        current = await client.config_get("bind")
+        if str(current.get("bind", "")).split() == list(addresses):
+            return False
+        await execute(client, "CONFIG SET", "bind", wanted)
+        return True
+
+
 async def kill_normal_clients(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> int:
     """Disconnect every ordinary client of the node (not replicas, not our own connection), so
     that clients left on a demoted primary reconnect through their endpoint. Returns how many."""

@@ -1,5 +1,5 @@
-"""Observe one node: a bounded ``INFO`` (plus ``CLUSTER INFO`` and ``CLUSTER MYID`` in cluster
-mode), turned into a typed ``NodeObservation``.
+"""Observe one node: a bounded ``INFO`` plus ``CONFIG GET bind`` (``CLUSTER INFO`` and
+``CLUSTER MYID`` in cluster mode), turned into a typed ``NodeObservation``.
 
 Rules: a node that does not answer is data (``reachable=False``), never an exception; the parse
 functions are pure, and this is where Redis's replication words are turned into ours.
@@ -47,16 +47,20 @@ async def observe_node(
     """
     try:
         async with asyncio.timeout(timeout * 4):
-            info, cluster = await _query(address, port, timeout)
+            info, cluster, listening = await _query(address, port, timeout)
     except (EngineError, TimeoutError) as exc:
         log.debug("node %s at %s:%d not reachable: %s", node_id, address, port, exc)
         return NodeObservation(node_id, alive=pid is not None and is_alive(pid), reachable=False)
     alive = is_alive(pid) if pid is not None else True
-    return observation_from_info(node_id, alive, info, cluster)
+    return observation_from_info(node_id, alive, info, cluster, listening)
 
 
 def observation_from_info(
-    node_id: str, alive: bool, info: Mapping[str, object], cluster: ClusterFacts | None
+    node_id: str,
+    alive: bool,
+    info: Mapping[str, object],
+    cluster: ClusterFacts | None,
+    listening: tuple[str, ...] = (),
 ) -> NodeObservation:
     """Turn a node's parsed ``INFO`` (as redis-py parses it) into an observation.
 
@@ -83,6 +87,7 @@ def observation_from_info(
         cluster_ok=cluster.state_ok if cluster else False,
         cluster_known_nodes=cluster.known_nodes if cluster else 0,
         loading=_number(info, "loading") == 1,
+        listening=listening,
     )
 
 
@@ -116,12 +121,22 @@ def cluster_facts(my_id: str, cluster_info: Mapping[str, object]) -> ClusterFact
 
 async def _query(
     address: str, port: int, timeout: float
-) -> tuple[dict[str, object], ClusterFacts | None]:
+) -> tuple[dict[str, object], ClusterFacts | None, tuple[str, ...]]:
     async with session(address, port, timeout) as client:
         info: dict[str, object] = await client.info()
-        if _number(info, "cluster_enabled") != 1:
-            return info, None
-        return info, await _cluster_facts(client)
+        if _number(info, "cluster_enabled") == 1:
+            return info, await _cluster_facts(client), ()
+        bind = await client.config_get("bind")
+        return info, None, bind_addresses(as_text(bind.get("bind")))
+
+
+def bind_addresses(bind: str) -> tuple[str, ...]:
+    """The addresses of a ``bind`` value, in order (a leading ``-`` marks an optional one).
+
+    >>> bind_addresses("127.77.16.2 -127.77.1.5")
+    ('127.77.16.2', '127.77.1.5')
+    """
+    return tuple(word.removeprefix("-") for word in bind.split())
 
 
 async def _cluster_facts(client: Redis) -> ClusterFacts | None:

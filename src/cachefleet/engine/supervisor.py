@@ -184,6 +184,11 @@ class HostEngine:
         if killed:
             log.info("fenced %s: disconnected %d clients", node.node_id, killed)
 
+    async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
+        """Have the node accept connections on exactly these addresses (same port)."""
+        if await commands.ensure_listening(node.address, node.port, addresses):
+            log.info("%s now listens on %s", node.node_id, ", ".join(addresses))
+
     # --- Redis Cluster --------------------------------------------------------------------
 
     async def form_cluster(self, spec: GroupSpec) -> None:

@@ -26,6 +26,8 @@ class NodeObservation:
 
     ``reachable`` False means the node did not answer (``alive`` says whether its process
     exists). ``role`` and the fields after it are only meaningful when reachable.
+    ``listening`` is the addresses the node accepts connections on (its ``bind``; cluster mode
+    disabled only): its own, and a primary endpoint's when it serves that endpoint itself.
     """
 
     node_id: str
@@ -44,6 +46,7 @@ class NodeObservation:
     cluster_ok: bool = False
     cluster_known_nodes: int = 0
     loading: bool = False
+    listening: tuple[str, ...] = ()
 
     @property
     def is_primary(self) -> bool:

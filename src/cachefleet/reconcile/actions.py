@@ -50,6 +50,15 @@ class Fence:
 
 
 @dataclass(frozen=True, slots=True)
+class Listen:
+    """Have a node accept connections on exactly these addresses: its own, plus its group's
+    primary endpoint address while it serves that endpoint itself (cluster mode disabled)."""
+
+    node: NodeSpec
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FormCluster:
     """Form the group's Redis Cluster: slots, meets, replicas (idempotent steps)."""
 
@@ -104,9 +113,14 @@ class Unmonitor:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Point the group's endpoints at these targets (the whole set, replacing the old one)."""
+    """Point the group's endpoints at these targets (the whole set, replacing the old one).
+
+    ``listener``: the primary listens on the primary endpoint's address itself, so the router
+    leaves that endpoint alone; None when that is not known (the route keeps what it had).
+    """
 
     targets: tuple[tuple[EndpointKind, tuple[NodeSpec, ...]], ...]
+    listener: bool | None = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +146,7 @@ Action = (
     | ReplicaOf
     | Promote
     | Fence
+    | Listen
     | FormCluster
     | JoinCluster
     | TakeOver

@@ -19,6 +19,7 @@ from cachefleet.reconcile.actions import (
     ForgetNodes,
     FormCluster,
     JoinCluster,
+    Listen,
     Monitor,
     PlannedFailover,
     Promote,
@@ -42,6 +43,11 @@ class Executor:
         self._endpoints = endpoints
         self._store = store
 
+    @property
+    def node_listeners(self) -> bool:
+        """Whether a primary may serve its primary endpoint itself (see `Endpoints`)."""
+        return self._endpoints.node_listeners
+
     async def run(self, spec: GroupSpec, actions: tuple[Action, ...]) -> None:
         """Execute the actions in order. Raises whatever the first failing action raised."""
         for action in actions:
@@ -60,6 +66,8 @@ class Executor:
                 await engine.promote(node)
             case Fence(node):
                 await engine.fence(node)
+            case Listen(node, addresses):
+                await engine.listen(node, addresses)
             case FormCluster():
                 await engine.form_cluster(spec)
             case JoinCluster(node, primary, forget):
@@ -74,8 +82,8 @@ class Executor:
                 await engine.monitor(spec, primary)
             case Unmonitor():
                 await engine.unmonitor(spec)
-            case Route(targets):
-                self._endpoints.route(spec, dict(targets))
+            case Route(targets, listener):
+                self._endpoints.route(spec, dict(targets), listener)
             case Unroute():
                 self._endpoints.unroute(spec)
             case ForgetNodes(node_ids):

@@ -141,7 +141,14 @@ class Loop:
         now = self._clock()
         intents = tuple(self._store.pending_intents(scope, group_key))
         decision = plan_group(
-            record.spec, record.state, record.deleting, observation, worker.memory, now, intents
+            record.spec,
+            record.state,
+            record.deleting,
+            observation,
+            worker.memory,
+            now,
+            intents,
+            node_listeners=self._executor.node_listeners,
         )
         try:
             await self._executor.run(record.spec, decision.actions)

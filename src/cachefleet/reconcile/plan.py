@@ -2,7 +2,8 @@
 
 Reads nothing and writes nothing. Redis's own mechanisms (Sentinel, Redis Cluster) decide
 unplanned failovers; the planner follows them, recovers lost nodes, demotes a returning old
-primary, keeps endpoints pointed, and publishes status and ElastiCache's events.
+primary, keeps endpoints pointed (and has a settled primary serve its primary endpoint itself),
+and publishes status and ElastiCache's events.
 
 This module is the entry point and the steps common to both cluster modes (deletion, retired
 nodes, test failovers, endpoints, published status); `single_shard` and `cluster` hold each
@@ -22,13 +23,14 @@ from cachefleet.model import events as texts
 from cachefleet.model.events import Source
 from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.observed import GroupObservation
-from cachefleet.model.spec import GroupSpec
+from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
     CompleteIntent,
     ForgetGroup,
     ForgetNodes,
+    Listen,
     PlannedFailover,
     Route,
     StopNode,
@@ -55,8 +57,12 @@ def plan_group(
     memory: Memory,
     now: datetime,
     intents: tuple[FailoverIntent, ...] = (),
+    node_listeners: bool = False,
 ) -> Decision:
-    """Decide the next actions for one group."""
+    """Decide the next actions for one group.
+
+    ``node_listeners``: the endpoint router lets a primary serve its primary endpoint itself.
+    """
     draft = Draft(spec, state)
     if deleting:
         return _plan_delete(draft)
@@ -67,7 +73,8 @@ def plan_group(
         plan_single_shard(draft, observation, now)
     if intents and draft.state.status is GroupStatus.AVAILABLE:
         _plan_test_failover(draft, intents[0], observation)
-    _plan_routes(draft, observation, memory)
+    _plan_routes(draft, observation, memory, node_listeners)
+    _plan_listeners(draft, observation, node_listeners)
     return _publish(draft, observation)
 
 
@@ -128,9 +135,14 @@ def _plan_test_failover(
 
 
 def desired_routes(
-    spec: GroupSpec, state: GroupState, observation: GroupObservation
+    spec: GroupSpec, state: GroupState, observation: GroupObservation, node_listeners: bool = False
 ) -> Route | None:
-    """Where each endpoint of the group should lead now."""
+    """Where each endpoint of the group should lead now.
+
+    With ``node_listeners``, the primary endpoint is left to the primary once it listens there
+    itself; while the primary does not answer, whether it does is unknown (``listener=None``:
+    the route keeps what it had, so a slow primary's clients are not cut).
+    """
     if not spec.endpoints:
         return None
     live = spec.live_nodes
@@ -145,13 +157,58 @@ def desired_routes(
         and state.node(n.node_id).status is NodeStatus.AVAILABLE
         and observation.of(n.node_id).reachable
     )
-    return Route(((EndpointKind.PRIMARY, (primary,)), (EndpointKind.READER, readers or (primary,))))
+    targets = ((EndpointKind.PRIMARY, (primary,)), (EndpointKind.READER, readers or (primary,)))
+    endpoint = spec.endpoint(EndpointKind.PRIMARY)
+    listener: bool | None = False
+    seen = observation.of(primary.node_id)
+    if node_listeners and endpoint is not None and seen.reachable:
+        listener = _listens(observation, primary, endpoint)
+    elif node_listeners and endpoint is not None and seen.alive:
+        listener = None
+    return Route(targets, listener)
 
 
-def _plan_routes(draft: Draft, observation: GroupObservation, memory: Memory) -> None:
-    wanted = desired_routes(draft.spec, draft.state, observation)
+def _plan_routes(
+    draft: Draft, observation: GroupObservation, memory: Memory, node_listeners: bool
+) -> None:
+    wanted = desired_routes(draft.spec, draft.state, observation, node_listeners)
     if wanted is not None and wanted != memory.routes:
         draft.actions.append(wanted)
+
+
+# --- the primary endpoint served by the primary itself ---------------------------------------
+
+
+def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) -> None:
+    """Have the primary listen on its primary endpoint's address, and nobody else.
+
+    Served so, the endpoint costs nothing per packet (the router leaves it alone, see
+    `desired_routes`). A Sentinel switch routes the endpoint to the new primary at once, whoever
+    still listens on it; here the control plane then moves the address: every other node that
+    answers lets go of it, and the healthy primary takes it once no node can still hold it (a
+    node alive but silent, such as a frozen old primary, may: wait for it).
+    """
+    spec = draft.spec
+    endpoint = spec.endpoint(EndpointKind.PRIMARY)
+    if endpoint is None or spec.cluster_mode is ClusterMode.ENABLED:
+        return
+    primary = authoritative_primary(spec, draft.state, observation)
+    serve = allowed and endpoint.port == primary.port and observation.of(primary.node_id).is_primary
+    for node in spec.nodes:
+        keep = serve and node == primary
+        if _listens(observation, node, endpoint) and not keep:
+            draft.actions.append(Listen(node, (node.address,)))
+    if not serve or _listens(observation, primary, endpoint):
+        return
+    others = (observation.of(n.node_id) for n in spec.nodes if n != primary)
+    if all(seen.reachable or not seen.alive for seen in others):
+        draft.actions.append(Listen(primary, (primary.address, endpoint.address)))
+
+
+def _listens(observation: GroupObservation, node: NodeSpec, endpoint: EndpointSpec) -> bool:
+    """Whether the node was seen listening on the endpoint's address (at its own port)."""
+    seen = observation.of(node.node_id)
+    return endpoint.port == node.port and seen.reachable and endpoint.address in seen.listening
 
 
 def _publish(draft: Draft, observation: GroupObservation) -> Decision:

@@ -44,6 +44,10 @@ class Engine(Protocol):
         """Disconnect the ordinary clients connected to the node."""
         ...
 
+    async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
+        """Have the node accept connections on exactly these addresses (same port)."""
+        ...
+
     async def form_cluster(self, spec: GroupSpec) -> None:
         """Form the group's Redis Cluster as its spec lays it out."""
         ...
@@ -72,10 +76,18 @@ class Engine(Protocol):
 
 
 class Endpoints(Protocol):
-    """The group's stable endpoint addresses in the data plane."""
+    """The group's stable endpoint addresses in the data plane.
 
-    def route(self, spec: GroupSpec, targets: RouteTargets) -> None:
-        """Point the group's endpoints at these nodes."""
+    ``node_listeners``: whether a primary may serve its primary endpoint by listening on the
+    endpoint's address itself (the router can still take the address over on a switch).
+    """
+
+    @property
+    def node_listeners(self) -> bool: ...
+
+    def route(self, spec: GroupSpec, targets: RouteTargets, listener: bool | None = False) -> None:
+        """Point the group's endpoints at these nodes. ``listener``: the primary endpoint is
+        served by the primary's own listener (True), routed (False), or as it was (None)."""
         ...
 
     def unroute(self, spec: GroupSpec) -> None:
