@@ -160,7 +160,11 @@ class Daemon:
             "engines": [
                 {"kind": b.kind.value, "version": b.version, "path": b.path} for b in self.binaries
             ],
-            "router": {"name": self.router.name, "reason": self.router.reason},
+            "router": {
+                "name": self.router.name,
+                "reason": self.router.reason,
+                "primary_endpoints_served_by_primaries": self.router.node_listeners,
+            },
             "sentinels": [
                 {"address": f"{address}:{port}", "up": up}
                 for (address, port), up in zip(self.sentinels.addresses, sentinels_up, strict=True)

@@ -14,6 +14,8 @@ from cachefleet.daemon import endpoints_dir
 from cachefleet.endpoints import HostPort, read_routes
 from cachefleet.harness import LocalDaemon
 
+from ci_support import skip_or_fail
+
 TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TEST_TIMEOUT_FACTOR", "1"))
 
 Daemon = LocalDaemon
@@ -116,6 +118,13 @@ def wait_recovered(client: Any, node_id: str, timeout: float = 30) -> None:
     """Wait for ElastiCache's "Finished recovery" event of a node."""
     text = f"Finished recovery for cache nodes {node_id}"
     wait_until(lambda: text in messages(client, "cache-cluster", node_id), timeout, text)
+
+
+def require_kernel_router(daemon: Daemon) -> None:
+    """Tests of how the kernel router serves endpoints need it (root, nftables)."""
+    router = daemon.wait_healthy()["router"]
+    if router["name"] != "nftables":
+        skip_or_fail(f"the kernel router is not in use here: {router['reason']}")
 
 
 def wait_served_by(

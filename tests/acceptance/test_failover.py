@@ -19,6 +19,7 @@ from acceptance_support import (
     messages,
     node_pid,
     primaries,
+    require_kernel_router,
     wait_available,
     wait_recovered,
     wait_served_by,
@@ -31,6 +32,8 @@ pytestmark = pytest.mark.acceptance
 def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
     daemon: Daemon,
 ) -> None:
+    require_kernel_router(daemon)
+    assert daemon.wait_healthy()["router"]["primary_endpoints_served_by_primaries"] is True
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="web", ReplicationGroupDescription="w",
@@ -74,6 +77,7 @@ def all_replicas_have(group: dict[str, object], key: str) -> bool:
 
 
 def test_a_frozen_primary_takes_no_writes_after_the_failover(daemon: Daemon) -> None:
+    require_kernel_router(daemon)
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="frz", ReplicationGroupDescription="f",
@@ -155,7 +159,9 @@ def test_cluster_mode_enabled_fails_over_a_shard(daemon: Daemon) -> None:
 
 def test_the_forwarder_router_follows_a_failover_too(forwarder_daemon: Daemon) -> None:
     daemon = forwarder_daemon
-    assert daemon.wait_healthy()["router"]["name"] == "forwarder"
+    router = daemon.wait_healthy()["router"]
+    assert router["name"] == "forwarder"
+    assert router["primary_endpoints_served_by_primaries"] is False
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="fwd", ReplicationGroupDescription="f",

@@ -25,8 +25,9 @@ import pytest
 from cachefleet.endpoints import HostPort, NftRouter, Router, nftables_blocker, open_router
 from cachefleet.endpoints.forwarder_router import forwarder_pid
 
+from ci_support import skip_or_fail
+
 TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TIMEOUT_FACTOR", "1"))
-ON_CI = bool(os.environ.get("CI"))
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
@@ -38,13 +39,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> floa
             return time.monotonic() - started
         time.sleep(0.002)
     pytest.fail(f"timed out after {timeout * TIMEOUT_FACTOR:.1f}s waiting for {what}")
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip on a developer machine; fail on CI (env CI set), where everything must run."""
-    if ON_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 # --- a raw RESP client ------------------------------------------------------------------------

@@ -27,16 +27,10 @@ from cachefleet.engine.paths import NodePaths, SentinelPaths
 from cachefleet.engine.process import is_alive, start_node, stop
 from cachefleet.engine.sentinel import start_sentinel
 
+from ci_support import skip_or_fail
+
 TIMEOUT_FACTOR = float(os.environ.get("CACHEFLEET_TIMEOUT_FACTOR", "1"))
-ON_CI = bool(os.environ.get("CI"))
 TEST_NET = "127.200"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip on a developer machine; fail on CI (env ``CI`` set), where everything must run."""
-    if ON_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
