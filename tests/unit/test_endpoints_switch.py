@@ -28,6 +28,7 @@ from cachefleet.endpoints import (
     set_route,
     write_routes,
 )
+from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.paths import FORWARDER_ROUTES_FILE, SWITCH_LOG
 from cachefleet.endpoints.switch import (
     SwitchRequest,
@@ -37,7 +38,10 @@ from cachefleet.endpoints.switch import (
     run_switch,
     write_switch_script,
 )
+from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import EndpointKind
+
+from builders import a_group as a_spec
 
 A, B, C = (HostPort(f"127.77.10.{i}", 6379) for i in (2, 3, 4))
 EP_PRIMARY, EP_READER = HostPort("127.77.1.5", 6379), HostPort("127.77.1.6", 6379)
@@ -49,6 +53,7 @@ class FakeRouter:
 
     name: str = "fake"
     reason: str = "test"
+    node_listeners: bool = True
     calls: list[str] = field(default_factory=list)
     failing_cuts: set[str] = field(default_factory=set)
 
@@ -272,3 +277,25 @@ def test_a_broken_routes_file_names_itself(tmp_path: Path) -> None:
     routes_path(tmp_path).write_text('{"endpoints": []}')
     with pytest.raises(InvalidRoutes, match=r"routes\.json: endpoints must be a JSON object"):
         read_routes(tmp_path)
+
+
+# --- the control plane's routes: a primary endpoint served by its primary ---------------------
+
+
+def test_an_unknown_listener_keeps_what_the_route_had_only_for_the_same_primary(
+    tmp_path: Path,
+) -> None:
+    spec = a_spec(2)
+    first, second = spec.nodes
+    endpoints = GroupEndpoints(tmp_path / "plane", FakeRouter())
+    address = HostPort(spec.endpoints[0].address, spec.endpoints[0].port)
+
+    def served(primary: NodeSpec, listener: bool | None) -> bool:
+        targets = {EndpointKind.PRIMARY: (primary,), EndpointKind.READER: spec.nodes}
+        endpoints.route(spec, targets, listener)
+        return read_routes(tmp_path / "plane").endpoints[address].listener
+
+    assert served(first, True)
+    assert served(first, None), "the same primary, not answering: keep the listener"
+    assert not served(second, None), "another primary: routed"
+    assert not served(first, None)

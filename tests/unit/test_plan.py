@@ -335,7 +335,10 @@ def test_after_a_failover_the_old_primary_lets_go_before_the_new_one_listens():
 
     decision = plan_with_listeners(spec, seen)
 
-    assert listens_in(decision) == [Listen(n1, (n1.address,)), Listen(n2, (n2.address, ENDPOINT))]
+    let_go, take = Listen(n1, (n1.address,)), Listen(n2, (n2.address, ENDPOINT))
+    assert listens_in(decision) == [let_go, take]
+    order = decision.actions.index
+    assert order(let_go) < order(route_in(decision)) < order(take)
 
 
 def test_no_listener_moves_while_a_frozen_node_may_still_hold_the_address():

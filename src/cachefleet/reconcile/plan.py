@@ -162,7 +162,7 @@ def desired_routes(
     listener: bool | None = False
     seen = observation.of(primary.node_id)
     if node_listeners and endpoint is not None and seen.reachable:
-        listener = _listens(observation, primary, endpoint)
+        listener = seen.is_primary and _listens(observation, primary, endpoint)
     elif node_listeners and endpoint is not None and seen.alive:
         listener = None
     return Route(targets, listener)
@@ -187,6 +187,9 @@ def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) 
     still listens on it; here the control plane then moves the address: every other node that
     answers lets go of it, and the healthy primary takes it once no node can still hold it (a
     node alive but silent, such as a frozen old primary, may: wait for it).
+
+    Letting go comes first (a forwarder taking the endpoint over needs the address free), taking
+    the address last (a failure to bind must not hold the routes back).
     """
     spec = draft.spec
     endpoint = spec.endpoint(EndpointKind.PRIMARY)
@@ -194,10 +197,12 @@ def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) 
         return
     primary = authoritative_primary(spec, draft.state, observation)
     serve = allowed and endpoint.port == primary.port and observation.of(primary.node_id).is_primary
-    for node in spec.nodes:
-        keep = serve and node == primary
-        if _listens(observation, node, endpoint) and not keep:
-            draft.actions.append(Listen(node, (node.address,)))
+    letting_go = [
+        Listen(node, (node.address,))
+        for node in spec.nodes
+        if _listens(observation, node, endpoint) and not (serve and node == primary)
+    ]
+    draft.actions[:0] = letting_go
     if not serve or _listens(observation, primary, endpoint):
         return
     others = (observation.of(n.node_id) for n in spec.nodes if n != primary)
