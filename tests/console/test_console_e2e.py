@@ -34,9 +34,7 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
 
 
-def create_through_wizard(
-    page: Page, daemon: LocalDaemon, name: str, shards: int, replicas: int
-) -> None:
+def fill_wizard(page: Page, daemon: LocalDaemon, name: str, shards: int, replicas: int) -> None:
     page.goto(console_url(daemon, "/create"))
     page.get_by_label("Name", exact=True).fill(name)
     if shards > 1:
@@ -48,9 +46,23 @@ def create_through_wizard(
     else:
         page.get_by_label("Number of replicas").fill(str(replicas))
     page.get_by_label("Node type").select_option("cache.t4g.micro")
+
+
+def review(page: Page) -> None:
     page.get_by_role("button", name="Review and create").click()
     expect(page.get_by_role("heading", name="Review and create", level=1)).to_be_visible()
+
+
+def create_through_wizard(
+    page: Page, daemon: LocalDaemon, name: str, shards: int, replicas: int
+) -> None:
+    fill_wizard(page, daemon, name, shards, replicas)
+    review(page)
     expect(page.locator("dd", has_text=f"{shards * (replicas + 1)}").first).to_be_visible()
+    create_from_review(page, name)
+
+
+def create_from_review(page: Page, name: str) -> None:
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/console/caches/{name}\?notice=created$"))
 
@@ -175,3 +187,39 @@ def test_a_cluster_mode_enabled_cache_from_wizard_to_delete(
         cluster.close()
     fail_over(page, "0002", "shop-0002-001", "shop-0002-002")
     delete(page, list_page, "shop")
+
+
+def test_custom_slots_from_the_wizard_are_the_clusters_slots(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    list_page = open_list(page, console_daemon)
+    fill_wizard(page, console_daemon, "ring", shards=2, replicas=0)
+    page.get_by_label("Multi-AZ").uncheck()
+    expect(page.get_by_label("Shard 1 slots")).to_be_hidden()
+    page.get_by_label("Custom distribution").check()
+    expect(page.get_by_label("Shard 1 slots")).to_have_value("0-8191")  # the equal split of 2
+    expect(page.get_by_label("Shard 2 slots")).to_have_value("8192-16383")
+    expect(page.get_by_label("Shard 3 slots")).to_have_count(0)
+    page.get_by_label("Shard 1 slots").fill("0-1000")
+    page.get_by_label("Shard 2 slots").fill("1000-16383")
+    page.get_by_role("button", name="Review and create").click()
+    expect(page.locator("#slots_2-error")).to_contain_text(
+        "slot 1000 is assigned to more than one node group (1 and 2)"
+    )
+    expect(page.get_by_label("Shard 2 slots")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Shard 2 slots")).to_have_value("1000-16383")
+    page.get_by_label("Shard 1 slots").fill("0-999")
+    review(page)
+    expect(page.locator(".pairs > div", has_text="Slots and keyspaces")).to_contain_text(
+        "Custom distribution"
+    )
+    expect(page.locator(".pairs > div", has_text="Shard 0002 slots")).to_contain_text("1000-16383")
+    create_from_review(page, "ring")
+    wait_available_on_list(list_page, "ring")
+    group = console_daemon.client().describe_replication_groups(ReplicationGroupId="ring")
+    node_groups = group["ReplicationGroups"][0]["NodeGroups"]
+    assert [ng["Slots"] for ng in node_groups] == ["0-999", "1000-16383"]
+    host, port = endpoint(page, "configuration")
+    served = redis.Redis(host=host, port=port, socket_timeout=2).execute_command("CLUSTER SLOTS")
+    assert sorted((start, end) for start, end, *_ in served) == [(0, 999), (1000, 16383)]
+    delete(page, list_page, "ring")

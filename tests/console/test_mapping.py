@@ -213,3 +213,75 @@ def test_other_service_errors_land_beside_their_field_or_on_the_form() -> None:
     assert field_of(invalid_id, False) == "name"
     assert field_of(InvalidParameter("Invalid Cache Node Type: cache.x"), False) == "node_type"
     assert field_of(InvalidParameter("The request would exceed 300 nodes."), False) == FORM
+
+
+def test_custom_slots_become_the_slots_of_each_shard_request() -> None:
+    request = to_request(
+        form(cluster_mode="enabled", shards="2", replicas_per_shard="1", slots_mode="custom",
+             slots_1=" 0-999 ", slots_2="1000-16383")
+    )  # fmt: skip
+    assert request.shards == (
+        ShardRequest(slots="0-999", replica_count=1),
+        ShardRequest(slots="1000-16383", replica_count=1),
+    )
+    layout = plan_layout(request, AZS, 90)
+    assert [[str(r) for r in shard.slots] for shard in layout.shards] == [
+        ["0-999"],
+        ["1000-16383"],
+    ]
+
+
+def test_custom_slots_and_specified_azs_go_into_the_same_shard_requests() -> None:
+    request = to_request(
+        form(cluster_mode="enabled", shards="2", replicas_per_shard="0", multi_az="",
+             az_placement="specify", az_1_0="us-east-1c", az_2_0="us-east-1a",
+             slots_mode="custom", slots_1="0-8191", slots_2="8192-16383")
+    )  # fmt: skip
+    assert request.shards == (
+        ShardRequest(slots="0-8191", replica_count=0, primary_az="us-east-1c"),
+        ShardRequest(slots="8192-16383", replica_count=0, primary_az="us-east-1a"),
+    )
+
+
+def test_equal_distribution_and_cluster_mode_disabled_ignore_posted_slots() -> None:
+    slots = {"slots_1": "0-99", "slots_2": "100-16383", "shards": "2"}
+    equal = to_request(form(cluster_mode="enabled", slots_mode="equal", **slots))
+    assert equal.shards == ()
+    disabled = to_request(form(cluster_mode="disabled", slots_mode="custom", **slots))
+    assert disabled.shards == ()
+
+
+def test_a_shard_without_slots_under_custom_distribution_is_an_error_beside_it() -> None:
+    errors = errors_of(
+        form(cluster_mode="enabled", shards="2", slots_mode="custom", slots_1="0-16383")
+    )
+    assert errors == {"slots_2": "Enter the slots of shard 2 as start-end, e.g. 0-3999."}
+    assert errors_of(form(cluster_mode="enabled", slots_mode="uneven")) == {
+        "slots_mode": "Choose Equal distribution or Custom distribution."
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name", "message"),
+    [
+        ("0-999", "1000-x", "slots_2", "Invalid slot configuration of node group 2: '1000-x' is "
+         "not of the form start-end, e.g. 0-5460."),
+        ("0-999", "1000-16384", "slots_2", "Invalid slot configuration of node group 2: "
+         "1000-16384 is outside 0-16383."),
+        ("999-0", "1000-16383", "slots_1", "Invalid slot configuration of node group 1: 999-0 "
+         "starts after it ends."),
+        ("0-1000", "1000-16383", "slots_2", "Invalid slot configuration of node group 2: slot "
+         "1000 is assigned to more than one node group (1 and 2)."),
+        ("0-999", "2000-16383", "slots_mode", "Invalid slot configuration: all 16384 slots "
+         "(0-16383) must be assigned; no node group has 1000-1999."),
+    ],
+)  # fmt: skip
+def test_the_services_slot_errors_land_beside_the_shard_they_are_about(
+    first: str, second: str, name: str, message: str
+) -> None:
+    request = to_request(
+        form(cluster_mode="enabled", shards="2", slots_mode="custom", slots_1=first,
+             slots_2=second)
+    )  # fmt: skip
+    error = layout_error(request)
+    assert (field_of(error, True), error.message) == (name, message)

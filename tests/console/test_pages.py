@@ -109,6 +109,61 @@ def test_back_to_edit_shows_the_form_as_filled_in(client: ConsoleClient) -> None
     assert "<cache>" not in answer.text
 
 
+CLUSTER = {**WIZARD, "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1"}
+
+
+def test_the_wizard_offers_equal_or_custom_slots_prefilled_with_the_equal_split(
+    client: ConsoleClient,
+) -> None:
+    html = client.get("/create").text
+    assert re.search(r'id="slots-equal" name="slots_mode" value="equal" checked', html)
+    assert re.search(r'<fieldset[^>]*id="slots_mode" data-when="cluster_mode=enabled"', html)
+    assert 'data-when="slots_mode=custom"' in html
+    fields = re.findall(r'<input id="slots_(\d)" name="slots_\1" value="([^"]*)"', html)
+    assert fields == [("1", "0-5461"), ("2", "5462-10922"), ("3", "10923-16383")]
+    assert "Shard 3 slots" in html
+
+
+def test_typed_slots_are_kept_and_a_new_number_of_shards_starts_from_the_equal_split(
+    client: ConsoleClient,
+) -> None:
+    typed = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-99", "slots_2": "", "step": "edit"}
+    html = client.post("/create", typed).text
+    assert 'id="slots-custom" name="slots_mode" value="custom" checked' in html
+    assert 'name="slots_1" value="0-99"' in html and 'name="slots_2" value=""' in html
+    html = client.post("/create", {**typed, "shards": "4"}).text
+    assert 'name="slots_1" value="0-4095"' in html and 'name="slots_4" value="12288-16383"' in html
+
+
+def test_bad_slots_are_shown_beside_their_shard_and_nothing_is_created(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    fields = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-1000", "slots_2": "1000-16383"}
+    answer = client.post("/create", {**fields, "step": "create"})
+    assert answer.status_code == 400
+    html = answer.text
+    field = html.index('id="slots_2"')
+    error = html.index('id="slots_2-error"')
+    assert 0 < error - field < 400
+    assert "slot 1000 is assigned to more than one node group (1 and 2)" in html
+    assert re.search(r'<input id="slots_2"[^>]*value="1000-16383"[^>]*aria-invalid="true"', html)
+    assert '<a href="#slots_2">' in html
+    assert ctx.store.list_groups(SCOPE) == []
+
+
+def test_custom_slots_are_reviewed_and_created_as_given(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    fields = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-999", "slots_2": "1000-16383"}
+    review = text_of(client.post("/create", {**fields, "step": "review"}).text)
+    assert "Slots and keyspaces Custom distribution" in review
+    assert "Shard 0001 slots 0-999 Shard 0002 slots 1000-16383" in review
+    answer = client.post("/create", {**fields, "step": "create"})
+    assert answer.status_code == 303
+    shards = groups.get_group(ctx, SCOPE, "orders").spec.shards
+    assert [[str(r) for r in shard.slots] for shard in shards] == [["0-999"], ["1000-16383"]]
+
+
 def test_create_calls_the_service_and_redirects_to_the_cache(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:

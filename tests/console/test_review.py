@@ -78,3 +78,36 @@ def test_the_preview_knows_the_default_parameter_group_and_the_placement(
     assert rows["Maintenance window"] == "mon:03:00-mon:05:00 (UTC)"
     assert rows["Encryption in transit"] == NOT_YET
     assert rows["team"] == "web"
+
+
+def rows_of(ctx: ServiceContext, fields: dict[str, str]) -> dict[str, str]:
+    """The review's rows, by label, for a wizard posted with ``fields``."""
+    wizard = parse_form(fields)
+    seen = preview(ctx, SCOPE, to_request(wizard))
+    return dict(row for _, section in summary(wizard, seen, AZS) for row in section)
+
+
+def test_the_review_lists_custom_slots_per_shard_and_says_when_they_are_equal(
+    ctx: ServiceContext,
+) -> None:
+    fields = {"name": "shop", "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1",
+              "slots_1": "0-999", "slots_2": "1000-16383"}  # fmt: skip
+    custom = rows_of(ctx, {**fields, "slots_mode": "custom"})
+    assert custom["Slots and keyspaces"] == "Custom distribution"
+    assert (custom["Shard 0001 slots"], custom["Shard 0002 slots"]) == ("0-999", "1000-16383")
+    equal = rows_of(ctx, {**fields, "slots_mode": "equal"})
+    assert equal["Slots and keyspaces"] == "Equal distribution"
+    assert "Shard 0001 slots" not in equal
+
+
+def test_slots_the_service_refuses_are_named_beside_their_shard(ctx: ServiceContext) -> None:
+    wizard = parse_form(
+        {"name": "shop", "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1",
+         "slots_mode": "custom", "slots_1": "0-999", "slots_2": "999-16383", "port": "80"}
+    )  # fmt: skip
+    errors = errors_of(ctx, to_request(wizard))
+    assert errors == {
+        "slots_2": "Invalid slot configuration of node group 2: slot 999 is assigned to more "
+        "than one node group (1 and 2).",
+        "port": "Port 80 is not valid: use a port from 1024 to 65535.",
+    }

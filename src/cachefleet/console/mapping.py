@@ -1,8 +1,9 @@
 """Pure: the wizard's form → the service's `CreateGroupRequest`, and errors → form fields.
 
 Only what the form itself can tell is checked here (a number that is not a number, an unchosen
-Availability Zone, a choice that is not available yet); every rule of the product is the service
-layer's, and its errors are placed beside the field they are about with `field_of`.
+Availability Zone, a shard's slots left blank, a choice that is not available yet); every rule
+of the product is the service layer's, and its errors are placed beside the field they are
+about with `field_of`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
 from cachefleet.errors import AlreadyExists, DomainError
 from cachefleet.model.spec import Tag
 from cachefleet.model.status import ClusterMode
+from cachefleet.service.layout import MAX_SHARDS, InvalidSlots
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 FORM = "form"  # the key of errors that belong to the whole form, shown at its top
@@ -52,6 +54,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
     shape = shape_of(form, errors)
     easy = form.method == "easy"
     placements = () if easy or shape is None else _placements(form, shape, errors)
+    slots = () if easy or shape is None else _slot_ranges(form, shape, errors)
     window = None if easy else _window(form, errors)
     port = None if easy else _whole(form.port, "port", errors)
     tags = _tags(form, errors)
@@ -63,7 +66,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         description=form.description,
         num_node_groups=shape.shards if enabled else None,
         replicas_per_node_group=shape.replicas,
-        shards=_shard_requests(placements, shape.replicas) if enabled else (),
+        shards=_shard_requests(placements, slots, shape.replicas) if enabled else (),
         preferred_azs=placements[0] if placements and not enabled else (),
         node_type=shape.node_type,
         engine="redis",
@@ -142,13 +145,38 @@ def _placements(
     return chosen
 
 
+def _slot_ranges(form: WizardForm, shape: Shape, errors: dict[str, str]) -> tuple[str, ...]:
+    if shape.cluster_mode is not ClusterMode.ENABLED or form.slots_mode == "equal":
+        return ()
+    if form.slots_mode != "custom":
+        errors["slots_mode"] = "Choose Equal distribution or Custom distribution."
+        return ()
+    if not 1 <= shape.shards <= MAX_SHARDS:
+        return ()  # the service refuses the number of shards, beside its field
+    texts = tuple(form.slot_range(shard) for shard in range(1, shape.shards + 1))
+    for shard, text in enumerate(texts, 1):
+        if not text:
+            errors[f"slots_{shard}"] = (
+                f"Enter the slots of shard {shard} as start-end, e.g. 0-3999."
+            )
+    return texts
+
+
 def _shard_requests(
-    placements: tuple[tuple[str, ...], ...], replicas: int
+    placements: tuple[tuple[str, ...], ...], slots: tuple[str, ...], replicas: int
 ) -> tuple[ShardRequest, ...]:
-    return tuple(
-        ShardRequest(primary_az=azs[0], replica_azs=azs[1:], replica_count=replicas)
-        for azs in placements
-    )
+    requests = []
+    for index in range(max(len(placements), len(slots))):
+        azs = placements[index] if placements else ()
+        requests.append(
+            ShardRequest(
+                slots=slots[index] if slots else None,
+                replica_count=replicas,
+                primary_az=azs[0] if azs else None,
+                replica_azs=azs[1:],
+            )
+        )
+    return tuple(requests)
 
 
 def _window(form: WizardForm, errors: dict[str, str]) -> str | None:
@@ -215,6 +243,8 @@ def field_of(error: DomainError, cluster_mode_enabled: bool) -> str:
     """The form field a service error is about, or `FORM` for the form as a whole."""
     if isinstance(error, AlreadyExists):
         return "name"
+    if isinstance(error, InvalidSlots):
+        return "slots_mode" if error.index is None else f"slots_{error.index + 1}"
     replicas = "replicas_per_shard" if cluster_mode_enabled else "replicas"
     text = error.message.lower()
     for words, name in _FIELD_WORDS:

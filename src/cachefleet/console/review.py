@@ -166,11 +166,22 @@ def _settings(seen: Preview) -> list[Row]:
         rows += [
             ("Number of shards", str(len(layout.shards))),
             ("Replicas per shard", str(replicas)),
+            *_slots(seen),
         ]
     else:
         rows.append(("Number of replicas", str(replicas)))
     rows.append(("Nodes in total", str(layout.node_count)))
     return rows
+
+
+def _slots(seen: Preview) -> list[Row]:
+    if not any(shard.slots for shard in seen.request.shards):
+        return [("Slots and keyspaces", "Equal distribution")]
+    ranges = [
+        (f"Shard {shard.shard_id} slots", ", ".join(str(r) for r in shard.slots))
+        for shard in seen.layout.shards
+    ]
+    return [("Slots and keyspaces", "Custom distribution"), *ranges]
 
 
 def _connectivity(form: WizardForm, seen: Preview) -> list[Row]:

@@ -23,10 +23,12 @@ from cachefleet.console.wizard_form import DAYS, WizardForm, parse_form
 from cachefleet.errors import DomainError
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
+from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
 from cachefleet.service import catalog, checks, groups
 from cachefleet.service.catalog import SubnetGroupView
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.layout import MAX_SHARDS
 
 MAX_PLACEMENT_ROWS = 90  # more nodes than a cluster may have: the grid is not drawn
 
@@ -86,6 +88,18 @@ def placement_grid(form: WizardForm) -> list[tuple[int, tuple[int, ...]]]:
     if shards * (replicas + 1) > MAX_PLACEMENT_ROWS:
         return []
     return [(shard, tuple(range(replicas + 1))) for shard in range(1, shards + 1)]
+
+
+def slot_rows(form: WizardForm) -> list[tuple[int, str]]:
+    """The (shard, slots) rows of "Custom distribution": as typed, or else the equal split.
+
+    Typed texts are kept only when there is one for every shard; for another number of shards
+    the equal split is the starting point again.
+    """
+    numbers = range(1, min(_count(form.shards), MAX_SHARDS) + 1)
+    if all(shard in form.slot_ranges for shard in numbers):
+        return [(shard, form.slot_range(shard)) for shard in numbers]
+    return [(shard, str(r)) for shard, r in zip(numbers, split_slots(len(numbers)), strict=True)]
 
 
 def _count(text: str) -> int:
@@ -162,6 +176,7 @@ class Wizard:
             "options": options,
             "version": form.engine_version or options.default_version,
             "grid": placement_grid(form),
+            "slot_rows": slot_rows(form),
             "tag_rows": [*form.tags, ("", "")],
         }
         return self._renderer.page(request, "wizard.html", context, status, region)

@@ -31,6 +31,7 @@ UNAVAILABLE_FIELDS: dict[str, str] = {
 }
 
 _PLACEMENT = re.compile(r"az_(\d{1,3})_(\d)")
+_SLOT_RANGE = re.compile(r"slots_(\d{1,3})")
 _TAG = re.compile(r"tag_(key|value)_(\d{1,2})")
 
 
@@ -57,6 +58,8 @@ class WizardForm:
     subnet_group: str = "default"
     az_placement: str = "none"
     placements: dict[tuple[int, int], str] = field(default_factory=dict)
+    slots_mode: str = "equal"
+    slot_ranges: dict[int, str] = field(default_factory=dict)
     maintenance: str = "none"
     mw_day: str = "sun"
     mw_time: str = "05:00"
@@ -72,6 +75,10 @@ class WizardForm:
     def placement(self, shard: int, node: int) -> str:
         """The AZ chosen for node ``node`` (0 is the primary) of shard ``shard`` (from 1)."""
         return self.placements.get((shard, node), "")
+
+    def slot_range(self, shard: int) -> str:
+        """The slots typed for shard ``shard`` (from 1) under Custom distribution."""
+        return self.slot_ranges.get(shard, "")
 
 
 def parse_form(data: Mapping[str, str]) -> WizardForm:
@@ -95,6 +102,7 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         multi_az=_checked(data, "multi_az"),
         auto_failover=_checked(data, "auto_failover"),
         placements=_placements(data),
+        slot_ranges=_slot_ranges(data),
         tags=_tags(data),
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
@@ -102,7 +110,8 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
 
 _CHOICE_FIELDS = (
     "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
-    "network_type", "subnet_group", "az_placement", "maintenance", "mw_day", "mw_duration",
+    "network_type", "subnet_group", "az_placement", "slots_mode", "maintenance", "mw_day",
+    "mw_duration",
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
@@ -120,6 +129,15 @@ def _placements(data: Mapping[str, str]) -> dict[tuple[int, int], str]:
         match = _PLACEMENT.fullmatch(name)
         if match and value.strip():
             found[(int(match[1]), int(match[2]))] = value.strip()
+    return found
+
+
+def _slot_ranges(data: Mapping[str, str]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for name, value in data.items():
+        match = _SLOT_RANGE.fullmatch(name)
+        if match:
+            found[int(match[1])] = value.strip()
     return found
 
 

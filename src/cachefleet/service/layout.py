@@ -179,44 +179,73 @@ def _shard_requests(req: CreateGroupRequest) -> tuple[ShardRequest, ...]:
 _SLOTS = re.compile(r"(\d+)-(\d+)")
 
 
+class InvalidSlots(InvalidParameter):
+    """A bad Slots value.
+
+    :param index: the node group it is about, by its place in the request (from 0); None when
+        it is about the node groups together (slots that none of them has).
+    """
+
+    def __init__(self, detail: str, index: int | None = None) -> None:
+        where = "" if index is None else f" of node group {index + 1}"
+        super().__init__(f"Invalid slot configuration{where}: {detail}")
+        self.index = index
+
+
 def _slot_ranges(shards: tuple[ShardRequest, ...]) -> list[tuple[SlotRange, ...]]:
+    """Each node group's slots: split equally when no Slots are given, else exactly as given.
+
+    :raises InvalidSlots: for the first problem found, naming its node group where it has one.
+    """
     given = [shard.slots for shard in shards]
     if not any(given):
-        return [(r,) for r in split_slots(len(shards))]
-    if not all(given):
-        raise _slots_error("Slots must be given for every node group or for none.")
-    ranges = [_parse_slots(text or "") for text in given]
-    _check_coverage([r for shard in ranges for r in shard])
+        return [(r,) for r in split_slots(len(given))]
+    ranges = [_parse_slots(text, index) for index, text in enumerate(given)]
+    _check_coverage(ranges)
     return ranges
 
 
-def _slots_error(detail: str) -> InvalidParameter:
-    """The error for a bad Slots value."""
-    return InvalidParameter(f"Invalid slot configuration: {detail}")
-
-
-def _parse_slots(text: str) -> tuple[SlotRange, ...]:
+def _parse_slots(text: str | None, index: int) -> tuple[SlotRange, ...]:
+    if not text:
+        raise InvalidSlots("Slots must be given for every node group or for none.", index)
     ranges: list[SlotRange] = []
     for part in text.split(","):
         match = _SLOTS.fullmatch(part.strip())
         if not match:
-            raise _slots_error(f"{text!r} is not of the form start-end, e.g. 0-5460.")
+            raise InvalidSlots(f"{text!r} is not of the form start-end, e.g. 0-5460.", index)
         start, end = int(match[1]), int(match[2])
-        if not 0 <= start <= end < SLOT_COUNT:
-            raise _slots_error(f"{part} is outside 0-{SLOT_COUNT - 1}.")
+        if max(start, end) >= SLOT_COUNT:
+            raise InvalidSlots(f"{part.strip()} is outside 0-{SLOT_COUNT - 1}.", index)
+        if start > end:
+            raise InvalidSlots(f"{part.strip()} starts after it ends.", index)
         ranges.append(SlotRange(start, end))
     return tuple(ranges)
 
 
-def _check_coverage(ranges: list[SlotRange]) -> None:
-    owned = [0] * SLOT_COUNT
-    for r in ranges:
-        for slot in range(r.start, r.end + 1):
-            owned[slot] += 1
-    if any(count > 1 for count in owned):
-        raise _slots_error("a slot is assigned to more than one node group.")
-    if not all(owned):
-        raise _slots_error(f"all {SLOT_COUNT} slots (0-16383) must be assigned.")
+def _check_coverage(ranges: list[tuple[SlotRange, ...]]) -> None:
+    owner: list[int | None] = [None] * SLOT_COUNT
+    for index, shard in enumerate(ranges):
+        for r in shard:
+            for slot in range(r.start, r.end + 1):
+                other = owner[slot]
+                if other is not None:
+                    raise InvalidSlots(_twice(slot, other, index), index)
+                owner[slot] = index
+    if None in owner:
+        first = owner.index(None)
+        last = first
+        while last + 1 < SLOT_COUNT and owner[last + 1] is None:
+            last += 1
+        raise InvalidSlots(
+            f"all {SLOT_COUNT} slots (0-{SLOT_COUNT - 1}) must be assigned; "
+            f"no node group has {SlotRange(first, last)}."
+        )
+
+
+def _twice(slot: int, first: int, second: int) -> str:
+    if first == second:
+        return f"slot {slot} is given twice."
+    return f"slot {slot} is assigned to more than one node group ({first + 1} and {second + 1})."
 
 
 def _shard_id(given: str | None, index: int) -> str:

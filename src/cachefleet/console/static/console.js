@@ -3,12 +3,14 @@
 //   of the answer into the page (a part holding the focus or an open <details> is left alone);
 // - [data-copy] buttons copy the text of the element whose id they name;
 // - the create wizard shows [data-when="field=value"] sections, keeps auto-failover on with
-//   Multi-AZ or cluster mode, names the default parameter group and draws the AZ grid.
+//   Multi-AZ or cluster mode, names the default parameter group, draws the AZ grid and gives
+//   every shard a slots field under "Custom distribution".
 "use strict";
 
 (function () {
   const MAX_PLACED_NODES = 90;
   const MAX_TAG_ROWS = 50;
+  const SLOT_COUNT = 16384;
 
   // --- polling ----------------------------------------------------------------------------
 
@@ -152,6 +154,44 @@
     }
   }
 
+  // The 16384 slots split equally, earlier shards taking the remainder (as model.spec.split_slots).
+  function equalSlots(shards) {
+    const base = Math.floor(SLOT_COUNT / shards);
+    const extra = SLOT_COUNT % shards;
+    const ranges = [];
+    for (let index = 0, start = 0; index < shards; index++) {
+      const size = base + (index < extra ? 1 : 0);
+      ranges.push(`${start}-${start + size - 1}`);
+      start += size;
+    }
+    return ranges;
+  }
+
+  function slotField(shard, text) {
+    const name = `slots_${shard}`;
+    const field = document.createElement("div");
+    field.className = "field";
+    const label = document.createElement("label");
+    label.htmlFor = name;
+    label.textContent = `Shard ${shard} slots`;
+    const input = document.createElement("input");
+    Object.assign(input, { id: name, name, value: text, size: 12, autocomplete: "off" });
+    input.spellcheck = false;
+    field.append(label, input);
+    return field;
+  }
+
+  // One slots field per shard, starting from the equal split whenever the number of shards
+  // changes; the fields the page came with are kept while it does not.
+  function drawSlotRows(form) {
+    const rows = form.querySelector("[data-slot-rows]");
+    if (!rows || valueOf(form, "slots_mode") !== "custom") return;
+    const shards = count(valueOf(form, "shards"));
+    if (rows.dataset.shards === String(shards)) return;
+    rows.dataset.shards = String(shards);
+    rows.replaceChildren(...equalSlots(shards).map((text, index) => slotField(index + 1, text)));
+  }
+
   function addTagRow(form) {
     const rows = form.querySelector("[data-tag-rows]");
     if (rows.children.length >= MAX_TAG_ROWS) return;
@@ -177,6 +217,7 @@
       lockFailover(form);
       showParameterGroup(form);
       drawPlacements(form);
+      drawSlotRows(form);
     };
     const problems = document.getElementById("form-errors");
     if (problems) problems.focus(); // after a refused submit, start where the errors are listed
