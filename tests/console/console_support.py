@@ -1,8 +1,9 @@
-"""What the console's tests share: the scope, the form token and an in-process client."""
+"""What the console's tests share: the scope, the form token, an in-process client, page text."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -13,6 +14,11 @@ from cachefleet.model.ids import Scope
 SCOPE = Scope("us-east-1", "000000000000")
 TOKEN = "test-form-token"
 ORIGIN = "http://127.0.0.1:8480"
+
+
+def text_of(html: str) -> str:
+    """A page's text as a reader sees it: tags dropped, white space collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 class ConsoleClient:

@@ -2,7 +2,9 @@
 
 Each scenario creates a cache through the wizard, watches it become available on the list page
 without a reload, writes a key through the endpoint the cache page shows, fails a shard over
-from the page and sees ElastiCache's event appear, then deletes the cache.
+from the page and sees ElastiCache's event appear, then deletes the cache. A standalone cache
+cluster, created through the API, is followed the same way from the list to its own page and
+its delete.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 
 import pytest
 import redis
+from botocore.exceptions import ClientError
 from playwright.sync_api import Page, expect
 from redis.cluster import RedisCluster
 
@@ -223,3 +226,51 @@ def test_custom_slots_from_the_wizard_are_the_clusters_slots(
     served = redis.Redis(host=host, port=port, socket_timeout=2).execute_command("CLUSTER SLOTS")
     assert sorted((start, end) for start, end, *_ in served) == [(0, 999), (1000, 16383)]
     delete(page, list_page, "ring")
+
+
+def node_endpoint_from_api(daemon: LocalDaemon, cluster_id: str) -> tuple[str, int]:
+    described = daemon.client().describe_cache_clusters(
+        CacheClusterId=cluster_id, ShowCacheNodeInfo=True
+    )
+    found = described["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+    return found["Address"], found["Port"]
+
+
+def assert_cluster_gone(daemon: LocalDaemon, cluster_id: str) -> None:
+    client = daemon.client()
+    waiter = client.get_waiter("cache_cluster_deleted")
+    waiter.wait(CacheClusterId=cluster_id, WaiterConfig={"Delay": 1, "MaxAttempts": 40})
+    with pytest.raises(ClientError) as raised:
+        client.describe_cache_clusters(CacheClusterId=cluster_id)
+    assert raised.value.response["Error"]["Code"] == "CacheClusterNotFound"
+
+
+def test_a_standalone_cache_cluster_from_the_api_to_delete_on_its_page(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    list_page = open_list(page, console_daemon)
+    console_daemon.client().create_cache_cluster(
+        CacheClusterId="solo", Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1
+    )
+    row = list_page.locator('tr[data-cache="solo"][data-type="cache-cluster"]')
+    expect(row).to_contain_text("Cache cluster", timeout=SETTLE_MS)
+    wait_available_on_list(list_page, "solo")
+    expect(row.locator('td[data-label="Cluster mode"]')).to_have_text("Disabled")
+    expect(row.locator('td[data-label="Shards / nodes"]')).to_contain_text("/ 1")
+    expect(row.locator('td[data-label="Node type"]')).to_have_text("cache.t3.micro")
+    page.goto(console_url(console_daemon))
+    page.locator('tr[data-cache="solo"]').get_by_role("link", name="solo").click()
+    expect(page).to_have_url(re.compile(r"/console/clusters/solo$"))
+    expect(page.locator("[data-type]")).to_have_text("Cache cluster · single node")
+    expect(page.locator('[data-part="status"] .status')).to_have_text("available")
+    expect(page.locator("summary", has_text="Failover primary")).to_have_count(0)
+    expect(page.get_by_role("button", name="Failover primary")).to_have_count(0)
+    host, port = endpoint(page, "node")
+    assert (host, port) == node_endpoint_from_api(console_daemon, "solo")
+    expect(page.locator("#cli-node")).to_have_text(f"redis-cli -h {host} -p {port}")
+    assert redis.Redis(host=host, port=port, socket_timeout=2).ping()
+    expect(page.locator('tr[data-node="solo"] [data-role]')).to_have_text("primary")
+    expect(page.locator('[data-part="events"]')).to_contain_text("Cache cluster created")
+    expect(page.locator("#charts-solo")).to_be_visible()
+    delete(page, list_page, "solo")
+    assert_cluster_gone(console_daemon, "solo")

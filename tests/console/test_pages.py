@@ -13,7 +13,7 @@ from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
-from console_support import SCOPE, ConsoleClient
+from console_support import SCOPE, ConsoleClient, text_of
 
 WIZARD = {
     "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",
@@ -21,10 +21,6 @@ WIZARD = {
     "node_type": "cache.t4g.micro", "replicas": "1", "network_type": "ipv4",
     "subnet_group": "default", "az_placement": "none", "maintenance": "none",
 }  # fmt: skip
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_the_list_says_when_there_are_no_caches(client: ConsoleClient) -> None:
@@ -39,7 +35,7 @@ def test_the_list_shows_every_column_and_polls_its_table(
 ) -> None:
     groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", num_node_groups=2))
     text = text_of(client.get("/").text)
-    assert "orders creating Enabled 2 / 2 cache.t4g.micro 7.0.15" in text
+    assert "orders Replication group creating Enabled 2 / 2 cache.t4g.micro 7.0.15" in text
     fragment = client.get("/fragments/caches")
     assert fragment.status_code == 200 and 'data-part="caches"' in fragment.text
     assert "<html" not in fragment.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from cachefleet.errors import (
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Tag
-from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus
+from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.service import clusters, groups, tags
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest, CreateGroupRequest, ShardRequest
@@ -163,6 +164,19 @@ def test_delete_is_refused_while_creating(ctx: ServiceContext) -> None:
     create(ctx)
     with pytest.raises(InvalidState, match="not in available state"):
         groups.delete_group(ctx, SCOPE, "orders")
+
+
+def test_a_standalone_cluster_whose_create_failed_says_so_and_can_be_deleted(
+    ctx: ServiceContext,
+) -> None:
+    view = clusters.create_cluster(ctx, SCOPE, CreateClusterRequest("solo"))
+    with pytest.raises(InvalidState, match="not in available state"):
+        clusters.delete_cluster(ctx, SCOPE, "solo")
+    failed = replace(view.record.state, status=GroupStatus.CREATE_FAILED)
+    ctx.store.update_state(SCOPE, view.record.spec.key, failed)
+
+    assert clusters.find_cluster(ctx, SCOPE, "solo").status is NodeStatus.CREATE_FAILED
+    assert clusters.delete_cluster(ctx, SCOPE, "solo").status is NodeStatus.DELETING
 
 
 def test_missing_group(ctx: ServiceContext) -> None:

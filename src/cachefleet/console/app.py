@@ -30,17 +30,27 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     guard = Guard(renderer, token, ctx.settings.api.host)
     caches = CacheList(ctx, renderer)
     wizard = Wizard(ctx, renderer)
-    cache = CachePages(ctx, renderer)
+    group = CachePages(ctx, renderer)
+    standalone = CachePages(ctx, renderer, standalone=True)
     routes = [
         Route("/", guard(caches.page), methods=["GET"]),
         Route("/fragments/caches", guard(caches.rows), methods=["GET"]),
         Route("/create", guard(wizard.page), methods=["GET"]),
         Route("/create", guard(wizard.submit), methods=["POST"]),
-        Route("/caches/{group_id}", guard(cache.page), methods=["GET"]),
-        Route("/caches/{group_id}/fragments/live", guard(cache.live), methods=["GET"]),
-        Route("/caches/{group_id}/fragments/charts", guard(cache.charts), methods=["GET"]),
-        Route("/caches/{group_id}/failover", guard(cache.failover), methods=["POST"]),
-        Route("/caches/{group_id}/delete", guard(cache.delete), methods=["POST"]),
+        *_cache_routes("/caches", group, guard),
+        Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
+        *_cache_routes("/clusters", standalone, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+def _cache_routes(prefix: str, pages: CachePages, guard: Guard) -> list[Route]:
+    """A cache's page, its polled fragments and its delete, under ``prefix``."""
+    base = prefix + "/{cache_id}"
+    return [
+        Route(base, guard(pages.page), methods=["GET"]),
+        Route(f"{base}/fragments/live", guard(pages.live), methods=["GET"]),
+        Route(f"{base}/fragments/charts", guard(pages.charts), methods=["GET"]),
+        Route(f"{base}/delete", guard(pages.delete), methods=["POST"]),
+    ]

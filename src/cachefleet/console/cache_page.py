@@ -2,6 +2,8 @@
 
 Endpoints with ready-to-paste ``redis-cli`` and redis-py lines, shards with their nodes (role,
 AZ, address, status), and whether each shard can be failed over now, with the reason if not.
+A standalone cache cluster (one node, no replication group) has no primary or reader endpoint:
+its page shows its node's endpoint, as DescribeCacheClusters gives it.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cachefleet.model.ids import group_arn
+from cachefleet.model.ids import cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.spec import EndpointSpec, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, Role
-from cachefleet.service.clusters import ClusterView
+from cachefleet.service.clusters import DELETABLE, ClusterView
 
 _LABELS = {
     EndpointKind.PRIMARY: (
@@ -27,6 +29,8 @@ _LABELS = {
         "Cluster-aware clients start here and follow the cluster's slot map.",
     ),
 }
+NODE_ENDPOINT = "node"
+_NODE_LABEL = ("Node endpoint", "The cache cluster's one node: reads and writes.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,10 @@ class ShardView:
 
 @dataclass(frozen=True, slots=True)
 class CacheDetails:
-    """Everything the cache page says about a group."""
+    """Everything the cache page says about a group or a standalone cache cluster."""
 
     group_id: str
+    standalone: bool
     description: str
     arn: str
     status: str
@@ -94,8 +99,9 @@ def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDet
     node_type = NODE_TYPES.get(spec.node_type)
     return CacheDetails(
         group_id=spec.group_id,
+        standalone=spec.standalone,
         description=spec.description,
-        arn=group_arn(spec.scope, spec.group_id),
+        arn=_arn(spec),
         status=status_text(record),
         reason=record.state.reason,
         cluster_mode=spec.cluster_mode is ClusterMode.ENABLED,
@@ -109,11 +115,34 @@ def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDet
         subnet_group=spec.subnet_group,
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
-        endpoints=tuple(endpoint_view(spec, ep) for ep in spec.endpoints),
+        endpoints=_endpoints(spec),
         shards=tuple(_shard(record, shard.shard_id, nodes) for shard in spec.shards),
-        deletable=not record.deleting
-        and record.state.status in (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED),
+        deletable=is_deletable(record),
     )
+
+
+def _arn(spec: GroupSpec) -> str:
+    if spec.standalone:
+        return cluster_arn(spec.scope, spec.group_id)
+    return group_arn(spec.scope, spec.group_id)
+
+
+def _endpoints(spec: GroupSpec) -> tuple[EndpointView, ...]:
+    if spec.standalone:
+        return tuple(node_endpoint_view(node.address, node.port) for node in spec.nodes)
+    return tuple(endpoint_view(spec, ep) for ep in spec.endpoints)
+
+
+def is_deletable(record: GroupRecord) -> bool:
+    """Whether the service would take a delete now, as far as the record tells.
+
+    A replication group: available or failed to create. A standalone cache cluster: the same,
+    as DeleteCacheCluster asks it of its node.
+    """
+    if record.spec.standalone:
+        return ClusterView(record, record.spec.nodes[0]).status in DELETABLE
+    ready = record.state.status in (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED)
+    return ready and not record.deleting
 
 
 def status_text(record: GroupRecord) -> str:
@@ -133,16 +162,29 @@ def endpoint_view(spec: GroupSpec, endpoint: EndpointSpec) -> EndpointView:
             'rc.set("greeting", "hello")\n'
             'print(rc.get("greeting"))'
         )
-    else:
-        cli = f"redis-cli -h {host} -p {port}"
-        use = (
-            'print(r.get("greeting"))'
-            if endpoint.kind is EndpointKind.READER
-            else 'r.set("greeting", "hello")\nprint(r.get("greeting"))'
-        )
-        connect = f'r = redis.Redis(host="{host}", port={port}, decode_responses=True)'
-        py = f"import redis\n\n{connect}\n{use}"
+        return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
+    writes = endpoint.kind is not EndpointKind.READER
+    cli, py = _plain_snippets(host, port, writes)
     return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
+
+
+def node_endpoint_view(host: str, port: int) -> EndpointView:
+    """A standalone cache cluster's node endpoint and the lines that reach it."""
+    label, help_text = _NODE_LABEL
+    cli, py = _plain_snippets(host, port, writes=True)
+    return EndpointView(NODE_ENDPOINT, label, help_text, host, port, cli, py)
+
+
+def _plain_snippets(host: str, port: int, writes: bool) -> tuple[str, str]:
+    """The ``redis-cli`` and redis-py lines for a single address (no cluster client)."""
+    cli = f"redis-cli -h {host} -p {port}"
+    use = (
+        'r.set("greeting", "hello")\nprint(r.get("greeting"))'
+        if writes
+        else 'print(r.get("greeting"))'
+    )
+    connect = f'r = redis.Redis(host="{host}", port={port}, decode_responses=True)'
+    return cli, f"import redis\n\n{connect}\n{use}"
 
 
 def _shard(record: GroupRecord, shard_id: str, nodes: Sequence[ClusterView]) -> ShardView:
@@ -172,6 +214,8 @@ def _role(record: GroupRecord, node_id: str, shard_id: str) -> Role:
 def failover_blocker(record: GroupRecord, shard_id: str) -> str | None:
     """Why a shard cannot be failed over right now, or None if it can be asked to."""
     spec = record.spec
+    if spec.standalone:
+        return "A single-node cache cluster has no replica to fail over to."
     if not spec.automatic_failover:
         return "Auto-failover is disabled for this cache."
     if record.deleting or record.state.status is not GroupStatus.AVAILABLE:

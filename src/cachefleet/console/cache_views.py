@@ -1,8 +1,10 @@
 """The cache page: details and endpoints, polled status/nodes/events and charts, and actions.
 
-Failover primary calls `service.failover.test_failover`; Delete calls
-`service.groups.delete_group` once the cache's name is typed to confirm. A refused action is
-shown on the page with the service's message.
+One page serves replication groups (under ``/caches``) and standalone cache clusters (under
+``/clusters``). Failover primary calls `service.failover.test_failover` (groups only: a single
+node has nothing to fail over to); Delete calls `service.groups.delete_group` or, for a
+standalone cache cluster, `service.clusters.delete_cluster`, once the cache's name is typed to
+confirm. A refused action is shown on the page with the service's message.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from cachefleet.console.guard import status_of
 from cachefleet.console.node_charts import RenderedChart, node_charts
 from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
-from cachefleet.errors import DomainError, InvalidParameter, NotAvailableYet
+from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableYet, NotFound
 from cachefleet.model.events import Source
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
@@ -30,11 +32,33 @@ EVENT_WINDOW = timedelta(hours=24)
 MAX_EVENTS = 50
 
 
+def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: bool) -> GroupRecord:
+    """A replication group, or a standalone cache cluster's record.
+
+    :raises NotFound: ReplicationGroupNotFound, or CacheClusterNotFound (also for a node of a
+        replication group, whose page is the group's).
+    """
+    if not standalone:
+        return groups.get_group(ctx, scope, cache_id)
+    view = clusters.find_cluster(ctx, scope, cache_id)
+    if not view.record.spec.standalone:
+        raise NotFound(
+            f"Cache cluster {view.node.node_id} is a node of replication group "
+            f"{view.record.spec.group_id}; the group's page shows it.",
+            Kind.CACHE_CLUSTER,
+        )
+    return view.record
+
+
 def recent_events(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> list[Event]:
-    """The last day's events of the group and of each of its nodes, newest first."""
+    """The last day's events of the group (or standalone cache cluster) and of its nodes.
+
+    Newest first. A standalone cache cluster's events are all of source type cache-cluster.
+    """
     start = ctx.clock() - EVENT_WINDOW
-    sources = [(Source.REPLICATION_GROUP.value, record.spec.group_id)]
-    sources += [(Source.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
+    sources = [(Source.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
+    if not record.spec.standalone:
+        sources.insert(0, (Source.REPLICATION_GROUP.value, record.spec.group_id))
     found = [
         event
         for source_type, source_id in sources
@@ -54,16 +78,21 @@ def notice_text(code: str, group_id: str, shard: str) -> str:
 
 
 class CachePages:
-    """GET the page and its fragments; POST failover and delete."""
+    """GET the page and its fragments; POST failover and delete.
 
-    def __init__(self, ctx: ServiceContext, renderer: Renderer) -> None:
+    :param standalone: pages of standalone cache clusters rather than of replication groups.
+    """
+
+    def __init__(self, ctx: ServiceContext, renderer: Renderer, standalone: bool = False) -> None:
         self._ctx = ctx
         self._renderer = renderer
+        self._standalone = standalone
 
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
         region = region_of(request, self._renderer.default_region)
         scope = scope_of(region)
-        return region, scope, groups.get_group(self._ctx, scope, request.path_params["group_id"])
+        cache_id = request.path_params["cache_id"]
+        return region, scope, find_cache(self._ctx, scope, cache_id, self._standalone)
 
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
         return cache_details(record, clusters.list_clusters(self._ctx, scope))
@@ -96,26 +125,26 @@ class CachePages:
         return self._renderer.page(request, "cache.html", context, status, region)
 
     async def page(self, request: Request) -> Response:
-        """GET /caches/{group_id}."""
+        """GET /caches/{cache_id} or /clusters/{cache_id}."""
         query = request.query_params
-        group_id = request.path_params["group_id"]
-        notice = notice_text(query.get("notice", ""), group_id, query.get("shard", ""))
+        cache_id = request.path_params["cache_id"]
+        notice = notice_text(query.get("notice", ""), cache_id, query.get("shard", ""))
         return self._page(request, notice=notice)
 
     async def live(self, request: Request) -> Response:
-        """GET /caches/{group_id}/fragments/live: status, shards and nodes, events."""
+        """GET .../{cache_id}/fragments/live: status, shards and nodes, events."""
         region, scope, record = self._target(request)
         context = self._live(scope, record)
         return self._renderer.page(request, "_cache_live.html", context, region=region)
 
     async def charts(self, request: Request) -> Response:
-        """GET /caches/{group_id}/fragments/charts: the nodes' charts."""
+        """GET .../{cache_id}/fragments/charts: the nodes' charts."""
         region, scope, record = self._target(request)
         context = {"charts": self._charts(scope, record)}
         return self._renderer.page(request, "_cache_charts.html", context, region=region)
 
     async def failover(self, request: Request) -> Response:
-        """POST /caches/{group_id}/failover: fail one shard's primary over to a replica."""
+        """POST /caches/{cache_id}/failover: fail one shard's primary over to a replica."""
         region, scope, record = self._target(request)
         shard = (await read_form(request)).get("shard", "")
         try:
@@ -127,16 +156,22 @@ class CachePages:
         return RedirectResponse(target, 303)
 
     async def delete(self, request: Request) -> Response:
-        """POST /caches/{group_id}/delete: delete the cache once its name is typed."""
+        """POST .../{cache_id}/delete: delete the cache once its name is typed."""
         region, scope, record = self._target(request)
         fields = await read_form(request)
         try:
             _check_delete(fields, record.spec.group_id)
-            groups.delete_group(self._ctx, scope, record.spec.group_id)
+            self._delete(scope, record)
         except DomainError as error:
             return self._page(request, error=error.message, status=status_of(error))
         links = self._renderer.links(request, region)
         return RedirectResponse(links.caches(deleted=record.spec.group_id), 303)
+
+    def _delete(self, scope: Scope, record: GroupRecord) -> None:
+        if record.spec.standalone:
+            clusters.delete_cluster(self._ctx, scope, record.spec.group_id)
+        else:
+            groups.delete_group(self._ctx, scope, record.spec.group_id)
 
 
 def _check_delete(fields: dict[str, str], group_id: str) -> None:

@@ -1,4 +1,8 @@
-"""The caches list: every replication group of the region, its table refreshed in place."""
+"""The caches list: the region's replication groups and standalone cache clusters.
+
+Both kinds are listed together in creation order, each marked with its type; the table is
+refreshed in place.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,19 @@ from starlette.responses import Response
 
 from cachefleet.console.cache_page import status_text
 from cachefleet.console.render import Renderer, region_of, scope_of
+from cachefleet.model.ids import Scope
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import groups
+from cachefleet.service import clusters, groups
 from cachefleet.service.context import ServiceContext
 
 
 @dataclass(frozen=True, slots=True)
 class CacheRow:
-    """One line of the caches list."""
+    """One line of the caches list: a replication group or a standalone cache cluster."""
 
     group_id: str
+    standalone: bool
     status: str
     cluster_mode: str
     shards: int
@@ -37,9 +43,11 @@ def _on(flag: bool) -> str:
 
 def cache_rows(records: Iterable[GroupRecord]) -> list[CacheRow]:
     """The list's rows, in creation order."""
+    ordered = sorted(records, key=lambda record: record.spec.created_at)
     return [
         CacheRow(
             group_id=record.spec.group_id,
+            standalone=record.spec.standalone,
             status=status_text(record),
             cluster_mode=_on(record.spec.cluster_mode is ClusterMode.ENABLED),
             shards=len(record.spec.shards),
@@ -48,8 +56,15 @@ def cache_rows(records: Iterable[GroupRecord]) -> list[CacheRow]:
             engine_version=record.spec.engine_version,
             created=record.spec.created_at,
         )
-        for record in records
+        for record in ordered
     ]
+
+
+def list_caches(ctx: ServiceContext, scope: Scope) -> list[GroupRecord]:
+    """The scope's replication groups and standalone cache clusters (in no set order)."""
+    found = groups.describe_groups(ctx, scope, None)
+    found += [v.record for v in clusters.list_clusters(ctx, scope) if v.record.spec.standalone]
+    return found
 
 
 class CacheList:
@@ -60,7 +75,7 @@ class CacheList:
         self._renderer = renderer
 
     def _rows(self, region: str) -> list[CacheRow]:
-        return cache_rows(groups.describe_groups(self._ctx, scope_of(region), None))
+        return cache_rows(list_caches(self._ctx, scope_of(region)))
 
     async def page(self, request: Request) -> Response:
         """GET /: the caches of the region."""

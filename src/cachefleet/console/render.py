@@ -44,6 +44,14 @@ def scope_of(region: str) -> Scope:
     return Scope(region, ACCOUNT)
 
 
+def _cache_path(cache_id: str, standalone: bool) -> str:
+    """Replication groups live under ``/caches``, standalone cache clusters under ``/clusters``.
+
+    The two are named apart (as in ElastiCache, a group and a cache cluster may share a name).
+    """
+    return f"/clusters/{cache_id}" if standalone else f"/caches/{cache_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """The console's URLs, under its mount point, keeping the region."""
@@ -69,25 +77,25 @@ class Links:
         """The create wizard."""
         return self._to("/create")
 
-    def cache(self, group_id: str, **query: str) -> str:
-        """A cache's page."""
-        return self._to(f"/caches/{group_id}", **query)
+    def cache(self, cache_id: str, standalone: bool = False, **query: str) -> str:
+        """A cache's page: a replication group's, or a standalone cache cluster's."""
+        return self._to(_cache_path(cache_id, standalone), **query)
 
-    def cache_live(self, group_id: str) -> str:
+    def cache_live(self, cache_id: str, standalone: bool = False) -> str:
         """A cache page's polled status, nodes and events."""
-        return self._to(f"/caches/{group_id}/fragments/live")
+        return self._to(f"{_cache_path(cache_id, standalone)}/fragments/live")
 
-    def cache_charts(self, group_id: str) -> str:
+    def cache_charts(self, cache_id: str, standalone: bool = False) -> str:
         """A cache page's polled charts."""
-        return self._to(f"/caches/{group_id}/fragments/charts")
+        return self._to(f"{_cache_path(cache_id, standalone)}/fragments/charts")
 
     def failover(self, group_id: str) -> str:
-        """Where a failover is posted."""
+        """Where a replication group's failover is posted."""
         return self._to(f"/caches/{group_id}/failover")
 
-    def delete(self, group_id: str) -> str:
+    def delete(self, cache_id: str, standalone: bool = False) -> str:
         """Where a delete is posted."""
-        return self._to(f"/caches/{group_id}/delete")
+        return self._to(f"{_cache_path(cache_id, standalone)}/delete")
 
     def static(self, name: str) -> str:
         """A stylesheet or script."""

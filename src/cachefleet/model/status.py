@@ -23,6 +23,7 @@ class NodeStatus(StrEnum):
     MODIFYING = "modifying"
     DELETING = "deleting"
     REBOOTING = "rebooting cluster nodes"
+    CREATE_FAILED = "create-failed"
 
 
 class Role(StrEnum):

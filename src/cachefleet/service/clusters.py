@@ -24,6 +24,9 @@ from cachefleet.service.layout import MAX_NODES_CMD, spread
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.tags import check_tags
 
+#: The statuses in which a cache cluster can be deleted.
+DELETABLE = (NodeStatus.AVAILABLE, NodeStatus.CREATE_FAILED)
+
 
 @dataclass(frozen=True, slots=True)
 class ClusterView:
@@ -34,9 +37,12 @@ class ClusterView:
 
     @property
     def status(self) -> NodeStatus:
-        """The node's published status, ``deleting`` once asked to go."""
+        """The node's published status, ``deleting`` once asked to go, ``create-failed`` for a
+        standalone cluster whose create failed."""
         if self.record.deleting or self.node.deleting:
             return NodeStatus.DELETING
+        if self.record.spec.standalone and self.record.state.status is GroupStatus.CREATE_FAILED:
+            return NodeStatus.CREATE_FAILED
         return self.record.state.node(self.node.node_id).status
 
 
@@ -170,7 +176,7 @@ def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> Cluste
     with ctx.store.transaction():
         view = find_cluster(ctx, scope, cluster_id)
         record, node = view.record, view.node
-        if view.status is not NodeStatus.AVAILABLE:
+        if view.status not in DELETABLE:
             raise InvalidState(
                 f"Cache cluster {node.node_id} is not in available state "
                 f"(it is {view.status.value}).",
