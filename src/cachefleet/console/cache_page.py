@@ -16,7 +16,8 @@ from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.spec import EndpointSpec, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, Role
-from cachefleet.service.clusters import DELETABLE, ClusterView
+from cachefleet.service import clusters, groups
+from cachefleet.service.clusters import ClusterView
 
 _LABELS = {
     EndpointKind.PRIMARY: (
@@ -140,9 +141,8 @@ def is_deletable(record: GroupRecord) -> bool:
     as DeleteCacheCluster asks it of its node.
     """
     if record.spec.standalone:
-        return ClusterView(record, record.spec.nodes[0]).status in DELETABLE
-    ready = record.state.status in (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED)
-    return ready and not record.deleting
+        return ClusterView(record, record.spec.nodes[0]).status in clusters.DELETABLE
+    return record.state.status in groups.DELETABLE and not record.deleting
 
 
 def status_text(record: GroupRecord) -> str:

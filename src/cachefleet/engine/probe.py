@@ -123,10 +123,12 @@ async def _query(
     address: str, port: int, timeout: float
 ) -> tuple[dict[str, object], ClusterFacts | None, tuple[str, ...]]:
     async with session(address, port, timeout) as client:
-        info: dict[str, object] = await client.info()
+        pipe = client.pipeline(transaction=False)  # INFO and bind in one round trip
+        pipe.info()
+        pipe.config_get("bind")
+        info, bind = await pipe.execute()
         if _number(info, "cluster_enabled") == 1:
             return info, await _cluster_facts(client), ()
-        bind = await client.config_get("bind")
         return info, None, bind_addresses(as_text(bind.get("bind")))
 
 

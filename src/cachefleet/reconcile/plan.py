@@ -159,12 +159,12 @@ def desired_routes(
     )
     targets = ((EndpointKind.PRIMARY, (primary,)), (EndpointKind.READER, readers or (primary,)))
     endpoint = spec.endpoint(EndpointKind.PRIMARY)
-    listener: bool | None = False
     seen = observation.of(primary.node_id)
+    listener: bool | None = False
     if node_listeners and endpoint is not None and seen.reachable:
         listener = seen.is_primary and _listens(observation, primary, endpoint)
     elif node_listeners and endpoint is not None and seen.alive:
-        listener = None
+        listener = None  # a silent primary may still serve it: unknown
     return Route(targets, listener)
 
 

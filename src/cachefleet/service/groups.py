@@ -162,6 +162,10 @@ def get_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
     return record
 
 
+#: The statuses in which a replication group can be deleted.
+DELETABLE = (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED)
+
+
 def describe_groups(ctx: ServiceContext, scope: Scope, group_id: str | None) -> list[GroupRecord]:
     """One replication group, or all of the scope's, in creation order."""
     if group_id is not None:
@@ -177,7 +181,7 @@ def delete_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecor
     """
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
-        deletable = record.state.status in (GroupStatus.AVAILABLE, GroupStatus.CREATE_FAILED)
+        deletable = record.state.status in DELETABLE
         if record.deleting or not deletable:
             raise InvalidState(
                 f"Replication group {record.spec.group_id} is not in available state "
