@@ -123,6 +123,10 @@ class PermanentError(CachefleetError):
         self.reason = reason
 
 
+class EngineNotInstalled(PermanentError, ProcessStartFailed):
+    """No engine binary of the kind and version asked for is installed: retrying cannot help."""
+
+
 class StoreError(CachefleetError):
     """The state database could not be read or written."""
 

@@ -11,10 +11,12 @@ from acceptance_support import (
     Daemon,
     create_and_wait,
     delete_and_wait,
+    describe,
     messages,
     primaries,
     wait_available,
     wait_recovered,
+    wait_until,
 )
 
 pytestmark = pytest.mark.acceptance
@@ -35,6 +37,9 @@ def test_test_failover_cluster_mode_disabled(daemon: Daemon) -> None:
     with pytest.raises(ClientError) as again:
         client.test_failover(ReplicationGroupId="tf", NodeGroupId="0001")
     assert again.value.response["Error"]["Code"] == "InvalidReplicationGroupState"
+    wait_until(
+        lambda: describe(client, "tf")["Status"] == "modifying", 10, "modifying while it runs"
+    )
     wait_recovered(client, old)
     group = wait_available(client, "tf")
     (new,) = primaries(group)

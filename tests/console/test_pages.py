@@ -247,7 +247,7 @@ def test_failover_calls_the_service_and_says_when_it_refuses(
     answer = client.post("/caches/orders/failover", {"shard": "0001"})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/caches/orders?notice=failover&shard=0001"
-    assert ctx.store.pending_intents(SCOPE, "orders")
+    assert ctx.store.active_operations(SCOPE, "orders")
 
 
 def test_delete_needs_the_name_typed_and_then_calls_the_service(

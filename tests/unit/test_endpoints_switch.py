@@ -5,6 +5,7 @@ A fake router records what it is asked to do; the routes file lives in ``tmp_pat
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -292,7 +293,7 @@ def test_an_unknown_listener_keeps_what_the_route_had_only_for_the_same_primary(
 
     def served(primary: NodeSpec, listener: bool | None) -> bool:
         targets = {EndpointKind.PRIMARY: (primary,), EndpointKind.READER: spec.nodes}
-        endpoints.route(spec, targets, listener)
+        asyncio.run(endpoints.route(spec, targets, listener))
         return read_routes(tmp_path / "plane").endpoints[address].listener
 
     assert served(first, True)

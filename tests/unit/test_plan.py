@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.observed import GroupObservation, NodeObservation
+from cachefleet.model.operations import FailoverStep, FailoverTestProgress, new_test_failover
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
-    CompleteIntent,
     Fence,
     ForgetGroup,
     FormCluster,
@@ -18,6 +17,7 @@ from cachefleet.reconcile.actions import (
     Listen,
     Monitor,
     PlannedFailover,
+    RecordOperation,
     ReplicaOf,
     Route,
     StartNode,
@@ -247,30 +247,101 @@ def test_a_cluster_with_a_majority_waits_for_its_own_election():
     assert "waiting for the cluster" in again.reason
 
 
+def a_test_failover(op_id: int = 7, step: FailoverStep = FailoverStep.PROMOTE):
+    operation = replace(new_test_failover("0001", "g-001", T0), id=op_id)
+    return replace(operation, progress=FailoverTestProgress(step))
+
+
+def recorded(decision: Decision) -> list[RecordOperation]:
+    return [a for a in decision.actions if isinstance(a, RecordOperation)]
+
+
 def test_a_test_failover_promotes_the_best_replica_then_replaces_the_old_primary():
     spec = a_group(3)
     n1, n2, n3 = spec.nodes
-    intent = FailoverIntent("0001", "g-001", T0, id=7)
+    operation = a_test_failover()
     seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
-    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (intent,))
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert [a for a in first.actions if isinstance(a, PlannedFailover)] == [
         PlannedFailover("0001", n2)
     ]
+    step = RecordOperation(operation.advanced(FailoverTestProgress(promoted="g-002"), T0))
+    assert first.actions.index(step) > first.actions.index(PlannedFailover("0001", n2)), (
+        "the step is recorded after the promotion, never before"
+    )
+    assert first.state.status is GroupStatus.MODIFYING
     after = observed(replica(n1, n2), primary(n2), replica(n3, n2), sentinel=n2.node_id)
-    second = plan_group(spec, available(spec), False, after, Memory(), T0, (intent,))
-    assert StopNode(n1) in second.actions and CompleteIntent(7) in second.actions
+    second = plan_group(spec, first.state, False, after, Memory(), T0, (operation,))
+    assert StopNode(n1) in second.actions
+    (record,) = recorded(second)
+    assert record.operation.progress.step is FailoverStep.RECOVERED
     assert "Failover from primary node g-001 to replica node g-002 completed" in [
         e.message for e in second.events
     ]
+    assert second.state.status is GroupStatus.MODIFYING
+
+
+def test_a_test_failover_ends_once_the_old_primary_serves_again_as_a_replica():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    operation = a_test_failover(step=FailoverStep.RECOVERED)
+    state = replace(available(spec, {"0001": "g-002"}), status=GroupStatus.MODIFYING)
+    stopped = observed(dead(n1), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    waiting = plan_group(spec, state, False, stopped, Memory(), T0, (operation,))
+    assert not recorded(waiting), "the old primary is being replaced: not done yet"
+    assert waiting.state.status is GroupStatus.MODIFYING
+    assert "waiting for g-001 to serve as a replica" in waiting.reason
+    back = observed(replica(n1, n2), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    done = plan_group(spec, waiting.state, False, back, Memory(), T0, (operation,))
+    (record,) = recorded(done)
+    assert record.operation.status.value == "done"
+    assert done.state.status is GroupStatus.AVAILABLE
+
+
+def test_a_test_failover_resumed_after_a_crash_does_not_promote_twice():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    operation = a_test_failover()  # the promotion happened, its record did not
+    after = observed(replica(n1, n2), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    decision = plan_group(spec, available(spec), False, after, Memory(), T0, (operation,))
+    assert not [a for a in decision.actions if isinstance(a, PlannedFailover)]
+    assert StopNode(n1) in decision.actions
+
+
+def test_a_stopped_old_primary_is_not_stopped_again_when_the_replace_step_is_repeated():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    operation = a_test_failover(step=FailoverStep.REPLACE)
+    stopped = observed(dead(n1), primary(n2), replica(n3, n2), sentinel=n2.node_id)
+    state = available(spec, {"0001": "g-002"})
+    decision = plan_group(spec, state, False, stopped, Memory(), T0, (operation,))
+    assert StopNode(n1) not in decision.actions
+    (record,) = recorded(decision)
+    assert record.operation.progress.step is FailoverStep.RECOVERED
 
 
 def test_a_test_failover_waits_while_the_group_is_not_healthy():
     spec = a_group(2)
     n1, n2 = spec.nodes
-    intent = FailoverIntent("0001", "g-001", T0, id=1)
+    operation = a_test_failover(op_id=1)
     seen = observed(primary(n1), replica(n2, n1, up=False), sentinel=n1.node_id)
-    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (intent,))
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert not [a for a in decision.actions if isinstance(a, PlannedFailover)]
+    assert "test failover of node group 0001 waits for health" in decision.reason
+
+
+def test_an_operation_backing_off_takes_no_step_until_its_retry_time():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    operation = a_test_failover().retrying("timeout", T0 + timedelta(seconds=4), T0)
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    early = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert not [a for a in early.actions if isinstance(a, PlannedFailover)]
+    assert "retrying in 4.0 s" in early.reason
+    due = plan_group(
+        spec, available(spec), False, seen, Memory(), T0 + timedelta(seconds=4), (operation,)
+    )
+    assert [a for a in due.actions if isinstance(a, PlannedFailover)]
 
 
 # --- the primary endpoint served by the primary itself --------------------------------------

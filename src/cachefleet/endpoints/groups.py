@@ -9,6 +9,7 @@ router can take the address back on a switch (`Router.node_listeners`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -54,13 +55,14 @@ class GroupEndpoints:
         """Whether a primary may serve its primary endpoint by listening there itself."""
         return self._router.node_listeners
 
-    def route(
+    async def route(
         self,
         spec: GroupSpec,
         targets: dict[EndpointKind, tuple[NodeSpec, ...]],
         listener: bool | None = False,
     ) -> None:
-        """Point each endpoint of the group at its nodes; idempotent.
+        """Point each endpoint of the group at its nodes; idempotent. Runs in a worker thread
+        (file lock, ``nft``, connection cuts), never on the event loop.
 
         ``listener``: the primary endpoint is served by the primary's own listener (True), is
         routed (False), or keeps what it had if its target is unchanged (None).
@@ -79,11 +81,13 @@ class GroupEndpoints:
                 table = set_route(table, address, Route(name, endpoint.kind, nodes, served))
             return set_group_nodes(table, name, (_hostport(n) for n in spec.live_nodes))
 
-        result = change_routes(self._state_dir, self._router, change)
+        result = await asyncio.to_thread(change_routes, self._state_dir, self._router, change)
         if result.written:
             log.info("%s endpoints: %s", spec.group_id, result.summary())
 
-    def unroute(self, spec: GroupSpec) -> None:
-        """Remove the group's endpoints; idempotent."""
+    async def unroute(self, spec: GroupSpec) -> None:
+        """Remove the group's endpoints; idempotent. Runs in a worker thread."""
         name = spec.plane_name
-        change_routes(self._state_dir, self._router, lambda table: drop_group(table, name))
+        await asyncio.to_thread(
+            change_routes, self._state_dir, self._router, lambda table: drop_group(table, name)
+        )

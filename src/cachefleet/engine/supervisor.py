@@ -20,7 +20,7 @@ from cachefleet.engine.client import HostPort
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import observe_node
-from cachefleet.errors import ProcessStartFailed
+from cachefleet.errors import EngineNotInstalled
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import GroupSpec, NodeSpec
@@ -87,7 +87,7 @@ class HostEngine:
     def _binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
         found = pick_binary(self._binaries, kind, version)
         if found is None:
-            raise ProcessStartFailed(f"no {kind.value} {version or ''} is installed".strip())
+            raise EngineNotInstalled(f"no {kind.value} {version or ''} is installed".strip())
         return found
 
     def paths(self, spec: GroupSpec, node: NodeSpec) -> NodePaths:

@@ -57,6 +57,11 @@ def test_failover_called(shard_id: str) -> str:
     return f"Test Failover API called for node group {shard_id}"
 
 
+def operation_failed(kind: str, group_id: str, reason: str) -> str:
+    """An operation on a group could not be carried out and was given up."""
+    return f"The {kind} of {group_id} failed: {reason}"
+
+
 def create_failed(group_id: str, reason: str) -> str:
     """A create could not be completed."""
     return f"Failed to create replication group {group_id}: {reason}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cachefleet.model.operations import Operation
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import EndpointKind
 
@@ -93,10 +94,11 @@ class PlannedFailover:
 
 
 @dataclass(frozen=True, slots=True)
-class CompleteIntent:
-    """Mark a one-shot request carried out."""
+class RecordOperation:
+    """Persist an operation's new progress or status, once the actions before it succeeded
+    (so a restart resumes from the last step that really happened)."""
 
-    intent_id: int
+    operation: Operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ Action = (
     | JoinCluster
     | TakeOver
     | PlannedFailover
-    | CompleteIntent
+    | RecordOperation
     | Monitor
     | Unmonitor
     | Route

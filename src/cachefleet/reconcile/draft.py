@@ -11,6 +11,7 @@ from datetime import datetime
 from cachefleet.model import events as texts
 from cachefleet.model.events import Source
 from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import Operation
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
@@ -31,13 +32,18 @@ class EventNote:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do this cycle, why, and what to publish afterwards."""
+    """What to do this cycle, why, and what to publish afterwards.
+
+    ``operation`` is the operation this cycle worked on, as it was read (the loop charges a
+    failed step to it).
+    """
 
     actions: tuple[Action, ...]
     reason: str
     state: GroupState
     events: tuple[EventNote, ...] = ()
     settled: bool = False
+    operation: Operation | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +55,8 @@ class Draft:
     actions: list[Action] = field(default_factory=list)
     events: list[EventNote] = field(default_factory=list)
     waits: list[str] = field(default_factory=list)
+    operation: Operation | None = None
+    operation_active: bool = False
 
     def node_state(self, node_id: str) -> NodeState:
         return self.state.node(node_id)
@@ -64,8 +72,10 @@ class Draft:
         self.event(source, self.spec.group_id, message)
 
     def decision(self, reason: str) -> Decision:
-        settled = not self.actions and not self.waits
-        return Decision(tuple(self.actions), reason, self.state, tuple(self.events), settled)
+        settled = not self.actions and not self.waits and not self.operation_active
+        return Decision(
+            tuple(self.actions), reason, self.state, tuple(self.events), settled, self.operation
+        )
 
 
 def note_failover(draft: Draft, shard_id: str, primary: NodeSpec) -> None:

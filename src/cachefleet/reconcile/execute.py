@@ -1,5 +1,8 @@
 """Carry out a decision's actions in order through the seams; the first failure stops the cycle.
 
+Every action kind has its case: an action the executor does not know fails type checking
+(`assert_never`), never silently does nothing.
+
 Store bookkeeping actions (forgetting retired nodes or a deleted group) re-read the record inside
 one transaction, so a spec written by the service layer during the cycle is never lost.
 """
@@ -7,13 +10,12 @@ one transaction, so a spec written by the service layer during the cycle is neve
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from typing import assert_never
 
 from cachefleet.model.ids import cluster_arn, group_arn
 from cachefleet.model.spec import GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
-    CompleteIntent,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -23,6 +25,7 @@ from cachefleet.reconcile.actions import (
     Monitor,
     PlannedFailover,
     Promote,
+    RecordOperation,
     ReplicaOf,
     Route,
     StartNode,
@@ -74,8 +77,8 @@ class Executor:
                 await engine.join_cluster(spec, node, primary, forget)
             case PlannedFailover(shard_id, candidate):
                 await engine.planned_failover(spec, shard_id, candidate)
-            case CompleteIntent(intent_id):
-                self._store.complete_intent(intent_id, datetime.now(UTC))
+            case RecordOperation(operation):
+                self._store.update_operation(operation)
             case TakeOver(node):
                 await engine.take_over(node)
             case Monitor(primary):
@@ -83,13 +86,15 @@ class Executor:
             case Unmonitor():
                 await engine.unmonitor(spec)
             case Route(targets, listener):
-                self._endpoints.route(spec, dict(targets), listener)
+                await self._endpoints.route(spec, dict(targets), listener)
             case Unroute():
-                self._endpoints.unroute(spec)
+                await self._endpoints.unroute(spec)
             case ForgetNodes(node_ids):
                 self._forget_nodes(spec, node_ids)
             case ForgetGroup():
                 self._forget_group(spec)
+            case _:
+                assert_never(action)
 
     def _forget_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
         with self._store.transaction():
@@ -104,7 +109,7 @@ class Executor:
     def _forget_group(self, spec: GroupSpec) -> None:
         with self._store.transaction():
             self._store.delete_group(spec.scope, spec.key)
-            self._store.drop_intents(spec.scope, spec.key)
+            self._store.drop_operations(spec.scope, spec.key)
             for node in spec.nodes:
                 self._store.remove_tags(cluster_arn(spec.scope, node.node_id))
             if not spec.standalone:

@@ -1,7 +1,12 @@
 """The scheduler: one worker per group, woken by the service layer or its own next check.
 
-Each cycle: load one record, observe, tilt check, plan, execute, publish, log the reason.
-A worker's unexpected error is logged with the marker phrase and the worker goes on.
+Each cycle: load one record and its active operations, observe, tilt check, plan, execute,
+publish, log the reason. A failed action is classified (`reconcile.failures`): a transient one
+is retried with exponential backoff, charged to the operation it served (which fails after too
+many tries); a permanent one fails the create or the operation at once, with an event saying
+why. A create fails on a transient error only after failing without a break for
+`CREATE_TIMEOUT`. A worker's unexpected error is logged with the marker phrase and the worker
+goes on.
 """
 
 from __future__ import annotations
@@ -14,16 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cachefleet.errors import UNEXPECTED_MARKER, CachefleetError
+from cachefleet.errors import UNEXPECTED_MARKER, CachefleetError, PermanentError, TransientError
 from cachefleet.model import events as texts
 from cachefleet.model.ids import Scope
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.model.operations import Operation
 from cachefleet.model.spec import Event, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.reconcile.actions import ForgetGroup, ForgetNodes, Route
 from cachefleet.reconcile.draft import Decision
 from cachefleet.reconcile.execute import Executor
+from cachefleet.reconcile.failures import MAX_OPERATION_ATTEMPTS, backoff_s, classify
 from cachefleet.reconcile.plan import Memory, plan_group
 from cachefleet.reconcile.seams import Engine
 from cachefleet.settings import LoopSettings
@@ -39,13 +46,16 @@ GroupKey = tuple[Scope, str]
 
 @dataclass(slots=True)
 class _Worker:
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None
     wake: asyncio.Event
     memory: Memory
     last_cycle: float = 0.0
     last_reason: str = ""
     settle_until: float = 0.0
     settled: bool = False
+    failures: int = 0  # failed cycles in a row
+    failing_since: float | None = None  # monotonic time of the first of them
+    pause_s: float | None = None  # the next pause, when a failure set one
 
 
 class Loop:
@@ -90,10 +100,17 @@ class Loop:
     async def stop(self) -> None:
         """Stop every worker after its current step; nodes keep running."""
         self._stopping.set()
-        workers = list(self._workers.values())
-        for worker in workers:
-            worker.task.cancel()
-        await asyncio.gather(*(w.task for w in workers), return_exceptions=True)
+        tasks = [w.task for w in self._workers.values() if w.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def step(self, scope: Scope, key: str) -> tuple[str, float | None]:
+        """Run one cycle of a group without a worker task (tests, tools): its reason and the
+        pause a failure asked for (None after a successful cycle)."""
+        worker = self._workers.setdefault((scope, key), _Worker(None, asyncio.Event(), Memory()))
+        await self.cycle((scope, key), worker)
+        return worker.last_reason, worker.pause_s
 
     def reasons(self) -> dict[GroupKey, str]:
         """Each worker's last reason (for /health and tests)."""
@@ -122,6 +139,8 @@ class Loop:
                 pause = self._settings.interval_s
                 if worker.settled:
                     pause = self._settings.settled_interval_s
+                if worker.pause_s is not None:
+                    pause, worker.pause_s = worker.pause_s, None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), pause)
         finally:
@@ -139,7 +158,7 @@ class Loop:
             self._say(worker, record, "tilt: the loop was late, observing only")
             return True
         now = self._clock()
-        intents = tuple(self._store.pending_intents(scope, group_key))
+        operations = tuple(self._store.active_operations(scope, group_key))
         decision = plan_group(
             record.spec,
             record.state,
@@ -147,14 +166,15 @@ class Loop:
             observation,
             worker.memory,
             now,
-            intents,
+            operations,
             node_listeners=self._executor.node_listeners,
         )
         try:
             await self._executor.run(record.spec, decision.actions)
         except CachefleetError as exc:
-            self._on_failure(worker, record, decision, exc, now)
+            self._on_failure(worker, record, decision, classify(exc), now)
             return True
+        worker.failures, worker.failing_since, worker.pause_s = 0, None, None
         self._remember(worker, record.spec, decision)
         worker.settled = decision.settled
         self._publish(record, decision)
@@ -201,25 +221,61 @@ class Loop:
         worker: _Worker,
         record: GroupRecord,
         decision: Decision,
-        exc: CachefleetError,
+        failure: TransientError | PermanentError,
         now: datetime,
     ) -> None:
-        reason = f"{decision.reason}; action failed, will retry: {exc}"
-        creating = record.state.status is GroupStatus.CREATING and not record.deleting
-        if creating and now - record.spec.created_at > CREATE_TIMEOUT:
-            self._fail_create(record, str(exc))
-            reason = f"create failed: {exc}"
+        worker.failures += 1
+        started = worker.failing_since = worker.failing_since or time.monotonic()
+        pause = backoff_s(worker.failures, self._settings.interval_s, _hint(failure))
+        worker.pause_s = pause
         worker.memory = Memory()
+        permanent = isinstance(failure, PermanentError)
+        reason = (
+            f"{decision.reason}; action failed {worker.failures} times in a row, "
+            f"retrying in {pause:.1f} s: {failure}"
+        )
+        creating = record.state.status is GroupStatus.CREATING and not record.deleting
+        stalled = time.monotonic() - started > CREATE_TIMEOUT.total_seconds()
+        if creating and (permanent or stalled):
+            self._fail_create(record, str(failure))
+            reason = f"create failed: {failure}"
+        elif decision.operation is not None:
+            reason = self._charge(record, decision.operation, failure, pause, now)
         self._say(worker, record, reason, level=logging.WARNING)
+
+    def _charge(
+        self,
+        record: GroupRecord,
+        operation: Operation,
+        failure: TransientError | PermanentError,
+        pause: float,
+        now: datetime,
+    ) -> str:
+        """Count a failed step against its operation; fail it when it cannot succeed."""
+        spec = record.spec
+        retried = operation.retrying(str(failure), now + timedelta(seconds=pause), now)
+        if isinstance(failure, TransientError) and retried.attempts < MAX_OPERATION_ATTEMPTS:
+            self._store.update_operation(retried)
+            return (
+                f"{operation.kind} step failed {retried.attempts} times, "
+                f"retrying in {pause:.1f} s: {failure}"
+            )
+        failed = retried.failed(str(failure), now)
+        with self._store.transaction():
+            self._store.update_operation(failed)
+            message = texts.operation_failed(operation.kind, spec.group_id, str(failure))
+            self._store.add_event(Event(spec.scope, _source(spec), spec.group_id, message, now))
+        return f"{operation.kind} failed: {failure}"
 
     def _fail_create(self, record: GroupRecord, why: str) -> None:
         spec = record.spec
         state = replace(record.state, status=GroupStatus.CREATE_FAILED, reason=why)
         with self._store.transaction():
             self._store.update_state(spec.scope, spec.key, state)
-            source = "cache-cluster" if spec.standalone else "replication-group"
             message = texts.create_failed(spec.group_id, why)
-            self._store.add_event(Event(spec.scope, source, spec.group_id, message, self._clock()))
+            self._store.add_event(
+                Event(spec.scope, _source(spec), spec.group_id, message, self._clock())
+            )
 
     def _say(
         self, worker: _Worker, record: GroupRecord, reason: str, level: int = logging.INFO
@@ -227,3 +283,11 @@ class Loop:
         if reason != worker.last_reason:
             log.log(level, "%s: %s", record.spec.group_id, reason)
         worker.last_reason = reason
+
+
+def _hint(failure: TransientError | PermanentError) -> float:
+    return failure.retry_in if isinstance(failure, TransientError) else 0.0
+
+
+def _source(spec: GroupSpec) -> str:
+    return "cache-cluster" if spec.standalone else "replication-group"

@@ -6,7 +6,7 @@ primary, keeps endpoints pointed (and has a settled primary serve its primary en
 and publishes status and ElastiCache's events.
 
 This module is the entry point and the steps common to both cluster modes (deletion, retired
-nodes, test failovers, endpoints, published status); `single_shard` and `cluster` hold each
+nodes, operations, endpoints, published status); `single_shard` and `cluster` hold each
 mode's own rules, `draft` the decision they build together. Rules kept everywhere:
 - never re-wire replicas or demote a primary unless the authoritative primary is healthy
   (otherwise Sentinel or the Cluster is in the middle of a failover: wait);
@@ -21,24 +21,23 @@ from datetime import datetime
 
 from cachefleet.model import events as texts
 from cachefleet.model.events import Source
-from cachefleet.model.intents import FailoverIntent
 from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import Operation
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
-    CompleteIntent,
     ForgetGroup,
     ForgetNodes,
     Listen,
-    PlannedFailover,
     Route,
     StopNode,
     Unmonitor,
     Unroute,
 )
 from cachefleet.reconcile.cluster import plan_cluster
-from cachefleet.reconcile.draft import Decision, Draft, best_replica
+from cachefleet.reconcile.draft import Decision, Draft
+from cachefleet.reconcile.operations import plan_operation
 from cachefleet.reconcile.single_shard import authoritative_primary, plan_single_shard
 
 
@@ -56,10 +55,13 @@ def plan_group(
     observation: GroupObservation,
     memory: Memory,
     now: datetime,
-    intents: tuple[FailoverIntent, ...] = (),
+    operations: tuple[Operation, ...] = (),
     node_listeners: bool = False,
 ) -> Decision:
     """Decide the next actions for one group.
+
+    ``operations``: the group's active operations, oldest first; the oldest takes its next
+    step once the group is up (see `reconcile.operations`).
 
     ``node_listeners``: the endpoint router lets a primary serve its primary endpoint itself.
     """
@@ -71,8 +73,8 @@ def plan_group(
         plan_cluster(draft, observation, now)
     else:
         plan_single_shard(draft, observation, now)
-    if intents and draft.state.status is GroupStatus.AVAILABLE:
-        _plan_test_failover(draft, intents[0], observation)
+    if draft.state.status in (GroupStatus.AVAILABLE, GroupStatus.MODIFYING):
+        plan_operation(draft, operations, observation, now)
     _plan_routes(draft, observation, memory, node_listeners)
     _plan_listeners(draft, observation, node_listeners)
     return _publish(draft, observation)
@@ -105,33 +107,6 @@ def _retire_nodes(draft: Draft) -> None:
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
         draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())
-
-
-# --- test failover --------------------------------------------------------------------------
-
-
-def _plan_test_failover(
-    draft: Draft, intent: FailoverIntent, observation: GroupObservation
-) -> None:
-    """Promote a replica of the shard, then replace the old primary, as ElastiCache does."""
-    spec = draft.spec
-    current = draft.state.primaries.get(intent.shard_id)
-    old = spec.node(intent.from_primary)
-    if current != intent.from_primary:
-        if old is not None and observation.of(old.node_id).alive:
-            draft.actions.append(StopNode(old))
-        draft.actions.append(CompleteIntent(intent.id))
-        draft.waits.append(f"replacing {intent.from_primary} after the test failover")
-        return
-    if draft.waits or old is None:
-        draft.waits.append(f"test failover of node group {intent.shard_id} waits for health")
-        return
-    candidate = best_replica(spec, old, observation)
-    if candidate is None:
-        draft.waits.append(f"test failover of node group {intent.shard_id}: no replica ready")
-        return
-    draft.actions.append(PlannedFailover(intent.shard_id, candidate))
-    draft.waits.append(f"test failover of node group {intent.shard_id} to {candidate.node_id}")
 
 
 def desired_routes(
@@ -228,7 +203,8 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
     elif status in (GroupStatus.AVAILABLE, GroupStatus.MODIFYING):
         growing = any(draft.node_state(n.node_id).status is NodeStatus.CREATING for n in live)
         retiring = len(live) != len(spec.nodes)
-        status = GroupStatus.MODIFYING if growing or retiring else GroupStatus.AVAILABLE
+        busy = growing or retiring or draft.operation_active
+        status = GroupStatus.MODIFYING if busy else GroupStatus.AVAILABLE
     draft.state = replace(draft.state, status=status)
     draft.state = replace(draft.state, nodes={n.node_id: draft.node_state(n.node_id) for n in live})
     reason = "; ".join(draft.waits) if draft.waits else _healthy_reason(spec, draft.state)

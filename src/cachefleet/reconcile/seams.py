@@ -1,6 +1,7 @@
 """The loop's view of the data plane: Protocols the daemon fills with real implementations.
 
-Tests pass fakes that record calls. Every method is idempotent and bounded in time.
+Tests pass fakes that record calls. Every method is idempotent and bounded in time, and none
+blocks the event loop: slow work (files, locks, kernel tools) runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -85,11 +86,13 @@ class Endpoints(Protocol):
     @property
     def node_listeners(self) -> bool: ...
 
-    def route(self, spec: GroupSpec, targets: RouteTargets, listener: bool | None = False) -> None:
+    async def route(
+        self, spec: GroupSpec, targets: RouteTargets, listener: bool | None = False
+    ) -> None:
         """Point the group's endpoints at these nodes. ``listener``: the primary endpoint is
         served by the primary's own listener (True), routed (False), or as it was (None)."""
         ...
 
-    def unroute(self, spec: GroupSpec) -> None:
+    async def unroute(self, spec: GroupSpec) -> None:
         """Remove the group's endpoints."""
         ...

@@ -1,4 +1,4 @@
-"""TestFailover: validate, record the intent and ElastiCache's event, wake the loop."""
+"""TestFailover: validate, record the operation and ElastiCache's event, wake the loop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from cachefleet.errors import InvalidState, Kind, NotFound, QuotaExceeded
 from cachefleet.model import events as texts
 from cachefleet.model.events import Source
 from cachefleet.model.ids import Scope
-from cachefleet.model.intents import FailoverIntent
+from cachefleet.model.operations import OperationKind, new_test_failover
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
@@ -40,14 +40,15 @@ def test_failover(ctx: ServiceContext, scope: Scope, group_id: str, shard_id: st
             )
         now = ctx.clock()
         allowance = ctx.settings.quotas.test_failovers_per_day
-        if ctx.store.count_intents_since(scope, now - RATE_WINDOW) >= allowance:
+        since = now - RATE_WINDOW
+        if ctx.store.count_operations_since(scope, OperationKind.TEST_FAILOVER, since) >= allowance:
             raise QuotaExceeded(
                 f"TestFailover may be called for at most {allowance} node groups in a rolling "
                 "24-hour period.",
                 quota="test-failovers",
             )
         primary = record.state.primaries[shard]
-        ctx.store.add_intent(scope, spec.key, FailoverIntent(shard, primary, now))
+        ctx.store.add_operation(scope, spec.key, new_test_failover(shard, primary, now))
         ctx.record_event(
             scope, Source.REPLICATION_GROUP, spec.group_id, texts.test_failover_called(shard)
         )
@@ -69,7 +70,7 @@ def _check_ready(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None
             Kind.REPLICATION_GROUP,
         )
     busy = record.deleting or record.state.status is not GroupStatus.AVAILABLE
-    if busy or ctx.store.pending_intents(scope, spec.key):
+    if busy or ctx.store.active_operations(scope, spec.key):
         raise InvalidState(
             f"Replication group {spec.group_id} must be available, with no failover under way, "
             "to test a failover.",

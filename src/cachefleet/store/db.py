@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cachefleet.errors import StoreError
 from cachefleet.model.ids import Scope
-from cachefleet.model.intents import FailoverIntent
+from cachefleet.model.operations import KINDS, Operation, OperationKind, OperationStatus
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
@@ -204,48 +204,66 @@ class Store:
             for row in rows
         ]
 
-    # --- intents --------------------------------------------------------------------------
+    # --- operations -----------------------------------------------------------------------
 
-    def add_intent(self, scope: Scope, key: str, intent: FailoverIntent) -> None:
-        """Record a request for the loop."""
+    def add_operation(self, scope: Scope, key: str, operation: Operation) -> Operation:
+        """Record a new operation on a group; returns it with its id."""
+        cursor = self._db.execute(
+            "INSERT INTO operations (region, account, group_key, kind, params, progress, status,"
+            " attempts, error, requested, updated, retry_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (scope.region, scope.account, key, *_operation_columns(operation)),
+        )
+        return replace(operation, id=int(cursor.lastrowid or 0))
+
+    def active_operations(self, scope: Scope, key: str) -> list[Operation]:
+        """The group's operations still to carry out (pending or running), oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_OPERATION_FIELDS} FROM operations"
+            " WHERE region = ? AND account = ? AND group_key = ?"
+            " AND status IN ('pending', 'running') ORDER BY id",
+            (scope.region, scope.account, key),
+        )
+        return [_operation(row) for row in rows]
+
+    def get_operation(self, operation_id: int) -> Operation | None:
+        """One operation by id, whatever its status."""
+        row = self._db.execute(
+            f"SELECT {_OPERATION_FIELDS} FROM operations WHERE id = ?", (operation_id,)
+        ).fetchone()
+        return _operation(row) if row else None
+
+    def update_operation(self, operation: Operation) -> None:
+        """Write an operation's progress, status, attempts, error and times."""
         self._db.execute(
-            "INSERT INTO intents (region, account, group_key, body, created)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "UPDATE operations SET progress = ?, status = ?, attempts = ?, error = ?,"
+            " updated = ?, retry_at = ? WHERE id = ?",
             (
-                scope.region,
-                scope.account,
-                key,
-                codec.dumps(intent),
-                intent.requested_at.isoformat(),
+                codec.dumps(operation.progress),
+                operation.status.value,
+                operation.attempts,
+                operation.error,
+                operation.updated_at.isoformat(),
+                _iso(operation.retry_at),
+                operation.id,
             ),
         )
 
-    def pending_intents(self, scope: Scope, key: str) -> list[FailoverIntent]:
-        """The group's requests not yet carried out, oldest first."""
-        rows = self._db.execute(
-            "SELECT id, body FROM intents WHERE region = ? AND account = ? AND group_key = ?"
-            " AND done IS NULL ORDER BY id",
-            (scope.region, scope.account, key),
-        )
-        return [replace(codec.loads(FailoverIntent, body), id=row_id) for row_id, body in rows]
-
-    def complete_intent(self, intent_id: int, when: datetime) -> None:
-        """Mark a request carried out."""
-        self._db.execute("UPDATE intents SET done = ? WHERE id = ?", (when.isoformat(), intent_id))
-
-    def count_intents_since(self, scope: Scope, since: datetime) -> int:
-        """How many requests the scope made since a moment (for rate limits)."""
+    def count_operations_since(self, scope: Scope, kind: OperationKind, since: datetime) -> int:
+        """How many operations of a kind the scope asked for since a moment (rate limits)."""
         row = self._db.execute(
-            "SELECT COUNT(*) FROM intents WHERE region = ? AND account = ? AND created >= ?",
-            (scope.region, scope.account, since.isoformat()),
+            "SELECT COUNT(*) FROM operations WHERE region = ? AND account = ? AND kind = ?"
+            " AND requested >= ?",
+            (scope.region, scope.account, kind.value, since.isoformat()),
         ).fetchone()
         return int(row[0])
 
-    def drop_intents(self, scope: Scope, key: str) -> None:
-        """Forget every pending request of a group that is gone."""
+    def drop_operations(self, scope: Scope, key: str) -> None:
+        """Forget the unfinished operations of a group that is gone (finished ones stay, for
+        rate limits)."""
         self._db.execute(
-            "DELETE FROM intents WHERE region = ? AND account = ? AND group_key = ?"
-            " AND done IS NULL",
+            "DELETE FROM operations WHERE region = ? AND account = ? AND group_key = ?"
+            " AND status IN ('pending', 'running')",
             (scope.region, scope.account, key),
         )
 
@@ -278,3 +296,43 @@ def _record(row: tuple[str, str, int]) -> GroupRecord:
     return GroupRecord(
         codec.loads(GroupSpec, row[0]), codec.loads(GroupState, row[1]), bool(row[2])
     )
+
+
+_OPERATION_FIELDS = (
+    "id, kind, params, progress, status, attempts, error, requested, updated, retry_at"
+)
+
+
+def _operation_columns(op: Operation) -> tuple[object, ...]:
+    return (
+        op.kind.value,
+        codec.dumps(op.params),
+        codec.dumps(op.progress),
+        op.status.value,
+        op.attempts,
+        op.error,
+        op.requested_at.isoformat(),
+        op.updated_at.isoformat(),
+        _iso(op.retry_at),
+    )
+
+
+def _operation(row: tuple[int, str, str, str, str, int, str, str, str, str | None]) -> Operation:
+    kind = OperationKind(row[1])
+    params_type, progress_type = KINDS[kind]
+    return Operation(
+        kind=kind,
+        params=codec.loads(params_type, row[2]),
+        progress=codec.loads(progress_type, row[3]),
+        status=OperationStatus(row[4]),
+        attempts=row[5],
+        error=row[6],
+        requested_at=datetime.fromisoformat(row[7]),
+        updated_at=datetime.fromisoformat(row[8]),
+        retry_at=datetime.fromisoformat(row[9]) if row[9] else None,
+        id=row[0],
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

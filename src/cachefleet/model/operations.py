@@ -1,0 +1,135 @@
+"""Operations: work on a live group that takes several steps and must survive a restart.
+
+A request the service layer accepts (TestFailover today; modify, reboot, snapshot, upgrade,
+resharding as they land) becomes one `Operation` in the store: its kind, its parameters as asked,
+its typed progress, how often its steps failed, and whether it runs, finished or failed. The
+loop's planner (one module per kind in `reconcile/operations/`) reads it each cycle, decides the
+next step from the progress and what it observes, and records the new progress through an action,
+so a control plane killed at any moment resumes exactly where the last recorded step left off.
+
+Pure data, no I/O. Each kind has one params type and one progress type (`KINDS`); the store
+encodes them as JSON and decodes them by kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class OperationKind(StrEnum):
+    """What an operation does."""
+
+    TEST_FAILOVER = "test-failover"
+
+
+class OperationStatus(StrEnum):
+    """Where an operation is in its life."""
+
+    PENDING = "pending"  # accepted, no step taken yet
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """Whether the loop still has work to do for it."""
+        return self in (OperationStatus.PENDING, OperationStatus.RUNNING)
+
+
+# --- TestFailover ------------------------------------------------------------------------------
+
+
+class FailoverStep(StrEnum):
+    """The steps of a test failover, in order."""
+
+    PROMOTE = "promote"  # a replica of the shard takes the primary's place
+    REPLACE = "replace"  # the old primary is replaced by a fresh replica
+    RECOVERED = "recovered"  # the replacement serves; nothing left to do
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverTestParams:
+    """TestFailover of one shard. ``from_primary`` is its primary when the request was made:
+    once another node is primary, the promotion is done (a restart resumes, never repeats it)."""
+
+    shard_id: str
+    from_primary: str
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverTestProgress:
+    """How far a test failover got: its step and the replica promoted."""
+
+    step: FailoverStep = FailoverStep.PROMOTE
+    promoted: str = ""
+
+
+OperationParams = FailoverTestParams
+OperationProgress = FailoverTestProgress
+
+#: Each kind's params and progress types, for the store to decode them.
+KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
+    OperationKind.TEST_FAILOVER: (FailoverTestParams, FailoverTestProgress),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One operation on one group, as persisted.
+
+    ``attempts`` counts the cycles whose step failed since the last step that succeeded;
+    ``error`` is the last failure (or, once ``FAILED``, the cause); ``retry_at`` holds the next
+    try back after a failure (backoff).
+    """
+
+    kind: OperationKind
+    params: OperationParams
+    progress: OperationProgress
+    requested_at: datetime
+    updated_at: datetime
+    status: OperationStatus = OperationStatus.PENDING
+    attempts: int = 0
+    error: str = ""
+    retry_at: datetime | None = None
+    id: int = 0
+
+    def advanced(self, progress: OperationProgress, now: datetime) -> Operation:
+        """A copy that took a step: running, with new progress and no failure pending."""
+        return replace(
+            self,
+            progress=progress,
+            status=OperationStatus.RUNNING,
+            attempts=0,
+            error="",
+            retry_at=None,
+            updated_at=now,
+        )
+
+    def finished(self, now: datetime) -> Operation:
+        """A copy that is done."""
+        return replace(self, status=OperationStatus.DONE, retry_at=None, updated_at=now)
+
+    def failed(self, cause: str, now: datetime) -> Operation:
+        """A copy that failed for good, with its cause."""
+        return replace(
+            self, status=OperationStatus.FAILED, error=cause, retry_at=None, updated_at=now
+        )
+
+    def retrying(self, error: str, retry_at: datetime, now: datetime) -> Operation:
+        """A copy whose last step failed and will be tried again at ``retry_at``."""
+        return replace(
+            self, attempts=self.attempts + 1, error=error, retry_at=retry_at, updated_at=now
+        )
+
+
+def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operation:
+    """A new TestFailover operation."""
+    return Operation(
+        OperationKind.TEST_FAILOVER,
+        FailoverTestParams(shard_id, from_primary),
+        FailoverTestProgress(),
+        requested_at=now,
+        updated_at=now,
+    )

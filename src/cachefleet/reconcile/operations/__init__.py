@@ -1,0 +1,44 @@
+"""Planners of operations: one module per kind, each a pure step function over the draft.
+
+`plan_operation` works on a group's oldest active operation (one at a time, as ElastiCache runs
+one modification of a group at a time). A step function reads the operation's recorded progress
+and the observation, adds the actions of its next step to the draft, and ends them with a
+`RecordOperation` carrying the new progress, so the progress is persisted only once the step's
+actions succeeded. Progress that can be read off the data plane (a replica already promoted, a
+node already stopped) is read there first: a step repeated after a crash finds its work done
+and moves on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import assert_never
+
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import FailoverTestParams, Operation
+from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.operations.test_failover import plan_test_failover
+
+
+def plan_operation(
+    draft: Draft, operations: tuple[Operation, ...], observation: GroupObservation, now: datetime
+) -> None:
+    """Take the next step of the group's oldest active operation, if it is due."""
+    if not operations:
+        return
+    operation = operations[0]
+    draft.operation = operation
+    draft.operation_active = True
+    if operation.retry_at is not None and now < operation.retry_at:
+        wait_s = (operation.retry_at - now).total_seconds()
+        draft.waits.append(
+            f"{operation.kind} step failed {operation.attempts} times ({operation.error}); "
+            f"retrying in {wait_s:.1f} s"
+        )
+        return
+    params = operation.params
+    match params:
+        case FailoverTestParams():
+            plan_test_failover(draft, operation, params, observation, now)
+        case _:
+            assert_never(params)
