@@ -31,7 +31,7 @@ from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines
-from cachefleet.engine.client import answers_ping
+from cachefleet.engine.client import NodeAccess, answers_ping
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.errors import EngineError, FatalError
 from cachefleet.model.engines import EngineCatalog
@@ -88,7 +88,7 @@ def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
     """The shared Sentinels: one per Availability Zone, on the installation's addresses."""
     network = settings.network
     addresses = tuple(
-        (sentinel_address(network, index), settings.engine.sentinel_port)
+        NodeAccess(sentinel_address(network, index), settings.engine.sentinel_port)
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
@@ -152,7 +152,7 @@ class Daemon:
     async def health_report(self) -> dict[str, Any]:
         """Version, engines, router, Sentinels and store, as /health reports them."""
         sentinels_up = await asyncio.gather(
-            *(answers_ping(address, port) for address, port in self.sentinels.addresses)
+            *(answers_ping(sentinel) for sentinel in self.sentinels.addresses)
         )
         return {
             "status": "ok",
@@ -166,8 +166,8 @@ class Daemon:
                 "primary_endpoints_served_by_primaries": self.router.node_listeners,
             },
             "sentinels": [
-                {"address": f"{address}:{port}", "up": up}
-                for (address, port), up in zip(self.sentinels.addresses, sentinels_up, strict=True)
+                {"address": str(sentinel), "up": up}
+                for sentinel, up in zip(self.sentinels.addresses, sentinels_up, strict=True)
             ],
             "store": {
                 "ok": self.store.integrity_ok(),
@@ -246,13 +246,12 @@ async def _stop_processes(data_dir: Path) -> int:
         if process.identity_mismatch(pid, conf) is not None:
             continue
         text = conf.read_text()
-        address, port = _listen_address(text)
-        await process.stop(pid, address, port, expected_conf=conf)
+        await process.stop(pid, _listen_address(text), expected_conf=conf)
         stopped += 1
     return stopped
 
 
-def _listen_address(conf_text: str) -> tuple[str, int]:
+def _listen_address(conf_text: str) -> NodeAccess:
     address, port = "127.0.0.1", 6379
     for line in conf_text.splitlines():
         key, _, value = line.partition(" ")
@@ -260,7 +259,7 @@ def _listen_address(conf_text: str) -> tuple[str, int]:
             address = value.split()[0]
         elif key == "port" and value.strip().isdigit():
             port = int(value)
-    return address, port
+    return NodeAccess(address, port)
 
 
 def purge(data_dir: Path) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines, pick_binary
-from cachefleet.engine.client import HostPort
+from cachefleet.engine.client import HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, SentinelPaths
 from cachefleet.engine.process import is_alive, start_node, stop
@@ -100,6 +100,10 @@ class Running:
     def hostport(self) -> HostPort:
         return (self.address, self.port)
 
+    @property
+    def access(self) -> NodeAccess:
+        return NodeAccess(self.address, self.port)
+
     def kill(self) -> None:
         """SIGKILL, then wait (bounded) until it is gone."""
         os.kill(self.pid, signal.SIGKILL)
@@ -174,7 +178,7 @@ class Fleet:
 
     async def _stop_all(self) -> None:
         await asyncio.gather(
-            *(stop(p.pid, p.address, p.port, wait=2.0, expected_conf=p.conf) for p in self.started)
+            *(stop(p.pid, p.access, wait=2.0, expected_conf=p.conf) for p in self.started)
         )
         leftover = [p.pid for p in self.started if is_alive(p.pid)]
         assert not leftover, f"processes still running after teardown: {leftover}"

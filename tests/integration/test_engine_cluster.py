@@ -30,13 +30,13 @@ def layout(
 ) -> list[ShardLayout]:
     ranges = slots or cluster.even_slot_ranges(len(shards))
     return [
-        ShardLayout(s[0].hostport, tuple(n.hostport for n in s[1:]), r)
+        ShardLayout(s[0].access, tuple(n.access for n in s[1:]), r)
         for s, r in zip(shards, ranges, strict=True)
     ]
 
 
 async def all_ok(nodes: list[Running]) -> bool:
-    seen = [await observe_node("n", *n.hostport, n.pid) for n in nodes]
+    seen = [await observe_node("n", n.access, n.pid) for n in nodes]
     return all(o.cluster_ok and o.cluster_known_nodes == len(nodes) for o in seen)
 
 
@@ -64,7 +64,7 @@ def test_form_cluster_reaches_state_ok_on_every_node(
         assert len(set(ids.values())) == len(everyone)
         assert await all_ok(everyone)
         await cluster.form_cluster(layout(nodes))  # idempotent
-        topology = await cluster_topology(*everyone[-1].hostport)
+        topology = await cluster_topology(everyone[-1].access)
         assert sum(n.is_primary for n in topology) == shards
         assert sum(n.is_replica for n in topology) == shards * replicas
         await write_and_read(everyone[0].hostport, 20, "v")
@@ -78,9 +78,9 @@ def test_uneven_slot_ranges_are_assigned_as_given(redis_node: NodeFactory) -> No
 
     async def scenario() -> None:
         ids = await cluster.form_cluster(layout(nodes, slots))
-        topology = {n.node_id: n.slots for n in await cluster_topology(*nodes[1][0].hostport)}
-        assert topology[ids[nodes[0][0].hostport]] == slots[0]
-        assert topology[ids[nodes[1][0].hostport]] == slots[1]
+        topology = {n.node_id: n.slots for n in await cluster_topology(nodes[1][0].access)}
+        assert topology[ids[nodes[0][0].access]] == slots[0]
+        assert topology[ids[nodes[1][0].access]] == slots[1]
 
     asyncio.run(scenario())
 
@@ -100,7 +100,7 @@ def test_a_killed_primary_fails_over_and_a_fresh_node_rejoins_as_replica(
         started = time.monotonic()
 
         async def heir_took_over() -> bool:
-            seen = await observe_node("heir", *heir.hostport, heir.pid)
+            seen = await observe_node("heir", heir.access, heir.pid)
             return seen.is_primary and seen.cluster_ok
 
         await eventually(heir_took_over, 10.0, "the replica taking over")
@@ -109,19 +109,19 @@ def test_a_killed_primary_fails_over_and_a_fresh_node_rejoins_as_replica(
         await write_and_read(heir.hostport, 50, "after")
 
         fresh = await fleet.start_node(cluster=True, address=victim.address)
-        members = [n.hostport for n in survivors]
+        members = [n.access for n in survivors]
         if forget_first:
-            await cluster.forget_node(members, ids[victim.hostport])
-        new_id = await cluster.add_replica(fresh.hostport, heir.hostport, members)
+            await cluster.forget_node(members, ids[victim.access])
+        new_id = await cluster.add_replica(fresh.access, heir.access, members)
         for _ in range(2):  # the second call must change nothing
-            await cluster.forget_node(members, ids[victim.hostport])
-        topology = await cluster_topology(*heir.hostport)
-        assert ids[victim.hostport] not in {n.node_id for n in topology}
+            await cluster.forget_node(members, ids[victim.access])
+        topology = await cluster_topology(heir.access)
+        assert ids[victim.access] not in {n.node_id for n in topology}
         (joined,) = [n for n in topology if n.node_id == new_id]
-        assert joined.is_replica and joined.primary_id == ids[heir.hostport]
+        assert joined.is_replica and joined.primary_id == ids[heir.access]
 
-        await cluster.failover(fresh.hostport)  # planned: the fresh node becomes primary again
-        assert (await observe_node("fresh", *fresh.hostport, fresh.pid)).is_primary
+        await cluster.failover(fresh.access)  # planned: the fresh node becomes primary again
+        assert (await observe_node("fresh", fresh.access, fresh.pid)).is_primary
         await eventually(lambda: all_ok([*survivors, fresh]), 5.0, "cluster_state:ok everywhere")
 
     asyncio.run(scenario())

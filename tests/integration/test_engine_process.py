@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cachefleet.engine.client import NodeAccess
 from cachefleet.engine.conf import NodeConfig
 from cachefleet.engine.paths import NodePaths
 from cachefleet.engine.probe import observe_node
@@ -68,7 +69,7 @@ def test_a_node_outlives_the_control_plane_that_started_it(
         os.killpg(control_plane.pid, signal.SIGKILL)  # the control plane and its process group
         control_plane.wait(timeout=5)
     assert adopt(root / "redis.pid", root / "redis.conf") == pid
-    seen = asyncio.run(observe_node("n1", address, 6379, pid))
+    seen = asyncio.run(observe_node("n1", NodeAccess(address, 6379), pid))
     assert seen.reachable and seen.alive
 
 
@@ -107,18 +108,18 @@ def test_a_failed_start_reports_the_tail_of_the_log(
 
 def test_stop_shuts_a_healthy_node_down_cleanly(redis_node: NodeFactory) -> None:
     node = redis_node()
-    outcome = asyncio.run(stop(node.pid, node.address, node.port, expected_conf=node.conf))
+    outcome = asyncio.run(stop(node.pid, node.access, expected_conf=node.conf))
     assert outcome is StopOutcome.SHUTDOWN
     assert not is_alive(node.pid)
     assert not (node.root / "redis.pid").exists()
-    assert asyncio.run(stop(node.pid, node.address, node.port)) is StopOutcome.NOT_RUNNING
+    assert asyncio.run(stop(node.pid, node.access)) is StopOutcome.NOT_RUNNING
 
 
 def test_stop_escalates_to_sigkill_for_a_frozen_node(redis_node: NodeFactory) -> None:
     node = redis_node()
     node.pause()
     started = time.monotonic()
-    outcome = asyncio.run(stop(node.pid, node.address, node.port, wait=0.5))
+    outcome = asyncio.run(stop(node.pid, node.access, wait=0.5))
     assert outcome is StopOutcome.KILLED
     assert time.monotonic() - started < 3.0
     assert not is_alive(node.pid)
@@ -126,12 +127,12 @@ def test_stop_escalates_to_sigkill_for_a_frozen_node(redis_node: NodeFactory) ->
 
 def test_a_killed_node_is_observed_unreachable_and_dead(redis_node: NodeFactory) -> None:
     node = redis_node()
-    before = asyncio.run(observe_node("n1", node.address, node.port, node.pid))
+    before = asyncio.run(observe_node("n1", node.access, node.pid))
     assert before.reachable and before.alive and before.role is Role.PRIMARY
     assert before.maxmemory == 64 * 1024 * 1024 and before.run_id and not before.loading
     os.kill(node.pid, signal.SIGKILL)
     time.sleep(0.05)
-    after = asyncio.run(observe_node("n1", node.address, node.port, node.pid))
+    after = asyncio.run(observe_node("n1", node.access, node.pid))
     assert (after.reachable, after.alive) == (False, False)
     assert not Path(f"/proc/{node.pid}").exists(), "our exited child should have been reaped"
 
@@ -142,6 +143,6 @@ def test_a_frozen_node_is_observed_unreachable_but_alive_within_the_timeout(
     node = redis_node()
     node.pause()
     started = time.monotonic()
-    seen = asyncio.run(observe_node("n1", node.address, node.port, node.pid, timeout=0.2))
+    seen = asyncio.run(observe_node("n1", node.access, node.pid, timeout=0.2))
     assert (seen.reachable, seen.alive) == (False, True)
     assert time.monotonic() - started < 1.0

@@ -22,7 +22,7 @@ NodeFactory = Callable[..., Running]
 
 
 async def observe(node: Running) -> NodeObservation:
-    return await observe_node(node.address, node.address, node.port, node.pid)
+    return await observe_node(node.address, node.access, node.pid)
 
 
 async def linked(replica: Running, primary: Running) -> bool:
@@ -37,7 +37,7 @@ def test_probe_reports_the_replication_link_and_offsets(redis_node: NodeFactory)
 
     async def scenario() -> None:
         await eventually(lambda: linked(replica, primary), 5.0, "the replica's link")
-        client = client_for(primary.address, primary.port)
+        client = client_for(primary.access)
         await client.set("k", "v" * 1000)
         await client.aclose()
         ahead = (await observe(primary)).offset
@@ -61,11 +61,11 @@ def test_rewiring_commands_are_idempotent(redis_node: NodeFactory) -> None:
     first, second = redis_node(), redis_node()
 
     async def scenario() -> None:
-        assert await commands.ensure_replica_of(*second.hostport, *first.hostport) is True
-        assert await commands.ensure_replica_of(*second.hostport, *first.hostport) is False
+        assert await commands.ensure_replica_of(second.access, first.access) is True
+        assert await commands.ensure_replica_of(second.access, first.access) is False
         await eventually(lambda: linked(second, first), 5.0, "the new replica's link")
-        assert await commands.promote(*second.hostport) is True
-        assert await commands.promote(*second.hostport) is False
+        assert await commands.promote(second.access) is True
+        assert await commands.promote(second.access) is False
         assert (await observe(second)).role is Role.PRIMARY
 
     asyncio.run(scenario())
@@ -75,10 +75,8 @@ def test_config_set_applies_at_run_time(redis_node: NodeFactory) -> None:
     node = redis_node()
 
     async def scenario() -> None:
-        await commands.config_set(
-            *node.hostport, {"timeout": "300", "maxmemory-policy": "noeviction"}
-        )
-        values = await commands.config_get(*node.hostport, ["timeout", "maxmemory-policy"])
+        await commands.config_set(node.access, {"timeout": "300", "maxmemory-policy": "noeviction"})
+        values = await commands.config_get(node.access, ["timeout", "maxmemory-policy"])
         assert values == {"timeout": "300", "maxmemory-policy": "noeviction"}
 
     asyncio.run(scenario())
@@ -92,7 +90,7 @@ def test_kill_normal_clients_disconnects_clients_but_not_replicas(redis_node: No
         await eventually(lambda: linked(replica, primary), 5.0, "the replica's link")
         app = Redis(host=primary.address, port=primary.port, socket_timeout=1.0)
         await app.ping()
-        assert await commands.kill_normal_clients(*primary.hostport) >= 1
+        assert await commands.kill_normal_clients(primary.access) >= 1
         assert (await observe(primary)).connected_replicas == 1
         await app.aclose()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cachefleet.engine import sentinel
-from cachefleet.engine.client import HostPort, as_mapping, execute, session
+from cachefleet.engine.client import HostPort, NodeAccess, as_mapping, execute, session
 from cachefleet.engine.probe import observe_node
 from cachefleet.engine.process import adopt
 
@@ -23,14 +23,14 @@ GROUP = "orders"
 
 
 async def writable(node: HostPort) -> bool:
-    seen = await observe_node("n", *node, pid=None, timeout=0.3)
+    seen = await observe_node("n", NodeAccess(*node), pid=None, timeout=0.3)
     return seen.is_primary and not seen.loading
 
 
-async def watching(sentinels: list[HostPort], replicas: int) -> bool:
+async def watching(sentinels: list[NodeAccess], replicas: int) -> bool:
     """Every Sentinel knows the group's replicas and the other Sentinels."""
     for s in sentinels:
-        async with session(*s) as client:
+        async with session(s) as client:
             state = as_mapping(await execute(client, "SENTINEL MASTER", GROUP))
         if int(str(state["num-slaves"])) != replicas:
             return False
@@ -42,7 +42,7 @@ async def watching(sentinels: list[HostPort], replicas: int) -> bool:
 @pytest.fixture
 def group(
     redis_node: NodeFactory, sentinel_node: Callable[[], Running], tmp_path: Path
-) -> tuple[list[Running], list[HostPort], Path]:
+) -> tuple[list[Running], list[NodeAccess], Path]:
     """A primary, two replicas, three Sentinels watching them, and a reconfig script's log."""
     primary = redis_node()
     nodes = [
@@ -50,7 +50,7 @@ def group(
         redis_node(replica_of=primary.hostport),
         redis_node(replica_of=primary.hostport),
     ]
-    trio = [sentinel_node().hostport for _ in range(3)]
+    trio = [sentinel_node().access for _ in range(3)]
     calls = tmp_path / "reconfig.log"
     script = tmp_path / "reconfig.sh"
     script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
@@ -59,7 +59,7 @@ def group(
     async def watch() -> None:
         for _ in range(2):  # the second call must change nothing
             await sentinel.monitor(
-                trio, GROUP, *primary.hostport, client_reconfig_script=str(script)
+                trio, GROUP, primary.hostport, client_reconfig_script=str(script)
             )
         await eventually(
             lambda: watching(trio, replicas=2), 10.0, "Sentinels discovering the group"
@@ -70,7 +70,7 @@ def group(
 
 
 def test_a_killed_primary_is_replaced_by_a_replica(
-    group: tuple[list[Running], list[HostPort], Path],
+    group: tuple[list[Running], list[NodeAccess], Path],
 ) -> None:
     nodes, trio, calls = group
     primary = nodes[0]
@@ -99,7 +99,7 @@ def test_a_killed_primary_is_replaced_by_a_replica(
 
 
 def test_planned_failovers_follow_each_other_and_remove_forgets_the_group(
-    group: tuple[list[Running], list[HostPort], Path],
+    group: tuple[list[Running], list[NodeAccess], Path],
 ) -> None:
     nodes, trio, _ = group
 
@@ -119,7 +119,7 @@ def test_planned_failovers_follow_each_other_and_remove_forgets_the_group(
 
 
 def test_an_aborted_failover_is_retried_within_twice_the_failover_timeout(
-    group: tuple[list[Running], list[HostPort], Path],
+    group: tuple[list[Running], list[NodeAccess], Path],
 ) -> None:
     """Why ``DEFAULT_FAILOVER_TIMEOUT_MS`` is small: after an attempt that found no replica to
     promote, Sentinel waits 2 x failover-timeout before trying again (6 minutes by default)."""

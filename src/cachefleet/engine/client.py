@@ -1,5 +1,8 @@
 """Short-lived redis-py connections: the one way engine/ talks to a node or a Sentinel.
 
+Every call takes a `NodeAccess`: where the process listens and what it takes to be let in (TLS
+material, credentials), so TLS and AUTH reach every command without changing its signature.
+
 Rule: every connection has explicit connect and socket timeouts and no retries, so a call on a
 dead or frozen process fails within its timeout instead of blocking a reconcile cycle. redis-py's
 errors become the engine's: no answer → ``NodeUnreachable``, an error reply → ``NodeCommandFailed``.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -17,18 +21,56 @@ from redis.backoff import NoBackoff
 
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
-#: An (address, port) pair, as nodes and Sentinels are reached.
+#: An (address, port) pair, as a node or Sentinel reports another one (e.g. a primary).
 HostPort = tuple[str, int]
 
 DEFAULT_TIMEOUT_S = 1.0
 
 
-def client_for(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> Redis:
+@dataclass(frozen=True, slots=True)
+class TlsMaterial:
+    """Files a TLS client needs: the CA to trust and, for mutual TLS, its own certificate."""
+
+    ca_file: str
+    cert_file: str = ""
+    key_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A Redis ACL user and its password (never shown in a repr or a log)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAccess:
+    """How the control plane reaches one node or Sentinel: its address and port, and the TLS
+    material and credentials it requires (none today: plaintext, the default user)."""
+
+    address: str
+    port: int
+    tls: TlsMaterial | None = None
+    credentials: Credentials | None = None
+
+    @property
+    def hostport(self) -> HostPort:
+        """The (address, port) pair, as Redis reports nodes."""
+        return (self.address, self.port)
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Redis:
     """A redis-py client on one connection, with ``timeout`` for connect and each reply and no
     retries. The caller must ``aclose()`` it; prefer ``session()``."""
+    tls = node.tls
+    credentials = node.credentials
     return Redis(
-        host=address,
-        port=port,
+        host=node.address,
+        port=node.port,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
@@ -36,33 +78,37 @@ def client_for(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> R
         protocol=2,
         single_connection_client=True,
         driver_info=None,  # no CLIENT SETINFO round trips
+        ssl=tls is not None,
+        ssl_ca_certs=tls.ca_file if tls else None,
+        ssl_certfile=tls.cert_file or None if tls else None,
+        ssl_keyfile=tls.key_file or None if tls else None,
+        username=credentials.username if credentials else None,
+        password=credentials.password if credentials else None,
     )
 
 
 @asynccontextmanager
-async def session(
-    address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S
-) -> AsyncIterator[Redis]:
+async def session(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> AsyncIterator[Redis]:
     """Open a client, yield it, close it; translate redis-py errors into engine errors.
 
     :raises NodeUnreachable: connect failed, the connection dropped or a reply timed out.
     :raises NodeCommandFailed: the process answered with an error reply.
     """
-    client = client_for(address, port, timeout)
+    client = client_for(node, timeout)
     try:
         yield client
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
-        raise NodeUnreachable(f"{address}:{port} did not answer: {exc}") from exc
+        raise NodeUnreachable(f"{node} did not answer: {exc}") from exc
     except redis_errors.ResponseError as exc:
-        raise NodeCommandFailed(f"{address}:{port} answered with an error: {exc}") from exc
+        raise NodeCommandFailed(f"{node} answered with an error: {exc}") from exc
     finally:
         await client.aclose()
 
 
-async def answers_ping(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
-    """Whether a Redis process at ``address:port`` answers PING within ``timeout`` (a node still
-    loading its dataset answers too). Never raises."""
-    client = client_for(address, port, timeout)
+async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
+    """Whether the Redis process answers PING within ``timeout`` (a node still loading its
+    dataset answers too). Never raises."""
+    client = client_for(node, timeout)
     try:
         return bool(await client.ping())
     except redis_errors.BusyLoadingError:

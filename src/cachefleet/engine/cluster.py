@@ -14,7 +14,7 @@ from typing import Literal
 
 from cachefleet.engine.client import (
     DEFAULT_TIMEOUT_S,
-    HostPort,
+    NodeAccess,
     as_int,
     as_mapping,
     as_text,
@@ -38,8 +38,8 @@ FailoverMode = Literal["", "FORCE", "TAKEOVER"]
 class ShardLayout:
     """One shard as it should be formed: its primary, its replicas and the slots it serves."""
 
-    primary: HostPort
-    replicas: tuple[HostPort, ...] = ()
+    primary: NodeAccess
+    replicas: tuple[NodeAccess, ...] = ()
     slots: tuple[SlotRange, ...] = ()
 
 
@@ -135,26 +135,26 @@ def check_layout(shards: Sequence[ShardLayout]) -> None:
 
 
 async def cluster_topology(
-    address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S
+    node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S
 ) -> list[ClusterNodeInfo]:
-    """The cluster as the node at ``address:port`` sees it (``CLUSTER NODES``).
+    """The cluster as ``node`` sees it (``CLUSTER NODES``).
 
     :raises NodeUnreachable: / :raises NodeCommandFailed: as ``client.session``.
     """
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         text = as_text(await execute(client, "CLUSTER", "NODES"))
     return parse_cluster_nodes(text)
 
 
-async def my_id(node: HostPort, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+async def my_id(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> str:
     """The node's cluster node id (``CLUSTER MYID``)."""
-    async with session(*node, timeout) as client:
+    async with session(node, timeout) as client:
         return as_text(await execute(client, "CLUSTER MYID"))
 
 
 async def form_cluster(
     shards: Sequence[ShardLayout], timeout: float = FORM_TIMEOUT_S
-) -> dict[HostPort, str]:
+) -> dict[NodeAccess, str]:
     """Form a cluster from running, cluster-enabled nodes; return each node's node id.
 
     Steps, each idempotent: distinct config epochs on fresh primaries; each primary's slots (slots
@@ -185,9 +185,9 @@ async def form_cluster(
 
 
 async def add_replica(
-    node: HostPort,
-    primary: HostPort,
-    cluster_members: Sequence[HostPort],
+    node: NodeAccess,
+    primary: NodeAccess,
+    cluster_members: Sequence[NodeAccess],
     timeout: float = JOIN_TIMEOUT_S,
 ) -> str:
     """Bring a fresh, empty, cluster-enabled node into the cluster as a replica of ``primary``;
@@ -212,7 +212,7 @@ async def add_replica(
 
 
 async def forget_node(
-    members: Sequence[HostPort], node_id: str, timeout: float = DEFAULT_TIMEOUT_S
+    members: Sequence[NodeAccess], node_id: str, timeout: float = DEFAULT_TIMEOUT_S
 ) -> None:
     """Make every member forget ``node_id`` (``CLUSTER FORGET``), e.g. a node lost for good.
 
@@ -227,7 +227,7 @@ async def forget_node(
 
 
 async def failover(
-    replica: HostPort, mode: FailoverMode = "", timeout: float = FAILOVER_TIMEOUT_S
+    replica: NodeAccess, mode: FailoverMode = "", timeout: float = FAILOVER_TIMEOUT_S
 ) -> None:
     """Promote ``replica`` with ``CLUSTER FAILOVER [mode]`` and wait until it is primary.
 
@@ -241,7 +241,7 @@ async def failover(
     """
     if (await _myself(replica)).is_primary:
         return
-    async with session(*replica) as client:
+    async with session(replica) as client:
         await execute(client, "CLUSTER FAILOVER", *([mode] if mode else []))
 
     async def promoted() -> str | None:
@@ -253,9 +253,9 @@ async def failover(
 # --- steps ------------------------------------------------------------------------------------
 
 
-async def _ensure_config_epoch(primary: HostPort, epoch: int) -> None:
+async def _ensure_config_epoch(primary: NodeAccess, epoch: int) -> None:
     """Give a fresh node (epoch 0, knowing only itself) its own config epoch."""
-    async with session(*primary) as client:
+    async with session(primary) as client:
         info = as_mapping(await execute(client, "CLUSTER INFO"))
         epoch_now, known = (
             as_int(info.get("cluster_my_epoch")),
@@ -265,8 +265,8 @@ async def _ensure_config_epoch(primary: HostPort, epoch: int) -> None:
             await execute(client, "CLUSTER SET-CONFIG-EPOCH", epoch)
 
 
-async def _ensure_slots(primary: HostPort, wanted: Sequence[SlotRange]) -> None:
-    topology = await cluster_topology(*primary)
+async def _ensure_slots(primary: NodeAccess, wanted: Sequence[SlotRange]) -> None:
+    topology = await cluster_topology(primary)
     others = [r for n in topology if not n.is_myself for r in n.slots]
     clash = _slot_set(wanted) & _slot_set(others)
     if clash:
@@ -274,47 +274,47 @@ async def _ensure_slots(primary: HostPort, wanted: Sequence[SlotRange]) -> None:
     mine = [r for n in topology if n.is_myself for r in n.slots]
     todo = missing_ranges(wanted, mine)
     if todo:
-        async with session(*primary) as client:
+        async with session(primary) as client:
             await execute(client, "CLUSTER ADDSLOTSRANGE", *[b for r in todo for b in r])
 
 
 async def _ensure_met(
-    introducer: HostPort, nodes: Sequence[HostPort], ids: dict[HostPort, str]
+    introducer: NodeAccess, nodes: Sequence[NodeAccess], ids: dict[NodeAccess, str]
 ) -> None:
-    known = {n.node_id for n in await cluster_topology(*introducer) if n.is_settled}
+    known = {n.node_id for n in await cluster_topology(introducer) if n.is_settled}
     strangers = [node for node in nodes if node != introducer and ids[node] not in known]
     if strangers:
-        async with session(*introducer) as client:
-            for address, port in strangers:
-                await execute(client, "CLUSTER MEET", address, port)
+        async with session(introducer) as client:
+            for stranger in strangers:
+                await execute(client, "CLUSTER MEET", stranger.address, stranger.port)
 
 
-async def _ensure_replicates(replica: HostPort, primary_id: str) -> None:
+async def _ensure_replicates(replica: NodeAccess, primary_id: str) -> None:
     if (await _myself(replica)).primary_id == primary_id:
         return
-    async with session(*replica) as client:
+    async with session(replica) as client:
         await execute(client, "CLUSTER REPLICATE", primary_id)
 
 
-async def _forget(member: HostPort, node_id: str, timeout: float) -> None:
-    topology = await cluster_topology(*member, timeout=timeout)
+async def _forget(member: NodeAccess, node_id: str, timeout: float) -> None:
+    topology = await cluster_topology(member, timeout=timeout)
     if any(n.is_myself and n.node_id == node_id for n in topology):
         return
     if any(n.node_id == node_id for n in topology):
-        async with session(*member, timeout) as client:
+        async with session(member, timeout) as client:
             await execute(client, "CLUSTER FORGET", node_id)
 
 
 # --- checks (None: holds; else the reason it does not yet) ------------------------------------
 
 
-async def _knows(node: HostPort, node_ids: Iterable[str]) -> str | None:
-    settled = {n.node_id for n in await cluster_topology(*node) if n.is_settled or n.is_myself}
+async def _knows(node: NodeAccess, node_ids: Iterable[str]) -> str | None:
+    settled = {n.node_id for n in await cluster_topology(node) if n.is_settled or n.is_myself}
     missing = [node_id for node_id in node_ids if node_id not in settled]
     return f"{_name(node)} does not know {missing[0]}" if missing else None
 
 
-async def _all_known(everyone: Sequence[HostPort], ids: dict[HostPort, str]) -> str | None:
+async def _all_known(everyone: Sequence[NodeAccess], ids: dict[NodeAccess, str]) -> str | None:
     reasons = await run_all(_knows(node, ids.values()) for node in everyone)
     return next((reason for reason in reasons if reason), None)
 
@@ -327,7 +327,7 @@ async def _all_ready(shards: Sequence[ShardLayout]) -> str | None:
 
 
 async def _joined(
-    node: HostPort, primary_id: str, node_id: str, members: Sequence[HostPort]
+    node: NodeAccess, primary_id: str, node_id: str, members: Sequence[NodeAccess]
 ) -> str | None:
     checks = [_replicates(node, primary_id)]
     checks += [_sees_replica(member, node_id, primary_id) for member in members]
@@ -335,8 +335,8 @@ async def _joined(
     return next((reason for reason in reasons if reason), None)
 
 
-async def _sees_replica(member: HostPort, node_id: str, primary_id: str) -> str | None:
-    for entry in await cluster_topology(*member):
+async def _sees_replica(member: NodeAccess, node_id: str, primary_id: str) -> str | None:
+    for entry in await cluster_topology(member):
         if entry.node_id == node_id and entry.is_settled:
             if entry.is_replica and entry.primary_id == primary_id:
                 return None
@@ -344,29 +344,29 @@ async def _sees_replica(member: HostPort, node_id: str, primary_id: str) -> str 
     return f"{_name(member)} does not yet see {node_id} as a replica of {primary_id}"
 
 
-async def _state_ok(node: HostPort) -> str | None:
-    async with session(*node) as client:
+async def _state_ok(node: NodeAccess) -> str | None:
+    async with session(node) as client:
         info = as_mapping(await execute(client, "CLUSTER INFO"))
     state = info.get("cluster_state")
     return None if state == "ok" else f"{_name(node)} says cluster_state:{state}"
 
 
-async def _linked(replica: HostPort, primary: HostPort) -> str | None:
-    async with session(*replica) as client:
+async def _linked(replica: NodeAccess, primary: NodeAccess) -> str | None:
+    async with session(replica) as client:
         info = await client.info("replication")
     linked = (
-        str(info.get("master_host")) == primary[0]
-        and info.get("master_port") == primary[1]
+        str(info.get("master_host")) == primary.address
+        and info.get("master_port") == primary.port
         and info.get("master_link_status") == "up"
     )
     return None if linked else f"{_name(replica)} has no link up to {_name(primary)}"
 
 
-async def _replicates(node: HostPort, primary_id: str) -> str | None:
+async def _replicates(node: NodeAccess, primary_id: str) -> str | None:
     myself = await _myself(node)
     if myself.primary_id != primary_id:
         return f"{_name(node)} does not replicate {primary_id}"
-    async with session(*node) as client:
+    async with session(node) as client:
         info = await client.info("replication")
     return None if info.get("master_link_status") == "up" else f"{_name(node)} link down"
 
@@ -374,8 +374,8 @@ async def _replicates(node: HostPort, primary_id: str) -> str | None:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-async def _myself(node: HostPort) -> ClusterNodeInfo:
-    for entry in await cluster_topology(*node):
+async def _myself(node: NodeAccess) -> ClusterNodeInfo:
+    for entry in await cluster_topology(node):
         if entry.is_myself:
             return entry
     raise NodeCommandFailed(f"{_name(node)}: CLUSTER NODES has no 'myself' line")
@@ -419,5 +419,5 @@ def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
-def _name(node: HostPort) -> str:
-    return f"{node[0]}:{node[1]}"
+def _name(node: NodeAccess) -> str:
+    return str(node)

@@ -12,40 +12,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from cachefleet.engine.client import DEFAULT_TIMEOUT_S, as_int, execute, session
+from cachefleet.engine.client import DEFAULT_TIMEOUT_S, NodeAccess, as_int, execute, session
 
 
 async def ensure_replica_of(
-    address: str,
-    port: int,
-    primary_address: str,
-    primary_port: int,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    node: NodeAccess, primary: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S
 ) -> bool:
-    """Make the node a replica of ``primary_address:primary_port``; whether it had to change.
+    """Make the node a replica of ``primary``; whether it had to change.
 
     Idempotent: a node already replicating from that primary is left alone (no resync). Does not
     wait for the link to come up; ``probe.observe_node`` reports it.
     """
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         info = await client.info("replication")
         already = (
             info.get("role") == "slave"
-            and str(info.get("master_host")) == primary_address
-            and info.get("master_port") == primary_port
+            and str(info.get("master_host")) == primary.address
+            and info.get("master_port") == primary.port
         )
         if not already:
-            await execute(client, "REPLICAOF", primary_address, str(primary_port))
+            await execute(client, "REPLICAOF", primary.address, str(primary.port))
         return not already
 
 
-async def promote(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
+async def promote(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
     """Make the node a primary (stop replicating, keep its data); whether it had to change.
 
     Idempotent. For a planned failover in a Sentinel-monitored group prefer
     ``sentinel.failover``, which also re-points the other replicas.
     """
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         info = await client.info("replication")
         if info.get("role") == "master":
             return False
@@ -54,7 +50,7 @@ async def promote(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -
 
 
 async def config_set(
-    address: str, port: int, values: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT_S
+    node: NodeAccess, values: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT_S
 ) -> None:
     """Apply parameters at run time, all or none (one ``CONFIG SET`` with every pair).
 
@@ -63,16 +59,16 @@ async def config_set(
     if not values:
         return
     pairs = [word for item in sorted(values.items()) for word in item]
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         await execute(client, "CONFIG SET", *pairs)
 
 
 async def config_get(
-    address: str, port: int, names: Iterable[str], timeout: float = DEFAULT_TIMEOUT_S
+    node: NodeAccess, names: Iterable[str], timeout: float = DEFAULT_TIMEOUT_S
 ) -> dict[str, str]:
     """The values in effect for ``names`` (parameters the node does not know are left out)."""
     out: dict[str, str] = {}
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         for name in names:
             found = await client.config_get(name)
             out.update({str(key): str(value) for key, value in found.items()})
@@ -80,7 +76,7 @@ async def config_get(
 
 
 async def ensure_listening(
-    address: str, port: int, addresses: tuple[str, ...], timeout: float = DEFAULT_TIMEOUT_S
+    node: NodeAccess, addresses: tuple[str, ...], timeout: float = DEFAULT_TIMEOUT_S
 ) -> bool:
     """Make the node accept connections on exactly ``addresses`` (``bind``, same port); whether
     it had to change. Connections already open stay open.
@@ -89,7 +85,7 @@ async def ensure_listening(
     an error (`NodeCommandFailed`) and keeps listening where it did.
     """
     wanted = " ".join(addresses)
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         current = await client.config_get("bind")
         if str(current.get("bind", "")).split() == list(addresses):
             return False
@@ -97,9 +93,9 @@ async def ensure_listening(
         return True
 
 
-async def kill_normal_clients(address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S) -> int:
+async def kill_normal_clients(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> int:
     """Disconnect every ordinary client of the node (not replicas, not our own connection), so
     that clients left on a demoted primary reconnect through their endpoint. Returns how many."""
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         killed = await execute(client, "CLIENT KILL", "TYPE", "normal", "SKIPME", "yes")
         return as_int(killed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
-from cachefleet.engine.client import as_mapping, as_text, execute, session
+from cachefleet.engine.client import NodeAccess, as_mapping, as_text, execute, session
 from cachefleet.engine.process import is_alive
 from cachefleet.errors import EngineError
 from cachefleet.model.observed import NodeObservation, ReplicaLink
@@ -37,7 +37,7 @@ class ClusterFacts:
 
 
 async def observe_node(
-    node_id: str, address: str, port: int, pid: int | None, timeout: float = PROBE_TIMEOUT_S
+    node_id: str, node: NodeAccess, pid: int | None, timeout: float = PROBE_TIMEOUT_S
 ) -> NodeObservation:
     """Probe one node. Never raises for a silent, refusing or dead node: it is reported with
     ``reachable=False``. Bounded by ``timeout`` per reply and four times ``timeout`` in all.
@@ -47,9 +47,9 @@ async def observe_node(
     """
     try:
         async with asyncio.timeout(timeout * 4):
-            info, cluster, listening = await _query(address, port, timeout)
+            info, cluster, listening = await _query(node, timeout)
     except (EngineError, TimeoutError) as exc:
-        log.debug("node %s at %s:%d not reachable: %s", node_id, address, port, exc)
+        log.debug("node %s at %s not reachable: %s", node_id, node, exc)
         return NodeObservation(node_id, alive=pid is not None and is_alive(pid), reachable=False)
     alive = is_alive(pid) if pid is not None else True
     return observation_from_info(node_id, alive, info, cluster, listening)
@@ -120,9 +120,9 @@ def cluster_facts(my_id: str, cluster_info: Mapping[str, object]) -> ClusterFact
 
 
 async def _query(
-    address: str, port: int, timeout: float
+    node: NodeAccess, timeout: float
 ) -> tuple[dict[str, object], ClusterFacts | None, tuple[str, ...]]:
-    async with session(address, port, timeout) as client:
+    async with session(node, timeout) as client:
         pipe = client.pipeline(transaction=False)  # INFO and bind in one round trip
         pipe.info()
         pipe.config_get("bind")

@@ -25,7 +25,7 @@ from pathlib import Path
 from redis import exceptions as redis_errors
 
 from cachefleet.engine.binaries import EngineBinary
-from cachefleet.engine.client import answers_ping, client_for, execute, session
+from cachefleet.engine.client import NodeAccess, answers_ping, client_for, execute, session
 from cachefleet.engine.conf import NodeConfig, render_node_conf
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
 
@@ -147,34 +147,35 @@ def write_conf(path: Path, text: str) -> None:
 
 
 async def start_process(
-    argv: Sequence[str], address: str, port: int, log_path: Path, timeout: float = START_TIMEOUT_S
+    argv: Sequence[str], node: NodeAccess, log_path: Path, timeout: float = START_TIMEOUT_S
 ) -> int:
-    """Spawn a Redis program and wait, at most ``timeout`` seconds, until it answers PING.
+    """Spawn a Redis program and wait, at most ``timeout`` seconds, until it answers PING at
+    ``node``.
 
-    Refuses to start when something already answers on ``address:port``. After the first PONG,
+    Refuses to start when something already answers there. After the first PONG,
     checks that the answering process is the one spawned. A process that does not come up is
     killed before raising.
 
     :raises ProcessStartFailed: with the reason and the tail of the log.
     """
-    if await answers_ping(address, port, timeout=0.25):
-        raise ProcessStartFailed(f"{address}:{port} already answers; not starting {argv[0]} there")
+    if await answers_ping(node, timeout=0.25):
+        raise ProcessStartFailed(f"{node} already answers; not starting {argv[0]} there")
     pid = spawn(argv, log_path)
     deadline = time.monotonic() + timeout
-    while not await answers_ping(address, port, timeout=0.25):
+    while not await answers_ping(node, timeout=0.25):
         if not is_alive(pid):
             raise ProcessStartFailed(_failure(f"pid {pid} exited during start-up", log_path))
         if time.monotonic() > deadline:
             await _kill_now(pid)
             raise ProcessStartFailed(
-                _failure(f"pid {pid} did not answer on {address}:{port} in {timeout}s", log_path)
+                _failure(f"pid {pid} did not answer on {node} in {timeout}s", log_path)
             )
         await asyncio.sleep(_POLL_S)
-    answering = await _answering_pid(address, port, timeout=1.0)
+    answering = await _answering_pid(node, timeout=1.0)
     if answering != pid:
         await _kill_now(pid)
         raise ProcessStartFailed(
-            _failure(f"{address}:{port} is answered by pid {answering}, not by {pid}", log_path)
+            _failure(f"{node} is answered by pid {answering}, not by {pid}", log_path)
         )
     return pid
 
@@ -192,7 +193,8 @@ async def start_node(
     cfg.paths.create()
     write_conf(cfg.paths.conf, render_node_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf)]
-    return await start_process(argv, cfg.address, cfg.port, cfg.paths.logfile, timeout)
+    access = NodeAccess(cfg.address, cfg.port)
+    return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 
 async def ensure_node_running(
@@ -210,19 +212,19 @@ async def ensure_node_running(
 
 
 async def stop(
-    pid: int, address: str, port: int, wait: float = STOP_WAIT_S, expected_conf: Path | None = None
+    pid: int, node: NodeAccess, wait: float = STOP_WAIT_S, expected_conf: Path | None = None
 ) -> StopOutcome:
     """Stop a Redis process: ``SHUTDOWN NOSAVE``, then SIGTERM, then SIGKILL, each followed by a
     wait of at most ``wait`` seconds. Idempotent: a pid that is gone gives ``NOT_RUNNING``.
 
-    SHUTDOWN is sent only if ``address:port`` is answered by ``pid``; signals only while ``pid``
+    SHUTDOWN is sent only if ``node`` is answered by ``pid``; signals only while ``pid``
     still runs a Redis program (and, given ``expected_conf``, was started with it).
 
     :raises EngineError: the process survived SIGKILL (e.g. stuck in the kernel).
     """
     if _foreign(pid, expected_conf):
         return StopOutcome.NOT_RUNNING
-    await _shutdown_nosave(pid, address, port, timeout=min(wait, 1.0))
+    await _shutdown_nosave(pid, node, timeout=min(wait, 1.0))
     if await wait_for_exit(pid, wait):
         return StopOutcome.SHUTDOWN
     for sig, outcome in (
@@ -278,9 +280,9 @@ def _foreign(pid: int, expected_conf: Path | None) -> bool:
     return reason is not None
 
 
-async def _answering_pid(address: str, port: int, timeout: float) -> int | None:
+async def _answering_pid(node: NodeAccess, timeout: float) -> int | None:
     try:
-        async with session(address, port, timeout) as client:
+        async with session(node, timeout) as client:
             info = await client.info("server")
     except (NodeUnreachable, NodeCommandFailed):
         return None
@@ -288,11 +290,11 @@ async def _answering_pid(address: str, port: int, timeout: float) -> int | None:
     return value if isinstance(value, int) else None
 
 
-async def _shutdown_nosave(pid: int, address: str, port: int, timeout: float) -> None:
-    """Ask the process to exit without saving, if ``address:port`` is really ``pid``."""
-    if await _answering_pid(address, port, timeout) != pid:
+async def _shutdown_nosave(pid: int, node: NodeAccess, timeout: float) -> None:
+    """Ask the process to exit without saving, if ``node`` is really ``pid``."""
+    if await _answering_pid(node, timeout) != pid:
         return
-    client = client_for(address, port, timeout)
+    client = client_for(node, timeout)
     try:
         await execute(client, "SHUTDOWN", "NOSAVE")
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError):

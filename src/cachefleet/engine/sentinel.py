@@ -19,6 +19,7 @@ from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import (
     DEFAULT_TIMEOUT_S,
     HostPort,
+    NodeAccess,
     as_int,
     as_mapping,
     as_text,
@@ -61,7 +62,8 @@ async def start_sentinel(
     if not cfg.paths.conf.exists():
         write_conf(cfg.paths.conf, render_sentinel_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf), "--sentinel"]
-    return await start_process(argv, cfg.address, cfg.port, cfg.paths.logfile, timeout)
+    access = NodeAccess(cfg.address, cfg.port)
+    return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 
 async def ensure_sentinel_running(
@@ -76,10 +78,9 @@ async def ensure_sentinel_running(
 
 
 async def monitor(
-    sentinels: Sequence[HostPort],
+    sentinels: Sequence[NodeAccess],
     name: str,
-    primary_address: str,
-    port: int,
+    primary: HostPort,
     quorum: int = DEFAULT_QUORUM,
     down_after_ms: int = DEFAULT_DOWN_AFTER_MS,
     failover_timeout_ms: int = DEFAULT_FAILOVER_TIMEOUT_MS,
@@ -102,13 +103,11 @@ async def monitor(
         "parallel-syncs": parallel_syncs,
         "client-reconfig-script": client_reconfig_script or "",
     }
-    await run_all(
-        _monitor_one(s, name, (primary_address, port), quorum, settings, timeout) for s in sentinels
-    )
+    await run_all(_monitor_one(s, name, primary, quorum, settings, timeout) for s in sentinels)
 
 
 async def remove(
-    sentinels: Sequence[HostPort], name: str, timeout: float = DEFAULT_TIMEOUT_S
+    sentinels: Sequence[NodeAccess], name: str, timeout: float = DEFAULT_TIMEOUT_S
 ) -> None:
     """Have every Sentinel stop watching group ``name``. Idempotent.
 
@@ -118,7 +117,7 @@ async def remove(
 
 
 async def current_primary(
-    sentinels: Sequence[HostPort], name: str, timeout: float = 0.5
+    sentinels: Sequence[NodeAccess], name: str, timeout: float = 0.5
 ) -> HostPort | None:
     """The primary of group ``name`` that a majority of ``sentinels`` agree on, or None.
 
@@ -130,7 +129,7 @@ async def current_primary(
 
 
 async def readiness(
-    sentinels: Sequence[HostPort], name: str, replicas: int, timeout: float = 0.5
+    sentinels: Sequence[NodeAccess], name: str, replicas: int, timeout: float = 0.5
 ) -> str | None:
     """Why the Sentinels could not yet fail group ``name`` over well; None when they can.
 
@@ -144,11 +143,11 @@ async def readiness(
 
 
 async def _unready(
-    sentinel: HostPort, name: str, replicas: int, peers: int, timeout: float
+    sentinel: NodeAccess, name: str, replicas: int, peers: int, timeout: float
 ) -> str | None:
-    where = f"{sentinel[0]}:{sentinel[1]}"
+    where = str(sentinel)
     try:
-        async with session(*sentinel, timeout) as client:
+        async with session(sentinel, timeout) as client:
             state = as_mapping(await execute(client, "SENTINEL MASTER", name))
     except EngineError as exc:
         return f"Sentinel {where}: {exc}"
@@ -176,7 +175,7 @@ def majority(votes: Counter[HostPort], voters: int) -> HostPort | None:
 
 
 async def failover(
-    sentinels: Sequence[HostPort],
+    sentinels: Sequence[NodeAccess],
     name: str,
     wait: float = FAILOVER_WAIT_S,
     timeout: float = DEFAULT_TIMEOUT_S,
@@ -216,14 +215,14 @@ async def failover(
 
 
 async def _monitor_one(
-    sentinel: HostPort,
+    sentinel: NodeAccess,
     name: str,
     primary: HostPort,
     quorum: int,
     settings: dict[str, str | int],
     timeout: float,
 ) -> None:
-    async with session(*sentinel, timeout) as client:
+    async with session(sentinel, timeout) as client:
         watched = as_mapping(await execute(client, "SENTINEL MASTERS"))  # keyed by group name
         if name not in watched:
             await execute(client, "SENTINEL MONITOR", name, primary[0], primary[1], quorum)
@@ -231,18 +230,18 @@ async def _monitor_one(
         await execute(client, "SENTINEL SET", name, *pairs)
 
 
-async def _remove_one(sentinel: HostPort, name: str, timeout: float) -> None:
+async def _remove_one(sentinel: NodeAccess, name: str, timeout: float) -> None:
     try:
-        async with session(*sentinel, timeout) as client:
+        async with session(sentinel, timeout) as client:
             await execute(client, "SENTINEL REMOVE", name)
     except NodeCommandFailed as exc:
         if _NO_SUCH_MASTER not in str(exc):
             raise
 
 
-async def _primary_by(sentinel: HostPort, name: str, timeout: float) -> HostPort | None:
+async def _primary_by(sentinel: NodeAccess, name: str, timeout: float) -> HostPort | None:
     try:
-        async with session(*sentinel, timeout) as client:
+        async with session(sentinel, timeout) as client:
             reply = await execute(client, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
     except EngineError:
         return None
@@ -251,21 +250,21 @@ async def _primary_by(sentinel: HostPort, name: str, timeout: float) -> HostPort
     return None
 
 
-async def _failing_over(sentinels: Sequence[HostPort], name: str, timeout: float) -> str | None:
+async def _failing_over(sentinels: Sequence[NodeAccess], name: str, timeout: float) -> str | None:
     """Which Sentinel is still failing over group ``name``; None if none (silent ones count as
     not failing over)."""
     for sentinel in sentinels:
         try:
-            async with session(*sentinel, timeout) as client:
+            async with session(sentinel, timeout) as client:
                 state = as_mapping(await execute(client, "SENTINEL MASTER", name))
         except EngineError:
             continue
         if "failover_in_progress" in as_text(state.get("flags")).split(","):
-            return f"{sentinel[0]}:{sentinel[1]} is failing over {name}"
+            return f"{sentinel} is failing over {name}"
     return None
 
 
-async def _ask_failover(sentinels: Sequence[HostPort], name: str, timeout: float) -> None:
+async def _ask_failover(sentinels: Sequence[NodeAccess], name: str, timeout: float) -> None:
     """Ask the first Sentinel that answers to fail over ``name``.
 
     :raises NodeCommandFailed: it refused (e.g. ``NOGOODSLAVE`` while its view of the replicas
@@ -275,7 +274,7 @@ async def _ask_failover(sentinels: Sequence[HostPort], name: str, timeout: float
     last: EngineError = NodeUnreachable("no Sentinel given")
     for sentinel in sentinels:
         try:
-            async with session(*sentinel, timeout) as client:
+            async with session(sentinel, timeout) as client:
                 await execute(client, "SENTINEL FAILOVER", name)
             return
         except NodeUnreachable as exc:

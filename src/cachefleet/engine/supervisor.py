@@ -16,14 +16,14 @@ from pathlib import Path
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import HostPort
+from cachefleet.engine.client import HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import observe_node
-from cachefleet.errors import EngineNotInstalled
+from cachefleet.errors import EngineNotInstalled, PermanentError
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
-from cachefleet.model.spec import GroupSpec, NodeSpec
+from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, GroupStatus
 
@@ -43,20 +43,26 @@ class EngineTimings:
 class SentinelSet:
     """The shared Sentinels (one per AZ) that watch every cluster-mode-disabled group."""
 
-    addresses: tuple[HostPort, ...]
+    addresses: tuple[NodeAccess, ...]
     root: Path
     switch_script: str | None = None
 
     def configs(self) -> list[SentinelConfig]:
         """The config of each Sentinel, named ``az1``, ``az2``, …."""
         return [
-            SentinelConfig(address, sentinel_paths(self.root, f"az{index}"), port)
-            for index, (address, port) in enumerate(self.addresses, start=1)
+            SentinelConfig(access.address, sentinel_paths(self.root, f"az{index}"), access.port)
+            for index, access in enumerate(self.addresses, start=1)
         ]
 
 
 def _hostport(node: NodeSpec) -> HostPort:
     return (node.address, node.port)
+
+
+def _access(node: NodeSpec) -> NodeAccess:
+    """How the control plane reaches a node (plaintext, default user, until TLS and AUTH land:
+    they will add their material here, and every engine call carries it)."""
+    return NodeAccess(node.address, node.port)
 
 
 class HostEngine:
@@ -118,7 +124,7 @@ class HostEngine:
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(node.node_id, node.address, node.port, pid)
+        return await observe_node(node.node_id, _access(node), pid)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = process.read_pidfile(paths.pidfile)
@@ -133,7 +139,12 @@ class HostEngine:
     async def start_node(
         self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
     ) -> None:
-        """Start the node unless it runs; ``fresh`` empties its data directory first."""
+        """Start the node unless it runs; ``fresh`` empties its data directory first.
+
+        :raises PermanentError: the node is placed on another host than this engine's.
+        """
+        if node.host != THIS_HOST:
+            raise PermanentError(f"{node.node_id} is placed on host {node.host!r}, not this one")
         paths = self.paths(spec, node)
         if self._running_pid(paths) is not None:
             return
@@ -164,7 +175,7 @@ class HostEngine:
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
         if pid is not None:
-            await process.stop(pid, node.address, node.port, expected_conf=paths.conf)
+            await process.stop(pid, _access(node), expected_conf=paths.conf)
         if paths.root.exists():
             shutil.rmtree(paths.root)
 
@@ -172,21 +183,21 @@ class HostEngine:
 
     async def replica_of(self, node: NodeSpec, primary: NodeSpec) -> None:
         """Make the node replicate from the primary."""
-        await commands.ensure_replica_of(node.address, node.port, primary.address, primary.port)
+        await commands.ensure_replica_of(_access(node), _access(primary))
 
     async def promote(self, node: NodeSpec) -> None:
         """Make the node a primary."""
-        await commands.promote(node.address, node.port)
+        await commands.promote(_access(node))
 
     async def fence(self, node: NodeSpec) -> None:
         """Disconnect the ordinary clients still connected to a demoted node."""
-        killed = await commands.kill_normal_clients(node.address, node.port)
+        killed = await commands.kill_normal_clients(_access(node))
         if killed:
             log.info("fenced %s: disconnected %d clients", node.node_id, killed)
 
     async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
         """Have the node accept connections on exactly these addresses (same port)."""
-        if await commands.ensure_listening(node.address, node.port, addresses):
+        if await commands.ensure_listening(_access(node), addresses):
             log.info("%s now listens on %s", node.node_id, ", ".join(addresses))
 
     # --- Redis Cluster --------------------------------------------------------------------
@@ -198,8 +209,8 @@ class HostEngine:
             members = [n for n in spec.nodes_of(shard.shard_id) if not n.deleting]
             layout.append(
                 cluster.ShardLayout(
-                    primary=_hostport(members[0]),
-                    replicas=tuple(_hostport(n) for n in members[1:]),
+                    primary=_access(members[0]),
+                    replicas=tuple(_access(n) for n in members[1:]),
                     slots=tuple((r.start, r.end) for r in shard.slots),
                 )
             )
@@ -209,21 +220,21 @@ class HostEngine:
         self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
     ) -> None:
         """Bring a fresh node in as a replica of ``primary``; forget its former cluster id."""
-        others = [_hostport(n) for n in spec.live_nodes if n != node]
-        new_id = await cluster.add_replica(_hostport(node), _hostport(primary), others)
+        others = [_access(n) for n in spec.live_nodes if n != node]
+        new_id = await cluster.add_replica(_access(node), _access(primary), others)
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
 
     async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
         """Sentinel (cluster mode disabled) or the candidate itself (enabled) promotes it."""
         if spec.cluster_mode is ClusterMode.ENABLED:
-            await cluster.failover(_hostport(candidate))
+            await cluster.failover(_access(candidate))
         else:
             await sentinel.failover(self._sentinels.addresses, spec.plane_name)
 
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica on its own authority (the cluster lost its majority)."""
-        await cluster.failover(_hostport(node), "TAKEOVER")
+        await cluster.failover(_access(node), "TAKEOVER")
 
     # --- Sentinel -------------------------------------------------------------------------
 
@@ -232,8 +243,7 @@ class HostEngine:
         await sentinel.monitor(
             self._sentinels.addresses,
             spec.plane_name,
-            primary.address,
-            primary.port,
+            _hostport(primary),
             quorum=self._timings.sentinel_quorum,
             down_after_ms=self._timings.sentinel_down_after_ms,
             client_reconfig_script=self._sentinels.switch_script,

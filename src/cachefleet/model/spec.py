@@ -10,6 +10,10 @@ from cachefleet.model.status import ClusterMode, EndpointKind
 
 SLOT_COUNT = 16384
 
+#: The host every node is placed on while cachefleet runs on one machine. A multi-host backend
+#: gives each node the name of the host agent that runs it.
+THIS_HOST = "local"
+
 
 @dataclass(frozen=True, slots=True)
 class SlotRange:
@@ -24,7 +28,8 @@ class SlotRange:
 
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """One node (an ElastiCache cache cluster): a redis-server on its own address."""
+    """One node (an ElastiCache cache cluster): a redis-server on its own address, placed on
+    ``host``."""
 
     node_id: str
     shard_id: str
@@ -33,6 +38,7 @@ class NodeSpec:
     port: int
     created_at: datetime
     deleting: bool = False
+    host: str = THIS_HOST
 
 
 @dataclass(frozen=True, slots=True)
