@@ -27,15 +27,18 @@ class ApiClient:
         self._app = app
 
     def post(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("POST", **kwargs))
+        return self.request("POST", "/", **kwargs)
 
     def get(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("GET", **kwargs))
+        return self.request("GET", "/", **kwargs)
 
-    async def _request(self, method: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return asyncio.run(self._request(method, path, **kwargs))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         transport = httpx.ASGITransport(app=self._app)
         async with httpx.AsyncClient(transport=transport, base_url="http://cachefleet") as http:
-            return await http.request(method, "/", **kwargs)
+            return await http.request(method, path, **kwargs)
 
 
 def call(
