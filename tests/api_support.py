@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import uvicorn
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from starlette.applications import Starlette
 
 from cachefleet.api.protocol import service_model
+from cachefleet.harness import free_port
 
 SIGV4 = (
     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/elasticache/aws4_request, "
@@ -67,3 +72,22 @@ def read(operation: str, response: httpx.Response) -> dict[str, Any]:
     parsed: dict[str, Any] = create_parser("query").parse(raw, model.output_shape)
     assert parsed["ResponseMetadata"]["RequestId"] == response.headers["x-amzn-requestid"]
     return parsed
+
+
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from a thread, for clients that need a real URL; yields it."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="served-app", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
