@@ -125,7 +125,8 @@ _ERROR_PAGES = {
 
 
 async def _error_page(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):
+        raise exc
     headers = dict(exc.headers or {})
     if request.method != "POST" and request.url.path != "/":
         return PlainTextResponse(exc.detail, exc.status_code, headers=headers)
