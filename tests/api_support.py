@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import uvicorn
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from starlette.applications import Starlette
 
 from cachefleet.api.protocol import service_model
+from cachefleet.harness import free_port
 
 SIGV4 = (
     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/elasticache/aws4_request, "
@@ -27,15 +32,18 @@ class ApiClient:
         self._app = app
 
     def post(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("POST", **kwargs))
+        return self.request("POST", "/", **kwargs)
 
     def get(self, **kwargs: Any) -> httpx.Response:
-        return asyncio.run(self._request("GET", **kwargs))
+        return self.request("GET", "/", **kwargs)
 
-    async def _request(self, method: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return asyncio.run(self._request(method, path, **kwargs))
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         transport = httpx.ASGITransport(app=self._app)
         async with httpx.AsyncClient(transport=transport, base_url="http://cachefleet") as http:
-            return await http.request(method, "/", **kwargs)
+            return await http.request(method, path, **kwargs)
 
 
 def call(
@@ -64,3 +72,22 @@ def read(operation: str, response: httpx.Response) -> dict[str, Any]:
     parsed: dict[str, Any] = create_parser("query").parse(raw, model.output_shape)
     assert parsed["ResponseMetadata"]["RequestId"] == response.headers["x-amzn-requestid"]
     return parsed
+
+
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from a thread, for clients that need a real URL; yields it."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="served-app", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

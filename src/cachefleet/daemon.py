@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from cachefleet import __version__
 from cachefleet.api.actions import build_handlers
-from cachefleet.api.app import api_route
+from cachefleet.api.app import api_route, aws_error_pages
 from cachefleet.console import create_console_app
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
@@ -142,7 +142,8 @@ class Daemon:
                 Route("/health", self.health, methods=["GET"]),
                 Mount("/console", app=create_console_app(self.context), name="console"),
                 api_route(build_handlers(self.context)),
-            ]
+            ],
+            exception_handlers=aws_error_pages(),
         )
 
     async def health(self, request: Request) -> JSONResponse:

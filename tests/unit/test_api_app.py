@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +12,7 @@ import pytest
 
 from cachefleet.api import errors as api_errors
 from cachefleet.api.app import (
+    MAX_BODY_BYTES,
     UNEXPECTED_MARKER,
     ApiRequest,
     Handler,
@@ -64,6 +65,8 @@ def client(recorder: Recorder) -> ApiClient:
 
 
 GROUP = {"ReplicationGroupId": "orders", "ReplicationGroupDescription": "orders cache"}
+VERSION = "2015-02-02"
+FORM = "application/x-www-form-urlencoded"
 
 
 # --- the happy path --------------------------------------------------------------------------
@@ -89,7 +92,9 @@ def test_get_with_the_action_in_the_query_string_is_served(
     client: ApiClient, recorder: Recorder
 ) -> None:
     recorder.answer = {"ReplicationGroups": []}
-    response = client.get(params={"Action": "DescribeReplicationGroups", "MaxRecords": "20"})
+    response = client.get(
+        params={"Action": "DescribeReplicationGroups", "Version": VERSION, "MaxRecords": "20"}
+    )
     assert response.status_code == 200
     assert read("DescribeReplicationGroups", response)["ReplicationGroups"] == []
     assert recorder.requests[0].params == {"MaxRecords": 20}
@@ -118,11 +123,121 @@ def test_a_request_without_action_is_missing_action(client: ApiClient) -> None:
 
 
 def test_an_action_outside_the_model_is_invalid(client: ApiClient) -> None:
-    status, parsed = send(client, "DescribeEvents", "Action=LaunchRockets")
+    status, parsed = send(client, "DescribeEvents", f"Action=LaunchRockets&Version={VERSION}")
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidAction")
-    assert (
-        parsed["Error"]["Message"] == "The action LaunchRockets is not valid for this web service."
+    assert parsed["Error"]["Message"] == (
+        "Could not find operation LaunchRockets for version 2015-02-02"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Action=DescribeReplicationGroups",
+         "Could not find operation DescribeReplicationGroups for version NO_VERSION_SPECIFIED"),
+        ("Action=DescribeReplicationGroups&Version=2014-09-30",
+         "Could not find operation DescribeReplicationGroups for version 2014-09-30"),
+        ("Action=DescribeReplicationGroups&Version=",
+         "Could not find operation DescribeReplicationGroups for version "),
+        ("Action=DescribeReplicationGroups&Version=2011-06-15",
+         "Could not find operation DescribeReplicationGroups for version 2011-06-15"),
+    ],
+)  # fmt: skip
+def test_a_missing_or_other_version_is_answered_as_aws_does(
+    client: ApiClient, recorder: Recorder, body: str, message: str
+) -> None:
+    status, parsed = send(client, "DescribeReplicationGroups", body)
+    assert (status, parsed["Error"]["Code"], parsed["Error"]["Message"]) == (
+        400, "InvalidAction", message)  # fmt: skip
+    assert recorder.requests == []
+
+
+def test_a_repeated_field_keeps_its_first_value(client: ApiClient, recorder: Recorder) -> None:
+    recorder.answer = {"ReplicationGroups": []}
+    body = f"Action=DescribeReplicationGroups&Version={VERSION}&MaxRecords=20&MaxRecords=abc"
+    status, _ = send(client, "DescribeReplicationGroups", body)
+    assert status == 200
+    assert recorder.requests[0].params == {"MaxRecords": 20}
+
+
+# --- size limits -------------------------------------------------------------------------------
+
+
+def too_large_body() -> bytes:
+    return f"Action=DescribeReplicationGroups&Version={VERSION}&Marker=".encode() + b"x" * (
+        MAX_BODY_BYTES + 1
+    )
+
+
+def test_a_body_over_the_limit_is_refused_before_parsing(
+    client: ApiClient, recorder: Recorder
+) -> None:
+    status, parsed = send(client, "DescribeReplicationGroups", too_large_body())
+    assert (status, parsed["Error"]["Code"]) == (413, "RequestEntityTooLarge")
+    assert parsed["Error"]["Message"] == "The request body must not be larger than 1048576 bytes."
+    assert recorder.requests == []
+
+
+def test_a_streamed_body_over_the_limit_is_refused_too(
+    client: ApiClient, recorder: Recorder
+) -> None:
+    body = too_large_body()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    response = client.post(content=chunks(), headers={"Content-Type": FORM})
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert read("DescribeReplicationGroups", response)["Error"]["Code"] == "RequestEntityTooLarge"
+    assert recorder.requests == []
+
+
+def test_a_body_at_the_limit_is_read(client: ApiClient, recorder: Recorder) -> None:
+    recorder.answer = {"ReplicationGroups": []}
+    head = f"Action=DescribeReplicationGroups&Version={VERSION}&Pad=".encode()
+    status, _ = send(
+        client, "DescribeReplicationGroups", head + b"x" * (MAX_BODY_BYTES - len(head))
+    )
+    assert status == 200
+
+
+def test_a_huge_echoed_value_is_cut_in_the_answer(client: ApiClient, recorder: Recorder) -> None:
+    recorder.error = NotFound(
+        f"ReplicationGroup {'o' * 500_000} not found.", Kind.REPLICATION_GROUP
+    )
+    status, parsed = call(client, "DescribeReplicationGroups", {})
+    assert status == 404
+    assert parsed["Error"]["Message"] == f"ReplicationGroup {'o' * 256}... not found."
+
+
+# --- wrong paths and methods -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("POST", "/elasticache", 404, "NotFound"),
+        ("POST", "/a/b?Action=DescribeEvents", 404, "NotFound"),
+        ("PUT", "/", 405, "MethodNotAllowed"),
+        ("DELETE", "/", 405, "MethodNotAllowed"),
+        ("PATCH", "/", 405, "MethodNotAllowed"),
+    ],
+)
+def test_aws_clients_on_a_wrong_path_or_method_get_an_aws_error(
+    client: ApiClient, method: str, path: str, status: int, code: str
+) -> None:
+    response = client.request(method, path, content=f"Action=DescribeEvents&Version={VERSION}")
+    assert response.status_code == status
+    error = read("DescribeEvents", response)["Error"]
+    assert (error["Code"], error["Type"]) == (code, "Sender")
+
+
+def test_a_browser_on_a_wrong_path_gets_plain_text(client: ApiClient) -> None:
+    response = client.request("GET", "/nowhere")
+    assert (response.status_code, response.text) == (404, "Not Found")
+    assert response.headers["content-type"].startswith("text/plain")
 
 
 def test_an_action_without_handler_is_not_implemented(client: ApiClient) -> None:
@@ -137,7 +252,9 @@ def test_a_missing_required_parameter_is_reported_before_the_handler_runs(
     client: ApiClient, recorder: Recorder
 ) -> None:
     status, parsed = send(
-        client, "CreateReplicationGroup", "Action=CreateReplicationGroup&ReplicationGroupId=o"
+        client,
+        "CreateReplicationGroup",
+        f"Action=CreateReplicationGroup&Version={VERSION}&ReplicationGroupId=o",
     )
     assert (status, parsed["Error"]["Code"]) == (400, "MissingParameter")
     assert parsed["Error"]["Message"] == (
@@ -147,7 +264,9 @@ def test_a_missing_required_parameter_is_reported_before_the_handler_runs(
 
 
 def test_a_bad_integer_is_an_invalid_parameter_value(client: ApiClient) -> None:
-    body = urlencode({"Action": "CreateReplicationGroup", **GROUP, "NumCacheClusters": "abc"})
+    body = urlencode(
+        {"Action": "CreateReplicationGroup", "Version": VERSION, **GROUP, "NumCacheClusters": "abc"}
+    )
     status, parsed = send(client, "CreateReplicationGroup", body)
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
     assert "NumCacheClusters" in parsed["Error"]["Message"]
@@ -187,7 +306,7 @@ def test_an_unexpected_exception_is_an_internal_failure_and_logged_with_the_mark
 ) -> None:
     recorder.error = RuntimeError("secret internals")
     with caplog.at_level(logging.ERROR, logger="cachefleet.api.app"):
-        response = client.post(data={"Action": "DescribeReplicationGroups"})
+        response = client.post(data={"Action": "DescribeReplicationGroups", "Version": VERSION})
     assert response.status_code == 500
     assert b"secret internals" not in response.content
     assert b"Traceback" not in response.content

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -18,7 +19,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
-from api_support import ApiClient, call
+from api_support import ApiClient, call, send
 
 ARN = "arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders"
 
@@ -139,3 +140,60 @@ def test_test_failover_checks_the_shard_and_the_state(api: ApiClient) -> None:
 def test_every_implemented_action_is_exercised_here() -> None:
     source = Path(__file__).read_text()
     assert [name for name in ACTIONS if f'"{name}"' not in source] == []
+
+
+# --- bad input is a 4xx with ElastiCache's code, never a 500 -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("AddTagsToResource", {"ResourceName": ARN.replace("orders", "absent")}),
+        ("CreateCacheCluster", {"CacheClusterId": "solo"}),
+        ("CreateReplicationGroup", {"ReplicationGroupId": "g", "ReplicationGroupDescription": "g"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "tags", [[{"Value": "x"}], [{"Key": "ok", "Value": "1"}, {"Key": "", "Value": "x"}]]
+)
+def test_a_tag_without_key_is_an_invalid_parameter_before_any_lookup(
+    api: ApiClient, operation: str, params: dict[str, Any], tags: list[dict[str, str]]
+) -> None:
+    status, parsed = call(api, operation, {**params, "Tags": tags})
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
+    assert parsed["Error"]["Message"] == (
+        "The parameter Key must be provided and must not be empty for every tag."
+    )
+    clusters = ok(api, "DescribeCacheClusters", {})["CacheClusters"]
+    assert clusters == []
+
+
+@pytest.mark.parametrize("end", ["0001-01-01T00:00:00Z", "1969-07-20T20:17:00Z"])
+def test_describe_events_with_a_timestamp_out_of_range_is_invalid(api: ApiClient, end: str) -> None:
+    status, parsed = send(
+        api, "DescribeEvents", f"Action=DescribeEvents&Version=2015-02-02&EndTime={end}"
+    )
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
+    assert "EndTime" in parsed["Error"]["Message"]
+
+
+def test_empty_optional_parameters_mean_absent_as_ansible_sends_them(api: ApiClient) -> None:
+    body = urlencode({
+        "Action": "CreateReplicationGroup", "Version": "2015-02-02",
+        "ReplicationGroupId": "play", "ReplicationGroupDescription": "from a playbook",
+        "CacheParameterGroupName": "", "CacheSubnetGroupName": "", "EngineVersion": "",
+        "NumCacheClusters": "", "Port": "", "SnapshotName": "", "SecurityGroupIds": "",
+    })  # fmt: skip
+    status, parsed = send(api, "CreateReplicationGroup", body)
+    assert status == 200, parsed
+    cluster = ok(api, "DescribeCacheClusters", {"CacheClusterId": "play-001"})["CacheClusters"][0]
+    assert cluster["CacheParameterGroup"]["CacheParameterGroupName"] == "default.redis7"
+    assert cluster["CacheSubnetGroupName"] == "default"
+
+
+def test_a_huge_identifier_is_not_echoed_back_whole(api: ApiClient) -> None:
+    huge = "c" * 500_000
+    status, parsed = call(api, "DescribeCacheClusters", {"CacheClusterId": huge})
+    assert (status, parsed["Error"]["Code"]) == (404, "CacheClusterNotFound")
+    assert huge[:257] not in parsed["Error"]["Message"]
+    assert len(parsed["Error"]["Message"]) < 400

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cachefleet.api.actions import ACTIONS
-from cachefleet.api.protocol import operation_names
+from cachefleet.api.actions import ACTIONS, OTHER_SERVICES
+from cachefleet.api.protocol import SERVICES, operation_names
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -23,6 +23,14 @@ def test_every_action_of_the_model_is_listed() -> None:
 def test_the_implemented_ones_are_exactly_those_with_a_handler() -> None:
     implemented = {name for name, status in table_rows().items() if status == "implemented"}
     assert implemented == set(ACTIONS)
+
+
+def test_the_actions_of_other_apis_are_listed_with_their_version() -> None:
+    text = (DOCS / "compatibility.md").read_text()
+    rows = re.findall(r"^\| \w+ \(`([0-9-]+)`\) \| (\w+) \|", text, re.MULTILINE)
+    assert sorted(action for _, action in rows) == sorted(OTHER_SERVICES)
+    for version, action in rows:
+        assert action in operation_names(SERVICES[version])
 
 
 def test_the_readme_names_the_two_commands() -> None:

@@ -13,6 +13,8 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from cachefleet.api.protocol import (
+    ECHO_LIMIT,
+    MESSAGE_LIMIT,
     XML_NAMESPACE,
     ProtocolError,
     format_timestamp,
@@ -46,6 +48,13 @@ def round_trip(operation: str, result: Mapping[str, Any]) -> dict[str, Any]:
     parsed = botocore_reads(operation, render_result(operation, result, "req-1"))
     assert parsed.pop("ResponseMetadata")["RequestId"] == "req-1"
     return parsed
+
+
+def answered_message(error: ProtocolError) -> str:
+    """The message of ``error`` as an answer carries it, read back by botocore."""
+    body = render_error(error.code, error.message, "r")
+    message: str = botocore_reads("DescribeEvents", body, status=400)["Error"]["Message"]
+    return message
 
 
 def protocol_error(operation: str, form: Mapping[str, str]) -> ProtocolError:
@@ -90,6 +99,8 @@ def test_create_replication_group_round_trips_from_botocore() -> None:
     form = wire_form("CreateReplicationGroup", params)
     assert form["NodeGroupConfiguration.NodeGroupConfiguration.2.Slots"] == "8192-16383"
     assert "PreferredCacheClusterAZs.AvailabilityZone.1" in form
+    # an empty optional value is read as absent (see the section on empty values)
+    params["Tags"] = [{"Key": "team", "Value": "checkout"}, {"Key": "empty"}]
     assert parse_params("CreateReplicationGroup", form) == params
 
 
@@ -204,7 +215,6 @@ def test_an_integer_that_is_not_one_names_parameter_and_value() -> None:
     [
         ("NumCacheClusters", "1.5"),
         ("NumCacheClusters", "99999999999"),
-        ("NumCacheClusters", ""),
         ("AutomaticFailoverEnabled", "yes"),
         ("Port", " 6379"),
     ],
@@ -233,7 +243,7 @@ def test_list_indices_must_be_reasonable_positive_integers(index: str) -> None:
         "CreateReplicationGroup", {**_minimal_group(), f"Tags.Tag.{index}.Key": "k"}
     )
     assert error.code == "MalformedQueryString"
-    assert len(error.message) < 1000
+    assert len(answered_message(error)) < 1000
 
 
 def test_a_huge_integer_is_an_invalid_parameter_value() -> None:
@@ -263,7 +273,89 @@ def test_patterns_of_the_model_are_enforced() -> None:
 
 def test_a_very_long_rejected_value_is_not_echoed_whole() -> None:
     error = protocol_error("DescribeEvents", {"SourceType": "x" * 5000})
-    assert len(error.message) < 1000
+    message = answered_message(error)
+    assert len(message) < 1000
+    assert "x" * (ECHO_LIMIT + 1) not in message
+    assert "... for parameter SourceType is invalid." in message
+
+
+def test_every_answered_message_is_cut_to_its_limits() -> None:
+    huge_id = "a" * 5_000_000
+    message = answered_message(ProtocolError("CacheClusterNotFound", f"Cluster {huge_id} gone."))
+    assert message == f"Cluster {'a' * ECHO_LIMIT}... gone."
+    words = " ".join(["word"] * 5000)
+    assert len(answered_message(ProtocolError("X", words))) == MESSAGE_LIMIT + 3
+
+
+def test_a_short_message_is_answered_as_it_is() -> None:
+    text = "Replication group with specified name already exists."
+    assert answered_message(ProtocolError("X", text)) == text
+
+
+# --- empty values and timestamps ---------------------------------------------------------------
+
+
+def test_empty_optional_values_mean_absent() -> None:
+    form = {
+        **_minimal_group(),
+        "CacheParameterGroupName": "",
+        "NumCacheClusters": "",
+        "AutomaticFailoverEnabled": "",
+        "Tags.Tag.1.Key": "team",
+        "Tags.Tag.1.Value": "",
+    }
+    assert parse_params("CreateReplicationGroup", form) == {
+        **_minimal_group(),
+        "Tags": [{"Key": "team"}],
+    }
+
+
+def test_an_empty_required_value_is_kept_for_the_service_to_judge() -> None:
+    parsed = parse_params("CreateReplicationGroup", {**_minimal_group(), "ReplicationGroupId": ""})
+    assert parsed["ReplicationGroupId"] == ""
+
+
+def test_an_empty_list_item_is_kept() -> None:
+    parsed = parse_params("RemoveTagsFromResource", {"ResourceName": "a", "TagKeys.member.1": ""})
+    assert parsed["TagKeys"] == [""]
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "-1", "1e12", "9999-12-31T23:59Z"]
+)
+def test_timestamps_outside_the_range_the_service_computes_in_are_invalid(value: str) -> None:
+    error = protocol_error("DescribeEvents", {"EndTime": value})
+    assert error.code == "InvalidParameterValue"
+    assert "between 1970-01-01 and 9999-12-31" in error.message
+
+
+def test_the_range_ends_are_timestamps() -> None:
+    parsed = parse_params("DescribeEvents", {"StartTime": "0", "EndTime": "9999-12-31T00:00:00Z"})
+    assert parsed["StartTime"] == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- versions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "named"),
+    [(None, "NO_VERSION_SPECIFIED"), ("2014-09-30", "2014-09-30"), ("", "")],
+)
+def test_a_missing_or_other_version_has_no_operations(version: str | None, named: str) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_params("DescribeEvents", {}, version)
+    assert (caught.value.code, caught.value.status) == ("InvalidAction", 400)
+    assert caught.value.message == f"Could not find operation DescribeEvents for version {named}"
+
+
+def test_the_sts_version_reads_and_renders_with_the_sts_model() -> None:
+    assert parse_params("GetCallerIdentity", {}, "2011-06-15") == {}
+    body = render_result(
+        "GetCallerIdentity", {"Account": "123456789012"}, "r", version="2011-06-15"
+    )
+    assert b'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"' in body
+    with pytest.raises(ProtocolError, match="for version 2011-06-15"):
+        parse_params("DescribeEvents", {}, "2011-06-15")
 
 
 def test_an_operation_outside_the_model_is_an_invalid_action() -> None:
@@ -491,7 +583,7 @@ def test_server_faults_are_of_type_receiver() -> None:
 def test_common_protocol_errors_have_their_codes_and_statuses() -> None:
     cases = {
         ProtocolError.missing_action(): ("MissingAction", 400),
-        ProtocolError.invalid_action("Nope"): ("InvalidAction", 400),
+        ProtocolError.invalid_action("Nope", "2015-02-02"): ("InvalidAction", 400),
         ProtocolError.not_implemented("StartMigration"): ("NotImplemented", 501),
         ProtocolError.missing_parameter("X"): ("MissingParameter", 400),
         ProtocolError.malformed("bad"): ("MalformedQueryString", 400),
@@ -500,9 +592,10 @@ def test_common_protocol_errors_have_their_codes_and_statuses() -> None:
     }
     for error, expected in cases.items():
         assert (error.code, error.status) == expected
-    assert ProtocolError.invalid_action("Nope").message == (
-        "The action Nope is not valid for this web service."
+    assert ProtocolError.invalid_action("Nope", "2015-02-02").message == (
+        "Could not find operation Nope for version 2015-02-02"
     )
+    assert ProtocolError.too_large(10).status == 413
     assert ProtocolError.not_implemented("StartMigration").message == (
         "The action StartMigration is not available in cachefleet yet."
     )

@@ -1,7 +1,8 @@
-"""The AWS Query protocol, driven by botocore's own ElastiCache service model.
+"""The AWS Query protocol, driven by botocore's own service models (ElastiCache, and STS).
 
-Rule: this module knows the wire format and nothing else. Requests are parsed and results rendered
-by walking the operation's input and output shapes; there are no per-action templates. Parsing
+Rule: this module knows the wire format and nothing else. A request's ``Version`` names the service
+whose model serves it, as on AWS. Requests are parsed and results rendered by walking the
+operation's input and output shapes; there are no per-action templates. Parsing
 errors are `ProtocolError`s carrying the AWS code, message and HTTP status. Rendering errors
 (a member the shape does not have, a value of the wrong type) are programming bugs and raise
 `ValueError` or `TypeError`.
@@ -25,13 +26,20 @@ from botocore.model import OperationModel, OperationNotFoundError, ServiceModel,
 
 from cachefleet.errors import CachefleetError
 
+API_VERSION = "2015-02-02"
 XML_NAMESPACE = "http://elasticache.amazonaws.com/doc/2015-02-02/"
+SERVICES: dict[str, str] = {API_VERSION: "elasticache", "2011-06-15": "sts"}
+"""API version → the botocore service answering it on this endpoint."""
+NO_VERSION = "NO_VERSION_SPECIFIED"  # how AWS names a missing Version in its error message
 
 MAX_RECORDS_DEFAULT = 100
 MAX_RECORDS_MIN = 20
 MAX_RECORDS_MAX = 100
 
-_ECHO_LIMIT = 256  # characters of a rejected value echoed back in an error message
+ECHO_LIMIT = 256  # characters of one unbroken run (an echoed id or value) kept in a message
+MESSAGE_LIMIT = 2048  # characters of an error message at most
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # timestamps are read within [EARLIEST, LATEST]
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 T = TypeVar("T")
 
@@ -59,9 +67,10 @@ class ProtocolError(CachefleetError):
         return cls("MissingAction", "The request must contain the parameter Action.")
 
     @classmethod
-    def invalid_action(cls, action: str) -> ProtocolError:
-        """The action is not an operation of the ElastiCache model."""
-        return cls("InvalidAction", f"The action {action} is not valid for this web service.")
+    def invalid_action(cls, action: str, version: str | None) -> ProtocolError:
+        """No model of ``version`` (None when absent) has the action, worded as AWS words it."""
+        named = NO_VERSION if version is None else version
+        return cls("InvalidAction", f"Could not find operation {action} for version {named}")
 
     @classmethod
     def not_implemented(cls, action: str) -> ProtocolError:
@@ -80,13 +89,20 @@ class ProtocolError(CachefleetError):
         """A parameter's value cannot be converted or breaks a constraint of the model."""
         return cls(
             "InvalidParameterValue",
-            f"Value ({_echo(value)}) for parameter {name} is invalid. {requirement}",
+            f"Value ({value}) for parameter {name} is invalid. {requirement}",
         )
 
     @classmethod
     def malformed(cls, message: str) -> ProtocolError:
         """The query string or form body cannot be read."""
         return cls("MalformedQueryString", message)
+
+    @classmethod
+    def too_large(cls, limit: int) -> ProtocolError:
+        """The request body exceeds `limit` bytes (413, before anything is parsed)."""
+        return cls(
+            "RequestEntityTooLarge", f"The request body must not be larger than {limit} bytes.", 413
+        )
 
     @classmethod
     def internal_failure(cls) -> ProtocolError:
@@ -98,33 +114,48 @@ class ProtocolError(CachefleetError):
         )
 
 
-def _echo(value: str) -> str:
-    return value if len(value) <= _ECHO_LIMIT else value[:_ECHO_LIMIT] + "..."
+_LONG_RUN = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def shorten(message: str) -> str:
+    """A message fit to answer with: long echoed runs cut to `ECHO_LIMIT`, the whole to
+    `MESSAGE_LIMIT` characters, so a huge input is never sent back whole."""
+    cut = _LONG_RUN.sub(lambda run: run.group()[:ECHO_LIMIT] + "...", message)
+    return cut if len(cut) <= MESSAGE_LIMIT else cut[:MESSAGE_LIMIT] + "..."
 
 
 # --- the model -----------------------------------------------------------------------------------
 
 
 @functools.cache
-def service_model() -> ServiceModel:
-    """botocore's ElastiCache service model, loaded once per process."""
-    return botocore.session.get_session().get_service_model("elasticache")
+def service_model(service: str = "elasticache") -> ServiceModel:
+    """botocore's model of a service (ElastiCache unless named), loaded once per process."""
+    return botocore.session.get_session().get_service_model(service)
 
 
-def operation_names() -> list[str]:
-    """Every operation of the model (75 in 2015-02-02), sorted."""
-    return sorted(str(name) for name in service_model().operation_names)
+def operation_names(service: str = "elasticache") -> list[str]:
+    """Every operation of a service's model (ElastiCache 2015-02-02 has 75), sorted."""
+    return sorted(str(name) for name in service_model(service).operation_names)
 
 
-def operation_model(operation: str) -> OperationModel:
-    """The model of one operation.
+def operation_model(operation: str, version: str | None = API_VERSION) -> OperationModel:
+    """The model of one operation of the API ``version`` (None: the request named none).
 
-    :raises ProtocolError: ``InvalidAction`` if the model has no such operation.
+    :raises ProtocolError: ``InvalidAction`` if no model of that version has the operation.
     """
+    service = SERVICES.get(version) if version is not None else None
+    if service is None:
+        raise ProtocolError.invalid_action(operation, version)
     try:
-        return service_model().operation_model(operation)
+        return service_model(service).operation_model(operation)
     except OperationNotFoundError:
-        raise ProtocolError.invalid_action(operation) from None
+        raise ProtocolError.invalid_action(operation, version) from None
+
+
+def _namespace(version: str | None) -> str:
+    """The XML namespace of a version's answers; ElastiCache's for a version not served."""
+    service = SERVICES.get(version or "", "elasticache")
+    return str(service_model(service).metadata["xmlNamespace"])
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -151,10 +182,15 @@ class _Fields:
         return next(self.with_prefix(prefix), None) is not None
 
 
-def parse_params(operation: str, form: Mapping[str, str]) -> dict[str, Any]:
+def parse_params(
+    operation: str, form: Mapping[str, str], version: str | None = API_VERSION
+) -> dict[str, Any]:
     """Turn flat Query fields into nested values keyed by the model's member names.
 
-    Lists come out ordered by their index; fields the shape does not know are ignored.
+    Lists come out ordered by their index; fields the shape does not know are ignored. An empty
+    value of an optional scalar member means the member is absent, as AWS reads it (clients such
+    as Ansible send ``Name=`` for an option left unset); a required member keeps its empty value
+    for the service to judge, and so does an empty item of a list.
 
     :raises ProtocolError: ``InvalidAction`` for an operation the model lacks,
         ``MissingParameter`` for an absent required member (at any depth),
@@ -162,7 +198,7 @@ def parse_params(operation: str, form: Mapping[str, str]) -> dict[str, Any]:
         ``enum``/``min``/``max``/``pattern`` constraints, ``MalformedQueryString`` for a bad list
         index.
     """
-    shape = operation_model(operation).input_shape
+    shape = operation_model(operation, version).input_shape
     if shape is None:
         return {}
     parsed = _parse_members(shape, _Fields(form), "")
@@ -202,11 +238,19 @@ def _parse_structure(shape: Shape, fields: _Fields, prefix: str) -> dict[str, An
 
 def _parse_members(shape: Shape, fields: _Fields, prefix: str) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
+    required = set(shape.required_members)
     for name, member in shape.members.items():
-        value = _parse_value(member, fields, _member_key(prefix, name, member))
+        key = _member_key(prefix, name, member)
+        if name not in required and _is_scalar(member) and fields.get(key) == "":
+            continue  # empty means absent
+        value = _parse_value(member, fields, key)
         if value is not None:
             parsed[name] = value
     return parsed
+
+
+def _is_scalar(shape: Shape) -> bool:
+    return shape.type_name not in ("structure", "list", "map")
 
 
 def _check_required(shape: Shape, parsed: Mapping[str, Any], prefix: str) -> None:
@@ -271,7 +315,7 @@ def _indices(fields: _Fields, item_prefix: str) -> list[int]:
         text = field[len(item_prefix) + 1 :].split(".", 1)[0]
         if not _INDEX.fullmatch(text):
             raise ProtocolError.malformed(
-                f"The parameter {_echo(field)} has a malformed list index ({_echo(text)})."
+                f"The parameter {field} has a malformed list index ({text})."
             )
         found.add(int(text))
     return sorted(found)
@@ -308,13 +352,19 @@ def _to_float(raw: str) -> float:
 
 
 def _to_datetime(raw: str) -> datetime:
+    """A timestamp within [`EARLIEST`, `LATEST`], so that the service's date arithmetic on it
+    (a window of days around it) cannot overflow."""
     if _DECIMAL.fullmatch(raw):
         try:
-            return datetime.fromtimestamp(float(raw), UTC)
+            moment = datetime.fromtimestamp(float(raw), UTC)
         except (OverflowError, OSError) as error:
-            raise ValueError("Must be an ISO 8601 timestamp.") from error
-    moment = datetime.fromisoformat(raw)  # ValueError names nothing useful; caller explains
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            raise ValueError(_TIMESTAMP) from error
+    else:
+        moment = datetime.fromisoformat(raw)  # ValueError names nothing useful; caller explains
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(_TIMESTAMP)
+    return moment
 
 
 def _to_bytes(raw: str) -> bytes:
@@ -324,6 +374,8 @@ def _to_bytes(raw: str) -> bytes:
         raise ValueError("Must be base64-encoded.") from error
 
 
+_TIMESTAMP = f"Must be an ISO 8601 timestamp between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}."
+
 _SCALARS: dict[str, tuple[Callable[[str], Any], str]] = {
     "string": (str, ""),
     "boolean": (_to_bool, "Must be true or false."),
@@ -331,7 +383,7 @@ _SCALARS: dict[str, tuple[Callable[[str], Any], str]] = {
     "long": (_to_int(64), "Must be an integer."),
     "float": (_to_float, "Must be a decimal number."),
     "double": (_to_float, "Must be a decimal number."),
-    "timestamp": (_to_datetime, "Must be an ISO 8601 timestamp."),
+    "timestamp": (_to_datetime, _TIMESTAMP),
     "blob": (_to_bytes, "Must be base64-encoded."),
 }
 
@@ -401,7 +453,9 @@ def _compiled(pattern: str | None) -> re.Pattern[str] | None:
 # --- rendering -----------------------------------------------------------------------------------
 
 
-def render_result(operation: str, result: Mapping[str, Any], request_id: str) -> bytes:
+def render_result(
+    operation: str, result: Mapping[str, Any], request_id: str, version: str | None = API_VERSION
+) -> bytes:
     """Render an operation's result as the Query protocol's XML answer.
 
     ``result`` is keyed by the output shape's member names; None members are omitted.
@@ -410,8 +464,8 @@ def render_result(operation: str, result: Mapping[str, Any], request_id: str) ->
         without output shape (a programming bug).
     :raises TypeError: for a value of the wrong type.
     """
-    model = operation_model(operation)
-    root = ET.Element(f"{operation}Response", xmlns=XML_NAMESPACE)
+    model = operation_model(operation, version)
+    root = ET.Element(f"{operation}Response", xmlns=_namespace(version))
     shape = model.output_shape
     if shape is not None:
         wrapper = shape.serialization.get("resultWrapper", f"{operation}Result")
@@ -423,13 +477,19 @@ def render_result(operation: str, result: Mapping[str, Any], request_id: str) ->
     return _serialize(root)
 
 
-def render_error(code: str, message: str, request_id: str, sender: bool = True) -> bytes:
-    """Render the Query protocol's ``<ErrorResponse>`` document."""
-    root = ET.Element("ErrorResponse", xmlns=XML_NAMESPACE)
+def render_error(
+    code: str,
+    message: str,
+    request_id: str,
+    sender: bool = True,
+    version: str | None = API_VERSION,
+) -> bytes:
+    """Render the Query protocol's ``<ErrorResponse>`` document; the message is `shorten`ed."""
+    root = ET.Element("ErrorResponse", xmlns=_namespace(version))
     error = ET.SubElement(root, "Error")
     _text_element(error, "Type", "Sender" if sender else "Receiver")
     _text_element(error, "Code", code)
-    _text_element(error, "Message", message)
+    _text_element(error, "Message", shorten(message))
     _text_element(root, "RequestId", request_id)
     return _serialize(root)
 

@@ -200,3 +200,17 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
         "ARN": f"arn:aws:elasticache:{spec_region}:{account}:subnetgroup:{view.name}",
         "SupportedNetworkTypes": ["ipv4"],
     }
+
+
+def caller_identity(account: str, access_key: str) -> dict[str, Any]:
+    """STS's GetCallerIdentityResult for the account's root user, as AWS writes root's ARN.
+
+    The user id is the caller's access key id (the only per-caller identity a request carries),
+    or the account for an unsigned request, as AWS gives root's user id.
+    """
+    return {"UserId": access_key or account, "Account": account, "Arn": root_arn(account)}
+
+
+def root_arn(account: str) -> str:
+    """The ARN of an account's root user."""
+    return f"arn:aws:iam::{account}:root"

@@ -1,7 +1,8 @@
 """One module per resource family; one small function per action.
 
 `build_handlers` binds every implemented action to the service context; the app answers every
-other action of the model with a clear NotImplemented error.
+other action of the model with a clear NotImplemented error. `ACTIONS` are ElastiCache's;
+`OTHER_SERVICES` are actions of other AWS APIs answered on the same endpoint (by ``Version``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from cachefleet.api.actions import cache_clusters, catalog, failover, replication_groups, tags
+from cachefleet.api.actions import (
+    cache_clusters,
+    catalog,
+    failover,
+    identity,
+    replication_groups,
+    tags,
+)
 from cachefleet.api.app import ApiRequest, Handler
 from cachefleet.service.context import ServiceContext
 
@@ -33,6 +41,12 @@ ACTIONS: dict[str, _Action] = {
 }
 
 
+OTHER_SERVICES: dict[str, _Action] = {
+    "GetCallerIdentity": identity.get_caller_identity,  # STS 2011-06-15
+}
+
+
 def build_handlers(ctx: ServiceContext) -> dict[str, Handler]:
     """Every implemented action, bound to the service context."""
-    return {name: partial(action, ctx) for name, action in ACTIONS.items()}
+    every = {**ACTIONS, **OTHER_SERVICES}
+    return {name: partial(action, ctx) for name, action in every.items()}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cachefleet.api.app import ApiRequest
-from cachefleet.errors import NotAvailableYet
+from cachefleet.errors import InvalidParameter, NotAvailableYet
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Tag
 
@@ -17,8 +17,18 @@ def scope_of(request: ApiRequest) -> Scope:
 
 
 def tags_of(params: Mapping[str, Any], name: str = "Tags") -> tuple[Tag, ...]:
-    """The Tags list of a request."""
-    return tuple(Tag(t["Key"], t.get("Value") or "") for t in params.get(name) or ())
+    """The Tags list of a request; a tag's absent Value is empty.
+
+    The model does not require a tag's Key, so it is checked here, the one place tags are read,
+    before any resource is looked up.
+    :raises InvalidParameter: for a tag without Key (or with an empty one).
+    """
+    tags = params.get(name) or ()
+    if any("Key" not in tag for tag in tags):
+        raise InvalidParameter(
+            "The parameter Key must be provided and must not be empty for every tag."
+        )
+    return tuple(Tag(tag["Key"], tag.get("Value") or "") for tag in tags)
 
 
 def refuse_unavailable(params: Mapping[str, Any], names: Iterable[str]) -> None:
