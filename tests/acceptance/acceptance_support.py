@@ -114,6 +114,20 @@ def node_processes(daemon: Daemon) -> dict[str, int]:
     return found
 
 
+def zombie_children(pid: int) -> list[str]:
+    """The exited but unreaped children of ``pid``, as ``"<pid> (<program>)"``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(") ", 1)
+        except OSError:
+            continue
+        state, parent = rest.split()[:2]
+        if state == "Z" and int(parent) == pid:
+            found.append(f"{name})")
+    return found
+
+
 def wait_recovered(client: Any, node_id: str, timeout: float = 30) -> None:
     """Wait for ElastiCache's "Finished recovery" event of a node."""
     text = f"Finished recovery for cache nodes {node_id}"
