@@ -10,9 +10,9 @@ from typing import Any
 
 import redis
 
-from cachefleet.daemon import endpoints_dir
 from cachefleet.endpoints import HostPort, read_routes
 from cachefleet.harness import LocalDaemon
+from cachefleet.installation import endpoints_dir
 
 from ci_support import skip_or_fail
 
