@@ -1,4 +1,5 @@
-"""The docs keep up with the code: every action's status in docs/compatibility.md is true."""
+"""The docs keep up with the code: every action's status in docs/compatibility.md is true, and
+every implemented action says what differs from AWS on purpose."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ def test_every_action_of_the_model_is_listed() -> None:
 def test_the_implemented_ones_are_exactly_those_with_a_handler() -> None:
     implemented = {name for name, status in table_rows().items() if status == "implemented"}
     assert implemented == set(ACTIONS)
+
+
+def test_every_implemented_action_says_what_differs_from_aws_on_purpose() -> None:
+    text = (DOCS / "compatibility.md").read_text()
+    section = text.split("## What differs from AWS on purpose", 1)[1].split("\n## ", 1)[0]
+
+    assert set(ACTIONS) <= set(re.findall(r"\*\*(\w+)\*\*", section))
+    assert "loopback IPs, not DNS names" in section
+    assert "engine versions are those installed" in section
 
 
 def test_the_readme_names_the_two_commands() -> None:
