@@ -7,12 +7,8 @@ else: nodes, Sentinels and endpoint routes keep running, and the next start adop
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +29,13 @@ from cachefleet.endpoints.switch import write_switch_script
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines
 from cachefleet.engine.client import NodeAccess, answers_ping
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
-from cachefleet.errors import EngineError, FatalError
+from cachefleet.errors import EngineError
+from cachefleet.installation import (
+    address_base_claim,
+    data_dir_lock,
+    endpoints_dir,
+    nodes_root,
+)
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
@@ -44,37 +46,6 @@ from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
 
 log = logging.getLogger("cachefleet")
-
-LOCK_FILE = "daemon.lock"
-
-
-def endpoints_dir(data_dir: Path) -> Path:
-    """Where the endpoint routes, the forwarder and the switch script keep their files."""
-    return data_dir / "endpoints"
-
-
-def nodes_root(data_dir: Path) -> Path:
-    """Under which the nodes of every region and account live."""
-    return data_dir / "scopes"
-
-
-@contextmanager
-def data_dir_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the data directory for one daemon; a second one fails at once with a clear error."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / LOCK_FILE).open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise FatalError(f"another cachefleet daemon is using {data_dir}") from None
-    try:
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
 
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
@@ -226,7 +197,10 @@ def run(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = load_settings(config, data_dir=data_dir, api_host=host, api_port=port)
-    with data_dir_lock(settings.data_dir):
+    with (
+        data_dir_lock(settings.data_dir),
+        address_base_claim(settings.network.address_base, settings.data_dir),
+    ):
         asyncio.run(serve(settings))
 
 

@@ -25,6 +25,8 @@ from typing import Any
 import botocore.session
 import httpx
 
+from cachefleet.installation import is_in_use
+
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "000000000000"
 
@@ -37,8 +39,13 @@ def free_port() -> int:
 
 
 def random_address_base(low: int = 100, high: int = 250) -> str:
-    """A loopback address base (``127.N``) unlikely to be another daemon's."""
-    return f"127.{random.randrange(low, high)}"
+    """A loopback address base (``127.N``) that no daemon claims and nothing runs on right now."""
+    candidates = [f"127.{n}" for n in range(low, high)]
+    random.shuffle(candidates)
+    for base in candidates:
+        if not is_in_use(base):
+            return base
+    raise RuntimeError(f"every address base from 127.{low} to 127.{high - 1} is in use")
 
 
 @dataclass

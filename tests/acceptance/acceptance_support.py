@@ -10,9 +10,9 @@ from typing import Any
 
 import redis
 
-from cachefleet.daemon import endpoints_dir
 from cachefleet.endpoints import HostPort, read_routes
 from cachefleet.harness import LocalDaemon
+from cachefleet.installation import endpoints_dir
 
 from ci_support import skip_or_fail
 
@@ -111,6 +111,20 @@ def node_processes(daemon: Daemon) -> dict[str, int]:
         if nodes in title and state != "Z":
             conf = next(word for word in title.split() if word.startswith(nodes))
             found[Path(conf).parent.name] = int(entry.name)
+    return found
+
+
+def zombie_children(pid: int) -> list[str]:
+    """The exited but unreaped children of ``pid``, as ``"<pid> (<program>)"``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(") ", 1)
+        except OSError:
+            continue
+        state, parent = rest.split()[:2]
+        if state == "Z" and int(parent) == pid:
+            found.append(f"{name})")
     return found
 
 

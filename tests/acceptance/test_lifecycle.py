@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -14,7 +16,9 @@ from acceptance_support import (
     create_and_wait,
     delete_and_wait,
     fast_waiter_config,
+    node_pid,
     wait_until,
+    zombie_children,
 )
 
 pytestmark = pytest.mark.acceptance
@@ -43,6 +47,19 @@ def test_cluster_mode_enabled_through_the_configuration_endpoint(daemon: Daemon)
     assert all(n["CacheNodes"][0]["Endpoint"]["Port"] == 6379 for n in nodes)
     delete_and_wait(client, "orders")
     assert client.describe_cache_clusters()["CacheClusters"] == []
+
+
+def test_no_node_the_daemon_started_lingers_as_a_zombie_after_a_delete(daemon: Daemon) -> None:
+    client = daemon.client()
+    create_and_wait(
+        client, ReplicationGroupId="reaped", ReplicationGroupDescription="r",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+    )  # fmt: skip
+    os.kill(node_pid(daemon, "reaped-0001-002"), signal.SIGKILL)  # one dies on its own
+    delete_and_wait(client, "reaped")
+    assert daemon.process is not None
+    pid = daemon.process.pid
+    wait_until(lambda: not zombie_children(pid), 5, "no zombie children of the daemon")
 
 
 def test_cluster_mode_disabled_primary_and_reader_endpoints(daemon: Daemon) -> None:

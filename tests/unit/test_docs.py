@@ -1,4 +1,5 @@
-"""The docs keep up with the code: every action's status in docs/compatibility.md is true."""
+"""The docs keep up with the code: every action's status in docs/compatibility.md is true, and
+every implemented action says what differs from AWS on purpose."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def test_the_actions_of_other_apis_are_listed_with_their_version() -> None:
     assert sorted(action for _, action in rows) == sorted(OTHER_SERVICES)
     for version, action in rows:
         assert action in operation_names(SERVICES[version])
+
+
+def test_every_implemented_action_says_what_differs_from_aws_on_purpose() -> None:
+    text = (DOCS / "compatibility.md").read_text()
+    section = text.split("## What differs from AWS on purpose", 1)[1].split("\n## ", 1)[0]
+
+    assert set(ACTIONS) <= set(re.findall(r"\*\*(\w+)\*\*", section))
+    assert "loopback IPs, not DNS names" in section
+    assert "engine versions are those installed" in section
 
 
 def test_the_readme_names_the_two_commands() -> None:

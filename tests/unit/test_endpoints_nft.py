@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cachefleet.endpoints import HostPort, Route, RouteTable, render_ruleset, set_route, table_name
 from cachefleet.endpoints.conntrack import Flow, flow_filter, parse_flows, socket_filter
-from cachefleet.endpoints.nft import listed_digest, render_removal, ruleset_digest
+from cachefleet.endpoints.nft import listed_digest, listed_owner, render_removal, ruleset_digest
 from cachefleet.model.status import EndpointKind
 
 A, B = HostPort("127.77.10.2", 6379), HostPort("127.77.10.3", 6379)
@@ -104,6 +104,16 @@ def test_the_table_carries_the_digest_of_its_rules() -> None:
     assert listed_digest(text) == ruleset_digest(a_table())
     assert ruleset_digest(a_table()) != ruleset_digest(RouteTable())
     assert listed_digest("table ip cachefleet_test {\n}") is None
+
+
+def test_the_table_names_its_owner_when_the_name_fits_a_comment() -> None:
+    text = render_ruleset(a_table(), "cachefleet_test", owner="/srv/cf/endpoints")
+    too_long = render_ruleset(a_table(), "cachefleet_test", owner="/" + "d" * 100)
+
+    assert listed_owner(text) == "/srv/cf/endpoints"
+    assert listed_digest(text) == ruleset_digest(a_table())
+    assert listed_owner(too_long) is None and listed_digest(too_long) == ruleset_digest(a_table())
+    assert listed_owner(render_ruleset(a_table(), "cachefleet_test")) is None
 
 
 def test_removal_works_whether_or_not_the_table_exists() -> None:

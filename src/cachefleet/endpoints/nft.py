@@ -1,7 +1,8 @@
 """The kernel router: endpoints as nftables DNAT rules in the ``output`` hook, with a fence.
 
-Rule: one table per cachefleet instance (named from its state directory), and the table is only
-ever replaced whole, in one ``nft -f -`` transaction (create-if-missing, delete, define), so the
+Rule: one table per cachefleet instance (named from its state directory, which its comment also
+names, so that another instance can say whose table it meets), and the table is only ever replaced
+whole, in one ``nft -f -`` transaction (create-if-missing, delete, define), so the
 kernel never routes by half a table and applying the same table twice changes nothing.
 
 The table has two parts, both rendered from the route table alone:
@@ -59,6 +60,9 @@ _MARKS = "marks"
 _ALLOWED = "allowed"
 _MARK_MAP = "mark_of"
 _HELD = "held"
+# nft keeps at most 128 bytes of a comment; an owner that does not fit (or cannot be quoted) is left
+# out, and the table is then "of an unknown instance".
+_COMMENT_MAX = 128
 
 
 def table_name(state_dir: Path) -> str:
@@ -71,16 +75,17 @@ def _pair(address: HostPort) -> str:
     return f"{address.host} . {address.port}"
 
 
-def render_ruleset(table: RouteTable, name: str, fence: bool = True) -> str:
+def render_ruleset(table: RouteTable, name: str, fence: bool = True, owner: str = "") -> str:
     """The ``nft -f`` text that atomically replaces table ``name`` with the routes of ``table``.
 
-    Pure and deterministic: equal tables render equal text. The table carries the digest of its
-    rules as its comment (see `ruleset_digest`), so a router can tell it is already in place.
+    Pure and deterministic: equal tables render equal text. The table's comment carries the
+    digest of its rules (see `ruleset_digest`), so a router can tell it is already in place, and
+    ``owner``, the state directory of the instance it belongs to (see `listed_owner`).
     ``fence=False`` leaves the fence out (only to measure what it costs: bench/fence_cost.py).
     """
     body = _body(table) if fence else _route_part(table)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
-    lines.append(f'\tcomment "{COMMENT_PREFIX}{_digest(body)}"')
+    lines.append(f"\t{_comment(_digest(body), owner)}")
     lines += body
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -91,13 +96,31 @@ def ruleset_digest(table: RouteTable) -> str:
     return _digest(_body(table))
 
 
+def _comment(digest: str, owner: str) -> str:
+    """The table's ``comment "..."`` statement, as ``nft list`` shows it too."""
+    text = f"{COMMENT_PREFIX}{digest}"
+    stamped = f"{text} {owner}"
+    fits = len(stamped.encode()) <= _COMMENT_MAX and owner.isprintable() and '"' not in owner
+    return f'comment "{stamped if owner and fits else text}"'
+
+
+def listed_owner(listing: str) -> str | None:
+    """The owner's state directory in the comment of an ``nft list table`` output, if named.
+
+    >>> listed_owner('table ip x {\\n\\tcomment "cachefleet routes 0123abcd /srv/cf/endpoints"\\n}')
+    '/srv/cf/endpoints'
+    """
+    match = re.search(rf'^\s*comment "{COMMENT_PREFIX}[0-9a-f]+ (.+)"$', listing, re.MULTILINE)
+    return match[1] if match else None
+
+
 def listed_digest(listing: str) -> str | None:
     """The digest in the comment of an ``nft list table`` output, if it carries one.
 
     >>> listed_digest('table ip x {\\n\\tcomment "cachefleet routes 0123abcd"\\n}')
     '0123abcd'
     """
-    match = re.search(rf'^\s*comment "{COMMENT_PREFIX}([0-9a-f]+)"', listing, re.MULTILINE)
+    match = re.search(rf'^\s*comment "{COMMENT_PREFIX}([0-9a-f]+)[ "]', listing, re.MULTILINE)
     return match[1] if match else None
 
 
@@ -263,6 +286,7 @@ class NftRouter:
         self.state_dir = state_dir
         self.table = table_name(state_dir)
         self.reason = reason
+        self.owner = str(state_dir.resolve())
 
     def apply(self, table: RouteTable) -> None:
         """Make the kernel table route as ``table`` says, in one transaction. Idempotent.
@@ -274,9 +298,10 @@ class NftRouter:
         :raises RouterError: with nft's message when the transaction is refused.
         """
         listing = self.listing()
-        if listing is not None and listed_digest(listing) == ruleset_digest(table):
+        if listing is not None and _comment(ruleset_digest(table), self.owner) in listing:
             return
-        run_tool_checked(["nft", "-f", "-"], stdin=render_ruleset(table, self.table))
+        text = render_ruleset(table, self.table, owner=self.owner)
+        run_tool_checked(["nft", "-f", "-"], stdin=text)
         log.info("nftables table %s applied: %d endpoints", self.table, len(table.endpoints))
 
     def cut(self, endpoint: HostPort, old_target: HostPort) -> int:
@@ -296,5 +321,25 @@ class NftRouter:
 
     def listing(self) -> str | None:
         """``nft list table`` of this instance's table, or None when it does not exist."""
-        result = run_tool(["nft", "list", "table", "ip", self.table])
-        return result.stdout if result.returncode == 0 else None
+        return table_listing(self.table)
+
+
+def table_listing(name: str) -> str | None:
+    """``nft list table ip <name>``, or None when that table does not exist.
+
+    :raises RouterError: when nft cannot be run.
+    """
+    result = run_tool(["nft", "list", "table", "ip", name])
+    return result.stdout if result.returncode == 0 else None
+
+
+def instance_tables() -> list[str]:
+    """The names of the cachefleet tables in the kernel, of every instance (none without nft).
+
+    :raises RouterError: when nft is there but cannot be run.
+    """
+    if not has_tool("nft"):
+        return []
+    result = run_tool(["nft", "list", "tables", "ip"])
+    names = re.findall(rf"^table ip ({TABLE_PREFIX}[0-9a-f]+)$", result.stdout, re.MULTILINE)
+    return sorted(names)

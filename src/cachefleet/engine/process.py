@@ -7,7 +7,9 @@ Rules:
 - a pid is trusted only after an identity check (alive, a Redis program, started with the expected
   config file, which the process title names — see ``conf.PROC_TITLE``); a refusal is logged with
   its reason;
-- signals go only to pids greater than 1 that still look like Redis; every wait is bounded.
+- signals go only to pids greater than 1 that still look like Redis; every wait is bounded;
+- every process started here is reaped as soon as it exits (``spawn``), so none lingers as a
+  zombie however it ends and whoever stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextlib
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from enum import StrEnum
@@ -52,7 +55,7 @@ def spawn(argv: Sequence[str], log_path: Path) -> int:
     The child gets its own session (``setsid``), stdin from /dev/null, stdout and stderr appended
     to ``log_path``, default SIGPIPE/SIGXFSZ handling and no other inherited descriptors. Its
     working directory is ours; redis-server changes into its ``dir`` itself. It is our child until
-    we exit, so ``is_alive`` reaps it when it dies.
+    we exit: a thread waits for it and reaps it the moment it exits (see `_reap`).
 
     :raises ProcessStartFailed: the program could not be executed.
     """
@@ -63,7 +66,7 @@ def spawn(argv: Sequence[str], log_path: Path) -> int:
     ]
     actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inheritable_fds()]
     try:
-        return os.posix_spawn(
+        pid = os.posix_spawn(
             argv[0],
             list(argv),
             dict(os.environ),
@@ -74,13 +77,24 @@ def spawn(argv: Sequence[str], log_path: Path) -> int:
         )
     except OSError as exc:
         raise ProcessStartFailed(f"cannot execute {argv[0]}: {exc}") from exc
+    threading.Thread(target=_reap, args=(pid,), name=f"reap-{pid}", daemon=True).start()
+    return pid
+
+
+def _reap(pid: int) -> None:
+    """Wait for our child ``pid`` to exit and collect its status: the one place that waits.
+
+    A blocking wait per child (as asyncio's threaded child watcher does) needs no event loop and
+    no SIGCHLD handler, and never collects the status of a child someone else waits for (the
+    ``nft`` and ``conntrack`` runs). The thread dies with the process; the node does not.
+    """
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def is_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as dead). Reaps it first if it is our exited child."""
+    """Whether ``pid`` runs (a zombie counts as dead)."""
     _check_pid(pid)
-    with contextlib.suppress(ChildProcessError):  # not our child: its parent reaps it
-        os.waitpid(pid, os.WNOHANG)
     state = _proc_state(pid)
     return state is not None and state not in ("Z", "X")
 
