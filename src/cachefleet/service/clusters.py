@@ -10,7 +10,8 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
-    NotFound,
+    cluster_not_deletable,
+    cluster_not_found,
 )
 from cachefleet.model.ids import MAX_CACHE_CLUSTER_ID, Scope, cluster_arn, validate_identifier
 from cachefleet.model.spec import GroupSpec, NodeSpec, ShardSpec
@@ -52,6 +53,7 @@ def create_cluster(ctx: ServiceContext, scope: Scope, req: CreateClusterRequest)
     :raises InvalidParameter, InvalidParameterCombination, AlreadyExists, NotFound,
         InvalidState, QuotaExceeded: nothing is written when any is raised.
     """
+    checks.check_engine_name(req.engine)
     cluster_id = validate_identifier(req.cluster_id, "CacheClusterId", MAX_CACHE_CLUSTER_ID)
     if req.num_cache_nodes not in (None, 1):
         raise InvalidParameter("NumCacheNodes must be 1 for the redis engine.")
@@ -155,7 +157,7 @@ def find_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterV
     for view in list_clusters(ctx, scope):
         if view.node.node_id == wanted:
             return view
-    raise NotFound(f"CacheCluster not found: {cluster_id}", Kind.CACHE_CLUSTER)
+    raise cluster_not_found(cluster_id)
 
 
 def list_clusters(ctx: ServiceContext, scope: Scope) -> list[ClusterView]:
@@ -177,11 +179,7 @@ def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> Cluste
         view = find_cluster(ctx, scope, cluster_id)
         record, node = view.record, view.node
         if view.status not in DELETABLE:
-            raise InvalidState(
-                f"Cache cluster {node.node_id} is not in available state "
-                f"(it is {view.status.value}).",
-                Kind.CACHE_CLUSTER,
-            )
+            raise cluster_not_deletable(node.node_id)
         if record.spec.standalone:
             ctx.store.mark_deleting(scope, record.spec.key)
         else:
