@@ -203,3 +203,30 @@ def test_other_engine_versions_are_refused_naming_the_installed(
         "InvalidParameterCombination",
         f"Cannot find version {version} for redis (installed on this host: 7.0.15).",
     )
+
+
+# --- item 3: markers are positions ----------------------------------------------------------------
+
+
+def test_a_deletion_between_pages_of_cache_clusters_skips_nothing(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    for index in range(11):
+        a_group(api, f"g{index:02d}", NumCacheClusters=2)
+    first = ok(api, "DescribeCacheClusters", {"MaxRecords": 20})
+    names = [c["CacheClusterId"] for c in first["CacheClusters"]]
+    assert names[:2] == ["g00-001", "g00-002"] and len(names) == 20
+    ctx.store.delete_group(SCOPE, "g00")  # the loop finished deleting a group of page one
+    second = ok(api, "DescribeCacheClusters", {"MaxRecords": 20, "Marker": first["Marker"]})
+    assert [c["CacheClusterId"] for c in second["CacheClusters"]] == ["g10-001", "g10-002"]
+    assert "Marker" not in second
+
+
+def test_a_new_event_between_pages_repeats_nothing(api: ApiClient, ctx: ServiceContext) -> None:
+    for index in range(25):
+        ctx.record_event(SCOPE, "replication-group", "orders", f"event {index}")
+    first = ok(api, "DescribeEvents", {"MaxRecords": 20})
+    assert [e["Message"] for e in first["Events"]][:2] == ["event 24", "event 23"]
+    ctx.record_event(SCOPE, "replication-group", "orders", "event 25")
+    second = ok(api, "DescribeEvents", {"MaxRecords": 20, "Marker": first["Marker"]})
+    assert [e["Message"] for e in second["Events"]] == [f"event {i}" for i in range(4, -1, -1)]
