@@ -230,3 +230,44 @@ def test_a_new_event_between_pages_repeats_nothing(api: ApiClient, ctx: ServiceC
     ctx.record_event(SCOPE, "replication-group", "orders", "event 25")
     second = ok(api, "DescribeEvents", {"MaxRecords": 20, "Marker": first["Marker"]})
     assert [e["Message"] for e in second["Events"]] == [f"event {i}" for i in range(4, -1, -1)]
+
+
+# --- item 4: every resource kind that exists is taggable by the ARN it answers with ---------------
+
+
+def round_trip(api: ApiClient, resource_arn: str) -> None:
+    added = ok(
+        api,
+        "AddTagsToResource",
+        {"ResourceName": resource_arn, "Tags": [{"Key": "team", "Value": "web"}]},
+    )
+    assert added["TagList"] == [{"Key": "team", "Value": "web"}]
+    listed = ok(api, "ListTagsForResource", {"ResourceName": resource_arn})
+    assert listed["TagList"] == [{"Key": "team", "Value": "web"}]
+    removed = ok(api, "RemoveTagsFromResource", {"ResourceName": resource_arn, "TagKeys": ["team"]})
+    assert removed["TagList"] == []
+
+
+def test_a_subnet_group_is_tagged_by_the_arn_it_is_described_with(api: ApiClient) -> None:
+    (group,) = ok(api, "DescribeCacheSubnetGroups", {})["CacheSubnetGroups"]
+    assert group["ARN"] == "arn:aws:elasticache:us-east-1:000000000000:subnetgroup:default"
+    round_trip(api, group["ARN"])
+
+
+def test_groups_and_clusters_are_tagged_by_the_arns_they_are_described_with(
+    api: ApiClient,
+) -> None:
+    round_trip(api, a_group(api, NumCacheClusters=2)["ARN"])
+    cluster = ok(api, "DescribeCacheClusters", {"CacheClusterId": "orders-002"})
+    round_trip(api, cluster["CacheClusters"][0]["ARN"])
+
+
+def test_a_missing_subnet_group_and_an_untaggable_kind_are_refused(api: ApiClient) -> None:
+    base = "arn:aws:elasticache:us-east-1:000000000000"
+    assert refused(api, "ListTagsForResource", {"ResourceName": f"{base}:subnetgroup:other"}) == (
+        400,
+        "CacheSubnetGroupNotFoundFault",
+        "Cache subnet group other not found.",
+    )
+    status, code, _ = refused(api, "ListTagsForResource", {"ResourceName": f"{base}:widget:x"})
+    assert (status, code) == (400, "InvalidARN")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cachefleet.model.engines import family_of
-from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.ids import Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
@@ -197,6 +197,6 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
             }
             for subnet in view.subnets
         ],
-        "ARN": f"arn:aws:elasticache:{spec_region}:{account}:subnetgroup:{view.name}",
+        "ARN": subnet_group_arn(Scope(spec_region, account), view.name),
         "SupportedNetworkTypes": ["ipv4"],
     }
