@@ -63,7 +63,7 @@ def publish(ctx: ServiceContext, key: str, status: GroupStatus) -> None:
     ctx.store.update_state(SCOPE, key, replace(record.state, status=status))
 
 
-# --- item 7: AWS's messages for the same codes ------------------------------------------------
+# --- item 7: AWS's messages for the same codes ---
 
 
 def test_a_missing_cache_cluster_is_named_as_aws_names_it(api: ApiClient) -> None:
@@ -132,7 +132,7 @@ def test_deleting_a_cluster_being_created_gets_aws_message(api: ApiClient) -> No
     )
 
 
-# --- item 6: required parameters ----------------------------------------------------------------
+# --- item 6: required parameters ---
 
 
 def test_a_node_type_is_required_on_both_creates(api: ApiClient, ctx: ServiceContext) -> None:
@@ -178,7 +178,7 @@ def test_memcached_is_not_offered_whatever_else_is_asked(api: ApiClient) -> None
     assert refused(api, "CreateReplicationGroup", group) == (400, "InvalidParameterValue", message)
 
 
-# --- item 8: engine versions --------------------------------------------------------------------
+# --- item 8: engine versions ---
 
 
 @pytest.mark.parametrize("version", ["7", "7.0", "7.0.15"])
@@ -205,7 +205,7 @@ def test_other_engine_versions_are_refused_naming_the_installed(
     )
 
 
-# --- item 3: markers are positions ----------------------------------------------------------------
+# --- item 3: markers are positions ---
 
 
 def test_a_deletion_between_pages_of_cache_clusters_skips_nothing(
@@ -232,7 +232,7 @@ def test_a_new_event_between_pages_repeats_nothing(api: ApiClient, ctx: ServiceC
     assert [e["Message"] for e in second["Events"]] == [f"event {i}" for i in range(4, -1, -1)]
 
 
-# --- item 4: every resource kind that exists is taggable by the ARN it answers with ---------------
+# --- item 4: every resource kind that exists is taggable by the ARN it answers with ---
 
 
 def round_trip(api: ApiClient, resource_arn: str) -> None:
@@ -271,3 +271,17 @@ def test_a_missing_subnet_group_and_an_untaggable_kind_are_refused(api: ApiClien
     )
     status, code, _ = refused(api, "ListTagsForResource", {"ResourceName": f"{base}:widget:x"})
     assert (status, code) == (400, "InvalidARN")
+
+
+# --- item 9: a failed standalone cache cluster ---
+
+
+def test_a_failed_standalone_cluster_is_restore_failed_and_can_be_deleted(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", **NODE_TYPE})
+    publish(ctx, "cluster:solo", GroupStatus.CREATE_FAILED)
+    (cluster,) = ok(api, "DescribeCacheClusters", {"CacheClusterId": "solo"})["CacheClusters"]
+    assert cluster["CacheClusterStatus"] == "restore-failed"
+    deleted = ok(api, "DeleteCacheCluster", {"CacheClusterId": "solo"})["CacheCluster"]
+    assert deleted["CacheClusterStatus"] == "deleting"

@@ -237,7 +237,7 @@ def test_a_standalone_cluster_whose_create_failed_says_so_and_can_be_deleted(
     failed = replace(view.record.state, status=GroupStatus.CREATE_FAILED)
     ctx.store.update_state(SCOPE, view.record.spec.key, failed)
 
-    assert clusters.find_cluster(ctx, SCOPE, "solo").status is NodeStatus.CREATE_FAILED
+    assert clusters.find_cluster(ctx, SCOPE, "solo").status is NodeStatus.RESTORE_FAILED
     assert clusters.delete_cluster(ctx, SCOPE, "solo").status is NodeStatus.DELETING
 
 

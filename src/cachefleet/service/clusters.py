@@ -26,7 +26,7 @@ from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.tags import check_tags
 
 #: The statuses in which a cache cluster can be deleted.
-DELETABLE = (NodeStatus.AVAILABLE, NodeStatus.CREATE_FAILED)
+DELETABLE = (NodeStatus.AVAILABLE, NodeStatus.RESTORE_FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +38,13 @@ class ClusterView:
 
     @property
     def status(self) -> NodeStatus:
-        """The node's published status, ``deleting`` once asked to go, ``create-failed`` for a
-        standalone cluster whose create failed."""
+        """The node's published status, ``deleting`` once asked to go, ``restore-failed`` for a
+        standalone cluster whose create failed (ElastiCache's status for a node that failed and
+        could not be recovered; ``create-failed`` is not a cache cluster status)."""
         if self.record.deleting or self.node.deleting:
             return NodeStatus.DELETING
         if self.record.spec.standalone and self.record.state.status is GroupStatus.CREATE_FAILED:
-            return NodeStatus.CREATE_FAILED
+            return NodeStatus.RESTORE_FAILED
         return self.record.state.node(self.node.node_id).status
 
 
