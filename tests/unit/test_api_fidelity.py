@@ -285,3 +285,41 @@ def test_a_failed_standalone_cluster_is_restore_failed_and_can_be_deleted(
     assert cluster["CacheClusterStatus"] == "restore-failed"
     deleted = ok(api, "DeleteCacheCluster", {"CacheClusterId": "solo"})["CacheCluster"]
     assert deleted["CacheClusterStatus"] == "deleting"
+
+
+# --- item 5: fields ElastiCache always returns ---
+
+
+def test_a_snapshot_window_is_assigned_once_and_kept(api: ApiClient) -> None:
+    group = a_group(api, NumCacheClusters=2)
+    window = group["SnapshotWindow"]
+    start, _, end = window.partition("-")
+    assert len(start) == len(end) == 5 and start[3:] == end[3:]
+    assert (int(end[:2]) - int(start[:2])) % 24 == 1
+    assert 3 <= int(start[:2]) <= 10  # us-east-1's 03:00-11:00 block
+    described = ok(api, "DescribeReplicationGroups", {"ReplicationGroupId": "orders"})
+    assert described["ReplicationGroups"][0]["SnapshotWindow"] == window
+    members = ok(api, "DescribeCacheClusters", {})["CacheClusters"]
+    assert [m["SnapshotWindow"] for m in members] == [window, window]
+    solo = ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", **NODE_TYPE})
+    assert solo["CacheCluster"]["SnapshotWindow"]
+
+
+def test_every_always_present_field_is_filled(api: ApiClient) -> None:
+    group = a_group(api, NumCacheClusters=2)
+    always = {
+        "SnapshotRetentionLimit": 0, "ClusterEnabled": False, "AuthTokenEnabled": False,
+        "TransitEncryptionEnabled": False, "AtRestEncryptionEnabled": False,
+        "DataTiering": "disabled", "NetworkType": "ipv4", "IpDiscovery": "ipv4",
+        "AutoMinorVersionUpgrade": True, "LogDeliveryConfigurations": [], "Engine": "redis",
+        "AutomaticFailover": "disabled", "MultiAZ": "disabled", "ClusterMode": "disabled",
+    }  # fmt: skip
+    assert {key: group[key] for key in always} == always
+    assert {"ARN", "ReplicationGroupCreateTime", "SnapshotWindow"} <= set(group)
+    params = {"CacheClusterId": "orders-001", "ShowCacheNodeInfo": True}
+    (cluster,) = ok(api, "DescribeCacheClusters", params)["CacheClusters"]
+    assert cluster["CacheParameterGroup"]["ParameterApplyStatus"] == "in-sync"
+    assert cluster["CacheSubnetGroupName"] == "default"
+    assert cluster["PreferredMaintenanceWindow"] and cluster["CacheClusterCreateTime"]
+    assert {"ARN", "SnapshotWindow", "AutoMinorVersionUpgrade", "NetworkType"} <= set(cluster)
+    assert cluster["CacheNodes"][0]["ParameterGroupStatus"] == "in-sync"

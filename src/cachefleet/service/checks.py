@@ -141,6 +141,17 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
     return window.lower()
 
 
+def default_snapshot_window(region: str, maintenance_window: str, rng: random.Random) -> str:
+    """A 60-minute ``hh24:mi-hh24:mi`` window in the region's 8-hour block, as ElastiCache
+    assigns one when SnapshotWindow is left out (even with retention 0); it avoids the hour the
+    maintenance window starts in."""
+    block = _MAINTENANCE_BLOCK.get(region, 3)
+    taken = maintenance_window[4:6]
+    hours = [h % 24 for h in range(block, block + 8) if f"{h % 24:02d}" != taken]
+    hour, minute = rng.choice(hours), rng.choice((0, 30))
+    return f"{hour:02d}:{minute:02d}-{(hour + 1) % 24:02d}:{minute:02d}"
+
+
 def _minute_of_week(day: str, hour: str, minute: str) -> int:
     if int(hour) > 23 or int(minute) > 59:
         raise InvalidParameter(f"Invalid time {hour}:{minute} in PreferredMaintenanceWindow.")

@@ -80,6 +80,8 @@ def _create_standalone(
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
     now = ctx.clock()
     port = checks.check_port(req.port)
+    rng = random.Random()
+    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
     node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), port, now)
     spec = GroupSpec(
@@ -96,9 +98,8 @@ def _create_standalone(
             req.parameter_group, version, ClusterMode.DISABLED
         ),
         subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=checks.check_maintenance_window(
-            req.maintenance_window, scope.region, random.Random()
-        ),
+        maintenance_window=maintenance,
+        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,
         shards=(ShardSpec("0001"),),
         nodes=(node,),

@@ -72,6 +72,8 @@ def _build_spec(
 ) -> GroupSpec:
     now = ctx.clock()
     port = checks.check_port(req.port)
+    rng = random.Random()
+    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
     nodes: list[NodeSpec] = []
     shards: list[ShardSpec] = []
@@ -96,9 +98,8 @@ def _build_spec(
             req.parameter_group, version, layout.cluster_mode
         ),
         subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=checks.check_maintenance_window(
-            req.maintenance_window, scope.region, random.Random()
-        ),
+        maintenance_window=maintenance,
+        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,
         shards=tuple(shards),
         nodes=tuple(nodes),
