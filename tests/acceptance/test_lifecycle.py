@@ -114,7 +114,11 @@ def test_standalone_cache_cluster_and_a_replica_added_to_a_group(daemon: Daemon)
          "InvalidParameterCombination", 400),
         ({"CacheNodeType": "cache.nope"}, "InvalidParameterValue", 400),
         ({"EngineVersion": "5.0.6"}, "InvalidParameterCombination", 400),
-        ({"NumNodeGroups": 40, "ReplicasPerNodeGroup": 2}, "NodeQuotaForClusterExceeded", 400),
+        ({"NumNodeGroups": 40, "ReplicasPerNodeGroup": 2, "AutomaticFailoverEnabled": True},
+         "NodeQuotaForClusterExceeded", 400),
+        ({"NumNodeGroups": 2}, "InvalidParameterValue", 400),
+        ({"CacheNodeType": None}, "InvalidParameterValue", 400),
+        ({"Engine": "memcached"}, "InvalidParameterValue", 400),
         ({"AuthToken": "a-very-long-token-1234"}, "InvalidParameterValue", 400),
     ],
 )  # fmt: skip
@@ -122,8 +126,9 @@ def test_bad_input_gets_elasticache_errors(
     daemon: Daemon, kwargs: dict[str, Any], code: str, status: int
 ) -> None:
     client = daemon.client()
-    request = {"ReplicationGroupId": "bad", "ReplicationGroupDescription": "x",
-               "CacheNodeType": "cache.t4g.micro", **kwargs}  # fmt: skip
+    given = {"ReplicationGroupId": "bad", "ReplicationGroupDescription": "x",
+             "CacheNodeType": "cache.t4g.micro", **kwargs}  # fmt: skip
+    request = {key: value for key, value in given.items() if value is not None}
     with pytest.raises(ClientError) as caught:
         client.create_replication_group(**request)
     assert caught.value.response["Error"]["Code"] == code
