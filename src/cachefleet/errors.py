@@ -133,3 +133,87 @@ class StoreError(CachefleetError):
 
 class FatalError(CachefleetError):
     """The daemon cannot go on (bad settings, unusable data directory)."""
+
+
+# --- ElastiCache's own messages --------------------------------------------------------------
+# One place for the texts ElastiCache answers with, where they are known: clients and Terraform
+# match on some of them. `api/errors.py` maps each error's class and kind to its wire code.
+
+
+def group_not_found(group_id: str) -> NotFound:
+    """ReplicationGroupNotFoundFault."""
+    return NotFound(f"Replication group {group_id} not found.", Kind.REPLICATION_GROUP)
+
+
+def cluster_not_found(cluster_id: str) -> NotFound:
+    """CacheClusterNotFound."""
+    return NotFound(f"CacheCluster not found: {cluster_id}", Kind.CACHE_CLUSTER)
+
+
+def subnet_group_not_found(name: str) -> NotFound:
+    """CacheSubnetGroupNotFoundFault."""
+    return NotFound(f"Cache subnet group {name} not found.", Kind.SUBNET_GROUP)
+
+
+def parameter_group_not_found(name: str) -> NotFound:
+    """CacheParameterGroupNotFound."""
+    return NotFound(f"CacheParameterGroup not found: {name}", Kind.PARAMETER_GROUP)
+
+
+def group_already_exists() -> AlreadyExists:
+    """ReplicationGroupAlreadyExists."""
+    return AlreadyExists(
+        "Replication group with specified name already exists.", Kind.REPLICATION_GROUP
+    )
+
+
+def group_not_deletable(group_id: str, status: str) -> InvalidState:
+    """InvalidReplicationGroupState for a delete in a status that does not allow it."""
+    return InvalidState(
+        f"Replication group {group_id} has status {status} which is not valid for deletion.",
+        Kind.REPLICATION_GROUP,
+    )
+
+
+def cluster_not_deletable(cluster_id: str) -> InvalidState:
+    """InvalidCacheClusterState for a delete in a status that does not allow it."""
+    return InvalidState(
+        f"Cache cluster {cluster_id} is not in a valid state to be deleted.", Kind.CACHE_CLUSTER
+    )
+
+
+def preferred_azs_count() -> InvalidParameter:
+    """A PreferredCacheClusterAZs list whose length is not the number of nodes."""
+    return InvalidParameter(
+        "When specifying preferred availability zones, the number of cache clusters must be "
+        "specified and must match the number of preferred availability zones."
+    )
+
+
+def required(parameter: str) -> InvalidParameter:
+    """A parameter ElastiCache requires in this request although the model marks it optional."""
+    return InvalidParameter(f"The parameter {parameter} must be provided and must not be null.")
+
+
+def cluster_mode_without_failover() -> InvalidParameter:
+    """A cluster-mode-enabled create with automatic failover off (or left out)."""
+    return InvalidParameter(
+        "Redis with cluster mode enabled cannot be created with auto failover turned off."
+    )
+
+
+def engine_not_offered(engine: str) -> InvalidParameter:
+    """An engine other than Redis OSS."""
+    return InvalidParameter(
+        f"Engine {engine} is not offered by cachefleet: it runs Redis OSS only (Engine=redis)."
+    )
+
+
+def engine_version_not_found(
+    version: str, installed: tuple[str, ...]
+) -> InvalidParameterCombination:
+    """An EngineVersion no installed redis-server satisfies; names the installed versions."""
+    names = ", ".join(installed) or "none"
+    return InvalidParameterCombination(
+        f"Cannot find version {version} for redis (installed on this host: {names})."
+    )

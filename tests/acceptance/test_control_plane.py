@@ -29,7 +29,8 @@ def test_killed_during_create_the_restart_finishes_it_without_orphans(daemon: Da
     client = daemon.client()
     client.create_replication_group(
         ReplicationGroupId="mid", ReplicationGroupDescription="m",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
+        AutomaticFailoverEnabled=True,
     )  # fmt: skip
     time.sleep(0.4)
     daemon.kill()
@@ -49,7 +50,7 @@ def test_nodes_endpoints_and_failover_work_while_the_control_plane_is_down(
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="alone", ReplicationGroupDescription="a",
-        NumCacheClusters=2, AutomaticFailoverEnabled=True,
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
     )  # fmt: skip
     before = node_processes(daemon)
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
@@ -74,7 +75,7 @@ def test_nodes_endpoints_and_failover_work_while_the_control_plane_is_down(
 def test_killed_during_delete_the_restart_finishes_it(daemon: Daemon) -> None:
     client = daemon.client()
     create_and_wait(client, ReplicationGroupId="bye", ReplicationGroupDescription="b",
-                    NumCacheClusters=2)  # fmt: skip
+                    NumCacheClusters=2, CacheNodeType="cache.t4g.micro")  # fmt: skip
     client.delete_replication_group(ReplicationGroupId="bye")
     daemon.kill()
     daemon.start()
@@ -89,7 +90,7 @@ def test_killed_during_delete_the_restart_finishes_it(daemon: Daemon) -> None:
 def test_sigterm_leaves_every_node_running(daemon: Daemon) -> None:
     client = daemon.client()
     create_and_wait(client, ReplicationGroupId="keep", ReplicationGroupDescription="k",
-                    NumCacheClusters=2)  # fmt: skip
+                    NumCacheClusters=2, CacheNodeType="cache.t4g.micro")  # fmt: skip
     before = node_processes(daemon)
     daemon.stop()
     assert node_processes(daemon) == before

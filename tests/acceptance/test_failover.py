@@ -38,6 +38,7 @@ def test_killing_the_primary_fails_over_and_the_node_comes_back_as_a_replica(
     group = create_and_wait(
         client, ReplicationGroupId="web", ReplicationGroupDescription="w",
         NumCacheClusters=3, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+        CacheNodeType="cache.t4g.micro",
     )  # fmt: skip
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -81,7 +82,7 @@ def test_a_frozen_primary_takes_no_writes_after_the_failover(daemon: Daemon) -> 
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="frz", ReplicationGroupDescription="f",
-        NumCacheClusters=2, AutomaticFailoverEnabled=True,
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
     )  # fmt: skip
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -127,7 +128,8 @@ def test_cluster_mode_enabled_fails_over_a_shard(daemon: Daemon) -> None:
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="shards", ReplicationGroupDescription="s",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
+        AutomaticFailoverEnabled=True,
     )  # fmt: skip
     endpoint = group["ConfigurationEndpoint"]
     cluster = RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=0.5)
@@ -165,7 +167,7 @@ def test_the_forwarder_router_follows_a_failover_too(forwarder_daemon: Daemon) -
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="fwd", ReplicationGroupDescription="f",
-        NumCacheClusters=2, AutomaticFailoverEnabled=True,
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
     )  # fmt: skip
     shard = group["NodeGroups"][0]
     writer = redis.Redis(host=shard["PrimaryEndpoint"]["Address"], port=6379,

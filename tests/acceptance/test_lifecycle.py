@@ -68,6 +68,7 @@ def test_cluster_mode_disabled_primary_and_reader_endpoints(daemon: Daemon) -> N
         client, ReplicationGroupId="web", ReplicationGroupDescription="web sessions",
         NumCacheClusters=3, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
         PreferredCacheClusterAZs=["us-east-1a", "us-east-1b", "us-east-1c"],
+        CacheNodeType="cache.t4g.micro",
         Tags=[{"Key": "team", "Value": "web"}],
     )  # fmt: skip
     assert group["MemberClusters"] == ["web-001", "web-002", "web-003"]
@@ -88,7 +89,9 @@ def test_cluster_mode_disabled_primary_and_reader_endpoints(daemon: Daemon) -> N
 
 def test_standalone_cache_cluster_and_a_replica_added_to_a_group(daemon: Daemon) -> None:
     client = daemon.client()
-    client.create_cache_cluster(CacheClusterId="solo", Engine="redis", NumCacheNodes=1)
+    client.create_cache_cluster(
+        CacheClusterId="solo", Engine="redis", NumCacheNodes=1, CacheNodeType="cache.t4g.micro"
+    )
     client.get_waiter("cache_cluster_available").wait(
         CacheClusterId="solo", WaiterConfig=fast_waiter_config()
     )
@@ -98,7 +101,7 @@ def test_standalone_cache_cluster_and_a_replica_added_to_a_group(daemon: Daemon)
     assert client.describe_replication_groups()["ReplicationGroups"] == []
 
     create_and_wait(client, ReplicationGroupId="grow", ReplicationGroupDescription="g",
-                    NumCacheClusters=1)  # fmt: skip
+                    NumCacheClusters=1, CacheNodeType="cache.t4g.micro")  # fmt: skip
     client.create_cache_cluster(CacheClusterId="grow-extra", ReplicationGroupId="grow")
     client.get_waiter("cache_cluster_available").wait(
         CacheClusterId="grow-extra", WaiterConfig=fast_waiter_config()
@@ -128,7 +131,11 @@ def test_standalone_cache_cluster_and_a_replica_added_to_a_group(daemon: Daemon)
          "InvalidParameterCombination", 400),
         ({"CacheNodeType": "cache.nope"}, "InvalidParameterValue", 400),
         ({"EngineVersion": "5.0.6"}, "InvalidParameterCombination", 400),
-        ({"NumNodeGroups": 40, "ReplicasPerNodeGroup": 2}, "NodeQuotaForClusterExceeded", 400),
+        ({"NumNodeGroups": 40, "ReplicasPerNodeGroup": 2, "AutomaticFailoverEnabled": True},
+         "NodeQuotaForClusterExceeded", 400),
+        ({"NumNodeGroups": 2}, "InvalidParameterValue", 400),
+        ({"CacheNodeType": None}, "InvalidParameterValue", 400),
+        ({"Engine": "memcached"}, "InvalidParameterValue", 400),
         ({"AuthToken": "a-very-long-token-1234"}, "InvalidParameterValue", 400),
     ],
 )  # fmt: skip
@@ -136,7 +143,9 @@ def test_bad_input_gets_elasticache_errors(
     daemon: Daemon, kwargs: dict[str, Any], code: str, status: int
 ) -> None:
     client = daemon.client()
-    request = {"ReplicationGroupId": "bad", "ReplicationGroupDescription": "x", **kwargs}
+    given = {"ReplicationGroupId": "bad", "ReplicationGroupDescription": "x",
+             "CacheNodeType": "cache.t4g.micro", **kwargs}  # fmt: skip
+    request = {key: value for key, value in given.items() if value is not None}
     with pytest.raises(ClientError) as caught:
         client.create_replication_group(**request)
     assert caught.value.response["Error"]["Code"] == code
@@ -153,9 +162,15 @@ def test_missing_resources_and_duplicates(daemon: Daemon) -> None:
     with pytest.raises(ClientError) as cluster:
         client.describe_cache_clusters(CacheClusterId="nope")
     assert cluster.value.response["Error"]["Code"] == "CacheClusterNotFound"
-    client.create_replication_group(ReplicationGroupId="dup", ReplicationGroupDescription="d")
+    client.create_replication_group(
+        ReplicationGroupId="dup", ReplicationGroupDescription="d", CacheNodeType="cache.t4g.micro"
+    )
     with pytest.raises(ClientError) as duplicate:
-        client.create_replication_group(ReplicationGroupId="DUP", ReplicationGroupDescription="d")
+        client.create_replication_group(
+            ReplicationGroupId="DUP",
+            ReplicationGroupDescription="d",
+            CacheNodeType="cache.t4g.micro",
+        )
     assert duplicate.value.response["Error"]["Code"] == "ReplicationGroupAlreadyExists"
     with pytest.raises(ClientError) as busy:
         client.delete_replication_group(ReplicationGroupId="dup")

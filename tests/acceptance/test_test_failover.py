@@ -26,7 +26,8 @@ def test_test_failover_cluster_mode_disabled(daemon: Daemon) -> None:
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="tf", ReplicationGroupDescription="t",
-        NumCacheClusters=3, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+        CacheNodeType="cache.t4g.micro", NumCacheClusters=3, AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
     )  # fmt: skip
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     writer = redis.Redis(host=endpoint, port=6379, socket_timeout=1)
@@ -65,7 +66,8 @@ def test_test_failover_cluster_mode_enabled(daemon: Daemon) -> None:
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="tfc", ReplicationGroupDescription="t",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
+        AutomaticFailoverEnabled=True,
     )  # fmt: skip
     old = next(m["CacheClusterId"] for m in group["NodeGroups"][1]["NodeGroupMembers"]
                if m["CurrentRole"] == "primary")  # fmt: skip

@@ -23,9 +23,9 @@ def a_cluster(ctx: ServiceContext, cluster_id: str = "solo") -> GroupRecord:
 def test_the_list_shows_cache_clusters_among_groups_in_creation_order(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
     a_cluster(ctx)
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("web", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("web", "", node_type="cache.t4g.micro"))
     html = client.get("/").text
     text = text_of(html)
     row = "solo Cache cluster single node creating Disabled — (no shards) / 1 cache.t3.micro 7.0.15"
@@ -97,7 +97,7 @@ def test_delete_of_a_cache_cluster_goes_through_the_cache_cluster_delete(
     a_cluster(ctx)
     refused = client.post("/clusters/solo/delete", {"confirm": "solo"})
     assert refused.status_code == 409
-    assert "Cache cluster solo is not in available state (it is creating)." in refused.text
+    assert "Cache cluster solo is not in a valid state to be deleted." in refused.text
     make_available("cluster:solo")
     wrong = client.post("/clusters/solo/delete", {"confirm": "sol"})
     assert wrong.status_code == 400 and "Type solo to confirm" in wrong.text
@@ -110,7 +110,7 @@ def test_delete_of_a_cache_cluster_goes_through_the_cache_cluster_delete(
 def test_a_group_and_a_cache_cluster_of_one_name_each_have_their_own_page(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("twin", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("twin", "", node_type="cache.t4g.micro"))
     a_cluster(ctx, "twin")
     html = client.get("/").text
     assert 'href="/caches/twin"' in html and 'href="/clusters/twin"' in html
@@ -122,7 +122,7 @@ def test_only_standalone_cache_clusters_have_a_cache_cluster_page(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
     a_cluster(ctx)
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
     member = client.get("/clusters/orders-001")
     assert member.status_code == 404
     assert "is a node of replication group orders" in member.text

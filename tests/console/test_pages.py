@@ -33,7 +33,13 @@ def test_the_list_says_when_there_are_no_caches(client: ConsoleClient) -> None:
 def test_the_list_shows_every_column_and_polls_its_table(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", num_node_groups=2))
+    groups.create_group(
+        ctx,
+        SCOPE,
+        CreateGroupRequest(
+            "orders", "", num_node_groups=2, automatic_failover=True, node_type="cache.t4g.micro"
+        ),
+    )
     text = text_of(client.get("/").text)
     assert "orders Replication group creating Enabled 2 / 2 cache.t4g.micro 7.0.15" in text
     fragment = client.get("/fragments/caches")
@@ -44,7 +50,7 @@ def test_the_list_shows_every_column_and_polls_its_table(
 def test_other_regions_are_apart_and_links_keep_the_region(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
     answer = client.get("/?region=eu-west-1")
     assert "No caches in eu-west-1 yet" in text_of(answer.text)
     assert 'href="/create?region=eu-west-1"' in answer.text
@@ -174,7 +180,7 @@ def test_create_calls_the_service_and_redirects_to_the_cache(
 def test_a_create_the_service_refuses_is_shown_beside_the_field(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("taken", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("taken", "", node_type="cache.t4g.micro"))
     answer = client.post("/create", {**WIZARD, "name": "taken", "step": "create"})
     assert answer.status_code == 400
     assert "A cache named taken already exists in us-east-1." in answer.text
@@ -199,7 +205,9 @@ def test_a_request_for_another_host_name_is_refused(client: ConsoleClient) -> No
 def test_the_cache_page_shows_endpoints_nodes_and_events(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
-    request = CreateGroupRequest("orders", "", num_cache_clusters=2, automatic_failover=True)
+    request = CreateGroupRequest(
+        "orders", "", num_cache_clusters=2, automatic_failover=True, node_type="cache.t4g.micro"
+    )
     groups.create_group(ctx, SCOPE, request)
     record = make_available("orders")
     ctx.record_event(SCOPE, "replication-group", "orders", "Replication group orders created")
@@ -217,7 +225,13 @@ def test_the_cache_page_shows_endpoints_nodes_and_events(
 def test_the_cache_page_of_a_cluster_shows_the_configuration_endpoint_with_c(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("shop", "", num_node_groups=2))
+    groups.create_group(
+        ctx,
+        SCOPE,
+        CreateGroupRequest(
+            "shop", "", num_node_groups=2, automatic_failover=True, node_type="cache.t4g.micro"
+        ),
+    )
     record = make_available("shop")
     address = record.spec.endpoints[0].address
     text = text_of(client.get("/caches/shop").text)
@@ -226,7 +240,9 @@ def test_the_cache_page_of_a_cluster_shows_the_configuration_endpoint_with_c(
 
 
 def test_a_failed_create_says_why(client: ConsoleClient, ctx: ServiceContext) -> None:
-    record = groups.create_group(ctx, SCOPE, CreateGroupRequest("broken", ""))
+    record = groups.create_group(
+        ctx, SCOPE, CreateGroupRequest("broken", "", node_type="cache.t4g.micro")
+    )
     failed = replace(record.state, status=GroupStatus.CREATE_FAILED, reason="port 6379 is in use")
     ctx.store.update_state(SCOPE, "broken", failed)
     text = text_of(client.get("/caches/broken").text)
@@ -238,7 +254,11 @@ def test_failover_calls_the_service_and_says_when_it_refuses(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
     groups.create_group(
-        ctx, SCOPE, CreateGroupRequest("orders", "", num_cache_clusters=2, automatic_failover=True)
+        ctx,
+        SCOPE,
+        CreateGroupRequest(
+            "orders", "", num_cache_clusters=2, automatic_failover=True, node_type="cache.t4g.micro"
+        ),
     )
     refused = client.post("/caches/orders/failover", {"shard": "0001"})
     assert refused.status_code == 409
@@ -253,7 +273,7 @@ def test_failover_calls_the_service_and_says_when_it_refuses(
 def test_delete_needs_the_name_typed_and_then_calls_the_service(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
     make_available("orders")
     wrong = client.post("/caches/orders/delete", {"confirm": "order"})
     snapshot = client.post("/caches/orders/delete", {"confirm": "orders", "final_snapshot": "on"})

@@ -23,7 +23,7 @@ def errors_of(ctx: ServiceContext, request: CreateGroupRequest) -> dict[str, str
 
 
 def test_a_bad_name_gets_the_services_identifier_message(ctx: ServiceContext) -> None:
-    errors = errors_of(ctx, CreateGroupRequest("1bad", ""))
+    errors = errors_of(ctx, CreateGroupRequest("1bad", "", node_type="cache.t4g.micro"))
     assert errors == {
         "name": "The parameter ReplicationGroupId is not a valid identifier. Identifiers must "
         "begin with a letter; must contain only ASCII letters, digits, and hyphens; and must "
@@ -42,13 +42,15 @@ def test_every_field_the_service_refuses_is_named_at_once(ctx: ServiceContext) -
         "description", "engine_version", "maintenance", "node_type", "port", "replicas",
     ]  # fmt: skip
     assert errors["port"] == "Port 80 is not valid: use a port from 1024 to 65535."
-    assert errors["engine_version"] == "Cannot find version 6.2 for redis"
+    assert errors["engine_version"] == (
+        "Cannot find version 6.2 for redis (installed on this host: 7.0.15)."
+    )
     assert "at least 60 minutes" in errors["maintenance"]
 
 
 def test_a_name_already_taken_in_the_region_is_refused(ctx: ServiceContext) -> None:
-    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", ""))
-    errors = errors_of(ctx, CreateGroupRequest("Orders", ""))
+    groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
+    errors = errors_of(ctx, CreateGroupRequest("Orders", "", node_type="cache.t4g.micro"))
     assert errors == {"name": "A cache named orders already exists in us-east-1."}
 
 

@@ -42,7 +42,8 @@ def ok(api: ApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]
 def test_create_and_describe_a_cluster_mode_enabled_group(api: ApiClient) -> None:
     created = ok(api, "CreateReplicationGroup", {
         "ReplicationGroupId": "orders", "ReplicationGroupDescription": "orders cache",
-        "NumNodeGroups": 2, "ReplicasPerNodeGroup": 1,
+        "NumNodeGroups": 2, "ReplicasPerNodeGroup": 1, "CacheNodeType": "cache.t4g.micro",
+        "AutomaticFailoverEnabled": True,
         "NodeGroupConfiguration": [
             {"Slots": "0-8000", "ReplicaCount": 1, "PrimaryAvailabilityZone": "us-east-1b",
              "ReplicaAvailabilityZones": ["us-east-1c"]},
@@ -64,8 +65,10 @@ def test_create_and_describe_a_cluster_mode_enabled_group(api: ApiClient) -> Non
 def test_cache_clusters_and_tags(api: ApiClient) -> None:
     ok(api, "CreateReplicationGroup", {"ReplicationGroupId": "orders",
                                         "ReplicationGroupDescription": "o",
-                                        "NumCacheClusters": 2})  # fmt: skip
-    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "Engine": "redis"})
+                                        "NumCacheClusters": 2,
+                                        "CacheNodeType": "cache.t4g.micro"})  # fmt: skip
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "Engine": "redis",
+                                   "CacheNodeType": "cache.t4g.micro"})  # fmt: skip
     clusters = ok(api, "DescribeCacheClusters", {"ShowCacheNodeInfo": True})["CacheClusters"]
     assert [c["CacheClusterId"] for c in clusters] == ["orders-001", "orders-002", "solo"]
     assert clusters[0]["CacheNodes"][0]["Endpoint"]["Port"] == 6379
@@ -129,6 +132,7 @@ def test_test_failover_checks_the_shard_and_the_state(api: ApiClient) -> None:
             "ReplicationGroupDescription": "o",
             "NumCacheClusters": 2,
             "AutomaticFailoverEnabled": True,
+            "CacheNodeType": "cache.t4g.micro",
         },
     )
     status, parsed = call(api, "TestFailover", {"ReplicationGroupId": "orders", "NodeGroupId": "7"})

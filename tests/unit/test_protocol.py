@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -19,7 +18,6 @@ from cachefleet.api.protocol import (
     ProtocolError,
     format_timestamp,
     operation_names,
-    paginate,
     parse_params,
     render_error,
     render_result,
@@ -599,61 +597,3 @@ def test_common_protocol_errors_have_their_codes_and_statuses() -> None:
     assert ProtocolError.not_implemented("StartMigration").message == (
         "The action StartMigration is not available in cachefleet yet."
     )
-
-
-# --- pagination ----------------------------------------------------------------------------------
-
-
-def test_pages_default_to_100_records_and_walk_every_item_once() -> None:
-    items = list(range(250))
-    seen: list[int] = []
-    marker: str | None = None
-    pages = 0
-    while True:
-        page, marker = paginate(items, marker, None)
-        seen.extend(page)
-        pages += 1
-        if marker is None:
-            break
-    assert (seen, pages) == (items, 3)
-
-
-def test_the_last_page_has_no_marker() -> None:
-    assert paginate(list(range(20)), None, 20) == (list(range(20)), None)
-    assert paginate([], None, None) == ([], None)
-
-
-@pytest.mark.parametrize("max_records", [20, 100])
-def test_max_records_bounds_are_allowed(max_records: int) -> None:
-    page, marker = paginate(list(range(150)), None, max_records)
-    assert len(page) == max_records
-    assert marker is not None
-
-
-@pytest.mark.parametrize("max_records", [0, 19, 101])
-def test_max_records_outside_20_to_100_is_invalid(max_records: int) -> None:
-    with pytest.raises(ProtocolError) as caught:
-        paginate([1, 2, 3], None, max_records)
-    assert caught.value.code == "InvalidParameterValue"
-    assert caught.value.message == "The parameter MaxRecords must be between 20 and 100."
-
-
-@pytest.mark.parametrize(
-    "marker",
-    ["garbage!", base64.b64encode(b"something else").decode(), "b2Zmc2V0Oi0x", "é"],
-)
-def test_a_marker_we_did_not_issue_is_invalid(marker: str) -> None:
-    with pytest.raises(ProtocolError) as caught:
-        paginate(list(range(30)), marker, 20)
-    assert caught.value.code == "InvalidParameterValue"
-    assert "Marker" in caught.value.message
-
-
-def test_an_empty_marker_means_the_first_page() -> None:
-    assert paginate(list(range(30)), "", 20)[0] == list(range(20))
-
-
-def test_a_marker_past_the_end_gives_an_empty_last_page() -> None:
-    _, marker = paginate(list(range(200)), None, 100)
-    assert marker is not None
-    assert paginate(list(range(50)), marker, 100) == ([], None)

@@ -42,7 +42,11 @@ def ctx(tmp_path: Path) -> ServiceContext:
 
 
 def create(ctx: ServiceContext, **kw: object) -> groups.GroupRecord:
-    base: dict[str, object] = {"group_id": "orders", "description": "orders cache"}
+    base: dict[str, object] = {
+        "group_id": "orders",
+        "description": "orders cache",
+        "node_type": "cache.t4g.micro",
+    }
     base.update(kw)
     return groups.create_group(ctx, SCOPE, CreateGroupRequest(**base))  # type: ignore[arg-type]
 
@@ -96,9 +100,47 @@ def test_multi_az_needs_failover(ctx: ServiceContext) -> None:
         create(ctx, num_cache_clusters=2, multi_az=True, automatic_failover=False)
 
 
-def test_cluster_mode_refuses_failover_off(ctx: ServiceContext) -> None:
-    with pytest.raises(InvalidParameterCombination, match="auto failover turned off"):
-        create(ctx, num_node_groups=2, automatic_failover=False)
+def test_cluster_mode_refuses_failover_off_or_left_out(ctx: ServiceContext) -> None:
+    for failover in (False, None):
+        with pytest.raises(InvalidParameter, match="auto failover turned off"):
+            create(ctx, num_node_groups=2, automatic_failover=failover)
+
+
+def test_failover_left_out_means_off(ctx: ServiceContext) -> None:
+    spec = create(ctx, num_cache_clusters=2).spec
+    assert spec.automatic_failover is False and spec.multi_az is False
+
+
+def test_a_node_type_must_be_given(ctx: ServiceContext) -> None:
+    message = "The parameter CacheNodeType must be provided and must not be null."
+    with pytest.raises(InvalidParameter, match=message):
+        create(ctx, node_type=None)
+    with pytest.raises(InvalidParameter, match=message):
+        clusters.create_cluster(ctx, SCOPE, CreateClusterRequest("solo"))
+    assert ctx.store.list_groups() == []
+
+
+def test_memcached_is_refused_before_any_redis_rule(ctx: ServiceContext) -> None:
+    with pytest.raises(InvalidParameter, match="Engine memcached is not offered"):
+        create(ctx, engine="memcached", num_node_groups=2, automatic_failover=False)
+    request = CreateClusterRequest("solo", engine="memcached", num_cache_nodes=3)
+    with pytest.raises(InvalidParameter, match="Engine memcached is not offered"):
+        clusters.create_cluster(ctx, SCOPE, request)
+
+
+@pytest.mark.parametrize("version", ["7", "7.0", "7.0.15"])
+def test_engine_versions_by_prefix(ctx: ServiceContext, version: str) -> None:
+    assert create(ctx, engine_version=version).spec.engine_version == "7.0.15"
+
+
+@pytest.mark.parametrize("version", ["6.2", "6.x", "7.1"])
+def test_engine_versions_not_installed_are_refused_naming_the_installed(
+    ctx: ServiceContext, version: str
+) -> None:
+    expected = f"Cannot find version {version} for redis (installed on this host: 7.0.15)."
+    with pytest.raises(InvalidParameterCombination) as refused:
+        create(ctx, engine_version=version)
+    assert refused.value.message == expected
 
 
 @pytest.mark.parametrize(
@@ -106,13 +148,21 @@ def test_cluster_mode_refuses_failover_off(ctx: ServiceContext) -> None:
     [
         ({"num_cache_clusters": 7}, InvalidParameter, "between 1 and 6"),
         ({"replicas_per_node_group": 6}, InvalidParameter, "between 0 and 5"),
-        ({"num_node_groups": 501}, InvalidParameter, "between 1 and 500"),
-        ({"num_node_groups": 31, "replicas_per_node_group": 2}, QuotaExceeded, "90 nodes"),
+        ({"num_node_groups": 501, "automatic_failover": True}, InvalidParameter, "and 500"),
+        (
+            {"num_node_groups": 31, "replicas_per_node_group": 2, "automatic_failover": True},
+            QuotaExceeded,
+            "90 nodes",
+        ),
         ({"node_type": "cache.x9.huge"}, InvalidParameter, "Invalid Cache Node Type"),
         ({"engine_version": "6.2"}, InvalidParameterCombination, "Cannot find version 6.2"),
         ({"parameter_group": "nope"}, NotFound, "CacheParameterGroup not found: nope"),
-        ({"subnet_group": "other"}, NotFound, "does not exist"),
-        ({"preferred_azs": ("us-east-1a",), "num_cache_clusters": 2}, InvalidParameter, "equal"),
+        ({"subnet_group": "other"}, NotFound, "Cache subnet group other not found."),
+        (
+            {"preferred_azs": ("us-east-1a",), "num_cache_clusters": 2},
+            InvalidParameter,
+            "must match the number of preferred availability zones",
+        ),
         ({"preferred_azs": ("mars-1a",)}, InvalidParameter, "not available"),
         ({"maintenance_window": "sun:05:00-sun:05:30"}, InvalidParameter, "at least 60"),
         ({"cluster_mode": "compatible"}, InvalidParameter, "not available"),
@@ -128,15 +178,21 @@ def test_bad_input_is_refused_and_nothing_is_written(
 
 def test_custom_slots_must_cover_every_slot_once(ctx: ServiceContext) -> None:
     shards = (ShardRequest(slots="0-100"), ShardRequest(slots="101-16383", replica_count=2))
-    spec = create(ctx, num_node_groups=2, shards=shards).spec
+    spec = create(ctx, num_node_groups=2, shards=shards, automatic_failover=True).spec
     assert [len(spec.nodes_of(s.shard_id)) for s in spec.shards] == [1, 3]
     with pytest.raises(InvalidParameter, match="all 16384 slots"):
         create(
-            ctx, group_id="b", shards=(ShardRequest(slots="0-100"), ShardRequest(slots="200-16383"))
+            ctx,
+            group_id="b",
+            automatic_failover=True,
+            shards=(ShardRequest(slots="0-100"), ShardRequest(slots="200-16383")),
         )
     with pytest.raises(InvalidParameter, match="more than one"):
         create(
-            ctx, group_id="c", shards=(ShardRequest(slots="0-100"), ShardRequest(slots="100-16383"))
+            ctx,
+            group_id="c",
+            automatic_failover=True,
+            shards=(ShardRequest(slots="0-100"), ShardRequest(slots="100-16383")),
         )
 
 
@@ -147,7 +203,9 @@ def test_duplicate_names_are_refused(ctx: ServiceContext) -> None:
 
 
 def test_member_ids_cannot_clash_with_an_existing_cache_cluster(ctx: ServiceContext) -> None:
-    clusters.create_cluster(ctx, SCOPE, CreateClusterRequest("orders-001"))
+    clusters.create_cluster(
+        ctx, SCOPE, CreateClusterRequest("orders-001", node_type="cache.t4g.micro")
+    )
     with pytest.raises(AlreadyExists, match="orders-001"):
         create(ctx)
 
@@ -162,20 +220,24 @@ def test_region_node_quota(ctx: ServiceContext, tmp_path: Path) -> None:
 
 def test_delete_is_refused_while_creating(ctx: ServiceContext) -> None:
     create(ctx)
-    with pytest.raises(InvalidState, match="not in available state"):
+    with pytest.raises(InvalidState) as refused:
         groups.delete_group(ctx, SCOPE, "orders")
+    assert refused.value.message == (
+        "Replication group orders has status creating which is not valid for deletion."
+    )
 
 
 def test_a_standalone_cluster_whose_create_failed_says_so_and_can_be_deleted(
     ctx: ServiceContext,
 ) -> None:
-    view = clusters.create_cluster(ctx, SCOPE, CreateClusterRequest("solo"))
-    with pytest.raises(InvalidState, match="not in available state"):
+    request = CreateClusterRequest("solo", node_type="cache.t4g.micro")
+    view = clusters.create_cluster(ctx, SCOPE, request)
+    with pytest.raises(InvalidState, match="Cache cluster solo is not in a valid state"):
         clusters.delete_cluster(ctx, SCOPE, "solo")
     failed = replace(view.record.state, status=GroupStatus.CREATE_FAILED)
     ctx.store.update_state(SCOPE, view.record.spec.key, failed)
 
-    assert clusters.find_cluster(ctx, SCOPE, "solo").status is NodeStatus.CREATE_FAILED
+    assert clusters.find_cluster(ctx, SCOPE, "solo").status is NodeStatus.RESTORE_FAILED
     assert clusters.delete_cluster(ctx, SCOPE, "solo").status is NodeStatus.DELETING
 
 

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import botocore.session
 from botocore.model import OperationModel, OperationNotFoundError, ServiceModel, Shape
@@ -32,16 +32,10 @@ SERVICES: dict[str, str] = {API_VERSION: "elasticache", "2011-06-15": "sts"}
 """API version → the botocore service answering it on this endpoint."""
 NO_VERSION = "NO_VERSION_SPECIFIED"  # how AWS names a missing Version in its error message
 
-MAX_RECORDS_DEFAULT = 100
-MAX_RECORDS_MIN = 20
-MAX_RECORDS_MAX = 100
-
 ECHO_LIMIT = 256  # characters of one unbroken run (an echoed id or value) kept in a message
 MESSAGE_LIMIT = 2048  # characters of an error message at most
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # timestamps are read within [EARLIEST, LATEST]
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
-
-T = TypeVar("T")
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -614,46 +608,3 @@ def _text_element(parent: ET.Element, name: str, text: str) -> None:
 def _serialize(root: ET.Element) -> bytes:
     text = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}'.encode()
-
-
-# --- pagination ----------------------------------------------------------------------------------
-
-
-def paginate(
-    items: Sequence[T], marker: str | None, max_records: int | None
-) -> tuple[list[T], str | None]:
-    """One page of ``items`` and the marker of the next page (None on the last page).
-
-    :param marker: the opaque ``Marker`` of a previous answer; None or empty for the first page.
-    :param max_records: ``MaxRecords``: 20 to 100, default 100.
-    :raises ProtocolError: ``InvalidParameterValue`` for a ``MaxRecords`` out of bounds or a
-        marker this function did not issue.
-    """
-    size = MAX_RECORDS_DEFAULT if max_records is None else max_records
-    if not MAX_RECORDS_MIN <= size <= MAX_RECORDS_MAX:
-        raise ProtocolError(
-            "InvalidParameterValue",
-            f"The parameter MaxRecords must be between {MAX_RECORDS_MIN} and {MAX_RECORDS_MAX}.",
-        )
-    start = _decode_marker(marker) if marker else 0
-    end = start + size
-    return list(items[start:end]), (_encode_marker(end) if end < len(items) else None)
-
-
-_MARKER_PREFIX = "offset:"
-_OFFSET = re.compile(r"0|[1-9][0-9]{0,8}")
-
-
-def _encode_marker(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_MARKER_PREFIX}{offset}".encode()).decode("ascii")
-
-
-def _decode_marker(marker: str) -> int:
-    try:
-        text = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True).decode()
-    except (UnicodeError, binascii.Error):
-        text = ""
-    offset = text.removeprefix(_MARKER_PREFIX)
-    if not text.startswith(_MARKER_PREFIX) or not _OFFSET.fullmatch(offset):
-        raise ProtocolError.invalid_value("Marker", marker, "It is not a marker this API issued.")
-    return int(offset)

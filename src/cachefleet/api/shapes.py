@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cachefleet.model.engines import family_of
-from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.ids import Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
@@ -48,6 +48,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "MultiAZ": _enabled(spec.multi_az),
         "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
         "SnapshotRetentionLimit": 0,
+        "SnapshotWindow": spec.snapshot_window or None,
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
         "AuthTokenEnabled": False,
@@ -128,6 +129,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
         "SecurityGroups": [],
         "SnapshotRetentionLimit": 0,
+        "SnapshotWindow": spec.snapshot_window or None,
         "AuthTokenEnabled": False,
         "TransitEncryptionEnabled": False,
         "AtRestEncryptionEnabled": False,
@@ -197,7 +199,7 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
             }
             for subnet in view.subnets
         ],
-        "ARN": f"arn:aws:elasticache:{spec_region}:{account}:subnetgroup:{view.name}",
+        "ARN": subnet_group_arn(Scope(spec_region, account), view.name),
         "SupportedNetworkTypes": ["ipv4"],
     }
 

@@ -26,7 +26,7 @@ from cachefleet.cli.resources import Group, Node
 
 POLL_INTERVAL_S = 0.5
 GROUP_NOT_FOUND = "ReplicationGroupNotFoundFault"
-_NEVER_AVAILABLE = frozenset({"create-failed", "deleting", "deleted"})
+_NEVER_AVAILABLE = frozenset({"create-failed", "restore-failed", "deleting", "deleted"})
 
 
 class Target(StrEnum):

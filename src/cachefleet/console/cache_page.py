@@ -146,7 +146,10 @@ def is_deletable(record: GroupRecord) -> bool:
 
 
 def status_text(record: GroupRecord) -> str:
-    """The status a group shows: ``deleting`` once asked to go."""
+    """The status a group shows: ``deleting`` once asked to go; a standalone cache cluster
+    shows its cache cluster status."""
+    if record.spec.standalone:
+        return ClusterView(record, record.spec.nodes[0]).status.value
     return GroupStatus.DELETING.value if record.deleting else record.state.status.value
 
 

@@ -152,7 +152,7 @@ def _location(seen: Preview, azs: tuple[str, ...]) -> list[Row]:
 
 def _settings(seen: Preview) -> list[Row]:
     layout, request = seen.layout, seen.request
-    node_type = request.node_type or checks.DEFAULT_NODE_TYPE
+    node_type = checks.check_node_type(request.node_type)  # checked already; never raises here
     memory = NODE_TYPES[node_type].memory_gib
     replicas = len(layout.shards[0].azs) - 1
     rows = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from cachefleet.errors import InvalidArn, InvalidParameter
 
@@ -48,14 +49,38 @@ def validate_identifier(value: str, parameter: str, max_length: int) -> str:
     return value.lower()
 
 
+class ArnType(StrEnum):
+    """The resource types of ElastiCache ARNs (``arn:aws:elasticache:REGION:ACCOUNT:TYPE:ID``)."""
+
+    REPLICATION_GROUP = "replicationgroup"
+    CACHE_CLUSTER = "cluster"
+    SUBNET_GROUP = "subnetgroup"
+    PARAMETER_GROUP = "parametergroup"
+    SNAPSHOT = "snapshot"
+    USER = "user"
+    USER_GROUP = "usergroup"
+    SERVERLESS_CACHE = "serverlesscache"
+    SERVERLESS_SNAPSHOT = "serverlesscachesnapshot"
+
+
+def arn(scope: Scope, resource_type: ArnType, resource_id: str) -> str:
+    """The ARN of a resource of the scope."""
+    return f"arn:aws:elasticache:{scope.region}:{scope.account}:{resource_type}:{resource_id}"
+
+
 def group_arn(scope: Scope, group_id: str) -> str:
     """The ARN of a replication group."""
-    return f"arn:aws:elasticache:{scope.region}:{scope.account}:replicationgroup:{group_id}"
+    return arn(scope, ArnType.REPLICATION_GROUP, group_id)
 
 
 def cluster_arn(scope: Scope, cluster_id: str) -> str:
     """The ARN of a cache cluster (node)."""
-    return f"arn:aws:elasticache:{scope.region}:{scope.account}:cluster:{cluster_id}"
+    return arn(scope, ArnType.CACHE_CLUSTER, cluster_id)
+
+
+def subnet_group_arn(scope: Scope, name: str) -> str:
+    """The ARN of a cache subnet group."""
+    return arn(scope, ArnType.SUBNET_GROUP, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ class GroupSpec:
     standalone: bool = False
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
+    snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
 
     @property
     def key(self) -> str:

@@ -23,7 +23,9 @@ class NodeStatus(StrEnum):
     MODIFYING = "modifying"
     DELETING = "deleting"
     REBOOTING = "rebooting cluster nodes"
-    CREATE_FAILED = "create-failed"
+    # ElastiCache documents no create-failed for cache clusters; restore-failed is its status
+    # for a node that "failed and could not be recovered", which is what a failed create is here.
+    RESTORE_FAILED = "restore-failed"
 
 
 class Role(StrEnum):

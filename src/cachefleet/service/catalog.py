@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cachefleet.errors import InvalidParameter, InvalidParameterCombination, Kind, NotFound
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    subnet_group_not_found,
+)
 from cachefleet.model.engines import family_of
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
@@ -75,7 +79,7 @@ def subnet_groups(ctx: ServiceContext, scope: Scope, name: str | None) -> list[S
     :raises NotFound: CacheSubnetGroupNotFoundFault for any other name.
     """
     if name is not None and name.lower() != DEFAULT_SUBNET_GROUP:
-        raise NotFound(f"Cache subnet group '{name}' does not exist.", Kind.SUBNET_GROUP)
+        raise subnet_group_not_found(name)
     network = ctx.settings.network
     subnets = tuple(
         SubnetView(f"subnet-{az}", az, str(az_subnet(network, index)))

@@ -8,14 +8,17 @@ import re
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    Kind,
-    NotFound,
+    engine_not_offered,
+    engine_version_not_found,
+    parameter_group_not_found,
+    required,
+    subnet_group_not_found,
 )
 from cachefleet.model.engines import EngineCatalog, family_of
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
 
-DEFAULT_NODE_TYPE = "cache.t4g.micro"
+ENGINE = "redis"
 DEFAULT_PORT = 6379
 DEFAULT_SUBNET_GROUP = "default"
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -31,24 +34,30 @@ _MAINTENANCE_BLOCK = {
 
 
 def check_node_type(name: str | None) -> str:
-    """The node type to use; unknown types are refused."""
-    chosen = name or DEFAULT_NODE_TYPE
-    if node_type(chosen) is None:
-        raise InvalidParameter(f"Invalid Cache Node Type: {chosen}")
-    return chosen
+    """The node type to use: required (there is no default, as on ElastiCache); unknown types
+    are refused."""
+    if not name:
+        raise required("CacheNodeType")
+    if node_type(name) is None:
+        raise InvalidParameter(f"Invalid Cache Node Type: {name}")
+    return name
+
+
+def check_engine_name(engine: str | None) -> None:
+    """Refuse every engine but Redis OSS; checked before any Redis-specific rule."""
+    if engine is not None and engine.lower() != ENGINE:
+        raise engine_not_offered(engine)
 
 
 def check_engine(engine: str | None, version: str | None, catalog: EngineCatalog) -> str:
-    """The installed engine version a request resolves to."""
-    if engine is not None and engine.lower() != "redis":
-        raise InvalidParameter(
-            f"Engine {engine} is not available in cachefleet; use redis (Redis OSS)."
-        )
+    """The installed engine version a request resolves to: ``7``, ``7.0`` or ``7.0.15`` all
+    mean 7.0.15 when that is installed."""
+    check_engine_name(engine)
     resolved = catalog.resolve(version)
     if resolved is None:
         if not catalog.versions:
             raise InvalidParameterCombination("No redis-server engine is installed on this host.")
-        raise InvalidParameterCombination(f"Cannot find version {version} for redis")
+        raise engine_version_not_found(str(version), catalog.versions)
     return resolved
 
 
@@ -87,7 +96,7 @@ def check_parameter_group(name: str | None, version: str, mode: ClusterMode) -> 
             f"Expected a parameter group of family {family_of(version)} but found one of "
             f"family {family}"
         )
-    raise NotFound(f"CacheParameterGroup not found: {name}", Kind.PARAMETER_GROUP)
+    raise parameter_group_not_found(name)
 
 
 def _family_in_name(name: str) -> str | None:
@@ -99,7 +108,7 @@ def check_subnet_group(name: str | None) -> str:
     """The subnet group to use: the default one is all there is so far."""
     chosen = name or DEFAULT_SUBNET_GROUP
     if chosen.lower() != DEFAULT_SUBNET_GROUP:
-        raise NotFound(f"Cache subnet group '{chosen}' does not exist.", Kind.SUBNET_GROUP)
+        raise subnet_group_not_found(chosen)
     return DEFAULT_SUBNET_GROUP
 
 
@@ -130,6 +139,17 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
             "The maintenance window must be at least 60 minutes and at most 24 hours long."
         )
     return window.lower()
+
+
+def default_snapshot_window(region: str, maintenance_window: str, rng: random.Random) -> str:
+    """A 60-minute ``hh24:mi-hh24:mi`` window in the region's 8-hour block, as ElastiCache
+    assigns one when SnapshotWindow is left out (even with retention 0); it avoids the hour the
+    maintenance window starts in."""
+    block = _MAINTENANCE_BLOCK.get(region, 3)
+    taken = maintenance_window[4:6]
+    hours = [h % 24 for h in range(block, block + 8) if f"{h % 24:02d}" != taken]
+    hour, minute = rng.choice(hours), rng.choice((0, 30))
+    return f"{hour:02d}:{minute:02d}-{(hour + 1) % 24:02d}:{minute:02d}"
 
 
 def _minute_of_week(day: str, hour: str, minute: str) -> int:

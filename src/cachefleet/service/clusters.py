@@ -10,7 +10,8 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
-    NotFound,
+    cluster_not_deletable,
+    cluster_not_found,
 )
 from cachefleet.model.ids import MAX_CACHE_CLUSTER_ID, Scope, cluster_arn, validate_identifier
 from cachefleet.model.spec import GroupSpec, NodeSpec, ShardSpec
@@ -25,7 +26,7 @@ from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.tags import check_tags
 
 #: The statuses in which a cache cluster can be deleted.
-DELETABLE = (NodeStatus.AVAILABLE, NodeStatus.CREATE_FAILED)
+DELETABLE = (NodeStatus.AVAILABLE, NodeStatus.RESTORE_FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +38,13 @@ class ClusterView:
 
     @property
     def status(self) -> NodeStatus:
-        """The node's published status, ``deleting`` once asked to go, ``create-failed`` for a
-        standalone cluster whose create failed."""
+        """The node's published status, ``deleting`` once asked to go, ``restore-failed`` for a
+        standalone cluster whose create failed (ElastiCache's status for a node that failed and
+        could not be recovered; ``create-failed`` is not a cache cluster status)."""
         if self.record.deleting or self.node.deleting:
             return NodeStatus.DELETING
         if self.record.spec.standalone and self.record.state.status is GroupStatus.CREATE_FAILED:
-            return NodeStatus.CREATE_FAILED
+            return NodeStatus.RESTORE_FAILED
         return self.record.state.node(self.node.node_id).status
 
 
@@ -52,6 +54,7 @@ def create_cluster(ctx: ServiceContext, scope: Scope, req: CreateClusterRequest)
     :raises InvalidParameter, InvalidParameterCombination, AlreadyExists, NotFound,
         InvalidState, QuotaExceeded: nothing is written when any is raised.
     """
+    checks.check_engine_name(req.engine)
     cluster_id = validate_identifier(req.cluster_id, "CacheClusterId", MAX_CACHE_CLUSTER_ID)
     if req.num_cache_nodes not in (None, 1):
         raise InvalidParameter("NumCacheNodes must be 1 for the redis engine.")
@@ -77,6 +80,8 @@ def _create_standalone(
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
     now = ctx.clock()
     port = checks.check_port(req.port)
+    rng = random.Random()
+    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
     node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), port, now)
     spec = GroupSpec(
@@ -93,9 +98,8 @@ def _create_standalone(
             req.parameter_group, version, ClusterMode.DISABLED
         ),
         subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=checks.check_maintenance_window(
-            req.maintenance_window, scope.region, random.Random()
-        ),
+        maintenance_window=maintenance,
+        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,
         shards=(ShardSpec("0001"),),
         nodes=(node,),
@@ -155,7 +159,7 @@ def find_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterV
     for view in list_clusters(ctx, scope):
         if view.node.node_id == wanted:
             return view
-    raise NotFound(f"CacheCluster not found: {cluster_id}", Kind.CACHE_CLUSTER)
+    raise cluster_not_found(cluster_id)
 
 
 def list_clusters(ctx: ServiceContext, scope: Scope) -> list[ClusterView]:
@@ -177,11 +181,7 @@ def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> Cluste
         view = find_cluster(ctx, scope, cluster_id)
         record, node = view.record, view.node
         if view.status not in DELETABLE:
-            raise InvalidState(
-                f"Cache cluster {node.node_id} is not in available state "
-                f"(it is {view.status.value}).",
-                Kind.CACHE_CLUSTER,
-            )
+            raise cluster_not_deletable(node.node_id)
         if record.spec.standalone:
             ctx.store.mark_deleting(scope, record.spec.key)
         else:

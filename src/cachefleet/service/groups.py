@@ -13,10 +13,11 @@ from dataclasses import replace
 from cachefleet.errors import (
     AlreadyExists,
     InvalidParameter,
-    InvalidState,
     Kind,
-    NotFound,
     QuotaExceeded,
+    group_already_exists,
+    group_not_deletable,
+    group_not_found,
 )
 from cachefleet.model.ids import MAX_GROUP_ID, Scope, group_arn, validate_identifier
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec, ShardSpec
@@ -38,6 +39,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     :raises InvalidParameter, InvalidParameterCombination, QuotaExceeded, NotFound,
         AlreadyExists: nothing is written when any is raised.
     """
+    checks.check_engine_name(req.engine)
     group_id = validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID)
     if len(req.description) > MAX_DESCRIPTION:
         raise InvalidParameter(
@@ -48,9 +50,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     tags = check_tags(req.tags)
     with ctx.store.transaction():
         if ctx.store.get_group(scope, group_id) is not None:
-            raise AlreadyExists(
-                "Replication group with specified name already exists.", Kind.REPLICATION_GROUP
-            )
+            raise group_already_exists()
         spec = _build_spec(ctx, scope, group_id, req, layout, version)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, _initial_state(spec)))
@@ -72,6 +72,8 @@ def _build_spec(
 ) -> GroupSpec:
     now = ctx.clock()
     port = checks.check_port(req.port)
+    rng = random.Random()
+    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
     nodes: list[NodeSpec] = []
     shards: list[ShardSpec] = []
@@ -96,9 +98,8 @@ def _build_spec(
             req.parameter_group, version, layout.cluster_mode
         ),
         subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=checks.check_maintenance_window(
-            req.maintenance_window, scope.region, random.Random()
-        ),
+        maintenance_window=maintenance,
+        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,
         shards=tuple(shards),
         nodes=tuple(nodes),
@@ -158,7 +159,7 @@ def get_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
     """
     record = ctx.store.get_group(scope, group_id.lower())
     if record is None or record.spec.standalone:
-        raise NotFound(f"Replication group {group_id} not found.", Kind.REPLICATION_GROUP)
+        raise group_not_found(group_id)
     return record
 
 
@@ -183,11 +184,7 @@ def delete_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecor
         record = get_group(ctx, scope, group_id)
         deletable = record.state.status in DELETABLE
         if record.deleting or not deletable:
-            raise InvalidState(
-                f"Replication group {record.spec.group_id} is not in available state "
-                f"(it is {_status_of(record)}).",
-                Kind.REPLICATION_GROUP,
-            )
+            raise group_not_deletable(record.spec.group_id, _status_of(record))
         ctx.store.mark_deleting(scope, record.spec.key)
     ctx.wake(scope, record.spec.key)
     return deleting_view(record)

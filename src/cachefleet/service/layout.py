@@ -9,7 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cachefleet.errors import InvalidParameter, InvalidParameterCombination, QuotaExceeded
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    QuotaExceeded,
+    cluster_mode_without_failover,
+    preferred_azs_count,
+)
 from cachefleet.model.spec import SLOT_COUNT, SlotRange, split_slots
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
@@ -76,7 +82,7 @@ def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layou
     _check_failover(failover, multi_az, count)
     if req.preferred_azs:
         if len(req.preferred_azs) != count:
-            raise _azs_count_error(count)
+            raise preferred_azs_count()
         placement = tuple(_check_az(az, azs) for az in req.preferred_azs)
     elif req.shards and req.shards[0].primary_az:
         first = req.shards[0]
@@ -84,13 +90,6 @@ def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layou
     else:
         placement = spread(count, azs, 0)
     return Layout(ClusterMode.DISABLED, failover, multi_az, (ShardLayout("0001", (), placement),))
-
-
-def _azs_count_error(count: int) -> InvalidParameter:
-    """The error for a PreferredCacheClusterAZs list of the wrong length."""
-    return InvalidParameter(
-        f"The number of PreferredCacheClusterAZs must equal NumCacheClusters ({count})."
-    )
 
 
 def _node_count_cmd(req: CreateGroupRequest) -> int:
@@ -132,10 +131,8 @@ def _check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> Non
 def _cluster_layout(
     req: CreateGroupRequest, azs: tuple[str, ...], nodes_per_cluster: int
 ) -> Layout:
-    if req.automatic_failover is False:
-        raise InvalidParameterCombination(
-            "Redis with cluster mode enabled cannot be created with auto failover turned off."
-        )
+    if not req.automatic_failover:  # left out means false, as on ElastiCache
+        raise cluster_mode_without_failover()
     shard_requests = _shard_requests(req)
     default_replicas = _replicas(req.replicas_per_node_group)
     slots = _slot_ranges(shard_requests)

@@ -1,12 +1,21 @@
-"""Tags on replication groups and cache clusters, addressed by ARN."""
+"""Tags on every taggable resource (`TAGGABLE`), addressed by ARN."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from cachefleet.errors import InvalidArn, InvalidParameter, Kind, NotFound, QuotaExceeded
-from cachefleet.model.ids import Scope, parse_arn
+from cachefleet.errors import (
+    InvalidArn,
+    InvalidParameter,
+    Kind,
+    NotFound,
+    QuotaExceeded,
+    cluster_not_found,
+    group_not_found,
+)
+from cachefleet.model.ids import ArnType, Scope, arn, parse_arn
 from cachefleet.model.spec import Tag
+from cachefleet.service import catalog
 from cachefleet.service.context import ServiceContext
 
 MAX_TAGS = 50
@@ -37,26 +46,43 @@ def _too_many() -> QuotaExceeded:
     )
 
 
-def _resolve(ctx: ServiceContext, scope: Scope, arn: str) -> str:
+def _replication_group_exists(ctx: ServiceContext, scope: Scope, group_id: str) -> None:
+    record = ctx.store.get_group(scope, group_id)
+    if record is None or record.spec.standalone:
+        raise group_not_found(group_id)
+
+
+def _cache_cluster_exists(ctx: ServiceContext, scope: Scope, cluster_id: str) -> None:
+    nodes = {n.node_id for r in ctx.store.list_groups(scope) for n in r.spec.live_nodes}
+    if cluster_id not in nodes:
+        raise cluster_not_found(cluster_id)
+
+
+def _subnet_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
+    catalog.subnet_groups(ctx, scope, name)
+
+
+Exists = Callable[[ServiceContext, Scope, str], None]
+"""Raises the kind's NotFound unless the resource exists in the scope."""
+
+TAGGABLE: dict[ArnType, Exists] = {
+    ArnType.REPLICATION_GROUP: _replication_group_exists,
+    ArnType.CACHE_CLUSTER: _cache_cluster_exists,
+    ArnType.SUBNET_GROUP: _subnet_group_exists,
+}
+"""Every resource kind that can be tagged, by ARN type: a new kind is taggable by its entry."""
+
+
+def _resolve(ctx: ServiceContext, scope: Scope, given: str) -> str:
     """Check that the ARN names an existing resource of this scope; return it normalised."""
-    parsed = parse_arn(arn)
+    parsed = parse_arn(given)
     if parsed.scope != scope:
-        raise InvalidArn(f"{arn} is not in region {scope.region} of account {scope.account}.")
-    if parsed.resource_type == "replicationgroup":
-        record = ctx.store.get_group(scope, parsed.resource_id)
-        if record is None or record.spec.standalone:
-            raise NotFound(
-                f"Replication group {parsed.resource_id} not found.", Kind.REPLICATION_GROUP
-            )
-    elif parsed.resource_type == "cluster":
-        nodes = {n.node_id for r in ctx.store.list_groups(scope) for n in r.spec.live_nodes}
-        if parsed.resource_id not in nodes:
-            raise NotFound(f"CacheCluster not found: {parsed.resource_id}", Kind.CACHE_CLUSTER)
-    else:
-        raise InvalidArn(f"{arn}: tagging {parsed.resource_type} resources is not available.")
-    return f"arn:aws:elasticache:{scope.region}:{scope.account}:{parsed.resource_type}:" + (
-        parsed.resource_id
-    )
+        raise InvalidArn(f"{given} is not in region {scope.region} of account {scope.account}.")
+    kind = next((k for k in TAGGABLE if k.value == parsed.resource_type), None)
+    if kind is None:
+        raise InvalidArn(f"{given}: tagging {parsed.resource_type} resources is not available.")
+    TAGGABLE[kind](ctx, scope, parsed.resource_id)
+    return arn(scope, kind, parsed.resource_id)
 
 
 def list_tags(ctx: ServiceContext, scope: Scope, arn: str) -> list[Tag]:

@@ -8,8 +8,9 @@ from typing import Any
 from cachefleet.api import shapes
 from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
-from cachefleet.api.protocol import paginate
+from cachefleet.api.pagination import Position, instant, paginate
 from cachefleet.service import clusters
+from cachefleet.service.clusters import ClusterView
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 
@@ -56,9 +57,14 @@ async def describe_cache_clusters(ctx: ServiceContext, request: ApiRequest) -> d
         views = clusters.list_clusters(ctx, scope)
         if params.get("ShowCacheClustersNotInReplicationGroups"):
             views = [view for view in views if view.record.spec.standalone]
-    page, marker = paginate(views, params.get("Marker"), params.get("MaxRecords"))
+    page, marker = paginate(views, _position, params.get("Marker"), params.get("MaxRecords"))
     show = bool(params.get("ShowCacheNodeInfo"))
     return {"CacheClusters": [shapes.cache_cluster(v, show) for v in page], "Marker": marker}
+
+
+def _position(view: ClusterView) -> Position:
+    """Creation order of the nodes, as DescribeCacheClusters lists them."""
+    return instant(view.node.created_at), view.node.node_id
 
 
 async def delete_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from typing import Any
 from cachefleet.api import shapes
 from cachefleet.api.actions.common import scope_of
 from cachefleet.api.app import ApiRequest
-from cachefleet.api.protocol import paginate
+from cachefleet.api.pagination import Position, instant, paginate
+from cachefleet.model.spec import Event
 from cachefleet.service import catalog
+from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
 from cachefleet.service.context import ServiceContext
 
 
@@ -24,7 +26,7 @@ async def describe_events(ctx: ServiceContext, request: ApiRequest) -> dict[str,
         params.get("EndTime"),
         params.get("Duration"),
     )
-    page, marker = paginate(found, params.get("Marker"), params.get("MaxRecords"))
+    page, marker = paginate(found, _event_position, params.get("Marker"), params.get("MaxRecords"))
     return {"Events": [shapes.event(e) for e in page], "Marker": marker}
 
 
@@ -33,7 +35,7 @@ async def describe_cache_subnet_groups(ctx: ServiceContext, request: ApiRequest)
     params = request.params
     scope = scope_of(request)
     found = catalog.subnet_groups(ctx, scope, params.get("CacheSubnetGroupName"))
-    page, marker = paginate(found, params.get("Marker"), params.get("MaxRecords"))
+    page, marker = paginate(found, _named, params.get("Marker"), params.get("MaxRecords"))
     return {
         "CacheSubnetGroups": [shapes.subnet_group(g, scope.region, scope.account) for g in page],
         "Marker": marker,
@@ -52,5 +54,18 @@ async def describe_cache_engine_versions(
         params.get("CacheParameterGroupFamily"),
         bool(params.get("DefaultOnly")),
     )
-    page, marker = paginate(found, params.get("Marker"), params.get("MaxRecords"))
+    page, marker = paginate(found, _newest_first, params.get("Marker"), params.get("MaxRecords"))
     return {"CacheEngineVersions": [shapes.engine_version(v) for v in page], "Marker": marker}
+
+
+def _event_position(event: Event) -> Position:
+    """Newest first, as ElastiCache lists events; the id orders events of one instant."""
+    return -instant(event.date), -event.id
+
+
+def _named(group: SubnetGroupView) -> Position:
+    return (group.name,)
+
+
+def _newest_first(view: EngineVersionView) -> Position:
+    return tuple(-int(part) if part.isdigit() else part for part in view.version.split("."))

@@ -8,7 +8,8 @@ from typing import Any
 from cachefleet.api import shapes
 from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
-from cachefleet.api.protocol import paginate
+from cachefleet.api.pagination import Position, instant, paginate
+from cachefleet.model.state import GroupRecord
 from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
@@ -68,8 +69,13 @@ async def describe_replication_groups(ctx: ServiceContext, request: ApiRequest) 
     """DescribeReplicationGroups. Errors: ReplicationGroupNotFoundFault, InvalidParameterValue."""
     params = request.params
     records = groups.describe_groups(ctx, scope_of(request), params.get("ReplicationGroupId"))
-    page, marker = paginate(records, params.get("Marker"), params.get("MaxRecords"))
+    page, marker = paginate(records, _position, params.get("Marker"), params.get("MaxRecords"))
     return {"ReplicationGroups": [shapes.replication_group(r) for r in page], "Marker": marker}
+
+
+def _position(record: GroupRecord) -> Position:
+    """Creation order, as DescribeReplicationGroups lists groups."""
+    return instant(record.spec.created_at), record.spec.group_id
 
 
 async def delete_replication_group(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
