@@ -185,6 +185,7 @@ def test_empty_optional_parameters_mean_absent_as_ansible_sends_them(api: ApiCli
     body = urlencode({
         "Action": "CreateReplicationGroup", "Version": "2015-02-02",
         "ReplicationGroupId": "play", "ReplicationGroupDescription": "from a playbook",
+        "CacheNodeType": "cache.t4g.micro",
         "CacheParameterGroupName": "", "CacheSubnetGroupName": "", "EngineVersion": "",
         "NumCacheClusters": "", "Port": "", "SnapshotName": "", "SecurityGroupIds": "",
     })  # fmt: skip
