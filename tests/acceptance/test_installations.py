@@ -50,6 +50,7 @@ def test_what_a_killed_installation_left_refuses_another_until_it_is_purged(
     client = daemon.client()
     create_and_wait(
         client, ReplicationGroupId="left", ReplicationGroupDescription="l", NumCacheClusters=2,
+        CacheNodeType="cache.t4g.micro",
     )  # fmt: skip
     nodes = node_processes(daemon)
     router = daemon.wait_healthy()["router"]["name"]

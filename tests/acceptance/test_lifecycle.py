@@ -53,7 +53,8 @@ def test_no_node_the_daemon_started_lingers_as_a_zombie_after_a_delete(daemon: D
     client = daemon.client()
     create_and_wait(
         client, ReplicationGroupId="reaped", ReplicationGroupDescription="r",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
+        AutomaticFailoverEnabled=True,
     )  # fmt: skip
     os.kill(node_pid(daemon, "reaped-0001-002"), signal.SIGKILL)  # one dies on its own
     delete_and_wait(client, "reaped")
