@@ -7,6 +7,7 @@ say what failed on a node. Reconcile errors say whether to retry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 # Logged with every unexpected exception; acceptance tests fail if a daemon log contains it.
@@ -33,12 +34,29 @@ class CachefleetError(Exception):
 
 
 class DomainError(CachefleetError):
-    """A request that cannot be carried out as asked."""
+    """A request that cannot be carried out as asked.
 
-    def __init__(self, message: str, kind: Kind | None = None) -> None:
+    Besides the message (the API's words), an error may say what it is about in a form a
+    program can read: ``parameter`` (the API parameter, e.g. ``ReplicationGroupId``),
+    ``problem`` (a short code, e.g. ``two-hyphens``) and ``facts`` (the values the message
+    quotes, e.g. ``{"slot": 5000}``). The console words its messages from these.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        kind: Kind | None = None,
+        *,
+        parameter: str | None = None,
+        problem: str | None = None,
+        facts: Mapping[str, int | str | bool] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
+        self.parameter = parameter
+        self.problem = problem
+        self.facts: Mapping[str, int | str | bool] = facts or {}
 
 
 class NotFound(DomainError):
@@ -68,8 +86,16 @@ class QuotaExceeded(DomainError):
         ``node-groups-per-group``.
     """
 
-    def __init__(self, message: str, quota: str, kind: Kind | None = None) -> None:
-        super().__init__(message, kind)
+    def __init__(
+        self,
+        message: str,
+        quota: str,
+        kind: Kind | None = None,
+        *,
+        parameter: str | None = None,
+        facts: Mapping[str, int | str | bool] | None = None,
+    ) -> None:
+        super().__init__(message, kind, parameter=parameter, problem="over-quota", facts=facts)
         self.quota = quota
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from cachefleet.console.guard import TOKEN_FIELD, status_of
-from cachefleet.console.mapping import FORM, FormErrors, field_of, to_request
+from cachefleet.console.mapping import FORM, FormErrors, place, to_request
 from cachefleet.console.posted import read_form
 from cachefleet.console.presets import PRESETS, Preset
 from cachefleet.console.render import Renderer, region_of, scope_of
@@ -139,7 +139,8 @@ class Wizard:
             record = groups.create_group(self._ctx, scope_of(region), seen.request)
         except DomainError as error:
             enabled = seen.layout.cluster_mode is ClusterMode.ENABLED
-            errors = {field_of(error, enabled): error.message}
+            field, words = place(error, enabled)
+            errors = {field: words}
             return self._form(request, region, form, errors, status=status_of(error))
         links = self._renderer.links(request, region)
         return RedirectResponse(links.cache(record.spec.group_id, notice="created"), 303)

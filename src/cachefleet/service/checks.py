@@ -34,7 +34,9 @@ def check_node_type(name: str | None) -> str:
     """The node type to use; unknown types are refused."""
     chosen = name or DEFAULT_NODE_TYPE
     if node_type(chosen) is None:
-        raise InvalidParameter(f"Invalid Cache Node Type: {chosen}")
+        raise InvalidParameter(
+            f"Invalid Cache Node Type: {chosen}", parameter="CacheNodeType", problem="unknown"
+        )
     return chosen
 
 
@@ -42,13 +44,20 @@ def check_engine(engine: str | None, version: str | None, catalog: EngineCatalog
     """The installed engine version a request resolves to."""
     if engine is not None and engine.lower() != "redis":
         raise InvalidParameter(
-            f"Engine {engine} is not available in cachefleet; use redis (Redis OSS)."
+            f"Engine {engine} is not available in cachefleet; use redis (Redis OSS).",
+            parameter="Engine",
+            problem="unknown",
         )
     resolved = catalog.resolve(version)
     if resolved is None:
         if not catalog.versions:
             raise InvalidParameterCombination("No redis-server engine is installed on this host.")
-        raise InvalidParameterCombination(f"Cannot find version {version} for redis")
+        raise InvalidParameterCombination(
+            f"Cannot find version {version} for redis",
+            parameter="EngineVersion",
+            problem="unknown",
+            facts={"version": str(version)},
+        )
     return resolved
 
 
@@ -56,7 +65,12 @@ def check_port(port: int | None) -> int:
     """The port nodes listen on."""
     chosen = DEFAULT_PORT if port is None else port
     if not 1024 <= chosen <= 65535:
-        raise InvalidParameter(f"Port {chosen} is not valid: use a port from 1024 to 65535.")
+        raise InvalidParameter(
+            f"Port {chosen} is not valid: use a port from 1024 to 65535.",
+            parameter="Port",
+            problem="out-of-range",
+            facts={"min": 1024, "max": 65535},
+        )
     return chosen
 
 
@@ -99,7 +113,12 @@ def check_subnet_group(name: str | None) -> str:
     """The subnet group to use: the default one is all there is so far."""
     chosen = name or DEFAULT_SUBNET_GROUP
     if chosen.lower() != DEFAULT_SUBNET_GROUP:
-        raise NotFound(f"Cache subnet group '{chosen}' does not exist.", Kind.SUBNET_GROUP)
+        raise NotFound(
+            f"Cache subnet group '{chosen}' does not exist.",
+            Kind.SUBNET_GROUP,
+            parameter="CacheSubnetGroupName",
+            problem="unknown",
+        )
     return DEFAULT_SUBNET_GROUP
 
 
@@ -127,7 +146,9 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
     length = (end - start) % (7 * 24 * 60)
     if not 60 <= length <= 24 * 60:
         raise InvalidParameter(
-            "The maintenance window must be at least 60 minutes and at most 24 hours long."
+            "The maintenance window must be at least 60 minutes and at most 24 hours long.",
+            parameter="PreferredMaintenanceWindow",
+            problem="length",
         )
     return window.lower()
 
