@@ -37,8 +37,14 @@ def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
 
 
+def next_step(page: Page, title: str) -> None:
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#step-heading")).to_contain_text(title)
+
+
 def fill_wizard(page: Page, daemon: LocalDaemon, name: str, shards: int, replicas: int) -> None:
     page.goto(console_url(daemon, "/create"))
+    next_step(page, "Cluster settings")
     page.get_by_label("Name", exact=True).fill(name)
     if shards > 1:
         page.get_by_label("Enabled", exact=True).check()
@@ -52,8 +58,8 @@ def fill_wizard(page: Page, daemon: LocalDaemon, name: str, shards: int, replica
 
 
 def review(page: Page) -> None:
-    page.get_by_role("button", name="Review and create").click()
-    expect(page.get_by_role("heading", name="Review and create", level=1)).to_be_visible()
+    for title in ("Connectivity", "Advanced settings", "Tags", "Review and create"):
+        next_step(page, title)
 
 
 def create_through_wizard(
@@ -114,24 +120,6 @@ def open_list(page: Page, daemon: LocalDaemon) -> Page:
     return list_page
 
 
-def test_the_wizard_puts_the_name_error_beside_the_field(
-    page: Page, console_daemon: LocalDaemon
-) -> None:
-    page.goto(console_url(console_daemon, "/create"))
-    page.get_by_label("Name", exact=True).fill("1bad")
-    page.get_by_role("button", name="Review and create").click()
-    name = page.get_by_label("Name", exact=True)
-    expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_value("1bad")
-    error = page.locator("#name-error")
-    expect(error).to_contain_text("ReplicationGroupId is not a valid identifier")
-    field_box = page.locator(".field", has=page.locator("#name")).bounding_box()
-    error_box = error.bounding_box()
-    assert field_box and error_box
-    assert field_box["y"] <= error_box["y"] <= field_box["y"] + field_box["height"]
-    expect(page.get_by_role("alert")).to_contain_text("The cache was not created")
-
-
 def test_unavailable_choices_are_disabled_and_say_so(
     page: Page, console_daemon: LocalDaemon
 ) -> None:
@@ -150,6 +138,7 @@ def test_unavailable_choices_are_disabled_and_say_so(
     expect(page.get_by_role("cell", name="cache.r7g.large (13.07 GiB)")).to_be_visible()
     expect(page.get_by_label("Engine version")).to_be_hidden()
     page.get_by_label("Cluster cache").check()
+    next_step(page, "Cluster settings")
     page.get_by_label("Multi-AZ").check()
     expect(page.get_by_label("Auto-failover")).to_be_checked()
     expect(page.get_by_label("Auto-failover")).to_be_disabled()
@@ -205,10 +194,8 @@ def test_custom_slots_from_the_wizard_are_the_clusters_slots(
     expect(page.get_by_label("Shard 3 slots")).to_have_count(0)
     page.get_by_label("Shard 1 slots").fill("0-1000")
     page.get_by_label("Shard 2 slots").fill("1000-16383")
-    page.get_by_role("button", name="Review and create").click()
-    expect(page.locator("#slots_2-error")).to_contain_text(
-        "slot 1000 is assigned to more than one node group (1 and 2)"
-    )
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#slots_2-error")).to_have_text("Shard 2 overlaps shard 1 at slot 1000.")
     expect(page.get_by_label("Shard 2 slots")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Shard 2 slots")).to_have_value("1000-16383")
     page.get_by_label("Shard 1 slots").fill("0-999")

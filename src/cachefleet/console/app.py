@@ -37,6 +37,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         Route("/fragments/caches", guard(caches.rows), methods=["GET"]),
         Route("/create", guard(wizard.page), methods=["GET"]),
         Route("/create", guard(wizard.submit), methods=["POST"]),
+        Route("/create/check", guard(wizard.check), methods=["POST"]),
         *_cache_routes("/caches", group, guard),
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, guard),

@@ -77,6 +77,10 @@ class Links:
         """The create wizard."""
         return self._to("/create")
 
+    def create_check(self) -> str:
+        """Where the wizard asks the service's findings on a field as it is left."""
+        return self._to("/create/check")
+
     def cache(self, cache_id: str, standalone: bool = False, **query: str) -> str:
         """A cache's page: a replication group's, or a standalone cache cluster's."""
         return self._to(_cache_path(cache_id, standalone), **query)
