@@ -20,13 +20,19 @@
     return part.contains(document.activeElement) || part.querySelector("details[open]") !== null;
   }
 
+  // A swapped part keeps the row chosen in it (the caches list's radio buttons).
   function swapParts(html) {
     const template = document.createElement("template");
     template.innerHTML = html;
     for (const fresh of template.content.querySelectorAll("[data-part]")) {
       const current = document.querySelector(`[data-part="${fresh.dataset.part}"]`);
       if (current && !isBusy(current) && current.innerHTML !== fresh.innerHTML) {
+        const chosen = [...current.querySelectorAll("input[type=radio]:checked")].map((i) => i.id);
         current.innerHTML = fresh.innerHTML;
+        for (const id of chosen) {
+          const again = document.getElementById(id);
+          if (again) again.checked = true;
+        }
       }
     }
   }
@@ -297,6 +303,12 @@
     if (button) copyFrom(button);
   });
   for (const element of document.querySelectorAll("[data-poll]")) startPoller(element);
+  // a confirmation opened from the caches list's Actions menu starts with the focus in it
+  const opened = document.querySelector("details.confirm[open]");
+  if (opened) {
+    const first = opened.querySelector("input:not([type=hidden]):not(:disabled), button[type=submit]");
+    if (first) first.focus();
+  }
   const wizard = document.getElementById("wizard");
   if (wizard) setUpWizard(wizard);
 })();
