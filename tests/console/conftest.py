@@ -84,7 +84,7 @@ def console_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDa
         assert UNEXPECTED_MARKER not in text, text[-4000:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: its event loop would stop in-process tests
 def browser() -> Iterator[Any]:
     """Headless Chromium from the OS packages."""
     if not CHROMIUM.exists():
