@@ -7,6 +7,7 @@ say what failed on a node. Reconcile errors say whether to retry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 # Logged with every unexpected exception; acceptance tests fail if a daemon log contains it.
@@ -33,12 +34,29 @@ class CachefleetError(Exception):
 
 
 class DomainError(CachefleetError):
-    """A request that cannot be carried out as asked."""
+    """A request that cannot be carried out as asked.
 
-    def __init__(self, message: str, kind: Kind | None = None) -> None:
+    Besides the message (the API's words), an error may say what it is about in a form a
+    program can read: ``parameter`` (the API parameter, e.g. ``ReplicationGroupId``),
+    ``problem`` (a short code, e.g. ``two-hyphens``) and ``facts`` (the values the message
+    quotes, e.g. ``{"slot": 5000}``). The console words its messages from these.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        kind: Kind | None = None,
+        *,
+        parameter: str | None = None,
+        problem: str | None = None,
+        facts: Mapping[str, int | str | bool] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
+        self.parameter = parameter
+        self.problem = problem
+        self.facts: Mapping[str, int | str | bool] = facts or {}
 
 
 class NotFound(DomainError):
@@ -68,8 +86,16 @@ class QuotaExceeded(DomainError):
         ``node-groups-per-group``.
     """
 
-    def __init__(self, message: str, quota: str, kind: Kind | None = None) -> None:
-        super().__init__(message, kind)
+    def __init__(
+        self,
+        message: str,
+        quota: str,
+        kind: Kind | None = None,
+        *,
+        parameter: str | None = None,
+        facts: Mapping[str, int | str | bool] | None = None,
+    ) -> None:
+        super().__init__(message, kind, parameter=parameter, problem="over-quota", facts=facts)
         self.quota = quota
 
 
@@ -152,18 +178,32 @@ def cluster_not_found(cluster_id: str) -> NotFound:
 
 def subnet_group_not_found(name: str) -> NotFound:
     """CacheSubnetGroupNotFoundFault."""
-    return NotFound(f"Cache subnet group {name} not found.", Kind.SUBNET_GROUP)
+    return NotFound(
+        f"Cache subnet group {name} not found.",
+        Kind.SUBNET_GROUP,
+        parameter="CacheSubnetGroupName",
+        problem="unknown",
+    )
 
 
 def parameter_group_not_found(name: str) -> NotFound:
     """CacheParameterGroupNotFound."""
-    return NotFound(f"CacheParameterGroup not found: {name}", Kind.PARAMETER_GROUP)
+    return NotFound(
+        f"CacheParameterGroup not found: {name}",
+        Kind.PARAMETER_GROUP,
+        parameter="CacheParameterGroupName",
+        problem="unknown",
+    )
 
 
-def group_already_exists() -> AlreadyExists:
+def group_already_exists(group_id: str) -> AlreadyExists:
     """ReplicationGroupAlreadyExists."""
     return AlreadyExists(
-        "Replication group with specified name already exists.", Kind.REPLICATION_GROUP
+        "Replication group with specified name already exists.",
+        Kind.REPLICATION_GROUP,
+        parameter="ReplicationGroupId",
+        problem="taken",
+        facts={"name": group_id},
     )
 
 
@@ -192,20 +232,28 @@ def preferred_azs_count() -> InvalidParameter:
 
 def required(parameter: str) -> InvalidParameter:
     """A parameter ElastiCache requires in this request although the model marks it optional."""
-    return InvalidParameter(f"The parameter {parameter} must be provided and must not be null.")
+    return InvalidParameter(
+        f"The parameter {parameter} must be provided and must not be null.",
+        parameter=parameter,
+        problem="required",
+    )
 
 
 def cluster_mode_without_failover() -> InvalidParameter:
     """A cluster-mode-enabled create with automatic failover off (or left out)."""
     return InvalidParameter(
-        "Redis with cluster mode enabled cannot be created with auto failover turned off."
+        "Redis with cluster mode enabled cannot be created with auto failover turned off.",
+        parameter="AutomaticFailoverEnabled",
+        problem="required-by-cluster-mode",
     )
 
 
 def engine_not_offered(engine: str) -> InvalidParameter:
     """An engine other than Redis OSS."""
     return InvalidParameter(
-        f"Engine {engine} is not offered by cachefleet: it runs Redis OSS only (Engine=redis)."
+        f"Engine {engine} is not offered by cachefleet: it runs Redis OSS only (Engine=redis).",
+        parameter="Engine",
+        problem="unknown",
     )
 
 
@@ -215,5 +263,8 @@ def engine_version_not_found(
     """An EngineVersion no installed redis-server satisfies; names the installed versions."""
     names = ", ".join(installed) or "none"
     return InvalidParameterCombination(
-        f"Cannot find version {version} for redis (installed on this host: {names})."
+        f"Cannot find version {version} for redis (installed on this host: {names}).",
+        parameter="EngineVersion",
+        problem="unknown",
+        facts={"version": version},
     )

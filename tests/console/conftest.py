@@ -68,9 +68,9 @@ def make_available(ctx: ServiceContext) -> Callable[[str], GroupRecord]:
 # --- end to end: the real daemon and a real browser --------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def console_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDaemon]:
-    """One daemon for a module's end-to-end tests; purged and log-checked afterwards."""
+    """One daemon for every end-to-end test of the console; purged and log-checked afterwards."""
     folder = tmp_path_factory.mktemp("console")
     daemon = LocalDaemon(
         folder / "data", free_port(), random_address_base(150, 161), folder / "daemon.log"
@@ -84,7 +84,7 @@ def console_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDa
         assert UNEXPECTED_MARKER not in text, text[-4000:]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # not longer: its event loop would stop in-process tests
 def browser() -> Iterator[Any]:
     """Headless Chromium from the OS packages."""
     if not CHROMIUM.exists():

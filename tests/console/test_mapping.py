@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cachefleet.console.mapping import FORM, FormErrors, field_of, maintenance_window, to_request
+from cachefleet.console.mapping import FORM, FormErrors, maintenance_window, place, to_request
 from cachefleet.console.presets import PRESETS
 from cachefleet.console.wizard_form import WizardForm, parse_form
 from cachefleet.errors import AlreadyExists, DomainError, InvalidParameter, Kind
+from cachefleet.model.ids import MAX_GROUP_ID, validate_identifier
 from cachefleet.model.spec import Tag
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
@@ -185,35 +186,62 @@ def layout_error(request: CreateGroupRequest) -> DomainError:
 
 
 @pytest.mark.parametrize(
-    ("request_", "enabled", "name"),
+    ("request_", "enabled", "name", "words"),
     [
+        (CreateGroupRequest("g", "", replicas_per_node_group=0, automatic_failover=True,
+                            multi_az=True), False, "replicas",
+         "Multi-AZ needs at least 1 replica."),
         (CreateGroupRequest("g", "", replicas_per_node_group=0, automatic_failover=True), False,
-         "replicas"),
-        (CreateGroupRequest("g", "", replicas_per_node_group=9), False, "replicas"),
+         "replicas", "Auto-failover needs at least 1 replica."),
+        (CreateGroupRequest("g", "", replicas_per_node_group=9), False, "replicas",
+         "Enter 0 to 5 replicas."),
         (CreateGroupRequest("g", "", cluster_mode="enabled", automatic_failover=True,
-                            num_node_groups=600), True, "shards"),
+                            num_node_groups=600), True, "shards",
+         "Enter 1 to 500 shards."),
         (CreateGroupRequest("g", "", cluster_mode="enabled", automatic_failover=True,
-                            num_node_groups=40, replicas_per_node_group=5), True, "shards"),
+                            num_node_groups=40,
+                            replicas_per_node_group=5), True, "shards",
+         "That is 240 nodes in all, more than the 90 a cache may have: use fewer shards or "
+         "replicas."),
         (CreateGroupRequest("g", "", cluster_mode="enabled", automatic_failover=True,
-                            multi_az=True, replicas_per_node_group=0), True, "replicas_per_shard"),
+                            multi_az=True,
+                            replicas_per_node_group=0), True, "replicas_per_shard",
+         "Multi-AZ needs at least 1 replica per shard."),
         (CreateGroupRequest("g", "", multi_az=True, automatic_failover=False,
-                            replicas_per_node_group=1), False, "multi_az"),
-        (CreateGroupRequest("g", "", preferred_azs=("mars-1a",)), False, "az_placement"),
+                            replicas_per_node_group=1), False, "auto_failover",
+         "Multi-AZ needs Auto-failover on."),
+        (CreateGroupRequest("g", "", preferred_azs=("mars-1a",)), False, "az_placement",
+         "mars-1a is not an Availability Zone of this region."),
     ],
 )  # fmt: skip
-def test_layout_errors_of_the_service_land_beside_their_field(
-    request_: CreateGroupRequest, enabled: bool, name: str
+def test_layout_errors_of_the_service_land_beside_their_field_in_the_pages_words(
+    request_: CreateGroupRequest, enabled: bool, name: str, words: str
 ) -> None:
-    assert field_of(layout_error(request_), enabled) == name
+    assert place(layout_error(request_), enabled) == (name, words)
 
 
-def test_other_service_errors_land_beside_their_field_or_on_the_form() -> None:
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("", "Enter a name."),
+        ("1bad", "Must start with a letter."),
+        ("two--hyphens", "Must not have two hyphens in a row."),
+        ("trailing-", "Must not end with a hyphen."),
+        ("under_score", "“_” is not allowed: use letters, digits and hyphens."),
+        ("a" * 41, "At most 40 characters; this has 41."),
+    ],
+)
+def test_each_broken_name_rule_has_its_own_words(name: str, words: str) -> None:
+    with pytest.raises(DomainError) as raised:
+        validate_identifier(name, "ReplicationGroupId", MAX_GROUP_ID)
+    assert place(raised.value, False) == ("name", words)
+
+
+def test_an_error_without_a_known_problem_keeps_the_services_message_on_the_form() -> None:
     exists = AlreadyExists("Replication group with specified name already exists.", Kind.TAG)
-    assert field_of(exists, False) == "name"
-    invalid_id = InvalidParameter("The parameter ReplicationGroupId is not a valid identifier.")
-    assert field_of(invalid_id, False) == "name"
-    assert field_of(InvalidParameter("Invalid Cache Node Type: cache.x"), False) == "node_type"
-    assert field_of(InvalidParameter("The request would exceed 300 nodes."), False) == FORM
+    assert place(exists, False) == (FORM, exists.message)
+    plain = InvalidParameter("The request would exceed 300 nodes.")
+    assert place(plain, False) == (FORM, plain.message)
 
 
 def test_custom_slots_become_the_slots_of_each_shard_request() -> None:
@@ -265,16 +293,13 @@ def test_a_shard_without_slots_under_custom_distribution_is_an_error_beside_it()
 @pytest.mark.parametrize(
     ("first", "second", "name", "message"),
     [
-        ("0-999", "1000-x", "slots_2", "Invalid slot configuration of node group 2: '1000-x' is "
-         "not of the form start-end, e.g. 0-5460."),
-        ("0-999", "1000-16384", "slots_2", "Invalid slot configuration of node group 2: "
-         "1000-16384 is outside 0-16383."),
-        ("999-0", "1000-16383", "slots_1", "Invalid slot configuration of node group 1: 999-0 "
-         "starts after it ends."),
-        ("0-1000", "1000-16383", "slots_2", "Invalid slot configuration of node group 2: slot "
-         "1000 is assigned to more than one node group (1 and 2)."),
-        ("0-999", "2000-16383", "slots_mode", "Invalid slot configuration: all 16384 slots "
-         "(0-16383) must be assigned; no node group has 1000-1999."),
+        ("0-999", "1000-x", "slots_2", "Write the slots as start-end, e.g. 0-5460."),
+        ("0-999", "1000-16384", "slots_2", "1000-16384 is outside the slots 0-16383."),
+        ("999-0", "1000-16383", "slots_1", "999-0 starts after it ends."),
+        ("0-5000", "5000-16383", "slots_2", "Shard 2 overlaps shard 1 at slot 5000."),
+        ("0-999,0-5", "1000-16383", "slots_1", "Slot 0 is given twice."),
+        ("0-999", "2000-16383", "slots_mode",
+         "No shard has the slots 1000-1999: every slot 0-16383 needs a shard."),
     ],
 )  # fmt: skip
 def test_the_services_slot_errors_land_beside_the_shard_they_are_about(
@@ -284,5 +309,4 @@ def test_the_services_slot_errors_land_beside_the_shard_they_are_about(
         form(cluster_mode="enabled", shards="2", slots_mode="custom", slots_1=first,
              slots_2=second)
     )  # fmt: skip
-    error = layout_error(request)
-    assert (field_of(error, True), error.message) == (name, message)
+    assert place(layout_error(request), True) == (name, message)

@@ -21,6 +21,9 @@ WIZARD = {
     "node_type": "cache.t4g.micro", "replicas": "1", "network_type": "ipv4",
     "subnet_group": "default", "az_placement": "none", "maintenance": "none",
 }  # fmt: skip
+TO_REVIEW = {"at": "tags", "reached": "4", "goto": "next"}  # Next on the last step before it
+CREATE = {"at": "review", "reached": "5", "goto": "create"}
+BACK = {"at": "review", "reached": "5", "goto": "settings"}  # the step list, to a step passed
 
 
 def test_the_list_says_when_there_are_no_caches(client: ConsoleClient) -> None:
@@ -83,32 +86,81 @@ def test_every_wizard_input_has_a_label(client: ConsoleClient) -> None:
 def test_a_bad_name_is_shown_beside_the_field_and_nothing_is_created(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    answer = client.post("/create", {**WIZARD, "name": "1bad", "step": "review"})
+    answer = client.post("/create", {**WIZARD, "name": "1bad", **TO_REVIEW})
     assert answer.status_code == 400
     html = answer.text
     field = html.index('id="name"')
     error = html.index('id="name-error"')
     assert 0 < error - field < 700  # right under the input
-    assert "is not a valid identifier" in html
+    assert "Must start with a letter." in html
     assert 'aria-invalid="true" aria-describedby="name-help name-error"' in html
     assert 'value="1bad"' in html
     assert ctx.store.list_groups(SCOPE) == []
 
 
 def test_review_lists_the_choices_and_keeps_them_for_the_create(client: ConsoleClient) -> None:
-    answer = client.post("/create", {**WIZARD, "step": "review"})
+    answer = client.post("/create", {**WIZARD, **TO_REVIEW})
     assert answer.status_code == 200
     text = text_of(answer.text)
+    assert "Step 6 of 6: Review and create" in text
     assert "Number of replicas 1" in text and "Nodes in total 2" in text
-    assert '<input type="hidden" name="replicas" value="1">' in answer.text
+    assert 'name="replicas" value="1"' in answer.text  # in the hidden steps, posted with Create
     assert "Nothing has been created yet" in text
+    assert 'name="goto" value="create"' in answer.text
 
 
-def test_back_to_edit_shows_the_form_as_filled_in(client: ConsoleClient) -> None:
-    answer = client.post("/create", {**WIZARD, "description": "shop <cache>", "step": "edit"})
+def test_back_to_a_step_shows_the_form_as_filled_in(client: ConsoleClient) -> None:
+    answer = client.post("/create", {**WIZARD, "description": "shop <cache>", **BACK})
     assert answer.status_code == 200
+    assert "Step 2 of 6: Cluster settings" in text_of(answer.text)
     assert 'value="shop &lt;cache&gt;"' in answer.text
     assert "<cache>" not in answer.text
+    assert '<div data-step="settings">' in answer.text
+    assert '<div data-step="tags" hidden>' in answer.text
+
+
+def test_next_checks_only_the_steps_passed_and_previous_checks_nothing(
+    client: ConsoleClient,
+) -> None:
+    bad_tags = {**WIZARD, "tag_key_0": "aws:x"}
+    moved = client.post("/create", {**bad_tags, "at": "method", "goto": "next"})
+    assert moved.status_code == 200 and "Step 2 of 6" in text_of(moved.text)
+    stopped = client.post("/create", {**bad_tags, "at": "tags", "reached": "4", "goto": "next"})
+    assert stopped.status_code == 400 and "Step 5 of 6: Tags" in text_of(stopped.text)
+    assert "Tag keys may not begin with aws:." in stopped.text
+    back = client.post("/create", {**bad_tags, "name": "", "at": "tags", "goto": "previous"})
+    assert back.status_code == 200 and "Step 4 of 6" in text_of(back.text)
+
+
+def test_the_step_list_shows_where_the_wizard_is_and_offers_only_steps_reached(
+    client: ConsoleClient,
+) -> None:
+    moved = {**WIZARD, "at": "connectivity", "reached": "2", "goto": "next"}
+    html = client.post("/create", moved).text
+    assert '<span class="step current" aria-current="step">Advanced settings</span>' in html
+    for key in ("method", "settings", "connectivity"):
+        assert f'form="wizard" class="step done" name="goto" value="{key}"' in html
+    assert '<span class="step later">Tags</span>' in html
+    jump = client.post("/create", {**WIZARD, "at": "method", "reached": "0", "goto": "review"})
+    assert "Step 1 of 6" in text_of(jump.text)  # a step not reached yet cannot be jumped to
+    easy = client.post("/create", {**WIZARD, "method": "easy", "at": "method", "goto": "next"})
+    assert "Step 2 of 5" in text_of(easy.text)  # Easy create has no advanced settings
+
+
+def test_a_field_is_checked_by_the_service_and_answered_in_the_pages_words(
+    client: ConsoleClient,
+) -> None:
+    answer = client.post("/create/check", {**WIZARD, "name": "a" * 41, "replicas": "0"})
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "errors": {
+            "name": "At most 40 characters; this has 41.",
+            "replicas": "Multi-AZ needs at least 1 replica.",
+        }
+    }
+    assert client.post("/create/check", WIZARD).json() == {"errors": {}}
+    refused = client.post("/create/check", WIZARD, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403
 
 
 CLUSTER = {**WIZARD, "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1"}
@@ -129,7 +181,7 @@ def test_the_wizard_offers_equal_or_custom_slots_prefilled_with_the_equal_split(
 def test_typed_slots_are_kept_and_a_new_number_of_shards_starts_from_the_equal_split(
     client: ConsoleClient,
 ) -> None:
-    typed = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-99", "slots_2": "", "step": "edit"}
+    typed = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-99", "slots_2": "", **BACK}
     html = client.post("/create", typed).text
     assert 'id="slots-custom" name="slots_mode" value="custom" checked' in html
     assert 'name="slots_1" value="0-99"' in html and 'name="slots_2" value=""' in html
@@ -141,13 +193,14 @@ def test_bad_slots_are_shown_beside_their_shard_and_nothing_is_created(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
     fields = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-1000", "slots_2": "1000-16383"}
-    answer = client.post("/create", {**fields, "step": "create"})
+    answer = client.post("/create", {**fields, **CREATE})
     assert answer.status_code == 400
+    assert "Step 2 of 6: Cluster settings" in text_of(answer.text)
     html = answer.text
     field = html.index('id="slots_2"')
     error = html.index('id="slots_2-error"')
     assert 0 < error - field < 400
-    assert "slot 1000 is assigned to more than one node group (1 and 2)" in html
+    assert "Shard 2 overlaps shard 1 at slot 1000." in html
     assert re.search(r'<input id="slots_2"[^>]*value="1000-16383"[^>]*aria-invalid="true"', html)
     assert '<a href="#slots_2">' in html
     assert ctx.store.list_groups(SCOPE) == []
@@ -157,10 +210,10 @@ def test_custom_slots_are_reviewed_and_created_as_given(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
     fields = {**CLUSTER, "slots_mode": "custom", "slots_1": "0-999", "slots_2": "1000-16383"}
-    review = text_of(client.post("/create", {**fields, "step": "review"}).text)
+    review = text_of(client.post("/create", {**fields, **TO_REVIEW}).text)
     assert "Slots and keyspaces Custom distribution" in review
     assert "Shard 0001 slots 0-999 Shard 0002 slots 1000-16383" in review
-    answer = client.post("/create", {**fields, "step": "create"})
+    answer = client.post("/create", {**fields, **CREATE})
     assert answer.status_code == 303
     shards = groups.get_group(ctx, SCOPE, "orders").spec.shards
     assert [[str(r) for r in shard.slots] for shard in shards] == [["0-999"], ["1000-16383"]]
@@ -169,7 +222,7 @@ def test_custom_slots_are_reviewed_and_created_as_given(
 def test_create_calls_the_service_and_redirects_to_the_cache(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    answer = client.post("/create", {**WIZARD, "tag_key_0": "team", "step": "create"})
+    answer = client.post("/create", {**WIZARD, "tag_key_0": "team", **CREATE})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/caches/orders?notice=created"
     record = groups.get_group(ctx, SCOPE, "orders")
@@ -181,15 +234,15 @@ def test_a_create_the_service_refuses_is_shown_beside_the_field(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
     groups.create_group(ctx, SCOPE, CreateGroupRequest("taken", "", node_type="cache.t4g.micro"))
-    answer = client.post("/create", {**WIZARD, "name": "taken", "step": "create"})
+    answer = client.post("/create", {**WIZARD, "name": "taken", **CREATE})
     assert answer.status_code == 400
-    assert "A cache named taken already exists in us-east-1." in answer.text
+    assert "A cache named taken already exists in this region." in answer.text
 
 
 def test_a_post_from_another_site_or_without_the_token_is_refused(
     client: ConsoleClient, ctx: ServiceContext
 ) -> None:
-    fields = {**WIZARD, "step": "create"}
+    fields = {**WIZARD, **CREATE}
     other_site = client.post("/create", fields, headers={"Origin": "http://evil.example"})
     no_token = client.post("/create", {**fields, "form_token": ""})
     assert (other_site.status_code, no_token.status_code) == (403, 403)

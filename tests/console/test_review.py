@@ -22,12 +22,12 @@ def errors_of(ctx: ServiceContext, request: CreateGroupRequest) -> dict[str, str
     return raised.value.errors
 
 
-def test_a_bad_name_gets_the_services_identifier_message(ctx: ServiceContext) -> None:
-    errors = errors_of(ctx, CreateGroupRequest("1bad", "", node_type="cache.t4g.micro"))
-    assert errors == {
-        "name": "The parameter ReplicationGroupId is not a valid identifier. Identifiers must "
-        "begin with a letter; must contain only ASCII letters, digits, and hyphens; and must "
-        "not end with a hyphen or contain two consecutive hyphens."
+def test_a_bad_name_gets_the_words_of_the_rule_it_breaks(ctx: ServiceContext) -> None:
+    assert errors_of(ctx, CreateGroupRequest("1bad", "", node_type="cache.t4g.micro")) == {
+        "name": "Must start with a letter."
+    }
+    assert errors_of(ctx, CreateGroupRequest("a" * 41, "", node_type="cache.t4g.micro")) == {
+        "name": "At most 40 characters; this has 41."
     }
 
 
@@ -41,17 +41,17 @@ def test_every_field_the_service_refuses_is_named_at_once(ctx: ServiceContext) -
     assert sorted(errors) == [
         "description", "engine_version", "maintenance", "node_type", "port", "replicas",
     ]  # fmt: skip
-    assert errors["port"] == "Port 80 is not valid: use a port from 1024 to 65535."
-    assert errors["engine_version"] == (
-        "Cannot find version 6.2 for redis (installed on this host: 7.0.15)."
-    )
-    assert "at least 60 minutes" in errors["maintenance"]
+    assert errors["port"] == "Use a port from 1024 to 65535."
+    assert errors["engine_version"] == "Redis OSS 6.2 is not installed: choose from the list."
+    assert errors["maintenance"] == "The window is 1 to 24 hours long."
+    assert errors["description"] == "At most 255 characters."
+    assert errors["replicas"] == "Auto-failover needs at least 1 replica."
 
 
 def test_a_name_already_taken_in_the_region_is_refused(ctx: ServiceContext) -> None:
     groups.create_group(ctx, SCOPE, CreateGroupRequest("orders", "", node_type="cache.t4g.micro"))
     errors = errors_of(ctx, CreateGroupRequest("Orders", "", node_type="cache.t4g.micro"))
-    assert errors == {"name": "A cache named orders already exists in us-east-1."}
+    assert errors == {"name": "A cache named orders already exists in this region."}
 
 
 def test_reserved_tag_keys_are_refused_beside_the_tags(ctx: ServiceContext) -> None:
@@ -109,7 +109,6 @@ def test_slots_the_service_refuses_are_named_beside_their_shard(ctx: ServiceCont
     )  # fmt: skip
     errors = errors_of(ctx, to_request(wizard))
     assert errors == {
-        "slots_2": "Invalid slot configuration of node group 2: slot 999 is assigned to more "
-        "than one node group (1 and 2).",
-        "port": "Port 80 is not valid: use a port from 1024 to 65535.",
+        "slots_2": "Shard 2 overlaps shard 1 at slot 999.",
+        "port": "Use a port from 1024 to 65535.",
     }

@@ -20,7 +20,7 @@ from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Tag
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
-from cachefleet.service import clusters, groups, tags
+from cachefleet.service import clusters, groups, tags, validation
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest, CreateGroupRequest, ShardRequest
 from cachefleet.settings import QuotaSettings, Settings
@@ -269,3 +269,42 @@ def test_unavailable_parameters_are_named(ctx: ServiceContext) -> None:
     refuse_unavailable({"AuthToken": None, "SnapshotRetentionLimit": 0}, ["AuthToken"])
     with pytest.raises(NotAvailableYet, match="AuthToken"):
         refuse_unavailable({"AuthToken": "x" * 20}, ["AuthToken"])
+
+
+def test_checking_a_create_finds_every_problem_with_its_parameter_and_writes_nothing(
+    ctx: ServiceContext,
+) -> None:
+    create(ctx)
+    request = CreateGroupRequest(
+        "orders", "x" * 300, port=80, node_type="cache.z9.huge", replicas_per_node_group=0,
+        automatic_failover=True, multi_az=True, tags=(Tag("aws:x", ""),),
+    )  # fmt: skip
+    found = validation.check_create_group(ctx, SCOPE, request)
+    about = [(p.parameter, p.problem) for p in found.problems]
+    assert about == [
+        ("ReplicationGroupDescription", "too-long"),
+        ("ReplicationGroupId", "taken"),
+        ("AutomaticFailoverEnabled", "needs-replica"),
+        ("Port", "out-of-range"),
+        ("CacheNodeType", "unknown"),
+        ("Tags", "reserved-key"),
+    ]
+    assert found.problems[2].facts == {"multi_az": True}
+    with pytest.raises(AlreadyExists) as raised:  # the API's answer: the first, same message
+        create(ctx, port=80)
+    assert raised.value.message == "Replication group with specified name already exists."
+    assert [r.spec.group_id for r in ctx.store.list_groups(SCOPE)] == ["orders"]
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("", "blank"), ("1a", "first-not-letter"), ("a_b", "bad-character"),
+     ("a--b", "two-hyphens"), ("a-", "ends-with-hyphen"), ("a" * 41, "too-long")],
+)  # fmt: skip
+def test_an_invalid_name_says_which_rule_it_breaks_with_the_apis_message(
+    ctx: ServiceContext, name: str, problem: str
+) -> None:
+    with pytest.raises(InvalidParameter) as raised:
+        create(ctx, group_id=name)
+    assert (raised.value.parameter, raised.value.problem) == ("ReplicationGroupId", problem)
+    assert raised.value.message.startswith("The parameter ReplicationGroupId ")

@@ -13,8 +13,10 @@ from starlette.staticfiles import StaticFiles
 
 from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
-from cachefleet.console.guard import Guard
+from cachefleet.console.guard import Endpoint, Guard
+from cachefleet.console.nav import entries
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
+from cachefleet.console.sections import Sections
 from cachefleet.console.wizard import Wizard
 from cachefleet.service.context import ServiceContext
 
@@ -32,11 +34,26 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     wizard = Wizard(ctx, renderer)
     group = CachePages(ctx, renderer)
     standalone = CachePages(ctx, renderer, standalone=True)
+    sections = Sections(ctx, renderer)
+    # The menu's pages that exist; every other entry answers "not available yet".
+    pages: dict[str, Endpoint] = {
+        "dashboard": sections.dashboard,
+        "caches": caches.page,
+        "subnet-groups": sections.subnet_groups,
+        "events": sections.events,
+        "settings": sections.settings,
+    }
+    menu = [
+        Route(entry.path, guard(pages.get(entry.key) or sections.not_yet(entry)), methods=["GET"])
+        for entry in entries()
+    ]
     routes = [
-        Route("/", guard(caches.page), methods=["GET"]),
+        *menu,
         Route("/fragments/caches", guard(caches.rows), methods=["GET"]),
+        Route("/actions", guard(caches.act), methods=["POST"]),
         Route("/create", guard(wizard.page), methods=["GET"]),
         Route("/create", guard(wizard.submit), methods=["POST"]),
+        Route("/create/check", guard(wizard.check), methods=["POST"]),
         *_cache_routes("/caches", group, guard),
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, guard),

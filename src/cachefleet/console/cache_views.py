@@ -29,6 +29,7 @@ from cachefleet.service import catalog, clusters, failover, groups
 from cachefleet.service.context import ServiceContext
 
 EVENT_WINDOW = timedelta(hours=24)
+OPENABLE = ("failover", "delete")
 MAX_EVENTS = 50
 
 
@@ -113,7 +114,12 @@ class CachePages:
         ]
 
     def _page(
-        self, request: Request, notice: str = "", error: str = "", status: int = 200
+        self,
+        request: Request,
+        notice: str = "",
+        error: str = "",
+        status: int = 200,
+        opened: str = "",
     ) -> Response:
         region, scope, record = self._target(request)
         context = {
@@ -121,6 +127,7 @@ class CachePages:
             "charts": self._charts(scope, record),
             "notice": notice,
             "error": error,
+            "opened": opened,
         }
         return self._renderer.page(request, "cache.html", context, status, region)
 
@@ -129,7 +136,8 @@ class CachePages:
         query = request.query_params
         cache_id = request.path_params["cache_id"]
         notice = notice_text(query.get("notice", ""), cache_id, query.get("shard", ""))
-        return self._page(request, notice=notice)
+        opened = query.get("confirm", "")  # the Actions menu of the list opens a confirmation
+        return self._page(request, notice=notice, opened=opened if opened in OPENABLE else "")
 
     async def live(self, request: Request) -> Response:
         """GET .../{cache_id}/fragments/live: status, shards and nodes, events."""

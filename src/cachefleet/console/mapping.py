@@ -2,8 +2,9 @@
 
 Only what the form itself can tell is checked here (a number that is not a number, an unchosen
 Availability Zone, a shard's slots left blank, a choice that is not available yet); every rule
-of the product is the service layer's, and its errors are placed beside the field they are
-about with `field_of`.
+of the product is the service layer's. Its errors say which parameter and which problem they
+are about; `place` puts each beside its field in the page's words: this module is the one place
+where the service's findings become the page's.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
-from cachefleet.errors import AlreadyExists, DomainError
+from cachefleet.errors import DomainError
 from cachefleet.model.spec import Tag
 from cachefleet.model.status import ClusterMode
-from cachefleet.service.layout import MAX_SHARDS, InvalidSlots
+from cachefleet.service.layout import MAX_SHARDS
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 FORM = "form"  # the key of errors that belong to the whole form, shown at its top
@@ -216,38 +217,100 @@ def _tags(form: WizardForm, errors: dict[str, str]) -> tuple[Tag, ...]:
     return tuple(Tag(key, value) for key, value in form.tags if key)
 
 
-# Which field an error of the service is about, by what its message names; first match wins.
-_FIELD_WORDS: tuple[tuple[str, str], ...] = (
-    ("replicationgroupid", "name"),
-    ("replicationgroupdescription", "description"),
-    ("availability zone", "az_placement"),
-    ("azs", "az_placement"),
-    ("multi-az requires automatic failover", "multi_az"),
-    ("numnodegroups", "shards"),
-    ("nodes per cluster", "shards"),
-    ("replica", "{replicas}"),
-    ("automatic failover", "{replicas}"),
-    ("numcacheclusters", "{replicas}"),
-    ("auto failover", "auto_failover"),
-    ("node type", "node_type"),
-    ("port", "port"),
-    ("maintenance", "maintenance"),
-    ("tag", "tags"),
-    ("subnet group", "subnet_group"),
-    ("version", "engine_version"),
-    ("engine", "engine_version"),
-)
+# Which form field each API parameter of the create is; {replicas} is the replicas field of
+# the form's cluster mode.
+_FIELDS: dict[str, str] = {
+    "ReplicationGroupId": "name",
+    "ReplicationGroupDescription": "description",
+    "NumCacheClusters": "{replicas}",
+    "ReplicasPerNodeGroup": "{replicas}",
+    "ReplicaCount": "{replicas}",
+    "NumNodeGroups": "shards",
+    "AutomaticFailoverEnabled": "auto_failover",
+    "MultiAZEnabled": "{replicas}",
+    "PreferredAvailabilityZone": "az_placement",
+    "CacheNodeType": "node_type",
+    "Engine": "engine_version",
+    "EngineVersion": "engine_version",
+    "Port": "port",
+    "CacheSubnetGroupName": "subnet_group",
+    "NetworkType": "network_type",
+    "PreferredMaintenanceWindow": "maintenance",
+    "Tags": "tags",
+    "Slots": "slots_mode",
+    "ClusterMode": "cluster_mode",
+}
+
+# The page's words for each (parameter, problem) the service reports; {facts} are filled in.
+# "*" stands for any parameter. A problem not listed keeps the service's own message.
+_WORDS: dict[tuple[str, str], str] = {
+    ("*", "blank"): "Enter a name.",
+    ("*", "too-long"): "At most {max} characters; this has {length}.",
+    ("*", "first-not-letter"): "Must start with a letter.",
+    ("*", "bad-character"): "“{character}” is not allowed: use letters, digits and hyphens.",
+    ("*", "two-hyphens"): "Must not have two hyphens in a row.",
+    ("*", "ends-with-hyphen"): "Must not end with a hyphen.",
+    ("ReplicationGroupId", "taken"): "A cache named {name} already exists in this region.",
+    ("ReplicationGroupDescription", "too-long"): "At most {max} characters.",
+    ("NumCacheClusters", "out-of-range"): "Enter 0 to 5 replicas.",
+    ("ReplicasPerNodeGroup", "out-of-range"): "Enter {min} to {max} replicas.",
+    ("ReplicaCount", "out-of-range"): "Enter {min} to {max} replicas.",
+    ("NumNodeGroups", "out-of-range"): "Enter {min} to {max} shards.",
+    ("NumNodeGroups", "over-quota"): (
+        "That is {nodes} nodes in all, more than the {quota} a cache may have: use fewer shards "
+        "or replicas."
+    ),
+    ("AutomaticFailoverEnabled", "required-by-multi-az"): "Multi-AZ needs Auto-failover on.",
+    ("AutomaticFailoverEnabled", "required-by-cluster-mode"): (
+        "Cluster mode enabled needs Auto-failover on."
+    ),
+    ("MultiAZEnabled", "needs-replica"): "Multi-AZ needs at least 1 replica per shard.",
+    ("PreferredAvailabilityZone", "unknown"): "{az} is not an Availability Zone of this region.",
+    ("CacheNodeType", "unknown"): "Choose a node type from the list.",
+    ("CacheNodeType", "required"): "Choose a node type.",
+    ("Engine", "unknown"): "Only Redis OSS is available.",
+    ("EngineVersion", "unknown"): "Redis OSS {version} is not installed: choose from the list.",
+    ("Port", "out-of-range"): "Use a port from {min} to {max}.",
+    ("CacheSubnetGroupName", "unknown"): "Choose a subnet group from the list.",
+    ("PreferredMaintenanceWindow", "length"): "The window is 1 to 24 hours long.",
+    ("Tags", "key-length"): "Tag keys are 1 to {max} characters.",
+    ("Tags", "reserved-key"): "Tag keys may not begin with aws:.",
+    ("Tags", "value-length"): "Tag values are at most {max} characters.",
+    ("Tags", "over-quota"): "At most {max} tags.",
+    ("Slots", "missing"): "Enter this shard's slots, e.g. 0-5460.",
+    ("Slots", "not-a-range"): "Write the slots as start-end, e.g. 0-5460.",
+    ("Slots", "outside"): "{range} is outside the slots 0-16383.",
+    ("Slots", "backwards"): "{range} starts after it ends.",
+    ("Slots", "given-twice"): "Slot {slot} is given twice.",
+    ("Slots", "overlap"): "Shard {node_group} overlaps shard {other_node_group} at slot {slot}.",
+    ("Slots", "uncovered"): "No shard has the slots {range}: every slot 0-16383 needs a shard.",
+}
 
 
-def field_of(error: DomainError, cluster_mode_enabled: bool) -> str:
-    """The form field a service error is about, or `FORM` for the form as a whole."""
-    if isinstance(error, AlreadyExists):
-        return "name"
-    if isinstance(error, InvalidSlots):
-        return "slots_mode" if error.index is None else f"slots_{error.index + 1}"
+def place(error: DomainError, cluster_mode_enabled: bool) -> tuple[str, str]:
+    """The form field a service error belongs beside (or `FORM`), and the page's words for it."""
+    parameter = error.parameter or ""
+    return _field(error, parameter, cluster_mode_enabled), _words(error, parameter)
+
+
+def _field(error: DomainError, parameter: str, cluster_mode_enabled: bool) -> str:
+    if parameter == "Slots" and "node_group" in error.facts:
+        return f"slots_{error.facts['node_group']}"
+    if parameter == "AutomaticFailoverEnabled" and error.problem == "needs-replica":
+        parameter = "ReplicasPerNodeGroup"  # the replicas are what the user changes
     replicas = "replicas_per_shard" if cluster_mode_enabled else "replicas"
-    text = error.message.lower()
-    for words, name in _FIELD_WORDS:
-        if words in text:
-            return name.format(replicas=replicas)
-    return FORM
+    return _FIELDS.get(parameter, FORM).format(replicas=replicas)
+
+
+def _words(error: DomainError, parameter: str) -> str:
+    if parameter == "AutomaticFailoverEnabled" and error.problem == "needs-replica":
+        needs = "Multi-AZ" if error.facts.get("multi_az") else "Auto-failover"
+        return f"{needs} needs at least 1 replica."
+    problem = error.problem or ""
+    template = _WORDS.get((parameter, problem)) or _WORDS.get(("*", problem))
+    if template is None:
+        return error.message
+    try:
+        return template.format(**error.facts)
+    except KeyError:
+        return error.message

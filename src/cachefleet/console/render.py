@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from cachefleet.console.nav import NAV
 from cachefleet.errors import InvalidParameter
 from cachefleet.model.ids import Scope
 
@@ -65,17 +66,29 @@ class Links:
             query = {"region": self.region, **query}
         return f"{self.root}{path}" + (f"?{urlencode(query)}" if query else "")
 
+    def to(self, path: str, **query: str) -> str:
+        """Any console page by its path (a menu entry's, say), keeping the region."""
+        return self._to(path, **query)
+
     def caches(self, **query: str) -> str:
         """The caches list."""
         return self._to("/", **query)
 
-    def caches_rows(self) -> str:
-        """The caches list's polled table."""
-        return self._to("/fragments/caches")
+    def caches_rows(self, **query: str) -> str:
+        """The caches list's polled table, as the list's query shows it."""
+        return self._to("/fragments/caches", **query)
+
+    def actions(self) -> str:
+        """Where the caches list's Actions menu is posted."""
+        return self._to("/actions")
 
     def create(self) -> str:
         """The create wizard."""
         return self._to("/create")
+
+    def create_check(self) -> str:
+        """Where the wizard asks the service's findings on a field as it is left."""
+        return self._to("/create/check")
 
     def cache(self, cache_id: str, standalone: bool = False, **query: str) -> str:
         """A cache's page: a replication group's, or a standalone cache cluster's."""
@@ -147,6 +160,8 @@ class Renderer:
             "links": links,
             "region": links.region,
             "form_token": self._token,
+            "nav": NAV,
+            "nav_here": "caches",
             **context,
         }
         return self._templates.TemplateResponse(request, name, full, status_code=status)

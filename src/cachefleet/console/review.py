@@ -1,31 +1,25 @@
 """The wizard's review step: the service's own checks per field, then a summary of every choice.
 
-Every check here is a service-layer function (identifier rules, layout, engine, port, node type,
-subnet group, maintenance window, tags), run before anything is written so that each error can
-be shown beside its field; `service.groups.create_group` runs them all again when it creates.
+`service.validation.check_create_group` runs every rule `service.groups.create_group` applies,
+without writing; `console.mapping.place` puts each problem beside its field in the page's words.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from cachefleet.console.mapping import FormErrors, field_of
+from cachefleet.console.mapping import FormErrors, place
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import WizardForm
-from cachefleet.errors import DomainError, NotFound
-from cachefleet.model.ids import MAX_GROUP_ID, Scope, validate_identifier
+from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import checks, groups
+from cachefleet.service import checks
 from cachefleet.service.context import ServiceContext
-from cachefleet.service.layout import Layout, cluster_mode_of, plan_layout
+from cachefleet.service.layout import Layout
 from cachefleet.service.requests import CreateGroupRequest
-from cachefleet.service.tags import check_tags
+from cachefleet.service.validation import check_create_group
 
-T = TypeVar("T")
 NOT_YET = "Not available yet"
 Row = tuple[str, str]
 
@@ -40,76 +34,22 @@ class Preview:
     layout: Layout
 
 
-class _Checks:
-    """Runs checks and keeps the first error of each field."""
-
-    def __init__(self, cluster_mode_enabled: bool) -> None:
-        self.errors: dict[str, str] = {}
-        self._enabled = cluster_mode_enabled
-
-    def run(self, name: str | None, check: Callable[[], T]) -> T | None:
-        try:
-            return check()
-        except DomainError as error:
-            self.errors.setdefault(name or field_of(error, self._enabled), error.message)
-            return None
-
-
 def preview(ctx: ServiceContext, scope: Scope, request: CreateGroupRequest) -> Preview:
     """Check a request as the service will, field by field.
 
-    :raises FormErrors: every field the service would refuse, with the service's message.
+    :raises FormErrors: every field the service would refuse (its first problem), in the
+        page's words.
     """
-    mode = _mode(request)
-    found = _Checks(mode is ClusterMode.ENABLED)
-    _check_name(ctx, scope, request, found)
-    quota = ctx.settings.quotas.nodes_per_cluster
-    layout = found.run(None, lambda: plan_layout(request, ctx.azs(scope), quota))
-    version = found.run(
-        "engine_version",
-        lambda: checks.check_engine(request.engine, request.engine_version, ctx.catalog),
-    )
-    found.run("port", lambda: checks.check_port(request.port))
-    found.run("node_type", lambda: checks.check_node_type(request.node_type))
-    found.run("subnet_group", lambda: checks.check_subnet_group(request.subnet_group))
-    found.run("network_type", lambda: checks.check_network_type(request.network_type))
-    if request.maintenance_window is not None:
-        window = request.maintenance_window
-        found.run(
-            "maintenance",
-            lambda: checks.check_maintenance_window(window, scope.region, random.Random()),
-        )
-    found.run("tags", lambda: check_tags(request.tags))
-    if found.errors or layout is None or version is None:
-        raise FormErrors(found.errors)
-    group = checks.default_parameter_group(version, layout.cluster_mode)
-    return Preview(request, version, group, layout)
-
-
-def _mode(request: CreateGroupRequest) -> ClusterMode:
-    try:
-        return cluster_mode_of(request)
-    except DomainError as error:
-        raise FormErrors({"cluster_mode": error.message}) from None
-
-
-def _check_name(
-    ctx: ServiceContext, scope: Scope, request: CreateGroupRequest, found: _Checks
-) -> None:
-    name = found.run(
-        "name", lambda: validate_identifier(request.group_id, "ReplicationGroupId", MAX_GROUP_ID)
-    )
-    if len(request.description) > groups.MAX_DESCRIPTION:
-        found.errors["description"] = (
-            f"The description is at most {groups.MAX_DESCRIPTION} characters long."
-        )
-    if name is None:
-        return
-    try:
-        groups.get_group(ctx, scope, name)
-    except NotFound:
-        return
-    found.errors["name"] = f"A cache named {name} already exists in {scope.region}."
+    found = check_create_group(ctx, scope, request)
+    enabled = request.cluster_mode == ClusterMode.ENABLED.value
+    errors: dict[str, str] = {}
+    for problem in found.problems:
+        field, words = place(problem, enabled)
+        errors.setdefault(field, words)
+    if errors or found.layout is None or found.engine_version is None:
+        raise FormErrors(errors)
+    group = checks.default_parameter_group(found.engine_version, found.layout.cluster_mode)
+    return Preview(request, found.engine_version, found.parameter_group or group, found.layout)
 
 
 def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple[str, list[Row]]]:

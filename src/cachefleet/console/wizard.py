@@ -1,9 +1,11 @@
-"""The "Create Redis OSS cache" wizard: one form, a review step, then the create.
+"""The "Create Redis OSS cache" wizard: steps, a review, then the create.
 
-``POST /create`` carries a ``step``: ``review`` checks the form with the service's rules and
-shows every choice; ``edit`` goes back to the form as filled in; ``create`` calls
-`service.groups.create_group` and redirects to the new cache's page. Errors are shown beside
-their fields, or at the top of the form when they are about the whole request.
+Every page of the wizard is the one form with the steps not shown hidden, so every choice is
+posted at every move. ``POST /create`` says where the page was (``at``, ``reached``) and where
+to go (``goto``: ``next``, ``previous``, a step already reached, or ``create``). A move on checks
+the steps passed with the service's own validator and stays on the first step with an error;
+``create`` calls `service.groups.create_group` and redirects to the new cache's page.
+``POST /create/check`` answers the same findings as JSON, for checking a field as it is left.
 """
 
 from __future__ import annotations
@@ -11,15 +13,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from cachefleet.console.guard import TOKEN_FIELD, status_of
-from cachefleet.console.mapping import FORM, FormErrors, field_of, to_request
+from cachefleet.console.guard import status_of
+from cachefleet.console.mapping import FORM, FormErrors, place, to_request
 from cachefleet.console.posted import read_form
 from cachefleet.console.presets import PRESETS, Preset
 from cachefleet.console.render import Renderer, region_of, scope_of
 from cachefleet.console.review import Preview, preview, summary
 from cachefleet.console.wizard_form import DAYS, WizardForm, parse_form
+from cachefleet.console.wizard_steps import (
+    CREATE,
+    NEXT,
+    Position,
+    blocking,
+    position,
+    step_of,
+    steps_for,
+    target,
+)
 from cachefleet.errors import DomainError
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
@@ -107,68 +119,89 @@ def _count(text: str) -> int:
 
 
 class Wizard:
-    """GET shows the wizard; POST reviews, goes back to editing, or creates."""
+    """GET shows the first step; POST moves between steps, checks a field, or creates."""
 
     def __init__(self, ctx: ServiceContext, renderer: Renderer) -> None:
         self._ctx = ctx
         self._renderer = renderer
 
     async def page(self, request: Request) -> Response:
-        """GET /create: a fresh wizard."""
+        """GET /create: a fresh wizard at its first step."""
         region = region_of(request, self._renderer.default_region)
-        return self._form(request, region, WizardForm(), {})
+        form = WizardForm()
+        return self._show(request, region, form, Position(0, 0), {})
 
     async def submit(self, request: Request) -> Response:
-        """POST /create: review, edit or create, as ``step`` says."""
+        """POST /create: go to the step ``goto`` names (checking the steps passed), or create."""
         region = region_of(request, self._renderer.default_region)
         fields = await read_form(request)
         form = parse_form(fields)
-        step = fields.get("step", "review")
-        if step == "edit":
-            return self._form(request, region, form, {})
-        try:
-            seen = preview(self._ctx, scope_of(region), to_request(form))
-        except FormErrors as problem:
-            return self._form(request, region, form, problem.errors, status=400)
-        if step == "create":
-            return self._create(request, region, form, seen)
-        return self._review(request, region, form, seen, fields)
+        steps = steps_for(form)
+        here = position(fields, steps)
+        goto = fields.get("goto", NEXT)
+        if goto == CREATE:
+            return self._create(request, region, form, here)
+        to = target(goto, here, steps)
+        if to <= here.index:
+            return self._show(request, region, form, Position(to, here.reached), {})
+        errors, seen = self._checked(region, form)
+        stop = blocking(errors, to, steps)
+        if stop:
+            return self._refused(request, region, form, here, stop)
+        return self._show(request, region, form, Position(to, max(to, here.reached)), {}, seen)
 
-    def _create(self, request: Request, region: str, form: WizardForm, seen: Preview) -> Response:
+    async def check(self, request: Request) -> Response:
+        """POST /create/check: the service's findings on the form as it is, by field."""
+        region = region_of(request, self._renderer.default_region)
+        errors, _ = self._checked(region, parse_form(await read_form(request)))
+        return JSONResponse({"errors": errors})
+
+    def _checked(self, region: str, form: WizardForm) -> tuple[dict[str, str], Preview | None]:
+        try:
+            return {}, preview(self._ctx, scope_of(region), to_request(form))
+        except FormErrors as problem:
+            return problem.errors, None
+
+    def _create(self, request: Request, region: str, form: WizardForm, here: Position) -> Response:
+        errors, seen = self._checked(region, form)
+        if seen is None:
+            return self._refused(request, region, form, here, errors)
         try:
             record = groups.create_group(self._ctx, scope_of(region), seen.request)
         except DomainError as error:
-            enabled = seen.layout.cluster_mode is ClusterMode.ENABLED
-            errors = {field_of(error, enabled): error.message}
-            return self._form(request, region, form, errors, status=status_of(error))
+            field, words = place(error, seen.layout.cluster_mode is ClusterMode.ENABLED)
+            return self._refused(request, region, form, here, {field: words}, status_of(error))
         links = self._renderer.links(request, region)
         return RedirectResponse(links.cache(record.spec.group_id, notice="created"), 303)
 
-    def _review(
+    def _refused(
         self,
         request: Request,
         region: str,
         form: WizardForm,
-        seen: Preview,
-        fields: dict[str, str],
-    ) -> Response:
-        hidden = [(k, v) for k, v in fields.items() if k not in ("step", TOKEN_FIELD)]
-        context = {
-            "sections": summary(form, seen, self._ctx.azs(scope_of(region))),
-            "hidden": hidden,
-            "name": seen.request.group_id.lower(),
-        }
-        return self._renderer.page(request, "review.html", context, region=region)
-
-    def _form(
-        self,
-        request: Request,
-        region: str,
-        form: WizardForm,
+        here: Position,
         errors: dict[str, str],
+        status: int = 400,
+    ) -> Response:
+        """The first step with an error, every error shown beside its field."""
+        steps = steps_for(form)
+        first = min(step_of(field, steps) for field in errors)
+        at = Position(first, here.reached)
+        return self._show(request, region, form, at, errors, status=status)
+
+    def _show(
+        self,
+        request: Request,
+        region: str,
+        form: WizardForm,
+        here: Position,
+        errors: dict[str, str],
+        seen: Preview | None = None,
         status: int = 200,
     ) -> Response:
         options = wizard_options(self._ctx, scope_of(region))
+        steps = steps_for(form)
+        sections = summary(form, seen, options.azs) if seen is not None else []
         context = {
             "form": form,
             "errors": errors,
@@ -178,5 +211,11 @@ class Wizard:
             "grid": placement_grid(form),
             "slot_rows": slot_rows(form),
             "tag_rows": [*form.tags, ("", "")],
+            "steps": steps,
+            "current": here.index,
+            "reached": here.reached,
+            "sections": sections,
+            "name": seen.request.group_id.lower() if seen is not None else "",
+            "moved": request.method == "POST",
         }
         return self._renderer.page(request, "wizard.html", context, status, region)

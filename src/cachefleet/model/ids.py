@@ -14,8 +14,6 @@ from enum import StrEnum
 
 from cachefleet.errors import InvalidArn, InvalidParameter
 
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-
 MAX_GROUP_ID = 40
 MAX_CACHE_CLUSTER_ID = 50
 
@@ -31,20 +29,32 @@ class Scope:
 def validate_identifier(value: str, parameter: str, max_length: int) -> str:
     """Check an ElastiCache identifier and return it lowercased.
 
-    :raises InvalidParameter: with ElastiCache's own message.
+    :raises InvalidParameter: with ElastiCache's own message; its ``problem`` says which rule
+        is broken (`identifier_problem`).
     """
     if not value:
-        raise InvalidParameter(f"The parameter {parameter} must be provided and must not be blank.")
+        raise InvalidParameter(
+            f"The parameter {parameter} must be provided and must not be blank.",
+            parameter=parameter,
+            problem="blank",
+        )
     if len(value) > max_length:
         raise InvalidParameter(
             f"The parameter {parameter} is not a valid identifier. "
-            f"Identifiers must be between 1 and {max_length} characters long."
+            f"Identifiers must be between 1 and {max_length} characters long.",
+            parameter=parameter,
+            problem="too-long",
+            facts={"max": max_length, "length": len(value)},
         )
-    if not _IDENTIFIER.fullmatch(value) or value.endswith("-") or "--" in value:
+    problem = identifier_problem(value)
+    if problem is not None:
         raise InvalidParameter(
             f"The parameter {parameter} is not a valid identifier. Identifiers must begin with "
             "a letter; must contain only ASCII letters, digits, and hyphens; and must not end "
-            "with a hyphen or contain two consecutive hyphens."
+            "with a hyphen or contain two consecutive hyphens.",
+            parameter=parameter,
+            problem=problem[0],
+            facts=problem[1],
         )
     return value.lower()
 
@@ -66,6 +76,24 @@ class ArnType(StrEnum):
 def arn(scope: Scope, resource_type: ArnType, resource_id: str) -> str:
     """The ARN of a resource of the scope."""
     return f"arn:aws:elasticache:{scope.region}:{scope.account}:{resource_type}:{resource_id}"
+
+
+def identifier_problem(value: str) -> tuple[str, dict[str, str | int | bool]] | None:
+    """Which identifier rule a non-blank value breaks first, and the facts of it, or None.
+
+    >>> identifier_problem("a--b"), identifier_problem("a_b")
+    (('two-hyphens', {}), ('bad-character', {'character': '_'}))
+    """
+    if not value[:1].isascii() or not value[:1].isalpha():
+        return "first-not-letter", {}
+    bad = next((c for c in value if not (c.isascii() and (c.isalnum() or c == "-"))), None)
+    if bad is not None:
+        return "bad-character", {"character": bad}
+    if "--" in value:
+        return "two-hyphens", {}
+    if value.endswith("-"):
+        return "ends-with-hyphen", {}
+    return None
 
 
 def group_arn(scope: Scope, group_id: str) -> str:

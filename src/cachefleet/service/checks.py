@@ -39,7 +39,9 @@ def check_node_type(name: str | None) -> str:
     if not name:
         raise required("CacheNodeType")
     if node_type(name) is None:
-        raise InvalidParameter(f"Invalid Cache Node Type: {name}")
+        raise InvalidParameter(
+            f"Invalid Cache Node Type: {name}", parameter="CacheNodeType", problem="unknown"
+        )
     return name
 
 
@@ -65,7 +67,12 @@ def check_port(port: int | None) -> int:
     """The port nodes listen on."""
     chosen = DEFAULT_PORT if port is None else port
     if not 1024 <= chosen <= 65535:
-        raise InvalidParameter(f"Port {chosen} is not valid: use a port from 1024 to 65535.")
+        raise InvalidParameter(
+            f"Port {chosen} is not valid: use a port from 1024 to 65535.",
+            parameter="Port",
+            problem="out-of-range",
+            facts={"min": 1024, "max": 65535},
+        )
     return chosen
 
 
@@ -136,7 +143,9 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
     length = (end - start) % (7 * 24 * 60)
     if not 60 <= length <= 24 * 60:
         raise InvalidParameter(
-            "The maintenance window must be at least 60 minutes and at most 24 hours long."
+            "The maintenance window must be at least 60 minutes and at most 24 hours long.",
+            parameter="PreferredMaintenanceWindow",
+            problem="length",
         )
     return window.lower()
 

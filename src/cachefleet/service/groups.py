@@ -41,16 +41,13 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     """
     checks.check_engine_name(req.engine)
     group_id = validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID)
-    if len(req.description) > MAX_DESCRIPTION:
-        raise InvalidParameter(
-            f"ReplicationGroupDescription must be at most {MAX_DESCRIPTION} characters."
-        )
+    check_description(req.description)
     layout = plan_layout(req, ctx.azs(scope), ctx.settings.quotas.nodes_per_cluster)
     version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
     tags = check_tags(req.tags)
     with ctx.store.transaction():
         if ctx.store.get_group(scope, group_id) is not None:
-            raise group_already_exists()
+            raise group_already_exists(group_id)
         spec = _build_spec(ctx, scope, group_id, req, layout, version)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, _initial_state(spec)))
@@ -60,6 +57,17 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     record = ctx.store.get_group(scope, group_id)
     assert record is not None
     return record
+
+
+def check_description(description: str) -> None:
+    """Refuse a description longer than ElastiCache takes."""
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidParameter(
+            f"ReplicationGroupDescription must be at most {MAX_DESCRIPTION} characters.",
+            parameter="ReplicationGroupDescription",
+            problem="too-long",
+            facts={"max": MAX_DESCRIPTION},
+        )
 
 
 def _build_spec(

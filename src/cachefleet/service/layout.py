@@ -97,7 +97,10 @@ def _node_count_cmd(req: CreateGroupRequest) -> int:
         if not 1 <= req.num_cache_clusters <= MAX_NODES_CMD:
             raise InvalidParameter(
                 f"NumCacheClusters must be between 1 and {MAX_NODES_CMD} "
-                "(a primary and up to 5 replicas)."
+                "(a primary and up to 5 replicas).",
+                parameter="NumCacheClusters",
+                problem="out-of-range",
+                facts={"min": 1, "max": MAX_NODES_CMD},
             )
         return req.num_cache_clusters
     replicas = _replicas(req.replicas_per_node_group)
@@ -112,19 +115,29 @@ def _node_count_cmd(req: CreateGroupRequest) -> int:
 
 def _replicas(value: int | None, name: str = "ReplicasPerNodeGroup") -> int | None:
     if value is not None and not 0 <= value <= MAX_REPLICAS:
-        raise InvalidParameter(f"{name} must be between 0 and {MAX_REPLICAS}.")
+        raise InvalidParameter(
+            f"{name} must be between 0 and {MAX_REPLICAS}.",
+            parameter=name,
+            problem="out-of-range",
+            facts={"min": 0, "max": MAX_REPLICAS},
+        )
     return value
 
 
 def _check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> None:
     if multi_az and not failover:
         raise InvalidParameterCombination(
-            "Multi-AZ requires automatic failover: set AutomaticFailoverEnabled to true."
+            "Multi-AZ requires automatic failover: set AutomaticFailoverEnabled to true.",
+            parameter="AutomaticFailoverEnabled",
+            problem="required-by-multi-az",
         )
     if failover and nodes_per_shard < 2:
         raise InvalidParameterCombination(
             "When using automatic failover, there must be at least 2 cache clusters in the "
-            "replication group."
+            "replication group.",
+            parameter="AutomaticFailoverEnabled",
+            problem="needs-replica",
+            facts={"multi_az": multi_az},
         )
 
 
@@ -147,7 +160,9 @@ def _cluster_layout(
     multi_az = bool(req.multi_az)
     if multi_az and any(len(shard.azs) < 2 for shard in shards):
         raise InvalidParameterCombination(
-            "Multi-AZ requires at least one replica in every node group."
+            "Multi-AZ requires at least one replica in every node group.",
+            parameter="MultiAZEnabled",
+            problem="needs-replica",
         )
     layout = Layout(ClusterMode.ENABLED, True, multi_az, tuple(shards))
     if layout.node_count > nodes_per_cluster:
@@ -155,6 +170,8 @@ def _cluster_layout(
             f"The number of nodes in the replication group ({layout.node_count}) would exceed "
             f"the quota of {nodes_per_cluster} nodes per cluster.",
             quota="nodes-per-cluster",
+            parameter="NumNodeGroups",
+            facts={"nodes": layout.node_count, "quota": nodes_per_cluster},
         )
     return layout
 
@@ -162,7 +179,12 @@ def _cluster_layout(
 def _shard_requests(req: CreateGroupRequest) -> tuple[ShardRequest, ...]:
     count = req.num_node_groups
     if count is not None and not 1 <= count <= MAX_SHARDS:
-        raise InvalidParameter(f"NumNodeGroups must be between 1 and {MAX_SHARDS}.")
+        raise InvalidParameter(
+            f"NumNodeGroups must be between 1 and {MAX_SHARDS}.",
+            parameter="NumNodeGroups",
+            problem="out-of-range",
+            facts={"min": 1, "max": MAX_SHARDS},
+        )
     if req.shards:
         if count is not None and count != len(req.shards):
             raise InvalidParameterCombination(
@@ -181,11 +203,25 @@ class InvalidSlots(InvalidParameter):
 
     :param index: the node group it is about, by its place in the request (from 0); None when
         it is about the node groups together (slots that none of them has).
+    :param problem: which rule: ``missing``, ``not-a-range``, ``outside``, ``backwards``,
+        ``given-twice``, ``overlap`` or ``uncovered``; ``facts`` quote the slots concerned.
     """
 
-    def __init__(self, detail: str, index: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        index: int | None = None,
+        problem: str | None = None,
+        facts: dict[str, int | str | bool] | None = None,
+    ) -> None:
         where = "" if index is None else f" of node group {index + 1}"
-        super().__init__(f"Invalid slot configuration{where}: {detail}")
+        about = {} if index is None else {"node_group": index + 1}
+        super().__init__(
+            f"Invalid slot configuration{where}: {detail}",
+            parameter="Slots",
+            problem=problem,
+            facts={**about, **(facts or {})},
+        )
         self.index = index
 
 
@@ -204,17 +240,28 @@ def _slot_ranges(shards: tuple[ShardRequest, ...]) -> list[tuple[SlotRange, ...]
 
 def _parse_slots(text: str | None, index: int) -> tuple[SlotRange, ...]:
     if not text:
-        raise InvalidSlots("Slots must be given for every node group or for none.", index)
+        raise InvalidSlots(
+            "Slots must be given for every node group or for none.", index, "missing"
+        )
     ranges: list[SlotRange] = []
     for part in text.split(","):
         match = _SLOTS.fullmatch(part.strip())
         if not match:
-            raise InvalidSlots(f"{text!r} is not of the form start-end, e.g. 0-5460.", index)
+            raise InvalidSlots(
+                f"{text!r} is not of the form start-end, e.g. 0-5460.", index, "not-a-range"
+            )
         start, end = int(match[1]), int(match[2])
         if max(start, end) >= SLOT_COUNT:
-            raise InvalidSlots(f"{part.strip()} is outside 0-{SLOT_COUNT - 1}.", index)
+            raise InvalidSlots(
+                f"{part.strip()} is outside 0-{SLOT_COUNT - 1}.",
+                index,
+                "outside",
+                {"range": part.strip()},
+            )
         if start > end:
-            raise InvalidSlots(f"{part.strip()} starts after it ends.", index)
+            raise InvalidSlots(
+                f"{part.strip()} starts after it ends.", index, "backwards", {"range": part.strip()}
+            )
         ranges.append(SlotRange(start, end))
     return tuple(ranges)
 
@@ -226,7 +273,12 @@ def _check_coverage(ranges: list[tuple[SlotRange, ...]]) -> None:
             for slot in range(r.start, r.end + 1):
                 other = owner[slot]
                 if other is not None:
-                    raise InvalidSlots(_twice(slot, other, index), index)
+                    problem = "given-twice" if other == index else "overlap"
+                    facts: dict[str, int | str | bool] = {
+                        "slot": slot,
+                        "other_node_group": other + 1,
+                    }
+                    raise InvalidSlots(_twice(slot, other, index), index, problem, facts)
                 owner[slot] = index
     if None in owner:
         first = owner.index(None)
@@ -235,7 +287,9 @@ def _check_coverage(ranges: list[tuple[SlotRange, ...]]) -> None:
             last += 1
         raise InvalidSlots(
             f"all {SLOT_COUNT} slots (0-{SLOT_COUNT - 1}) must be assigned; "
-            f"no node group has {SlotRange(first, last)}."
+            f"no node group has {SlotRange(first, last)}.",
+            problem="uncovered",
+            facts={"range": str(SlotRange(first, last))},
         )
 
 
@@ -278,7 +332,10 @@ def _shard_azs(
 def _check_az(az: str, azs: tuple[str, ...]) -> str:
     if az not in azs:
         raise InvalidParameter(
-            f"Availability Zone {az!r} is not available; choose one of {', '.join(azs)}."
+            f"Availability Zone {az!r} is not available; choose one of {', '.join(azs)}.",
+            parameter="PreferredAvailabilityZone",
+            problem="unknown",
+            facts={"az": az},
         )
     return az
 

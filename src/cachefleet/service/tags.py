@@ -28,11 +28,23 @@ def check_tags(tags: Sequence[Tag]) -> list[Tag]:
     by_key: dict[str, Tag] = {}
     for tag in tags:
         if not tag.key or len(tag.key) > MAX_KEY:
-            raise InvalidParameter(f"Tag keys must be 1 to {MAX_KEY} characters long.")
+            raise InvalidParameter(
+                f"Tag keys must be 1 to {MAX_KEY} characters long.",
+                parameter="Tags",
+                problem="key-length",
+                facts={"max": MAX_KEY},
+            )
         if tag.key.lower().startswith("aws:"):
-            raise InvalidParameter("Tag keys may not begin with aws:.")
+            raise InvalidParameter(
+                "Tag keys may not begin with aws:.", parameter="Tags", problem="reserved-key"
+            )
         if len(tag.value) > MAX_VALUE:
-            raise InvalidParameter(f"Tag values must be at most {MAX_VALUE} characters long.")
+            raise InvalidParameter(
+                f"Tag values must be at most {MAX_VALUE} characters long.",
+                parameter="Tags",
+                problem="value-length",
+                facts={"max": MAX_VALUE},
+            )
         by_key[tag.key] = tag
     if len(by_key) > MAX_TAGS:
         raise _too_many()
@@ -43,6 +55,8 @@ def _too_many() -> QuotaExceeded:
     return QuotaExceeded(
         f"The request would exceed the maximum of {MAX_TAGS} tags for this resource.",
         quota="tags-per-resource",
+        parameter="Tags",
+        facts={"max": MAX_TAGS},
     )
 
 

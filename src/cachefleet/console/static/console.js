@@ -4,7 +4,9 @@
 // - [data-copy] buttons copy the text of the element whose id they name;
 // - the create wizard shows [data-when="field=value"] sections, keeps auto-failover on with
 //   Multi-AZ or cluster mode, names the default parameter group, draws the AZ grid and gives
-//   every shard a slots field under "Custom distribution".
+//   every shard a slots field under "Custom distribution";
+// - a wizard field that is left is checked by the service (POST data-check): the answer's
+//   errors are shown beside every field already left. The rules live on the server only.
 "use strict";
 
 (function () {
@@ -18,13 +20,19 @@
     return part.contains(document.activeElement) || part.querySelector("details[open]") !== null;
   }
 
+  // A swapped part keeps the row chosen in it (the caches list's radio buttons).
   function swapParts(html) {
     const template = document.createElement("template");
     template.innerHTML = html;
     for (const fresh of template.content.querySelectorAll("[data-part]")) {
       const current = document.querySelector(`[data-part="${fresh.dataset.part}"]`);
       if (current && !isBusy(current) && current.innerHTML !== fresh.innerHTML) {
+        const chosen = [...current.querySelectorAll("input[type=radio]:checked")].map((i) => i.id);
         current.innerHTML = fresh.innerHTML;
+        for (const id of chosen) {
+          const again = document.getElementById(id);
+          if (again) again.checked = true;
+        }
       }
     }
   }
@@ -177,7 +185,10 @@
     const input = document.createElement("input");
     Object.assign(input, { id: name, name, value: text, size: 12, autocomplete: "off" });
     input.spellcheck = false;
-    field.append(label, input);
+    const error = document.createElement("p");
+    Object.assign(error, { className: "field-error", id: `${name}-error`, hidden: true });
+    error.dataset.errorFor = name;
+    field.append(label, input, error);
     return field;
   }
 
@@ -211,6 +222,56 @@
     row.querySelector("input").focus();
   }
 
+  // --- checking fields as they are left -----------------------------------------------------
+
+  function checkKey(element) {
+    const group = element.closest("[data-check-as]");
+    return group ? group.dataset.checkAs : element.name;
+  }
+
+  function showError(form, key, message) {
+    const slot = form.querySelector(`[data-error-for="${key}"]`);
+    if (!slot) return;
+    slot.textContent = message || "";
+    slot.hidden = !message;
+    const input = document.getElementById(key);
+    if (!input || !("value" in input) || input.tagName === "FIELDSET") return;
+    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    const others = described.filter((id) => id !== slot.id);
+    if (message) {
+      input.setAttribute("aria-invalid", "true");
+      others.push(slot.id);
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+    if (others.length) input.setAttribute("aria-describedby", others.join(" "));
+    else input.removeAttribute("aria-describedby");
+  }
+
+  function setUpChecks(form) {
+    const left = new Set();
+    let asked = 0;
+    async function check() {
+      const mine = ++asked;
+      try {
+        const body = new URLSearchParams(new FormData(form));
+        const response = await fetch(form.dataset.check, { method: "POST", body });
+        if (!response.ok || mine !== asked) return;
+        const { errors } = await response.json();
+        for (const key of left) showError(form, key, errors[key]);
+      } catch (error) {
+        // the page still checks everything when it moves on
+      }
+    }
+    form.addEventListener("focusout", (event) => {
+      const element = event.target;
+      if (!element.name || element.type === "submit" || element.type === "hidden") return;
+      left.add(checkKey(element));
+      check();
+    });
+    form.addEventListener("change", () => { if (left.size) check(); });
+  }
+
   function setUpWizard(form) {
     const refresh = () => {
       showConditional(form);
@@ -219,8 +280,12 @@
       drawPlacements(form);
       drawSlotRows(form);
     };
+    // after a refused move, start where the errors are listed; after a move, at the step
     const problems = document.getElementById("form-errors");
-    if (problems) problems.focus(); // after a refused submit, start where the errors are listed
+    const arrived = document.querySelector("[data-focus]");
+    if (problems) problems.focus();
+    else if (arrived) arrived.focus();
+    if (form.dataset.check) setUpChecks(form);
     form.addEventListener("change", refresh);
     form.addEventListener("input", refresh);
     const add = form.querySelector("[data-add-tag]");
@@ -238,6 +303,12 @@
     if (button) copyFrom(button);
   });
   for (const element of document.querySelectorAll("[data-poll]")) startPoller(element);
+  // a confirmation opened from the caches list's Actions menu starts with the focus in it
+  const opened = document.querySelector("details.confirm[open]");
+  if (opened) {
+    const first = opened.querySelector("input:not([type=hidden]):not(:disabled), button[type=submit]");
+    if (first) first.focus();
+  }
   const wizard = document.getElementById("wizard");
   if (wizard) setUpWizard(wizard);
 })();

@@ -1,0 +1,71 @@
+"""Every check of a CreateReplicationGroup request, all run, nothing written.
+
+`groups.create_group` stops at the first problem, as the API answers one error; a form that
+shows each problem beside its field asks here for all of them at once. Both run the same check
+functions, so there is one set of rules.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from cachefleet.errors import DomainError, group_already_exists
+from cachefleet.model.ids import MAX_GROUP_ID, Scope, validate_identifier
+from cachefleet.service import checks, groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.layout import Layout, plan_layout
+from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.tags import check_tags
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCheck:
+    """What checking a create found: its problems, and what is known of the group to be."""
+
+    problems: tuple[DomainError, ...]
+    layout: Layout | None
+    engine_version: str | None
+    parameter_group: str | None
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[DomainError] = []
+
+    def run(self, check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except DomainError as error:
+            self.problems.append(error)
+            return None
+
+
+def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> CreateCheck:
+    """Run every check `groups.create_group` makes and keep every problem found."""
+    found = _Collector()
+    name = found.run(lambda: validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID))
+    found.run(lambda: groups.check_description(req.description))
+    if name is not None and ctx.store.get_group(scope, name) is not None:
+        found.problems.append(group_already_exists(name))
+    layout = found.run(
+        lambda: plan_layout(req, ctx.azs(scope), ctx.settings.quotas.nodes_per_cluster)
+    )
+    version = found.run(lambda: checks.check_engine(req.engine, req.engine_version, ctx.catalog))
+    found.run(lambda: checks.check_port(req.port))
+    found.run(lambda: checks.check_node_type(req.node_type))
+    found.run(lambda: checks.check_subnet_group(req.subnet_group))
+    found.run(lambda: checks.check_network_type(req.network_type))
+    window = req.maintenance_window
+    if window is not None:
+        found.run(lambda: checks.check_maintenance_window(window, scope.region, random.Random()))
+    found.run(lambda: check_tags(req.tags))
+    group = None
+    if layout is not None and version is not None:
+        mode = layout.cluster_mode
+        group = found.run(lambda: checks.check_parameter_group(req.parameter_group, version, mode))
+    return CreateCheck(tuple(found.problems), layout, version, group)
