@@ -8,8 +8,6 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pytest
-
 from cachefleet.errors import NodeUnreachable, PermanentError
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import OperationStatus, new_test_failover
@@ -121,34 +119,3 @@ def test_a_failing_operation_step_is_retried_then_the_operation_fails(tmp_path: 
     ]
     step(loop, spec)
     assert store.get_group(SCOPE, spec.key).state.status is GroupStatus.AVAILABLE
-
-
-@pytest.mark.parametrize("status", ["pending", "done"])
-def test_intents_of_an_older_store_become_operations(tmp_path: Path, status: str) -> None:
-    import sqlite3
-    from importlib import resources
-
-    path = tmp_path / "state.db"
-    db = sqlite3.connect(path)
-    folder = resources.files("cachefleet.store") / "migrations"
-    for name in ("001_initial.sql", "002_intents.sql"):
-        db.executescript((folder / name).read_text())
-    done = None if status == "pending" else T0.isoformat()
-    db.execute(
-        "INSERT INTO intents (region, account, group_key, body, created, done)"
-        " VALUES (?, ?, 'g', ?, ?, ?)",
-        (SCOPE.region, SCOPE.account, '{"shard_id":"0001","from_primary":"g-001",'
-         f'"requested_at":"{T0.isoformat()}"}}', T0.isoformat(), done),
-    )  # fmt: skip
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
-    store = Store(path)
-    active = store.active_operations(SCOPE, "g")
-    if status == "pending":
-        (operation,) = active
-        assert operation.params.from_primary == "g-001" and operation.params.shard_id == "0001"
-        assert operation.status is OperationStatus.PENDING
-    else:
-        assert active == []
-        assert store.get_operation(1).status is OperationStatus.DONE

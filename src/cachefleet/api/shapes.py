@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cachefleet.model.engines import family_of
-from cachefleet.model.ids import Scope, cluster_arn, group_arn, subnet_group_arn
+from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
@@ -139,7 +139,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "NetworkType": spec.network_type,
         "IpDiscovery": "ipv4",
     }
-    if not spec.standalone:
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
         cluster["ReplicationGroupId"] = spec.group_id
     if show_nodes:
         cluster["CacheNodes"] = [_cache_node(view, status)]

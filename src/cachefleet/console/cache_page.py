@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.spec import EndpointSpec, GroupSpec
 from cachefleet.model.state import GroupRecord
@@ -100,7 +100,7 @@ def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDet
     node_type = NODE_TYPES.get(spec.node_type)
     return CacheDetails(
         group_id=spec.group_id,
-        standalone=spec.standalone,
+        standalone=spec.kind is ResourceKind.CACHE_CLUSTER,
         description=spec.description,
         arn=_arn(spec),
         status=status_text(record),
@@ -123,13 +123,13 @@ def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDet
 
 
 def _arn(spec: GroupSpec) -> str:
-    if spec.standalone:
+    if spec.kind is ResourceKind.CACHE_CLUSTER:
         return cluster_arn(spec.scope, spec.group_id)
     return group_arn(spec.scope, spec.group_id)
 
 
 def _endpoints(spec: GroupSpec) -> tuple[EndpointView, ...]:
-    if spec.standalone:
+    if spec.kind is ResourceKind.CACHE_CLUSTER:
         return tuple(node_endpoint_view(node.address, node.port) for node in spec.nodes)
     return tuple(endpoint_view(spec, ep) for ep in spec.endpoints)
 
@@ -140,7 +140,7 @@ def is_deletable(record: GroupRecord) -> bool:
     A replication group: available or failed to create. A standalone cache cluster: the same,
     as DeleteCacheCluster asks it of its node.
     """
-    if record.spec.standalone:
+    if record.spec.kind is ResourceKind.CACHE_CLUSTER:
         return ClusterView(record, record.spec.nodes[0]).status in clusters.DELETABLE
     return record.state.status in groups.DELETABLE and not record.deleting
 
@@ -148,7 +148,7 @@ def is_deletable(record: GroupRecord) -> bool:
 def status_text(record: GroupRecord) -> str:
     """The status a group shows: ``deleting`` once asked to go; a standalone cache cluster
     shows its cache cluster status."""
-    if record.spec.standalone:
+    if record.spec.kind is ResourceKind.CACHE_CLUSTER:
         return ClusterView(record, record.spec.nodes[0]).status.value
     return GroupStatus.DELETING.value if record.deleting else record.state.status.value
 
@@ -217,7 +217,7 @@ def _role(record: GroupRecord, node_id: str, shard_id: str) -> Role:
 def failover_blocker(record: GroupRecord, shard_id: str) -> str | None:
     """Why a shard cannot be failed over right now, or None if it can be asked to."""
     spec = record.spec
-    if spec.standalone:
+    if spec.kind is ResourceKind.CACHE_CLUSTER:
         return "A single-node cache cluster has no replica to fail over to."
     if not spec.automatic_failover:
         return "Auto-failover is disabled for this cache."

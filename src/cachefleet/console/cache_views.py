@@ -21,8 +21,7 @@ from cachefleet.console.node_charts import RenderedChart, node_charts
 from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
 from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableYet, NotFound
-from cachefleet.model.events import Source
-from cachefleet.model.ids import Scope
+from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.spec import Event
 from cachefleet.model.state import GroupRecord
 from cachefleet.service import catalog, clusters, failover, groups
@@ -42,7 +41,7 @@ def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: boo
     if not standalone:
         return groups.get_group(ctx, scope, cache_id)
     view = clusters.find_cluster(ctx, scope, cache_id)
-    if not view.record.spec.standalone:
+    if view.record.spec.kind is not ResourceKind.CACHE_CLUSTER:
         raise NotFound(
             f"Cache cluster {view.node.node_id} is a node of replication group "
             f"{view.record.spec.group_id}; the group's page shows it.",
@@ -57,9 +56,9 @@ def recent_events(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> lis
     Newest first. A standalone cache cluster's events are all of source type cache-cluster.
     """
     start = ctx.clock() - EVENT_WINDOW
-    sources = [(Source.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
-    if not record.spec.standalone:
-        sources.insert(0, (Source.REPLICATION_GROUP.value, record.spec.group_id))
+    sources = [(ResourceKind.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
+    if record.spec.kind is ResourceKind.REPLICATION_GROUP:
+        sources.insert(0, (ResourceKind.REPLICATION_GROUP.value, record.spec.group_id))
     found = [
         event
         for source_type, source_id in sources
@@ -176,7 +175,7 @@ class CachePages:
         return RedirectResponse(links.caches(deleted=record.spec.group_id), 303)
 
     def _delete(self, scope: Scope, record: GroupRecord) -> None:
-        if record.spec.standalone:
+        if record.spec.kind is ResourceKind.CACHE_CLUSTER:
             clusters.delete_cluster(self._ctx, scope, record.spec.group_id)
         else:
             groups.delete_group(self._ctx, scope, record.spec.group_id)

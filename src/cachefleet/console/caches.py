@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from cachefleet.console.cache_page import status_text
 from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
-from cachefleet.model.ids import Scope
+from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
 from cachefleet.service import clusters, groups
@@ -52,7 +52,7 @@ def cache_rows(records: Iterable[GroupRecord]) -> list[CacheRow]:
     return [
         CacheRow(
             group_id=record.spec.group_id,
-            standalone=record.spec.standalone,
+            standalone=record.spec.kind is ResourceKind.CACHE_CLUSTER,
             status=status_text(record),
             cluster_mode=_on(record.spec.cluster_mode is ClusterMode.ENABLED),
             shards=len(record.spec.shards),
@@ -155,7 +155,11 @@ def select(rows: list[CacheRow], query: ListQuery) -> ListView:
 def list_caches(ctx: ServiceContext, scope: Scope) -> list[GroupRecord]:
     """The scope's replication groups and standalone cache clusters (in no set order)."""
     found = groups.describe_groups(ctx, scope, None)
-    found += [v.record for v in clusters.list_clusters(ctx, scope) if v.record.spec.standalone]
+    found += [
+        v.record
+        for v in clusters.list_clusters(ctx, scope)
+        if v.record.spec.kind is ResourceKind.CACHE_CLUSTER
+    ]
     return found
 
 

@@ -1,15 +1,6 @@
-"""ElastiCache's event texts, written once, and the event source types."""
+"""ElastiCache's event texts, written once. Events name their source by its `ResourceKind`."""
 
 from __future__ import annotations
-
-from enum import StrEnum
-
-
-class Source(StrEnum):
-    """DescribeEvents' SourceType values that cachefleet emits."""
-
-    CACHE_CLUSTER = "cache-cluster"
-    REPLICATION_GROUP = "replication-group"
 
 
 def group_created(group_id: str) -> str:

@@ -59,6 +59,22 @@ def validate_identifier(value: str, parameter: str, max_length: int) -> str:
     return value.lower()
 
 
+class ResourceKind(StrEnum):
+    """The kinds of ElastiCache resource, spelt as DescribeEvents' ``SourceType`` spells them.
+
+    A stored group is a replication group or a standalone cache cluster (one node, no group):
+    `GroupSpec.kind` says which, and events name their source by its kind.
+    """
+
+    REPLICATION_GROUP = "replication-group"
+    CACHE_CLUSTER = "cache-cluster"
+    SUBNET_GROUP = "cache-subnet-group"
+    PARAMETER_GROUP = "cache-parameter-group"
+    USER = "user"
+    USER_GROUP = "user-group"
+    SERVERLESS_CACHE = "serverless-cache"
+
+
 class ArnType(StrEnum):
     """The resource types of ElastiCache ARNs (``arn:aws:elasticache:REGION:ACCOUNT:TYPE:ID``)."""
 

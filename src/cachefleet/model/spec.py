@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from cachefleet.model.ids import Scope
+from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.status import ClusterMode, EndpointKind
 
 SLOT_COUNT = 16384
+
+#: The id of the first (in cluster mode disabled, the only) shard of a group.
+FIRST_SHARD = "0001"
 
 #: The host every node is placed on while cachefleet runs on one machine. A multi-host backend
 #: gives each node the name of the host agent that runs it.
@@ -60,7 +63,8 @@ class EndpointSpec:
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
-    """A replication group, or a standalone cache cluster (``standalone``, exactly one node).
+    """A replication group, or a standalone cache cluster (``kind`` CACHE_CLUSTER: exactly one
+    node, no group).
 
     ``nodes`` lists the nodes in creation order; the first node of each shard is its initial
     primary. ``endpoints`` holds the primary and reader endpoints (cluster mode disabled, two or
@@ -83,15 +87,15 @@ class GroupSpec:
     shards: tuple[ShardSpec, ...]
     nodes: tuple[NodeSpec, ...]
     endpoints: tuple[EndpointSpec, ...] = ()
-    standalone: bool = False
+    kind: ResourceKind = ResourceKind.REPLICATION_GROUP
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
 
     @property
     def key(self) -> str:
-        """The store key: replication groups and standalone cache clusters have separate names."""
-        return f"cluster:{self.group_id}" if self.standalone else self.group_id
+        """The store key (`store_key`)."""
+        return store_key(self.kind, self.group_id)
 
     @property
     def plane_name(self) -> str:
@@ -118,6 +122,25 @@ class GroupSpec:
     def with_nodes(self, nodes: tuple[NodeSpec, ...]) -> GroupSpec:
         """A copy with another list of nodes."""
         return replace(self, nodes=nodes)
+
+
+def shard_id(number: int) -> str:
+    """The id of a group's ``number``-th shard (ElastiCache's NodeGroupId).
+
+    >>> shard_id(1), shard_id(12)
+    ('0001', '0012')
+    """
+    return f"{number:04d}"
+
+
+def store_key(kind: ResourceKind, resource_id: str) -> str:
+    """Where the store keeps a group: replication groups and standalone cache clusters have
+    separate names, so a cache cluster's key carries a prefix.
+
+    >>> store_key(ResourceKind.CACHE_CLUSTER, "web")
+    'cluster:web'
+    """
+    return f"cluster:{resource_id}" if kind is ResourceKind.CACHE_CLUSTER else resource_id
 
 
 def split_slots(shard_count: int) -> tuple[SlotRange, ...]:

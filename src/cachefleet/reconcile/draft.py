@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cachefleet.model import events as texts
-from cachefleet.model.events import Source
+from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation
 from cachefleet.model.spec import GroupSpec, NodeSpec
@@ -25,7 +25,7 @@ from cachefleet.reconcile.actions import (
 class EventNote:
     """An event to append once the decision's actions succeed."""
 
-    source: Source
+    source: ResourceKind
     source_id: str
     message: str
 
@@ -64,12 +64,11 @@ class Draft:
     def set_node(self, node_id: str, node_state: NodeState) -> None:
         self.state = self.state.with_node(node_id, node_state)
 
-    def event(self, source: Source, source_id: str, message: str) -> None:
+    def event(self, source: ResourceKind, source_id: str, message: str) -> None:
         self.events.append(EventNote(source, source_id, message))
 
     def group_event(self, message: str) -> None:
-        source = Source.CACHE_CLUSTER if self.spec.standalone else Source.REPLICATION_GROUP
-        self.event(source, self.spec.group_id, message)
+        self.event(self.spec.kind, self.spec.group_id, message)
 
     def decision(self, reason: str) -> Decision:
         settled = not self.actions and not self.waits and not self.operation_active
@@ -89,7 +88,7 @@ def note_failover(draft: Draft, shard_id: str, primary: NodeSpec) -> None:
     if previous is None or draft.state.status is GroupStatus.CREATING:
         return
     message = texts.failover_completed(previous, primary.node_id)
-    draft.event(Source.CACHE_CLUSTER, previous, message)
+    draft.event(ResourceKind.CACHE_CLUSTER, previous, message)
     draft.group_event(message)
 
 
@@ -103,7 +102,7 @@ def restart(
         draft.waits.append(f"starting {node.node_id}")
         return
     if not current.recovering:
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.recovering(node.node_id))
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.recovering(node.node_id))
     draft.set_node(
         node.node_id, replace(current, recovering=True, lost_since=current.lost_since or now)
     )
@@ -119,9 +118,9 @@ def mark_lost(draft: Draft, node: NodeSpec, now: datetime) -> None:
 def mark_healthy(draft: Draft, node: NodeSpec, role: Role, cluster_id: str = "") -> None:
     current = draft.node_state(node.node_id)
     if current.recovering:
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.recovered(node.node_id))
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.recovered(node.node_id))
     if current.status is NodeStatus.CREATING and draft.state.status is not GroupStatus.CREATING:
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_created())
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_created())
     draft.set_node(
         node.node_id,
         NodeState(

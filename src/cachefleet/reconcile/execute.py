@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import assert_never
 
-from cachefleet.model.ids import cluster_arn, group_arn
+from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.spec import GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
@@ -112,5 +112,5 @@ class Executor:
             self._store.drop_operations(spec.scope, spec.key)
             for node in spec.nodes:
                 self._store.remove_tags(cluster_arn(spec.scope, node.node_id))
-            if not spec.standalone:
+            if spec.kind is ResourceKind.REPLICATION_GROUP:
                 self._store.remove_tags(group_arn(spec.scope, spec.group_id))

@@ -264,7 +264,7 @@ class Loop:
         with self._store.transaction():
             self._store.update_operation(failed)
             message = texts.operation_failed(operation.kind, spec.group_id, str(failure))
-            self._store.add_event(Event(spec.scope, _source(spec), spec.group_id, message, now))
+            self._store.add_event(Event(spec.scope, spec.kind, spec.group_id, message, now))
         return f"{operation.kind} failed: {failure}"
 
     def _fail_create(self, record: GroupRecord, why: str) -> None:
@@ -274,7 +274,7 @@ class Loop:
             self._store.update_state(spec.scope, spec.key, state)
             message = texts.create_failed(spec.group_id, why)
             self._store.add_event(
-                Event(spec.scope, _source(spec), spec.group_id, message, self._clock())
+                Event(spec.scope, spec.kind, spec.group_id, message, self._clock())
             )
 
     def _say(
@@ -287,7 +287,3 @@ class Loop:
 
 def _hint(failure: TransientError | PermanentError) -> float:
     return failure.retry_in if isinstance(failure, TransientError) else 0.0
-
-
-def _source(spec: GroupSpec) -> str:
-    return "cache-cluster" if spec.standalone else "replication-group"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cachefleet.model import events as texts
-from cachefleet.model.events import Source
+from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
@@ -93,8 +93,8 @@ def _plan_delete(draft: Draft) -> Decision:
     draft.actions.extend(StopNode(node) for node in spec.nodes)
     draft.actions.append(ForgetGroup())
     for node in spec.nodes:
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())
-    if not spec.standalone:
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
         draft.group_event(texts.group_deleted(spec.group_id))
     return draft.decision(f"deleting: stopping {len(spec.nodes)} nodes")
 
@@ -106,7 +106,7 @@ def _retire_nodes(draft: Draft) -> None:
     draft.actions.extend(StopNode(node) for node in retired)
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())
 
 
 def desired_routes(
@@ -215,10 +215,10 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
 def _creation_events(draft: Draft) -> None:
     spec = draft.spec
     for node in spec.live_nodes:
-        if spec.standalone:
-            draft.event(Source.CACHE_CLUSTER, node.node_id, texts.node_added(node.az))
-        draft.event(Source.CACHE_CLUSTER, node.node_id, texts.cluster_created())
-    if not spec.standalone:
+        if spec.kind is ResourceKind.CACHE_CLUSTER:
+            draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_added(node.az))
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_created())
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
         draft.group_event(texts.group_created(spec.group_id))
 
 

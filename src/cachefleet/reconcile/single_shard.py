@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cachefleet.model.observed import GroupObservation, NodeObservation
-from cachefleet.model.spec import GroupSpec, NodeSpec
+from cachefleet.model.spec import FIRST_SHARD, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import Role
 from cachefleet.reconcile.actions import (
@@ -28,8 +28,6 @@ from cachefleet.reconcile.draft import (
     restart,
 )
 
-SHARD = "0001"
-
 
 def authoritative_primary(
     spec: GroupSpec, state: GroupState, observation: GroupObservation
@@ -39,14 +37,14 @@ def authoritative_primary(
     by_id = {node.node_id: node for node in live}
     if spec.automatic_failover and observation.sentinel_primary in by_id:
         return by_id[observation.sentinel_primary]
-    published = state.primaries.get(SHARD)
+    published = state.primaries.get(FIRST_SHARD)
     return by_id.get(published or "", live[0])
 
 
 def plan_single_shard(draft: Draft, observation: GroupObservation, now: datetime) -> None:
     spec = draft.spec
     primary = authoritative_primary(spec, draft.state, observation)
-    note_failover(draft, SHARD, primary)
+    note_failover(draft, FIRST_SHARD, primary)
     primary_healthy = observation.of(primary.node_id).is_primary
     for node in spec.live_nodes:
         seen = observation.of(node.node_id)

@@ -13,16 +13,23 @@ from cachefleet.errors import (
     cluster_not_deletable,
     cluster_not_found,
 )
-from cachefleet.model.ids import MAX_CACHE_CLUSTER_ID, Scope, cluster_arn, validate_identifier
-from cachefleet.model.spec import GroupSpec, NodeSpec, ShardSpec
-from cachefleet.model.state import GroupRecord, GroupState, NodeState
+from cachefleet.model.ids import (
+    MAX_CACHE_CLUSTER_ID,
+    ResourceKind,
+    Scope,
+    cluster_arn,
+    validate_identifier,
+)
+from cachefleet.model.spec import FIRST_SHARD, NodeSpec
+from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, GroupStatus, NodeStatus
 from cachefleet.service import checks
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
-from cachefleet.service.layout import MAX_NODES_CMD, spread
+from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
 #: The statuses in which a cache cluster can be deleted.
@@ -43,7 +50,10 @@ class ClusterView:
         could not be recovered; ``create-failed`` is not a cache cluster status)."""
         if self.record.deleting or self.node.deleting:
             return NodeStatus.DELETING
-        if self.record.spec.standalone and self.record.state.status is GroupStatus.CREATE_FAILED:
+        if (
+            self.record.spec.kind is ResourceKind.CACHE_CLUSTER
+            and self.record.state.status is GroupStatus.CREATE_FAILED
+        ):
             return NodeStatus.RESTORE_FAILED
         return self.record.state.node(self.node.node_id).status
 
@@ -78,40 +88,13 @@ def _create_standalone(
     az = req.az or spread(1, azs, random.randrange(len(azs)))[0]
     if az not in azs:
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
-    now = ctx.clock()
-    port = checks.check_port(req.port)
-    rng = random.Random()
-    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
-    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
-    node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), port, now)
-    spec = GroupSpec(
-        scope=scope,
-        group_id=cluster_id,
-        description="",
-        cluster_mode=ClusterMode.DISABLED,
-        node_type=checks.check_node_type(req.node_type),
-        engine_version=version,
-        port=port,
-        automatic_failover=False,
-        multi_az=False,
-        parameter_group=checks.check_parameter_group(
-            req.parameter_group, version, ClusterMode.DISABLED
-        ),
-        subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=maintenance,
-        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
-        created_at=now,
-        shards=(ShardSpec("0001"),),
-        nodes=(node,),
-        standalone=True,
-        auto_minor_version_upgrade=req.auto_minor_version_upgrade is not False,
-        network_type=checks.check_network_type(req.network_type),
-    )
+    layout = Layout(ClusterMode.DISABLED, False, False, (ShardLayout(FIRST_SHARD, (), (az,)),))
+    kind = ResourceKind.CACHE_CLUSTER
+    spec = build_spec(ctx, scope, kind, cluster_id, "", req, layout, version)
     check_capacity(ctx, scope, spec)
-    state = GroupState(primaries={"0001": cluster_id}, nodes={cluster_id: NodeState()})
-    record = GroupRecord(spec, state)
+    record = GroupRecord(spec, initial_state(spec))
     ctx.store.insert_group(record)
-    return ClusterView(record, node)
+    return ClusterView(record, spec.nodes[0])
 
 
 def _add_replica(
@@ -143,7 +126,7 @@ def _add_replica(
     if az not in azs:
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
-    node = NodeSpec(cluster_id, "0001", az, allocator.node_address(az), spec.port, ctx.clock())
+    node = NodeSpec(cluster_id, FIRST_SHARD, az, allocator.node_address(az), spec.port, ctx.clock())
     grown = replace(spec, nodes=(*spec.nodes, node))
     check_capacity(ctx, scope, replace(spec, nodes=(node,)))
     ctx.store.update_spec(grown)
@@ -182,13 +165,14 @@ def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> Cluste
         record, node = view.record, view.node
         if view.status not in DELETABLE:
             raise cluster_not_deletable(node.node_id)
-        if record.spec.standalone:
+        if record.spec.kind is ResourceKind.CACHE_CLUSTER:
             ctx.store.mark_deleting(scope, record.spec.key)
         else:
             _retire_replica(ctx, record, node)
     ctx.wake(scope, record.spec.key)
     return ClusterView(
-        replace(record, deleting=record.spec.standalone), replace(node, deleting=True)
+        replace(record, deleting=record.spec.kind is ResourceKind.CACHE_CLUSTER),
+        replace(node, deleting=True),
     )
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from cachefleet.errors import InvalidState, Kind, NotFound, QuotaExceeded
 from cachefleet.model import events as texts
-from cachefleet.model.events import Source
-from cachefleet.model.ids import Scope
+from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.operations import OperationKind, new_test_failover
+from cachefleet.model.spec import shard_id
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
@@ -50,7 +50,7 @@ def test_failover(ctx: ServiceContext, scope: Scope, group_id: str, shard_id: st
         primary = record.state.primaries[shard]
         ctx.store.add_operation(scope, spec.key, new_test_failover(shard, primary, now))
         ctx.record_event(
-            scope, Source.REPLICATION_GROUP, spec.group_id, texts.test_failover_called(shard)
+            scope, ResourceKind.REPLICATION_GROUP, spec.group_id, texts.test_failover_called(shard)
         )
     ctx.wake(scope, spec.key)
     return record
@@ -59,7 +59,7 @@ def test_failover(ctx: ServiceContext, scope: Scope, group_id: str, shard_id: st
 def _shard_id(given: str) -> str:
     if not given.isdigit() or not 1 <= len(given) <= 4:
         raise NotFound(f"Node group {given} not found.", Kind.NODE_GROUP)
-    return f"{int(given):04d}"
+    return shard_id(int(given))
 
 
 def _check_ready(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None:

@@ -7,7 +7,6 @@ wish; the loop tears the nodes down and forgets the group.
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 
 from cachefleet.errors import (
@@ -19,15 +18,15 @@ from cachefleet.errors import (
     group_not_deletable,
     group_not_found,
 )
-from cachefleet.model.ids import MAX_GROUP_ID, Scope, group_arn, validate_identifier
-from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec, ShardSpec
-from cachefleet.model.state import GroupRecord, GroupState, NodeState
-from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus
+from cachefleet.model.ids import MAX_GROUP_ID, ResourceKind, Scope, group_arn, validate_identifier
+from cachefleet.model.spec import GroupSpec
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
 from cachefleet.service import checks
-from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
-from cachefleet.service.layout import Layout, plan_layout
+from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
 MAX_DESCRIPTION = 255
@@ -48,9 +47,18 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     with ctx.store.transaction():
         if ctx.store.get_group(scope, group_id) is not None:
             raise group_already_exists(group_id)
-        spec = _build_spec(ctx, scope, group_id, req, layout, version)
+        spec = build_spec(
+            ctx,
+            scope,
+            ResourceKind.REPLICATION_GROUP,
+            group_id,
+            req.description,
+            req,
+            layout,
+            version,
+        )
         check_capacity(ctx, scope, spec)
-        ctx.store.insert_group(GroupRecord(spec, _initial_state(spec)))
+        ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))
         if tags:
             ctx.store.put_tags(group_arn(scope, group_id), tags)
     ctx.wake(scope, spec.key)
@@ -68,79 +76,6 @@ def check_description(description: str) -> None:
             problem="too-long",
             facts={"max": MAX_DESCRIPTION},
         )
-
-
-def _build_spec(
-    ctx: ServiceContext,
-    scope: Scope,
-    group_id: str,
-    req: CreateGroupRequest,
-    layout: Layout,
-    version: str,
-) -> GroupSpec:
-    now = ctx.clock()
-    port = checks.check_port(req.port)
-    rng = random.Random()
-    maintenance = checks.check_maintenance_window(req.maintenance_window, scope.region, rng)
-    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
-    nodes: list[NodeSpec] = []
-    shards: list[ShardSpec] = []
-    for shard in layout.shards:
-        shards.append(ShardSpec(shard.shard_id, shard.slots))
-        for index, az in enumerate(shard.azs, start=1):
-            node_id = _node_id(group_id, layout.cluster_mode, shard.shard_id, index)
-            nodes.append(
-                NodeSpec(node_id, shard.shard_id, az, allocator.node_address(az), port, now)
-            )
-    return GroupSpec(
-        scope=scope,
-        group_id=group_id,
-        description=req.description,
-        cluster_mode=layout.cluster_mode,
-        node_type=checks.check_node_type(req.node_type),
-        engine_version=version,
-        port=port,
-        automatic_failover=layout.automatic_failover,
-        multi_az=layout.multi_az,
-        parameter_group=checks.check_parameter_group(
-            req.parameter_group, version, layout.cluster_mode
-        ),
-        subnet_group=checks.check_subnet_group(req.subnet_group),
-        maintenance_window=maintenance,
-        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
-        created_at=now,
-        shards=tuple(shards),
-        nodes=tuple(nodes),
-        endpoints=_endpoints(layout, allocator, port),
-        auto_minor_version_upgrade=(
-            True if req.auto_minor_version_upgrade is None else req.auto_minor_version_upgrade
-        ),
-        network_type=checks.check_network_type(req.network_type),
-    )
-
-
-def _node_id(group_id: str, mode: ClusterMode, shard_id: str, index: int) -> str:
-    if mode is ClusterMode.ENABLED:
-        return f"{group_id}-{shard_id}-{index:03d}"
-    return f"{group_id}-{index:03d}"
-
-
-def _endpoints(layout: Layout, allocator: AddressAllocator, port: int) -> tuple[EndpointSpec, ...]:
-    if layout.cluster_mode is ClusterMode.ENABLED:
-        return (EndpointSpec(EndpointKind.CONFIGURATION, allocator.endpoint_address(), port),)
-    return (
-        EndpointSpec(EndpointKind.PRIMARY, allocator.endpoint_address(), port),
-        EndpointSpec(EndpointKind.READER, allocator.endpoint_address(), port),
-    )
-
-
-def _initial_state(spec: GroupSpec) -> GroupState:
-    primaries = {shard.shard_id: spec.nodes_of(shard.shard_id)[0].node_id for shard in spec.shards}
-    return GroupState(
-        status=GroupStatus.CREATING,
-        primaries=primaries,
-        nodes={node.node_id: NodeState() for node in spec.nodes},
-    )
 
 
 def check_capacity(ctx: ServiceContext, scope: Scope, spec: GroupSpec) -> None:
@@ -166,7 +101,7 @@ def get_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
     :raises NotFound: ReplicationGroupNotFoundFault.
     """
     record = ctx.store.get_group(scope, group_id.lower())
-    if record is None or record.spec.standalone:
+    if record is None or record.spec.kind is not ResourceKind.REPLICATION_GROUP:
         raise group_not_found(group_id)
     return record
 
@@ -179,7 +114,11 @@ def describe_groups(ctx: ServiceContext, scope: Scope, group_id: str | None) -> 
     """One replication group, or all of the scope's, in creation order."""
     if group_id is not None:
         return [get_group(ctx, scope, group_id)]
-    return [record for record in ctx.store.list_groups(scope) if not record.spec.standalone]
+    return [
+        record
+        for record in ctx.store.list_groups(scope)
+        if record.spec.kind is ResourceKind.REPLICATION_GROUP
+    ]
 
 
 def delete_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:

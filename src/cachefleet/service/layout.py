@@ -16,7 +16,7 @@ from cachefleet.errors import (
     cluster_mode_without_failover,
     preferred_azs_count,
 )
-from cachefleet.model.spec import SLOT_COUNT, SlotRange, split_slots
+from cachefleet.model.spec import FIRST_SHARD, SLOT_COUNT, SlotRange, shard_id, split_slots
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
@@ -89,7 +89,9 @@ def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layou
         placement = _shard_azs(first, count - 1, azs, 0)
     else:
         placement = spread(count, azs, 0)
-    return Layout(ClusterMode.DISABLED, failover, multi_az, (ShardLayout("0001", (), placement),))
+    return Layout(
+        ClusterMode.DISABLED, failover, multi_az, (ShardLayout(FIRST_SHARD, (), placement),)
+    )
 
 
 def _node_count_cmd(req: CreateGroupRequest) -> int:
@@ -301,10 +303,10 @@ def _twice(slot: int, first: int, second: int) -> str:
 
 def _shard_id(given: str | None, index: int) -> str:
     if given is None:
-        return f"{index + 1:04d}"
+        return shard_id(index + 1)
     if not given.isdigit() or not 1 <= len(given) <= 4:
         raise InvalidParameter(f"NodeGroupId {given!r} must be 1 to 4 digits.")
-    return f"{int(given):04d}"
+    return shard_id(int(given))
 
 
 def _check_unique_shard_ids(shards: list[ShardLayout]) -> None:

@@ -13,7 +13,7 @@ from cachefleet.errors import (
     cluster_not_found,
     group_not_found,
 )
-from cachefleet.model.ids import ArnType, Scope, arn, parse_arn
+from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, parse_arn
 from cachefleet.model.spec import Tag
 from cachefleet.service import catalog
 from cachefleet.service.context import ServiceContext
@@ -62,7 +62,7 @@ def _too_many() -> QuotaExceeded:
 
 def _replication_group_exists(ctx: ServiceContext, scope: Scope, group_id: str) -> None:
     record = ctx.store.get_group(scope, group_id)
-    if record is None or record.spec.standalone:
+    if record is None or record.spec.kind is not ResourceKind.REPLICATION_GROUP:
         raise group_not_found(group_id)
 
 

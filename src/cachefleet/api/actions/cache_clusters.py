@@ -9,6 +9,7 @@ from cachefleet.api import shapes
 from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
+from cachefleet.model.ids import ResourceKind
 from cachefleet.service import clusters
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.context import ServiceContext
@@ -56,7 +57,7 @@ async def describe_cache_clusters(ctx: ServiceContext, request: ApiRequest) -> d
     else:
         views = clusters.list_clusters(ctx, scope)
         if params.get("ShowCacheClustersNotInReplicationGroups"):
-            views = [view for view in views if view.record.spec.standalone]
+            views = [view for view in views if view.record.spec.kind is ResourceKind.CACHE_CLUSTER]
     page, marker = paginate(views, _position, params.get("Marker"), params.get("MaxRecords"))
     show = bool(params.get("ShowCacheNodeInfo"))
     return {"CacheClusters": [shapes.cache_cluster(v, show) for v in page], "Marker": marker}

@@ -1,0 +1,125 @@
+"""The one place a new group's spec and first published state are built, for both create
+actions: CreateReplicationGroup (a replication group of any layout) and CreateCacheCluster
+without a group (a standalone cache cluster: one node, one shard, no endpoints of its own).
+
+Checks the settings both actions share (node type, port, parameter group, subnet group,
+maintenance window, network type) and allocates addresses; writes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Protocol
+
+from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec, ShardSpec
+from cachefleet.model.state import GroupState, NodeState
+from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus
+from cachefleet.service import checks
+from cachefleet.service.addresses import AddressAllocator
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.layout import Layout
+
+
+class CreateSettings(Protocol):
+    """What both create requests say about their nodes, as given (None: the default)."""
+
+    @property
+    def node_type(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def parameter_group(self) -> str | None: ...
+    @property
+    def subnet_group(self) -> str | None: ...
+    @property
+    def maintenance_window(self) -> str | None: ...
+    @property
+    def auto_minor_version_upgrade(self) -> bool | None: ...
+    @property
+    def network_type(self) -> str | None: ...
+
+
+def build_spec(
+    ctx: ServiceContext,
+    scope: Scope,
+    kind: ResourceKind,
+    resource_id: str,
+    description: str,
+    settings: CreateSettings,
+    layout: Layout,
+    version: str,
+) -> GroupSpec:
+    """The spec of a new replication group or standalone cache cluster.
+
+    :raises InvalidParameter, InvalidParameterCombination, NotFound: a shared setting is refused.
+    """
+    now = ctx.clock()
+    port = checks.check_port(settings.port)
+    rng = random.Random()
+    maintenance = checks.check_maintenance_window(settings.maintenance_window, scope.region, rng)
+    allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
+    nodes: list[NodeSpec] = []
+    for shard in layout.shards:
+        for index, az in enumerate(shard.azs, start=1):
+            node_id = _node_id(kind, resource_id, layout.cluster_mode, shard.shard_id, index)
+            nodes.append(
+                NodeSpec(node_id, shard.shard_id, az, allocator.node_address(az), port, now)
+            )
+    return GroupSpec(
+        scope=scope,
+        group_id=resource_id,
+        description=description,
+        cluster_mode=layout.cluster_mode,
+        node_type=checks.check_node_type(settings.node_type),
+        engine_version=version,
+        port=port,
+        automatic_failover=layout.automatic_failover,
+        multi_az=layout.multi_az,
+        parameter_group=checks.check_parameter_group(
+            settings.parameter_group, version, layout.cluster_mode
+        ),
+        subnet_group=checks.check_subnet_group(settings.subnet_group),
+        maintenance_window=maintenance,
+        snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
+        created_at=now,
+        shards=tuple(ShardSpec(shard.shard_id, shard.slots) for shard in layout.shards),
+        nodes=tuple(nodes),
+        endpoints=_endpoints(kind, layout, allocator, port),
+        kind=kind,
+        auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
+        network_type=checks.check_network_type(settings.network_type),
+    )
+
+
+def initial_state(spec: GroupSpec) -> GroupState:
+    """What a new group publishes until the loop has seen it: creating, first nodes primary."""
+    primaries = {shard.shard_id: spec.nodes_of(shard.shard_id)[0].node_id for shard in spec.shards}
+    return GroupState(
+        status=GroupStatus.CREATING,
+        primaries=primaries,
+        nodes={node.node_id: NodeState() for node in spec.nodes},
+    )
+
+
+def _node_id(
+    kind: ResourceKind, resource_id: str, mode: ClusterMode, shard_id: str, index: int
+) -> str:
+    if kind is ResourceKind.CACHE_CLUSTER:
+        return resource_id  # the cache cluster is its one node
+    if mode is ClusterMode.ENABLED:
+        return f"{resource_id}-{shard_id}-{index:03d}"
+    return f"{resource_id}-{index:03d}"
+
+
+def _endpoints(
+    kind: ResourceKind, layout: Layout, allocator: AddressAllocator, port: int
+) -> tuple[EndpointSpec, ...]:
+    if kind is ResourceKind.CACHE_CLUSTER:
+        return ()  # reached at its node's own address
+    if layout.cluster_mode is ClusterMode.ENABLED:
+        return (EndpointSpec(EndpointKind.CONFIGURATION, allocator.endpoint_address(), port),)
+    return (
+        EndpointSpec(EndpointKind.PRIMARY, allocator.endpoint_address(), port),
+        EndpointSpec(EndpointKind.READER, allocator.endpoint_address(), port),
+    )
