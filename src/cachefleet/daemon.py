@@ -11,23 +11,16 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
 
 from cachefleet import __version__
-from cachefleet.api.actions import build_handlers
-from cachefleet.api.app import api_route, aws_error_pages
-from cachefleet.console import create_console_app
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines
-from cachefleet.engine.client import NodeAccess, answers_ping
+from cachefleet.engine.client import NodeAccess
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.errors import EngineError
 from cachefleet.installation import (
@@ -44,6 +37,8 @@ from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
+from cachefleet.web.app import build_app
+from cachefleet.web.health import HealthSources
 
 log = logging.getLogger("cachefleet")
 
@@ -107,47 +102,15 @@ class Daemon:
         return cls(settings, store, binaries, engine, sentinels, router, loop, context)
 
     def app(self) -> Starlette:
-        """The HTTP app: /health, the web console at /console and the ElastiCache Query API at /."""
-        return Starlette(
-            routes=[
-                Route("/health", self.health, methods=["GET"]),
-                Mount("/console", app=create_console_app(self.context), name="console"),
-                api_route(build_handlers(self.context)),
-            ],
-            exception_handlers=aws_error_pages(),
+        """The HTTP app (`web.app.build_app`)."""
+        sources = HealthSources(
+            self.settings.data_dir,
+            self.store,
+            tuple(self.binaries),
+            self.sentinels.addresses,
+            self.router,
         )
-
-    async def health(self, request: Request) -> JSONResponse:
-        """Readiness and what this installation runs on."""
-        return JSONResponse(await self.health_report())
-
-    async def health_report(self) -> dict[str, Any]:
-        """Version, engines, router, Sentinels and store, as /health reports them."""
-        sentinels_up = await asyncio.gather(
-            *(answers_ping(sentinel) for sentinel in self.sentinels.addresses)
-        )
-        return {
-            "status": "ok",
-            "version": __version__,
-            "engines": [
-                {"kind": b.kind.value, "version": b.version, "path": b.path} for b in self.binaries
-            ],
-            "router": {
-                "name": self.router.name,
-                "reason": self.router.reason,
-                "primary_endpoints_served_by_primaries": self.router.node_listeners,
-            },
-            "sentinels": [
-                {"address": str(sentinel), "up": up}
-                for sentinel, up in zip(self.sentinels.addresses, sentinels_up, strict=True)
-            ],
-            "store": {
-                "ok": self.store.integrity_ok(),
-                "schema_version": self.store.schema_version,
-                "groups": len(self.store.list_groups()),
-            },
-            "data_dir": str(self.settings.data_dir),
-        }
+        return build_app(self.context, sources)
 
     async def close(self) -> None:
         """Stop the loop's workers and close the store; the data plane keeps running."""

@@ -1,0 +1,25 @@
+"""The daemon's one HTTP app, built from its surfaces."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from cachefleet.api.actions import build_handlers
+from cachefleet.api.app import api_route, aws_error_pages
+from cachefleet.console import create_console_app
+from cachefleet.service.context import ServiceContext
+from cachefleet.web.health import HealthSources, health_route
+
+
+def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
+    """``/health``, the console at ``/console`` and the ElastiCache Query API at ``/`` (which
+    also answers AWS clients on any wrong path or method in AWS's error format)."""
+    return Starlette(
+        routes=[
+            health_route(health),
+            Mount("/console", app=create_console_app(context), name="console"),
+            api_route(build_handlers(context)),
+        ],
+        exception_handlers=aws_error_pages(),
+    )

@@ -1,0 +1,69 @@
+"""``/health``: readiness, and what this installation runs on (version, engines, endpoint
+router, Sentinels, store). Tests, benchmarks and the harness wait on it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from cachefleet import __version__
+from cachefleet.endpoints.router import Router
+from cachefleet.engine.binaries import EngineBinary
+from cachefleet.engine.client import NodeAccess, answers_ping
+from cachefleet.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSources:
+    """What the report reads."""
+
+    data_dir: Path
+    store: Store
+    binaries: tuple[EngineBinary, ...]
+    sentinels: tuple[NodeAccess, ...]
+    router: Router
+
+
+async def health_report(sources: HealthSources) -> dict[str, Any]:
+    """Version, engines, router, Sentinels and store, as ``/health`` reports them. Pings each
+    Sentinel (bounded by the client's timeout)."""
+    sentinels_up = await asyncio.gather(*(answers_ping(s) for s in sources.sentinels))
+    router = sources.router
+    store = sources.store
+    return {
+        "status": "ok",
+        "version": __version__,
+        "engines": [
+            {"kind": b.kind.value, "version": b.version, "path": b.path} for b in sources.binaries
+        ],
+        "router": {
+            "name": router.name,
+            "reason": router.reason,
+            "primary_endpoints_served_by_primaries": router.node_listeners,
+        },
+        "sentinels": [
+            {"address": str(sentinel), "up": up}
+            for sentinel, up in zip(sources.sentinels, sentinels_up, strict=True)
+        ],
+        "store": {
+            "ok": store.integrity_ok(),
+            "schema_version": store.schema_version,
+            "groups": len(store.list_groups()),
+        },
+        "data_dir": str(sources.data_dir),
+    }
+
+
+def health_route(sources: HealthSources) -> Route:
+    """``GET /health``."""
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse(await health_report(sources))
+
+    return Route("/health", health, methods=["GET"])
