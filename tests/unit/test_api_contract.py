@@ -202,3 +202,22 @@ def test_a_huge_identifier_is_not_echoed_back_whole(api: ApiClient) -> None:
     assert (status, parsed["Error"]["Code"]) == (404, "CacheClusterNotFound")
     assert huge[:257] not in parsed["Error"]["Message"]
     assert len(parsed["Error"]["Message"]) < 400
+
+
+def test_reboot_cache_cluster_checks_the_node_the_mode_and_the_state(api: ApiClient) -> None:
+    reboot = "RebootCacheCluster"
+    status, parsed = call(api, reboot, {"CacheClusterId": "nope", "CacheNodeIdsToReboot": ["0001"]})
+    assert (status, parsed["Error"]["Code"]) == (404, "CacheClusterNotFound")
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
+    status, parsed = call(api, reboot, {"CacheClusterId": "solo", "CacheNodeIdsToReboot": ["0002"]})
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
+    status, parsed = call(api, reboot, {"CacheClusterId": "solo", "CacheNodeIdsToReboot": ["0001"]})
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidCacheClusterState"), "still creating"
+    ok(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "shop", "ReplicationGroupDescription": "s", "NumNodeGroups": 2,
+        "CacheNodeType": "cache.t4g.micro", "AutomaticFailoverEnabled": True,
+    })  # fmt: skip
+    status, parsed = call(
+        api, reboot, {"CacheClusterId": "shop-0001-001", "CacheNodeIdsToReboot": ["0001"]}
+    )
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterCombination")

@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 from cachefleet.model.observed import GroupObservation, NodeObservation
-from cachefleet.model.operations import FailoverStep, FailoverTestProgress, new_test_failover
+from cachefleet.model.operations import (
+    FailoverStep,
+    FailoverTestProgress,
+    RebootProgress,
+    RebootStep,
+    new_reboot,
+    new_test_failover,
+)
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
@@ -19,6 +26,7 @@ from cachefleet.reconcile.actions import (
     PlannedFailover,
     RecordOperation,
     ReplicaOf,
+    RestartNode,
     Route,
     StartNode,
     StopNode,
@@ -441,3 +449,60 @@ def test_a_cluster_has_no_primary_endpoint_to_listen_on():
     decision = plan_with_listeners(spec, seen)
 
     assert listens_in(decision) == []
+
+
+# --- RebootCacheCluster ------------------------------------------------------------------------
+
+
+def a_reboot(*node_ids: str, step: RebootStep = RebootStep.RESTART, done: tuple[str, ...] = ()):
+    operation = replace(new_reboot(node_ids, T0), id=3)
+    return replace(operation, progress=RebootProgress(done, step))
+
+
+def test_a_reboot_restarts_a_replica_on_its_own_files_following_its_primary():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_reboot("g-002"),))
+    assert RestartNode(n2, n1) in decision.actions
+    (record,) = recorded(decision)
+    assert record.operation.progress == RebootProgress((), RebootStep.RECOVER)
+    assert decision.actions.index(record) > decision.actions.index(RestartNode(n2, n1))
+    assert decision.state.node("g-002").status is NodeStatus.REBOOTING
+    assert [e.message for e in decision.events] == ["Cache node 0001 shutdown"]
+
+
+def test_a_rebooted_node_is_waited_for_then_the_reboot_ends_with_its_event():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = a_reboot("g-002", step=RebootStep.RECOVER)
+    state = available(spec)
+    state = state.with_node("g-002", replace(state.node("g-002"), status=NodeStatus.REBOOTING))
+    syncing = observed(primary(n1), replica(n2, n1, up=False), sentinel=n1.node_id)
+    waiting = plan_group(spec, state, False, syncing, Memory(), T0, (operation,))
+    assert not recorded(waiting) and not any(isinstance(a, RestartNode) for a in waiting.actions)
+    assert waiting.state.node("g-002").status is NodeStatus.REBOOTING
+    in_sync = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    done = plan_group(spec, waiting.state, False, in_sync, Memory(), T0, (operation,))
+    (record,) = recorded(done)
+    assert record.operation.status.value == "done"
+    assert [e.message for e in done.events] == ["Cache node 0001 restarted"]
+    assert done.state.status is GroupStatus.AVAILABLE
+
+
+def test_a_reboot_resumed_after_a_crash_never_restarts_the_node_twice():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = a_reboot("g-002", step=RebootStep.RECOVER)  # restarted, then the crash
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert not any(isinstance(a, RestartNode) for a in decision.actions)
+
+
+def test_a_primary_reboots_without_a_failover_and_as_a_primary():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_reboot("g-001"),))
+    assert RestartNode(n1, None) in decision.actions
+    assert not any(isinstance(a, PlannedFailover) for a in decision.actions)

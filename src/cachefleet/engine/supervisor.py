@@ -170,6 +170,17 @@ class HostEngine:
             replica_of=None if clustered or replica_of is None else _hostport(replica_of),
         )
 
+    async def restart_node(
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+    ) -> None:
+        """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
+        held) and start it again on its own directory and a freshly rendered config."""
+        paths = self.paths(spec, node)
+        pid = self._running_pid(paths)
+        if pid is not None:
+            await process.stop(pid, _access(node), expected_conf=paths.conf)
+        await self.start_node(spec, node, replica_of, fresh=False)
+
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Stop the node's process (if it runs) and remove its directory."""
         paths = self.paths(spec, node)

@@ -56,3 +56,13 @@ def operation_failed(kind: str, group_id: str, reason: str) -> str:
 def create_failed(group_id: str, reason: str) -> str:
     """A create could not be completed."""
     return f"Failed to create replication group {group_id}: {reason}"
+
+
+def node_shutdown(node_number: str) -> str:
+    """A cache node went down for a reboot."""
+    return f"Cache node {node_number} shutdown"
+
+
+def node_restarted(node_number: str) -> str:
+    """A rebooted cache node serves again."""
+    return f"Cache node {node_number} restarted"

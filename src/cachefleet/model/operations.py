@@ -22,6 +22,7 @@ class OperationKind(StrEnum):
     """What an operation does."""
 
     TEST_FAILOVER = "test-failover"
+    REBOOT = "reboot"
 
 
 class OperationStatus(StrEnum):
@@ -66,12 +67,38 @@ class FailoverTestProgress:
     promoted: str = ""
 
 
-OperationParams = FailoverTestParams
-OperationProgress = FailoverTestProgress
+# --- RebootCacheCluster ------------------------------------------------------------------------
+
+
+class RebootStep(StrEnum):
+    """The steps of rebooting one node."""
+
+    RESTART = "restart"  # stop the process and start it again on its own files
+    RECOVER = "recover"  # wait until it serves again (a replica: in sync with its primary)
+
+
+@dataclass(frozen=True, slots=True)
+class RebootParams:
+    """RebootCacheCluster: the nodes to reboot, one at a time, in this order."""
+
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RebootProgress:
+    """How far a reboot got: the nodes done, and the step of the one under way."""
+
+    done: tuple[str, ...] = ()
+    step: RebootStep = RebootStep.RESTART
+
+
+OperationParams = FailoverTestParams | RebootParams
+OperationProgress = FailoverTestProgress | RebootProgress
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
     OperationKind.TEST_FAILOVER: (FailoverTestParams, FailoverTestProgress),
+    OperationKind.REBOOT: (RebootParams, RebootProgress),
 }
 
 
@@ -122,6 +149,13 @@ class Operation:
         return replace(
             self, attempts=self.attempts + 1, error=error, retry_at=retry_at, updated_at=now
         )
+
+
+def new_reboot(node_ids: tuple[str, ...], now: datetime) -> Operation:
+    """A new RebootCacheCluster operation."""
+    return Operation(
+        OperationKind.REBOOT, RebootParams(node_ids), RebootProgress(), now, updated_at=now
+    )
 
 
 def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operation:

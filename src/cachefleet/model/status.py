@@ -22,7 +22,7 @@ class NodeStatus(StrEnum):
     AVAILABLE = "available"
     MODIFYING = "modifying"
     DELETING = "deleting"
-    REBOOTING = "rebooting cluster nodes"
+    REBOOTING = "rebooting cache cluster nodes"
     # ElastiCache documents no create-failed for cache clusters; restore-failed is its status
     # for a node that "failed and could not be recovered", which is what a failed create is here.
     RESTORE_FAILED = "restore-failed"

@@ -22,6 +22,15 @@ class StartNode:
 
 
 @dataclass(frozen=True, slots=True)
+class RestartNode:
+    """Stop a node's process and start it again on its own files (a reboot: what it had in
+    memory is gone unless its persistence kept it; a replica resynchronises)."""
+
+    node: NodeSpec
+    replica_of: NodeSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StopNode:
     """Stop a node's process and remove its files."""
 
@@ -144,6 +153,7 @@ class ForgetGroup:
 
 Action = (
     StartNode
+    | RestartNode
     | StopNode
     | ReplicaOf
     | Promote

@@ -27,6 +27,7 @@ from cachefleet.reconcile.actions import (
     Promote,
     RecordOperation,
     ReplicaOf,
+    RestartNode,
     Route,
     StartNode,
     StopNode,
@@ -61,6 +62,8 @@ class Executor:
         match action:
             case StartNode(node, replica_of, fresh):
                 await engine.start_node(spec, node, replica_of, fresh)
+            case RestartNode(node, replica_of):
+                await engine.restart_node(spec, node, replica_of)
             case StopNode(node):
                 await engine.stop_node(spec, node)
             case ReplicaOf(node, primary):

@@ -29,6 +29,12 @@ class Engine(Protocol):
         """Start the node's process unless it runs; ``fresh`` empties its directory first."""
         ...
 
+    async def restart_node(
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+    ) -> None:
+        """Stop the node's process (if it runs) and start it again, keeping its directory."""
+        ...
+
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Stop the node's process (if any) and remove its directory."""
         ...

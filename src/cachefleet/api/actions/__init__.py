@@ -32,6 +32,7 @@ ACTIONS: dict[str, _Action] = {
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
     "DeleteCacheCluster": cache_clusters.delete_cache_cluster,
+    "RebootCacheCluster": cache_clusters.reboot_cache_cluster,
     "AddTagsToResource": tags.add_tags_to_resource,
     "ListTagsForResource": tags.list_tags_for_resource,
     "RemoveTagsFromResource": tags.remove_tags_from_resource,

@@ -1,4 +1,4 @@
-"""CreateCacheCluster, DescribeCacheClusters, DeleteCacheCluster."""
+"""CreateCacheCluster, DescribeCacheClusters, DeleteCacheCluster, RebootCacheCluster."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cachefleet.api.actions.common import node_settings, refuse_unavailable, sco
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
 from cachefleet.model.ids import ResourceKind
-from cachefleet.service import clusters
+from cachefleet.service import clusters, reboot
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
@@ -75,4 +75,18 @@ async def delete_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     params = request.params
     refuse_unavailable(params, ("FinalSnapshotIdentifier",))
     view = clusters.delete_cluster(ctx, scope_of(request), params["CacheClusterId"])
+    return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}
+
+
+async def reboot_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """RebootCacheCluster. Errors: CacheClusterNotFound, InvalidCacheClusterState,
+    InvalidParameterValue, InvalidParameterCombination.
+    """
+    params = request.params
+    view = reboot.reboot_cluster(
+        ctx,
+        scope_of(request),
+        params["CacheClusterId"],
+        tuple(params.get("CacheNodeIdsToReboot") or ()),
+    )
     return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}

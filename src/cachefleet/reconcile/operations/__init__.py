@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import assert_never
 
 from cachefleet.model.observed import GroupObservation
-from cachefleet.model.operations import FailoverTestParams, Operation
+from cachefleet.model.operations import FailoverTestParams, Operation, RebootParams
 from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.operations.reboot import plan_reboot
 from cachefleet.reconcile.operations.test_failover import plan_test_failover
 
 
@@ -40,5 +41,7 @@ def plan_operation(
     match params:
         case FailoverTestParams():
             plan_test_failover(draft, operation, params, observation, now)
+        case RebootParams():
+            plan_reboot(draft, operation, params, observation, now)
         case _:
             assert_never(params)

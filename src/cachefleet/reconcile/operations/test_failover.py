@@ -32,6 +32,7 @@ def plan_test_failover(
 ) -> None:
     """Add the next step of a test failover of one shard to the draft."""
     progress = operation.progress
+    assert isinstance(progress, FailoverTestProgress)
     old = draft.spec.node(params.from_primary)
     current = draft.state.primaries.get(params.shard_id)
     label = f"test failover of node group {params.shard_id}"

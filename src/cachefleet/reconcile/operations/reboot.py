@@ -1,0 +1,71 @@
+"""RebootCacheCluster: restart the named nodes one at a time, each on its own files, and wait
+until it serves again (a replica: in sync with its primary) before the next one.
+
+Steps per node (`RebootStep`): RESTART → RECOVER. The cache cluster being rebooted publishes
+``rebooting cache cluster nodes``; ElastiCache's events say ``Cache node 0001 shutdown`` and
+``Cache node 0001 restarted``. A node that answers as healthy in the RECOVER step is done, so a
+control plane killed after the restart resumes by waiting, never by restarting it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from cachefleet.model import events as texts
+from cachefleet.model.ids import ResourceKind
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import Operation, RebootParams, RebootProgress, RebootStep
+from cachefleet.model.status import NodeStatus
+from cachefleet.reconcile.actions import RecordOperation, RestartNode
+from cachefleet.reconcile.draft import Draft
+
+#: A Redis cache cluster has one cache node, numbered as ElastiCache numbers it.
+CACHE_NODE = "0001"
+
+
+def plan_reboot(
+    draft: Draft,
+    operation: Operation,
+    params: RebootParams,
+    observation: GroupObservation,
+    now: datetime,
+) -> None:
+    """Add the next step of a reboot to the draft."""
+    progress = operation.progress
+    assert isinstance(progress, RebootProgress)
+    remaining = [n for n in params.node_ids if n not in progress.done]
+    node = draft.spec.node(remaining[0]) if remaining else None
+    if node is None or node.deleting:
+        if len(remaining) <= 1:
+            draft.actions.append(RecordOperation(operation.finished(now)))
+            draft.operation_active = False
+            return
+        skipped = RebootProgress((*progress.done, remaining[0]))
+        draft.actions.append(RecordOperation(operation.advanced(skipped, now)))
+        return
+    current = draft.node_state(node.node_id)
+    if progress.step is RebootStep.RESTART:
+        if draft.waits:
+            draft.waits.append(f"reboot of {node.node_id} waits for health")
+            return
+        primary_id = draft.state.primaries.get(node.shard_id)
+        replica_of = None if primary_id == node.node_id else draft.spec.node(primary_id or "")
+        draft.actions.append(RestartNode(node, replica_of))
+        draft.actions.append(
+            RecordOperation(
+                operation.advanced(RebootProgress(progress.done, RebootStep.RECOVER), now)
+            )
+        )
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_shutdown(CACHE_NODE))
+    elif current.status is NodeStatus.AVAILABLE and not current.recovering:
+        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_restarted(CACHE_NODE))
+        done = (*progress.done, node.node_id)
+        if len(done) >= len(params.node_ids):
+            draft.actions.append(RecordOperation(operation.finished(now)))
+            draft.operation_active = False
+            return
+        draft.actions.append(RecordOperation(operation.advanced(RebootProgress(done), now)))
+        return
+    draft.set_node(node.node_id, replace(current, status=NodeStatus.REBOOTING))
+    draft.waits.append(f"rebooting {node.node_id}")

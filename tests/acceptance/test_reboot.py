@@ -1,0 +1,89 @@
+"""RebootCacheCluster against the real daemon: the node's process really restarts, the cache
+cluster says `rebooting cache cluster nodes` meanwhile, ElastiCache's events follow, a replica
+resynchronises its data and a node without persistence comes back empty, as on ElastiCache; a
+control plane killed in the middle finishes the reboot when it comes back."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from acceptance_support import (
+    Daemon,
+    create_and_wait,
+    delete_and_wait,
+    fast_waiter_config,
+    messages,
+    node_pid,
+    wait_until,
+)
+
+pytestmark = pytest.mark.acceptance
+
+
+def cluster_status(client: object, cluster_id: str) -> str:
+    found = client.describe_cache_clusters(CacheClusterId=cluster_id)  # type: ignore[attr-defined]
+    return str(found["CacheClusters"][0]["CacheClusterStatus"])
+
+
+def node_client(client: object, cluster_id: str) -> redis.Redis:
+    found = client.describe_cache_clusters(  # type: ignore[attr-defined]
+        CacheClusterId=cluster_id, ShowCacheNodeInfo=True
+    )
+    endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
+
+
+def test_a_rebooted_replica_restarts_and_resynchronises(daemon: Daemon) -> None:
+    client = daemon.client()
+    create_and_wait(
+        client, ReplicationGroupId="rb", ReplicationGroupDescription="r", NumCacheClusters=2,
+        CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    primary = node_client(client, "rb-001")
+    for index in range(200):
+        primary.set(f"k{index}", index)
+    before = node_pid(daemon, "rb-002")
+    answer = client.reboot_cache_cluster(CacheClusterId="rb-002", CacheNodeIdsToReboot=["0001"])
+    assert answer["CacheCluster"]["CacheClusterId"] == "rb-002"
+    wait_until(
+        lambda: cluster_status(client, "rb-002") == "rebooting cache cluster nodes",
+        10,
+        "the cache cluster rebooting",
+    )
+    client.get_waiter("cache_cluster_available").wait(
+        CacheClusterId="rb-002", WaiterConfig=fast_waiter_config()
+    )
+    assert node_pid(daemon, "rb-002") != before, "the process really restarted"
+    replica = node_client(client, "rb-002")
+    wait_until(lambda: replica.dbsize() == 200, 10, "the replica resynchronised")
+    assert messages(client, "cache-cluster", "rb-002")[-2:] == [
+        "Cache node 0001 shutdown",
+        "Cache node 0001 restarted",
+    ]
+    assert node_client(client, "rb-001").get("k7") == b"7", "the primary kept its data"
+    delete_and_wait(client, "rb")
+
+
+def test_a_reboot_interrupted_by_a_control_plane_kill_finishes_after_restart(
+    daemon: Daemon,
+) -> None:
+    client = daemon.client()
+    client.create_cache_cluster(
+        CacheClusterId="solo", NumCacheNodes=1, CacheNodeType="cache.t4g.micro"
+    )
+    waiter = client.get_waiter("cache_cluster_available")
+    waiter.wait(CacheClusterId="solo", WaiterConfig=fast_waiter_config())
+    node_client(client, "solo").set("gone", "after a reboot")
+    before = node_pid(daemon, "solo")
+    client.reboot_cache_cluster(CacheClusterId="solo", CacheNodeIdsToReboot=["0001"])
+    wait_until(lambda: node_pid(daemon, "solo") != before, 10, "the node restarting")
+    daemon.kill()
+    daemon.start()
+    waiter.wait(CacheClusterId="solo", WaiterConfig=fast_waiter_config())
+    assert messages(client, "cache-cluster", "solo")[-1] == "Cache node 0001 restarted"
+    assert node_client(client, "solo").get("gone") is None, "memory is lost, as on ElastiCache"
+    client.delete_cache_cluster(CacheClusterId="solo")
+    client.get_waiter("cache_cluster_deleted").wait(
+        CacheClusterId="solo", WaiterConfig=fast_waiter_config()
+    )
