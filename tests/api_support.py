@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,9 @@ from starlette.applications import Starlette
 
 from cachefleet.api.protocol import service_model
 from cachefleet.harness import free_port
+from cachefleet.model.ids import Scope
+from cachefleet.model.status import GroupStatus
+from cachefleet.service.context import ServiceContext
 
 SIGV4 = (
     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/{region}/elasticache/aws4_request, "
@@ -91,3 +95,34 @@ def served(app: Starlette) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+SCOPE = Scope("us-east-1", "000000000000")
+NODE_TYPE = {"CacheNodeType": "cache.t4g.micro"}
+
+
+def ok(api: ApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Call an action that must succeed; its parsed answer."""
+    status, parsed = call(api, operation, params)
+    assert status == 200, parsed
+    return parsed
+
+
+def refused(api: ApiClient, operation: str, params: dict[str, Any]) -> tuple[int, str, str]:
+    """Call an action that must fail: its HTTP status, error code and message."""
+    status, parsed = call(api, operation, params)
+    return status, parsed["Error"]["Code"], parsed["Error"]["Message"]
+
+
+def a_group(api: ApiClient, group_id: str = "orders", **extra: Any) -> dict[str, Any]:
+    """Create a replication group (one node unless ``extra`` says otherwise)."""
+    params = {"ReplicationGroupId": group_id, "ReplicationGroupDescription": "d", **NODE_TYPE}
+    created: dict[str, Any] = ok(api, "CreateReplicationGroup", {**params, **extra})
+    return created["ReplicationGroup"]
+
+
+def publish(ctx: ServiceContext, key: str, status: GroupStatus) -> None:
+    """Publish a group's status as the loop would."""
+    record = ctx.store.get_group(SCOPE, key)
+    assert record is not None
+    ctx.store.update_state(SCOPE, key, replace(record.state, status=status))

@@ -12,31 +12,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from cachefleet.api.actions import ACTIONS, build_handlers
-from cachefleet.api.app import create_api_app
-from cachefleet.model.engines import EngineCatalog
-from cachefleet.service.context import ServiceContext
-from cachefleet.settings import Settings
-from cachefleet.store import Store
+from cachefleet.api.actions import ACTIONS
 
-from api_support import ApiClient, call, send
+from api_support import ApiClient, call, ok, send
 
 ARN = "arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> ApiClient:
-    store = Store(tmp_path / "state.db")
-    ctx = ServiceContext(
-        store, Settings(data_dir=tmp_path), EngineCatalog(("7.0.15",)), lambda *_: None
-    )
-    return ApiClient(create_api_app(build_handlers(ctx)))
-
-
-def ok(api: ApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    status, parsed = call(api, operation, params)
-    assert status == 200, parsed
-    return parsed
 
 
 def test_create_and_describe_a_cluster_mode_enabled_group(api: ApiClient) -> None:
@@ -114,6 +94,9 @@ def test_catalogue_and_events(api: ApiClient) -> None:
          "ReplicationGroupNotFoundFault", 404),
         ("TestFailover", {"ReplicationGroupId": "nope", "NodeGroupId": "0001"},
          "ReplicationGroupNotFoundFault", 404),
+        ("ModifyReplicationGroup", {"ReplicationGroupId": "nope"},
+         "ReplicationGroupNotFoundFault", 404),
+        ("ModifyCacheCluster", {"CacheClusterId": "nope"}, "CacheClusterNotFound", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(

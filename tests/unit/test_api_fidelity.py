@@ -6,62 +6,12 @@ temporary store; no loop runs, so resources stay ``creating`` unless a test publ
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from cachefleet.api.actions import build_handlers
-from cachefleet.api.app import create_api_app
-from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.ids import Scope
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
-from cachefleet.settings import Settings
-from cachefleet.store import Store
 
-from api_support import ApiClient, call
-
-SCOPE = Scope("us-east-1", "000000000000")
-NODE_TYPE = {"CacheNodeType": "cache.t4g.micro"}
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> ServiceContext:
-    store = Store(tmp_path / "state.db")
-    return ServiceContext(
-        store, Settings(data_dir=tmp_path), EngineCatalog(("7.0.15",)), lambda *_: None
-    )
-
-
-@pytest.fixture
-def api(ctx: ServiceContext) -> ApiClient:
-    return ApiClient(create_api_app(build_handlers(ctx)))
-
-
-def ok(api: ApiClient, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    status, parsed = call(api, operation, params)
-    assert status == 200, parsed
-    return parsed
-
-
-def refused(api: ApiClient, operation: str, params: dict[str, Any]) -> tuple[int, str, str]:
-    status, parsed = call(api, operation, params)
-    return status, parsed["Error"]["Code"], parsed["Error"]["Message"]
-
-
-def a_group(api: ApiClient, group_id: str = "orders", **extra: Any) -> dict[str, Any]:
-    params = {"ReplicationGroupId": group_id, "ReplicationGroupDescription": "d", **NODE_TYPE}
-    created: dict[str, Any] = ok(api, "CreateReplicationGroup", {**params, **extra})
-    return created["ReplicationGroup"]
-
-
-def publish(ctx: ServiceContext, key: str, status: GroupStatus) -> None:
-    record = ctx.store.get_group(SCOPE, key)
-    assert record is not None
-    ctx.store.update_state(SCOPE, key, replace(record.state, status=status))
-
+from api_support import NODE_TYPE, SCOPE, ApiClient, a_group, ok, publish, refused
 
 # --- item 7: AWS's messages for the same codes ---
 

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.operations import (
+    FailoverProgress,
     FailoverStep,
-    FailoverTestProgress,
     RebootProgress,
     RebootStep,
+    new_failover_setting,
+    new_promotion,
     new_reboot,
     new_test_failover,
 )
@@ -24,6 +26,7 @@ from cachefleet.reconcile.actions import (
     Listen,
     Monitor,
     PlannedFailover,
+    Promote,
     RecordOperation,
     ReplicaOf,
     RestartNode,
@@ -257,7 +260,7 @@ def test_a_cluster_with_a_majority_waits_for_its_own_election():
 
 def a_test_failover(op_id: int = 7, step: FailoverStep = FailoverStep.PROMOTE):
     operation = replace(new_test_failover("0001", "g-001", T0), id=op_id)
-    return replace(operation, progress=FailoverTestProgress(step))
+    return replace(operation, progress=FailoverProgress(step))
 
 
 def recorded(decision: Decision) -> list[RecordOperation]:
@@ -273,7 +276,7 @@ def test_a_test_failover_promotes_the_best_replica_then_replaces_the_old_primary
     assert [a for a in first.actions if isinstance(a, PlannedFailover)] == [
         PlannedFailover("0001", n2)
     ]
-    step = RecordOperation(operation.advanced(FailoverTestProgress(promoted="g-002"), T0))
+    step = RecordOperation(operation.advanced(FailoverProgress(promoted="g-002"), T0))
     assert first.actions.index(step) > first.actions.index(PlannedFailover("0001", n2)), (
         "the step is recorded after the promotion, never before"
     )
@@ -506,3 +509,57 @@ def test_a_primary_reboots_without_a_failover_and_as_a_primary():
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_reboot("g-001"),))
     assert RestartNode(n1, None) in decision.actions
     assert not any(isinstance(a, PlannedFailover) for a in decision.actions)
+
+
+# --- ModifyReplicationGroup: automatic failover on/off, PrimaryClusterId ------------------------
+
+
+def test_automatic_failover_turned_on_ends_once_the_sentinels_watch():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = replace(new_failover_setting(True, T0), id=4)
+    unwatched = observed(primary(n1), replica(n2, n1), monitored=False)
+    first = plan_group(spec, available(spec), False, unwatched, Memory(), T0, (operation,))
+    assert Monitor(n1) in first.actions and not recorded(first)
+    assert first.state.pending.automatic_failover == "enabling"
+    watched = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    done = plan_group(spec, first.state, False, watched, Memory(), T0, (operation,))
+    (record,) = recorded(done)
+    assert record.operation.status.value == "done"
+    assert done.state.pending.automatic_failover == ""
+    assert done.state.status is GroupStatus.AVAILABLE
+
+
+def test_automatic_failover_turned_off_has_the_sentinels_forget_the_group():
+    spec = a_group(2, failover=False)
+    n1, n2 = spec.nodes
+    operation = replace(new_failover_setting(False, T0), id=5)
+    seen = observed(primary(n1), replica(n2, n1), monitored=False)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert decision.actions.index(Unmonitor()) < decision.actions.index(recorded(decision)[0])
+
+
+def test_a_named_replica_is_promoted_by_publishing_it_where_no_sentinel_watches():
+    spec = a_group(3, failover=False)
+    n1, n2, n3 = spec.nodes
+    operation = replace(new_promotion("0001", "g-001", "g-003", T0), id=6)
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), monitored=False)
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert first.state.primaries["0001"] == "g-003"
+    assert first.state.pending.primary_cluster_id == "g-003"
+    second = plan_group(spec, first.state, False, seen, Memory(), T0, (operation,))
+    assert Promote(n3) in second.actions
+    promoted = observed(primary(n1), replica(n2, n1), primary(n3), monitored=False)
+    third = plan_group(spec, second.state, False, promoted, Memory(), T0, (operation,))
+    assert ReplicaOf(n1, n3) in third.actions
+    (record,) = recorded(third)
+    assert record.operation.status.value == "done"
+
+
+def test_a_named_replica_is_promoted_by_the_sentinels_where_they_watch():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    operation = replace(new_promotion("0001", "g-001", "g-003", T0), id=7)
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert PlannedFailover("0001", n3) in decision.actions

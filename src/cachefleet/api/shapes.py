@@ -11,7 +11,7 @@ from typing import Any
 from cachefleet.model.engines import family_of
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
-from cachefleet.model.state import GroupRecord
+from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
 from cachefleet.service.clusters import ClusterView
@@ -41,10 +41,10 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "ReplicationGroupId": spec.group_id,
         "Description": spec.description,
         "Status": status,
-        "PendingModifiedValues": {},
+        "PendingModifiedValues": _pending(state.pending),
         "MemberClusters": [node.node_id for node in spec.nodes],
         "NodeGroups": [_node_group(record, shard.shard_id) for shard in spec.shards],
-        "AutomaticFailover": _enabled(spec.automatic_failover),
+        "AutomaticFailover": state.pending.automatic_failover or _enabled(spec.automatic_failover),
         "MultiAZ": _enabled(spec.multi_az),
         "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
         "SnapshotRetentionLimit": 0,
@@ -65,6 +65,19 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "ClusterMode": spec.cluster_mode.value,
         "Engine": "redis",
     }
+
+
+_SETTLES_AS = {"enabling": "enabled", "disabling": "disabled"}
+
+
+def _pending(pending: PendingChanges) -> dict[str, Any]:
+    """PendingModifiedValues: what the operation under way will change."""
+    values: dict[str, Any] = {}
+    if pending.primary_cluster_id:
+        values["PrimaryClusterId"] = pending.primary_cluster_id
+    if pending.automatic_failover:
+        values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
+    return values
 
 
 def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:

@@ -17,11 +17,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from cachefleet.model.state import PendingChanges
+
 
 class OperationKind(StrEnum):
     """What an operation does."""
 
     TEST_FAILOVER = "test-failover"
+    PROMOTE = "promote"  # ModifyReplicationGroup PrimaryClusterId
+    SET_FAILOVER = "set-failover"  # ModifyReplicationGroup AutomaticFailoverEnabled
     REBOOT = "reboot"
 
 
@@ -39,11 +43,11 @@ class OperationStatus(StrEnum):
         return self in (OperationStatus.PENDING, OperationStatus.RUNNING)
 
 
-# --- TestFailover ------------------------------------------------------------------------------
+# --- TestFailover and PrimaryClusterId --------------------------------------------------------
 
 
 class FailoverStep(StrEnum):
-    """The steps of a test failover, in order."""
+    """The steps of a planned failover, in order (a promotion alone ends after PROMOTE)."""
 
     PROMOTE = "promote"  # a replica of the shard takes the primary's place
     REPLACE = "replace"  # the old primary is replaced by a fresh replica
@@ -51,20 +55,39 @@ class FailoverStep(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class FailoverTestParams:
-    """TestFailover of one shard. ``from_primary`` is its primary when the request was made:
-    once another node is primary, the promotion is done (a restart resumes, never repeats it)."""
+class FailoverParams:
+    """A planned failover of one shard. ``from_primary`` is its primary when the request was
+    made: once another node is primary, the promotion is done (a restart resumes, never repeats
+    it). ``to_node`` names the replica to promote (PrimaryClusterId; empty: the best one).
+    ``replace_old``: the old primary is then replaced by a fresh replica (TestFailover)."""
 
     shard_id: str
     from_primary: str
+    to_node: str = ""
+    replace_old: bool = True
 
 
 @dataclass(frozen=True, slots=True)
-class FailoverTestProgress:
+class FailoverProgress:
     """How far a test failover got: its step and the replica promoted."""
 
     step: FailoverStep = FailoverStep.PROMOTE
     promoted: str = ""
+
+
+# --- AutomaticFailoverEnabled ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverSettingParams:
+    """Automatic failover turned on (Sentinels start watching the group) or off (they stop)."""
+
+    enable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FailoverSettingProgress:
+    """Nothing to remember between steps: whether Sentinels watch is read off the data plane."""
 
 
 # --- RebootCacheCluster ------------------------------------------------------------------------
@@ -92,12 +115,14 @@ class RebootProgress:
     step: RebootStep = RebootStep.RESTART
 
 
-OperationParams = FailoverTestParams | RebootParams
-OperationProgress = FailoverTestProgress | RebootProgress
+OperationParams = FailoverParams | FailoverSettingParams | RebootParams
+OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
-    OperationKind.TEST_FAILOVER: (FailoverTestParams, FailoverTestProgress),
+    OperationKind.TEST_FAILOVER: (FailoverParams, FailoverProgress),
+    OperationKind.PROMOTE: (FailoverParams, FailoverProgress),
+    OperationKind.SET_FAILOVER: (FailoverSettingParams, FailoverSettingProgress),
     OperationKind.REBOOT: (RebootParams, RebootProgress),
 }
 
@@ -151,6 +176,21 @@ class Operation:
         )
 
 
+def new_promotion(shard_id: str, from_primary: str, to_node: str, now: datetime) -> Operation:
+    """A new PrimaryClusterId promotion: ``to_node`` takes ``from_primary``'s place, which stays
+    on as its replica."""
+    params = FailoverParams(shard_id, from_primary, to_node, replace_old=False)
+    return Operation(OperationKind.PROMOTE, params, FailoverProgress(), now, updated_at=now)
+
+
+def new_failover_setting(enable: bool, now: datetime) -> Operation:
+    """A new change of the automatic failover setting."""
+    params = FailoverSettingParams(enable)
+    return Operation(
+        OperationKind.SET_FAILOVER, params, FailoverSettingProgress(), now, updated_at=now
+    )
+
+
 def new_reboot(node_ids: tuple[str, ...], now: datetime) -> Operation:
     """A new RebootCacheCluster operation."""
     return Operation(
@@ -162,8 +202,20 @@ def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operat
     """A new TestFailover operation."""
     return Operation(
         OperationKind.TEST_FAILOVER,
-        FailoverTestParams(shard_id, from_primary),
-        FailoverTestProgress(),
+        FailoverParams(shard_id, from_primary),
+        FailoverProgress(),
         requested_at=now,
         updated_at=now,
     )
+
+
+def pending_changes(operation: Operation | None) -> PendingChanges:
+    """What an operation under way will change, for PendingModifiedValues."""
+    if operation is None:
+        return PendingChanges()
+    params = operation.params
+    if isinstance(params, FailoverParams) and not params.replace_old:
+        return PendingChanges(primary_cluster_id=params.to_node)
+    if isinstance(params, FailoverSettingParams):
+        return PendingChanges(automatic_failover="enabling" if params.enable else "disabling")
+    return PendingChanges()

@@ -24,6 +24,15 @@ class NodeState:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingChanges:
+    """What a group's operation under way will change, as ElastiCache's PendingModifiedValues
+    shows it ("" for nothing)."""
+
+    primary_cluster_id: str = ""
+    automatic_failover: str = ""  # "enabling" or "disabling"
+
+
+@dataclass(frozen=True, slots=True)
 class GroupState:
     """A group as published. ``primaries`` maps shard id to its current primary's node id."""
 
@@ -31,6 +40,7 @@ class GroupState:
     primaries: dict[str, str] = field(default_factory=dict)
     nodes: dict[str, NodeState] = field(default_factory=dict)
     reason: str = ""
+    pending: PendingChanges = PendingChanges()
 
     def node(self, node_id: str) -> NodeState:
         """The published state of a node (a fresh one if never published)."""

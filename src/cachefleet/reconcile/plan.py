@@ -22,7 +22,7 @@ from datetime import datetime
 from cachefleet.model import events as texts
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
-from cachefleet.model.operations import Operation
+from cachefleet.model.operations import Operation, pending_changes
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
@@ -205,6 +205,8 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
         retiring = len(live) != len(spec.nodes)
         busy = growing or retiring or draft.operation_active
         status = GroupStatus.MODIFYING if busy else GroupStatus.AVAILABLE
+    working_on = draft.operation if draft.operation_active else None
+    draft.state = replace(draft.state, pending=pending_changes(working_on))
     draft.state = replace(draft.state, status=status)
     draft.state = replace(draft.state, nodes={n.node_id: draft.node_state(n.node_id) for n in live})
     reason = "; ".join(draft.waits) if draft.waits else _healthy_reason(spec, draft.state)

@@ -150,6 +150,30 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
     return window.lower()
 
 
+_DAILY_WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+
+
+def check_snapshot_window(window: str) -> str:
+    """A valid daily ``hh24:mi-hh24:mi`` window (UTC) of at least 60 minutes."""
+    match = _DAILY_WINDOW.fullmatch(window)
+    hours = (int(match[1]), int(match[3])) if match else (99, 99)
+    minutes = (int(match[2]), int(match[4])) if match else (99, 99)
+    if max(hours) > 23 or max(minutes) > 59:
+        raise InvalidParameter(
+            f"Invalid SnapshotWindow {window!r}: use hh24:mi-hh24:mi (UTC).",
+            parameter="SnapshotWindow",
+            problem="format",
+        )
+    length = ((hours[1] - hours[0]) * 60 + minutes[1] - minutes[0]) % (24 * 60)
+    if length < 60:
+        raise InvalidParameter(
+            "The snapshot window must be at least 60 minutes long.",
+            parameter="SnapshotWindow",
+            problem="length",
+        )
+    return window
+
+
 def default_snapshot_window(region: str, maintenance_window: str, rng: random.Random) -> str:
     """A 60-minute ``hh24:mi-hh24:mi`` window in the region's 8-hour block, as ElastiCache
     assigns one when SnapshotWindow is left out (even with retention 0); it avoids the hour the

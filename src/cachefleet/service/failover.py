@@ -13,6 +13,7 @@ from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import get_group
+from cachefleet.service.operations import accept_operation
 
 RATE_WINDOW = timedelta(hours=24)
 
@@ -48,7 +49,7 @@ def test_failover(ctx: ServiceContext, scope: Scope, group_id: str, shard_id: st
                 quota="test-failovers",
             )
         primary = record.state.primaries[shard]
-        ctx.store.add_operation(scope, spec.key, new_test_failover(shard, primary, now))
+        record = accept_operation(ctx, scope, record, new_test_failover(shard, primary, now))
         ctx.record_event(
             scope, ResourceKind.REPLICATION_GROUP, spec.group_id, texts.test_failover_called(shard)
         )

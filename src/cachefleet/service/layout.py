@@ -79,7 +79,7 @@ def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layou
     count = _node_count_cmd(req)
     failover = bool(req.automatic_failover)
     multi_az = bool(req.multi_az)
-    _check_failover(failover, multi_az, count)
+    check_failover(failover, multi_az, count)
     if req.preferred_azs:
         if len(req.preferred_azs) != count:
             raise preferred_azs_count()
@@ -126,7 +126,8 @@ def _replicas(value: int | None, name: str = "ReplicasPerNodeGroup") -> int | No
     return value
 
 
-def _check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> None:
+def check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> None:
+    """ElastiCache's rules for automatic failover and Multi-AZ, at create and on modify."""
     if multi_az and not failover:
         raise InvalidParameterCombination(
             "Multi-AZ requires automatic failover: set AutomaticFailoverEnabled to true.",

@@ -16,6 +16,7 @@ from cachefleet.api.actions import (
     catalog,
     failover,
     identity,
+    modify,
     replication_groups,
     tags,
 )
@@ -28,6 +29,8 @@ ACTIONS: dict[str, _Action] = {
     "CreateReplicationGroup": replication_groups.create_replication_group,
     "DescribeReplicationGroups": replication_groups.describe_replication_groups,
     "DeleteReplicationGroup": replication_groups.delete_replication_group,
+    "ModifyReplicationGroup": modify.modify_replication_group,
+    "ModifyCacheCluster": modify.modify_cache_cluster,
     "TestFailover": failover.test_failover,
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,

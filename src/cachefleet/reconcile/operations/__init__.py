@@ -15,10 +15,16 @@ from datetime import datetime
 from typing import assert_never
 
 from cachefleet.model.observed import GroupObservation
-from cachefleet.model.operations import FailoverTestParams, Operation, RebootParams
+from cachefleet.model.operations import (
+    FailoverParams,
+    FailoverSettingParams,
+    Operation,
+    RebootParams,
+)
 from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.operations.failover import plan_failover
+from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.reboot import plan_reboot
-from cachefleet.reconcile.operations.test_failover import plan_test_failover
 
 
 def plan_operation(
@@ -39,8 +45,10 @@ def plan_operation(
         return
     params = operation.params
     match params:
-        case FailoverTestParams():
-            plan_test_failover(draft, operation, params, observation, now)
+        case FailoverParams():
+            plan_failover(draft, operation, params, observation, now)
+        case FailoverSettingParams():
+            plan_failover_setting(draft, operation, params, observation, now)
         case RebootParams():
             plan_reboot(draft, operation, params, observation, now)
         case _:

@@ -1,0 +1,76 @@
+"""ModifyReplicationGroup and ModifyCacheCluster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cachefleet.api import shapes
+from cachefleet.api.actions.common import refuse_unavailable, scope_of
+from cachefleet.api.app import ApiRequest
+from cachefleet.errors import InvalidParameterCombination
+from cachefleet.service import modify
+from cachefleet.service.context import ServiceContext
+
+#: Parameters of capabilities that have not landed: refused unless given with their off value.
+_NOT_YET = (
+    "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
+    "NotificationTopicStatus", "CacheParameterGroupName", "EngineVersion",
+    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
+    "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
+)  # fmt: skip
+_NOT_YET_ON_GROUPS = (
+    "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
+)  # fmt: skip
+#: Memcached's parameters: a Redis cache cluster has exactly one node.
+_MEMCACHED_ONLY = ("CacheNodeIdsToRemove", "AZMode", "NewAvailabilityZones")
+
+
+async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """ModifyReplicationGroup. Errors: ReplicationGroupNotFoundFault, CacheClusterNotFound,
+    InvalidReplicationGroupState, InvalidParameterValue, InvalidParameterCombination.
+    """
+    params = request.params
+    refuse_unavailable(params, (*_NOT_YET, *_NOT_YET_ON_GROUPS))
+    _refuse_other_values(params, {"IpDiscovery": "ipv4", "Engine": "redis"})
+    change = modify.ModifySettings(
+        description=params.get("ReplicationGroupDescription"),
+        automatic_failover=params.get("AutomaticFailoverEnabled"),
+        multi_az=params.get("MultiAZEnabled"),
+        primary_cluster_id=params.get("PrimaryClusterId"),
+        **_common(params),
+    )
+    record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)
+    return {"ReplicationGroup": shapes.replication_group(record)}
+
+
+async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
+    """ModifyCacheCluster. Errors: CacheClusterNotFound, InvalidCacheClusterState,
+    InvalidParameterValue, InvalidParameterCombination.
+    """
+    params = request.params
+    refuse_unavailable(params, _NOT_YET)
+    _refuse_other_values(params, {"IpDiscovery": "ipv4", "Engine": "redis"})
+    if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
+        raise InvalidParameterCombination(
+            "NumCacheNodes, CacheNodeIdsToRemove, AZMode and NewAvailabilityZones apply to "
+            "Memcached: a Redis cache cluster has exactly one node."
+        )
+    change = modify.ModifySettings(**_common(params))
+    view = modify.modify_cluster(ctx, scope_of(request), params["CacheClusterId"], change)
+    return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}
+
+
+def _common(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "maintenance_window": params.get("PreferredMaintenanceWindow"),
+        "snapshot_window": params.get("SnapshotWindow"),
+        "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
+    }
+
+
+def _refuse_other_values(params: Mapping[str, Any], only: Mapping[str, str]) -> None:
+    refuse_unavailable(
+        {name: value for name, value in params.items() if name in only and value != only[name]},
+        only,
+    )

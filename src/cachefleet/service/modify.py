@@ -1,0 +1,170 @@
+"""ModifyReplicationGroup and ModifyCacheCluster, for the settings cachefleet carries out today.
+
+Settings that need no work on the nodes (description, maintenance window, snapshot window,
+minor version upgrades, Multi-AZ) are written at once, as ElastiCache applies them whatever
+``ApplyImmediately`` says. Changes that do work on live nodes become operations the loop carries
+out and a restart resumes: automatic failover on or off, and a promotion (``PrimaryClusterId``).
+Nothing is written when any check fails.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    InvalidState,
+    Kind,
+    cluster_mode_without_failover,
+)
+from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.operations import Operation, new_failover_setting, new_promotion
+from cachefleet.model.spec import FIRST_SHARD, GroupSpec
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import ClusterMode, GroupStatus, NodeStatus
+from cachefleet.service import checks
+from cachefleet.service.clusters import ClusterView, find_cluster
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.groups import check_description, get_group
+from cachefleet.service.layout import check_failover
+from cachefleet.service.operations import accept_operation
+
+
+@dataclass(frozen=True, slots=True)
+class ModifySettings:
+    """What ModifyReplicationGroup and ModifyCacheCluster may change (None: unchanged)."""
+
+    description: str | None = None
+    maintenance_window: str | None = None
+    snapshot_window: str | None = None
+    auto_minor_version_upgrade: bool | None = None
+    automatic_failover: bool | None = None
+    multi_az: bool | None = None
+    primary_cluster_id: str | None = None
+
+
+def modify_group(
+    ctx: ServiceContext, scope: Scope, group_id: str, change: ModifySettings
+) -> GroupRecord:
+    """Change a replication group.
+
+    :raises NotFound: ReplicationGroupNotFoundFault, CacheClusterNotFound (PrimaryClusterId).
+    :raises InvalidState: InvalidReplicationGroupState, the group is not available.
+    :raises InvalidParameter, InvalidParameterCombination: ElastiCache's rules.
+    """
+    with ctx.store.transaction():
+        record = get_group(ctx, scope, group_id)
+        _check_available(ctx, scope, record)
+        spec = _with_settings(record.spec, change)
+        failover = record.spec.automatic_failover
+        if change.automatic_failover is not None or change.multi_az is not None:
+            spec = _with_failover(spec, change)
+        promotion = _promotion(ctx, scope, record, spec, change)
+        ctx.store.update_spec(spec)
+        record = replace(record, spec=spec)
+        if spec.automatic_failover != failover:
+            operation = new_failover_setting(spec.automatic_failover, ctx.clock())
+            record = accept_operation(ctx, scope, record, operation)
+        if promotion is not None:
+            record = accept_operation(ctx, scope, record, promotion)
+    ctx.wake(scope, spec.key)
+    return record
+
+
+def modify_cluster(
+    ctx: ServiceContext, scope: Scope, cluster_id: str, change: ModifySettings
+) -> ClusterView:
+    """Change a standalone cache cluster (a member of a replication group is changed through
+    its group, as its settings are the group's).
+
+    :raises NotFound: CacheClusterNotFound.
+    :raises InvalidState: InvalidCacheClusterState, the cluster is not available.
+    :raises InvalidParameter, InvalidParameterCombination:
+    """
+    with ctx.store.transaction():
+        view = find_cluster(ctx, scope, cluster_id)
+        spec = view.record.spec
+        if spec.kind is not ResourceKind.CACHE_CLUSTER:
+            raise InvalidParameterCombination(
+                f"Cache cluster {view.node.node_id} is a member of replication group "
+                f"{spec.group_id}: modify the replication group instead."
+            )
+        if view.status is not NodeStatus.AVAILABLE:
+            raise InvalidState(
+                f"Cache cluster {view.node.node_id} is not in available state to modify.",
+                Kind.CACHE_CLUSTER,
+            )
+        changed = _with_settings(spec, change)
+        ctx.store.update_spec(changed)
+    return ClusterView(replace(view.record, spec=changed), view.node)
+
+
+def _check_available(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None:
+    busy = record.deleting or record.state.status is not GroupStatus.AVAILABLE
+    if busy or ctx.store.active_operations(scope, record.spec.key):
+        raise InvalidState(
+            "Replication group must be in available state to modify.", Kind.REPLICATION_GROUP
+        )
+
+
+def _with_settings(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
+    """The spec with the settings that need no work on the nodes."""
+    if change.description is not None:
+        check_description(change.description)
+        spec = replace(spec, description=change.description)
+    if change.maintenance_window is not None:
+        window = checks.check_maintenance_window(
+            change.maintenance_window, spec.scope.region, random.Random()
+        )
+        spec = replace(spec, maintenance_window=window)
+    if change.snapshot_window is not None:
+        spec = replace(spec, snapshot_window=checks.check_snapshot_window(change.snapshot_window))
+    if change.auto_minor_version_upgrade is not None:
+        spec = replace(spec, auto_minor_version_upgrade=change.auto_minor_version_upgrade)
+    return spec
+
+
+def _with_failover(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
+    failover = spec.automatic_failover
+    if change.automatic_failover is not None:
+        failover = change.automatic_failover
+    multi_az = spec.multi_az if change.multi_az is None else change.multi_az
+    if change.automatic_failover is False and change.multi_az is None:
+        multi_az = False  # turning failover off turns Multi-AZ off with it
+    if spec.cluster_mode is ClusterMode.ENABLED and not failover:
+        raise cluster_mode_without_failover()
+    smallest = min(
+        len([n for n in spec.live_nodes if n.shard_id == s.shard_id]) for s in spec.shards
+    )
+    check_failover(failover, multi_az, smallest)
+    return replace(spec, automatic_failover=failover, multi_az=multi_az)
+
+
+def _promotion(
+    ctx: ServiceContext, scope: Scope, record: GroupRecord, spec: GroupSpec, change: ModifySettings
+) -> Operation | None:
+    """The promotion PrimaryClusterId asks for, if any (None when it names the primary)."""
+    if change.primary_cluster_id is None:
+        return None
+    if spec.cluster_mode is ClusterMode.ENABLED:
+        raise InvalidParameterCombination(
+            "PrimaryClusterId applies to replication groups with cluster mode disabled."
+        )
+    if spec.multi_az:
+        raise InvalidParameterCombination(
+            "A read replica cannot be promoted to primary while Multi-AZ is enabled: disable "
+            "Multi-AZ first."
+        )
+    target = find_cluster(ctx, scope, change.primary_cluster_id).node
+    if spec.node(target.node_id) is None:
+        raise InvalidParameter(
+            f"Cache cluster {target.node_id} is not a member of replication group {spec.group_id}.",
+            parameter="PrimaryClusterId",
+            problem="unknown",
+        )
+    current = record.state.primaries[FIRST_SHARD]
+    if target.node_id == current:
+        return None
+    return new_promotion(FIRST_SHARD, current, target.node_id, ctx.clock())

@@ -1,0 +1,25 @@
+"""Accepting an operation on a group: recorded for the loop, and published at once as
+ElastiCache answers the request that started it (the group ``modifying``, its pending values),
+so the answer and the next Describe already say so; the loop keeps the published state true
+from its next cycle on."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cachefleet.model.ids import Scope
+from cachefleet.model.operations import Operation, pending_changes
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
+from cachefleet.service.context import ServiceContext
+
+
+def accept_operation(
+    ctx: ServiceContext, scope: Scope, record: GroupRecord, operation: Operation
+) -> GroupRecord:
+    """Record the operation and publish the group as modifying; call inside a transaction.
+    Returns the record as now published."""
+    ctx.store.add_operation(scope, record.spec.key, operation)
+    state = replace(record.state, status=GroupStatus.MODIFYING, pending=pending_changes(operation))
+    ctx.store.update_state(scope, record.spec.key, state)
+    return replace(record, state=state)
