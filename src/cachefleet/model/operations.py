@@ -133,7 +133,8 @@ class Operation:
 
     ``attempts`` counts the cycles whose step failed since the last step that succeeded;
     ``error`` is the last failure (or, once ``FAILED``, the cause); ``retry_at`` holds the next
-    try back after a failure (backoff).
+    try back after a failure (backoff). ``not_before`` holds a change asked for with
+    ``ApplyImmediately`` false until its group's maintenance window opens.
     """
 
     kind: OperationKind
@@ -145,7 +146,12 @@ class Operation:
     attempts: int = 0
     error: str = ""
     retry_at: datetime | None = None
+    not_before: datetime | None = None
     id: int = 0
+
+    def due(self, now: datetime) -> bool:
+        """Whether the loop may work on it now (not waiting for a maintenance window)."""
+        return self.not_before is None or self.not_before <= now
 
     def advanced(self, progress: OperationProgress, now: datetime) -> Operation:
         """A copy that took a step: running, with new progress and no failure pending."""

@@ -17,14 +17,11 @@ from cachefleet.errors import (
 from cachefleet.model.engines import EngineCatalog, family_of
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
+from cachefleet.model.windows import DAYS, MaintenanceWindow
 
 ENGINE = "redis"
 DEFAULT_PORT = 6379
 DEFAULT_SUBNET_GROUP = "default"
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_WINDOW = re.compile(
-    r"(sun|mon|tue|wed|thu|fri|sat):(\d\d):(\d\d)-(sun|mon|tue|wed|thu|fri|sat):(\d\d):(\d\d)"
-)
 # Each region's 8-hour block for maintenance (start hour, UTC); others use 03:00.
 _MAINTENANCE_BLOCK = {
     "us-east-1": 3, "us-east-2": 4, "us-west-1": 6, "us-west-2": 6, "eu-west-1": 22,
@@ -129,19 +126,19 @@ def check_network_type(value: str | None) -> str:
 def check_maintenance_window(window: str | None, region: str, rng: random.Random) -> str:
     """A valid ``ddd:hh24:mi-ddd:hh24:mi`` window, or a random hour in the region's block."""
     if window is None:
-        day = rng.choice(_DAYS)
+        day = rng.choice(DAYS)
         hour = (_MAINTENANCE_BLOCK.get(region, 3) + rng.randrange(8)) % 24
-        end_day = day if hour < 23 else _DAYS[(_DAYS.index(day) + 1) % 7]
+        end_day = day if hour < 23 else DAYS[(DAYS.index(day) + 1) % 7]
         return f"{day}:{hour:02d}:00-{end_day}:{(hour + 1) % 24:02d}:00"
-    match = _WINDOW.fullmatch(window.lower())
-    if not match:
+    try:
+        parsed = MaintenanceWindow.parse(window)
+    except ValueError:
         raise InvalidParameter(
-            f"Invalid PreferredMaintenanceWindow {window!r}: use ddd:hh24:mi-ddd:hh24:mi (UTC)."
-        )
-    start = _minute_of_week(match[1], match[2], match[3])
-    end = _minute_of_week(match[4], match[5], match[6])
-    length = (end - start) % (7 * 24 * 60)
-    if not 60 <= length <= 24 * 60:
+            f"Invalid PreferredMaintenanceWindow {window!r}: use ddd:hh24:mi-ddd:hh24:mi (UTC).",
+            parameter="PreferredMaintenanceWindow",
+            problem="format",
+        ) from None
+    if not 60 <= parsed.minutes <= 24 * 60:
         raise InvalidParameter(
             "The maintenance window must be at least 60 minutes and at most 24 hours long.",
             parameter="PreferredMaintenanceWindow",
@@ -183,9 +180,3 @@ def default_snapshot_window(region: str, maintenance_window: str, rng: random.Ra
     hours = [h % 24 for h in range(block, block + 8) if f"{h % 24:02d}" != taken]
     hour, minute = rng.choice(hours), rng.choice((0, 30))
     return f"{hour:02d}:{minute:02d}-{(hour + 1) % 24:02d}:{minute:02d}"
-
-
-def _minute_of_week(day: str, hour: str, minute: str) -> int:
-    if int(hour) > 23 or int(minute) > 59:
-        raise InvalidParameter(f"Invalid time {hour}:{minute} in PreferredMaintenanceWindow.")
-    return (_DAYS.index(day) * 24 + int(hour)) * 60 + int(minute)

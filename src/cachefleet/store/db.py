@@ -210,8 +210,8 @@ class Store:
         """Record a new operation on a group; returns it with its id."""
         cursor = self._db.execute(
             "INSERT INTO operations (region, account, group_key, kind, params, progress, status,"
-            " attempts, error, requested, updated, retry_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " attempts, error, requested, updated, retry_at, not_before)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (scope.region, scope.account, key, *_operation_columns(operation)),
         )
         return replace(operation, id=int(cursor.lastrowid or 0))
@@ -299,7 +299,7 @@ def _record(row: tuple[str, str, int]) -> GroupRecord:
 
 
 _OPERATION_FIELDS = (
-    "id, kind, params, progress, status, attempts, error, requested, updated, retry_at"
+    "id, kind, params, progress, status, attempts, error, requested, updated, retry_at, not_before"
 )
 
 
@@ -314,10 +314,13 @@ def _operation_columns(op: Operation) -> tuple[object, ...]:
         op.requested_at.isoformat(),
         op.updated_at.isoformat(),
         _iso(op.retry_at),
+        _iso(op.not_before),
     )
 
 
-def _operation(row: tuple[int, str, str, str, str, int, str, str, str, str | None]) -> Operation:
+def _operation(
+    row: tuple[int, str, str, str, str, int, str, str, str, str | None, str | None],
+) -> Operation:
     kind = OperationKind(row[1])
     params_type, progress_type = KINDS[kind]
     return Operation(
@@ -330,6 +333,7 @@ def _operation(row: tuple[int, str, str, str, str, int, str, str, str, str | Non
         requested_at=datetime.fromisoformat(row[7]),
         updated_at=datetime.fromisoformat(row[8]),
         retry_at=datetime.fromisoformat(row[9]) if row[9] else None,
+        not_before=datetime.fromisoformat(row[10]) if row[10] else None,
         id=row[0],
     )
 

@@ -1,12 +1,14 @@
 """Planners of operations: one module per kind, each a pure step function over the draft.
 
-`plan_operation` works on a group's oldest active operation (one at a time, as ElastiCache runs
-one modification of a group at a time). A step function reads the operation's recorded progress
-and the observation, adds the actions of its next step to the draft, and ends them with a
-`RecordOperation` carrying the new progress, so the progress is persisted only once the step's
-actions succeeded. Progress that can be read off the data plane (a replica already promoted, a
-node already stopped) is read there first: a step repeated after a crash finds its work done
-and moves on.
+`plan_operation` works on a group's oldest active operation that is due (one at a time, as
+ElastiCache runs one modification of a group at a time); a change asked for with
+``ApplyImmediately`` false waits for the group's maintenance window (`Operation.not_before`).
+
+A step function reads the operation's recorded progress and the observation, adds the actions
+of its next step to the draft, and ends them with a `RecordOperation` carrying the new progress,
+so the progress is persisted only once the step's actions succeeded. Progress that can be read
+off the data plane (a replica already promoted, a node already stopped) is read there first: a
+step repeated after a crash finds its work done and moves on.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from cachefleet.reconcile.operations.reboot import plan_reboot
 def plan_operation(
     draft: Draft, operations: tuple[Operation, ...], observation: GroupObservation, now: datetime
 ) -> None:
-    """Take the next step of the group's oldest active operation, if it is due."""
-    if not operations:
+    """Take the next step of the group's oldest active operation that is due (one waiting for
+    the maintenance window is only shown as pending)."""
+    due = [operation for operation in operations if operation.due(now)]
+    if not due:
         return
-    operation = operations[0]
+    operation = due[0]
     draft.operation = operation
     draft.operation_active = True
     if operation.retry_at is not None and now < operation.retry_at:
