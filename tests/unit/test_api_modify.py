@@ -5,14 +5,20 @@ and errors. No loop runs: a test publishes `available` where the group must be u
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cachefleet.api.actions import build_handlers
+from cachefleet.api.app import create_api_app
+from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.state import NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service.context import ServiceContext
+from cachefleet.settings import Settings
+from cachefleet.store import Store
 
 from api_support import SCOPE, ApiClient, a_group, ok, publish, refused
 
@@ -141,3 +147,56 @@ def test_modify_cache_cluster_changes_a_standalone_cluster_not_a_member(
     got = refused(api, "ModifyCacheCluster", {"CacheClusterId": "orders-001",
                                               "AutoMinorVersionUpgrade": False})  # fmt: skip
     assert got[:2] == (400, "InvalidParameterCombination")
+
+
+# --- EngineVersion: now, or in the maintenance window -------------------------------------------
+
+
+@pytest.fixture
+def two_engines(tmp_path: Path) -> tuple[ServiceContext, ApiClient]:
+    store = Store(tmp_path / "two.db")
+    catalog = EngineCatalog(("7.2.4", "7.0.15"))
+    ctx = ServiceContext(store, Settings(data_dir=tmp_path), catalog, lambda *_: None)
+    return ctx, ApiClient(create_api_app(build_handlers(ctx)))
+
+
+def test_an_upgrade_without_apply_immediately_waits_for_the_maintenance_window(
+    two_engines: tuple[ServiceContext, ApiClient],
+) -> None:
+    ctx, api = two_engines
+    a_group(api, NumCacheClusters=2, EngineVersion="7.0",
+            PreferredMaintenanceWindow="sun:05:00-sun:06:00")  # fmt: skip
+    publish(ctx, "orders", GroupStatus.AVAILABLE)
+    group = modified(api, EngineVersion="7.2", ApplyImmediately=False)
+    assert group["Status"] == "available"
+    cluster = ok(api, "DescribeCacheClusters", {"CacheClusterId": "orders-001"})["CacheClusters"]
+    assert cluster[0]["PendingModifiedValues"] == {"EngineVersion": "7.2.4"}
+    assert cluster[0]["EngineVersion"] == "7.0.15"
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert operation.not_before is not None
+    assert (operation.not_before.weekday(), operation.not_before.hour) == (6, 5), "Sunday 05:00"
+    described = modified(api, ReplicationGroupDescription="still modifiable meanwhile")
+    assert described["Description"] == "still modifiable meanwhile"
+    assert refused(api, MODIFY, {"ReplicationGroupId": "orders", "EngineVersion": "7.2"})[:2] == (
+        400, "InvalidReplicationGroupState")  # fmt: skip
+
+
+def test_an_upgrade_with_apply_immediately_starts_now_and_a_downgrade_is_refused(
+    two_engines: tuple[ServiceContext, ApiClient],
+) -> None:
+    ctx, api = two_engines
+    a_group(api, NumCacheClusters=2, EngineVersion="7.0")
+    publish(ctx, "orders", GroupStatus.AVAILABLE)
+    group = modified(api, EngineVersion="7.2.4", ApplyImmediately=True)
+    assert group["Status"] == "modifying"
+    a_group(api, "newer", NumCacheClusters=2)
+    publish(ctx, "newer", GroupStatus.AVAILABLE)
+    status, code, message = refused(
+        api, MODIFY, {"ReplicationGroupId": "newer", "EngineVersion": "7.0.15"}
+    )
+    assert (status, code) == (400, "InvalidParameterCombination") and "downgrade" in message
+    status, code, message = refused(
+        api, MODIFY, {"ReplicationGroupId": "newer", "EngineVersion": "6.2"}
+    )
+    assert (status, code) == (400, "InvalidParameterCombination")
+    assert "installed on this host: 7.2.4, 7.0.15" in message

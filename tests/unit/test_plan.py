@@ -11,10 +11,12 @@ from cachefleet.model.operations import (
     FailoverStep,
     RebootProgress,
     RebootStep,
+    UpgradeProgress,
     new_failover_setting,
     new_promotion,
     new_reboot,
     new_test_failover,
+    new_upgrade,
 )
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import EndpointKind, GroupStatus, NodeStatus
@@ -27,6 +29,7 @@ from cachefleet.reconcile.actions import (
     Monitor,
     PlannedFailover,
     Promote,
+    RecordEngineVersion,
     RecordOperation,
     ReplicaOf,
     RestartNode,
@@ -563,3 +566,88 @@ def test_a_named_replica_is_promoted_by_the_sentinels_where_they_watch():
     seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert PlannedFailover("0001", n3) in decision.actions
+
+
+# --- EngineVersion: a rolling upgrade ---------------------------------------------------------
+
+
+def running(seen: NodeObservation, version: str) -> NodeObservation:
+    return replace(seen, engine_version=version)
+
+
+def an_upgrade(to: str = "7.2.4"):
+    operation = replace(new_upgrade(to, "", T0), id=8)
+    return replace(operation, progress=UpgradeProgress(started=True))
+
+
+def test_an_upgrade_first_names_the_new_version_in_the_spec():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = replace(new_upgrade("7.2.4", "default.redis7", T0), id=8)
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert RecordEngineVersion("7.2.4", "default.redis7") in decision.actions
+    assert not any(isinstance(a, RestartNode) for a in decision.actions)
+    assert "Engine upgrade of g to version 7.2.4 started" in [e.message for e in decision.events]
+
+
+def test_an_upgrade_restarts_the_replicas_one_at_a_time_before_the_primary():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    old = observed(running(primary(n1), "7.0.15"), running(replica(n2, n1), "7.0.15"),
+                   running(replica(n3, n1), "7.0.15"), sentinel=n1.node_id)  # fmt: skip
+    first = plan_group(spec, available(spec), False, old, Memory(), T0, (an_upgrade(),))
+    assert [a for a in first.actions if isinstance(a, RestartNode)] == [RestartNode(n2, n1)]
+    syncing = observed(running(primary(n1), "7.0.15"), running(replica(n2, n1, up=False), "7.2.4"),
+                       running(replica(n3, n1), "7.0.15"), sentinel=n1.node_id)  # fmt: skip
+    waiting = plan_group(spec, available(spec), False, syncing, Memory(), T0, (an_upgrade(),))
+    assert not any(isinstance(a, RestartNode) for a in waiting.actions), "one at a time"
+
+
+def test_once_the_replicas_run_the_new_version_an_upgraded_one_takes_over():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(running(primary(n1), "7.0.15"), running(replica(n2, n1), "7.2.4"),
+                    running(replica(n3, n1), "7.2.4"), sentinel=n1.node_id)  # fmt: skip
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (an_upgrade(),))
+    assert [a for a in decision.actions if isinstance(a, PlannedFailover)] == [
+        PlannedFailover("0001", n2)
+    ]
+
+
+def test_the_old_primary_is_upgraded_last_then_the_upgrade_ends():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    state = available(spec, {"0001": "g-002"})
+    behind = observed(running(replica(n1, n2), "7.0.15"), running(primary(n2), "7.2.4"),
+                      sentinel=n2.node_id)  # fmt: skip
+    decision = plan_group(spec, state, False, behind, Memory(), T0, (an_upgrade(),))
+    assert RestartNode(n1, n2) in decision.actions
+    done = observed(running(replica(n1, n2), "7.2.4"), running(primary(n2), "7.2.4"),
+                    sentinel=n2.node_id)  # fmt: skip
+    finished = plan_group(spec, state, False, done, Memory(), T0, (an_upgrade(),))
+    (record,) = recorded(finished)
+    assert record.operation.status.value == "done"
+
+
+def test_a_node_without_replicas_is_upgraded_in_place_on_its_saved_data():
+    spec = a_group(1, failover=False)
+    (n1,) = spec.nodes
+    seen = observed(running(primary(n1), "7.0.15"), monitored=False)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (an_upgrade(),))
+    assert RestartNode(n1, None, keep_data=True) in decision.actions
+
+
+def test_an_upgrade_waiting_for_the_window_is_pending_and_leaves_the_group_available():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    later = replace(new_upgrade("7.2.4", "", T0, not_before=T0 + timedelta(days=2)), id=9)
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (later,))
+    assert decision.state.status is GroupStatus.AVAILABLE
+    assert decision.state.pending.engine_version == "7.2.4"
+    assert not recorded(decision)
+    opened = plan_group(
+        spec, available(spec), False, seen, Memory(), T0 + timedelta(days=2), (later,)
+    )
+    assert opened.state.status is GroupStatus.MODIFYING and recorded(opened)

@@ -80,6 +80,11 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
     return values
 
 
+def _cluster_pending(pending: PendingChanges) -> dict[str, Any]:
+    """A cache cluster's PendingModifiedValues."""
+    return {"EngineVersion": pending.engine_version} if pending.engine_version else {}
+
+
 def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:
     spec, state = record.spec, record.state
     shard = next(s for s in spec.shards if s.shard_id == shard_id)
@@ -131,7 +136,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "PreferredAvailabilityZone": node.az,
         "CacheClusterCreateTime": node.created_at,
         "PreferredMaintenanceWindow": spec.maintenance_window,
-        "PendingModifiedValues": {},
+        "PendingModifiedValues": _cluster_pending(view.record.state.pending),
         "CacheSecurityGroups": [],
         "CacheParameterGroup": {
             "CacheParameterGroupName": spec.parameter_group,

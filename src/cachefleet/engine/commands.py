@@ -99,3 +99,10 @@ async def kill_normal_clients(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT
     async with session(node, timeout) as client:
         killed = await execute(client, "CLIENT KILL", "TYPE", "normal", "SKIPME", "yes")
         return as_int(killed)
+
+
+async def save(node: NodeAccess, timeout: float = 60.0) -> None:
+    """Write the node's dataset to its RDB file now (``SAVE``, synchronous): what a restart on
+    the same directory then loads. Bounded by ``timeout``."""
+    async with session(node, timeout) as client:
+        await execute(client, "SAVE")

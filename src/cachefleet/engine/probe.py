@@ -88,6 +88,7 @@ def observation_from_info(
         cluster_known_nodes=cluster.known_nodes if cluster else 0,
         loading=_number(info, "loading") == 1,
         listening=listening,
+        engine_version=_text(info, "redis_version"),
     )
 
 

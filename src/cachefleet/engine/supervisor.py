@@ -171,12 +171,15 @@ class HostEngine:
         )
 
     async def restart_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, keep_data: bool
     ) -> None:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
-        held) and start it again on its own directory and a freshly rendered config."""
+        held; ``keep_data`` first writes its RDB with ``SAVE``) and start it again on its own
+        directory, with the group's engine version and a freshly rendered config."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
+        if pid is not None and keep_data:
+            await commands.save(_access(node))
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, fresh=False)

@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """A version's numbers, for ordering.
+
+    >>> version_key("6.2.14") < version_key("7.0.15")
+    True
+    """
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
 def family_of(version: str) -> str:
     """ElastiCache's parameter-group family for a Redis OSS version.
 

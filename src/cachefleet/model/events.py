@@ -66,3 +66,13 @@ def node_shutdown(node_number: str) -> str:
 def node_restarted(node_number: str) -> str:
     """A rebooted cache node serves again."""
     return f"Cache node {node_number} restarted"
+
+
+def upgrade_started(group_id: str, version: str) -> str:
+    """A rolling engine upgrade began."""
+    return f"Engine upgrade of {group_id} to version {version} started"
+
+
+def upgrade_completed(group_id: str, version: str) -> str:
+    """Every node of the group runs the new engine version."""
+    return f"Engine upgrade of {group_id} to version {version} completed"

@@ -47,6 +47,7 @@ class NodeObservation:
     cluster_known_nodes: int = 0
     loading: bool = False
     listening: tuple[str, ...] = ()
+    engine_version: str = ""
 
     @property
     def is_primary(self) -> bool:

@@ -27,6 +27,7 @@ class OperationKind(StrEnum):
     PROMOTE = "promote"  # ModifyReplicationGroup PrimaryClusterId
     SET_FAILOVER = "set-failover"  # ModifyReplicationGroup AutomaticFailoverEnabled
     REBOOT = "reboot"
+    UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
 
 
 class OperationStatus(StrEnum):
@@ -115,8 +116,29 @@ class RebootProgress:
     step: RebootStep = RebootStep.RESTART
 
 
-OperationParams = FailoverParams | FailoverSettingParams | RebootParams
-OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress
+# --- EngineVersion ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeParams:
+    """A rolling engine upgrade to ``to_version``: replicas first, then a planned failover to an
+    upgraded replica, then the old primary (a node without replicas restarts in place on its
+    saved data)."""
+
+    to_version: str
+    parameter_group: str = ""  # the new family's group on a major upgrade
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeProgress:
+    """Whether the group's spec names the new version yet; which nodes run it is read off the
+    nodes themselves."""
+
+    started: bool = False
+
+
+OperationParams = FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams
+OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress | UpgradeProgress
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
@@ -124,6 +146,7 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.PROMOTE: (FailoverParams, FailoverProgress),
     OperationKind.SET_FAILOVER: (FailoverSettingParams, FailoverSettingProgress),
     OperationKind.REBOOT: (RebootParams, RebootProgress),
+    OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
 }
 
 
@@ -197,6 +220,20 @@ def new_failover_setting(enable: bool, now: datetime) -> Operation:
     )
 
 
+def new_upgrade(
+    to_version: str, parameter_group: str, now: datetime, not_before: datetime | None = None
+) -> Operation:
+    """A new rolling engine upgrade, now or once ``not_before`` (the maintenance window)."""
+    return Operation(
+        OperationKind.UPGRADE,
+        UpgradeParams(to_version, parameter_group),
+        UpgradeProgress(),
+        now,
+        updated_at=now,
+        not_before=not_before,
+    )
+
+
 def new_reboot(node_ids: tuple[str, ...], now: datetime) -> Operation:
     """A new RebootCacheCluster operation."""
     return Operation(
@@ -215,13 +252,17 @@ def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operat
     )
 
 
-def pending_changes(operation: Operation | None) -> PendingChanges:
-    """What an operation under way will change, for PendingModifiedValues."""
-    if operation is None:
-        return PendingChanges()
-    params = operation.params
-    if isinstance(params, FailoverParams) and not params.replace_old:
-        return PendingChanges(primary_cluster_id=params.to_node)
-    if isinstance(params, FailoverSettingParams):
-        return PendingChanges(automatic_failover="enabling" if params.enable else "disabling")
-    return PendingChanges()
+def pending_changes(*operations: Operation) -> PendingChanges:
+    """What operations under way or waiting for the maintenance window will change, for
+    PendingModifiedValues."""
+    pending = PendingChanges()
+    for operation in operations:
+        params = operation.params
+        if isinstance(params, FailoverParams) and not params.replace_old:
+            pending = replace(pending, primary_cluster_id=params.to_node)
+        elif isinstance(params, FailoverSettingParams):
+            state = "enabling" if params.enable else "disabling"
+            pending = replace(pending, automatic_failover=state)
+        elif isinstance(params, UpgradeParams):
+            pending = replace(pending, engine_version=params.to_version)
+    return pending

@@ -30,6 +30,7 @@ class PendingChanges:
 
     primary_cluster_id: str = ""
     automatic_failover: str = ""  # "enabling" or "disabling"
+    engine_version: str = ""  # the version an upgrade under way or waiting will run
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,22 @@ class StartNode:
 
 @dataclass(frozen=True, slots=True)
 class RestartNode:
-    """Stop a node's process and start it again on its own files (a reboot: what it had in
-    memory is gone unless its persistence kept it; a replica resynchronises)."""
+    """Stop a node's process and start it again on its own files, with its group's engine
+    version (a reboot: what it had in memory is gone unless its persistence kept it, or
+    ``keep_data`` saved it first; a replica resynchronises)."""
 
     node: NodeSpec
     replica_of: NodeSpec | None = None
+    keep_data: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEngineVersion:
+    """Write the engine version the group's nodes run from now on, and its parameter group,
+    into its spec (an upgrade that starts: restarts and replacements use them)."""
+
+    version: str
+    parameter_group: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +175,7 @@ Action = (
     | TakeOver
     | PlannedFailover
     | RecordOperation
+    | RecordEngineVersion
     | Monitor
     | Unmonitor
     | Route

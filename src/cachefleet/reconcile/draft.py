@@ -17,6 +17,7 @@ from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
 from cachefleet.reconcile.actions import (
     Action,
+    PlannedFailover,
     StartNode,
 )
 
@@ -57,6 +58,7 @@ class Draft:
     waits: list[str] = field(default_factory=list)
     operation: Operation | None = None
     operation_active: bool = False
+    scheduled: list[Operation] = field(default_factory=list)  # waiting for the window
 
     def node_state(self, node_id: str) -> NodeState:
         return self.state.node(node_id)
@@ -90,6 +92,16 @@ def note_failover(draft: Draft, shard_id: str, primary: NodeSpec) -> None:
     message = texts.failover_completed(previous, primary.node_id)
     draft.event(ResourceKind.CACHE_CLUSTER, previous, message)
     draft.group_event(message)
+
+
+def promote(draft: Draft, shard_id: str, candidate: NodeSpec) -> None:
+    """Make ``candidate`` its shard's primary in a planned way: through Sentinel or Redis
+    Cluster where they watch the group, else by publishing it (the group's own rules then
+    promote it and re-point the others)."""
+    if draft.spec.automatic_failover:
+        draft.actions.append(PlannedFailover(shard_id, candidate))
+    else:
+        note_failover(draft, shard_id, candidate)
 
 
 def restart(

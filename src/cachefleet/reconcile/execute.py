@@ -25,6 +25,7 @@ from cachefleet.reconcile.actions import (
     Monitor,
     PlannedFailover,
     Promote,
+    RecordEngineVersion,
     RecordOperation,
     ReplicaOf,
     RestartNode,
@@ -62,8 +63,8 @@ class Executor:
         match action:
             case StartNode(node, replica_of, fresh):
                 await engine.start_node(spec, node, replica_of, fresh)
-            case RestartNode(node, replica_of):
-                await engine.restart_node(spec, node, replica_of)
+            case RestartNode(node, replica_of, keep_data):
+                await engine.restart_node(spec, node, replica_of, keep_data)
             case StopNode(node):
                 await engine.stop_node(spec, node)
             case ReplicaOf(node, primary):
@@ -82,6 +83,8 @@ class Executor:
                 await engine.planned_failover(spec, shard_id, candidate)
             case RecordOperation(operation):
                 self._store.update_operation(operation)
+            case RecordEngineVersion(version, parameter_group):
+                self._record_engine_version(spec, version, parameter_group)
             case TakeOver(node):
                 await engine.take_over(node)
             case Monitor(primary):
@@ -98,6 +101,14 @@ class Executor:
                 self._forget_group(spec)
             case _:
                 assert_never(action)
+
+    def _record_engine_version(self, spec: GroupSpec, version: str, parameter_group: str) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is not None:
+                group = parameter_group or record.spec.parameter_group
+                upgraded = replace(record.spec, engine_version=version, parameter_group=group)
+                self._store.update_spec(upgraded)
 
     def _forget_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
         with self._store.transaction():

@@ -205,8 +205,8 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
         retiring = len(live) != len(spec.nodes)
         busy = growing or retiring or draft.operation_active
         status = GroupStatus.MODIFYING if busy else GroupStatus.AVAILABLE
-    working_on = draft.operation if draft.operation_active else None
-    draft.state = replace(draft.state, pending=pending_changes(working_on))
+    working_on = [draft.operation] if draft.operation and draft.operation_active else []
+    draft.state = replace(draft.state, pending=pending_changes(*working_on, *draft.scheduled))
     draft.state = replace(draft.state, status=status)
     draft.state = replace(draft.state, nodes={n.node_id: draft.node_state(n.node_id) for n in live})
     reason = "; ".join(draft.waits) if draft.waits else _healthy_reason(spec, draft.state)

@@ -30,9 +30,10 @@ class Engine(Protocol):
         ...
 
     async def restart_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, keep_data: bool
     ) -> None:
-        """Stop the node's process (if it runs) and start it again, keeping its directory."""
+        """Stop the node's process (if it runs) and start it again, keeping its directory;
+        ``keep_data`` saves its dataset first, for the restarted process to load."""
         ...
 
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:

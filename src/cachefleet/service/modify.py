@@ -18,12 +18,21 @@ from cachefleet.errors import (
     InvalidState,
     Kind,
     cluster_mode_without_failover,
+    engine_version_not_found,
 )
+from cachefleet.model.engines import family_of, version_key
 from cachefleet.model.ids import ResourceKind, Scope
-from cachefleet.model.operations import Operation, new_failover_setting, new_promotion
+from cachefleet.model.operations import (
+    Operation,
+    OperationKind,
+    new_failover_setting,
+    new_promotion,
+    new_upgrade,
+)
 from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, GroupStatus, NodeStatus
+from cachefleet.model.windows import MaintenanceWindow
 from cachefleet.service import checks
 from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
@@ -43,6 +52,8 @@ class ModifySettings:
     automatic_failover: bool | None = None
     multi_az: bool | None = None
     primary_cluster_id: str | None = None
+    engine_version: str | None = None
+    apply_immediately: bool = False
 
 
 def modify_group(
@@ -62,8 +73,11 @@ def modify_group(
         if change.automatic_failover is not None or change.multi_az is not None:
             spec = _with_failover(spec, change)
         promotion = _promotion(ctx, scope, record, spec, change)
+        upgrade = _upgrade(ctx, scope, record, change)
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
+        if upgrade is not None:
+            record = accept_operation(ctx, scope, record, upgrade)
         if spec.automatic_failover != failover:
             operation = new_failover_setting(spec.automatic_failover, ctx.clock())
             record = accept_operation(ctx, scope, record, operation)
@@ -91,22 +105,35 @@ def modify_cluster(
                 f"Cache cluster {view.node.node_id} is a member of replication group "
                 f"{spec.group_id}: modify the replication group instead."
             )
-        if view.status is not NodeStatus.AVAILABLE:
+        if view.status is not NodeStatus.AVAILABLE or _running(ctx, scope, view.record):
             raise InvalidState(
                 f"Cache cluster {view.node.node_id} is not in available state to modify.",
                 Kind.CACHE_CLUSTER,
             )
+        upgrade = _upgrade(ctx, scope, view.record, change)
         changed = _with_settings(spec, change)
         ctx.store.update_spec(changed)
-    return ClusterView(replace(view.record, spec=changed), view.node)
+        record = replace(view.record, spec=changed)
+        if upgrade is not None:
+            record = accept_operation(ctx, scope, record, upgrade)
+    ctx.wake(scope, spec.key)
+    return ClusterView(record, view.node)
 
 
 def _check_available(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None:
+    """A group is modified when available, with no operation under way (one waiting for the
+    maintenance window does not count)."""
     busy = record.deleting or record.state.status is not GroupStatus.AVAILABLE
-    if busy or ctx.store.active_operations(scope, record.spec.key):
+    if busy or _running(ctx, scope, record):
         raise InvalidState(
             "Replication group must be in available state to modify.", Kind.REPLICATION_GROUP
         )
+
+
+def _running(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> bool:
+    """Whether an operation is under way (not merely waiting for the maintenance window)."""
+    now = ctx.clock()
+    return any(op.due(now) for op in ctx.store.active_operations(scope, record.spec.key))
 
 
 def _with_settings(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
@@ -168,3 +195,57 @@ def _promotion(
     if target.node_id == current:
         return None
     return new_promotion(FIRST_SHARD, current, target.node_id, ctx.clock())
+
+
+def _upgrade(
+    ctx: ServiceContext, scope: Scope, record: GroupRecord, change: ModifySettings
+) -> Operation | None:
+    """The rolling upgrade EngineVersion asks for, now or in the maintenance window (None when
+    it names the version the group runs).
+
+    :raises InvalidParameterCombination: a version not installed, or older than the current.
+    :raises InvalidState: an upgrade already waits for the maintenance window.
+    """
+    if change.engine_version is None:
+        return None
+    spec = record.spec
+    target = ctx.catalog.resolve(change.engine_version)
+    if target is None:
+        raise engine_version_not_found(change.engine_version, ctx.catalog.versions)
+    if target == spec.engine_version:
+        return None
+    if version_key(target) < version_key(spec.engine_version):
+        raise InvalidParameterCombination(
+            f"Cannot downgrade the engine from version {spec.engine_version} to {target}.",
+            parameter="EngineVersion",
+            problem="downgrade",
+        )
+    waiting = ctx.store.active_operations(scope, spec.key)
+    if any(op.kind is OperationKind.UPGRADE for op in waiting):
+        raise InvalidState(
+            f"An engine upgrade of {spec.group_id} is already pending.", Kind.REPLICATION_GROUP
+        )
+    group = _parameter_group_for(spec, target)
+    now = ctx.clock()
+    if change.apply_immediately:
+        return new_upgrade(target, group, now)
+    window = MaintenanceWindow.parse(spec.maintenance_window)
+    return new_upgrade(target, group, now, not_before=window.next_start(now))
+
+
+def _parameter_group_for(spec: GroupSpec, target: str) -> str:
+    """The parameter group the group uses after the upgrade: its own while the family stays,
+    the new family's default in place of the old default.
+
+    :raises InvalidParameterCombination: a custom group of the old family, on a major upgrade.
+    """
+    if family_of(target) == family_of(spec.engine_version):
+        return spec.parameter_group
+    if not spec.parameter_group.startswith("default."):
+        raise InvalidParameterCombination(
+            f"Upgrading to {target} changes the parameter group family to {family_of(target)}: "
+            f"the group uses {spec.parameter_group}, of family {family_of(spec.engine_version)}.",
+            parameter="EngineVersion",
+            problem="family",
+        )
+    return checks.check_parameter_group(None, target, spec.cluster_mode)

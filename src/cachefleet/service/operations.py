@@ -17,9 +17,12 @@ from cachefleet.service.context import ServiceContext
 def accept_operation(
     ctx: ServiceContext, scope: Scope, record: GroupRecord, operation: Operation
 ) -> GroupRecord:
-    """Record the operation and publish the group as modifying; call inside a transaction.
+    """Record the operation and publish the group as modifying (or, for one that waits for
+    the maintenance window, as it was, with its pending values); call inside a transaction.
     Returns the record as now published."""
     ctx.store.add_operation(scope, record.spec.key, operation)
-    state = replace(record.state, status=GroupStatus.MODIFYING, pending=pending_changes(operation))
+    status = GroupStatus.MODIFYING if operation.due(ctx.clock()) else record.state.status
+    pending = pending_changes(*ctx.store.active_operations(scope, record.spec.key))
+    state = replace(record.state, status=status, pending=pending)
     ctx.store.update_state(scope, record.spec.key, state)
     return replace(record, state=state)

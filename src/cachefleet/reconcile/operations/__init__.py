@@ -22,11 +22,13 @@ from cachefleet.model.operations import (
     FailoverSettingParams,
     Operation,
     RebootParams,
+    UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.reboot import plan_reboot
+from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
 def plan_operation(
@@ -35,6 +37,7 @@ def plan_operation(
     """Take the next step of the group's oldest active operation that is due (one waiting for
     the maintenance window is only shown as pending)."""
     due = [operation for operation in operations if operation.due(now)]
+    draft.scheduled = [operation for operation in operations if not operation.due(now)]
     if not due:
         return
     operation = due[0]
@@ -55,5 +58,7 @@ def plan_operation(
             plan_failover_setting(draft, operation, params, observation, now)
         case RebootParams():
             plan_reboot(draft, operation, params, observation, now)
+        case UpgradeParams():
+            plan_upgrade(draft, operation, params, observation, now)
         case _:
             assert_never(params)

@@ -27,8 +27,8 @@ from cachefleet.model.operations import (
 )
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import NodeStatus
-from cachefleet.reconcile.actions import PlannedFailover, RecordOperation, StopNode
-from cachefleet.reconcile.draft import Draft, best_replica, note_failover
+from cachefleet.reconcile.actions import RecordOperation, StopNode
+from cachefleet.reconcile.draft import Draft, best_replica, promote
 
 
 def plan_failover(
@@ -61,10 +61,7 @@ def plan_failover(
             if candidate is None:
                 draft.waits.append(f"{label}: no replica ready")
                 return
-            if draft.spec.automatic_failover:
-                draft.actions.append(PlannedFailover(params.shard_id, candidate))
-            else:
-                note_failover(draft, params.shard_id, candidate)
+            promote(draft, params.shard_id, candidate)
             draft.actions.append(
                 RecordOperation(
                     operation.advanced(FailoverProgress(promoted=candidate.node_id), now)

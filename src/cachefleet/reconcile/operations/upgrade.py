@@ -1,0 +1,84 @@
+"""A rolling engine upgrade (ModifyReplicationGroup / ModifyCacheCluster ``EngineVersion``),
+shard by shard, one node at a time, as ElastiCache carries it out: the replicas first (a newer
+replica can follow an older primary, never the other way round), then a planned failover to an
+upgraded replica, then the old primary, now a replica. A node without replicas is restarted in
+place on the data it saved first.
+
+Which nodes run the new version is read off the nodes themselves (``INFO`` ``redis_version``),
+so a control plane killed at any moment resumes with the first node still to upgrade. The
+first step records the version in the group's spec, so every restart and replacement from then
+on runs it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cachefleet.model import events as texts
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import Operation, UpgradeParams, UpgradeProgress
+from cachefleet.model.spec import NodeSpec
+from cachefleet.reconcile.actions import RecordEngineVersion, RecordOperation, RestartNode
+from cachefleet.reconcile.draft import Draft, promote
+
+
+def plan_upgrade(
+    draft: Draft,
+    operation: Operation,
+    params: UpgradeParams,
+    observation: GroupObservation,
+    now: datetime,
+) -> None:
+    """Add the next step of a rolling upgrade to the draft."""
+    target = params.to_version
+    if operation.progress != UpgradeProgress(started=True):
+        draft.actions.append(RecordEngineVersion(target, params.parameter_group))
+        draft.actions.append(RecordOperation(operation.advanced(UpgradeProgress(True), now)))
+        draft.group_event(texts.upgrade_started(draft.spec.group_id, target))
+        draft.waits.append(f"upgrading to {target}")
+        return
+    for shard in draft.spec.shards:
+        members = [n for n in draft.spec.live_nodes if n.shard_id == shard.shard_id]
+        if all(observation.of(n.node_id).engine_version == target for n in members):
+            continue
+        if draft.waits:
+            draft.waits.append(f"upgrade to {target} waits for health")
+            return
+        _upgrade_shard(draft, shard.shard_id, members, target, observation)
+        return
+    draft.actions.append(RecordOperation(operation.finished(now)))
+    draft.operation_active = False
+    draft.group_event(texts.upgrade_completed(draft.spec.group_id, target))
+
+
+def _upgrade_shard(
+    draft: Draft,
+    shard_id: str,
+    members: list[NodeSpec],
+    target: str,
+    observation: GroupObservation,
+) -> None:
+    primary = draft.spec.node(draft.state.primaries.get(shard_id, ""))
+    if primary is None:
+        draft.waits.append(f"upgrade to {target}: node group {shard_id} has no known primary")
+        return
+    replicas = [n for n in members if n != primary]
+    behind = [n for n in replicas if observation.of(n.node_id).engine_version != target]
+    if behind:
+        draft.actions.append(RestartNode(behind[0], primary))
+        draft.waits.append(f"upgrading replica {behind[0].node_id} to {target}")
+        return
+    if replicas:
+        promote(draft, shard_id, _most_caught_up(replicas, observation))
+        draft.waits.append(f"upgrade to {target}: failing node group {shard_id} over")
+        return
+    draft.actions.append(RestartNode(primary, None, keep_data=True))
+    draft.waits.append(f"upgrading {primary.node_id} to {target} in place")
+
+
+def _most_caught_up(replicas: list[NodeSpec], observation: GroupObservation) -> NodeSpec:
+    def offset(node: NodeSpec) -> int:
+        link = observation.of(node.node_id).replica_link
+        return link.offset if link else -1
+
+    return max(replicas, key=offset)
