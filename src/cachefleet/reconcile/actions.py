@@ -19,6 +19,16 @@ class StartNode:
     node: NodeSpec
     replica_of: NodeSpec | None = None
     fresh: bool = False
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyParameters:
+    """Give a running node its parameter group's immediate values (``CONFIG SET`` of those that
+    differ)."""
+
+    node: NodeSpec
+    parameters: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +154,7 @@ class ForgetGroup:
 
 Action = (
     StartNode
+    | ApplyParameters
     | StopNode
     | ReplicaOf
     | Promote

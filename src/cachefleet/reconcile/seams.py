@@ -24,9 +24,21 @@ class Engine(Protocol):
         ...
 
     async def start_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        fresh: bool,
+        parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """Start the node's process unless it runs; ``fresh`` empties its directory first."""
+        """Start the node's process unless it runs, with these parameter values (``redis.conf``
+        names; the node type's defaults when empty); ``fresh`` empties its directory first."""
+        ...
+
+    async def apply_parameters(
+        self, spec: GroupSpec, node: NodeSpec, parameters: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Set these parameter values on the running node (those that differ)."""
         ...
 
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
