@@ -274,11 +274,13 @@ def test_parameters_page_with_markers_and_engine_defaults(api: ApiClient) -> Non
     by_name = {p["ParameterName"]: p for p in engine["Parameters"]}
     assert by_name["activerehashing"]["ChangeType"] == "requires-reboot"
     assert by_name["hash-max-ziplist-entries"]["ParameterValue"] == "512"
-    assert by_name["cluster-enabled"]["IsModifiable"] is False
+    assert by_name["maxclients"]["IsModifiable"] is False
     system = ok(api, "DescribeCacheParameters", {
         "CacheParameterGroupName": "default.redis7.cluster.on", "Source": "system"})  # fmt: skip
-    values = {p["ParameterName"]: p["ParameterValue"] for p in system["Parameters"]}
-    assert values["cluster-enabled"] == "yes"
+    assert {p["IsModifiable"] for p in system["Parameters"]} == {False}
+    every = ok(api, "DescribeCacheParameters", {
+        "CacheParameterGroupName": "default.redis7.cluster.on"})["Parameters"]  # fmt: skip
+    assert {p["ParameterName"]: p["ParameterValue"] for p in every}["cluster-enabled"] == "yes"
 
 
 def _pairs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
@@ -344,8 +346,26 @@ def test_a_cache_uses_a_user_group_which_then_cannot_be_deleted(api: ApiClient) 
         "CacheNodeIdsToReboot": []}  # fmt: skip
     status, parsed = call(api, "DeleteCacheParameterGroup", {"CacheParameterGroupName": "mine"})
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidCacheParameterGroupState")
+    status, parsed = call(api, "ModifyCacheParameterGroup", {
+        "CacheParameterGroupName": "mine",
+        "ParameterNameValues": _pairs(("cluster-enabled", "yes"))})  # fmt: skip
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
     status, parsed = call(api, "CreateReplicationGroup", {
         "ReplicationGroupId": "h", "ReplicationGroupDescription": "h", "NumNodeGroups": 2,
         "CacheNodeType": "cache.t4g.micro", "AutomaticFailoverEnabled": True,
         "CacheParameterGroupName": "mine"})  # fmt: skip
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterCombination")
+
+
+def test_a_cluster_mode_cache_uses_a_group_set_to_cluster_enabled(api: ApiClient) -> None:
+    ok(api, "CreateCacheParameterGroup", {
+        "CacheParameterGroupName": "sharded", "CacheParameterGroupFamily": "redis7",
+        "Description": "sharded"})  # fmt: skip
+    ok(api, "ModifyCacheParameterGroup", {
+        "CacheParameterGroupName": "sharded",
+        "ParameterNameValues": _pairs(("cluster-enabled", "yes"))})  # fmt: skip
+    created = ok(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "h", "ReplicationGroupDescription": "h", "NumNodeGroups": 2,
+        "CacheNodeType": "cache.t4g.micro", "AutomaticFailoverEnabled": True,
+        "CacheParameterGroupName": "sharded"})["ReplicationGroup"]  # fmt: skip
+    assert created["ClusterEnabled"] is True

@@ -174,5 +174,5 @@ def test_a_user_group_reports_each_parameters_source() -> None:
     base = default_group(SCOPE, "default.redis7")
     assert base is not None
     group = ParameterGroup(SCOPE, "mine", "redis7", "", base.values, user=("timeout",))
-    assert [group.source(n).value for n in ("timeout", "databases", "cluster-enabled")] == [
+    assert [group.source(n).value for n in ("timeout", "databases", "maxclients")] == [
         "user", "engine-default", "system"]  # fmt: skip

@@ -28,6 +28,8 @@ FAMILIES = ("redis7", "redis6.x")
 """The families of the engines cachefleet can run (6.x binaries may or may not be installed)."""
 
 CLUSTER_ON = ".cluster.on"
+#: Parameters a group may change only while no cache uses it (a cache's mode is fixed).
+WHILE_UNUSED = frozenset({"cluster-enabled"})
 MAX_PARAMETERS_PER_CALL = 20
 DEFAULT_PREFIX = "default."
 
@@ -115,7 +117,7 @@ _COMMON: tuple[ParameterDef, ...] = (
     _p("client-output-buffer-limit-pubsub-soft-seconds", "60", _I, "0-", "Pubsub client output buffer soft limit in seconds", apply=_BUF),  # noqa: E501
     _p("client-query-buffer-limit", "1073741824", _I, "1048576-1073741824", "Max size of a single client query buffer", since="4.0.9"),  # noqa: E501
     _p("cluster-allow-reads-when-down", "no", _S, _YN, "Allows nodes to serve read traffic while the cluster is in a down state", since="6.0.0"),  # noqa: E501
-    _p("cluster-enabled", "no", _S, _YN, "Enable cluster mode", modifiable=False, change=ChangeType.REQUIRES_REBOOT, since="3.2.4", apply=Apply.FIXED),  # noqa: E501
+    _p("cluster-enabled", "no", _S, _YN, "Enable cluster mode", change=ChangeType.REQUIRES_REBOOT, since="3.2.4", apply=Apply.FIXED),  # noqa: E501
     _p("cluster-require-full-coverage", "no", _S, _YN, "Whether cluster becomes unavailable if one or more slots are not covered", since="3.2.4"),  # noqa: E501
     _p("databases", "16", _I, "1-1200000", "Set the number of databases.", change=ChangeType.REQUIRES_REBOOT, since="2.6.13"),  # noqa: E501
     _p("hll-sparse-max-bytes", "3000", _I, "1-16000", "HyperLogLog sparse representation bytes limit", since="2.8.6"),  # noqa: E501

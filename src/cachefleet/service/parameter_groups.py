@@ -24,6 +24,7 @@ from cachefleet.model.ids import ArnType, Scope, arn, validate_identifier
 from cachefleet.model.parameters import (
     FAMILIES,
     MAX_PARAMETERS_PER_CALL,
+    WHILE_UNUSED,
     ParameterDef,
     ParameterGroup,
     Source,
@@ -167,11 +168,23 @@ def modify_group(
             if problem is not None:
                 raise InvalidParameter(problem, parameter="ParameterNameValues", problem="value")
         changed = dict(values)
+        _check_unused(ctx, scope, group.name, changed)
         user = tuple(sorted({*group.user, *changed}))
         group = replace(group, values={**group.values, **changed}, user=user)
         ctx.store.put_parameter_group(group)
     _wake_users(ctx, scope, group.name)
     return group
+
+
+def _check_unused(ctx: ServiceContext, scope: Scope, name: str, changed: Sequence[str]) -> None:
+    fixed = sorted(WHILE_UNUSED & set(changed))
+    if fixed and users_of(ctx, scope, name):
+        raise InvalidParameter(
+            f"The parameter {fixed[0]} can be modified only while no cache uses parameter group "
+            f"{name}.",
+            parameter="ParameterNameValues",
+            problem="in-use",
+        )
 
 
 def _modify_problem(definition: ParameterDef | None, name: str, value: str) -> str | None:
@@ -214,7 +227,10 @@ def reset_group(
             if problem is not None:
                 raise InvalidParameter(problem, parameter="ParameterNameValues", problem="value")
         chosen = set(known) if reset_all else set(names)
-        defaults = defaults_of(group.family, group.cluster_enabled)
+        if reset_all:
+            chosen -= WHILE_UNUSED  # a reset keeps the group's cluster mode
+        _check_unused(ctx, scope, group.name, list(chosen))
+        defaults = defaults_of(group.family, False)
         values = {**group.values, **{n: defaults[n] for n in chosen if n in defaults}}
         user = tuple(n for n in group.user if n not in chosen)
         group = replace(group, values=values, user=user)
