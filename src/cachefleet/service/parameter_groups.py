@@ -7,7 +7,7 @@ loop of every cache using it; the loop gives their nodes the new values (`reconc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from cachefleet.errors import (
@@ -176,7 +176,7 @@ def modify_group(
     return group
 
 
-def _check_unused(ctx: ServiceContext, scope: Scope, name: str, changed: Sequence[str]) -> None:
+def _check_unused(ctx: ServiceContext, scope: Scope, name: str, changed: Iterable[str]) -> None:
     fixed = sorted(WHILE_UNUSED & set(changed))
     if fixed and users_of(ctx, scope, name):
         raise InvalidParameter(
