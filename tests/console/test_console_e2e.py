@@ -51,7 +51,7 @@ def fill_wizard(page: Page, daemon: LocalDaemon, name: str, shards: int, replica
         expect(page.get_by_label("Number of replicas")).to_be_hidden()
         page.get_by_label("Number of shards").fill(str(shards))
         page.get_by_label("Replicas per shard").fill(str(replicas))
-        expect(page.locator("#parameter_group")).to_have_text("default.redis7.cluster.on")
+        expect(page.locator("#parameter_group")).to_have_value("default.redis7.cluster.on")
     else:
         page.get_by_label("Number of replicas").fill(str(replicas))
     page.get_by_label("Node type").select_option("cache.t4g.micro")

@@ -204,3 +204,170 @@ def test_reboot_cache_cluster_checks_the_node_the_mode_and_the_state(api: ApiCli
         api, reboot, {"CacheClusterId": "shop-0001-001", "CacheNodeIdsToReboot": ["0001"]}
     )
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterCombination")
+
+
+# --- parameter groups ----------------------------------------------------------------------------
+
+
+def test_parameter_groups_through_botocore(api: ApiClient) -> None:
+    created = ok(api, "CreateCacheParameterGroup", {
+        "CacheParameterGroupName": "Tuned", "CacheParameterGroupFamily": "redis7",
+        "Description": "tuned", "Tags": [{"Key": "team", "Value": "web"}],
+    })["CacheParameterGroup"]  # fmt: skip
+    assert created == {
+        "CacheParameterGroupName": "tuned", "CacheParameterGroupFamily": "redis7",
+        "Description": "tuned", "IsGlobal": False,
+        "ARN": "arn:aws:elasticache:us-east-1:000000000000:parametergroup:tuned",
+    }  # fmt: skip
+    tags = ok(api, "ListTagsForResource", {"ResourceName": created["ARN"]})["TagList"]
+    assert tags == [{"Key": "team", "Value": "web"}]
+    names = [g["CacheParameterGroupName"] for g in ok(
+        api, "DescribeCacheParameterGroups", {})["CacheParameterGroups"]]  # fmt: skip
+    assert names == ["default.redis6.x", "default.redis6.x.cluster.on", "default.redis7",
+                     "default.redis7.cluster.on", "tuned"]  # fmt: skip
+    modified = ok(api, "ModifyCacheParameterGroup", {
+        "CacheParameterGroupName": "tuned",
+        "ParameterNameValues": _pairs(("maxmemory-policy", "allkeys-lru"), ("databases", "32")),
+    })  # fmt: skip
+    assert modified["CacheParameterGroupName"] == "tuned"
+    user = ok(
+        api, "DescribeCacheParameters", {"CacheParameterGroupName": "tuned", "Source": "user"}
+    )
+    got = {p["ParameterName"]: (p["ParameterValue"], p["ChangeType"]) for p in user["Parameters"]}
+    assert got == {
+        "databases": ("32", "requires-reboot"),
+        "maxmemory-policy": ("allkeys-lru", "immediate"),
+    }
+    ok(api, "ResetCacheParameterGroup", {
+        "CacheParameterGroupName": "tuned",
+        "ParameterNameValues": [{"ParameterName": "databases"}]})  # fmt: skip
+    user = ok(
+        api, "DescribeCacheParameters", {"CacheParameterGroupName": "tuned", "Source": "user"}
+    )
+    assert [p["ParameterName"] for p in user["Parameters"]] == ["maxmemory-policy"]
+    ok(
+        api,
+        "ResetCacheParameterGroup",
+        {"CacheParameterGroupName": "tuned", "ResetAllParameters": True},
+    )
+    assert ok(api, "DescribeCacheParameters", {
+        "CacheParameterGroupName": "tuned", "Source": "user"})["Parameters"] == []  # fmt: skip
+    ok(api, "DeleteCacheParameterGroup", {"CacheParameterGroupName": "tuned"})
+    status, parsed = call(api, "DescribeCacheParameterGroups", {"CacheParameterGroupName": "tuned"})
+    assert (status, parsed["Error"]["Code"]) == (404, "CacheParameterGroupNotFound")
+
+
+def test_parameters_page_with_markers_and_engine_defaults(api: ApiClient) -> None:
+    seen: list[str] = []
+    marker = None
+    while True:
+        params: dict[str, Any] = {"CacheParameterGroupName": "default.redis7", "MaxRecords": 20}
+        if marker:
+            params["Marker"] = marker
+        page = ok(api, "DescribeCacheParameters", params)
+        seen += [p["ParameterName"] for p in page["Parameters"]]
+        marker = page.get("Marker")
+        if not marker:
+            break
+    assert seen == sorted(set(seen)) and len(seen) > 40
+    defaults = ok(api, "DescribeEngineDefaultParameters", {"CacheParameterGroupFamily": "redis6.x"})
+    engine = defaults["EngineDefaults"]
+    assert engine["CacheParameterGroupFamily"] == "redis6.x"
+    by_name = {p["ParameterName"]: p for p in engine["Parameters"]}
+    assert by_name["activerehashing"]["ChangeType"] == "requires-reboot"
+    assert by_name["hash-max-ziplist-entries"]["ParameterValue"] == "512"
+    assert by_name["maxclients"]["IsModifiable"] is False
+    system = ok(api, "DescribeCacheParameters", {
+        "CacheParameterGroupName": "default.redis7.cluster.on", "Source": "system"})  # fmt: skip
+    assert {p["IsModifiable"] for p in system["Parameters"]} == {False}
+    every = ok(api, "DescribeCacheParameters", {
+        "CacheParameterGroupName": "default.redis7.cluster.on"})["Parameters"]  # fmt: skip
+    assert {p["ParameterName"]: p["ParameterValue"] for p in every}["cluster-enabled"] == "yes"
+
+
+def _pairs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"ParameterName": n, "ParameterValue": v} for n, v in pairs]
+
+
+@pytest.mark.parametrize(
+    ("operation", "params", "code", "status"),
+    [
+        ("ModifyCacheParameterGroup", {"CacheParameterGroupName": "default.redis7",
+                                       "ParameterNameValues": _pairs(("timeout", "30"))},
+         "InvalidCacheParameterGroupState", 400),
+        ("DeleteCacheParameterGroup", {"CacheParameterGroupName": "default.redis7"},
+         "InvalidCacheParameterGroupState", 400),
+        ("ModifyCacheParameterGroup", {"CacheParameterGroupName": "mine",
+                                       "ParameterNameValues": _pairs(*[("timeout", "30")] * 21)},
+         "InvalidParameterCombination", 400),
+        ("ModifyCacheParameterGroup", {"CacheParameterGroupName": "mine",
+                                       "ParameterNameValues": _pairs(("timeout", "5"))},
+         "InvalidParameterValue", 400),
+        ("ModifyCacheParameterGroup", {"CacheParameterGroupName": "absent",
+                                       "ParameterNameValues": _pairs(("timeout", "30"))},
+         "CacheParameterGroupNotFound", 404),
+        ("CreateCacheParameterGroup", {"CacheParameterGroupName": "mine",
+                                       "CacheParameterGroupFamily": "redis7", "Description": "x"},
+         "CacheParameterGroupAlreadyExists", 400),
+        ("CreateCacheParameterGroup", {"CacheParameterGroupName": "other",
+                                       "CacheParameterGroupFamily": "memcached1.6",
+                                       "Description": "x"},
+         "InvalidParameterValue", 400),
+        ("DescribeCacheParameters", {"CacheParameterGroupName": "mine", "Source": "nobody"},
+         "InvalidParameterValue", 400),
+        ("DescribeEngineDefaultParameters", {"CacheParameterGroupFamily": "redis2.8"},
+         "InvalidParameterValue", 400),
+        ("CreateReplicationGroup", {"ReplicationGroupId": "g", "ReplicationGroupDescription": "g",
+                                    "CacheNodeType": "cache.t4g.micro",
+                                    "CacheParameterGroupName": "old"},
+         "InvalidParameterCombination", 400),
+    ],
+)  # fmt: skip
+def test_parameter_group_errors_on_the_wire(
+    api: ApiClient, operation: str, params: dict[str, Any], code: str, status: int
+) -> None:
+    for name, family in (("mine", "redis7"), ("old", "redis6.x")):
+        ok(api, "CreateCacheParameterGroup", {
+            "CacheParameterGroupName": name, "CacheParameterGroupFamily": family,
+            "Description": name})  # fmt: skip
+    got_status, parsed = call(api, operation, params)
+    assert (got_status, parsed["Error"]["Code"]) == (status, code), parsed
+
+
+def test_a_cache_uses_a_user_group_which_then_cannot_be_deleted(api: ApiClient) -> None:
+    ok(api, "CreateCacheParameterGroup", {
+        "CacheParameterGroupName": "mine", "CacheParameterGroupFamily": "redis7",
+        "Description": "mine"})  # fmt: skip
+    group = ok(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "g", "ReplicationGroupDescription": "g",
+        "CacheNodeType": "cache.t4g.micro", "CacheParameterGroupName": "mine"})  # fmt: skip
+    assert group["ReplicationGroup"]["Status"] == "creating"
+    cluster = ok(api, "DescribeCacheClusters", {"CacheClusterId": "g-001"})["CacheClusters"][0]
+    assert cluster["CacheParameterGroup"] == {
+        "CacheParameterGroupName": "mine", "ParameterApplyStatus": "in-sync",
+        "CacheNodeIdsToReboot": []}  # fmt: skip
+    status, parsed = call(api, "DeleteCacheParameterGroup", {"CacheParameterGroupName": "mine"})
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidCacheParameterGroupState")
+    status, parsed = call(api, "ModifyCacheParameterGroup", {
+        "CacheParameterGroupName": "mine",
+        "ParameterNameValues": _pairs(("cluster-enabled", "yes"))})  # fmt: skip
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterValue")
+    status, parsed = call(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "h", "ReplicationGroupDescription": "h", "NumNodeGroups": 2,
+        "CacheNodeType": "cache.t4g.micro", "AutomaticFailoverEnabled": True,
+        "CacheParameterGroupName": "mine"})  # fmt: skip
+    assert (status, parsed["Error"]["Code"]) == (400, "InvalidParameterCombination")
+
+
+def test_a_cluster_mode_cache_uses_a_group_set_to_cluster_enabled(api: ApiClient) -> None:
+    ok(api, "CreateCacheParameterGroup", {
+        "CacheParameterGroupName": "sharded", "CacheParameterGroupFamily": "redis7",
+        "Description": "sharded"})  # fmt: skip
+    ok(api, "ModifyCacheParameterGroup", {
+        "CacheParameterGroupName": "sharded",
+        "ParameterNameValues": _pairs(("cluster-enabled", "yes"))})  # fmt: skip
+    created = ok(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "h", "ReplicationGroupDescription": "h", "NumNodeGroups": 2,
+        "CacheNodeType": "cache.t4g.micro", "AutomaticFailoverEnabled": True,
+        "CacheParameterGroupName": "sharded"})["ReplicationGroup"]  # fmt: skip
+    assert created["ClusterEnabled"] is True

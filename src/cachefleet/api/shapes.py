@@ -10,11 +10,13 @@ from typing import Any
 
 from cachefleet.model.engines import family_of
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
+from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
 from cachefleet.service.clusters import ClusterView
+from cachefleet.service.parameter_groups import ParameterView, parameter_group_arn
 
 CACHE_NODE_ID = "0001"
 
@@ -125,6 +127,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
     """A CacheCluster shape."""
     spec, node = view.record.spec, view.node
     status = view.status.value
+    apply_status = _parameter_apply_status(view)
     cluster: dict[str, Any] = {
         "CacheClusterId": node.node_id,
         "ClientDownloadLandingPage": "https://redis.io/docs/latest/develop/clients/",
@@ -140,8 +143,8 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "CacheSecurityGroups": [],
         "CacheParameterGroup": {
             "CacheParameterGroupName": spec.parameter_group,
-            "ParameterApplyStatus": "in-sync",
-            "CacheNodeIdsToReboot": [],
+            "ParameterApplyStatus": apply_status,
+            "CacheNodeIdsToReboot": [CACHE_NODE_ID] if apply_status == _PENDING_REBOOT else [],
         },
         "CacheSubnetGroupName": spec.subnet_group,
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
@@ -160,11 +163,20 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
     if spec.kind is ResourceKind.REPLICATION_GROUP:
         cluster["ReplicationGroupId"] = spec.group_id
     if show_nodes:
-        cluster["CacheNodes"] = [_cache_node(view, status)]
+        cluster["CacheNodes"] = [_cache_node(view, status, apply_status)]
     return cluster
 
 
-def _cache_node(view: ClusterView, status: str) -> dict[str, Any]:
+_PENDING_REBOOT = "pending-reboot"
+
+
+def _parameter_apply_status(view: ClusterView) -> str:
+    """``pending-reboot`` while the node runs reboot-only values its group no longer has."""
+    node_state = view.record.state.node(view.node.node_id)
+    return _PENDING_REBOOT if node_state.pending_reboot else "in-sync"
+
+
+def _cache_node(view: ClusterView, status: str, apply_status: str) -> dict[str, Any]:
     node = view.node
     node_status = "available" if view.status is NodeStatus.AVAILABLE else status
     return {
@@ -172,8 +184,35 @@ def _cache_node(view: ClusterView, status: str) -> dict[str, Any]:
         "CacheNodeStatus": node_status,
         "CacheNodeCreateTime": node.created_at,
         "Endpoint": _node_endpoint(node),
-        "ParameterGroupStatus": "in-sync",
+        "ParameterGroupStatus": apply_status,
         "CustomerAvailabilityZone": node.az,
+    }
+
+
+def parameter_group(group: ParameterGroup) -> dict[str, Any]:
+    """A CacheParameterGroup shape."""
+    return {
+        "CacheParameterGroupName": group.name,
+        "CacheParameterGroupFamily": group.family,
+        "Description": group.description,
+        "IsGlobal": False,
+        "ARN": parameter_group_arn(group.scope, group.name),
+    }
+
+
+def parameter(view: ParameterView) -> dict[str, Any]:
+    """A Parameter shape."""
+    definition = view.definition
+    return {
+        "ParameterName": definition.name,
+        "ParameterValue": view.value,
+        "Description": definition.description,
+        "Source": view.source.value,
+        "DataType": definition.data_type,
+        "AllowedValues": definition.allowed or None,
+        "IsModifiable": definition.modifiable,
+        "MinimumEngineVersion": definition.minimum_version,
+        "ChangeType": definition.change_type.value,
     }
 
 

@@ -15,6 +15,8 @@ from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
 from cachefleet.console.nav import entries
+from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
+from cachefleet.console.parameter_groups import ParameterGroupPages
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
 from cachefleet.console.sections import Sections
 from cachefleet.console.wizard import Wizard
@@ -35,10 +37,12 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     group = CachePages(ctx, renderer)
     standalone = CachePages(ctx, renderer, standalone=True)
     sections = Sections(ctx, renderer)
+    parameters = ParameterGroupPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
         "caches": caches.page,
+        "parameter-groups": parameters.list,
         "subnet-groups": sections.subnet_groups,
         "events": sections.events,
         "settings": sections.settings,
@@ -57,9 +61,22 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         *_cache_routes("/caches", group, guard),
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, guard),
+        *_parameter_group_routes(parameters, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
+
+
+def _parameter_group_routes(pages: ParameterGroupPages, guard: Guard) -> list[Route]:
+    """The create form's target, a group's page, and its modify, reset and delete."""
+    one = PARAMETER_GROUPS + "/{name}"
+    return [
+        Route(PARAMETER_GROUPS, guard(pages.create), methods=["POST"]),
+        Route(one, guard(pages.page), methods=["GET"]),
+        Route(f"{one}/parameters", guard(pages.modify), methods=["POST"]),
+        Route(f"{one}/reset", guard(pages.reset), methods=["POST"]),
+        Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+    ]
 
 
 def _cache_routes(prefix: str, pages: CachePages, guard: Guard) -> list[Route]:

@@ -31,7 +31,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("backups", "Backups", "/backups", "Snapshots of caches, and restores from them."),
     NavEntry(
         "parameter-groups", "Parameter groups", "/parameter-groups",
-        "Custom engine parameters for caches; today every cache uses its family's default.",
+        "Custom engine parameters for caches.",
     ),
     NavEntry("subnet-groups", "Subnet groups", "/subnet-groups"),
     NavEntry(

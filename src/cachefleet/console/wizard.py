@@ -37,7 +37,8 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, checks, groups
+from cachefleet.service import catalog, groups
+from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.catalog import SubnetGroupView
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
@@ -59,7 +60,7 @@ class WizardOptions:
 
     versions: tuple[str, ...]
     default_version: str
-    parameter_groups: dict[str, dict[str, str]]
+    parameter_groups: dict[str, dict[str, list[str]]]
     node_families: tuple[NodeFamily, ...]
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
@@ -79,7 +80,10 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
     """The choices of the wizard, from the service's catalogue."""
     versions = tuple(v.version for v in catalog.engine_versions(ctx, None, None, None, False))
     parameter_groups = {
-        version: {mode.value: checks.default_parameter_group(version, mode) for mode in ClusterMode}
+        version: {
+            mode.value: parameter_groups_service.groups_for(ctx, scope, version, mode)
+            for mode in ClusterMode
+        }
         for version in versions
     }
     return WizardOptions(

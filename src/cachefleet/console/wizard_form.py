@@ -56,6 +56,7 @@ class WizardForm:
     replicas: str = "2"
     network_type: str = "ipv4"
     subnet_group: str = "default"
+    parameter_group: str = ""  # blank: the family's default group
     az_placement: str = "none"
     placements: dict[tuple[int, int], str] = field(default_factory=dict)
     slots_mode: str = "equal"
@@ -110,8 +111,8 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
 
 _CHOICE_FIELDS = (
     "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
-    "network_type", "subnet_group", "az_placement", "slots_mode", "maintenance", "mw_day",
-    "mw_duration",
+    "network_type", "subnet_group", "parameter_group", "az_placement", "slots_mode",
+    "maintenance", "mw_day", "mw_duration",
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",

@@ -131,8 +131,17 @@ def render_node_conf(cfg: NodeConfig) -> str:
         ]
     if cfg.replica_of is not None:
         lines.append(("replicaof", cfg.replica_of[0], str(cfg.replica_of[1])))
-    lines += sorted(cfg.extra.items())
+    lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
+
+
+def _parameter_lines(name: str, value: str) -> list[_Line]:
+    """The ``redis.conf`` lines of one parameter: ``client-output-buffer-limit`` takes one line
+    per client class (Redis 6 reads only one class a line), every other parameter one word."""
+    if name == "client-output-buffer-limit":
+        words = value.split()
+        return [(name, *words[i : i + 4]) for i in range(0, len(words), 4)]
+    return [(name, value)]
 
 
 def render_sentinel_conf(cfg: SentinelConfig) -> str:

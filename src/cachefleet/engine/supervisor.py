@@ -137,9 +137,15 @@ class HostEngine:
     # --- processes ------------------------------------------------------------------------
 
     async def start_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        fresh: bool,
+        parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """Start the node unless it runs; ``fresh`` empties its data directory first.
+        """Start the node unless it runs, with these parameter values (the node type's defaults
+        when none are given); ``fresh`` empties its data directory first.
 
         :raises PermanentError: the node is placed on another host than this engine's.
         """
@@ -152,26 +158,40 @@ class HostEngine:
             shutil.rmtree(paths.data_dir)
         paths.create()
         binary = self._binary(BinaryKind.SERVER, spec.engine_version)
-        await process.ensure_node_running(binary, self._node_config(spec, node, replica_of))
+        config = self._node_config(spec, node, replica_of, dict(parameters))
+        await process.ensure_node_running(binary, config)
 
     def _node_config(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        parameters: dict[str, str],
     ) -> NodeConfig:
         node_type = NODE_TYPES[spec.node_type]
         clustered = spec.cluster_mode is ClusterMode.ENABLED
+        maxmemory = parameters.pop("maxmemory", None)
+        policy = parameters.pop("maxmemory-policy", "volatile-lru")
         return NodeConfig(
             address=node.address,
             paths=self.paths(spec, node),
             port=node.port,
-            maxmemory=maxmemory_for(node_type),
+            maxmemory=maxmemory_for(node_type) if maxmemory is None else int(maxmemory),
+            maxmemory_policy=policy,
             maxclients=node_type.maxclients,
             cluster_enabled=clustered,
             cluster_node_timeout_ms=self._timings.cluster_node_timeout_ms,
             replica_of=None if clustered or replica_of is None else _hostport(replica_of),
+            extra=parameters,
         )
 
     async def restart_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, keep_data: bool
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        keep_data: bool,
+        parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
         held; ``keep_data`` first writes its RDB with ``SAVE``) and start it again on its own
@@ -182,7 +202,24 @@ class HostEngine:
             await commands.save(_access(node))
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
-        await self.start_node(spec, node, replica_of, fresh=False)
+        await self.start_node(spec, node, replica_of, False, parameters)
+
+    async def apply_parameters(
+        self, spec: GroupSpec, node: NodeSpec, parameters: tuple[tuple[str, str], ...]
+    ) -> None:
+        """``CONFIG SET`` the values that differ from the node's (one call on Redis 7, which
+        sets several at once, all or none; one per value before 7)."""
+        access = _access(node)
+        current = await commands.config_get(access, ["*"])
+        changed = {name: value for name, value in parameters if current.get(name) != value}
+        if not changed:
+            return
+        if int(spec.engine_version.split(".")[0]) >= 7:
+            await commands.config_set(access, changed)
+        else:
+            for name, value in sorted(changed.items()):
+                await commands.config_set(access, {name: value})
+        log.info("%s: set %s", node.node_id, ", ".join(sorted(changed)))
 
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Stop the node's process (if it runs) and remove its directory."""

@@ -43,6 +43,12 @@ def recovered(node_id: str) -> str:
     return f"Finished recovery for cache nodes {node_id}"
 
 
+def parameters_changed() -> str:
+    """A cache cluster (node) was given its parameter group's changed values (the event
+    ElastiCache notifies as CacheClusterParametersChanged)."""
+    return "One or more cache cluster parameters have been changed"
+
+
 def test_failover_called(shard_id: str) -> str:
     """TestFailover was accepted for a shard."""
     return f"Test Failover API called for node group {shard_id}"

@@ -14,13 +14,21 @@ from cachefleet.model.status import GroupStatus, NodeStatus, Role
 
 @dataclass(frozen=True, slots=True)
 class NodeState:
-    """One node as published: status, role, and what recovery needs to remember."""
+    """One node as published: status, role, and what recovery needs to remember.
+
+    ``parameters_applied`` / ``parameters_booted`` identify the parameter values the node runs
+    with (`NodeParameters` digests): the immediate ones it was last given, the reboot-only ones
+    it started with; ``pending_reboot`` says its group's reboot-only values differ from those.
+    """
 
     status: NodeStatus = NodeStatus.CREATING
     role: Role | None = None
     recovering: bool = False
     cluster_node_id: str = ""
     lost_since: datetime | None = None
+    parameters_applied: str = ""
+    parameters_booted: str = ""
+    pending_reboot: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,16 @@ class StartNode:
     node: NodeSpec
     replica_of: NodeSpec | None = None
     fresh: bool = False
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyParameters:
+    """Give a running node its parameter group's immediate values (``CONFIG SET`` of those that
+    differ)."""
+
+    node: NodeSpec
+    parameters: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +40,7 @@ class RestartNode:
     node: NodeSpec
     replica_of: NodeSpec | None = None
     keep_data: bool = False
+    parameters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +176,7 @@ class ForgetGroup:
 Action = (
     StartNode
     | RestartNode
+    | ApplyParameters
     | StopNode
     | ReplicaOf
     | Promote

@@ -16,7 +16,6 @@ from cachefleet.model.status import GroupStatus, Role
 from cachefleet.reconcile.actions import (
     FormCluster,
     JoinCluster,
-    StartNode,
     TakeOver,
 )
 from cachefleet.reconcile.draft import (
@@ -26,6 +25,7 @@ from cachefleet.reconcile.draft import (
     mark_lost,
     note_failover,
     restart,
+    start,
 )
 
 # A lost cluster primary whose cluster cannot elect a replica (no majority of primaries left) is
@@ -65,7 +65,7 @@ def _plan_cluster_formation(draft: Draft, observation: GroupObservation, now: da
     nodes = draft.spec.live_nodes
     down = [node for node in nodes if not observation.of(node.node_id).alive]
     for node in down:
-        draft.actions.append(StartNode(node))
+        start(draft, node)
     if down or not all(observation.of(n.node_id).reachable for n in nodes):
         draft.waits.append(f"starting nodes ({len(nodes) - len(down)} of {len(nodes)} up)")
         return

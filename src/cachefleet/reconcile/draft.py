@@ -12,12 +12,14 @@ from cachefleet.model import events as texts
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation
+from cachefleet.model.parameters import NodeParameters
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
 from cachefleet.reconcile.actions import (
     Action,
     PlannedFailover,
+    RestartNode,
     StartNode,
 )
 
@@ -59,6 +61,7 @@ class Draft:
     operation: Operation | None = None
     operation_active: bool = False
     scheduled: list[Operation] = field(default_factory=list)  # waiting for the window
+    parameters: NodeParameters | None = None  # what the nodes should run with (None: unknown)
 
     def node_state(self, node_id: str) -> NodeState:
         return self.state.node(node_id)
@@ -108,8 +111,8 @@ def restart(
     draft: Draft, node: NodeSpec, replica_of: NodeSpec | None, now: datetime, fresh: bool = True
 ) -> None:
     """Start a node that is not running; once it had served, this is a recovery."""
+    start(draft, node, replica_of, fresh)
     current = draft.node_state(node.node_id)
-    draft.actions.append(StartNode(node, replica_of, fresh=fresh))
     if current.status is NodeStatus.CREATING:
         draft.waits.append(f"starting {node.node_id}")
         return
@@ -119,6 +122,40 @@ def restart(
         node.node_id, replace(current, recovering=True, lost_since=current.lost_since or now)
     )
     draft.waits.append(f"recovering {node.node_id}")
+
+
+def start(
+    draft: Draft, node: NodeSpec, replica_of: NodeSpec | None = None, fresh: bool = False
+) -> None:
+    """Start a node with its parameter group's values, and record them as the node's."""
+    values = _launch_values(draft, node)
+    draft.actions.append(StartNode(node, replica_of, fresh=fresh, parameters=values))
+
+
+def restart_in_place(
+    draft: Draft, node: NodeSpec, replica_of: NodeSpec | None, keep_data: bool = False
+) -> None:
+    """Restart a running node on its own files (a reboot, an upgrade) with its parameter
+    group's values, reboot-only ones included, and record them as the node's."""
+    values = _launch_values(draft, node)
+    draft.actions.append(RestartNode(node, replica_of, keep_data, values))
+
+
+def _launch_values(draft: Draft, node: NodeSpec) -> tuple[tuple[str, str], ...]:
+    """The values a node (re)starts with; recorded as its own, nothing left pending."""
+    wanted = draft.parameters
+    if wanted is None:
+        return ()
+    draft.set_node(
+        node.node_id,
+        replace(
+            draft.node_state(node.node_id),
+            parameters_applied=wanted.applied_digest,
+            parameters_booted=wanted.boot_digest,
+            pending_reboot=False,
+        ),
+    )
+    return tuple(sorted(wanted.all.items()))
 
 
 def mark_lost(draft: Draft, node: NodeSpec, now: datetime) -> None:
@@ -135,10 +172,13 @@ def mark_healthy(draft: Draft, node: NodeSpec, role: Role, cluster_id: str = "")
         draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_created())
     draft.set_node(
         node.node_id,
-        NodeState(
+        replace(
+            current,
             status=NodeStatus.AVAILABLE,
             role=role,
+            recovering=False,
             cluster_node_id=cluster_id or current.cluster_node_id,
+            lost_since=None,
         ),
     )
 

@@ -16,6 +16,7 @@ from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.spec import GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
+    ApplyParameters,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -61,10 +62,12 @@ class Executor:
     async def _one(self, spec: GroupSpec, action: Action) -> None:
         engine = self._engine
         match action:
-            case StartNode(node, replica_of, fresh):
-                await engine.start_node(spec, node, replica_of, fresh)
-            case RestartNode(node, replica_of, keep_data):
-                await engine.restart_node(spec, node, replica_of, keep_data)
+            case StartNode(node, replica_of, fresh, parameters):
+                await engine.start_node(spec, node, replica_of, fresh, parameters)
+            case RestartNode(node, replica_of, keep_data, parameters):
+                await engine.restart_node(spec, node, replica_of, keep_data, parameters)
+            case ApplyParameters(node, parameters):
+                await engine.apply_parameters(spec, node, parameters)
             case StopNode(node):
                 await engine.stop_node(spec, node)
             case ReplicaOf(node, primary):

@@ -23,7 +23,9 @@ from cachefleet.errors import UNEXPECTED_MARKER, CachefleetError, PermanentError
 from cachefleet.model import events as texts
 from cachefleet.model.ids import Scope
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.model.nodetypes import node_type
 from cachefleet.model.operations import Operation
+from cachefleet.model.parameters import NodeParameters, default_group, node_parameters
 from cachefleet.model.spec import Event, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
@@ -168,6 +170,7 @@ class Loop:
             now,
             operations,
             node_listeners=self._executor.node_listeners,
+            parameters=self._parameters(record.spec),
         )
         try:
             await self._executor.run(record.spec, decision.actions)
@@ -180,6 +183,15 @@ class Loop:
         self._publish(record, decision)
         self._say(worker, record, decision.reason)
         return not any(isinstance(a, ForgetGroup) for a in decision.actions)
+
+    def _parameters(self, spec: GroupSpec) -> NodeParameters | None:
+        """What the group's nodes should run with under its parameter group, if it is known."""
+        name = spec.parameter_group
+        group = self._store.get_parameter_group(spec.scope, name) or default_group(spec.scope, name)
+        kind = node_type(spec.node_type)
+        if group is None or kind is None:
+            return None
+        return node_parameters(group, kind, spec.engine_version)
 
     def _tilted(self, worker: _Worker) -> bool:
         now = time.monotonic()

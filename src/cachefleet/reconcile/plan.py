@@ -23,6 +23,7 @@ from cachefleet.model import events as texts
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, pending_changes
+from cachefleet.model.parameters import NodeParameters
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
@@ -38,6 +39,7 @@ from cachefleet.reconcile.actions import (
 from cachefleet.reconcile.cluster import plan_cluster
 from cachefleet.reconcile.draft import Decision, Draft
 from cachefleet.reconcile.operations import plan_operation
+from cachefleet.reconcile.parameters import plan_parameters
 from cachefleet.reconcile.single_shard import authoritative_primary, plan_single_shard
 
 
@@ -57,6 +59,7 @@ def plan_group(
     now: datetime,
     operations: tuple[Operation, ...] = (),
     node_listeners: bool = False,
+    parameters: NodeParameters | None = None,
 ) -> Decision:
     """Decide the next actions for one group.
 
@@ -64,8 +67,11 @@ def plan_group(
     step once the group is up (see `reconcile.operations`).
 
     ``node_listeners``: the endpoint router lets a primary serve its primary endpoint itself.
+
+    ``parameters``: what the nodes should run with, from the group's parameter group (None:
+    left as they are).
     """
-    draft = Draft(spec, state)
+    draft = Draft(spec, state, parameters=parameters)
     if deleting:
         return _plan_delete(draft)
     _retire_nodes(draft)
@@ -73,6 +79,8 @@ def plan_group(
         plan_cluster(draft, observation, now)
     else:
         plan_single_shard(draft, observation, now)
+    if draft.state.status is not GroupStatus.CREATING:
+        plan_parameters(draft, observation)
     if draft.state.status in (GroupStatus.AVAILABLE, GroupStatus.MODIFYING):
         plan_operation(draft, operations, observation, now)
     _plan_routes(draft, observation, memory, node_listeners)

@@ -24,13 +24,30 @@ class Engine(Protocol):
         ...
 
     async def start_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, fresh: bool
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        fresh: bool,
+        parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        """Start the node's process unless it runs; ``fresh`` empties its directory first."""
+        """Start the node's process unless it runs, with these parameter values (``redis.conf``
+        names; the node type's defaults when empty); ``fresh`` empties its directory first."""
+        ...
+
+    async def apply_parameters(
+        self, spec: GroupSpec, node: NodeSpec, parameters: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Set these parameter values on the running node (those that differ)."""
         ...
 
     async def restart_node(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, keep_data: bool
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        replica_of: NodeSpec | None,
+        keep_data: bool,
+        parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Stop the node's process (if it runs) and start it again, keeping its directory;
         ``keep_data`` saves its dataset first, for the restarted process to load."""

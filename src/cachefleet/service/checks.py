@@ -10,7 +10,6 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     engine_not_offered,
     engine_version_not_found,
-    parameter_group_not_found,
     required,
     subnet_group_not_found,
 )
@@ -78,34 +77,6 @@ def default_parameter_group(version: str, mode: ClusterMode) -> str:
     family = family_of(version)
     base = f"default.{family}"
     return f"{base}.cluster.on" if mode is ClusterMode.ENABLED else base
-
-
-def check_parameter_group(name: str | None, version: str, mode: ClusterMode) -> str:
-    """The parameter group to use: only the family's defaults exist so far."""
-    expected = default_parameter_group(version, mode)
-    if name is None or name == expected:
-        return expected
-    other = default_parameter_group(
-        version, ClusterMode.DISABLED if mode is ClusterMode.ENABLED else ClusterMode.ENABLED
-    )
-    if name == other:
-        raise InvalidParameterCombination(
-            f"Parameter group {name} has cluster-enabled "
-            f"{'no' if mode is ClusterMode.ENABLED else 'yes'}, which does not match the "
-            f"requested cluster mode."
-        )
-    family = _family_in_name(name)
-    if family and family != family_of(version):
-        raise InvalidParameterCombination(
-            f"Expected a parameter group of family {family_of(version)} but found one of "
-            f"family {family}"
-        )
-    raise parameter_group_not_found(name)
-
-
-def _family_in_name(name: str) -> str | None:
-    match = re.fullmatch(r"default\.(redis[0-9.x]+?)(\.cluster\.on)?", name)
-    return match[1] if match else None
 
 
 def check_subnet_group(name: str | None) -> str:

@@ -39,6 +39,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
 from cachefleet.service.operations import accept_operation
+from cachefleet.service.parameter_groups import check_for_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class ModifySettings:
     multi_az: bool | None = None
     primary_cluster_id: str | None = None
     engine_version: str | None = None
+    parameter_group: str | None = None
     apply_immediately: bool = False
 
 
@@ -74,6 +76,7 @@ def modify_group(
             spec = _with_failover(spec, change)
         promotion = _promotion(ctx, scope, record, spec, change)
         upgrade = _upgrade(ctx, scope, record, change)
+        spec = _with_parameter_group(ctx, scope, spec, change, upgrade)
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
         if upgrade is not None:
@@ -111,7 +114,7 @@ def modify_cluster(
                 Kind.CACHE_CLUSTER,
             )
         upgrade = _upgrade(ctx, scope, view.record, change)
-        changed = _with_settings(spec, change)
+        changed = _with_parameter_group(ctx, scope, _with_settings(spec, change), change, upgrade)
         ctx.store.update_spec(changed)
         record = replace(view.record, spec=changed)
         if upgrade is not None:
@@ -225,7 +228,7 @@ def _upgrade(
         raise InvalidState(
             f"An engine upgrade of {spec.group_id} is already pending.", Kind.REPLICATION_GROUP
         )
-    group = _parameter_group_for(spec, target)
+    group = _parameter_group_for(ctx, scope, spec, target, change.parameter_group)
     now = ctx.clock()
     if change.apply_immediately:
         return new_upgrade(target, group, now)
@@ -233,19 +236,42 @@ def _upgrade(
     return new_upgrade(target, group, now, not_before=window.next_start(now))
 
 
-def _parameter_group_for(spec: GroupSpec, target: str) -> str:
-    """The parameter group the group uses after the upgrade: its own while the family stays,
-    the new family's default in place of the old default.
+def _parameter_group_for(
+    ctx: ServiceContext, scope: Scope, spec: GroupSpec, target: str, named: str | None
+) -> str:
+    """The parameter group the group uses once upgraded: the one named with the upgrade, else
+    its own while the family stays, else the new family's default in place of the old default.
 
-    :raises InvalidParameterCombination: a custom group of the old family, on a major upgrade.
+    :raises InvalidParameterCombination: a custom group of the old family on a major upgrade,
+        or a named group of another family than the new version's.
     """
+    if named is not None:
+        return check_for_cache(ctx, scope, named, target, spec.cluster_mode).name
     if family_of(target) == family_of(spec.engine_version):
         return spec.parameter_group
     if not spec.parameter_group.startswith("default."):
         raise InvalidParameterCombination(
             f"Upgrading to {target} changes the parameter group family to {family_of(target)}: "
-            f"the group uses {spec.parameter_group}, of family {family_of(spec.engine_version)}.",
+            f"name a parameter group of that family (CacheParameterGroupName); the group uses "
+            f"{spec.parameter_group}, of family {family_of(spec.engine_version)}.",
             parameter="EngineVersion",
             problem="family",
         )
-    return checks.check_parameter_group(None, target, spec.cluster_mode)
+    return checks.default_parameter_group(target, spec.cluster_mode)
+
+
+def _with_parameter_group(
+    ctx: ServiceContext,
+    scope: Scope,
+    spec: GroupSpec,
+    change: ModifySettings,
+    upgrade: Operation | None,
+) -> GroupSpec:
+    """The spec with the parameter group named, at once (the loop gives the nodes its values);
+    one named with an upgrade is taken when the upgrade starts."""
+    if change.parameter_group is None or upgrade is not None:
+        return spec
+    group = check_for_cache(
+        ctx, scope, change.parameter_group, spec.engine_version, spec.cluster_mode
+    )
+    return replace(spec, parameter_group=group.name)

@@ -19,6 +19,7 @@ from cachefleet.service import checks
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
+from cachefleet.service.parameter_groups import check_parameter_group
 
 
 class CreateSettings(Protocol):
@@ -76,8 +77,8 @@ def build_spec(
         port=port,
         automatic_failover=layout.automatic_failover,
         multi_az=layout.multi_az,
-        parameter_group=checks.check_parameter_group(
-            settings.parameter_group, version, layout.cluster_mode
+        parameter_group=check_parameter_group(
+            ctx, scope, settings.parameter_group, version, layout.cluster_mode
         ),
         subnet_group=checks.check_subnet_group(settings.subnet_group),
         maintenance_window=maintenance,

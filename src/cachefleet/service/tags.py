@@ -12,8 +12,10 @@ from cachefleet.errors import (
     QuotaExceeded,
     cluster_not_found,
     group_not_found,
+    parameter_group_not_found,
 )
 from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, parse_arn
+from cachefleet.model.parameters import default_group
 from cachefleet.model.spec import Tag
 from cachefleet.service import catalog
 from cachefleet.service.context import ServiceContext
@@ -72,6 +74,11 @@ def _cache_cluster_exists(ctx: ServiceContext, scope: Scope, cluster_id: str) ->
         raise cluster_not_found(cluster_id)
 
 
+def _parameter_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
+    if default_group(scope, name) is None and ctx.store.get_parameter_group(scope, name) is None:
+        raise parameter_group_not_found(name)
+
+
 def _subnet_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
     catalog.subnet_groups(ctx, scope, name)
 
@@ -83,6 +90,7 @@ TAGGABLE: dict[ArnType, Exists] = {
     ArnType.REPLICATION_GROUP: _replication_group_exists,
     ArnType.CACHE_CLUSTER: _cache_cluster_exists,
     ArnType.SUBNET_GROUP: _subnet_group_exists,
+    ArnType.PARAMETER_GROUP: _parameter_group_exists,
 }
 """Every resource kind that can be tagged, by ARN type: a new kind is taggable by its entry."""
 

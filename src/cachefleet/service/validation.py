@@ -17,6 +17,7 @@ from cachefleet.model.ids import MAX_GROUP_ID, Scope, validate_identifier
 from cachefleet.service import checks, groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
+from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.requests import CreateGroupRequest
 from cachefleet.service.tags import check_tags
 
@@ -67,5 +68,7 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     group = None
     if layout is not None and version is not None:
         mode = layout.cluster_mode
-        group = found.run(lambda: checks.check_parameter_group(req.parameter_group, version, mode))
+        group = found.run(
+            lambda: check_parameter_group(ctx, scope, req.parameter_group, version, mode)
+        )
     return CreateCheck(tuple(found.problems), layout, version, group)

@@ -18,6 +18,7 @@ from pathlib import Path
 from cachefleet.errors import StoreError
 from cachefleet.model.ids import Scope
 from cachefleet.model.operations import KINDS, Operation, OperationKind, OperationStatus
+from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
@@ -265,6 +266,39 @@ class Store:
             "DELETE FROM operations WHERE region = ? AND account = ? AND group_key = ?"
             " AND status IN ('pending', 'running')",
             (scope.region, scope.account, key),
+        )
+
+    # --- parameter groups -----------------------------------------------------------------
+
+    def put_parameter_group(self, group: ParameterGroup) -> None:
+        """Add a user parameter group or replace its values."""
+        self._db.execute(
+            "INSERT INTO parameter_groups (region, account, name, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (region, account, name) DO UPDATE SET body = excluded.body",
+            (group.scope.region, group.scope.account, group.name, codec.dumps(group)),
+        )
+
+    def get_parameter_group(self, scope: Scope, name: str) -> ParameterGroup | None:
+        """One user parameter group by name, or None."""
+        row = self._db.execute(
+            "SELECT body FROM parameter_groups WHERE region = ? AND account = ? AND name = ?",
+            (scope.region, scope.account, name),
+        ).fetchone()
+        return codec.loads(ParameterGroup, row[0]) if row else None
+
+    def list_parameter_groups(self, scope: Scope) -> list[ParameterGroup]:
+        """The user parameter groups of a scope, by name."""
+        rows = self._db.execute(
+            "SELECT body FROM parameter_groups WHERE region = ? AND account = ? ORDER BY name",
+            (scope.region, scope.account),
+        )
+        return [codec.loads(ParameterGroup, row[0]) for row in rows]
+
+    def delete_parameter_group(self, scope: Scope, name: str) -> None:
+        """Forget a user parameter group."""
+        self._db.execute(
+            "DELETE FROM parameter_groups WHERE region = ? AND account = ? AND name = ?",
+            (scope.region, scope.account, name),
         )
 
     # --- tags -----------------------------------------------------------------------------

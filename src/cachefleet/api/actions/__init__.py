@@ -17,6 +17,7 @@ from cachefleet.api.actions import (
     failover,
     identity,
     modify,
+    parameter_groups,
     replication_groups,
     tags,
 )
@@ -42,6 +43,13 @@ ACTIONS: dict[str, _Action] = {
     "DescribeEvents": catalog.describe_events,
     "DescribeCacheSubnetGroups": catalog.describe_cache_subnet_groups,
     "DescribeCacheEngineVersions": catalog.describe_cache_engine_versions,
+    "CreateCacheParameterGroup": parameter_groups.create_cache_parameter_group,
+    "DescribeCacheParameterGroups": parameter_groups.describe_cache_parameter_groups,
+    "ModifyCacheParameterGroup": parameter_groups.modify_cache_parameter_group,
+    "ResetCacheParameterGroup": parameter_groups.reset_cache_parameter_group,
+    "DeleteCacheParameterGroup": parameter_groups.delete_cache_parameter_group,
+    "DescribeCacheParameters": parameter_groups.describe_cache_parameters,
+    "DescribeEngineDefaultParameters": parameter_groups.describe_engine_default_parameters,
 }
 
 

@@ -15,7 +15,7 @@ from cachefleet.service.context import ServiceContext
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
-    "NotificationTopicStatus", "CacheParameterGroupName",
+    "NotificationTopicStatus",
     "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
     "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
@@ -64,6 +64,7 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
 def _common(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "engine_version": params.get("EngineVersion"),
+        "parameter_group": params.get("CacheParameterGroupName"),
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),

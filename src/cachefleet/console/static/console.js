@@ -109,11 +109,15 @@
   }
 
   function showParameterGroup(form) {
-    const output = document.getElementById("parameter_group");
-    if (!output) return;
-    const groups = JSON.parse(output.dataset.groups);
+    const select = document.getElementById("parameter_group");
+    if (!select) return;
+    const groups = JSON.parse(select.dataset.groups);
     const byMode = groups[valueOf(form, "engine_version")] || {};
-    output.textContent = byMode[valueOf(form, "cluster_mode")] || "";
+    const names = byMode[valueOf(form, "cluster_mode")] || [];
+    const current = Array.from(select.options).map((option) => option.value);
+    if (current.join(" ") === names.join(" ")) return;
+    const chosen = names.includes(select.value) ? select.value : names[0];
+    select.replaceChildren(...names.map((name) => new Option(name, name, false, name === chosen)));
   }
 
   function placementSelect(shard, node, azs, previous) {

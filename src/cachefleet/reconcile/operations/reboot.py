@@ -17,8 +17,8 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, RebootParams, RebootProgress, RebootStep
 from cachefleet.model.status import NodeStatus
-from cachefleet.reconcile.actions import RecordOperation, RestartNode
-from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.actions import RecordOperation
+from cachefleet.reconcile.draft import Draft, restart_in_place
 
 #: A Redis cache cluster has one cache node, numbered as ElastiCache numbers it.
 CACHE_NODE = "0001"
@@ -51,7 +51,7 @@ def plan_reboot(
             return
         primary_id = draft.state.primaries.get(node.shard_id)
         replica_of = None if primary_id == node.node_id else draft.spec.node(primary_id or "")
-        draft.actions.append(RestartNode(node, replica_of))
+        restart_in_place(draft, node, replica_of)
         draft.actions.append(
             RecordOperation(
                 operation.advanced(RebootProgress(progress.done, RebootStep.RECOVER), now)

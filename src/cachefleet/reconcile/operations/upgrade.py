@@ -18,8 +18,8 @@ from cachefleet.model import events as texts
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, UpgradeParams, UpgradeProgress
 from cachefleet.model.spec import NodeSpec
-from cachefleet.reconcile.actions import RecordEngineVersion, RecordOperation, RestartNode
-from cachefleet.reconcile.draft import Draft, promote
+from cachefleet.reconcile.actions import RecordEngineVersion, RecordOperation
+from cachefleet.reconcile.draft import Draft, promote, restart_in_place
 
 
 def plan_upgrade(
@@ -65,14 +65,14 @@ def _upgrade_shard(
     replicas = [n for n in members if n != primary]
     behind = [n for n in replicas if observation.of(n.node_id).engine_version != target]
     if behind:
-        draft.actions.append(RestartNode(behind[0], primary))
+        restart_in_place(draft, behind[0], primary)
         draft.waits.append(f"upgrading replica {behind[0].node_id} to {target}")
         return
     if replicas:
         promote(draft, shard_id, _most_caught_up(replicas, observation))
         draft.waits.append(f"upgrade to {target}: failing node group {shard_id} over")
         return
-    draft.actions.append(RestartNode(primary, None, keep_data=True))
+    restart_in_place(draft, primary, None, keep_data=True)
     draft.waits.append(f"upgrading {primary.node_id} to {target} in place")
 
 
