@@ -21,6 +21,7 @@ from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import observe_node
 from cachefleet.errors import EngineNotInstalled, PermanentError
+from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
@@ -152,10 +153,11 @@ class HostEngine:
             shutil.rmtree(paths.data_dir)
         paths.create()
         binary = self._binary(BinaryKind.SERVER, spec.engine_version)
-        await process.ensure_node_running(binary, self._node_config(spec, node, replica_of))
+        config = self._node_config(spec, node, replica_of, binary)
+        await process.ensure_node_running(binary, config)
 
     def _node_config(
-        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None
+        self, spec: GroupSpec, node: NodeSpec, replica_of: NodeSpec | None, binary: EngineBinary
     ) -> NodeConfig:
         node_type = NODE_TYPES[spec.node_type]
         clustered = spec.cluster_mode is ClusterMode.ENABLED
@@ -168,6 +170,7 @@ class HostEngine:
             cluster_enabled=clustered,
             cluster_node_timeout_ms=self._timings.cluster_node_timeout_ms,
             replica_of=None if clustered or replica_of is None else _hostport(replica_of),
+            engine=features(binary.version),
         )
 
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
@@ -214,7 +217,8 @@ class HostEngine:
                     slots=tuple((r.start, r.end) for r in shard.slots),
                 )
             )
-        await cluster.form_cluster(layout)
+        slot_ranges = features(spec.engine_version).slot_ranges
+        await cluster.form_cluster(layout, slot_ranges=slot_ranges)
 
     async def join_cluster(
         self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
