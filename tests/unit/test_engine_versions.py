@@ -110,6 +110,10 @@ def test_registering_checks_the_binary_and_persists_it_once(tmp_path: Path) -> N
     not_redis.chmod(0o755)
     with pytest.raises(ValueError, match="no Redis version"):
         register_binary(data_dir, not_redis)
+    valkey = fake_server(tmp_path / "valkey", "9.1.2", name="valkey-server")
+    valkey.write_text(valkey.read_text().replace("Redis server", "Valkey server"))
+    with pytest.raises(ValueError, match="no Redis version"):
+        register_binary(data_dir, valkey)
     with pytest.raises(ValueError, match="not an executable"):
         register_binary(data_dir, tmp_path / "missing")
     assert registered_binaries(data_dir) == [str(binary)]

@@ -26,7 +26,8 @@ from cachefleet.model.engines import version_tuple
 
 log = logging.getLogger(__name__)
 
-_VERSION = re.compile(r"\bv=(\d+\.\d+\.\d+)\b")
+# Only Redis: Valkey answers "Valkey server v=…", and is not offered (yet).
+_VERSION = re.compile(r"^Redis server v=(\d+\.\d+\.\d+)\b")
 VERSION_TIMEOUT_S = 5.0
 REGISTRY_FILE = "engines.json"
 
@@ -67,8 +68,8 @@ def parse_version(text: str) -> str | None:
 
     >>> parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64")
     '7.0.15'
-    >>> parse_version("something else") is None
-    True
+    >>> parse_version("something else"), parse_version("Valkey server v=9.1.2 sha=0:1")
+    (None, None)
     """
     match = _VERSION.search(text)
     return match.group(1) if match else None
