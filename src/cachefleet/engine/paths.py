@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+DATA_DIR_NAME = "data"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -35,7 +36,7 @@ class NodePaths:
     @property
     def data_dir(self) -> Path:
         """The node's working directory (``dir``): RDB files and ``nodes.conf``."""
-        return self.root / "data"
+        return self.root / DATA_DIR_NAME
 
     @property
     def pidfile(self) -> Path:
@@ -75,7 +76,7 @@ class SentinelPaths:
     @property
     def data_dir(self) -> Path:
         """Sentinel's working directory (``dir``)."""
-        return self.root / "data"
+        return self.root / DATA_DIR_NAME
 
     @property
     def pidfile(self) -> Path:

@@ -5,8 +5,10 @@ Rules:
 - a process is started detached: its own session, stdin from /dev/null, stdout and stderr into its
   log, no inherited descriptors; stopping or killing the control plane does not touch it;
 - a pid is trusted only after an identity check (alive, a Redis program, started with the expected
-  config file, which the process title names — see ``conf.PROC_TITLE``); a refusal is logged with
-  its reason;
+  config file, which the process title names — see ``conf.PROC_TITLE``; engines before 6.2 cannot
+  name it in their title, and are recognised by their working directory, the data directory
+  beside the config file, which no other process of ours shares); a refusal is logged with its
+  reason;
 - signals go only to pids greater than 1 that still look like Redis; every wait is bounded;
 - every process started here is reaped as soon as it exits (``spawn``), so none lingers as a
   zombie however it ends and whoever stops it.
@@ -30,6 +32,7 @@ from redis import exceptions as redis_errors
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import NodeAccess, answers_ping, client_for, execute, session
 from cachefleet.engine.conf import NodeConfig, render_node_conf
+from cachefleet.engine.paths import DATA_DIR_NAME
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
 
 log = logging.getLogger(__name__)
@@ -119,9 +122,28 @@ def identity_mismatch(pid: int, expected_conf: Path) -> str | None:
     program = os.path.basename(title.split(" ", 1)[0])
     if program not in REDIS_PROGRAMS:
         return f"pid {pid} runs {program!r}, not redis-server or redis-sentinel"
-    if not title.endswith(" " + str(expected_conf.absolute())):
+    if title.endswith(" " + str(expected_conf.absolute())):
+        return None
+    if _has_config_in_title(title) or started_in(pid) != expected_conf.parent / DATA_DIR_NAME:
         return f"pid {pid} was not started with {expected_conf} (its title is {title!r})"
     return None
+
+
+def started_in(pid: int) -> Path | None:
+    """Where a Redis process was started: its config file when its title names it, else (an
+    engine before 6.2) its working directory, Redis's ``dir``. None if unreadable."""
+    title = process_title(pid)
+    if title and _has_config_in_title(title):
+        return Path(title.split()[-1])
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
+
+
+def _has_config_in_title(title: str) -> bool:
+    words = title.split()
+    return len(words) > 1 and words[-1].startswith("/")
 
 
 def read_pidfile(pidfile: Path) -> int | None:

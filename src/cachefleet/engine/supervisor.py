@@ -21,6 +21,7 @@ from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import observe_node
 from cachefleet.errors import EngineNotInstalled, PermanentError
+from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
@@ -158,7 +159,7 @@ class HostEngine:
             shutil.rmtree(paths.data_dir)
         paths.create()
         binary = self._binary(BinaryKind.SERVER, spec.engine_version)
-        config = self._node_config(spec, node, replica_of, dict(parameters))
+        config = self._node_config(spec, node, replica_of, binary, dict(parameters))
         await process.ensure_node_running(binary, config)
 
     def _node_config(
@@ -166,6 +167,7 @@ class HostEngine:
         spec: GroupSpec,
         node: NodeSpec,
         replica_of: NodeSpec | None,
+        binary: EngineBinary,
         parameters: dict[str, str],
     ) -> NodeConfig:
         node_type = NODE_TYPES[spec.node_type]
@@ -183,6 +185,7 @@ class HostEngine:
             cluster_node_timeout_ms=self._timings.cluster_node_timeout_ms,
             replica_of=None if clustered or replica_of is None else _hostport(replica_of),
             extra=parameters,
+            engine=features(binary.version),
         )
 
     async def restart_node(
@@ -214,7 +217,7 @@ class HostEngine:
         changed = {name: value for name, value in parameters if current.get(name) != value}
         if not changed:
             return
-        if int(spec.engine_version.split(".")[0]) >= 7:
+        if features(spec.engine_version).multi_config_set:
             await commands.config_set(access, changed)
         else:
             for name, value in sorted(changed.items()):
@@ -265,7 +268,8 @@ class HostEngine:
                     slots=tuple((r.start, r.end) for r in shard.slots),
                 )
             )
-        await cluster.form_cluster(layout)
+        slot_ranges = features(spec.engine_version).slot_ranges
+        await cluster.form_cluster(layout, slot_ranges=slot_ranges)
 
     async def join_cluster(
         self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from cachefleet.model.engines import version_tuple
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NodeType
 
@@ -381,8 +382,4 @@ def _maxmemory(group: ParameterGroup, node: NodeType) -> int:
 
 
 def _runs_on(definition: ParameterDef, engine_version: str) -> bool:
-    return _version(engine_version) >= _version(definition.minimum_version)
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+    return version_tuple(engine_version) >= version_tuple(definition.minimum_version)

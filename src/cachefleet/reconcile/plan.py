@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cachefleet.model import events as texts
+from cachefleet.model.engines import features
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, pending_changes
@@ -179,6 +180,7 @@ def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) 
     if endpoint is None or spec.cluster_mode is ClusterMode.ENABLED:
         return
     primary = authoritative_primary(spec, draft.state, observation)
+    allowed = allowed and features(spec.engine_version).runtime_bind  # 6.0 cannot re-bind
     serve = allowed and endpoint.port == primary.port and observation.of(primary.node_id).is_primary
     letting_go = [
         Listen(node, (node.address,))

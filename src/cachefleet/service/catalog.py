@@ -10,7 +10,7 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     subnet_group_not_found,
 )
-from cachefleet.model.engines import family_of
+from cachefleet.model.engines import REDIS, family_of, matches, version_description
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
 from cachefleet.service.addresses import az_subnet
@@ -32,6 +32,11 @@ class EngineVersionView:
     family: str
     is_default: bool
 
+    @property
+    def description(self) -> str:
+        """``CacheEngineVersionDescription``, worded as ElastiCache's."""
+        return version_description(self.version)
+
 
 def engine_versions(
     ctx: ServiceContext,
@@ -40,18 +45,20 @@ def engine_versions(
     family: str | None,
     default_only: bool,
 ) -> list[EngineVersionView]:
-    """The engine versions that can actually run here, filtered as asked."""
-    if engine is not None and engine.lower() != "redis":
+    """The engine versions that can actually run here, filtered as ElastiCache filters them:
+    ``Engine`` by name, ``EngineVersion`` as a create resolves it (``6.2``, ``6.x``, exact),
+    ``CacheParameterGroupFamily`` exactly, ``DefaultOnly`` to each family's default version."""
+    if engine is not None and engine != REDIS:
         return []
-    views = [
-        EngineVersionView(v, family_of(v), v == ctx.catalog.default) for v in ctx.catalog.versions
-    ]
+    catalog = ctx.catalog
+    defaults = set(catalog.family_defaults())
+    views = [EngineVersionView(v, family_of(v), v in defaults) for v in catalog.versions]
     if version is not None:
-        views = [v for v in views if v.version == version or v.version.startswith(version + ".")]
+        views = [v for v in views if matches(v.version, version)]
     if family is not None:
         views = [v for v in views if v.family == family]
     if default_only:
-        views = [v for v in views if v.is_default] or views[:1]
+        views = [v for v in views if v.is_default]
     return views
 
 

@@ -20,7 +20,7 @@ from cachefleet.errors import (
     cluster_mode_without_failover,
     engine_version_not_found,
 )
-from cachefleet.model.engines import family_of, version_key
+from cachefleet.model.engines import family_of, version_tuple
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.operations import (
     Operation,
@@ -217,7 +217,7 @@ def _upgrade(
         raise engine_version_not_found(change.engine_version, ctx.catalog.versions)
     if target == spec.engine_version:
         return None
-    if version_key(target) < version_key(spec.engine_version):
+    if version_tuple(target) < version_tuple(spec.engine_version):
         raise InvalidParameterCombination(
             f"Cannot downgrade the engine from version {spec.engine_version} to {target}.",
             parameter="EngineVersion",

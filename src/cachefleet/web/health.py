@@ -40,7 +40,8 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "engines": [
-            {"kind": b.kind.value, "version": b.version, "path": b.path} for b in sources.binaries
+            {"kind": b.kind.value, "version": b.version, "path": b.path, "source": b.source.value}
+            for b in sources.binaries
         ],
         "router": {
             "name": router.name,
