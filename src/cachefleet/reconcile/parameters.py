@@ -16,7 +16,7 @@ from cachefleet.model import events as texts
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.status import NodeStatus
-from cachefleet.reconcile.actions import ApplyParameters, StartNode
+from cachefleet.reconcile.actions import ApplyParameters, RestartNode, StartNode
 from cachefleet.reconcile.draft import Draft
 
 
@@ -26,7 +26,7 @@ def plan_parameters(draft: Draft, observation: GroupObservation) -> None:
     if wanted is None:
         return
     applied, booted = wanted.applied_digest, wanted.boot_digest
-    starting = {a.node.node_id for a in draft.actions if isinstance(a, StartNode)}
+    starting = {a.node.node_id for a in draft.actions if isinstance(a, StartNode | RestartNode)}
     values = tuple(sorted(wanted.immediate.items()))
     for node in draft.spec.live_nodes:
         if node.node_id in starting:
@@ -39,7 +39,10 @@ def plan_parameters(draft: Draft, observation: GroupObservation) -> None:
         )
         seen = observation.of(node.node_id)
         serving = seen.reachable and not seen.loading and current.status is NodeStatus.AVAILABLE
-        if current.parameters_applied != applied and serving:
+        # A node still on another engine version (an upgrade under way) gets its new family's
+        # values when it restarts on the new version.
+        same_engine = seen.engine_version in ("", draft.spec.engine_version)
+        if current.parameters_applied != applied and serving and same_engine:
             draft.actions.append(ApplyParameters(node, values))
             updated = replace(updated, parameters_applied=applied)
             if current.parameters_applied:
