@@ -91,10 +91,11 @@ class Writer:
                 continue
             self.acked.append((i, time.monotonic()))
 
-    def longest_pause(self) -> float:
-        """The longest time between two consecutive acknowledgements."""
+    def longest_pause(self) -> tuple[float, float]:
+        """The longest time between two consecutive acknowledgements, and when it began."""
         times = [t for _, t in self.acked]
-        return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
+        gaps = ((b - a, a) for a, b in itertools.pairwise(times))
+        return max(gaps, default=(float("inf"), float("nan")))
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Trial:
     acked: int
     errors: int
     pause_s: float
+    pause_at: float
     lost: int
     lost_window: str
 
@@ -188,6 +190,7 @@ def failover_once(
         thread.join(SOCKET_TIMEOUT_S * 4 + 5)
     head = shard_primary(describe(client, group_id), shard_id)
     lost = missing(head["ReadEndpoint"]["Address"], writer)
+    pause, pause_began = writer.longest_pause()
     when = sorted(t - called for _, t in lost)
     window = f"{when[0]:+.3f}..{when[-1]:+.3f} s" if when else "-"
     trial = Trial(
@@ -196,13 +199,15 @@ def failover_once(
         head["CacheClusterId"],
         len(writer.acked),
         writer.errors,
-        writer.longest_pause(),
+        pause,
+        pause_began - called,
         len(lost),
         window,
     )
     print(
-        f"  {mode}: {old} -> {trial.new}: acked {trial.acked}, errors {trial.errors}, "
-        f"longest pause {trial.pause_s:.3f} s, lost {trial.lost} (acked at {window})"
+        f"  {mode}, called {since:%H:%M:%S.%f}: {old} -> {trial.new}: acked {trial.acked}, "
+        f"errors {trial.errors}, longest pause {trial.pause_s:.3f} s from {trial.pause_at:+.3f} s"
+        f", lost {trial.lost} (acked at {window})"
     )
     return trial
 
@@ -257,12 +262,12 @@ def cme_trials(daemon: BenchDaemon, repeat: int) -> list[Trial]:
 def report(trials: list[Trial]) -> bool:
     print()
     rows = [
-        [t.mode, t.old, t.new, str(t.acked), str(t.errors), f"{t.pause_s:.3f}", str(t.lost),
-         t.lost_window]
+        [t.mode, t.old, t.new, str(t.acked), str(t.errors), f"{t.pause_s:.3f}",
+         f"{t.pause_at:+.3f}", str(t.lost), t.lost_window]
         for t in trials
     ]  # fmt: skip
-    table(["mode", "old primary", "new primary", "acked", "errors", "pause s", "lost",
-           "lost acked at"], rows)  # fmt: skip
+    table(["mode", "old primary", "new primary", "acked", "errors", "pause s",
+           "pause from", "lost", "lost acked at"], rows)  # fmt: skip
     ok = True
     for mode in ("cluster mode disabled", "cluster mode enabled"):
         mine = [t for t in trials if t.mode == mode]

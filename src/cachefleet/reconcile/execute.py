@@ -27,6 +27,7 @@ from cachefleet.reconcile.actions import (
     Promote,
     RecordOperation,
     ReplicaOf,
+    RepointSentinels,
     Route,
     StartNode,
     StopNode,
@@ -77,6 +78,8 @@ class Executor:
                 await engine.join_cluster(spec, node, primary, forget)
             case PlannedFailover(shard_id, candidate):
                 await engine.planned_failover(spec, shard_id, candidate)
+            case RepointSentinels(primary):
+                await engine.repoint(spec, primary)
             case RecordOperation(operation):
                 self._store.update_operation(operation)
             case TakeOver(node):

@@ -2,9 +2,11 @@
 primary, then replace the old primary with a fresh replica.
 
 Steps (`FailoverStep`): PROMOTE → REPLACE → RECOVERED. Each is read off the data plane before
-it is acted on: once another node is the shard's primary the promotion is done, once the old
-primary is not running it has been stopped, once it serves again as a replica the operation is
-done. A control plane killed between any two actions resumes at the right step.
+it is acted on: once another node is the shard's primary the promotion is done (once the old
+primary replicates from a node that answers as primary, it only needs confirming: the Sentinels
+may not know of it yet), once the old primary is not running it has been stopped, once it
+serves again as a replica the operation is done. A control plane killed between any two actions
+resumes at the right step.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from cachefleet.model.operations import (
 )
 from cachefleet.model.status import NodeStatus
 from cachefleet.reconcile.actions import PlannedFailover, RecordOperation, StopNode
-from cachefleet.reconcile.draft import Draft, best_replica
+from cachefleet.reconcile.draft import Draft, best_replica, handed_over
 
 
 def plan_test_failover(
@@ -42,10 +44,12 @@ def plan_test_failover(
         progress = FailoverTestProgress(FailoverStep.REPLACE, current or "")
     match progress.step:
         case FailoverStep.PROMOTE:
-            if draft.waits:
+            # Promoted before a crash but not yet confirmed (Sentinels not told): finish it.
+            candidate = handed_over(draft.spec, old, observation)
+            if candidate is None and draft.waits:
                 draft.waits.append(f"{label} waits for health")
                 return
-            candidate = best_replica(draft.spec, old, observation)
+            candidate = candidate or best_replica(draft.spec, old, observation)
             if candidate is None:
                 draft.waits.append(f"{label}: no replica ready")
                 return
