@@ -16,11 +16,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import redis
+from redis.crc import key_slot
+from redis.exceptions import RedisError
 
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon
@@ -211,6 +215,80 @@ def primaries(group: dict[str, Any]) -> list[dict[str, Any]]:
 def event_messages(client: Any, seconds: int = 600) -> list[str]:
     """The messages of every event of the last ``seconds``."""
     return [e["Message"] for e in client.describe_events(Duration=max(1, seconds // 60))["Events"]]
+
+
+# --- readiness ----------------------------------------------------------------------
+
+
+def replicas_online(address: str, expected: int) -> bool:
+    """The node is a master with ``expected`` replicas whose link is online."""
+    try:
+        info: dict[str, Any] = redis.Redis(host=address, socket_timeout=1).info("replication")
+    except RedisError:
+        return False
+    online = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
+    online = [v for v in online if v.get("state") == "online"]
+    return info.get("role") == "master" and len(online) >= expected
+
+
+def sentinel_knows(sentinel: str, primary: str, replicas: int, peers: int) -> bool:
+    """A Sentinel monitors ``primary`` as a healthy master, with its replicas and its peers."""
+    host, port = sentinel.split(":")
+    try:
+        answer = redis.Redis(host=host, port=int(port), socket_timeout=1).sentinel_masters()
+    except RedisError:
+        return False
+    masters = answer.values() if isinstance(answer, dict) else answer
+    return any(
+        m["ip"] == primary
+        and m["flags"] == "master"
+        and m["num-slaves"] >= replicas
+        and m["num-other-sentinels"] >= peers
+        for m in masters
+    )
+
+
+def ready(daemon: BenchDaemon, group_id: str, replicas: int) -> bool:
+    """Available, one primary per shard, every primary with its replicas in sync."""
+    group = describe(daemon.client(), group_id)
+    if group["Status"] != "available" or len(primaries(group)) != len(group["NodeGroups"]):
+        return False
+    heads = [m["ReadEndpoint"]["Address"] for m in primaries(group)]
+    if not all(replicas_online(head, replicas) for head in heads):
+        return False
+    if group["ClusterEnabled"]:
+        return True
+    sentinels = [s["address"] for s in daemon.health()["sentinels"]]
+    peers = len(sentinels) - 1
+    return all(sentinel_knows(s, heads[0], replicas, peers) for s in sentinels)
+
+
+def recovered(client: Any, victim: str, since: datetime) -> bool:
+    events = client.describe_events(StartTime=since - timedelta(seconds=2))["Events"]
+    return any(
+        e["Message"].startswith("Finished recovery for cache nodes")
+        and victim in (e["SourceIdentifier"], e["Message"].rsplit(" ", 1)[-1])
+        for e in events
+    )
+
+
+def slot_ranges(text: str) -> list[tuple[int, int]]:
+    ranges = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        ranges.append((int(low), int(high or low)))
+    return ranges
+
+
+def keys_in(ranges: list[tuple[int, int]], count: int = 16) -> list[str]:
+    keys: list[str] = []
+    for n in range(200_000):
+        key = f"bench:fo:{n}"
+        if any(low <= key_slot(key.encode()) <= high for low, high in ranges):
+            keys.append(key)
+            if len(keys) == count:
+                break
+    return keys
 
 
 # --- reporting ---------------------------------------------------------------------------

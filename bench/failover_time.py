@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -36,10 +36,14 @@ from _daemon import (
     BenchDaemon,
     create_failover_group,
     describe,
+    keys_in,
     median,
     parse_args,
     primaries,
+    ready,
+    recovered,
     running_daemon,
+    slot_ranges,
     table,
     verdict,
     wait_available,
@@ -89,58 +93,6 @@ def create_cme(client: Any, group_id: str) -> dict[str, Any]:
     return wait_available(client, group_id)
 
 
-def replicas_online(address: str, expected: int) -> bool:
-    """The node is a master with ``expected`` replicas whose link is online."""
-    try:
-        info: dict[str, Any] = redis.Redis(host=address, socket_timeout=1).info("replication")
-    except RedisError:
-        return False
-    online = [v for k, v in info.items() if k.startswith("slave") and isinstance(v, dict)]
-    online = [v for v in online if v.get("state") == "online"]
-    return info.get("role") == "master" and len(online) >= expected
-
-
-def sentinel_knows(sentinel: str, primary: str, replicas: int, peers: int) -> bool:
-    """A Sentinel monitors ``primary`` as a healthy master, with its replicas and its peers."""
-    host, port = sentinel.split(":")
-    try:
-        answer = redis.Redis(host=host, port=int(port), socket_timeout=1).sentinel_masters()
-    except RedisError:
-        return False
-    masters = answer.values() if isinstance(answer, dict) else answer
-    return any(
-        m["ip"] == primary
-        and m["flags"] == "master"
-        and m["num-slaves"] >= replicas
-        and m["num-other-sentinels"] >= peers
-        for m in masters
-    )
-
-
-def ready(daemon: BenchDaemon, group_id: str, replicas: int) -> bool:
-    """Available, one primary per shard, every primary with its replicas in sync."""
-    group = describe(daemon.client(), group_id)
-    if group["Status"] != "available" or len(primaries(group)) != len(group["NodeGroups"]):
-        return False
-    heads = [m["ReadEndpoint"]["Address"] for m in primaries(group)]
-    if not all(replicas_online(head, replicas) for head in heads):
-        return False
-    if group["ClusterEnabled"]:
-        return True
-    sentinels = [s["address"] for s in daemon.health()["sentinels"]]
-    peers = len(sentinels) - 1
-    return all(sentinel_knows(s, heads[0], replicas, peers) for s in sentinels)
-
-
-def recovered(client: Any, victim: str, since: datetime) -> bool:
-    events = client.describe_events(StartTime=since - timedelta(seconds=2))["Events"]
-    return any(
-        e["Message"].startswith("Finished recovery for cache nodes")
-        and victim in (e["SourceIdentifier"], e["Message"].rsplit(" ", 1)[-1])
-        for e in events
-    )
-
-
 def wait_recovered(daemon: BenchDaemon, group_id: str, victim: str, since: datetime) -> float:
     """Seconds until the killed node is recovered and the group is ready again."""
     start = time.monotonic()
@@ -188,25 +140,6 @@ def cmd_trial(daemon: BenchDaemon) -> Trial:
     )
     seconds = first_write_after(lambda i: writer.set("bench:fo", i), kill_node(daemon, victim))
     return Trial("cluster mode disabled", victim, seconds)
-
-
-def slot_ranges(text: str) -> list[tuple[int, int]]:
-    ranges = []
-    for part in text.split(","):
-        low, _, high = part.strip().partition("-")
-        ranges.append((int(low), int(high or low)))
-    return ranges
-
-
-def keys_in(ranges: list[tuple[int, int]], count: int = 16) -> list[str]:
-    keys: list[str] = []
-    for n in range(200_000):
-        key = f"bench:fo:{n}"
-        if any(low <= key_slot(key.encode()) <= high for low, high in ranges):
-            keys.append(key)
-            if len(keys) == count:
-                break
-    return keys
 
 
 def cme_trial(daemon: BenchDaemon, index: int) -> Trial:

@@ -32,6 +32,7 @@ from cachefleet.reconcile.actions import (
     RecordEngineVersion,
     RecordOperation,
     ReplicaOf,
+    RepointSentinels,
     RestartNode,
     Route,
     StartNode,
@@ -651,3 +652,35 @@ def test_an_upgrade_waiting_for_the_window_is_pending_and_leaves_the_group_avail
         spec, available(spec), False, seen, Memory(), T0 + timedelta(days=2), (later,)
     )
     assert opened.state.status is GroupStatus.MODIFYING and recorded(opened)
+
+
+def test_a_planned_failover_moves_the_endpoint_in_its_own_cycle_and_then_the_sentinels():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(listening(primary(n1), ENDPOINT), replica(n2, n1), replica(n3, n1),
+                    sentinel=n1.node_id)  # fmt: skip
+
+    decision = plan_group(
+        spec, available(spec), False, seen, Memory(), T0, (a_test_failover(),), True
+    )
+
+    order = decision.actions.index
+    promote, let_go, cut = PlannedFailover("0001", n2), Listen(n1, (n1.address,)), Fence(n1)
+    route = route_in(decision)
+    assert dict(route.targets)[EndpointKind.PRIMARY] == (n2,) and route.listener is False
+    assert order(promote) < order(let_go) < order(cut) < order(route), (
+        "the old primary's clients are cut before the slow route change, and find no listener"
+    )
+    assert order(route) < order(RepointSentinels(n2))
+
+
+def test_a_promotion_the_sentinels_were_not_told_of_is_finished_not_repeated():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(replica(n1, n2), primary(n2), replica(n3, n1), sentinel=n1.node_id)
+
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_test_failover(),))
+
+    assert PlannedFailover("0001", n2) in decision.actions
+    assert RepointSentinels(n2) in decision.actions
+    assert not [a for a in decision.actions if isinstance(a, ReplicaOf) and a.node == n2]

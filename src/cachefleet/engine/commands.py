@@ -10,9 +10,28 @@ connection with ``timeout`` for connect and every reply, and no retries.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping
 
-from cachefleet.engine.client import DEFAULT_TIMEOUT_S, NodeAccess, as_int, execute, session
+from redis.asyncio import Redis
+
+from cachefleet.engine.client import (
+    DEFAULT_TIMEOUT_S,
+    HostPort,
+    NodeAccess,
+    as_int,
+    as_text,
+    execute,
+    session,
+)
+from cachefleet.errors import NodeCommandFailed
+
+#: How long a coordinated failover may hold writes; past it the primary resumes them by itself
+#: (the control plane need not live), and the failover gives up.
+FAILOVER_PAUSE_MS = 1000
+_POLL_S = 0.002
+_NO_FAILOVER = "no-failover"
 
 
 async def ensure_replica_of(
@@ -47,6 +66,80 @@ async def promote(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
             return False
         await execute(client, "REPLICAOF", "NO", "ONE")
         return True
+
+
+async def primary_of(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> HostPort | None:
+    """Where the node replicates from; None when it is a primary."""
+    async with session(node, timeout) as client:
+        info = await client.info("replication")
+    if info.get("role") == "master":
+        return None
+    return as_text(info.get("master_host")), as_int(info.get("master_port"))
+
+
+async def coordinated_failover(
+    primary: NodeAccess,
+    replica: NodeAccess,
+    pause_ms: int = FAILOVER_PAUSE_MS,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Hand the primary role to ``replica`` without losing an acknowledged write; return once
+    ``primary`` replicates from it. Redis 6.2+.
+
+    ``CLIENT PAUSE <pause_ms> WRITE`` on the primary; once ``replica`` has applied the primary's
+    whole stream (its offset read off the replica itself), ``FAILOVER TO`` it with ``FORCE``:
+    the primary turns replica and has it take over at once. (Without ``FORCE``, ``FAILOVER``
+    waits for the replica's next acknowledgement, which a paused primary does not ask for: up
+    to a second.) Writers sent to the primary meanwhile wait, then are answered ``READONLY``.
+    The pause is the server's own: it ends after ``pause_ms`` whatever happens to the caller,
+    and is lifted as soon as this returns or fails. Not idempotent (a primary already
+    replicating answers an error).
+
+    :raises NodeCommandFailed: refused (e.g. an engine without ``FAILOVER``, ``replica`` not an
+        online replica of it), the replica did not catch up in time, or the failover aborted.
+    :raises NodeUnreachable: the primary or the replica stopped answering.
+    """
+    deadline = time.monotonic() + pause_ms / 1000
+    async with session(primary, timeout) as client:
+        await execute(client, "CLIENT", "PAUSE", pause_ms, "WRITE")
+        try:
+            info = await client.info("replication")
+            await _caught_up(replica, as_int(info.get("master_repl_offset")), deadline, timeout)
+            host, port = replica.hostport
+            await execute(client, "FAILOVER", "TO", host, port, "TIMEOUT", 1, "FORCE")
+            await _handed_over(client, primary, replica, deadline)
+        finally:
+            await execute(client, "CLIENT", "UNPAUSE")
+
+
+async def _caught_up(replica: NodeAccess, offset: int, deadline: float, timeout: float) -> None:
+    """Wait until ``replica`` has applied its primary's stream up to ``offset``."""
+    async with session(replica, timeout) as client:
+        while True:
+            info = await client.info("replication")
+            if as_int(info.get("slave_repl_offset")) >= offset:
+                return
+            if time.monotonic() > deadline:
+                raise NodeCommandFailed(f"{replica} did not catch up with offset {offset} in time")
+            await asyncio.sleep(_POLL_S)
+
+
+async def _handed_over(
+    client: Redis, primary: NodeAccess, replica: NodeAccess, deadline: float
+) -> None:
+    """Wait until ``primary`` (on ``client``) replicates from ``replica``."""
+    while True:
+        info = await client.info("replication")
+        if info.get("role") == "slave":
+            where = (as_text(info.get("master_host")), as_int(info.get("master_port")))
+            if where == replica.hostport:
+                return
+            raise NodeCommandFailed(f"{primary} now replicates from {where}, not {replica}")
+        if info.get("master_failover_state") == _NO_FAILOVER:
+            raise NodeCommandFailed(f"{primary} aborted its failover to {replica}")
+        if time.monotonic() > deadline:
+            raise NodeCommandFailed(f"{primary} did not fail over to {replica} in time")
+        await asyncio.sleep(_POLL_S)
 
 
 async def config_set(

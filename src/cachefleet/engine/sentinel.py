@@ -2,7 +2,7 @@
 
 One shared set of Sentinels (one per AZ, quorum 2) watches every group and fails over by itself;
 the control plane starts the Sentinels, tells them which groups to watch, asks them who is
-primary, and asks them for planned failovers.
+primary, and re-points them after a planned failover done with Redis's own ``FAILOVER``.
 
 Rules: Sentinels run detached and are adopted like nodes; ``monitor`` and ``remove`` are idempotent
 and declarative (they set every option, so re-running converges); the primary is what a majority of
@@ -87,6 +87,7 @@ async def monitor(
     parallel_syncs: int = DEFAULT_PARALLEL_SYNCS,
     client_reconfig_script: str | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    repoint: bool = False,
 ) -> None:
     """Have every Sentinel watch group ``name`` with exactly these settings.
 
@@ -94,16 +95,38 @@ async def monitor(
     failed over since); only the settings are applied again. ``client_reconfig_script`` must be an
     executable path; None removes a script set before. Every Sentinel is tried even if some fail.
 
+    ``repoint``: ``primary`` was promoted without Sentinel (``FAILOVER TO``), and Sentinel does
+    not accept such a switch by itself: measured here, it went on naming the old primary, took it
+    for down once it had reported itself a replica for down-after + 20 s, and then failed over to
+    a replica of its own choosing (not the new primary, whose writes since were lost). So each
+    Sentinel that names another primary forgets the group and watches it again from
+    ``primary`` (it finds the replicas and its peers again within a few seconds; the switch
+    script is not run); one that names ``primary`` already is left alone.
+
     :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
     """
-    settings: dict[str, str | int] = {
+    settings = _settings(
+        quorum, down_after_ms, failover_timeout_ms, parallel_syncs, client_reconfig_script
+    )
+    await run_all(
+        _monitor_one(s, name, primary, quorum, settings, timeout, repoint) for s in sentinels
+    )
+
+
+def _settings(
+    quorum: int,
+    down_after_ms: int,
+    failover_timeout_ms: int,
+    parallel_syncs: int,
+    client_reconfig_script: str | None,
+) -> dict[str, str | int]:
+    return {
         "quorum": quorum,
         "down-after-milliseconds": down_after_ms,
         "failover-timeout": failover_timeout_ms,
         "parallel-syncs": parallel_syncs,
         "client-reconfig-script": client_reconfig_script or "",
     }
-    await run_all(_monitor_one(s, name, primary, quorum, settings, timeout) for s in sentinels)
 
 
 async def remove(
@@ -221,10 +244,15 @@ async def _monitor_one(
     quorum: int,
     settings: dict[str, str | int],
     timeout: float,
+    repoint: bool,
 ) -> None:
     async with session(sentinel, timeout) as client:
         watched = as_mapping(await execute(client, "SENTINEL MASTERS"))  # keyed by group name
-        if name not in watched:
+        known = as_mapping(watched.get(name))
+        if repoint and known and (as_text(known.get("ip")), as_int(known.get("port"))) != primary:
+            await execute(client, "SENTINEL REMOVE", name)
+            known = {}
+        if not known:
             await execute(client, "SENTINEL MONITOR", name, primary[0], primary[1], quorum)
         pairs = [str(word) for item in settings.items() for word in item]
         await execute(client, "SENTINEL SET", name, *pairs)

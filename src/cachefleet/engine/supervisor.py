@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
@@ -20,7 +22,7 @@ from cachefleet.engine.client import HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import observe_node
-from cachefleet.errors import EngineNotInstalled, PermanentError
+from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
 from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
@@ -29,6 +31,14 @@ from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, GroupStatus
 
 log = logging.getLogger("cachefleet.engine")
+
+_UNKNOWN_COMMAND = "unknown command"
+
+
+class _WatchSettings(TypedDict):
+    quorum: int
+    down_after_ms: int
+    client_reconfig_script: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,11 +291,55 @@ class HostEngine:
             await cluster.forget_node(others, forget)
 
     async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
-        """Sentinel (cluster mode disabled) or the candidate itself (enabled) promotes it."""
+        """Promote ``candidate`` without losing an acknowledged write; return once it is the
+        shard's primary.
+
+        Cluster mode enabled: ``CLUSTER FAILOVER`` on the candidate (the primary pauses its
+        clients until the candidate has caught up). Disabled: ``FAILOVER TO`` on the primary
+        (the same coordination, see `commands.coordinated_failover`), once every Sentinel is
+        ready; the Sentinels do not know of it until `repoint`. Idempotent: a candidate that is
+        primary already is left alone. An engine without ``FAILOVER`` (6.0) falls back to
+        ``SENTINEL FAILOVER``, which can lose the writes the old primary takes until it is
+        demoted.
+
+        :raises EngineError: a Sentinel is not ready or the failover was refused or aborted.
+        """
         if spec.cluster_mode is ClusterMode.ENABLED:
             await cluster.failover(_access(candidate))
+            return
+        sentinels = self._sentinels.addresses
+        old = await commands.primary_of(_access(candidate))
+        if old is None:
+            return
+        replicas = len([n for n in spec.live_nodes if n.shard_id == shard_id]) - 1
+        unready = await sentinel.readiness(sentinels, spec.plane_name, replicas)
+        if unready is not None:
+            raise NodeCommandFailed(f"not failing over {spec.group_id} yet: {unready}")
+        started = time.monotonic()
+        if await self._coordinated(NodeAccess(*old), candidate):
+            took = (time.monotonic() - started) * 1000
+            log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
         else:
-            await sentinel.failover(self._sentinels.addresses, spec.plane_name)
+            await sentinel.failover(sentinels, spec.plane_name)
+
+    async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
+        """Re-point every Sentinel at ``primary``, promoted without them (see
+        `sentinel.monitor`). Idempotent. The other replicas are re-wired by the planner once the
+        Sentinels name it."""
+        sentinels = self._sentinels.addresses
+        name, address = spec.plane_name, _hostport(primary)
+        await sentinel.monitor(sentinels, name, address, **self._watch(), repoint=True)
+
+    async def _coordinated(self, primary: NodeAccess, candidate: NodeSpec) -> bool:
+        """``FAILOVER TO`` the candidate; False when the engine does not know the command."""
+        try:
+            await commands.coordinated_failover(primary, _access(candidate))
+        except NodeCommandFailed as exc:
+            if _UNKNOWN_COMMAND not in str(exc).lower():
+                raise
+            log.warning("%s has no FAILOVER command; using SENTINEL FAILOVER", primary)
+            return False
+        return True
 
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica on its own authority (the cluster lost its majority)."""
@@ -296,9 +350,12 @@ class HostEngine:
     async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Have every Sentinel watch the group's primary, with the endpoint switch script."""
         await sentinel.monitor(
-            self._sentinels.addresses,
-            spec.plane_name,
-            _hostport(primary),
+            self._sentinels.addresses, spec.plane_name, _hostport(primary), **self._watch()
+        )
+
+    def _watch(self) -> _WatchSettings:
+        """How every Sentinel watches every group."""
+        return _WatchSettings(
             quorum=self._timings.sentinel_quorum,
             down_after_ms=self._timings.sentinel_down_after_ms,
             client_reconfig_script=self._sentinels.switch_script,

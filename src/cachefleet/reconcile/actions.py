@@ -118,10 +118,19 @@ class TakeOver:
 @dataclass(frozen=True, slots=True)
 class PlannedFailover:
     """Promote ``candidate`` in place of its shard's primary, without losing writes
-    (``SENTINEL FAILOVER`` or ``CLUSTER FAILOVER``)."""
+    (``FAILOVER TO`` or ``CLUSTER FAILOVER``; cluster mode disabled, `RepointSentinels` then has
+    the Sentinels follow)."""
 
     shard_id: str
     candidate: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RepointSentinels:
+    """Have the Sentinels watch ``primary`` as the group's primary, after it was promoted
+    without them (`PlannedFailover`, cluster mode disabled)."""
+
+    primary: NodeSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +195,7 @@ Action = (
     | JoinCluster
     | TakeOver
     | PlannedFailover
+    | RepointSentinels
     | RecordOperation
     | RecordEngineVersion
     | Monitor

@@ -193,6 +193,27 @@ def replaceable_by_replica(
     return any(observation.of(n.node_id).reachable for n in others)
 
 
+def handed_over(
+    spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
+) -> NodeSpec | None:
+    """The node of the primary's shard that ``primary`` handed its role to (it answers as
+    primary and ``primary`` replicates from it), e.g. by a coordinated failover that the
+    Sentinels have not been told of yet; None if none."""
+    link = observation.of(primary.node_id).replica_link
+    if link is None:
+        return None
+    return next(
+        (
+            node
+            for node in spec.nodes_of(primary.shard_id)
+            if node != primary
+            and (node.address, node.port) == (link.primary_address, link.primary_port)
+            and observation.of(node.node_id).is_primary
+        ),
+        None,
+    )
+
+
 def best_replica(
     spec: GroupSpec, primary: NodeSpec, observation: GroupObservation
 ) -> NodeSpec | None:

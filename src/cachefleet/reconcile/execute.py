@@ -29,6 +29,7 @@ from cachefleet.reconcile.actions import (
     RecordEngineVersion,
     RecordOperation,
     ReplicaOf,
+    RepointSentinels,
     RestartNode,
     Route,
     StartNode,
@@ -84,6 +85,8 @@ class Executor:
                 await engine.join_cluster(spec, node, primary, forget)
             case PlannedFailover(shard_id, candidate):
                 await engine.planned_failover(spec, shard_id, candidate)
+            case RepointSentinels(primary):
+                await engine.repoint(spec, primary)
             case RecordOperation(operation):
                 self._store.update_operation(operation)
             case RecordEngineVersion(version, parameter_group):

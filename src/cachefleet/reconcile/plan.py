@@ -29,9 +29,12 @@ from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
+    Fence,
     ForgetGroup,
     ForgetNodes,
     Listen,
+    PlannedFailover,
+    RepointSentinels,
     Route,
     StopNode,
     Unmonitor,
@@ -119,9 +122,14 @@ def _retire_nodes(draft: Draft) -> None:
 
 
 def desired_routes(
-    spec: GroupSpec, state: GroupState, observation: GroupObservation, node_listeners: bool = False
+    spec: GroupSpec,
+    state: GroupState,
+    observation: GroupObservation,
+    node_listeners: bool = False,
+    primary: NodeSpec | None = None,
 ) -> Route | None:
-    """Where each endpoint of the group should lead now.
+    """Where each endpoint of the group should lead now; ``primary``: the node about to be
+    primary (a planned failover this cycle), else the authoritative one.
 
     With ``node_listeners``, the primary endpoint is left to the primary once it listens there
     itself; while the primary does not answer, whether it does is unknown (``listener=None``:
@@ -133,7 +141,7 @@ def desired_routes(
     if spec.cluster_mode is ClusterMode.ENABLED:
         serving = tuple(n for n in live if observation.of(n.node_id).reachable) or live
         return Route(((EndpointKind.CONFIGURATION, serving),))
-    primary = authoritative_primary(spec, state, observation)
+    primary = primary or authoritative_primary(spec, state, observation)
     readers = tuple(
         n
         for n in live
@@ -155,9 +163,47 @@ def desired_routes(
 def _plan_routes(
     draft: Draft, observation: GroupObservation, memory: Memory, node_listeners: bool
 ) -> None:
-    wanted = desired_routes(draft.spec, draft.state, observation, node_listeners)
-    if wanted is not None and wanted != memory.routes:
-        draft.actions.append(wanted)
+    """Keep the endpoints pointed; right after a planned failover's promotion (same cycle, so
+    that the write pause ends as soon as the candidate is primary), at the candidate, and only
+    then have the Sentinels follow (they leave a primary that reports itself a replica alone
+    for down-after + 20 s; see `RepointSentinels`)."""
+    promoting = _planned_promotion(draft)
+    wanted = desired_routes(draft.spec, draft.state, observation, node_listeners, promoting)
+    routed = wanted if wanted is not None and wanted != memory.routes else None
+    if routed is not None:
+        draft.actions.append(routed)
+    if promoting is not None:
+        _cut_demoted(draft, observation, promoting, routed)
+        draft.actions.append(RepointSentinels(promoting))
+
+
+def _cut_demoted(
+    draft: Draft, observation: GroupObservation, promoted: NodeSpec, routed: Route | None
+) -> None:
+    """Cut the clients the demoted primary still has, so they reconnect through the endpoint.
+
+    When it served the primary endpoint with its own listener, it first lets go of the address
+    and its clients are cut before the route changes: reconnecting, they find no listener until
+    the new route takes them to the new primary, and do not wait for the route change's
+    connection cuts (``conntrack``, hundreds of milliseconds on a busy host).
+    """
+    spec = draft.spec
+    demoted = authoritative_primary(spec, draft.state, observation)
+    if demoted == promoted:
+        return
+    endpoint = spec.endpoint(EndpointKind.PRIMARY)
+    if routed is not None and endpoint is not None and _listens(observation, demoted, endpoint):
+        at = draft.actions.index(routed)
+        draft.actions[at:at] = [Listen(demoted, (demoted.address,)), Fence(demoted)]
+    else:
+        draft.actions.append(Fence(demoted))
+
+
+def _planned_promotion(draft: Draft) -> NodeSpec | None:
+    """The candidate of a planned failover of a cluster-mode-disabled group in this draft."""
+    if draft.spec.cluster_mode is ClusterMode.ENABLED:
+        return None
+    return next((a.candidate for a in draft.actions if isinstance(a, PlannedFailover)), None)
 
 
 # --- the primary endpoint served by the primary itself ---------------------------------------

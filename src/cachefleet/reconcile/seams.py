@@ -87,6 +87,10 @@ class Engine(Protocol):
         """Promote a replica of the shard in place of its primary; returns once promoted."""
         ...
 
+    async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
+        """Have the Sentinels watch a primary promoted without them (a planned failover)."""
+        ...
+
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica without the other primaries' votes."""
         ...

@@ -4,14 +4,16 @@ ModifyReplicationGroup's PrimaryClusterId (promote the named replica; the old pr
 as its replica).
 
 Steps (`FailoverStep`): PROMOTE → REPLACE → RECOVERED (a promotion ends once the new primary
-serves). Each is read off the data plane before it is acted on: once another node is the shard's
-primary the promotion is done, once the old primary is not running it has been stopped, once it
-serves again as a replica the operation is done. A control plane killed between any two actions
-resumes at the right step.
+serves). Each is read off the data plane before it is acted on: once another node is the
+shard's primary the promotion is done (once the old primary replicates from a node that answers
+as primary, it only needs confirming: the Sentinels may not know of it yet), once the old
+primary is not running it has been stopped, once it serves again as a replica the operation is
+done. A control plane killed between any two actions resumes at the right step.
 
-Where Sentinel or Redis Cluster watch the group, the promotion is theirs (`PlannedFailover`);
-without automatic failover, the planner publishes the new primary and the group's own rules
-promote it and re-point the others.
+Where Sentinel or Redis Cluster watch the group, the promotion is a coordinated one
+(`PlannedFailover`: writes paused until the candidate has them all); without automatic
+failover, the planner publishes the new primary and the group's own rules promote it and
+re-point the others.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cachefleet.model.operations import (
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import NodeStatus
 from cachefleet.reconcile.actions import RecordOperation, StopNode
-from cachefleet.reconcile.draft import Draft, best_replica, promote
+from cachefleet.reconcile.draft import Draft, best_replica, handed_over, promote
 
 
 def plan_failover(
@@ -54,10 +56,12 @@ def plan_failover(
         progress = FailoverProgress(FailoverStep.REPLACE, current or "")
     match progress.step:
         case FailoverStep.PROMOTE:
-            if draft.waits:
+            # Promoted before a crash but not yet confirmed (Sentinels not told): finish it.
+            candidate = handed_over(draft.spec, old, observation)
+            if candidate is None and draft.waits:
                 draft.waits.append(f"{label} waits for health")
                 return
-            candidate = _candidate(draft, params, old, observation)
+            candidate = candidate or _candidate(draft, params, old, observation)
             if candidate is None:
                 draft.waits.append(f"{label}: no replica ready")
                 return
