@@ -34,10 +34,10 @@ def a_cluster_mode_group(ctx: ServiceContext) -> None:
     a_group(ctx, "shop", num_node_groups=2, replicas_per_node_group=1, automatic_failover=True)
 
 
-def publish_status(ctx: ServiceContext, key: str, status: GroupStatus) -> None:
+def publish_status(ctx: ServiceContext, key: str, status: GroupStatus, reason: str = "") -> None:
     record = ctx.store.get_group(SCOPE, key)
     assert record is not None
-    ctx.store.update_state(SCOPE, key, replace(record.state, status=status))
+    ctx.store.update_state(SCOPE, key, replace(record.state, status=status, reason=reason))
 
 
 def the_operation(ctx: ServiceContext, key: str) -> Operation:
@@ -67,7 +67,8 @@ def test_a_failover_under_way_shows_modifying_its_step_and_its_shard(
     a_cluster_mode_group(ctx)
     make_available("shop")
     assert client.post("/caches/shop/failover", {"shard": "0002"}).status_code == 303
-    publish_status(ctx, "shop", GroupStatus.MODIFYING)  # the loop, once it sees the operation
+    # the loop, once it sees the operation, with what it waits for in its own words
+    publish_status(ctx, "shop", GroupStatus.MODIFYING, "test failover of node group 0002: x")
     operation = the_operation(ctx, "shop")
     ctx.store.update_operation(
         operation.advanced(FailoverTestProgress(promoted="shop-0002-002"), NOW)
@@ -81,6 +82,7 @@ def test_a_failover_under_way_shows_modifying_its_step_and_its_shard(
         assert busy == ["0002"], path  # the shard concerned, and only it, is marked
         assert html.count("data-shard-operation>failing over</span>") == 1
         assert "Under way: promoting shop-0002-002." in text
+        assert "test failover of node group" not in text  # the page's words, not the loop's
     row = text_of(client.get("/fragments/caches").text)
     assert "shop Replication group modifying" in row
     ctx.store.update_operation(the_operation(ctx, "shop").finished(NOW))
@@ -130,6 +132,8 @@ def test_delete_stays_on_the_page_with_deleting_until_the_cache_is_gone(
     text = text_of(gone.text)
     assert "orders has been deleted: its nodes are gone. Back to Redis OSS caches" in text
     assert 'href="/"' in gone.text and 'data-part="events"' in gone.text
+    assert "No endpoints: the cache has been deleted." in text  # the page's parts are replaced
+    assert "No nodes: the cache has been deleted." in text and "No nodes left to chart." in text
     assert text.count("Cache cluster deleted") == 2 and "Replication group orders deleted" in text
     assert "<html" not in gone.text
     reopened = client.get(target)  # a page opened after the cache went says so too
