@@ -10,10 +10,20 @@ import httpx
 from starlette.applications import Starlette
 
 from cachefleet.model.ids import Scope
+from cachefleet.model.state import GroupRecord
+from cachefleet.service import groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateGroupRequest
 
 SCOPE = Scope("us-east-1", "000000000000")
 TOKEN = "test-form-token"
 ORIGIN = "http://127.0.0.1:8480"
+
+
+def a_group(ctx: ServiceContext, name: str, **options: Any) -> GroupRecord:
+    """Create a replication group of micro nodes through the service (options as the request's)."""
+    request = CreateGroupRequest(name, "", node_type="cache.t4g.micro", **options)
+    return groups.create_group(ctx, SCOPE, request)
 
 
 def text_of(html: str) -> str:

@@ -17,6 +17,7 @@ from cachefleet.console.charts import (
 )
 from cachefleet.console.node_charts import node_charts, window_for
 from cachefleet.model.metrics import NodeSample
+from cachefleet.model.status import Role
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -89,7 +90,7 @@ def test_an_empty_chart_says_so() -> None:
 
 def test_a_node_has_four_charts_over_the_last_minutes() -> None:
     samples = [sample(600), sample(120), sample(60), sample(0, used=2048)]
-    charts = node_charts(samples, NOW)
+    charts = node_charts(samples, NOW, Role.PRIMARY)
     assert [c.title for c in charts] == [
         "Memory",
         "Operations/s",
@@ -105,10 +106,25 @@ def test_a_node_has_four_charts_over_the_last_minutes() -> None:
 
 
 def test_a_primary_has_no_replication_lag_and_a_replica_has_one() -> None:
-    primary = node_charts([sample(10), sample(0)], NOW)[3]
-    replica = node_charts([sample(10, lag=0), sample(0, lag=300)], NOW)[3]
+    primary = node_charts([sample(10), sample(0)], NOW, Role.PRIMARY)[3]
+    replica = node_charts([sample(10, lag=0), sample(0, lag=300)], NOW, Role.REPLICA)[3]
     assert "Not a replica" in primary.svg and primary.legend == ()
     assert replica.legend[0].latest == "300 B"
+
+
+def test_a_replica_without_lag_samples_yet_is_never_called_not_a_replica() -> None:
+    # Right after a create a replica's first samples carry no lag: it has not synced yet, or
+    # its primary did not answer. Its role is the group's, not a guess from those samples.
+    for samples in ([], [sample(2), sample(0)]):
+        lag = node_charts(samples, NOW, Role.REPLICA)[3]
+        assert "Not a replica" not in lag.svg and "No data yet" in lag.svg
+    syncing = node_charts([sample(4), sample(2), sample(0, lag=0)], NOW, Role.REPLICA)[3]
+    assert syncing.legend[0].latest == "0 B" and "No data yet" not in syncing.svg
+
+
+def test_a_promoted_replica_no_longer_charts_the_lag_it_had() -> None:
+    promoted = node_charts([sample(10, lag=40), sample(0)], NOW, Role.PRIMARY)[3]
+    assert "Not a replica" in promoted.svg and promoted.legend == ()
 
 
 def test_the_window_follows_a_young_node_in_whole_minutes_up_to_five() -> None:
@@ -116,5 +132,5 @@ def test_the_window_follows_a_young_node_in_whole_minutes_up_to_five() -> None:
     assert window_for([sample(20)], NOW) == timedelta(minutes=1)
     assert window_for([sample(130)], NOW) == timedelta(minutes=3)
     assert window_for([sample(3600)], NOW) == timedelta(minutes=5)
-    young = node_charts([sample(100), sample(0)], NOW)[1]
+    young = node_charts([sample(100), sample(0)], NOW, Role.PRIMARY)[1]
     assert "-2 min" in young.svg

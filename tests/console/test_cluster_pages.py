@@ -102,7 +102,8 @@ def test_delete_of_a_cache_cluster_goes_through_the_cache_cluster_delete(
     wrong = client.post("/clusters/solo/delete", {"confirm": "sol"})
     assert wrong.status_code == 400 and "Type solo to confirm" in wrong.text
     answer = client.post("/clusters/solo/delete", {"confirm": "solo"})
-    assert answer.status_code == 303 and answer.headers["location"] == "/?deleted=solo"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/clusters/solo?notice=deleting"
     assert clusters.find_cluster(ctx, SCOPE, "solo").record.deleting
     assert "deleting" in text_of(client.get("/").text)
 

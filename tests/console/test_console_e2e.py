@@ -2,9 +2,10 @@
 
 Each scenario creates a cache through the wizard, watches it become available on the list page
 without a reload, writes a key through the endpoint the cache page shows, fails a shard over
-from the page and sees ElastiCache's event appear, then deletes the cache. A standalone cache
-cluster, created through the API, is followed the same way from the list to its own page and
-its delete.
+from the page (the cache shows `modifying` and the step under way, on its page and in the list,
+then `available` again) and sees ElastiCache's event appear, then deletes the cache and stays on
+its page, `deleting`, until the page says it is gone. A standalone cache cluster, created
+through the API, is followed the same way from the list to its own page and its delete.
 """
 
 from __future__ import annotations
@@ -138,31 +139,66 @@ def choose_action(page: Page, daemon: LocalDaemon, name: str, action: str) -> No
     expect(page).to_have_url(re.compile(rf"/console/caches/{name}\?confirm="))
 
 
-def follow_failover(page: Page, shard: str, old_primary: str, new_primary: str) -> None:
+def follow_failover(
+    page: Page, shard: str, old_primary: str, new_primary: str, list_page: Page | None = None
+) -> None:
+    """The failover's notice, its progress while under way, its event and its end."""
     expect(page.locator(".notice")).to_contain_text(f"Failover of shard {shard} requested")
     stay_marker(page)
+    status = page.locator('[data-part="status"] .status')
+    expect(status).to_have_text("modifying", timeout=SETTLE_MS)
+    expect(page.locator(f'[data-operation="{shard}"]')).to_contain_text(
+        re.compile(rf"Failing over shard {shard} — (choosing|promoting|replacing|waiting)")
+    )
+    expect(page.locator(f'[data-shard="{shard}"] [data-shard-operation]')).to_have_text(
+        "failing over"
+    )
+    if list_page is not None:
+        name = page.locator("h1").inner_text()
+        row = list_page.locator(f'tr[data-cache="{name}"] [data-status]')
+        expect(row).to_have_text("modifying", timeout=SETTLE_MS)
+        expect(row).to_have_text("available", timeout=SETTLE_MS)
+        assert_not_reloaded(list_page)
     done = f"Failover from primary node {old_primary} to replica node {new_primary} completed"
     expect(page.locator('[data-part="events"]')).to_contain_text(done, timeout=SETTLE_MS)
     row = page.locator(f'tr[data-node="{new_primary}"] [data-role]')
     expect(row).to_have_text("primary", timeout=SETTLE_MS)
-    expect(page.locator('[data-part="status"] .status')).to_have_text(
-        "available", timeout=SETTLE_MS
-    )
+    expect(status).to_have_text("available", timeout=SETTLE_MS)
+    expect(page.locator("[data-operation]")).to_have_count(0)
+    expect(page.locator("[data-shard-operation]")).to_have_count(0)
     assert_not_reloaded(page)
 
 
-def delete(page: Page, list_page: Page, name: str) -> None:
+def delete(page: Page, list_page: Page, name: str, last_event: str, slow: bool = True) -> None:
     page.locator("summary", has_text="Delete").click()
-    confirm_delete(page, list_page, name)
+    confirm_delete(page, list_page, name, last_event, slow)
 
 
-def confirm_delete(page: Page, list_page: Page, name: str) -> None:
+def confirm_delete(
+    page: Page, list_page: Page, name: str, last_event: str, slow: bool = True
+) -> None:
+    """Delete from the cache's page, which stays, `deleting`, until it says the cache is gone.
+
+    ``slow``: the delete takes long enough to see the page say `deleting` (a replication group:
+    Sentinel and endpoints to undo); a single node may be gone before its page opens, which
+    then says at once that it is gone.
+    """
     page.get_by_label(f"Type {name} to confirm").fill(name)
     expect(page.get_by_label("Create a final snapshot")).to_be_disabled()
     page.get_by_role("button", name=f"Delete {name}").click()
-    expect(page.locator(".notice")).to_contain_text(f"Deleting {name}")
+    expect(page).to_have_url(re.compile(rf"/console/(caches|clusters)/{name}\?notice=deleting"))
+    if slow:
+        expect(page.locator(".notice").first).to_contain_text(f"Delete of {name} requested")
+        expect(page.locator('[data-part="status"] .status')).to_have_text("deleting")
+    stay_marker(page)
+    gone = page.locator("[data-gone-notice]")
+    expect(gone).to_contain_text(f"{name} has been deleted", timeout=SETTLE_MS)
+    expect(page.locator('[data-part="events"]')).to_contain_text(last_event)
+    assert_not_reloaded(page)
     expect(list_page.locator(f'tr[data-cache="{name}"]')).to_have_count(0, timeout=SETTLE_MS)
     assert_not_reloaded(list_page)
+    gone.get_by_role("link", name="Back to Redis OSS caches").click()
+    expect(page.locator("h1")).to_have_text("Redis OSS caches")
 
 
 def open_list(page: Page, daemon: LocalDaemon) -> Page:
@@ -210,12 +246,12 @@ def test_a_cluster_mode_disabled_cache_from_wizard_to_delete(
     assert writer.set("greeting", "hello")
     choose_action(page, console_daemon, "web", "Failover")
     page.get_by_role("button", name="Fail over shard 0001").click()
-    follow_failover(page, "0001", "web-001", "web-002")
+    follow_failover(page, "0001", "web-001", "web-002", list_page)
     reader = redis.Redis(host=host, port=port, socket_timeout=2)
     assert reader.get("greeting") == b"hello"
     choose_action(page, console_daemon, "web", "Delete")
     expect(page.get_by_label("Type web to confirm")).to_be_focused()
-    confirm_delete(page, list_page, "web")
+    confirm_delete(page, list_page, "web", "Replication group web deleted")
 
 
 def test_a_cluster_mode_enabled_cache_from_wizard_to_delete(
@@ -235,7 +271,7 @@ def test_a_cluster_mode_enabled_cache_from_wizard_to_delete(
     finally:
         cluster.close()
     fail_over(page, "0002", "shop-0002-001", "shop-0002-002")
-    delete(page, list_page, "shop")
+    delete(page, list_page, "shop", "Replication group shop deleted")
 
 
 def test_custom_slots_from_the_wizard_are_the_clusters_slots(
@@ -269,7 +305,7 @@ def test_custom_slots_from_the_wizard_are_the_clusters_slots(
     host, port = endpoint(page, "configuration")
     served = redis.Redis(host=host, port=port, socket_timeout=2).execute_command("CLUSTER SLOTS")
     assert sorted((start, end) for start, end, *_ in served) == [(0, 999), (1000, 16383)]
-    delete(page, list_page, "ring")
+    delete(page, list_page, "ring", "Replication group ring deleted")
 
 
 def node_endpoint_from_api(daemon: LocalDaemon, cluster_id: str) -> tuple[str, int]:
@@ -316,5 +352,5 @@ def test_a_standalone_cache_cluster_from_the_api_to_delete_on_its_page(
     expect(page.locator('tr[data-node="solo"] [data-role]')).to_have_text("primary")
     expect(page.locator('[data-part="events"]')).to_contain_text("Cache cluster created")
     expect(page.locator("#charts-solo")).to_be_visible()
-    delete(page, list_page, "solo")
+    delete(page, list_page, "solo", "Cache cluster deleted", slow=False)
     assert_cluster_gone(console_daemon, "solo")

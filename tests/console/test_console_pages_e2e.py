@@ -1,9 +1,11 @@
 """End to end in headless Chromium: the wizard on a phone and a desktop, errors in the page's
-words as fields are left and as the form moves on, and an axe-core audit of every page.
+words as fields are left and as the form moves on, and an axe-core audit of every page: the
+menu's, the wizard's steps, a cache's page (available, failing over, deleting, gone).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -135,6 +137,49 @@ def audit(page: Page, where: str) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in ("critical", "serious")
     ]
+
+
+def audit_both(page: Page, where: str) -> list[str]:
+    """The audit at a desktop's width and a phone's, of the page as it is now."""
+    found: list[str] = []
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        found += audit(page, f"{where} at {viewport['width']}")
+    return found
+
+
+def test_axe_finds_nothing_critical_or_serious_on_a_cache_page_in_progress(
+    page: Page, console_daemon: LocalDaemon
+) -> None:
+    """A replication group's page while a failover is under way, while it is deleted and once
+    it is gone."""
+    daemon = console_daemon
+    api = daemon.client()
+    api.create_replication_group(
+        ReplicationGroupId="audit-rg", ReplicationGroupDescription="audit",
+        CacheNodeType="cache.t3.micro", NumCacheClusters=2, AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    api.get_waiter("replication_group_available").wait(
+        ReplicationGroupId="audit-rg", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    page.goto(url(daemon, "/caches/audit-rg"))
+    api.test_failover(ReplicationGroupId="audit-rg", NodeGroupId="0001")
+    expect(page.locator('[data-part="status"] .status')).to_have_text(
+        "modifying", timeout=SETTLE_MS
+    )
+    expect(page.locator("[data-shard-operation]")).to_have_count(1)
+    found = audit_both(page, "cache page, failing over")
+    expect(page.locator('[data-part="status"] .status')).to_have_text(
+        "available", timeout=SETTLE_MS
+    )
+    page.locator("summary", has_text="Delete").click()
+    page.get_by_label("Type audit-rg to confirm").fill("audit-rg")
+    page.get_by_role("button", name="Delete audit-rg").click()
+    expect(page).to_have_url(re.compile(r"/caches/audit-rg\?notice=deleting"))
+    found += audit_both(page, "cache page, deleting")
+    expect(page.locator("[data-gone-notice]")).to_be_visible(timeout=SETTLE_MS)
+    found += audit_both(page, "cache page, gone")
+    assert not found, "\n".join(found)
 
 
 def test_axe_finds_nothing_critical_or_serious_on_any_page(

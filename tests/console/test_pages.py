@@ -13,7 +13,7 @@ from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
-from console_support import SCOPE, ConsoleClient, text_of
+from console_support import SCOPE, ConsoleClient, a_group, text_of
 
 WIZARD = {
     "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",
@@ -258,10 +258,7 @@ def test_a_request_for_another_host_name_is_refused(client: ConsoleClient) -> No
 def test_the_cache_page_shows_endpoints_nodes_and_events(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
-    request = CreateGroupRequest(
-        "orders", "", num_cache_clusters=2, automatic_failover=True, node_type="cache.t4g.micro"
-    )
-    groups.create_group(ctx, SCOPE, request)
+    a_group(ctx, "orders", num_cache_clusters=2, automatic_failover=True)
     record = make_available("orders")
     ctx.record_event(SCOPE, "replication-group", "orders", "Replication group orders created")
     html = client.get("/caches/orders").text
@@ -306,13 +303,7 @@ def test_a_failed_create_says_why(client: ConsoleClient, ctx: ServiceContext) ->
 def test_failover_calls_the_service_and_says_when_it_refuses(
     client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
 ) -> None:
-    groups.create_group(
-        ctx,
-        SCOPE,
-        CreateGroupRequest(
-            "orders", "", num_cache_clusters=2, automatic_failover=True, node_type="cache.t4g.micro"
-        ),
-    )
+    a_group(ctx, "orders", num_cache_clusters=2, automatic_failover=True)
     refused = client.post("/caches/orders/failover", {"shard": "0001"})
     assert refused.status_code == 409
     assert "must be available" in refused.text
@@ -333,7 +324,8 @@ def test_delete_needs_the_name_typed_and_then_calls_the_service(
     assert (wrong.status_code, snapshot.status_code) == (400, 400)
     assert "Type orders to confirm" in wrong.text and "not available yet" in snapshot.text
     answer = client.post("/caches/orders/delete", {"confirm": "orders"})
-    assert answer.status_code == 303 and answer.headers["location"] == "/?deleted=orders"
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/caches/orders?notice=deleting&nodes=orders-001"
     assert groups.get_group(ctx, SCOPE, "orders").deleting
 
 

@@ -1,7 +1,8 @@
 """Pure: what the cache page shows, from a group's record and its nodes' views.
 
 Endpoints with ready-to-paste ``redis-cli`` and redis-py lines, shards with their nodes (role,
-AZ, address, status), and whether each shard can be failed over now, with the reason if not.
+AZ, address, status), whether each shard can be failed over now, with the reason if not, and the
+operations under way, worded step by step, each marked on the shard it concerns.
 A standalone cache cluster (one node, no replication group) has no primary or reader endpoint:
 its page shows its node's endpoint, as DescribeCacheClusters gives it.
 """
@@ -10,9 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
+from cachefleet.model.operations import (
+    FailoverParams,
+    FailoverProgress,
+    FailoverSettingParams,
+    FailoverStep,
+    Operation,
+    OperationProgress,
+    RebootParams,
+    UpgradeParams,
+)
 from cachefleet.model.spec import EndpointSpec, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, Role
@@ -59,13 +71,34 @@ class NodeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationLine:
+    """An operation under way, in words: what is done to which shard, and its step now.
+
+    ``retry`` says why the last try of the step failed, when it did (the loop tries again).
+    """
+
+    shard_id: str  # "" for an operation on the whole cache
+    action: str
+    step: str
+    retry: str
+
+    @property
+    def text(self) -> str:
+        """The whole line, e.g. "Failing over shard 0001 — promoting web-002"."""
+        where = f" shard {self.shard_id}" if self.shard_id else ""
+        return f"{self.action}{where} — {self.step}"
+
+
+@dataclass(frozen=True, slots=True)
 class ShardView:
-    """One shard: its slots (cluster mode), nodes, and what stops a failover now."""
+    """One shard: its slots (cluster mode), nodes, what stops a failover now, and the
+    operation under way on it, if any."""
 
     shard_id: str
     slots: str
     nodes: tuple[NodeRow, ...]
     failover_blocker: str | None
+    operation: OperationLine | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +125,20 @@ class CacheDetails:
     endpoints: tuple[EndpointView, ...]
     shards: tuple[ShardView, ...]
     deletable: bool
+    # a replication group's nodes, whose events its page shows after it is gone (a standalone
+    # cache cluster is its one node: none to name)
+    node_ids: tuple[str, ...] = ()
+    operations: tuple[OperationLine, ...] = ()
 
 
-def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDetails:
-    """The page's view of a group; ``nodes`` are the scope's cache clusters (others ignored)."""
+def cache_details(
+    record: GroupRecord, nodes: Sequence[ClusterView], operations: Sequence[Operation] = ()
+) -> CacheDetails:
+    """The page's view of a group; ``nodes`` are the scope's cache clusters (others ignored),
+    ``operations`` the group's operations under way, oldest first."""
     spec = record.spec
     node_type = NODE_TYPES.get(spec.node_type)
+    lines = tuple(operation_line(operation) for operation in operations)
     return CacheDetails(
         group_id=spec.group_id,
         standalone=spec.kind is ResourceKind.CACHE_CLUSTER,
@@ -117,9 +158,63 @@ def cache_details(record: GroupRecord, nodes: Sequence[ClusterView]) -> CacheDet
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
         endpoints=_endpoints(spec),
-        shards=tuple(_shard(record, shard.shard_id, nodes) for shard in spec.shards),
+        shards=tuple(_shard(record, shard.shard_id, nodes, lines) for shard in spec.shards),
         deletable=is_deletable(record),
+        node_ids=() if spec.kind is ResourceKind.CACHE_CLUSTER else spec_node_ids(spec),
+        operations=lines,
     )
+
+
+def operation_line(operation: Operation) -> OperationLine:
+    """An operation under way, in the words the cache page shows it with."""
+    retry = ""
+    if operation.attempts and operation.error:
+        tries = "once" if operation.attempts == 1 else f"{operation.attempts} times"
+        retry = f"This step failed {tries} ({operation.error}); trying again."
+    params = operation.params
+    match params:
+        case FailoverParams(shard_id=shard, from_primary=old, replace_old=True):
+            step = _failover_step(operation.progress, old)
+            return OperationLine(shard, "Failing over", step, retry)
+        case FailoverParams(shard_id=shard, to_node=target):
+            return OperationLine(shard, "Promoting", f"making {target} the primary", retry)
+        case FailoverSettingParams(enable=enable):
+            words = "having the Sentinels watch" if enable else "having the Sentinels forget"
+            state = "on" if enable else "off"
+            return OperationLine("", f"Turning automatic failover {state}", words, retry)
+        case RebootParams(node_ids=nodes):
+            return OperationLine("", "Rebooting", ", ".join(nodes), retry)
+        case UpgradeParams(to_version=version):
+            return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case _:  # pragma: no cover - every kind has a case
+            assert_never(params)
+
+
+def _when(operation: Operation) -> str:
+    if operation.not_before is None:
+        return "one node at a time"
+    return f"in the maintenance window, from {operation.not_before:%Y-%m-%d %H:%M} UTC"
+
+
+def _failover_step(progress: OperationProgress, old_primary: str) -> str:
+    if not isinstance(progress, FailoverProgress):
+        return ""
+    match progress.step:
+        case FailoverStep.PROMOTE:
+            if progress.promoted:
+                return f"promoting {progress.promoted}"
+            return "choosing a replica to promote"
+        case FailoverStep.REPLACE:
+            return f"replacing {old_primary}"
+        case FailoverStep.RECOVERED:
+            return f"waiting for {old_primary} to serve as a replica"
+        case _:  # pragma: no cover - every step has a case
+            assert_never(progress.step)
+
+
+def spec_node_ids(spec: GroupSpec) -> tuple[str, ...]:
+    """The group's node ids, in the spec's order."""
+    return tuple(node.node_id for node in spec.nodes)
 
 
 def _arn(spec: GroupSpec) -> str:
@@ -190,7 +285,12 @@ def _plain_snippets(host: str, port: int, writes: bool) -> tuple[str, str]:
     return cli, f"import redis\n\n{connect}\n{use}"
 
 
-def _shard(record: GroupRecord, shard_id: str, nodes: Sequence[ClusterView]) -> ShardView:
+def _shard(
+    record: GroupRecord,
+    shard_id: str,
+    nodes: Sequence[ClusterView],
+    operations: Sequence[OperationLine],
+) -> ShardView:
     spec = record.spec
     statuses = {
         view.node.node_id: view.status.value for view in nodes if view.record.spec.key == spec.key
@@ -198,7 +298,7 @@ def _shard(record: GroupRecord, shard_id: str, nodes: Sequence[ClusterView]) -> 
     rows = tuple(
         NodeRow(
             node_id=node.node_id,
-            role=_role(record, node.node_id, node.shard_id).value,
+            role=node_role(record, node.node_id, node.shard_id).value,
             az=node.az,
             address=f"{node.address}:{node.port}",
             status=statuses.get(node.node_id, record.state.node(node.node_id).status.value),
@@ -207,10 +307,12 @@ def _shard(record: GroupRecord, shard_id: str, nodes: Sequence[ClusterView]) -> 
     )
     shard = next(s for s in spec.shards if s.shard_id == shard_id)
     slots = ",".join(str(r) for r in shard.slots)
-    return ShardView(shard_id, slots, rows, failover_blocker(record, shard_id))
+    under_way = next((line for line in operations if line.shard_id == shard_id), None)
+    return ShardView(shard_id, slots, rows, failover_blocker(record, shard_id), under_way)
 
 
-def _role(record: GroupRecord, node_id: str, shard_id: str) -> Role:
+def node_role(record: GroupRecord, node_id: str, shard_id: str) -> Role:
+    """A node's role as the group publishes it (its planned role until the loop has seen it)."""
     return Role.PRIMARY if record.state.primaries.get(shard_id) == node_id else Role.REPLICA
 
 

@@ -5,17 +5,23 @@ One page serves replication groups (under ``/caches``) and standalone cache clus
 node has nothing to fail over to); Delete calls `service.groups.delete_group` or, for a
 standalone cache cluster, `service.clusters.delete_cluster`, once the cache's name is typed to
 confirm. A refused action is shown on the page with the service's message.
+
+The operations under way (`service.operations`) are shown with the status. After a delete the
+page stays, polling, until the cache is gone; then its fragment answers 404 with the last events
+(of the cache and of the nodes the page named) and says the cache is gone.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from cachefleet.console.cache_page import CacheDetails, cache_details
+from cachefleet.console.cache_page import CacheDetails, cache_details, node_role, spec_node_ids
 from cachefleet.console.guard import status_of
 from cachefleet.console.node_charts import RenderedChart, node_charts
 from cachefleet.console.posted import read_form
@@ -24,12 +30,18 @@ from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableY
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.spec import Event
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import catalog, clusters, failover, groups
+from cachefleet.service import catalog, clusters, failover, groups, operations
 from cachefleet.service.context import ServiceContext
 
 EVENT_WINDOW = timedelta(hours=24)
 OPENABLE = ("failover", "delete")
 MAX_EVENTS = 50
+DELETING = "deleting"
+MAX_NAMED_NODES = 1000
+_NODE_ID = re.compile(r"[a-z][a-z0-9-]{0,49}")
+
+EventSource = tuple[str, str]
+"""(source type, source id), as DescribeEvents filters by them."""
 
 
 def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: bool) -> GroupRecord:
@@ -50,15 +62,33 @@ def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: boo
     return view.record
 
 
-def recent_events(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> list[Event]:
-    """The last day's events of the group (or standalone cache cluster) and of its nodes.
+def event_sources(cache_id: str, standalone: bool, node_ids: Sequence[str]) -> list[EventSource]:
+    """The sources of a cache's events: the group (or standalone cache cluster) and its nodes.
 
-    Newest first. A standalone cache cluster's events are all of source type cache-cluster.
+    A standalone cache cluster's events are all of source type cache-cluster: it is its node.
     """
+    if standalone:
+        return [(ResourceKind.CACHE_CLUSTER.value, cache_id)]
+    nodes = [(ResourceKind.CACHE_CLUSTER.value, node_id) for node_id in node_ids]
+    return [(ResourceKind.REPLICATION_GROUP.value, cache_id), *nodes]
+
+
+def sources_of(record: GroupRecord) -> list[EventSource]:
+    """The sources of a cache's events, as its record names them."""
+    spec = record.spec
+    standalone = spec.kind is ResourceKind.CACHE_CLUSTER
+    return event_sources(spec.group_id, standalone, spec_node_ids(spec))
+
+
+def named_nodes(text: str) -> list[str]:
+    """The node ids a gone cache's page named (comma-separated); anything else is left out."""
+    found = [part for part in text.split(",") if _NODE_ID.fullmatch(part)]
+    return found[:MAX_NAMED_NODES]
+
+
+def recent_events(ctx: ServiceContext, scope: Scope, sources: Sequence[EventSource]) -> list[Event]:
+    """The last day's events of these sources, newest first."""
     start = ctx.clock() - EVENT_WINDOW
-    sources = [(ResourceKind.CACHE_CLUSTER.value, node.node_id) for node in record.spec.nodes]
-    if record.spec.kind is ResourceKind.REPLICATION_GROUP:
-        sources.insert(0, (ResourceKind.REPLICATION_GROUP.value, record.spec.group_id))
     found = [
         event
         for source_type, source_id in sources
@@ -74,6 +104,8 @@ def notice_text(code: str, group_id: str, shard: str) -> str:
         return f"Create of {group_id} requested. This page follows its progress."
     if code == "failover" and shard.isdigit() and len(shard) <= 4:
         return f"Failover of shard {shard} requested. The events below follow it."
+    if code == DELETING:
+        return f"Delete of {group_id} requested. This page follows it until the cache is gone."
     return ""
 
 
@@ -95,20 +127,41 @@ class CachePages:
         return region, scope, find_cache(self._ctx, scope, cache_id, self._standalone)
 
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
-        return cache_details(record, clusters.list_clusters(self._ctx, scope))
+        under_way = operations.active_operations(self._ctx, record)
+        return cache_details(record, clusters.list_clusters(self._ctx, scope), under_way)
 
     def _live(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
         return {
             "cache": self._details(scope, record),
-            "events": recent_events(self._ctx, scope, record),
+            "events": recent_events(self._ctx, scope, sources_of(record)),
         }
+
+    def _gone(self, request: Request, template: str) -> Response:
+        """A deleted cache: it is gone, with the last events of it and of the nodes named."""
+        region = region_of(request, self._renderer.default_region)
+        cache_id = request.path_params["cache_id"]
+        nodes = named_nodes(request.query_params.get("nodes", ""))
+        sources = event_sources(cache_id, self._standalone, nodes)
+        context = {
+            "cache_id": cache_id,
+            "standalone": self._standalone,
+            "events": recent_events(self._ctx, scope_of(region), sources),
+        }
+        return self._renderer.page(request, template, context, 404, region)
 
     def _charts(
         self, scope: Scope, record: GroupRecord
     ) -> list[tuple[str, tuple[RenderedChart, ...]]]:
         now = self._ctx.clock()
         return [
-            (node.node_id, node_charts(self._ctx.metrics.samples(scope, node.node_id), now))
+            (
+                node.node_id,
+                node_charts(
+                    self._ctx.metrics.samples(scope, node.node_id),
+                    now,
+                    node_role(record, node.node_id, node.shard_id),
+                ),
+            )
             for node in record.spec.nodes
         ]
 
@@ -136,11 +189,22 @@ class CachePages:
         cache_id = request.path_params["cache_id"]
         notice = notice_text(query.get("notice", ""), cache_id, query.get("shard", ""))
         opened = query.get("confirm", "")  # the Actions menu of the list opens a confirmation
-        return self._page(request, notice=notice, opened=opened if opened in OPENABLE else "")
+        try:
+            return self._page(request, notice=notice, opened=opened if opened in OPENABLE else "")
+        except NotFound:
+            if query.get("notice") != DELETING:
+                raise
+            return self._gone(request, "cache_gone.html")  # deleted before the page opened
 
     async def live(self, request: Request) -> Response:
-        """GET .../{cache_id}/fragments/live: status, shards and nodes, events."""
-        region, scope, record = self._target(request)
+        """GET .../{cache_id}/fragments/live: status, shards and nodes, events.
+
+        404 once the cache is gone, with the parts that say so and its last events.
+        """
+        try:
+            region, scope, record = self._target(request)
+        except NotFound:
+            return self._gone(request, "_cache_gone.html")
         context = self._live(scope, record)
         return self._renderer.page(request, "_cache_live.html", context, region=region)
 
@@ -172,7 +236,13 @@ class CachePages:
         except DomainError as error:
             return self._page(request, error=error.message, status=status_of(error))
         links = self._renderer.links(request, region)
-        return RedirectResponse(links.caches(deleted=record.spec.group_id), 303)
+        spec = record.spec
+        if spec.kind is ResourceKind.CACHE_CLUSTER:
+            target = links.cache(spec.group_id, True, notice=DELETING)
+        else:
+            nodes = ",".join(spec_node_ids(spec))
+            target = links.cache(spec.group_id, notice=DELETING, nodes=nodes)
+        return RedirectResponse(target, 303)
 
     def _delete(self, scope: Scope, record: GroupRecord) -> None:
         if record.spec.kind is ResourceKind.CACHE_CLUSTER:

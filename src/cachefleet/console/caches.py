@@ -180,7 +180,6 @@ class CacheList:
         region = region_of(request, self._renderer.default_region)
         context = {
             **self._context(request, region),
-            "deleted": request.query_params.get("deleted", ""),
             "error": _ACTION_ERRORS.get(request.query_params.get("error", ""), ""),
         }
         return self._renderer.page(request, "caches.html", context, region=region)

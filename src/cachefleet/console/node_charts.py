@@ -3,6 +3,10 @@
 Memory used against maxmemory, operations per second, client connections and replication lag
 (replicas only), from the loop's in-memory history. The window is the last five minutes, or
 less (in whole minutes, at least one) while the node is younger than that.
+
+Whether a node is a replica is the group's published role, never guessed from the samples: a
+replica has no lag to show before it has synced with its primary (it may even answer as a
+primary for a moment after it starts), and its chart says "No data yet" then.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from cachefleet.console.charts import (
     render_svg,
 )
 from cachefleet.model.metrics import NodeSample
+from cachefleet.model.status import Role
 
 LONGEST_SPAN = timedelta(minutes=5)
 SHORTEST_SPAN = timedelta(minutes=1)
@@ -56,8 +61,11 @@ def window_for(samples: Sequence[NodeSample], now: datetime) -> timedelta:
     return max(SHORTEST_SPAN, min(LONGEST_SPAN, timedelta(minutes=minutes)))
 
 
-def node_charts(samples: Sequence[NodeSample], now: datetime) -> tuple[RenderedChart, ...]:
-    """The four charts of one node, over the window ending ``now``."""
+def node_charts(
+    samples: Sequence[NodeSample], now: datetime, role: Role
+) -> tuple[RenderedChart, ...]:
+    """The four charts of one node in its published ``role``, over the window ending ``now``."""
+    replica = role is Role.REPLICA
     span = window_for(samples, now)
     start = now - span
     recent = [s for s in samples if s.at >= start]
@@ -80,10 +88,10 @@ def node_charts(samples: Sequence[NodeSample], now: datetime) -> tuple[RenderedC
         Chart("Connections", (series("clients", lambda s: s.connections),), seconds, format_count),
         Chart(
             "Replication lag",
-            (series("behind primary", lambda s: s.replication_lag),),
+            (series("behind primary", lambda s: s.replication_lag if replica else None),),
             seconds,
             format_bytes,
-            empty_text="Not a replica",
+            empty_text="No data yet" if replica else "Not a replica",
             ceiling=binary_ceiling,
         ),
     )

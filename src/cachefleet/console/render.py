@@ -94,9 +94,9 @@ class Links:
         """A cache's page: a replication group's, or a standalone cache cluster's."""
         return self._to(_cache_path(cache_id, standalone), **query)
 
-    def cache_live(self, cache_id: str, standalone: bool = False) -> str:
+    def cache_live(self, cache_id: str, standalone: bool = False, **query: str) -> str:
         """A cache page's polled status, nodes and events."""
-        return self._to(f"{_cache_path(cache_id, standalone)}/fragments/live")
+        return self._to(f"{_cache_path(cache_id, standalone)}/fragments/live", **query)
 
     def cache_charts(self, cache_id: str, standalone: bool = False) -> str:
         """A cache page's polled charts."""

@@ -20,7 +20,9 @@ DEFAULT_KEEP = 600
 
 @dataclass(frozen=True, slots=True)
 class NodeSample:
-    """One node at one moment. ``replication_lag`` is bytes behind its primary (replicas)."""
+    """One node at one moment. ``replication_lag`` is bytes behind its primary, or None when
+    it cannot be told (the node does not answer as a replica, or its primary did not answer, as
+    right after a create). None does not mean "not a replica": the group's role says that."""
 
     at: datetime
     used_memory: int

@@ -1,7 +1,8 @@
-"""Accepting an operation on a group: recorded for the loop, and published at once as
-ElastiCache answers the request that started it (the group ``modifying``, its pending values),
-so the answer and the next Describe already say so; the loop keeps the published state true
-from its next cycle on."""
+"""Operations on a group, as the service layer sees them: accepting one (recorded for the loop,
+and published at once as ElastiCache answers the request that started it: the group
+``modifying``, its pending values, so the answer and the next Describe already say so; the loop
+keeps the published state true from its next cycle on), and reading those under way for who
+shows progress (the console)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,8 @@ def accept_operation(
     state = replace(record.state, status=status, pending=pending)
     ctx.store.update_state(scope, record.spec.key, state)
     return replace(record, state=state)
+
+
+def active_operations(ctx: ServiceContext, record: GroupRecord) -> list[Operation]:
+    """The group's operations still pending or running, oldest (the one under way) first."""
+    return ctx.store.active_operations(record.spec.scope, record.spec.key)

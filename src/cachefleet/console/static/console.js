@@ -1,6 +1,7 @@
 // cachefleet console: the little behaviour its pages need. No build step, no framework.
 // - [data-poll] elements fetch their URL every data-poll-every ms and swap the [data-part]s
 //   of the answer into the page (a part holding the focus or an open <details> is left alone);
+//   with data-gone, a 404 (the cache was deleted) swaps its parts in once and stops polling;
 // - [data-copy] buttons copy the text of the element whose id they name;
 // - the create wizard shows [data-when="field=value"] sections, keeps auto-failover on with
 //   Multi-AZ or cluster mode, names the default parameter group, draws the AZ grid and gives
@@ -42,7 +43,8 @@
     async function tick() {
       try {
         const response = await fetch(element.dataset.poll, { cache: "no-store" });
-        if (response.status === 404 && element.dataset.gone) {
+        if (response.status === 404 && "gone" in element.dataset) {
+          swapParts(await response.text()); // the answer may say it is gone, with the last events
           element.textContent = element.dataset.gone;
           return; // nothing left to follow
         }
