@@ -27,7 +27,7 @@ from cachefleet.engine.binaries import (
 )
 from cachefleet.engine.client import NodeAccess
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
-from cachefleet.errors import EngineError
+from cachefleet.errors import UNEXPECTED_MARKER, EngineError
 from cachefleet.installation import (
     address_base_claim,
     data_dir_lock,
@@ -40,6 +40,7 @@ from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.context import ServiceContext, utc_now
+from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
 from cachefleet.web.app import build_app
@@ -144,6 +145,7 @@ async def serve(settings: Settings) -> None:
     )
     server = uvicorn.Server(config)
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
+    maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -157,8 +159,22 @@ async def serve(settings: Settings) -> None:
     finally:
         await daemon.close()
         loop_task.cancel()
-        await asyncio.gather(loop_task, return_exceptions=True)
+        maintenance_task.cancel()
+        await asyncio.gather(loop_task, maintenance_task, return_exceptions=True)
         log.info("cachefleet stopped; nodes keep running")
+
+
+async def _schedule_maintenance(daemon: Daemon) -> None:
+    """Schedule what caches opted into for their maintenance windows, now and then every
+    minute, for as long as the daemon runs."""
+    context = daemon.context
+    while True:
+        try:
+            for group_id in schedule_minor_upgrades(context, context.clock()):
+                log.info("%s: a minor version upgrade waits for its maintenance window", group_id)
+        except Exception:
+            log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
+        await asyncio.sleep(SCHEDULE_INTERVAL_S)
 
 
 def run(

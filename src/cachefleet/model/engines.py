@@ -127,3 +127,16 @@ class EngineCatalog:
         ('7.0.15', '6.2.14')
         """
         return tuple(v for v in self.versions if version_tuple(v) > version_tuple(current))
+
+    def minor_upgrade(self, current: str) -> str | None:
+        """The newest installed patch of ``current``'s major.minor, if newer: where
+        ``AutoMinorVersionUpgrade`` moves a group in its maintenance window.
+
+        >>> EngineCatalog(("7.0.15", "6.2.14", "6.2.7")).minor_upgrade("6.2.7")
+        '6.2.14'
+        >>> EngineCatalog(("7.0.15", "6.2.14")).minor_upgrade("6.2.14") is None
+        True
+        """
+        line = version_tuple(current)[:2]
+        newer = [v for v in self.upgrade_targets(current) if version_tuple(v)[:2] == line]
+        return newer[0] if newer else None
