@@ -82,15 +82,22 @@ class LocalDaemon:
         return self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float = 20.0) -> dict[str, Any]:
-        """Poll ``/health`` until it answers 200; fail with the log's tail otherwise."""
+        """Poll ``/health`` until this daemon (its data directory: not another one that holds
+        the port) answers 200; fail with the log's tail otherwise."""
         deadline = time.monotonic() + timeout
+        mine = str(self.data_dir.resolve())
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"the daemon exited:\n{self.log_tail()}")
             try:
                 answer = httpx.get(f"{self.url}/health", timeout=1.0)
                 if answer.status_code == 200:
-                    return dict(answer.json())
+                    health = dict(answer.json())
+                    if str(Path(health.get("data_dir", "")).resolve()) != mine:
+                        raise RuntimeError(
+                            f"another daemon answers on port {self.port}: {health['data_dir']}"
+                        )
+                    return health
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
