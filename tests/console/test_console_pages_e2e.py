@@ -5,7 +5,10 @@ menu's, the wizard's steps, a cache's page (available, failing over, deleting, g
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,6 +151,12 @@ def audit_both(page: Page, where: str) -> list[str]:
     return found
 
 
+def node_pid(daemon: LocalDaemon, node_id: str) -> int:
+    """A node's pid, from its pidfile under the daemon's data directory."""
+    (pidfile,) = Path(daemon.data_dir).glob(f"scopes/*/*/nodes/{node_id}/redis.pid")
+    return int(pidfile.read_text().split()[0])
+
+
 def test_axe_finds_nothing_critical_or_serious_on_a_cache_page_in_progress(
     page: Page, console_daemon: LocalDaemon
 ) -> None:
@@ -162,13 +171,20 @@ def test_axe_finds_nothing_critical_or_serious_on_a_cache_page_in_progress(
     api.get_waiter("replication_group_available").wait(
         ReplicationGroupId="audit-rg", WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )
-    page.goto(url(daemon, "/caches/audit-rg"))
-    api.test_failover(ReplicationGroupId="audit-rg", NodeGroupId="0001")
-    expect(page.locator('[data-part="status"] .status')).to_have_text(
-        "modifying", timeout=SETTLE_MS
-    )
-    expect(page.locator("[data-shard-operation]")).to_have_count(1)
-    found = audit_both(page, "cache page, failing over")
+    # A frozen replica holds the failover at its first step, so the page stays in progress for
+    # as long as the audit takes (a failover alone is over in about two seconds).
+    replica = node_pid(daemon, "audit-rg-002")
+    os.kill(replica, signal.SIGSTOP)
+    try:
+        api.test_failover(ReplicationGroupId="audit-rg", NodeGroupId="0001")
+        page.goto(url(daemon, "/caches/audit-rg"))
+        expect(page.locator('[data-part="status"] .status')).to_have_text(
+            "modifying", timeout=SETTLE_MS
+        )
+        expect(page.locator("[data-shard-operation]")).to_have_count(1)
+        found = audit_both(page, "cache page, failing over")
+    finally:
+        os.kill(replica, signal.SIGCONT)
     expect(page.locator('[data-part="status"] .status')).to_have_text(
         "available", timeout=SETTLE_MS
     )

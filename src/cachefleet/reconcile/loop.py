@@ -215,10 +215,16 @@ class Loop:
             self._append_events(record, decision)
             return
         with self._store.transaction():
-            if self._store.get_group(record.spec.scope, record.spec.key) is None:
+            stored = self._store.get_group(record.spec.scope, record.spec.key)
+            if stored is None:
                 return
-            if decision.state != record.state:
-                self._store.update_state(record.spec.scope, record.spec.key, decision.state)
+            state = decision.state
+            if stored.state != record.state:
+                # The service published an operation it accepted during this cycle (the group
+                # modifying, its pending values): keep that; the next cycle decides with it.
+                state = replace(state, status=stored.state.status, pending=stored.state.pending)
+            if state != stored.state:
+                self._store.update_state(record.spec.scope, record.spec.key, state)
             self._append_events(record, decision)
 
     def _append_events(self, record: GroupRecord, decision: Decision) -> None:
