@@ -63,6 +63,19 @@ def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: boo
     return view.record
 
 
+def target_of(
+    ctx: ServiceContext, renderer: Renderer, request: Request, standalone: bool
+) -> tuple[str, Scope, GroupRecord]:
+    """The region, scope and cache a request under ``/caches/{cache_id}`` (or ``/clusters``)
+    is about.
+
+    :raises NotFound: see `find_cache`.
+    """
+    region = region_of(request, renderer.default_region)
+    scope = scope_of(region)
+    return region, scope, find_cache(ctx, scope, request.path_params["cache_id"], standalone)
+
+
 def event_sources(cache_id: str, standalone: bool, node_ids: Sequence[str]) -> list[EventSource]:
     """The sources of a cache's events: the group (or standalone cache cluster) and its nodes.
 
@@ -126,10 +139,7 @@ class CachePages:
         self._standalone = standalone
 
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
-        region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
-        cache_id = request.path_params["cache_id"]
-        return region, scope, find_cache(self._ctx, scope, cache_id, self._standalone)
+        return target_of(self._ctx, self._renderer, request, self._standalone)
 
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
         under_way = operations.active_operations(self._ctx, record)

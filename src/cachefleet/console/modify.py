@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from cachefleet.console.cache_views import find_cache
+from cachefleet.console.cache_views import target_of
 from cachefleet.console.guard import status_of
 from cachefleet.console.mapping import FORM, FormErrors, place_modify
 from cachefleet.console.modify_form import (
@@ -28,7 +28,7 @@ from cachefleet.console.modify_form import (
     primary_choices,
 )
 from cachefleet.console.posted import read_form
-from cachefleet.console.render import Renderer, region_of, scope_of
+from cachefleet.console.render import Renderer
 from cachefleet.console.wizard_form import DAYS
 from cachefleet.errors import DomainError
 from cachefleet.model.engines import family_of
@@ -72,10 +72,7 @@ class ModifyPages:
         self._standalone = standalone
 
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
-        region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
-        cache_id = request.path_params["cache_id"]
-        return region, scope, find_cache(self._ctx, scope, cache_id, self._standalone)
+        return target_of(self._ctx, self._renderer, request, self._standalone)
 
     async def page(self, request: Request) -> Response:
         """GET .../{cache_id}/modify: the form, every field as the cache is now."""
