@@ -9,7 +9,6 @@ one headless Chromium from the OS packages driven by Playwright.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,12 @@ from cachefleet.console import create_console_app
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
 from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.state import GroupRecord, NodeState
-from cachefleet.model.status import GroupStatus, NodeStatus
+from cachefleet.model.state import GroupRecord
 from cachefleet.service.context import ServiceContext
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
-from console_support import SCOPE, TOKEN, ConsoleClient
+from console_support import TOKEN, ConsoleClient, publish_available
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,15 +52,7 @@ def client(ctx: ServiceContext) -> ConsoleClient:
 def make_available(ctx: ServiceContext) -> Callable[[str], GroupRecord]:
     """Publish a group as the loop would once all its nodes are up."""
 
-    def publish(group_id: str) -> GroupRecord:
-        record = ctx.store.get_group(SCOPE, group_id)
-        assert record is not None
-        nodes = {n.node_id: NodeState(status=NodeStatus.AVAILABLE) for n in record.spec.nodes}
-        state = replace(record.state, status=GroupStatus.AVAILABLE, nodes=nodes)
-        ctx.store.update_state(SCOPE, group_id, state)
-        return replace(record, state=state)
-
-    return publish
+    return lambda group_id: publish_available(ctx, group_id)
 
 
 # --- end to end: the real daemon and a real browser --------------------------------------

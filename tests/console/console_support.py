@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
 from cachefleet.model.ids import Scope
-from cachefleet.model.state import GroupRecord
+from cachefleet.model.state import GroupRecord, NodeState
+from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
@@ -24,6 +26,16 @@ def a_group(ctx: ServiceContext, name: str, **options: Any) -> GroupRecord:
     """Create a replication group of micro nodes through the service (options as the request's)."""
     request = CreateGroupRequest(name, "", node_type="cache.t4g.micro", **options)
     return groups.create_group(ctx, SCOPE, request)
+
+
+def publish_available(ctx: ServiceContext, group_id: str) -> GroupRecord:
+    """Publish a group (by its store key) as available, its nodes too."""
+    record = ctx.store.get_group(SCOPE, group_id)
+    assert record is not None
+    nodes = {n.node_id: NodeState(status=NodeStatus.AVAILABLE) for n in record.spec.nodes}
+    state = replace(record.state, status=GroupStatus.AVAILABLE, nodes=nodes)
+    ctx.store.update_state(SCOPE, group_id, state)
+    return replace(record, state=state)
 
 
 def text_of(html: str) -> str:

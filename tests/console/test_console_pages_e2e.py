@@ -1,6 +1,7 @@
 """End to end in headless Chromium: the wizard on a phone and a desktop, errors in the page's
 words as fields are left and as the form moves on, and an axe-core audit of every page: the
-menu's, the wizard's steps, a cache's page (available, failing over, deleting, gone).
+menu's, the wizard's steps, the Modify page and its review, a cache's page (available, failing
+over, deleting, gone).
 """
 
 from __future__ import annotations
@@ -198,6 +199,21 @@ def test_axe_finds_nothing_critical_or_serious_on_a_cache_page_in_progress(
     assert not found, "\n".join(found)
 
 
+def audit_modify(page: Page, daemon: LocalDaemon, width: int) -> list[str]:
+    """The Modify page as opened, with an error beside a field, and its review."""
+    page.goto(url(daemon, "/clusters/audit/modify"))
+    found = audit(page, f"modify page at {width}")
+    page.get_by_label("Snapshot window (UTC)").fill("later")
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.locator("#snapshot_window-error")).to_be_visible()
+    found += audit(page, f"modify page, an error, at {width}")
+    page.get_by_label("Snapshot window (UTC)").fill("06:00-07:00")
+    page.get_by_label("Description").fill("audited")
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.locator("h1")).to_have_text("Review and modify")
+    return found + audit(page, f"modify review at {width}")
+
+
 def test_axe_finds_nothing_critical_or_serious_on_any_page(
     page: Page, console_daemon: LocalDaemon
 ) -> None:
@@ -222,6 +238,7 @@ def test_axe_finds_nothing_critical_or_serious_on_any_page(
             found += audit(page, f"cache page at {viewport['width']}")
             page.goto(url(console_daemon, "/clusters/audit?confirm=delete"))
             found += audit(page, f"cache page, delete open, at {viewport['width']}")
+            found += audit_modify(page, console_daemon, viewport["width"])
     finally:
         api.get_waiter("cache_cluster_available").wait(
             CacheClusterId="audit", WaiterConfig={"Delay": 1, "MaxAttempts": 60}

@@ -122,12 +122,16 @@ def test_the_actions_menu_opens_the_actions_confirmation_on_the_caches_page(
     make_available("orders")
     html = client.get("/").text
     assert '<input type="radio" name="cache" value="group:orders"' in html
-    assert re.search(r"<button[^>]*disabled[^>]*>Modify <span", html)
-    assert re.search(r"<button[^>]*disabled[^>]*>Reboot <span", html)
+    assert "Actions Modify Reboot Failover Delete Redis" in text_of(html)  # all enabled
+    assert not re.search(r"<button[^>]*disabled[^>]*>(Modify|Reboot) <span", html)
     for action in ("failover", "delete"):
         answer = client.post("/actions", {"cache": "group:orders", "action": action})
         assert answer.status_code == 303
         assert answer.headers["location"] == f"/caches/orders?confirm={action}"
+    modify = client.post("/actions", {"cache": "group:orders", "action": "modify"})
+    assert modify.headers["location"] == "/caches/orders/modify"
+    reboot = client.post("/actions", {"cache": "cluster:solo", "action": "reboot"})
+    assert reboot.headers["location"] == "/clusters/solo?confirm=reboot#nodes"
     page = client.get("/caches/orders?confirm=delete").text
     assert (
         '<details class="action confirm" open>\n    <summary class="button danger">Delete' in page
@@ -138,7 +142,7 @@ def test_the_actions_menu_opens_the_actions_confirmation_on_the_caches_page(
     )
     for fields, error in (
         ({"action": "delete"}, "choose"),
-        ({"cache": "group:orders", "action": "reboot"}, "not-yet"),
+        ({"cache": "group:orders", "action": "resize"}, "not-yet"),
         ({"cache": "cluster:solo", "action": "failover"}, "single-node"),
     ):
         answer = client.post("/actions", fields)

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
+from cachefleet.console.modify import ModifyPages
 from cachefleet.console.nav import entries
 from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
 from cachefleet.console.parameter_groups import ParameterGroupPages
@@ -58,9 +59,9 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         Route("/create", guard(wizard.page), methods=["GET"]),
         Route("/create", guard(wizard.submit), methods=["POST"]),
         Route("/create/check", guard(wizard.check), methods=["POST"]),
-        *_cache_routes("/caches", group, guard),
+        *_cache_routes("/caches", group, ModifyPages(ctx, renderer), guard),
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
-        *_cache_routes("/clusters", standalone, guard),
+        *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -79,10 +80,14 @@ def _parameter_group_routes(pages: ParameterGroupPages, guard: Guard) -> list[Ro
     ]
 
 
-def _cache_routes(prefix: str, pages: CachePages, guard: Guard) -> list[Route]:
-    """A cache's page, its polled fragments and its delete, under ``prefix``."""
+def _cache_routes(prefix: str, pages: CachePages, modify: ModifyPages, guard: Guard) -> list[Route]:
+    """A cache's page, its polled fragments, its Modify page, reboot and delete, under
+    ``prefix``."""
     base = prefix + "/{cache_id}"
     return [
+        Route(f"{base}/modify", guard(modify.page), methods=["GET"]),
+        Route(f"{base}/modify", guard(modify.submit), methods=["POST"]),
+        Route(f"{base}/reboot", guard(pages.reboot), methods=["POST"]),
         Route(base, guard(pages.page), methods=["GET"]),
         Route(f"{base}/fragments/live", guard(pages.live), methods=["GET"]),
         Route(f"{base}/fragments/charts", guard(pages.charts), methods=["GET"]),

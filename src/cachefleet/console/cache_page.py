@@ -129,6 +129,7 @@ class CacheDetails:
     # cache cluster is its one node: none to name)
     node_ids: tuple[str, ...] = ()
     operations: tuple[OperationLine, ...] = ()
+    reboot_blocker: str | None = None
 
 
 def cache_details(
@@ -162,6 +163,7 @@ def cache_details(
         deletable=is_deletable(record),
         node_ids=() if spec.kind is ResourceKind.CACHE_CLUSTER else spec_node_ids(spec),
         operations=lines,
+        reboot_blocker=reboot_blocker(record, bool(operations)),
     )
 
 
@@ -314,6 +316,19 @@ def _shard(
 def node_role(record: GroupRecord, node_id: str, shard_id: str) -> Role:
     """A node's role as the group publishes it (its planned role until the loop has seen it)."""
     return Role.PRIMARY if record.state.primaries.get(shard_id) == node_id else Role.REPLICA
+
+
+def reboot_blocker(record: GroupRecord, busy: bool) -> str | None:
+    """Why the cache's nodes cannot be rebooted right now, or None if they can be asked to."""
+    spec = record.spec
+    if spec.cluster_mode is ClusterMode.ENABLED:
+        return (
+            "Nodes of a cluster mode enabled cache cannot be rebooted (as on ElastiCache): "
+            "apply parameter changes by replacing nodes instead."
+        )
+    if busy or record.deleting or status_text(record) != GroupStatus.AVAILABLE.value:
+        return "The cache must be available, with no operation under way."
+    return None
 
 
 def failover_blocker(record: GroupRecord, shard_id: str) -> str | None:

@@ -4,7 +4,8 @@ One page serves replication groups (under ``/caches``) and standalone cache clus
 ``/clusters``). Failover primary calls `service.failover.test_failover` (groups only: a single
 node has nothing to fail over to); Delete calls `service.groups.delete_group` or, for a
 standalone cache cluster, `service.clusters.delete_cluster`, once the cache's name is typed to
-confirm. A refused action is shown on the page with the service's message.
+confirm. Reboot (one node at a time, cluster mode disabled only) calls
+`service.reboot.reboot_cluster`. A refused action is shown on the page with the service's message.
 
 The operations under way (`service.operations`) are shown with the status. After a delete the
 page stays, polling, until the cache is gone; then its fragment answers 404 with the last events
@@ -30,11 +31,11 @@ from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableY
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.spec import Event
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import catalog, clusters, failover, groups, operations
+from cachefleet.service import catalog, clusters, failover, groups, operations, reboot
 from cachefleet.service.context import ServiceContext
 
 EVENT_WINDOW = timedelta(hours=24)
-OPENABLE = ("failover", "delete")
+OPENABLE = ("failover", "delete", "reboot")
 MAX_EVENTS = 50
 DELETING = "deleting"
 MAX_NAMED_NODES = 1000
@@ -60,6 +61,19 @@ def find_cache(ctx: ServiceContext, scope: Scope, cache_id: str, standalone: boo
             Kind.CACHE_CLUSTER,
         )
     return view.record
+
+
+def target_of(
+    ctx: ServiceContext, renderer: Renderer, request: Request, standalone: bool
+) -> tuple[str, Scope, GroupRecord]:
+    """The region, scope and cache a request under ``/caches/{cache_id}`` (or ``/clusters``)
+    is about.
+
+    :raises NotFound: see `find_cache`.
+    """
+    region = region_of(request, renderer.default_region)
+    scope = scope_of(region)
+    return region, scope, find_cache(ctx, scope, request.path_params["cache_id"], standalone)
 
 
 def event_sources(cache_id: str, standalone: bool, node_ids: Sequence[str]) -> list[EventSource]:
@@ -98,19 +112,23 @@ def recent_events(ctx: ServiceContext, scope: Scope, sources: Sequence[EventSour
     return found[:MAX_EVENTS]
 
 
-def notice_text(code: str, group_id: str, shard: str) -> str:
+def notice_text(code: str, group_id: str, shard: str, node: str = "") -> str:
     """The message a redirect's ``notice`` stands for ('' for an unknown one)."""
     if code == "created":
         return f"Create of {group_id} requested. This page follows its progress."
     if code == "failover" and shard.isdigit() and len(shard) <= 4:
         return f"Failover of shard {shard} requested. The events below follow it."
+    if code == "modified":
+        return f"Modify of {group_id} requested. The status and events below follow it."
+    if code == "reboot" and _NODE_ID.fullmatch(node):
+        return f"Reboot of {node} requested. The events below follow it."
     if code == DELETING:
         return f"Delete of {group_id} requested. This page follows it until the cache is gone."
     return ""
 
 
 class CachePages:
-    """GET the page and its fragments; POST failover and delete.
+    """GET the page and its fragments; POST failover, reboot and delete.
 
     :param standalone: pages of standalone cache clusters rather than of replication groups.
     """
@@ -121,10 +139,7 @@ class CachePages:
         self._standalone = standalone
 
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
-        region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
-        cache_id = request.path_params["cache_id"]
-        return region, scope, find_cache(self._ctx, scope, cache_id, self._standalone)
+        return target_of(self._ctx, self._renderer, request, self._standalone)
 
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
         under_way = operations.active_operations(self._ctx, record)
@@ -187,7 +202,8 @@ class CachePages:
         """GET /caches/{cache_id} or /clusters/{cache_id}."""
         query = request.query_params
         cache_id = request.path_params["cache_id"]
-        notice = notice_text(query.get("notice", ""), cache_id, query.get("shard", ""))
+        code = query.get("notice", "")
+        notice = notice_text(code, cache_id, query.get("shard", ""), query.get("node", ""))
         opened = query.get("confirm", "")  # the Actions menu of the list opens a confirmation
         try:
             return self._page(request, notice=notice, opened=opened if opened in OPENABLE else "")
@@ -224,6 +240,22 @@ class CachePages:
             return self._page(request, error=error.message, status=status_of(error))
         links = self._renderer.links(request, region)
         target = links.cache(record.spec.group_id, notice="failover", shard=shard)
+        return RedirectResponse(target, 303)
+
+    async def reboot(self, request: Request) -> Response:
+        """POST .../{cache_id}/reboot: reboot one node (a cache cluster, by its id)."""
+        region, scope, record = self._target(request)
+        node = (await read_form(request)).get("node", "")
+        try:
+            if record.spec.node(node) is None:
+                raise InvalidParameter(f"{record.spec.group_id} has no node {node!r}.")
+            reboot.reboot_cluster(self._ctx, scope, node, (reboot.CACHE_NODE,))
+        except DomainError as error:
+            return self._page(request, error=error.message, status=status_of(error))
+        links = self._renderer.links(request, region)
+        spec = record.spec
+        standalone = spec.kind is ResourceKind.CACHE_CLUSTER
+        target = links.cache(spec.group_id, standalone, notice="reboot", node=node)
         return RedirectResponse(target, 303)
 
     async def delete(self, request: Request) -> Response:

@@ -3,7 +3,8 @@
 Both kinds are listed together, each marked with its type: searched, filtered (status, cluster
 mode, engine version), sorted by any column and cut into pages, all from the query string so
 that the list works without JavaScript; the table is refreshed in place. A row is chosen for
-the Actions menu, which opens the chosen action's confirmation on the cache's page.
+the Actions menu, which opens the chosen action's confirmation on the cache's page (Modify opens
+the Modify page; Reboot, the page's list of nodes, each with its Reboot).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ SORTS: dict[str, Callable[[CacheRow], Any]] = {
     "created": lambda row: row.created,
 }
 # The Actions menu: action → whether its backend exists (the others show "not available yet").
-ACTIONS = {"modify": False, "reboot": False, "failover": True, "delete": True}
+ACTIONS = {"modify": True, "reboot": True, "failover": True, "delete": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,13 @@ class CacheList:
             return RedirectResponse(links.caches(error="not-yet"), 303)
         if action == "failover" and kind == "cluster":
             return RedirectResponse(links.caches(error="single-node"), 303)
+        standalone = kind == "cluster"
+        if action == "modify":
+            return RedirectResponse(links.modify(cache_id, standalone), 303)
+        if action == "reboot":  # a node is rebooted from the page's list of nodes
+            return RedirectResponse(
+                links.cache(cache_id, standalone, confirm="reboot") + "#nodes", 303
+            )
         return RedirectResponse(links.cache(cache_id, kind == "cluster", confirm=action), 303)
 
 

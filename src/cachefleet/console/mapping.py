@@ -275,6 +275,21 @@ _WORDS: dict[tuple[str, str], str] = {
     ("Port", "out-of-range"): "Use a port from {min} to {max}.",
     ("CacheSubnetGroupName", "unknown"): "Choose a subnet group from the list.",
     ("PreferredMaintenanceWindow", "length"): "The window is 1 to 24 hours long.",
+    ("PreferredMaintenanceWindow", "format"): "Choose a start day, a start time and a duration.",
+    ("SnapshotWindow", "format"): "Write the window as hh:mm-hh:mm (UTC), e.g. 05:00-06:00.",
+    ("SnapshotWindow", "length"): "The window is at least 60 minutes long.",
+    ("EngineVersion", "downgrade"): "The engine can only be upgraded: choose a newer version.",
+    ("EngineVersion", "family"): (
+        "This upgrade moves to another parameter group family: choose a parameter group of it."
+    ),
+    ("CacheParameterGroupName", "unknown"): "Choose a parameter group from the list.",
+    ("CacheParameterGroupName", "family"): (
+        "This engine version needs a parameter group of family {expected}; this one is {found}."
+    ),
+    ("CacheParameterGroupName", "cluster-mode"): (
+        "Choose a parameter group whose cluster mode matches the cache's."
+    ),
+    ("PrimaryClusterId", "unknown"): "Choose one of this cache's replicas.",
     ("Tags", "key-length"): "Tag keys are 1 to {max} characters.",
     ("Tags", "reserved-key"): "Tag keys may not begin with aws:.",
     ("Tags", "value-length"): "Tag values are at most {max} characters.",
@@ -287,6 +302,28 @@ _WORDS: dict[tuple[str, str], str] = {
     ("Slots", "overlap"): "Shard {node_group} overlaps shard {other_node_group} at slot {slot}.",
     ("Slots", "uncovered"): "No shard has the slots {range}: every slot 0-16383 needs a shard.",
 }
+
+
+# Which field of the Modify page each API parameter of a modify is.
+_MODIFY_FIELDS: dict[str, str] = {
+    "ReplicationGroupDescription": "description",
+    "EngineVersion": "engine_version",
+    "CacheParameterGroupName": "parameter_group",
+    "AutomaticFailoverEnabled": "auto_failover",
+    "MultiAZEnabled": "multi_az",
+    "PreferredMaintenanceWindow": "maintenance",
+    "SnapshotWindow": "snapshot_window",
+    "PrimaryClusterId": "primary",
+}
+
+
+def place_modify(error: DomainError) -> tuple[str, str]:
+    """The Modify page's field a service error belongs beside (or `FORM`), and its words."""
+    parameter = error.parameter or ""
+    field = _MODIFY_FIELDS.get(parameter, FORM)
+    if parameter == "AutomaticFailoverEnabled" and error.facts.get("multi_az"):
+        field = "multi_az"  # Multi-AZ, as chosen, is what needs the replica
+    return field, _words(error, parameter)
 
 
 def place(error: DomainError, cluster_mode_enabled: bool) -> tuple[str, str]:

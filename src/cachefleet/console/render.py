@@ -106,6 +106,14 @@ class Links:
         """Where a replication group's failover is posted."""
         return self._to(f"/caches/{group_id}/failover")
 
+    def modify(self, cache_id: str, standalone: bool = False) -> str:
+        """A cache's Modify page, where its form and review are posted too."""
+        return self._to(f"{_cache_path(cache_id, standalone)}/modify")
+
+    def reboot(self, cache_id: str, standalone: bool = False) -> str:
+        """Where a node's reboot is posted."""
+        return self._to(f"{_cache_path(cache_id, standalone)}/reboot")
+
     def delete(self, cache_id: str, standalone: bool = False) -> str:
         """Where a delete is posted."""
         return self._to(f"{_cache_path(cache_id, standalone)}/delete")

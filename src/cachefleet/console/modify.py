@@ -1,0 +1,171 @@
+"""The Modify page of a replication group (``/caches/<id>/modify``) or a standalone cache
+cluster (``/clusters/<id>/modify``), and its review ("Review and modify").
+
+The form posts to itself: ``review`` checks the changes with the service's own call, rehearsed
+in a transaction that is rolled back, and lists only what changes; ``modify`` carries them out
+through `service.modify`; ``edit`` goes back to the form as filled in. The service's errors are
+worded beside their fields by `mapping.place_modify`. Works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from cachefleet.console.cache_views import target_of
+from cachefleet.console.guard import status_of
+from cachefleet.console.mapping import FORM, FormErrors, place_modify
+from cachefleet.console.modify_form import (
+    Change,
+    ModifyForm,
+    changes_of,
+    current_form,
+    posted_form,
+    primary_choices,
+)
+from cachefleet.console.posted import read_form
+from cachefleet.console.render import Renderer
+from cachefleet.console.wizard_form import DAYS
+from cachefleet.errors import DomainError
+from cachefleet.model.engines import family_of
+from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.state import GroupRecord
+from cachefleet.service import modify, parameter_groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.modify import ModifySettings
+
+# The settings of ElastiCache's Modify page whose backend has not landed.
+NOT_YET = ("Security groups", "Log delivery", "Backup retention period")
+
+
+class _Rehearsed(Exception):
+    """Raised inside a rehearsal's transaction so that nothing it wrote is kept."""
+
+
+def rehearse(ctx: ServiceContext, call: Callable[[ServiceContext], object]) -> None:
+    """Run a service call and roll back all it wrote: its checks are the review's.
+
+    :raises DomainError: what the call would raise.
+    """
+    quiet = replace(ctx, wake=lambda scope, key: None)
+    try:
+        with ctx.store.transaction():
+            call(quiet)
+            raise _Rehearsed
+    except _Rehearsed:
+        pass
+
+
+class ModifyPages:
+    """GET the Modify page; POST its review, its modify, or back to the form.
+
+    :param standalone: pages of standalone cache clusters rather than of replication groups.
+    """
+
+    def __init__(self, ctx: ServiceContext, renderer: Renderer, standalone: bool = False) -> None:
+        self._ctx = ctx
+        self._renderer = renderer
+        self._standalone = standalone
+
+    def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
+        return target_of(self._ctx, self._renderer, request, self._standalone)
+
+    async def page(self, request: Request) -> Response:
+        """GET .../{cache_id}/modify: the form, every field as the cache is now."""
+        region, scope, record = self._target(request)
+        return self._form(request, region, scope, record, current_form(record))
+
+    async def submit(self, request: Request) -> Response:
+        """POST .../{cache_id}/modify: review, modify, or edit again."""
+        region, scope, record = self._target(request)
+        fields = await read_form(request)
+        form = posted_form(fields, record)
+        step = fields.get("step", "review")
+        if step == "edit":
+            return self._form(request, region, scope, record, form)
+        try:
+            settings, lines = changes_of(form, record)
+            call = self._call(scope, record.spec.group_id, settings)
+            if step != "modify":
+                rehearse(self._ctx, call)
+                return self._review(request, region, record, form, lines)
+            call(self._ctx)
+        except FormErrors as problems:
+            return self._form(request, region, scope, record, form, problems.errors, 400)
+        except DomainError as error:
+            field, words = place_modify(error)
+            errors = {field: words}
+            return self._form(request, region, scope, record, form, errors, status_of(error))
+        links = self._renderer.links(request, region)
+        target = links.cache(record.spec.group_id, self._standalone, notice="modified")
+        return RedirectResponse(target, 303)
+
+    def _call(
+        self, scope: Scope, cache_id: str, settings: ModifySettings
+    ) -> Callable[[ServiceContext], object]:
+        if self._standalone:
+            return lambda ctx: modify.modify_cluster(ctx, scope, cache_id, settings)
+        return lambda ctx: modify.modify_group(ctx, scope, cache_id, settings)
+
+    def _form(
+        self,
+        request: Request,
+        region: str,
+        scope: Scope,
+        record: GroupRecord,
+        form: ModifyForm,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        context = {
+            "cache": _summary(record),
+            "form": form,
+            "errors": errors or {},
+            "form_error": (errors or {}).get(FORM, ""),
+            "options": self._options(scope, record),
+        }
+        return self._renderer.page(request, "modify.html", context, status, region)
+
+    def _review(
+        self,
+        request: Request,
+        region: str,
+        record: GroupRecord,
+        form: ModifyForm,
+        lines: list[Change],
+    ) -> Response:
+        context = {"cache": _summary(record), "changes": lines, "hidden": form.hidden()}
+        return self._renderer.page(request, "modify_review.html", context, region=region)
+
+    def _options(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
+        spec = record.spec
+        targets = self._ctx.catalog.upgrade_targets(spec.engine_version)
+        families: dict[str, list[str]] = {}
+        for version in (spec.engine_version, *targets):
+            names = parameter_groups.groups_for(self._ctx, scope, version, spec.cluster_mode)
+            families.setdefault(family_of(version), names)
+        return {
+            "targets": targets,
+            "families": families,
+            "primaries": primary_choices(record),
+            "days": DAYS,
+            "not_yet": NOT_YET,
+        }
+
+
+def _summary(record: GroupRecord) -> dict[str, Any]:
+    """What the Modify page says of the cache as it is."""
+    spec = record.spec
+    return {
+        "id": spec.group_id,
+        "standalone": spec.kind is ResourceKind.CACHE_CLUSTER,
+        "cluster_mode": spec.cluster_mode.value,
+        "engine_version": spec.engine_version,
+        "maintenance_window": spec.maintenance_window,
+        "node_type": spec.node_type,
+        "multi_az": spec.multi_az,
+    }

@@ -1,0 +1,173 @@
+"""Pure: the Modify page's form, read from a cache's record or from a post, and the changes it
+asks for as the service's `ModifySettings` and as the review's lines.
+
+Only what differs from the cache as it is becomes a change (ElastiCache's review lists only
+those); the rules of each setting are the service's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
+from cachefleet.model.ids import ResourceKind
+from cachefleet.model.spec import FIRST_SHARD
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import ClusterMode
+from cachefleet.service.modify import ModifySettings
+
+KEEP = "keep"
+SPECIFY = "specify"
+NOW = "now"
+IN_WINDOW = "window"
+ON = "on"
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyForm:
+    """The Modify page's fields, as text and choices ('' for "no change" where offered)."""
+
+    description: str
+    engine_version: str
+    apply: str
+    parameter_group: str
+    multi_az: bool
+    auto_failover: bool
+    maintenance: str
+    mw_day: str
+    mw_time: str
+    mw_duration: str
+    snapshot_window: str
+    auto_minor: bool
+    primary: str
+
+    def hidden(self) -> dict[str, str]:
+        """The fields as the review carries them on to the modify (a box left out is off)."""
+        values = {
+            "description": self.description, "engine_version": self.engine_version,
+            "apply": self.apply, "parameter_group": self.parameter_group,
+            "maintenance": self.maintenance, "mw_day": self.mw_day, "mw_time": self.mw_time,
+            "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
+            "primary": self.primary,
+        }  # fmt: skip
+        boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
+        boxes["auto_minor"] = self.auto_minor
+        return {**values, **{name: ON for name, checked in boxes.items() if checked}}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One line of the review: a setting, its value now and the value asked for."""
+
+    label: str
+    current: str
+    new: str
+
+
+def current_form(record: GroupRecord) -> ModifyForm:
+    """The form as the cache is now: every field unchanged."""
+    spec = record.spec
+    return ModifyForm(
+        description=spec.description, engine_version="", apply=IN_WINDOW,
+        parameter_group=spec.parameter_group, multi_az=spec.multi_az,
+        auto_failover=spec.automatic_failover, maintenance=KEEP, mw_day="sun",
+        mw_time="05:00", mw_duration="1", snapshot_window=spec.snapshot_window,
+        auto_minor=spec.auto_minor_version_upgrade, primary="",
+    )  # fmt: skip
+
+
+def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
+    """The form as posted; a standalone cache cluster has no failover fields to post."""
+    spec = record.spec
+    group = spec.kind is ResourceKind.REPLICATION_GROUP
+    return ModifyForm(
+        description=fields.get("description", "").strip(),
+        engine_version=fields.get("engine_version", ""),
+        apply=NOW if fields.get("apply") == NOW else IN_WINDOW,
+        parameter_group=fields.get("parameter_group", "") or spec.parameter_group,
+        multi_az=fields.get("multi_az") == ON if group else spec.multi_az,
+        auto_failover=fields.get("auto_failover") == ON if group else spec.automatic_failover,
+        maintenance=SPECIFY if fields.get("maintenance") == SPECIFY else KEEP,
+        mw_day=fields.get("mw_day", "sun"),
+        mw_time=fields.get("mw_time", "05:00"),
+        mw_duration=fields.get("mw_duration", "1"),
+        snapshot_window=fields.get("snapshot_window", "").strip(),
+        auto_minor=fields.get("auto_minor") == ON,
+        primary=fields.get("primary", "") if group else "",
+    )
+
+
+def _on(flag: bool) -> str:
+    return "Enabled" if flag else "Disabled"
+
+
+def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, list[Change]]:
+    """What the form changes, for the service and for the review.
+
+    :raises FormErrors: a field the form itself cannot read, or nothing changed.
+    """
+    spec = record.spec
+    lines: list[Change] = []
+    settings: dict[str, Any] = {}
+
+    def differs(name: str, label: str, now: str | bool, asked: str | bool, shown: str) -> None:
+        if asked != now:
+            settings[name] = asked
+            current = _on(now) if isinstance(now, bool) else str(now)
+            lines.append(Change(label, current or "—", shown))
+
+    differs("description", "Description", spec.description, form.description, form.description)
+    if form.engine_version and form.engine_version != spec.engine_version:
+        when = "immediately" if form.apply == NOW else "in the next maintenance window"
+        settings["engine_version"] = form.engine_version
+        settings["apply_immediately"] = form.apply == NOW
+        shown = f"Redis OSS {form.engine_version}, applied {when}"
+        lines.append(Change("Engine version", f"Redis OSS {spec.engine_version}", shown))
+    differs(
+        "parameter_group", "Parameter group", spec.parameter_group, form.parameter_group,
+        form.parameter_group,
+    )  # fmt: skip
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
+        differs("multi_az", "Multi-AZ", spec.multi_az, form.multi_az, _on(form.multi_az))
+        failover = form.auto_failover
+        differs(
+            "automatic_failover", "Auto-failover", spec.automatic_failover, failover, _on(failover)
+        )
+    if form.maintenance == SPECIFY:
+        window = _window(form)
+        differs("maintenance_window", "Maintenance window", spec.maintenance_window, window, window)
+    snapshot = form.snapshot_window
+    differs("snapshot_window", "Snapshot window", spec.snapshot_window, snapshot, snapshot)
+    auto_minor = form.auto_minor
+    now_minor = spec.auto_minor_version_upgrade
+    differs(
+        "auto_minor_version_upgrade",
+        "Auto upgrade minor versions",
+        now_minor,
+        auto_minor,
+        _on(auto_minor),
+    )
+    primary = record.state.primaries.get(FIRST_SHARD, "")
+    if form.primary and form.primary != primary:
+        differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
+    if not lines:
+        raise FormErrors({FORM: "Nothing is changed: change a setting first."})
+    return ModifySettings(**settings), lines
+
+
+def _window(form: ModifyForm) -> str:
+    try:
+        return maintenance_window(form.mw_day, form.mw_time, form.mw_duration)
+    except ValueError as error:
+        raise FormErrors({"maintenance": str(error)}) from None
+
+
+def primary_choices(record: GroupRecord) -> list[str]:
+    """The nodes PrimaryClusterId may name: the replicas of a cluster-mode-disabled group."""
+    spec = record.spec
+    if spec.kind is not ResourceKind.REPLICATION_GROUP or spec.cluster_mode is ClusterMode.ENABLED:
+        return []
+    primary = record.state.primaries.get(FIRST_SHARD, "")
+    return [node.node_id for node in spec.live_nodes if node.node_id != primary]

@@ -1,0 +1,261 @@
+"""The Modify page (form, review listing only the changes, modify through the service, errors
+beside their fields) and Reboot on the cache page, in process."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cachefleet.console import create_console_app
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.operations import OperationKind, RebootParams, UpgradeParams
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
+from cachefleet.service import clusters, groups, parameter_groups
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.settings import Settings
+from cachefleet.store import Store
+
+from console_support import SCOPE, TOKEN, ConsoleClient, a_group, publish_available, text_of
+
+Publish = Callable[[str], GroupRecord]
+
+
+@pytest.fixture
+def orders(ctx: ServiceContext, make_available: Publish) -> GroupRecord:
+    """An available cluster-mode-disabled group of a primary and a replica, failover on."""
+    a_group(ctx, "orders", num_cache_clusters=2, automatic_failover=True)
+    return make_available("orders")
+
+
+def a_solo(ctx: ServiceContext, make_available: Publish) -> GroupRecord:
+    request = CreateClusterRequest("solo", node_type="cache.t3.micro", num_cache_nodes=1)
+    clusters.create_cluster(ctx, SCOPE, request)
+    return make_available("cluster:solo")
+
+
+def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
+    """The Modify form as its page fills it in for this cache, with ``changes``."""
+    spec = record.spec
+    fields = {
+        "description": spec.description, "engine_version": "", "apply": "window",
+        "parameter_group": spec.parameter_group, "maintenance": "keep",
+        "snapshot_window": spec.snapshot_window,
+    }  # fmt: skip
+    fields |= {"multi_az": "on"} if spec.multi_az else {}
+    fields |= {"auto_failover": "on"} if spec.automatic_failover else {}
+    fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
+    return {key: value for key, value in (fields | changes).items() if value != "off"}
+
+
+def review_rows(html: str) -> list[str]:
+    return [text_of(row).strip() for row in re.findall(r"<tr data-change.*?</tr>", html, re.S)]
+
+
+def test_the_modify_page_shows_every_setting_and_those_not_available_yet(
+    client: ConsoleClient, orders: GroupRecord
+) -> None:
+    answer = client.get("/caches/orders/modify")
+    assert answer.status_code == 200
+    html = answer.text
+    for label in (
+        "Description", "Engine version", "Parameter group", "Multi-AZ", "Auto-failover",
+        "Primary node", "Start day", "Snapshot window (UTC)", "Auto upgrade minor versions",
+        "Apply immediately", "During the next maintenance window",
+    ):  # fmt: skip
+        assert f">{label}</label>" in html or f">{label} " in html, label
+    text = text_of(html)
+    assert "Redis OSS 7.0.15 (no change)" in text
+    assert "No newer version is installed on this host." in text
+    assert '<option value="orders-002">orders-002</option>' in html  # the replica
+    for label in ("Node type", "Security groups", "Log delivery", "Backup retention period"):
+        assert f"{label} not available yet" in text
+    assert 'id="auto_failover" name="auto_failover" value="on" checked' in html
+
+
+def test_the_review_lists_only_the_changes_and_writes_nothing(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    fields = form_of(orders, description="web sessions", auto_failover="off", step="review")
+    answer = client.post("/caches/orders/modify", fields)
+    assert answer.status_code == 200
+    assert "Review and modify" in answer.text
+    assert review_rows(answer.text) == [
+        "Description — web sessions",
+        "Auto-failover Enabled Disabled",
+    ]
+    assert '<input type="hidden" name="description" value="web sessions">' in answer.text
+    assert '<input type="hidden" name="auto_failover"' not in answer.text
+    spec = groups.get_group(ctx, SCOPE, "orders").spec
+    assert (spec.description, spec.automatic_failover) == ("", True)
+    assert not ctx.store.active_operations(SCOPE, "orders")
+
+
+def test_modify_carries_the_change_out_through_the_service(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    fields = form_of(
+        orders, description="web sessions", auto_failover="off", maintenance="specify",
+        mw_day="tue", mw_time="03:30", mw_duration="2", snapshot_window="01:00-02:00",
+        auto_minor="off", step="modify",
+    )  # fmt: skip
+    answer = client.post("/caches/orders/modify", fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/caches/orders?notice=modified"
+    record = groups.get_group(ctx, SCOPE, "orders")
+    spec = record.spec
+    assert spec.description == "web sessions"
+    assert (spec.maintenance_window, spec.snapshot_window) == ("tue:03:30-tue:05:30", "01:00-02:00")
+    assert spec.auto_minor_version_upgrade is False
+    assert spec.automatic_failover is False and record.state.status is GroupStatus.MODIFYING
+    kinds = [op.kind for op in ctx.store.active_operations(SCOPE, "orders")]
+    assert kinds == [OperationKind.SET_FAILOVER]
+    page = text_of(client.get(answer.headers["location"]).text)
+    assert "Modify of orders requested." in page and "modifying" in page
+    assert "Turning automatic failover off" in page
+
+
+def test_back_from_the_review_shows_the_form_as_filled_in(
+    client: ConsoleClient, orders: GroupRecord
+) -> None:
+    fields = form_of(orders, description="web sessions", step="edit")
+    html = client.post("/caches/orders/modify", fields).text
+    assert 'id="description" name="description" value="web sessions"' in html
+
+
+ERRORS = [
+    ({"snapshot_window": "5-6"}, "snapshot_window", "Write the window as hh:mm-hh:mm (UTC)"),
+    ({"snapshot_window": "05:00-05:30"}, "snapshot_window", "at least 60 minutes long."),
+    ({"description": "d" * 300}, "description", "At most 255 characters."),
+    ({"multi_az": "on", "auto_failover": "off"}, "auto_failover", "Multi-AZ needs Auto-failover"),
+    ({"parameter_group": "default.redis7.cluster.on"}, "parameter_group", "cluster mode matches"),
+    ({"parameter_group": "default.redis6.x"}, "parameter_group", "family redis7; this one"),
+    ({"engine_version": "6.0"}, "engine_version", "Redis OSS 6.0 is not installed"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), ERRORS)
+@pytest.mark.parametrize("step", ["review", "modify"])
+def test_each_error_is_worded_beside_its_field_and_nothing_changes(
+    client: ConsoleClient,
+    ctx: ServiceContext,
+    orders: GroupRecord,
+    changes: dict[str, str],
+    field: str,
+    words: str,
+    step: str,
+) -> None:
+    answer = client.post("/caches/orders/modify", form_of(orders, step=step, **changes))
+    assert answer.status_code in (400, 404)
+    html = answer.text
+    error = re.search(rf'<p class="field-error" id="{field}-error"[^>]*>([^<]+)</p>', html)
+    assert error and words in error[1], html[-3000:]
+    assert "Nothing was changed." in text_of(html)
+    assert groups.get_group(ctx, SCOPE, "orders").spec == orders.spec
+
+
+def test_nothing_changed_is_said_at_the_top(client: ConsoleClient, orders: GroupRecord) -> None:
+    answer = client.post("/caches/orders/modify", form_of(orders, step="review"))
+    assert answer.status_code == 400
+    assert "Nothing is changed: change a setting first." in text_of(answer.text)
+
+
+@pytest.fixture
+def two_engines(tmp_path: Path) -> Iterator[ServiceContext]:
+    """A service context with Redis OSS 7.0 and 6.2 installed."""
+    store = Store(tmp_path / "state.db")
+    catalog = EngineCatalog(("7.0.15", "6.2.14"))
+    yield ServiceContext(store, Settings(data_dir=tmp_path), catalog, lambda scope, key: None)
+    store.close()
+
+
+def test_an_upgrade_is_offered_reviewed_with_when_and_kept_for_the_window(
+    two_engines: ServiceContext,
+) -> None:
+    ctx = two_engines
+    client = ConsoleClient(create_console_app(ctx, form_token=TOKEN))
+    parameter_groups.create_group(ctx, SCOPE, "mine6", "redis6.x", "")
+    a_group(ctx, "old", engine_version="6.2", parameter_group="mine6")
+    publish_available(ctx, "old")
+    html = client.get("/caches/old/modify").text
+    assert '<option value="7.0.15">Redis OSS 7.0.15</option>' in html
+    assert '<optgroup label="redis7">' in html  # the target's family's groups are offered
+    record = groups.get_group(ctx, SCOPE, "old")
+    fields = form_of(record, engine_version="7.0.15", step="review")
+    review = client.post("/caches/old/modify", fields)
+    found = re.search(r'id="engine_version-error"[^>]*>([^<]+)<', review.text)
+    assert found and "choose a parameter group of it" in found[1]
+    fields["parameter_group"] = "default.redis7"
+    review = client.post("/caches/old/modify", fields)
+    assert review_rows(review.text) == [
+        "Engine version Redis OSS 6.2.14 Redis OSS 7.0.15, applied in the next maintenance window",
+        "Parameter group mine6 default.redis7",
+    ]
+    done = client.post("/caches/old/modify", fields | {"step": "modify"})
+    assert done.status_code == 303
+    (upgrade,) = ctx.store.active_operations(SCOPE, "old")
+    assert isinstance(upgrade.params, UpgradeParams) and upgrade.not_before is not None
+    assert "Upgrading the engine to 7.0.15 — in the maintenance window" in text_of(
+        client.get("/caches/old").text
+    )
+
+
+def test_a_cache_cluster_is_modified_on_its_own_page_without_failover_fields(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Publish
+) -> None:
+    solo = a_solo(ctx, make_available)
+    html = client.get("/clusters/solo/modify").text
+    assert 'id="multi_az"' not in html and 'id="primary"' not in html
+    fields = form_of(solo, description="one node", step="modify")
+    answer = client.post("/clusters/solo/modify", fields)
+    assert answer.headers["location"] == "/clusters/solo?notice=modified"
+    assert clusters.find_cluster(ctx, SCOPE, "solo").record.spec.description == "one node"
+
+
+def test_a_cache_clusters_node_is_rebooted_after_its_confirmation(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Publish
+) -> None:
+    a_solo(ctx, make_available)
+    page = client.get("/clusters/solo?confirm=reboot").text
+    assert '<details class="confirm" open>' in page
+    assert '<button type="submit" class="button danger">Reboot solo</button>' in page
+    answer = client.post("/clusters/solo/reboot", {"node": "solo"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/clusters/solo?notice=reboot&node=solo"
+    (operation,) = ctx.store.active_operations(SCOPE, "cluster:solo")
+    assert isinstance(operation.params, RebootParams) and operation.params.node_ids == ("solo",)
+    busy = text_of(client.get(answer.headers["location"]).text)
+    assert "Reboot of solo requested." in busy and "Rebooting — solo" in busy
+    assert "The cache must be available, with no operation under way." in busy
+
+
+def test_each_node_of_a_group_has_its_reboot(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    page = client.get("/caches/orders").text
+    for node in ("orders-001", "orders-002"):
+        assert f'<button type="submit" class="button danger">Reboot {node}</button>' in page
+    assert client.post("/caches/orders/reboot", {"node": "orders-002"}).status_code == 303
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert isinstance(operation.params, RebootParams)
+    assert operation.params.node_ids == ("orders-002",)
+    stranger = client.post("/caches/orders/reboot", {"node": "web-001"})
+    assert stranger.status_code == 400 and "orders has no node" in stranger.text
+
+
+def test_reboot_is_refused_in_cluster_mode_enabled_and_says_why(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Publish
+) -> None:
+    a_group(ctx, "shards", cluster_mode="enabled", num_node_groups=2, automatic_failover=True)
+    make_available("shards")
+    page = client.get("/caches/shards").text
+    text = text_of(page)
+    assert "Nodes of a cluster mode enabled cache cannot be rebooted" in text
+    assert "Not in cluster mode enabled." in text and 'class="button danger">Reboot' not in page
+    answer = client.post("/caches/shards/reboot", {"node": "shards-0001-001"})
+    assert answer.status_code == 400
+    assert not ctx.store.active_operations(SCOPE, "shards")
