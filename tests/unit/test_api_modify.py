@@ -200,3 +200,21 @@ def test_an_upgrade_with_apply_immediately_starts_now_and_a_downgrade_is_refused
     )
     assert (status, code) == (400, "InvalidParameterCombination")
     assert "installed on this host: 7.2.4, 7.0.15" in message
+
+
+def test_a_reboot_answers_and_describes_the_cluster_rebooting_at_once(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
+    publish(ctx, "cluster:solo", GroupStatus.AVAILABLE)
+    record = ctx.store.get_group(SCOPE, "cluster:solo")
+    assert record is not None
+    ctx.store.update_state(
+        SCOPE, "cluster:solo", record.state.with_node("solo", NodeState(NodeStatus.AVAILABLE))
+    )
+    answer = ok(
+        api, "RebootCacheCluster", {"CacheClusterId": "solo", "CacheNodeIdsToReboot": ["0001"]}
+    )
+    assert answer["CacheCluster"]["CacheClusterStatus"] == "rebooting cache cluster nodes"
+    described = ok(api, "DescribeCacheClusters", {"CacheClusterId": "solo"})["CacheClusters"]
+    assert described[0]["CacheClusterStatus"] == "rebooting cache cluster nodes"

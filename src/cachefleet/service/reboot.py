@@ -8,12 +8,15 @@ nodes cannot be rebooted through the API, as on ElastiCache.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cachefleet.errors import InvalidParameter, InvalidParameterCombination, InvalidState, Kind
 from cachefleet.model.ids import Scope
 from cachefleet.model.operations import new_reboot
 from cachefleet.model.status import ClusterMode, NodeStatus
 from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.operations import accept_operation
 
 #: The one cache node of a Redis cache cluster.
 CACHE_NODE = "0001"
@@ -52,6 +55,10 @@ def reboot_cluster(
                 f"Cache cluster {view.node.node_id} is not in a valid state to be rebooted.",
                 Kind.CACHE_CLUSTER,
             )
-        ctx.store.add_operation(scope, spec.key, new_reboot((view.node.node_id,), ctx.clock()))
+        node_id = view.node.node_id
+        record = accept_operation(ctx, scope, view.record, new_reboot((node_id,), ctx.clock()))
+        rebooting = replace(record.state.node(node_id), status=NodeStatus.REBOOTING)
+        record = replace(record, state=record.state.with_node(node_id, rebooting))
+        ctx.store.update_state(scope, spec.key, record.state)
     ctx.wake(scope, spec.key)
-    return view
+    return ClusterView(record, view.node)
