@@ -28,7 +28,14 @@ from pathlib import Path
 from redis import exceptions as redis_errors
 
 from cachefleet.engine.binaries import EngineBinary
-from cachefleet.engine.client import NodeAccess, answers_ping, client_for, execute, session
+from cachefleet.engine.client import (
+    NodeAccess,
+    answers_ping,
+    client_for,
+    close_quietly,
+    execute,
+    session,
+)
 from cachefleet.engine.conf import NodeConfig, render_node_conf
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
 
@@ -316,7 +323,7 @@ async def _shutdown_nosave(pid: int, node: NodeAccess, timeout: float) -> None:
     except redis_errors.ResponseError as exc:
         log.warning("SHUTDOWN NOSAVE refused by pid %d: %s", pid, exc)
     finally:
-        await client.aclose()
+        await close_quietly(client)
 
 
 async def _kill_now(pid: int) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import HostPort, NodeAccess
+from cachefleet.engine.client import Connections, HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
-from cachefleet.engine.probe import observe_node
+from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
+from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.errors import EngineNotInstalled, PermanentError
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
@@ -79,6 +80,13 @@ class HostEngine:
         self._binaries = list(binaries)
         self._sentinels = sentinels
         self._timings = timings
+        # Observation's long-lived connections, and one Sentinel view for every group.
+        self._connections = Connections(PROBE_TIMEOUT_S)
+        self._view = SentinelView(sentinels.addresses, self._connections)
+
+    async def close(self) -> None:
+        """Close observation's connections (nodes and Sentinels keep running)."""
+        await self._connections.close()
 
     # --- the data plane's shared parts ----------------------------------------------------
 
@@ -104,19 +112,20 @@ class HostEngine:
     # --- observation ----------------------------------------------------------------------
 
     async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
-        """Probe every node (in parallel) and ask the Sentinels who is primary."""
+        """Probe every node (in parallel) and read the Sentinels' shared view of who is
+        primary and whether they are ready."""
         nodes = list(spec.nodes)
-        probes = await asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
-        observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
+        probing = asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
         if not self._watched(spec):
-            return GroupObservation(observed)
-        primary = await sentinel.current_primary(self._sentinels.addresses, spec.plane_name)
+            return GroupObservation({obs.node_id: obs for obs in await probing})
+        probes, view = await asyncio.gather(probing, self._view.snapshot())
+        observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
+        primary = view.primary(spec.plane_name)
         by_address = {_hostport(node): node.node_id for node in nodes}
         primary_id = by_address.get(primary) if primary is not None else None
         unready = None
         if primary is not None and state.status is not GroupStatus.AVAILABLE:
-            replicas = len(spec.live_nodes) - 1
-            unready = await sentinel.readiness(self._sentinels.addresses, spec.plane_name, replicas)
+            unready = view.unready(spec.plane_name, len(spec.live_nodes) - 1)
         return GroupObservation(observed, primary_id, primary is not None, unready)
 
     def _watched(self, spec: GroupSpec) -> bool:
@@ -124,7 +133,7 @@ class HostEngine:
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(node.node_id, _access(node), pid)
+        return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = process.read_pidfile(paths.pidfile)
@@ -177,6 +186,7 @@ class HostEngine:
         held) and start it again on its own directory and a freshly rendered config."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
+        await self._connections.forget(_access(node))
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, fresh=False)
@@ -185,6 +195,7 @@ class HostEngine:
         """Stop the node's process (if it runs) and remove its directory."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
+        await self._connections.forget(_access(node))
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         if paths.root.exists():
@@ -242,6 +253,7 @@ class HostEngine:
             await cluster.failover(_access(candidate))
         else:
             await sentinel.failover(self._sentinels.addresses, spec.plane_name)
+            self._view.invalidate()
 
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica on its own authority (the cluster lost its majority)."""
@@ -259,7 +271,9 @@ class HostEngine:
             down_after_ms=self._timings.sentinel_down_after_ms,
             client_reconfig_script=self._sentinels.switch_script,
         )
+        self._view.invalidate()
 
     async def unmonitor(self, spec: GroupSpec) -> None:
         """Have every Sentinel forget the group."""
         await sentinel.remove(self._sentinels.addresses, spec.plane_name)
+        self._view.invalidate()

@@ -202,6 +202,8 @@ class Loop:
         if any(isinstance(a, ForgetGroup) for a in decision.actions):
             self._append_events(record, decision)
             return
+        if decision.state == record.state and not decision.events:
+            return  # a settled group's usual cycle: nothing to write
         with self._store.transaction():
             if self._store.get_group(record.spec.scope, record.spec.key) is None:
                 return
