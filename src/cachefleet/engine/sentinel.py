@@ -15,6 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import (
     DEFAULT_TIMEOUT_S,
@@ -223,11 +226,22 @@ async def _monitor_one(
     timeout: float,
 ) -> None:
     async with session(sentinel, timeout) as client:
-        watched = as_mapping(await execute(client, "SENTINEL MASTERS"))  # keyed by group name
-        if name not in watched:
+        if not await _watches(client, name):
             await execute(client, "SENTINEL MONITOR", name, primary[0], primary[1], quorum)
         pairs = [str(word) for item in settings.items() for word in item]
         await execute(client, "SENTINEL SET", name, *pairs)
+
+
+async def _watches(client: Redis, name: str) -> bool:
+    """Whether the Sentinel watches ``name`` (asked about that group alone: a Sentinel watching
+    a fleet would answer ``SENTINEL MASTERS`` with every group)."""
+    try:
+        await execute(client, "SENTINEL MASTER", name)
+    except redis_errors.ResponseError as exc:
+        if _NO_SUCH_MASTER in str(exc):
+            return False
+        raise
+    return True
 
 
 async def _remove_one(sentinel: NodeAccess, name: str, timeout: float) -> None:

@@ -74,6 +74,20 @@ class SentinelSnapshot:
         )
         return majority(votes, len(self.sentinels))
 
+    def watched(self, name: str) -> bool:
+        """Whether a majority agree on the group's primary and every Sentinel that answered
+        watches it (a ``monitor`` that reached only some of them is to be repeated).
+
+        >>> a = Watched(("127.0.0.2", 6379), frozenset({"master"}), 2, 2)
+        >>> trio = (NodeAccess("127.0.0.1", 1),) * 3
+        >>> SentinelSnapshot(trio, ({"g": a}, {"g": a}, "silent")).watched("g")
+        True
+        >>> SentinelSnapshot(trio, ({"g": a}, {"g": a}, {})).watched("g")
+        False
+        """
+        answered = [answer for answer in self.answers if not isinstance(answer, str)]
+        return self.primary(name) is not None and all(name in answer for answer in answered)
+
     def unready(self, name: str, replicas: int) -> str | None:
         """Why the Sentinels could not yet fail group ``name`` over well; None when they can:
         every Sentinel sees the primary healthy, knows its ``replicas`` replicas and every

@@ -126,7 +126,7 @@ class HostEngine:
         unready = None
         if primary is not None and state.status is not GroupStatus.AVAILABLE:
             unready = view.unready(spec.plane_name, len(spec.live_nodes) - 1)
-        return GroupObservation(observed, primary_id, primary is not None, unready)
+        return GroupObservation(observed, primary_id, view.watched(spec.plane_name), unready)
 
     def _watched(self, spec: GroupSpec) -> bool:
         return spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED
