@@ -167,7 +167,9 @@ def measure_rest(daemon: BenchDaemon, seconds: float) -> tuple[float, float, flo
     print_rates("Sentinels at rest", rates(sentinel_before, sentinel_after, wall), len(sentinels))
     own = 100 * (own_after - own_before) / wall
     children = 100 * (children_after - children_before) / wall
-    return own, children, daemon.rss_kib() / 1024
+    rss = daemon.rss_kib() / 1024
+    print(f"  at rest over {wall:.0f} s: CPU {own:.1f} % of one core, VmRSS {rss:.1f} MB")
+    return own, children, rss
 
 
 def main() -> int:

@@ -128,6 +128,19 @@ class HostEngine:
             unready = view.unready(spec.plane_name, len(spec.live_nodes) - 1)
         return GroupObservation(observed, primary_id, view.watched(spec.plane_name), unready)
 
+    async def glance(self, spec: GroupSpec) -> object:
+        """Each node's running pid (pidfile and /proc only: no connection) and, for a watched
+        group, the Sentinels' agreed primary and whether all watch it (their shared view)."""
+        pids = tuple(self._live_pid(self.paths(spec, node)) for node in spec.nodes)
+        if not self._watched(spec):
+            return pids
+        view = await self._view.snapshot()
+        return pids, view.primary(spec.plane_name), view.watched(spec.plane_name)
+
+    def _live_pid(self, paths: NodePaths) -> int | None:
+        pid = process.read_pidfile(paths.pidfile)
+        return pid if pid is not None and process.is_alive(pid) else None
+
     def _watched(self, spec: GroupSpec) -> bool:
         return spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED
 
@@ -136,8 +149,8 @@ class HostEngine:
         return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
-        pid = process.read_pidfile(paths.pidfile)
-        if pid is None or not process.is_alive(pid):
+        pid = self._live_pid(paths)
+        if pid is None:
             return None
         if process.identity_mismatch(pid, paths.conf) is not None:
             return None
