@@ -204,6 +204,12 @@ async def execute(client: Redis, *args: str | int) -> object:
     return reply
 
 
+def unparsed(response: object, **options: object) -> object:
+    """A response callback that leaves the reply as Redis sent it (for replies parsed here,
+    more cheaply than redis-py's typing of every field)."""
+    return response
+
+
 def as_text(reply: object) -> str:
     """A reply that should be a string, as one ("" for none)."""
     return "" if reply is None else str(reply)

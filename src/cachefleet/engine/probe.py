@@ -22,6 +22,7 @@ from cachefleet.engine.client import (
     as_text,
     execute,
     session,
+    unparsed,
 )
 from cachefleet.engine.process import is_alive
 from cachefleet.errors import EngineError
@@ -139,7 +140,7 @@ def cluster_facts(my_id: str, cluster_info: Mapping[str, object]) -> ClusterFact
 async def _query(client: Redis) -> tuple[dict[str, str], ClusterFacts | None, tuple[str, ...]]:
     # INFO's text is parsed here, not by redis-py: its parser types every one of ~200 fields
     # and cost most of a fleet's observation at rest.
-    client.set_response_callback("INFO", _unparsed)
+    client.set_response_callback("INFO", unparsed)
     pipe = client.pipeline(transaction=False)  # INFO and bind in one round trip
     pipe.info()
     pipe.config_get("bind")
@@ -148,10 +149,6 @@ async def _query(client: Redis) -> tuple[dict[str, str], ClusterFacts | None, tu
     if _number(info, "cluster_enabled") == 1:
         return info, await _cluster_facts(client), ()
     return info, None, bind_addresses(as_text(bind.get("bind")))
-
-
-def _unparsed(response: object, **options: object) -> object:
-    return response
 
 
 def info_fields(text: str) -> dict[str, str]:

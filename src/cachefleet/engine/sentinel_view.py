@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -26,9 +26,9 @@ from cachefleet.engine.client import (
     HostPort,
     NodeAccess,
     as_int,
-    as_mapping,
     as_text,
     execute,
+    unparsed,
 )
 from cachefleet.engine.sentinel import majority
 from cachefleet.errors import EngineError
@@ -169,9 +169,10 @@ async def _watched(client: Redis) -> dict[str, Watched]:
     """One Sentinel's answer for every group it watches. While it fails a group over, its
     primary is what ``GET-MASTER-ADDR-BY-NAME`` says (the promoted replica once the switch is
     decided), as ``sentinel.current_primary`` asks."""
+    client.set_response_callback("SENTINEL MASTERS", unparsed)  # parsed here: see _states
     found: dict[str, Watched] = {}
-    for name, reply in as_mapping(await execute(client, "SENTINEL MASTERS")).items():
-        state = as_mapping(reply)
+    for state in _states(await execute(client, "SENTINEL MASTERS")):
+        name = as_text(state.get("name"))
         flags = _flags(state.get("flags"))
         primary = (as_text(state.get("ip")), as_int(state.get("port")))
         if _FAILING_OVER in flags:
@@ -185,6 +186,22 @@ async def _watched(client: Redis) -> dict[str, Watched]:
             as_int(state.get("num-other-sentinels")),
         )
     return found
+
+
+def _states(reply: object) -> list[dict[str, object]]:
+    """``SENTINEL MASTERS`` as one field-to-value mapping per group, from its flat lists (read
+    here rather than by redis-py, which types every one of ~40 fields of every group).
+
+    >>> _states([["name", "g", "ip", "127.0.0.2", "port", "6379"]])
+    [{'name': 'g', 'ip': '127.0.0.2', 'port': '6379'}]
+    """
+    if not isinstance(reply, list):
+        return []
+    states: list[dict[str, object]] = []
+    for item in reply:
+        words: Iterator[object] = iter(item if isinstance(item, list) else ())
+        states.append({str(key): value for key, value in zip(words, words, strict=False)})
+    return states
 
 
 def _flags(value: object) -> frozenset[str]:
