@@ -83,6 +83,7 @@ class HostEngine:
         # Observation's long-lived connections, and one Sentinel view for every group.
         self._connections = Connections(PROBE_TIMEOUT_S)
         self._view = SentinelView(sentinels.addresses, self._connections)
+        self._pidfiles: dict[tuple[str, str, str], Path] = {}  # glanced at every second
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -131,14 +132,21 @@ class HostEngine:
     async def glance(self, spec: GroupSpec) -> object:
         """Each node's running pid (pidfile and /proc only: no connection) and, for a watched
         group, the Sentinels' agreed primary and whether all watch it (their shared view)."""
-        pids = tuple(self._live_pid(self.paths(spec, node)) for node in spec.nodes)
+        pids = tuple(self._live_pid(self._pidfile(spec, node)) for node in spec.nodes)
         if not self._watched(spec):
             return pids
         view = await self._view.snapshot()
         return pids, view.primary(spec.plane_name), view.watched(spec.plane_name)
 
-    def _live_pid(self, paths: NodePaths) -> int | None:
-        pid = process.read_pidfile(paths.pidfile)
+    def _pidfile(self, spec: GroupSpec, node: NodeSpec) -> Path:
+        key = (spec.scope.region, spec.scope.account, node.node_id)
+        found = self._pidfiles.get(key)
+        if found is None:
+            found = self._pidfiles[key] = self.paths(spec, node).pidfile
+        return found
+
+    def _live_pid(self, pidfile: Path) -> int | None:
+        pid = process.read_pidfile(pidfile)
         return pid if pid is not None and process.is_alive(pid) else None
 
     def _watched(self, spec: GroupSpec) -> bool:
@@ -149,7 +157,7 @@ class HostEngine:
         return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
-        pid = self._live_pid(paths)
+        pid = self._live_pid(paths.pidfile)
         if pid is None:
             return None
         if process.identity_mismatch(pid, paths.conf) is not None:

@@ -153,7 +153,8 @@ class Loop:
 
     async def _pause(self, wake: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
+            async with asyncio.timeout(seconds):  # no task per pause, unlike wait_for
+                await wake.wait()
 
     async def _unchanged(self, key: GroupKey, worker: _Worker) -> bool:
         """Whether a settled group may skip this cycle's full observation: it is not yet due,
