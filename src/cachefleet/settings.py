@@ -71,8 +71,10 @@ class LoopSettings:
     interval_s: float = 0.5
     settled_interval_s: float = 1.0
     #: A settled group is probed in full this often; in between, every ``settled_interval_s``,
-    #: a glance (its processes' pids, the Sentinels' shared view) decides whether to probe now.
-    settled_probe_interval_s: float = 5.0
+    #: a glance (its processes' pids, the Sentinels' shared view, its record) decides whether to
+    #: probe now. 100 groups x 3 nodes at rest: 9.4 % of a core at 10 s, 13.0 % at 5 s
+    #: (docs/benchmarks.md, "Control plane at fleet scale").
+    settled_probe_interval_s: float = 10.0
     tilt_factor: float = 10.0
 
 
