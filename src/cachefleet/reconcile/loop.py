@@ -1,12 +1,14 @@
 """The scheduler: one worker per group, woken by the service layer or its own next check.
 
 Each cycle: load one record and its active operations, observe, tilt check, plan, execute,
-publish, log the reason. A failed action is classified (`reconcile.failures`): a transient one
-is retried with exponential backoff, charged to the operation it served (which fails after too
-many tries); a permanent one fails the create or the operation at once, with an event saying
-why. A create fails on a transient error only after failing without a break for
-`CREATE_TIMEOUT`. A worker's unexpected error is logged with the marker phrase and the worker
-goes on.
+publish, log the reason. Between full cycles a settled group only glances at what would make it
+act (`_unchanged`), and is observed in full on a change, a wake, or when its probe is due.
+
+A failed action is classified (`reconcile.failures`): a transient one is retried with
+exponential backoff, charged to the operation it served (which fails after too many tries); a
+permanent one fails the create or the operation at once, with an event saying why. A create
+fails on a transient error only after failing without a break for `CREATE_TIMEOUT`. A worker's
+unexpected error is logged with the marker phrase and the worker goes on.
 """
 
 from __future__ import annotations
