@@ -74,23 +74,23 @@ class BenchDaemon(LocalDaemon):
         return "log lines: " + ", ".join(f"{k} {v}" for k, v in counts.items())
 
     def delete_all_groups(self, timeout: float = 150.0) -> None:
-        """Delete every replication group and wait (bounded) until they are gone."""
+        """Delete every replication group and wait (bounded) until those that could be deleted
+        are gone (one still ``creating`` cannot be: ``purge`` stops its nodes)."""
         client = self.client()
         groups = client.describe_replication_groups(MaxRecords=100)["ReplicationGroups"]
+        deleting = set()
         for group in groups:
-            if group["Status"] != "deleting":
-                _ignore_errors(
-                    partial(
-                        client.delete_replication_group,
-                        ReplicationGroupId=group["ReplicationGroupId"],
-                    )
-                )
-        wait_for(
-            lambda: not client.describe_replication_groups()["ReplicationGroups"],
-            timeout,
-            "all groups deleted",
-            interval=0.5,
-        )
+            group_id = group["ReplicationGroupId"]
+            if group["Status"] == "deleting" or _ignore_errors(
+                partial(client.delete_replication_group, ReplicationGroupId=group_id)
+            ):
+                deleting.add(group_id)
+
+        def gone() -> bool:
+            left = client.describe_replication_groups(MaxRecords=100)["ReplicationGroups"]
+            return not deleting & {group["ReplicationGroupId"] for group in left}
+
+        wait_for(gone, timeout, "the groups deleted", interval=0.5)
 
     def keep_logs(self) -> None:
         """Copy the Sentinels', nodes' and endpoint switch logs out of the data dir before purge."""
@@ -101,11 +101,14 @@ class BenchDaemon(LocalDaemon):
             shutil.copyfile(log, target / name)
 
 
-def _ignore_errors(action: Callable[[], object]) -> None:
+def _ignore_errors(action: Callable[[], object]) -> bool:
+    """Run a cleanup step; whether it succeeded (a failure is printed, and cleanup goes on)."""
     try:
         action()
     except Exception as exc:  # cleanup must go on
         print(f"cleanup: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 @contextmanager

@@ -128,6 +128,7 @@ class Daemon:
     async def close(self) -> None:
         """Stop the loop's workers and close the store; the data plane keeps running."""
         await self.loop.stop()
+        await self.engine.close()
         self.router.close()
         self.store.close()
 

@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 
 from cachefleet.engine import sentinel
-from cachefleet.engine.client import HostPort, NodeAccess, as_mapping, execute, session
+from cachefleet.engine.client import (
+    Connections,
+    HostPort,
+    NodeAccess,
+    as_mapping,
+    execute,
+    session,
+)
 from cachefleet.engine.probe import observe_node
 from cachefleet.engine.process import adopt
+from cachefleet.engine.sentinel_view import SentinelView
 
 from engine_support import Running, eventually
 
@@ -154,3 +162,42 @@ def test_sentinels_are_adopted_from_their_pidfiles(sentinel_node: Callable[[], R
 
 async def _called(calls: Path) -> bool:
     return calls.exists() and calls.read_text().strip() != ""
+
+
+def test_the_shared_view_answers_as_the_per_group_questions_do(
+    group: tuple[list[Running], list[NodeAccess], Path],
+) -> None:
+    nodes, trio, _ = group
+    primary = nodes[0]
+
+    async def scenario() -> None:
+        connections = Connections(timeout=0.5)
+        view = SentinelView(trio, connections, max_age=0.2)
+        try:
+            seen = await view.snapshot()
+            assert seen.primary(GROUP) == await sentinel.current_primary(trio, GROUP)
+            assert seen.primary(GROUP) == primary.hostport
+            assert seen.unready(GROUP, 2) is None
+            assert seen.unready(GROUP, 2) == await sentinel.readiness(trio, GROUP, 2)
+            assert "knows 2 of 3 replicas" in (seen.unready(GROUP, 3) or "")
+            assert seen.primary("unknown") is None
+            assert "does not watch unknown" in (seen.unready("unknown", 2) or "")
+            assert await view.snapshot() is seen, "reused within max_age"
+            primary.kill()
+
+            async def promoted() -> bool:
+                now = (await view.snapshot()).primary(GROUP)
+                return now not in (None, primary.hostport)
+
+            await eventually(promoted, 10.0, "the view following Sentinel's failover")
+            assert (await view.snapshot()).primary(GROUP) == await sentinel.current_primary(
+                trio, GROUP
+            )
+            await sentinel.remove(trio, GROUP)
+            view.invalidate()
+            assert (await view.snapshot()).primary(GROUP) is None, "invalidate: asked again"
+            assert len(connections) == 3, "one connection per Sentinel, kept"
+        finally:
+            await connections.close()
+
+    asyncio.run(scenario())

@@ -9,7 +9,7 @@ import asyncio
 import os
 import stat
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ from cachefleet.endpoints.switch import (
     run_switch,
     write_switch_script,
 )
-from cachefleet.model.spec import NodeSpec
+from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.status import EndpointKind
 
 from builders import a_group as a_spec
@@ -300,3 +300,33 @@ def test_an_unknown_listener_keeps_what_the_route_had_only_for_the_same_primary(
     assert served(first, None), "the same primary, not answering: keep the listener"
     assert not served(second, None), "another primary: routed"
     assert not served(first, None)
+
+
+def test_changes_asked_together_are_applied_in_one_pass_and_fail_alone(tmp_path: Path) -> None:
+    router = FakeRouter()
+    endpoints = GroupEndpoints(tmp_path / "plane", router)
+    specs = []
+    for index in range(1, 21):
+        spec = a_spec(2, group_id=f"g{index}")
+        moved = tuple(
+            replace(e, address=f"127.9.{index}.{n}") for n, e in enumerate(spec.endpoints, 1)
+        )
+        specs.append(replace(spec, endpoints=moved))
+
+    def targets(spec: GroupSpec, primaries: int = 1) -> dict[EndpointKind, tuple[NodeSpec, ...]]:
+        return {EndpointKind.PRIMARY: spec.nodes[:primaries], EndpointKind.READER: spec.nodes}
+
+    async def scenario() -> list[BaseException | None]:
+        asked = [endpoints.route(spec, targets(spec)) for spec in specs]
+        asked.append(endpoints.route(specs[0], targets(specs[0], primaries=2)))  # invalid
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[:-1] == [None] * len(specs)
+    assert isinstance(outcomes[-1], InvalidRoutes), "only the invalid change's caller fails"
+    assert sum(call.startswith("apply") for call in router.calls) == 1, "one pass for all"
+    table = read_routes(tmp_path / "plane")
+    for spec in specs:
+        primary = spec.endpoints[0]
+        route = table.endpoints[HostPort(primary.address, primary.port)]
+        assert route.targets == (HostPort(spec.nodes[0].address, spec.nodes[0].port),)

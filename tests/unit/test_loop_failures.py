@@ -36,6 +36,9 @@ class FailingEngine:
     async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
         return self.seen
 
+    async def glance(self, spec: GroupSpec) -> object:
+        return len(self.calls)  # any action may have changed what the glance sees
+
     def __getattr__(self, name: str):  # every other Engine method
         async def act(*args: object) -> None:
             self.calls.append(name)

@@ -1,4 +1,8 @@
-"""Short-lived redis-py connections: the one way engine/ talks to a node or a Sentinel.
+"""redis-py connections: the one way engine/ talks to a node or a Sentinel.
+
+``session`` opens a short-lived connection for one piece of work; ``Connections`` keeps one
+long-lived connection per node or Sentinel for the reads the reconcile loop repeats every cycle
+(probes, the Sentinels' view), so a fleet at rest costs no connection set-ups.
 
 Every call takes a `NodeAccess`: where the process listens and what it takes to be let in (TLS
 material, credentials), so TLS and AUTH reach every command without changing its signature.
@@ -10,9 +14,12 @@ errors become the engine's: no answer â†’ ``NodeUnreachable``, an error reply â†
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -25,6 +32,7 @@ from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 HostPort = tuple[str, int]
 
 DEFAULT_TIMEOUT_S = 1.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +71,10 @@ class NodeAccess:
         return f"{self.address}:{self.port}"
 
 
-def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Redis:
-    """A redis-py client on one connection, with ``timeout`` for connect and each reply and no
-    retries. The caller must ``aclose()`` it; prefer ``session()``."""
+def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S, single: bool = True) -> Redis:
+    """A redis-py client with ``timeout`` for connect and each reply and no retries: on one
+    connection (``single``), or on a pool that its pipelines share. The caller must close it
+    (``close_quietly``); prefer ``session()``."""
     tls = node.tls
     credentials = node.credentials
     return Redis(
@@ -76,7 +85,7 @@ def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Redis:
         retry=Retry(NoBackoff(), 0),
         decode_responses=True,
         protocol=2,
-        single_connection_client=True,
+        single_connection_client=single,
         driver_info=None,  # no CLIENT SETINFO round trips
         ssl=tls is not None,
         ssl_ca_certs=tls.ca_file if tls else None,
@@ -96,13 +105,82 @@ async def session(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Async
     """
     client = client_for(node, timeout)
     try:
-        yield client
+        with _engine_errors(node):
+            yield client
+    finally:
+        await close_quietly(client)
+
+
+async def close_quietly(client: Redis) -> None:
+    """Close a client. Its sockets are closed at once; redis-py then waits for them, up to its
+    timeout, and raises if that runs out (a busy event loop): nothing is left to do then."""
+    with contextlib.suppress(redis_errors.RedisError, OSError):
+        await client.aclose()
+
+
+@contextmanager
+def _engine_errors(node: NodeAccess) -> Iterator[None]:
+    """Translate redis-py's errors into the engine's."""
+    try:
+        yield
     except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
         raise NodeUnreachable(f"{node} did not answer: {exc}") from exc
     except redis_errors.ResponseError as exc:
         raise NodeCommandFailed(f"{node} answered with an error: {exc}") from exc
-    finally:
-        await client.aclose()
+
+
+class Connections:
+    """One long-lived connection per node or Sentinel, for the reads repeated every cycle.
+
+    Rules: the same timeouts and no retries as ``session``, so a frozen process still fails
+    within ``timeout``; one user of a process's connection at a time (its lock), so a slow
+    process holds up only its own callers; a connection that failed in any way (no answer, a
+    timeout, a cancelled call) is closed and forgotten, and the next call connects afresh. One
+    that the process closed while idle (a restart, ``CLIENT KILL``) is replaced by redis-py when
+    it is next taken. ``forget`` closes a process's connection (its node is stopped).
+    """
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self._timeout = timeout
+        self._clients: dict[NodeAccess, Redis] = {}
+        self._locks: dict[NodeAccess, asyncio.Lock] = {}
+
+    async def run(self, node: NodeAccess, query: Callable[[Redis], Awaitable[T]]) -> T:
+        """Run ``query`` on the process's connection (opened if needed).
+
+        :raises NodeUnreachable: no answer (the connection is closed and forgotten).
+        :raises NodeCommandFailed: the process answered with an error reply.
+        """
+        lock = self._locks.setdefault(node, asyncio.Lock())
+        async with lock:
+            client = self._clients.get(node)
+            if client is None:
+                client = self._clients[node] = client_for(node, self._timeout, single=False)
+            try:
+                with _engine_errors(node):
+                    return await query(client)
+            except NodeCommandFailed:
+                raise
+            except BaseException:  # no answer, or cancelled mid-reply: the stream is unknown
+                await self._close(node)
+                raise
+
+    async def forget(self, node: NodeAccess) -> None:
+        """Close the process's connection, if any."""
+        await self._close(node)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        for node in list(self._clients):
+            await self.forget(node)
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    async def _close(self, node: NodeAccess) -> None:
+        client = self._clients.pop(node, None)
+        if client is not None:
+            await asyncio.shield(close_quietly(client))
 
 
 async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
@@ -116,7 +194,7 @@ async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> 
     except (redis_errors.RedisError, OSError):
         return False
     finally:
-        await client.aclose()
+        await close_quietly(client)
 
 
 async def execute(client: Redis, *args: str | int) -> object:
@@ -124,6 +202,12 @@ async def execute(client: Redis, *args: str | int) -> object:
     redis-py's parsing of the reply). The one place redis-py's untyped call is used."""
     reply: object = await client.execute_command(*args)  # type: ignore[no-untyped-call]
     return reply
+
+
+def unparsed(response: object, **options: object) -> object:
+    """A response callback that leaves the reply as Redis sent it (for replies parsed here,
+    more cheaply than redis-py's typing of every field)."""
+    return response
 
 
 def as_text(reply: object) -> str:

@@ -30,7 +30,14 @@ from pathlib import Path
 from redis import exceptions as redis_errors
 
 from cachefleet.engine.binaries import EngineBinary
-from cachefleet.engine.client import NodeAccess, answers_ping, client_for, execute, session
+from cachefleet.engine.client import (
+    NodeAccess,
+    answers_ping,
+    client_for,
+    close_quietly,
+    execute,
+    session,
+)
 from cachefleet.engine.conf import NodeConfig, render_node_conf
 from cachefleet.engine.paths import DATA_DIR_NAME
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
@@ -41,6 +48,9 @@ REDIS_PROGRAMS = frozenset({"redis-server", "redis-sentinel"})
 START_TIMEOUT_S = 5.0
 STOP_WAIT_S = 2.0
 _POLL_S = 0.02
+#: A start-up wait polls ever more gently up to this: each poll is a new connection, and a fleet
+#: created at once has hundreds of processes starting together on the same event loop.
+_START_POLL_MAX_S = 0.25
 
 
 class StopOutcome(StrEnum):
@@ -198,6 +208,7 @@ async def start_process(
         raise ProcessStartFailed(f"{node} already answers; not starting {argv[0]} there")
     pid = spawn(argv, log_path)
     deadline = time.monotonic() + timeout
+    pause = _POLL_S
     while not await answers_ping(node, timeout=0.25):
         if not is_alive(pid):
             raise ProcessStartFailed(_failure(f"pid {pid} exited during start-up", log_path))
@@ -206,7 +217,8 @@ async def start_process(
             raise ProcessStartFailed(
                 _failure(f"pid {pid} did not answer on {node} in {timeout}s", log_path)
             )
-        await asyncio.sleep(_POLL_S)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, _START_POLL_MAX_S)
     answering = await _answering_pid(node, timeout=1.0)
     if answering != pid:
         await _kill_now(pid)
@@ -338,7 +350,7 @@ async def _shutdown_nosave(pid: int, node: NodeAccess, timeout: float) -> None:
     except redis_errors.ResponseError as exc:
         log.warning("SHUTDOWN NOSAVE refused by pid %d: %s", pid, exc)
     finally:
-        await client.aclose()
+        await close_quietly(client)
 
 
 async def _kill_now(pid: int) -> None:

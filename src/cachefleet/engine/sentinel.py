@@ -15,6 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import (
     DEFAULT_TIMEOUT_S,
@@ -247,15 +250,27 @@ async def _monitor_one(
     repoint: bool,
 ) -> None:
     async with session(sentinel, timeout) as client:
-        watched = as_mapping(await execute(client, "SENTINEL MASTERS"))  # keyed by group name
-        known = as_mapping(watched.get(name))
-        if repoint and known and (as_text(known.get("ip")), as_int(known.get("port"))) != primary:
+        known = await _watched_primary(client, name)
+        if repoint and known is not None and known != primary:
             await execute(client, "SENTINEL REMOVE", name)
-            known = {}
-        if not known:
+            known = None
+        if known is None:
             await execute(client, "SENTINEL MONITOR", name, primary[0], primary[1], quorum)
         pairs = [str(word) for item in settings.items() for word in item]
         await execute(client, "SENTINEL SET", name, *pairs)
+
+
+async def _watched_primary(client: Redis, name: str) -> HostPort | None:
+    """The primary the Sentinel knows for ``name``, or None when it does not watch it (asked
+    about that group alone: a Sentinel watching a fleet would answer ``SENTINEL MASTERS`` with
+    every group)."""
+    try:
+        known = as_mapping(await execute(client, "SENTINEL MASTER", name))
+    except redis_errors.ResponseError as exc:
+        if _NO_SUCH_MASTER in str(exc):
+            return None
+        raise
+    return as_text(known.get("ip")), as_int(known.get("port"))
 
 
 async def _remove_one(sentinel: NodeAccess, name: str, timeout: float) -> None:

@@ -18,10 +18,11 @@ from typing import TypedDict
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import HostPort, NodeAccess
+from cachefleet.engine.client import Connections, HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
-from cachefleet.engine.probe import observe_node
+from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
+from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
 from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
@@ -90,6 +91,14 @@ class HostEngine:
         self._binaries = list(binaries)
         self._sentinels = sentinels
         self._timings = timings
+        # Observation's long-lived connections, and one Sentinel view for every group.
+        self._connections = Connections(PROBE_TIMEOUT_S)
+        self._view = SentinelView(sentinels.addresses, self._connections)
+        self._pidfiles: dict[tuple[str, str, str], Path] = {}  # glanced at every second
+
+    async def close(self) -> None:
+        """Close observation's connections (nodes and Sentinels keep running)."""
+        await self._connections.close()
 
     # --- the data plane's shared parts ----------------------------------------------------
 
@@ -115,31 +124,52 @@ class HostEngine:
     # --- observation ----------------------------------------------------------------------
 
     async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
-        """Probe every node (in parallel) and ask the Sentinels who is primary."""
+        """Probe every node (in parallel) and read the Sentinels' shared view of who is
+        primary and whether they are ready."""
         nodes = list(spec.nodes)
-        probes = await asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
-        observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
+        probing = asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
         if not self._watched(spec):
-            return GroupObservation(observed)
-        primary = await sentinel.current_primary(self._sentinels.addresses, spec.plane_name)
+            return GroupObservation({obs.node_id: obs for obs in await probing})
+        probes, view = await asyncio.gather(probing, self._view.snapshot())
+        observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
+        primary = view.primary(spec.plane_name)
         by_address = {_hostport(node): node.node_id for node in nodes}
         primary_id = by_address.get(primary) if primary is not None else None
         unready = None
         if primary is not None and state.status is not GroupStatus.AVAILABLE:
-            replicas = len(spec.live_nodes) - 1
-            unready = await sentinel.readiness(self._sentinels.addresses, spec.plane_name, replicas)
-        return GroupObservation(observed, primary_id, primary is not None, unready)
+            unready = view.unready(spec.plane_name, len(spec.live_nodes) - 1)
+        return GroupObservation(observed, primary_id, view.watched(spec.plane_name), unready)
+
+    async def glance(self, spec: GroupSpec) -> object:
+        """Each node's running pid (pidfile and /proc only: no connection) and, for a watched
+        group, the Sentinels' agreed primary and whether all watch it (their shared view)."""
+        pids = tuple(self._live_pid(self._pidfile(spec, node)) for node in spec.nodes)
+        if not self._watched(spec):
+            return pids
+        view = await self._view.snapshot()
+        return pids, view.primary(spec.plane_name), view.watched(spec.plane_name)
+
+    def _pidfile(self, spec: GroupSpec, node: NodeSpec) -> Path:
+        key = (spec.scope.region, spec.scope.account, node.node_id)
+        found = self._pidfiles.get(key)
+        if found is None:
+            found = self._pidfiles[key] = self.paths(spec, node).pidfile
+        return found
+
+    def _live_pid(self, pidfile: Path) -> int | None:
+        pid = process.read_pidfile(pidfile)
+        return pid if pid is not None and process.is_alive(pid) else None
 
     def _watched(self, spec: GroupSpec) -> bool:
         return spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(node.node_id, _access(node), pid)
+        return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
-        pid = process.read_pidfile(paths.pidfile)
-        if pid is None or not process.is_alive(pid):
+        pid = self._live_pid(paths.pidfile)
+        if pid is None:
             return None
         if process.identity_mismatch(pid, paths.conf) is not None:
             return None
@@ -211,6 +241,7 @@ class HostEngine:
         directory, with the group's engine version and a freshly rendered config."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
+        await self._connections.forget(_access(node))
         if pid is not None and keep_data:
             await commands.save(_access(node))
         if pid is not None:
@@ -238,6 +269,7 @@ class HostEngine:
         """Stop the node's process (if it runs) and remove its directory."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
+        await self._connections.forget(_access(node))
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         if paths.root.exists():
@@ -321,6 +353,7 @@ class HostEngine:
             log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
         else:
             await sentinel.failover(sentinels, spec.plane_name)
+            self._view.invalidate()
 
     async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Re-point every Sentinel at ``primary``, promoted without them (see
@@ -329,6 +362,7 @@ class HostEngine:
         sentinels = self._sentinels.addresses
         name, address = spec.plane_name, _hostport(primary)
         await sentinel.monitor(sentinels, name, address, **self._watch(), repoint=True)
+        self._view.invalidate()
 
     async def _coordinated(self, primary: NodeAccess, candidate: NodeSpec) -> bool:
         """``FAILOVER TO`` the candidate; False when the engine does not know the command."""
@@ -360,7 +394,9 @@ class HostEngine:
             down_after_ms=self._timings.sentinel_down_after_ms,
             client_reconfig_script=self._sentinels.switch_script,
         )
+        self._view.invalidate()
 
     async def unmonitor(self, spec: GroupSpec) -> None:
         """Have every Sentinel forget the group."""
         await sentinel.remove(self._sentinels.addresses, spec.plane_name)
+        self._view.invalidate()

@@ -60,7 +60,8 @@ class GroupObservation:
     """Everything observed about a group in one cycle.
 
     ``sentinel_primary`` is the node id the Sentinels name as primary (cluster mode disabled,
-    when they watch the group); ``monitored`` whether a majority of them watch it;
+    when they watch the group); ``monitored`` whether a majority of them agree on its primary
+    and every one that answers watches it;
     ``sentinels_unready`` why they could not yet fail it over well (checked until it is
     available).
     """

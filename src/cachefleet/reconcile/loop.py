@@ -1,12 +1,14 @@
 """The scheduler: one worker per group, woken by the service layer or its own next check.
 
 Each cycle: load one record and its active operations, observe, tilt check, plan, execute,
-publish, log the reason. A failed action is classified (`reconcile.failures`): a transient one
-is retried with exponential backoff, charged to the operation it served (which fails after too
-many tries); a permanent one fails the create or the operation at once, with an event saying
-why. A create fails on a transient error only after failing without a break for
-`CREATE_TIMEOUT`. A worker's unexpected error is logged with the marker phrase and the worker
-goes on.
+publish, log the reason. Between full cycles a settled group only glances at what would make it
+act (`_unchanged`), and is observed in full on a change, a wake, or when its probe is due.
+
+A failed action is classified (`reconcile.failures`): a transient one is retried with
+exponential backoff, charged to the operation it served (which fails after too many tries); a
+permanent one fails the create or the operation at once, with an event saying why. A create
+fails on a transient error only after failing without a break for `CREATE_TIMEOUT`. A worker's
+unexpected error is logged with the marker phrase and the worker goes on.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from cachefleet.model.nodetypes import node_type
 from cachefleet.model.operations import Operation
 from cachefleet.model.parameters import NodeParameters, default_group, node_parameters
 from cachefleet.model.spec import Event, GroupSpec
-from cachefleet.model.state import GroupRecord
+from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.status import GroupStatus
 from cachefleet.reconcile.actions import ForgetGroup, ForgetNodes, Route
 from cachefleet.reconcile.draft import Decision
@@ -58,6 +60,8 @@ class _Worker:
     failures: int = 0  # failed cycles in a row
     failing_since: float | None = None  # monotonic time of the first of them
     pause_s: float | None = None  # the next pause, when a failure set one
+    seen: tuple[GroupSpec, GroupState, object] | None = None  # what a settled cycle left
+    probe_due: float = 0.0  # monotonic time of a settled group's next full cycle
 
 
 class Loop:
@@ -127,7 +131,11 @@ class Loop:
         try:
             while not self._stopping.is_set():
                 worker = self._workers[key]
+                woken = wake.is_set()
                 wake.clear()
+                if not woken and await self._unchanged(key, worker):
+                    await self._pause(wake, self._settings.settled_interval_s)
+                    continue
                 worker.settled = False
                 try:
                     alive = await self.cycle(key, worker)
@@ -143,10 +151,29 @@ class Loop:
                     pause = self._settings.settled_interval_s
                 if worker.pause_s is not None:
                     pause, worker.pause_s = worker.pause_s, None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), pause)
+                await self._pause(wake, pause)
         finally:
             self._workers.pop(key, None)
+
+    async def _pause(self, wake: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):  # no task per pause, unlike wait_for
+                await wake.wait()
+
+    async def _unchanged(self, key: GroupKey, worker: _Worker) -> bool:
+        """Whether a settled group may skip this cycle's full observation: it is not yet due,
+        its record is as the last cycle left it, and the engine's glance (which processes run,
+        whom the Sentinels name primary) is unchanged. Keeps a dead node or a Sentinel switch
+        noticed within a settled interval while a fleet at rest costs a glance per group."""
+        if worker.seen is None or time.monotonic() >= worker.probe_due:
+            return False
+        record = self._store.get_group(*key)
+        if record is None or record.deleting:
+            return False
+        spec, state, glance = worker.seen
+        if (record.spec, record.state) != (spec, state):
+            return False
+        return await self._engine.glance(spec) == glance
 
     async def cycle(self, key: GroupKey, worker: _Worker) -> bool:
         """One reconcile cycle; False once the group is gone."""
@@ -154,6 +181,8 @@ class Loop:
         record = self._store.get_group(scope, group_key)
         if record is None:
             return False
+        worker.seen = None
+        glance = await self._engine.glance(record.spec)  # before observing: a later change shows
         observation = await self._engine.observe(record.spec, record.state)
         self._metrics.record(record.spec, observation, self._clock())
         if self._tilted(worker):
@@ -180,6 +209,9 @@ class Loop:
         worker.failures, worker.failing_since, worker.pause_s = 0, None, None
         self._remember(worker, record.spec, decision)
         worker.settled = decision.settled
+        if decision.settled and not decision.events:
+            worker.seen = (record.spec, decision.state, glance)
+            worker.probe_due = time.monotonic() + self._settings.settled_probe_interval_s
         self._publish(record, decision)
         self._say(worker, record, decision.reason)
         return not any(isinstance(a, ForgetGroup) for a in decision.actions)
@@ -214,6 +246,8 @@ class Loop:
         if any(isinstance(a, ForgetGroup) for a in decision.actions):
             self._append_events(record, decision)
             return
+        if decision.state == record.state and not decision.events:
+            return  # a settled group's usual cycle: nothing to write
         with self._store.transaction():
             stored = self._store.get_group(record.spec.scope, record.spec.key)
             if stored is None:

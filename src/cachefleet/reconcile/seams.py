@@ -23,6 +23,11 @@ class Engine(Protocol):
         """Probe every node of the group (and the Sentinels' view of it)."""
         ...
 
+    async def glance(self, spec: GroupSpec) -> object:
+        """A cheap summary of what would make a settled group act (which processes run, whom
+        the Sentinels name primary): equal summaries mean a full observation can wait."""
+        ...
+
     async def start_node(
         self,
         spec: GroupSpec,

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -327,9 +328,19 @@ class Store:
 
 
 def _record(row: tuple[str, str, int]) -> GroupRecord:
-    return GroupRecord(
-        codec.loads(GroupSpec, row[0]), codec.loads(GroupState, row[1]), bool(row[2])
-    )
+    return GroupRecord(_spec(row[0]), _state(row[1]), bool(row[2]))
+
+
+# A group is read every reconcile cycle and seldom changes: the same JSON decodes to the same
+# (immutable) value, so recent ones are kept. Bounded: ~1,000 texts of a few KB.
+@lru_cache(maxsize=1024)
+def _spec(text: str) -> GroupSpec:
+    return codec.loads(GroupSpec, text)
+
+
+@lru_cache(maxsize=1024)
+def _state(text: str) -> GroupState:
+    return codec.loads(GroupState, text)
 
 
 _OPERATION_FIELDS = (
