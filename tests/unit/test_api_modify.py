@@ -127,9 +127,8 @@ def test_a_group_being_created_cannot_be_modified(api: ApiClient) -> None:
     )
 
 
-def test_modify_cache_cluster_changes_a_standalone_cluster_not_a_member(
-    api: ApiClient, ctx: ServiceContext
-) -> None:
+def a_standalone_cluster(api: ApiClient, ctx: ServiceContext) -> None:
+    """A standalone cache cluster ``solo``, published available as the loop would."""
     ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
     publish(ctx, "cluster:solo", GroupStatus.AVAILABLE)
     record = ctx.store.get_group(SCOPE, "cluster:solo")
@@ -137,6 +136,12 @@ def test_modify_cache_cluster_changes_a_standalone_cluster_not_a_member(
     ctx.store.update_state(
         SCOPE, "cluster:solo", record.state.with_node("solo", NodeState(NodeStatus.AVAILABLE))
     )
+
+
+def test_modify_cache_cluster_changes_a_standalone_cluster_not_a_member(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    a_standalone_cluster(api, ctx)
     cluster = ok(api, "ModifyCacheCluster", {
         "CacheClusterId": "solo", "PreferredMaintenanceWindow": "wed:01:00-wed:02:00",
     })["CacheCluster"]  # fmt: skip
@@ -205,13 +210,7 @@ def test_an_upgrade_with_apply_immediately_starts_now_and_a_downgrade_is_refused
 def test_a_reboot_answers_and_describes_the_cluster_rebooting_at_once(
     api: ApiClient, ctx: ServiceContext
 ) -> None:
-    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
-    publish(ctx, "cluster:solo", GroupStatus.AVAILABLE)
-    record = ctx.store.get_group(SCOPE, "cluster:solo")
-    assert record is not None
-    ctx.store.update_state(
-        SCOPE, "cluster:solo", record.state.with_node("solo", NodeState(NodeStatus.AVAILABLE))
-    )
+    a_standalone_cluster(api, ctx)
     answer = ok(
         api, "RebootCacheCluster", {"CacheClusterId": "solo", "CacheNodeIdsToReboot": ["0001"]}
     )

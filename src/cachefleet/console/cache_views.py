@@ -127,8 +127,8 @@ def notice_text(code: str, group_id: str, shard: str, node: str = "") -> str:
     return ""
 
 
-class CachePages:
-    """GET the page and its fragments; POST failover, reboot and delete.
+class PagesOfACache:
+    """Pages about one cache, found from the request's path.
 
     :param standalone: pages of standalone cache clusters rather than of replication groups.
     """
@@ -140,6 +140,10 @@ class CachePages:
 
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
         return target_of(self._ctx, self._renderer, request, self._standalone)
+
+
+class CachePages(PagesOfACache):
+    """GET the page and its fragments; POST failover, reboot and delete."""
 
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
         under_way = operations.active_operations(self._ctx, record)

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from cachefleet.console.cache_views import target_of
+from cachefleet.console.cache_views import PagesOfACache
 from cachefleet.console.guard import status_of
 from cachefleet.console.mapping import FORM, FormErrors, place_modify
 from cachefleet.console.modify_form import (
@@ -28,7 +28,6 @@ from cachefleet.console.modify_form import (
     primary_choices,
 )
 from cachefleet.console.posted import read_form
-from cachefleet.console.render import Renderer
 from cachefleet.console.wizard_form import DAYS
 from cachefleet.errors import DomainError
 from cachefleet.model.engines import family_of
@@ -60,19 +59,8 @@ def rehearse(ctx: ServiceContext, call: Callable[[ServiceContext], object]) -> N
         pass
 
 
-class ModifyPages:
-    """GET the Modify page; POST its review, its modify, or back to the form.
-
-    :param standalone: pages of standalone cache clusters rather than of replication groups.
-    """
-
-    def __init__(self, ctx: ServiceContext, renderer: Renderer, standalone: bool = False) -> None:
-        self._ctx = ctx
-        self._renderer = renderer
-        self._standalone = standalone
-
-    def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
-        return target_of(self._ctx, self._renderer, request, self._standalone)
+class ModifyPages(PagesOfACache):
+    """GET the Modify page; POST its review, its modify, or back to the form."""
 
     async def page(self, request: Request) -> Response:
         """GET .../{cache_id}/modify: the form, every field as the cache is now."""
