@@ -205,6 +205,23 @@ def create_failover_group(client: Any, group_id: str, description: str) -> dict[
     return wait_available(client, group_id)
 
 
+def create_cluster_group(
+    client: Any, group_id: str, description: str, shards: int
+) -> dict[str, Any]:
+    """A cluster-mode-enabled group of ``shards`` shards of 2 small nodes, once available."""
+    client.create_replication_group(
+        ReplicationGroupId=group_id,
+        ReplicationGroupDescription=description,
+        NumNodeGroups=shards,
+        ReplicasPerNodeGroup=1,
+        CacheNodeType="cache.t3.micro",
+        CacheParameterGroupName="default.redis7.cluster.on",
+        Engine="redis",
+        AutomaticFailoverEnabled=True,
+    )
+    return wait_available(client, group_id)
+
+
 def primaries(group: dict[str, Any]) -> list[dict[str, Any]]:
     """The members whose CurrentRole is primary, over all node groups."""
     return [

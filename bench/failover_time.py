@@ -34,6 +34,7 @@ from typing import Any
 import redis
 from _daemon import (
     BenchDaemon,
+    create_cluster_group,
     create_failover_group,
     describe,
     keys_in,
@@ -46,7 +47,6 @@ from _daemon import (
     slot_ranges,
     table,
     verdict,
-    wait_available,
     wait_for,
 )
 from redis.backoff import NoBackoff
@@ -80,17 +80,7 @@ def create_cmd(client: Any, group_id: str) -> dict[str, Any]:
 
 
 def create_cme(client: Any, group_id: str) -> dict[str, Any]:
-    client.create_replication_group(
-        ReplicationGroupId=group_id,
-        ReplicationGroupDescription="bench failover, cluster mode enabled",
-        NumNodeGroups=3,
-        ReplicasPerNodeGroup=1,
-        CacheNodeType="cache.t3.micro",
-        CacheParameterGroupName="default.redis7.cluster.on",
-        Engine="redis",
-        AutomaticFailoverEnabled=True,
-    )
-    return wait_available(client, group_id)
+    return create_cluster_group(client, group_id, "bench failover, cluster mode enabled", 3)
 
 
 def wait_recovered(daemon: BenchDaemon, group_id: str, victim: str, since: datetime) -> float:

@@ -35,6 +35,7 @@ from typing import Any
 import redis
 from _daemon import (
     BenchDaemon,
+    create_cluster_group,
     create_failover_group,
     describe,
     parse_args,
@@ -44,7 +45,6 @@ from _daemon import (
     slot_ranges,
     table,
     verdict,
-    wait_available,
     wait_for,
 )
 from redis.backoff import NoBackoff
@@ -115,17 +115,7 @@ class Trial:
 
 
 def create_cme(client: Any, group_id: str) -> dict[str, Any]:
-    client.create_replication_group(
-        ReplicationGroupId=group_id,
-        ReplicationGroupDescription="bench planned failover, cluster mode enabled",
-        NumNodeGroups=2,
-        ReplicasPerNodeGroup=1,
-        CacheNodeType="cache.t3.micro",
-        CacheParameterGroupName="default.redis7.cluster.on",
-        Engine="redis",
-        AutomaticFailoverEnabled=True,
-    )
-    return wait_available(client, group_id)
+    return create_cluster_group(client, group_id, "bench planned failover, cluster mode enabled", 2)
 
 
 def plain_client(host: str, port: int = 6379) -> redis.Redis:
