@@ -20,6 +20,7 @@ class Kind(StrEnum):
     REPLICATION_GROUP = "replication-group"
     CACHE_CLUSTER = "cache-cluster"
     SUBNET_GROUP = "cache-subnet-group"
+    SUBNET = "subnet"
     PARAMETER_GROUP = "cache-parameter-group"
     SNAPSHOT = "snapshot"
     TAG = "tag"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 from typing import Any
@@ -10,6 +11,9 @@ import pytest
 import redis
 from botocore.exceptions import ClientError
 from redis.cluster import RedisCluster
+
+from cachefleet.service.addresses import az_subnet
+from cachefleet.settings import NetworkSettings
 
 from acceptance_support import (
     Daemon,
@@ -193,3 +197,33 @@ def test_catalogue_answers(daemon: Daemon) -> None:
     with pytest.raises(ClientError) as unknown:
         client.describe_snapshots()
     assert unknown.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_a_cache_in_a_subnet_group_lives_in_its_subnet(daemon: Daemon) -> None:
+    client = daemon.client()
+    client.create_cache_subnet_group(
+        CacheSubnetGroupName="edge", CacheSubnetGroupDescription="one AZ",
+        SubnetIds=["subnet-us-east-1c"],
+    )  # fmt: skip
+    cidr = az_subnet(NetworkSettings(address_base=daemon.address_base), 2)  # us-east-1c
+    client.create_cache_cluster(
+        CacheClusterId="edge-cache", CacheNodeType="cache.t4g.micro", CacheSubnetGroupName="edge"
+    )
+    client.get_waiter("cache_cluster_available").wait(
+        CacheClusterId="edge-cache", ShowCacheNodeInfo=True, WaiterConfig=fast_waiter_config()
+    )
+    cluster = client.describe_cache_clusters(CacheClusterId="edge-cache", ShowCacheNodeInfo=True)[
+        "CacheClusters"
+    ][0]
+    endpoint = cluster["CacheNodes"][0]["Endpoint"]
+    assert cluster["PreferredAvailabilityZone"] == "us-east-1c"
+    assert ipaddress.ip_address(endpoint["Address"]) in cidr
+    assert redis.Redis(endpoint["Address"], endpoint["Port"], socket_timeout=2).ping()
+    with pytest.raises(ClientError) as in_use:
+        client.delete_cache_subnet_group(CacheSubnetGroupName="edge")
+    assert in_use.value.response["Error"]["Code"] == "CacheSubnetGroupInUse"
+    client.delete_cache_cluster(CacheClusterId="edge-cache")
+    client.get_waiter("cache_cluster_deleted").wait(
+        CacheClusterId="edge-cache", WaiterConfig=fast_waiter_config()
+    )
+    client.delete_cache_subnet_group(CacheSubnetGroupName="edge")

@@ -124,6 +124,25 @@ def test_test_failover_checks_the_shard_and_the_state(api: ApiClient) -> None:
     assert (status, parsed["Error"]["Code"]) == (400, "InvalidReplicationGroupState")
 
 
+def test_subnet_groups_on_the_wire(api: ApiClient) -> None:
+    created = ok(api, "CreateCacheSubnetGroup", {
+        "CacheSubnetGroupName": "Private", "CacheSubnetGroupDescription": "two AZs",
+        "SubnetIds": ["subnet-us-east-1a", "subnet-us-east-1b"],
+    })["CacheSubnetGroup"]  # fmt: skip
+    assert created["CacheSubnetGroupName"] == "private"
+    assert [s["SubnetAvailabilityZone"]["Name"] for s in created["Subnets"]] == [
+        "us-east-1a", "us-east-1b"]  # fmt: skip
+    modified = ok(api, "ModifyCacheSubnetGroup", {
+        "CacheSubnetGroupName": "private", "SubnetIds": ["subnet-us-east-1c"],
+    })["CacheSubnetGroup"]  # fmt: skip
+    assert [s["SubnetIdentifier"] for s in modified["Subnets"]] == ["subnet-us-east-1c"]
+    assert modified["CacheSubnetGroupDescription"] == "two AZs"
+    ok(api, "DeleteCacheSubnetGroup", {"CacheSubnetGroupName": "private"})
+    names = [g["CacheSubnetGroupName"] for g in ok(api, "DescribeCacheSubnetGroups", {})[
+        "CacheSubnetGroups"]]  # fmt: skip
+    assert names == ["default"]
+
+
 def test_every_implemented_action_is_exercised_here() -> None:
     source = Path(__file__).read_text()
     assert [name for name in ACTIONS if f'"{name}"' not in source] == []

@@ -51,6 +51,8 @@ _NOT_FOUND: dict[Kind | None, AwsError] = {
     Kind.SNAPSHOT: AwsError("SnapshotNotFoundFault", "SnapshotNotFoundFault", 404),
     Kind.TAG: AwsError("TagNotFoundFault", "TagNotFound", 404),
     Kind.NODE_GROUP: AwsError("NodeGroupNotFoundFault", "NodeGroupNotFoundFault", 404),
+    # A subnet that does not exist is a bad SubnetIds value ("Some input subnets … are invalid").
+    Kind.SUBNET: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
 }
 
@@ -71,6 +73,7 @@ _ALREADY_EXISTS: dict[Kind | None, AwsError] = {
     # The model has no fault for these; a duplicate shard id or tag is a bad parameter value.
     Kind.TAG: INVALID_PARAMETER_VALUE,
     Kind.NODE_GROUP: INVALID_PARAMETER_VALUE,
+    Kind.SUBNET: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
 }
 
@@ -90,6 +93,8 @@ _INVALID_STATE: dict[Kind | None, AwsError] = {
         "InvalidReplicationGroupStateFault", "InvalidReplicationGroupState", 400
     ),
     Kind.TAG: INVALID_PARAMETER_VALUE,
+    # A subnet's only state is holding nodes of a cache in its group.
+    Kind.SUBNET: AwsError("SubnetInUse", "SubnetInUse", 400),
     None: INVALID_PARAMETER_VALUE,
 }
 

@@ -13,9 +13,10 @@ from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
-from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
+from cachefleet.service.catalog import EngineVersionView
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.parameter_groups import ParameterView, parameter_group_arn
+from cachefleet.service.subnet_groups import SubnetGroupView
 
 CACHE_NODE_ID = "0001"
 

@@ -20,6 +20,8 @@ from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
 from cachefleet.console.parameter_groups import ParameterGroupPages
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
 from cachefleet.console.sections import Sections
+from cachefleet.console.subnet_groups import PATH as SUBNET_GROUPS
+from cachefleet.console.subnet_groups import SubnetGroupPages
 from cachefleet.console.wizard import Wizard
 from cachefleet.service.context import ServiceContext
 
@@ -39,12 +41,13 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     standalone = CachePages(ctx, renderer, standalone=True)
     sections = Sections(ctx, renderer)
     parameters = ParameterGroupPages(ctx, renderer)
+    subnets = SubnetGroupPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
         "caches": caches.page,
         "parameter-groups": parameters.list,
-        "subnet-groups": sections.subnet_groups,
+        "subnet-groups": subnets.list,
         "events": sections.events,
         "settings": sections.settings,
     }
@@ -63,6 +66,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
+        *_subnet_group_routes(subnets, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -92,4 +96,14 @@ def _cache_routes(prefix: str, pages: CachePages, modify: ModifyPages, guard: Gu
         Route(f"{base}/fragments/live", guard(pages.live), methods=["GET"]),
         Route(f"{base}/fragments/charts", guard(pages.charts), methods=["GET"]),
         Route(f"{base}/delete", guard(pages.delete), methods=["POST"]),
+    ]
+
+
+def _subnet_group_routes(pages: SubnetGroupPages, guard: Guard) -> list[Route]:
+    """The create form's target, and a group's change and delete."""
+    one = SUBNET_GROUPS + "/{name}"
+    return [
+        Route(SUBNET_GROUPS, guard(pages.create), methods=["POST"]),
+        Route(one, guard(pages.modify), methods=["POST"]),
+        Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
     ]

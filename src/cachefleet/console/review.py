@@ -14,6 +14,7 @@ from cachefleet.console.wizard_form import WizardForm
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.status import ClusterMode
+from cachefleet.model.subnets import DEFAULT_SUBNET_GROUP
 from cachefleet.service import checks
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
@@ -128,7 +129,7 @@ def _connectivity(form: WizardForm, seen: Preview) -> list[Row]:
     how = "Specified per node" if form.az_placement == "specify" else "No preference"
     rows = [
         ("Network type", "IPv4"),
-        ("Subnet group", seen.request.subnet_group or checks.DEFAULT_SUBNET_GROUP),
+        ("Subnet group", seen.request.subnet_group or DEFAULT_SUBNET_GROUP),
         ("Availability Zone placements", how),
     ]
     for shard in seen.layout.shards:

@@ -84,13 +84,6 @@ class Sections:
         }  # fmt: skip
         return self._renderer.page(request, "events.html", context, region=region)
 
-    async def subnet_groups(self, request: Request) -> Response:
-        """GET /subnet-groups: DescribeCacheSubnetGroups."""
-        region = region_of(request, self._renderer.default_region)
-        found = catalog.subnet_groups(self._ctx, scope_of(region), None)
-        context = {"nav_here": "subnet-groups", "groups": found}
-        return self._renderer.page(request, "subnet_groups.html", context, region=region)
-
     async def settings(self, request: Request) -> Response:
         """GET /settings: this installation: version, engines, endpoint router, API."""
         region = region_of(request, self._renderer.default_region)

@@ -37,11 +37,11 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups
+from cachefleet.service import catalog, groups, subnet_groups
 from cachefleet.service import parameter_groups as parameter_groups_service
-from cachefleet.service.catalog import SubnetGroupView
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
+from cachefleet.service.subnet_groups import SubnetGroupView
 
 MAX_PLACEMENT_ROWS = 90  # more nodes than a cluster may have: the grid is not drawn
 
@@ -92,7 +92,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         parameter_groups=parameter_groups,
         node_families=node_families(),
         azs=ctx.azs(scope),
-        subnet_groups=tuple(catalog.subnet_groups(ctx, scope, None)),
+        subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
     )
 
 

@@ -1,4 +1,4 @@
-"""Read-only catalogue answers: engine versions, subnet groups, events."""
+"""Read-only catalogue answers: engine versions, events."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from datetime import datetime, timedelta
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    subnet_group_not_found,
 )
 from cachefleet.model.engines import REDIS, family_of, matches, version_description
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
-from cachefleet.service.addresses import az_subnet
-from cachefleet.service.checks import DEFAULT_SUBNET_GROUP
 from cachefleet.service.context import ServiceContext
 
 MAX_EVENT_AGE = timedelta(days=14)
@@ -60,39 +57,6 @@ def engine_versions(
     if default_only:
         views = [v for v in views if v.is_default]
     return views
-
-
-@dataclass(frozen=True, slots=True)
-class SubnetView:
-    """One subnet of a subnet group: an address range in one AZ."""
-
-    subnet_id: str
-    az: str
-    cidr: str
-
-
-@dataclass(frozen=True, slots=True)
-class SubnetGroupView:
-    """A cache subnet group."""
-
-    name: str
-    description: str
-    subnets: tuple[SubnetView, ...]
-
-
-def subnet_groups(ctx: ServiceContext, scope: Scope, name: str | None) -> list[SubnetGroupView]:
-    """The subnet groups of a scope: the default one, spanning every AZ.
-
-    :raises NotFound: CacheSubnetGroupNotFoundFault for any other name.
-    """
-    if name is not None and name.lower() != DEFAULT_SUBNET_GROUP:
-        raise subnet_group_not_found(name)
-    network = ctx.settings.network
-    subnets = tuple(
-        SubnetView(f"subnet-{az}", az, str(az_subnet(network, index)))
-        for index, az in enumerate(network.az_names(scope.region))
-    )
-    return [SubnetGroupView(DEFAULT_SUBNET_GROUP, "default", subnets)]
 
 
 def events(

@@ -11,7 +11,6 @@ from cachefleet.errors import (
     engine_not_offered,
     engine_version_not_found,
     required,
-    subnet_group_not_found,
 )
 from cachefleet.model.engines import EngineCatalog, family_of
 from cachefleet.model.nodetypes import node_type
@@ -20,7 +19,6 @@ from cachefleet.model.windows import DAYS, MaintenanceWindow
 
 ENGINE = "redis"
 DEFAULT_PORT = 6379
-DEFAULT_SUBNET_GROUP = "default"
 # Each region's 8-hour block for maintenance (start hour, UTC); others use 03:00.
 _MAINTENANCE_BLOCK = {
     "us-east-1": 3, "us-east-2": 4, "us-west-1": 6, "us-west-2": 6, "eu-west-1": 22,
@@ -77,14 +75,6 @@ def default_parameter_group(version: str, mode: ClusterMode) -> str:
     family = family_of(version)
     base = f"default.{family}"
     return f"{base}.cluster.on" if mode is ClusterMode.ENABLED else base
-
-
-def check_subnet_group(name: str | None) -> str:
-    """The subnet group to use: the default one is all there is so far."""
-    chosen = name or DEFAULT_SUBNET_GROUP
-    if chosen.lower() != DEFAULT_SUBNET_GROUP:
-        raise subnet_group_not_found(chosen)
-    return DEFAULT_SUBNET_GROUP
 
 
 def check_network_type(value: str | None) -> str:

@@ -30,6 +30,7 @@ from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.specs import build_spec, initial_state
+from cachefleet.service.subnet_groups import placement_azs
 from cachefleet.service.tags import check_tags
 
 #: The statuses in which a cache cluster can be deleted.
@@ -84,7 +85,7 @@ def _create_standalone(
     ctx: ServiceContext, scope: Scope, cluster_id: str, req: CreateClusterRequest
 ) -> ClusterView:
     version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
-    azs = ctx.azs(scope)
+    azs = placement_azs(ctx, scope, req.subnet_group)
     az = req.az or spread(1, azs, random.randrange(len(azs)))[0]
     if az not in azs:
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
@@ -121,7 +122,7 @@ def _add_replica(
         raise InvalidParameterCombination(
             f"A replication group with cluster mode disabled has at most {MAX_NODES_CMD} nodes."
         )
-    azs = ctx.azs(scope)
+    azs = placement_azs(ctx, scope, spec.subnet_group)
     az = req.az or spread(1, azs, len(spec.nodes))[0]
     if az not in azs:
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")

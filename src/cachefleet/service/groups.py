@@ -27,6 +27,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
 from cachefleet.service.specs import build_spec, initial_state
+from cachefleet.service.subnet_groups import placement_azs
 from cachefleet.service.tags import check_tags
 
 MAX_DESCRIPTION = 255
@@ -41,7 +42,8 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     checks.check_engine_name(req.engine)
     group_id = validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID)
     check_description(req.description)
-    layout = plan_layout(req, ctx.azs(scope), ctx.settings.quotas.nodes_per_cluster)
+    azs = placement_azs(ctx, scope, req.subnet_group)
+    layout = plan_layout(req, azs, ctx.settings.quotas.nodes_per_cluster)
     version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
     tags = check_tags(req.tags)
     with ctx.store.transaction():

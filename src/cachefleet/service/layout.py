@@ -65,10 +65,11 @@ def cluster_mode_of(req: CreateGroupRequest) -> ClusterMode:
 def plan_layout(req: CreateGroupRequest, azs: tuple[str, ...], nodes_per_cluster: int) -> Layout:
     """The validated layout of a new group.
 
-    :param azs: the region's Availability Zones, in order.
+    :param azs: the Availability Zones of the group's subnet group, in the region's order.
     :raises InvalidParameter, InvalidParameterCombination, QuotaExceeded: with ElastiCache's
         messages.
     """
+    check_multi_az_span(bool(req.multi_az), azs)
     mode = cluster_mode_of(req)
     if mode is ClusterMode.ENABLED:
         return _cluster_layout(req, azs, nodes_per_cluster)
@@ -124,6 +125,18 @@ def _replicas(value: int | None, name: str = "ReplicasPerNodeGroup") -> int | No
             facts={"min": 0, "max": MAX_REPLICAS},
         )
     return value
+
+
+def check_multi_az_span(multi_az: bool, azs: tuple[str, ...]) -> None:
+    """Multi-AZ needs somewhere else to fail over to: at least two Availability Zones."""
+    if multi_az and len(set(azs)) < 2:
+        raise InvalidParameterCombination(
+            "Multi-AZ requires a cache subnet group with subnets in at least two Availability "
+            f"Zones; this one has {', '.join(azs)} only.",
+            parameter="MultiAZEnabled",
+            problem="one-az",
+            facts={"azs": ", ".join(azs)},
+        )
 
 
 def check_failover(failover: bool, multi_az: bool, nodes_per_shard: int) -> None:

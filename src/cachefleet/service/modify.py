@@ -37,7 +37,7 @@ from cachefleet.service import checks
 from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
-from cachefleet.service.layout import check_failover
+from cachefleet.service.layout import check_failover, check_multi_az_span
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
 
@@ -169,6 +169,7 @@ def _with_failover(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
         len([n for n in spec.live_nodes if n.shard_id == s.shard_id]) for s in spec.shards
     )
     check_failover(failover, multi_az, smallest)
+    check_multi_az_span(multi_az, tuple(sorted({node.az for node in spec.live_nodes})))
     return replace(spec, automatic_failover=failover, multi_az=multi_az)
 
 

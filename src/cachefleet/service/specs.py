@@ -20,6 +20,7 @@ from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
 from cachefleet.service.parameter_groups import check_parameter_group
+from cachefleet.service.subnet_groups import check_subnet_group
 
 
 class CreateSettings(Protocol):
@@ -80,7 +81,7 @@ def build_spec(
         parameter_group=check_parameter_group(
             ctx, scope, settings.parameter_group, version, layout.cluster_mode
         ),
-        subnet_group=checks.check_subnet_group(settings.subnet_group),
+        subnet_group=check_subnet_group(ctx, scope, settings.subnet_group),
         maintenance_window=maintenance,
         snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,

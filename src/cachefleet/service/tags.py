@@ -13,11 +13,12 @@ from cachefleet.errors import (
     cluster_not_found,
     group_not_found,
     parameter_group_not_found,
+    subnet_group_not_found,
 )
 from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, parse_arn
 from cachefleet.model.parameters import default_group
 from cachefleet.model.spec import Tag
-from cachefleet.service import catalog
+from cachefleet.model.subnets import DEFAULT_SUBNET_GROUP
 from cachefleet.service.context import ServiceContext
 
 MAX_TAGS = 50
@@ -80,7 +81,8 @@ def _parameter_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> Non
 
 
 def _subnet_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
-    catalog.subnet_groups(ctx, scope, name)
+    if name != DEFAULT_SUBNET_GROUP and ctx.store.get_subnet_group(scope, name) is None:
+        raise subnet_group_not_found(name)
 
 
 Exists = Callable[[ServiceContext, Scope, str], None]

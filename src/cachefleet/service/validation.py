@@ -19,6 +19,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.subnet_groups import check_subnet_group, placement_azs
 from cachefleet.service.tags import check_tags
 
 T = TypeVar("T")
@@ -54,12 +55,16 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     if name is not None and ctx.store.get_group(scope, name) is not None:
         found.problems.append(group_already_exists(name))
     layout = found.run(
-        lambda: plan_layout(req, ctx.azs(scope), ctx.settings.quotas.nodes_per_cluster)
+        lambda: plan_layout(
+            req,
+            placement_azs(ctx, scope, req.subnet_group),
+            ctx.settings.quotas.nodes_per_cluster,
+        )
     )
     version = found.run(lambda: checks.check_engine(req.engine, req.engine_version, ctx.catalog))
     found.run(lambda: checks.check_port(req.port))
     found.run(lambda: checks.check_node_type(req.node_type))
-    found.run(lambda: checks.check_subnet_group(req.subnet_group))
+    found.run(lambda: check_subnet_group(ctx, scope, req.subnet_group))
     found.run(lambda: checks.check_network_type(req.network_type))
     window = req.maintenance_window
     if window is not None:

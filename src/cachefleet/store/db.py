@@ -22,6 +22,7 @@ from cachefleet.model.operations import KINDS, Operation, OperationKind, Operati
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
+from cachefleet.model.subnets import SubnetGroup
 from cachefleet.store import codec
 
 
@@ -299,6 +300,39 @@ class Store:
         """Forget a user parameter group."""
         self._db.execute(
             "DELETE FROM parameter_groups WHERE region = ? AND account = ? AND name = ?",
+            (scope.region, scope.account, name),
+        )
+
+    # --- subnet groups --------------------------------------------------------------------
+
+    def put_subnet_group(self, group: SubnetGroup) -> None:
+        """Add a user subnet group or replace it."""
+        self._db.execute(
+            "INSERT INTO subnet_groups (region, account, name, body) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (region, account, name) DO UPDATE SET body = excluded.body",
+            (group.scope.region, group.scope.account, group.name, codec.dumps(group)),
+        )
+
+    def get_subnet_group(self, scope: Scope, name: str) -> SubnetGroup | None:
+        """One user subnet group by name, or None."""
+        row = self._db.execute(
+            "SELECT body FROM subnet_groups WHERE region = ? AND account = ? AND name = ?",
+            (scope.region, scope.account, name),
+        ).fetchone()
+        return codec.loads(SubnetGroup, row[0]) if row else None
+
+    def list_subnet_groups(self, scope: Scope) -> list[SubnetGroup]:
+        """The user subnet groups of a scope, by name."""
+        rows = self._db.execute(
+            "SELECT body FROM subnet_groups WHERE region = ? AND account = ? ORDER BY name",
+            (scope.region, scope.account),
+        )
+        return [codec.loads(SubnetGroup, row[0]) for row in rows]
+
+    def delete_subnet_group(self, scope: Scope, name: str) -> None:
+        """Forget a user subnet group."""
+        self._db.execute(
+            "DELETE FROM subnet_groups WHERE region = ? AND account = ? AND name = ?",
             (scope.region, scope.account, name),
         )
 

@@ -19,6 +19,7 @@ from cachefleet.api.actions import (
     modify,
     parameter_groups,
     replication_groups,
+    subnet_groups,
     tags,
 )
 from cachefleet.api.app import ApiRequest, Handler
@@ -41,7 +42,10 @@ ACTIONS: dict[str, _Action] = {
     "ListTagsForResource": tags.list_tags_for_resource,
     "RemoveTagsFromResource": tags.remove_tags_from_resource,
     "DescribeEvents": catalog.describe_events,
-    "DescribeCacheSubnetGroups": catalog.describe_cache_subnet_groups,
+    "CreateCacheSubnetGroup": subnet_groups.create_cache_subnet_group,
+    "DescribeCacheSubnetGroups": subnet_groups.describe_cache_subnet_groups,
+    "ModifyCacheSubnetGroup": subnet_groups.modify_cache_subnet_group,
+    "DeleteCacheSubnetGroup": subnet_groups.delete_cache_subnet_group,
     "DescribeCacheEngineVersions": catalog.describe_cache_engine_versions,
     "CreateCacheParameterGroup": parameter_groups.create_cache_parameter_group,
     "DescribeCacheParameterGroups": parameter_groups.describe_cache_parameter_groups,

@@ -1,4 +1,4 @@
-"""DescribeEvents, DescribeCacheSubnetGroups, DescribeCacheEngineVersions."""
+"""DescribeEvents, DescribeCacheEngineVersions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
 from cachefleet.model.spec import Event
 from cachefleet.service import catalog
-from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
+from cachefleet.service.catalog import EngineVersionView
 from cachefleet.service.context import ServiceContext
 
 
@@ -28,18 +28,6 @@ async def describe_events(ctx: ServiceContext, request: ApiRequest) -> dict[str,
     )
     page, marker = paginate(found, _event_position, params.get("Marker"), params.get("MaxRecords"))
     return {"Events": [shapes.event(e) for e in page], "Marker": marker}
-
-
-async def describe_cache_subnet_groups(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
-    """DescribeCacheSubnetGroups. Errors: CacheSubnetGroupNotFoundFault."""
-    params = request.params
-    scope = scope_of(request)
-    found = catalog.subnet_groups(ctx, scope, params.get("CacheSubnetGroupName"))
-    page, marker = paginate(found, _named, params.get("Marker"), params.get("MaxRecords"))
-    return {
-        "CacheSubnetGroups": [shapes.subnet_group(g, scope.region, scope.account) for g in page],
-        "Marker": marker,
-    }
 
 
 async def describe_cache_engine_versions(
@@ -61,10 +49,6 @@ async def describe_cache_engine_versions(
 def _event_position(event: Event) -> Position:
     """Newest first, as ElastiCache lists events; the id orders events of one instant."""
     return -instant(event.date), -event.id
-
-
-def _named(group: SubnetGroupView) -> Position:
-    return (group.name,)
 
 
 def _newest_first(view: EngineVersionView) -> Position:
