@@ -37,8 +37,11 @@ T = TypeVar("T")
 class BenchDaemon(LocalDaemon):
     """A `LocalDaemon` owned by one benchmark run, with what the benchmarks read off it."""
 
-    def __init__(self, address_base: str, port: int, work_dir: Path) -> None:
-        super().__init__(work_dir / "data", port, address_base, work_dir / "daemon.log")
+    def __init__(
+        self, address_base: str, port: int, work_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
+        log = work_dir / "daemon.log"
+        super().__init__(work_dir / "data", port, address_base, log, env=dict(env or {}))
         self.work_dir = work_dir
         self._client: Any = None
 
@@ -112,11 +115,19 @@ def _ignore_errors(action: Callable[[], object]) -> bool:
 
 
 @contextmanager
-def running_daemon(address_base: str, port: int) -> Iterator[BenchDaemon]:
-    """A started daemon; on exit its groups are deleted, it is stopped and purged."""
+def running_daemon(
+    address_base: str,
+    port: int,
+    env: dict[str, str] | None = None,
+    before_start: Callable[[BenchDaemon], None] | None = None,
+) -> Iterator[BenchDaemon]:
+    """A started daemon (``env`` added to its environment; ``before_start`` run on it first, to
+    seed its data directory); on exit its groups are deleted, it is stopped and purged."""
     work_dir = Path(tempfile.mkdtemp(prefix="cachefleet-bench-"))
-    daemon = BenchDaemon(address_base, port, work_dir)
+    daemon = BenchDaemon(address_base, port, work_dir, env)
     try:
+        if before_start is not None:
+            before_start(daemon)
         health = daemon.start()
         router = health["router"]
         print(

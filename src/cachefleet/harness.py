@@ -58,6 +58,8 @@ class LocalDaemon:
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    credentials: tuple[str, str] = ("local", "local")
+    """The key pair clients sign with (one of its ``access-keys.json`` when auth is on)."""
 
     @property
     def url(self) -> str:
@@ -127,13 +129,13 @@ class LocalDaemon:
         subprocess.run([*command, "--yes"], check=False, timeout=timeout, capture_output=True)
 
     def client(self, region: str = DEFAULT_REGION) -> Any:
-        """A botocore ElastiCache client for this daemon (any credentials are accepted)."""
+        """A botocore ElastiCache client for this daemon, signing with `credentials`."""
         return botocore.session.get_session().create_client(
             "elasticache",
             endpoint_url=self.url,
             region_name=region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+            aws_access_key_id=self.credentials[0],
+            aws_secret_access_key=self.credentials[1],
         )
 
     def node_pid(

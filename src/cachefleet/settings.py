@@ -31,10 +31,16 @@ def default_engines_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
-    """Where the HTTP API and console listen."""
+    """Where the HTTP API and console listen, and whether callers must sign in.
+
+    With ``auth`` on, every API request must be signed (SigV4) by a key pair of the data
+    directory's ``access-keys.json`` (``cachefleet access-keys create``) and acts in that key's
+    account, and the console asks for a key pair to log in.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8480
+    auth: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
 
@@ -30,10 +31,23 @@ def forwarder_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
     yield from _run_daemon(tmp_path, {"CACHEFLEET_NETWORK_ROUTER": "forwarder"})
 
 
-def _run_daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[LocalDaemon]:
+@pytest.fixture
+def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
+    """A fresh daemon with API authentication on; its clients sign with its one key pair."""
+    key = new_access_key("111122223333")
+    AccessKeyFile(tmp_path / "data").add(key)
+    yield from _run_daemon(
+        tmp_path, {"CACHEFLEET_API_AUTH": "true"}, (key.access_key_id, key.secret_access_key)
+    )
+
+
+def _run_daemon(
+    tmp_path: Path, env: dict[str, str], credentials: tuple[str, str] = ("local", "local")
+) -> Iterator[LocalDaemon]:
     instance = LocalDaemon(
         tmp_path / "data", free_port(), random_address_base(), tmp_path / "daemon.log", env
     )
+    instance.credentials = credentials
     instance.start(timeout=20 * TIMEOUT_FACTOR)
     try:
         yield instance

@@ -325,7 +325,8 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     lines = result.stdout.split("Commands:")[1].strip().splitlines()
     names = [line.split()[0] for line in lines]
     assert names == [
-        "serve", "create", "list", "describe", "wait", "delete", "events", "engines", "purge",
+        "serve", "create", "list", "describe", "wait", "delete", "events", "engines",
+        "access-keys", "purge",
     ]  # fmt: skip
 
 
@@ -345,3 +346,22 @@ def test_engines_add_registers_a_binary_that_reports_a_version(tmp_path: Path) -
     assert refused.exit_code == 1
     assert "reports no Redis version" in refused.stderr
     assert str(other) not in (data_dir / "engines.json").read_text()
+
+
+def test_access_keys_are_created_listed_without_secrets_and_deleted(tmp_path: Path) -> None:
+    where = ["--data-dir", str(tmp_path / "data")]
+    made = CliRunner().invoke(
+        cli, ["access-keys", "create", "--account", "111122223333", "-o", "json", *where]
+    )
+    assert made.exit_code == 0, made.output
+    key = json.loads(made.stdout)["AccessKey"]
+    assert key["AccessKeyId"].startswith("AKIA") and len(key["SecretAccessKey"]) == 40
+    listed = CliRunner().invoke(cli, ["access-keys", "list", *where])
+    assert key["AccessKeyId"] in listed.stdout and "111122223333" in listed.stdout
+    assert key["SecretAccessKey"] not in listed.stdout
+    bad = CliRunner().invoke(cli, ["access-keys", "create", "--account", "12", *where])
+    assert bad.exit_code == 1 and "is not an account id" in bad.stderr
+    gone = CliRunner().invoke(cli, ["access-keys", "delete", key["AccessKeyId"], *where])
+    assert gone.exit_code == 0
+    again = CliRunner().invoke(cli, ["access-keys", "delete", key["AccessKeyId"], *where])
+    assert again.exit_code == 1 and "no access key" in again.stderr

@@ -24,6 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ExceptionHandler
 
+from cachefleet.api.auth import SignatureVerifier, SignedRequest
 from cachefleet.api.errors import aws_error_for
 from cachefleet.api.protocol import (
     SERVICES,
@@ -81,16 +82,25 @@ Handler = Callable[[ApiRequest], Awaitable[Mapping[str, Any]]]
 """Carries out one action; returns the output shape's members, raises `DomainError`s."""
 
 
-def create_api_app(handlers: Mapping[str, Handler]) -> Starlette:
+def create_api_app(
+    handlers: Mapping[str, Handler], verifier: SignatureVerifier | None = None
+) -> Starlette:
     """A Starlette app serving only the Query API at ``/`` (tests; the daemon uses `api_route`)."""
-    return Starlette(routes=[api_route(handlers)], exception_handlers=aws_error_pages())
+    return Starlette(
+        routes=[api_route(handlers, verifier=verifier)], exception_handlers=aws_error_pages()
+    )
 
 
-def api_route(handlers: Mapping[str, Handler], path: str = "/") -> Route:
+def api_route(
+    handlers: Mapping[str, Handler], path: str = "/", verifier: SignatureVerifier | None = None
+) -> Route:
     """The route answering ``GET`` and ``POST`` Query requests at ``path``.
 
     :param handlers: action name → handler, for the actions of every served model (`SERVICES`;
         their names do not collide); actions without a handler answer ``NotImplemented`` (501).
+    :param verifier: when authentication is on, every request must be signed (SigV4) by a
+        configured key pair, and acts in that key's account; when None, the account is read from
+        the credential unverified (`caller_scope`).
     :raises ValueError: if a handler is registered for an action no served model has.
     """
     served = {name for service in SERVICES.values() for name in operation_names(service)}
@@ -100,7 +110,7 @@ def api_route(handlers: Mapping[str, Handler], path: str = "/") -> Route:
     table = dict(handlers)
 
     async def endpoint(request: Request) -> Response:
-        return await _answer(request, table)
+        return await _answer(request, table, verifier)
 
     return Route(path, endpoint, methods=["GET", "POST"], name="aws-query-api")
 
@@ -172,11 +182,13 @@ class _Exchange:
     version: str | None = None
 
 
-async def _answer(request: Request, handlers: Mapping[str, Handler]) -> Response:
+async def _answer(
+    request: Request, handlers: Mapping[str, Handler], verifier: SignatureVerifier | None
+) -> Response:
     """The one broad catch of an API request."""
     exchange = _Exchange(request_id=str(uuid.uuid4()))
     try:
-        return await _answer_or_fail(request, handlers, exchange)
+        return await _answer_or_fail(request, handlers, verifier, exchange)
     except ClientDisconnect:
         _log.info("client went away before request %s was read", exchange.request_id)
         return Response(status_code=400)
@@ -191,10 +203,13 @@ async def _answer(request: Request, handlers: Mapping[str, Handler]) -> Response
 
 
 async def _answer_or_fail(
-    request: Request, handlers: Mapping[str, Handler], exchange: _Exchange
+    request: Request,
+    handlers: Mapping[str, Handler],
+    verifier: SignatureVerifier | None,
+    exchange: _Exchange,
 ) -> Response:
     try:
-        return await _dispatch(request, handlers, exchange)
+        return await _dispatch(request, handlers, verifier, exchange)
     except ProtocolError as error:
         return _error_response(error, exchange)
     except DomainError as error:
@@ -205,9 +220,16 @@ async def _answer_or_fail(
 
 
 async def _dispatch(
-    request: Request, handlers: Mapping[str, Handler], exchange: _Exchange
+    request: Request,
+    handlers: Mapping[str, Handler],
+    verifier: SignatureVerifier | None,
+    exchange: _Exchange,
 ) -> Response:
-    fields = await _read_fields(request)
+    query = request.scope.get("query_string", b"")
+    body = await _read_body(request) if request.method == "POST" else b""
+    fields = _decode_fields(query)
+    fields.update(_decode_fields(body))
+    signer = verifier.verify(_signed(request, query, body)) if verifier is not None else None
     action, version = fields.get("Action"), fields.get("Version")
     exchange.version = version
     if action is None:
@@ -217,6 +239,8 @@ async def _dispatch(
     authorization, presigned = request.headers.get("authorization"), fields.get("X-Amz-Credential")
     region, account = caller_scope(authorization, presigned)
     access_key = _credential(authorization, presigned)[0]
+    if signer is not None:
+        account, access_key = signer.account, signer.access_key_id
     params = parse_params(action, fields, version)
     call = ApiRequest(action, params, region, account, exchange.request_id, access_key)
     result = await handler(call)
@@ -232,12 +256,14 @@ def _handler_for(action: str, version: str | None, handlers: Mapping[str, Handle
     return handler
 
 
-async def _read_fields(request: Request) -> dict[str, str]:
-    """The query string's fields, overlaid by a POST body's form fields."""
-    fields = _decode_fields(request.scope.get("query_string", b""))
-    if request.method == "POST":
-        fields.update(_decode_fields(await _read_body(request)))
-    return fields
+def _signed(request: Request, query: bytes, body: bytes) -> SignedRequest:
+    """The request as its signer saw it: the query string exactly as received."""
+    host = request.headers.get("host", "")
+    url = f"{request.url.scheme}://{host}{request.url.path}"
+    if query:
+        url += "?" + query.decode("latin-1")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return SignedRequest(request.method, url, headers, body)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
+from cachefleet.console.login import LOGIN_PATH, LOGOUT_PATH, KeyLookup, LoginPages, Sessions
 from cachefleet.console.modify import ModifyPages
 from cachefleet.console.nav import entries
 from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
@@ -26,15 +27,20 @@ from cachefleet.console.wizard import Wizard
 from cachefleet.service.context import ServiceContext
 
 
-def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> Starlette:
+def create_console_app(
+    ctx: ServiceContext, form_token: str | None = None, keys: KeyLookup | None = None
+) -> Starlette:
     """The console over a service context.
 
     :param form_token: the token every form carries; a fresh random one by default, so a
         restart of the daemon expires the forms of pages opened before it.
+    :param keys: with authentication on, the key pairs users log in with (every page then
+        needs a session and acts in its key's account).
     """
     token = form_token or secrets.token_urlsafe(32)
     renderer = Renderer(build_templates(), token, ctx.settings.network.default_region)
-    guard = Guard(renderer, token, ctx.settings.api.host)
+    sessions = Sessions(keys, ctx.clock) if keys is not None else None
+    guard = Guard(renderer, token, ctx.settings.api.host, sessions)
     caches = CacheList(ctx, renderer)
     wizard = Wizard(ctx, renderer)
     group = CachePages(ctx, renderer)
@@ -57,6 +63,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     ]
     routes = [
         *menu,
+        *_login_routes(sessions, renderer, guard),
         Route("/fragments/caches", guard(caches.rows), methods=["GET"]),
         Route("/actions", guard(caches.act), methods=["POST"]),
         Route("/create", guard(wizard.page), methods=["GET"]),
@@ -106,4 +113,16 @@ def _subnet_group_routes(pages: SubnetGroupPages, guard: Guard) -> list[Route]:
         Route(SUBNET_GROUPS, guard(pages.create), methods=["POST"]),
         Route(one, guard(pages.modify), methods=["POST"]),
         Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+    ]
+
+
+def _login_routes(sessions: Sessions | None, renderer: Renderer, guard: Guard) -> list[Route]:
+    """The login page and logout, when authentication is on."""
+    if sessions is None:
+        return []
+    pages = LoginPages(sessions, renderer)
+    return [
+        Route(LOGIN_PATH, guard(pages.page, public=True), methods=["GET"]),
+        Route(LOGIN_PATH, guard(pages.submit, public=True), methods=["POST"]),
+        Route(LOGOUT_PATH, guard(pages.logout), methods=["POST"]),
     ]

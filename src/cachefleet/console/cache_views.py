@@ -72,7 +72,7 @@ def target_of(
     :raises NotFound: see `find_cache`.
     """
     region = region_of(request, renderer.default_region)
-    scope = scope_of(region)
+    scope = scope_of(request, region)
     return region, scope, find_cache(ctx, scope, request.path_params["cache_id"], standalone)
 
 
@@ -164,7 +164,7 @@ class CachePages(PagesOfACache):
         context = {
             "cache_id": cache_id,
             "standalone": self._standalone,
-            "events": recent_events(self._ctx, scope_of(region), sources),
+            "events": recent_events(self._ctx, scope_of(request, region), sources),
         }
         return self._renderer.page(request, template, context, 404, region)
 

@@ -173,7 +173,7 @@ class CacheList:
 
     def _context(self, request: Request, region: str) -> dict[str, Any]:
         query = parse_query(request.query_params)
-        view = select(cache_rows(list_caches(self._ctx, scope_of(region))), query)
+        view = select(cache_rows(list_caches(self._ctx, scope_of(request, region))), query)
         return {"view": view, "rows": view.rows, "query": query, "actions": ACTIONS}
 
     async def page(self, request: Request) -> Response:

@@ -4,6 +4,8 @@
   host name), so that a page of another site cannot reach the console by DNS rebinding.
 - A POST must come from the console's own pages: its ``Origin`` (or, lacking one, its
   ``Referer``) is this origin, and it carries the console's form token.
+- With authentication on, a page needs a logged-in session (`console.login`), whose account
+  it acts in; without one, the request is sent to the login page.
 - Domain errors become readable error pages with a fitting status; anything unexpected is
   logged with its traceback and `UNEXPECTED_MARKER` and answered with a plain error page,
   never a traceback.
@@ -20,8 +22,9 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cachefleet.console.login import SESSION_COOKIE, Sessions, login_redirect
 from cachefleet.console.posted import read_form
-from cachefleet.console.render import Renderer, region_of
+from cachefleet.console.render import ACCOUNT_STATE, Renderer, region_of
 from cachefleet.errors import (
     UNEXPECTED_MARKER,
     AlreadyExists,
@@ -78,19 +81,32 @@ def post_refusal(request: Request, token: str, posted_token: str) -> str | None:
 class Guard:
     """Wraps every console endpoint in the checks and the error pages above."""
 
-    def __init__(self, renderer: Renderer, token: str, configured_host: str) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        token: str,
+        configured_host: str,
+        sessions: Sessions | None = None,
+    ) -> None:
+        """``sessions``: with authentication on, every page but the login page needs one."""
         self._renderer = renderer
         self._token = token
         self._host = configured_host
+        self._sessions = sessions
 
-    def __call__(self, endpoint: Endpoint) -> Endpoint:
-        """The endpoint, guarded."""
+    def __call__(self, endpoint: Endpoint, public: bool = False) -> Endpoint:
+        """The endpoint, guarded; ``public`` (the login page) needs no session."""
 
         async def guarded(request: Request) -> Response:
             try:
                 refusal = await self._refusal(request)
                 if refusal is not None:
                     return self._error(request, "Request refused", refusal, 403)
+                if self._sessions is not None and not public:
+                    session = self._sessions.find(request.cookies.get(SESSION_COOKIE, ""))
+                    if session is None:
+                        return login_redirect(request)
+                    setattr(request.state, ACCOUNT_STATE, session.account)
                 return await endpoint(request)
             except DomainError as error:
                 return self._error(request, "That did not work", error.message, status_of(error))

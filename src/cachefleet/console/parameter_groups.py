@@ -33,7 +33,7 @@ class ParameterGroupPages:
         region = region_of(request, self._renderer.default_region)
         context = {
             "nav_here": "parameter-groups",
-            "groups": parameter_groups.list_groups(self._ctx, scope_of(region)),
+            "groups": parameter_groups.list_groups(self._ctx, scope_of(request, region)),
             "families": FAMILIES,
             "error": error,
         }
@@ -48,7 +48,7 @@ class ParameterGroupPages:
         try:
             group = parameter_groups.create_group(
                 self._ctx,
-                scope_of(region),
+                scope_of(request, region),
                 fields.get("name", "").strip(),
                 fields.get("family", ""),
                 fields.get("description", "").strip(),
@@ -60,7 +60,7 @@ class ParameterGroupPages:
     async def page(self, request: Request, error: str = "", status: int = 200) -> Response:
         """GET /parameter-groups/{name}: the group's parameters (editable unless a default)."""
         region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
+        scope = scope_of(request, region)
         name = request.path_params["name"]
         try:
             group = parameter_groups.find_group(self._ctx, scope, name)
@@ -83,7 +83,7 @@ class ParameterGroupPages:
         """POST /parameter-groups/{name}/parameters: ModifyCacheParameterGroup with the values
         that differ from the group's."""
         region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
+        scope = scope_of(request, region)
         name = request.path_params["name"]
         fields = await read_form(request)
         try:
@@ -106,7 +106,7 @@ class ParameterGroupPages:
         name = request.path_params["name"]
         await read_form(request)
         try:
-            parameter_groups.reset_group(self._ctx, scope_of(region), name, True, [])
+            parameter_groups.reset_group(self._ctx, scope_of(request, region), name, True, [])
         except DomainError as error:
             return await self.page(request, error.message, status_of(error))
         return self._to_group(request, region, name, saved="reset")
@@ -117,7 +117,7 @@ class ParameterGroupPages:
         name = request.path_params["name"]
         await read_form(request)
         try:
-            parameter_groups.delete_group(self._ctx, scope_of(region), name)
+            parameter_groups.delete_group(self._ctx, scope_of(request, region), name)
         except DomainError as error:
             return await self.page(request, error.message, status_of(error))
         links = self._renderer.links(request, region)

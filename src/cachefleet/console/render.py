@@ -1,8 +1,9 @@
 """Rendering pages: the Jinja2 templates (autoescaped), the links every page needs, the scope.
 
 The console acts in one region at a time, named by the ``region`` query value (the settings'
-default region when absent), and in the account ``000000000000``. Links carry the region along
-so that every page stays in the region it was opened in.
+default region when absent), and in the account ``000000000000``, or, with authentication on,
+the account of the key pair the user logged in with (`account_of`). Links carry the region
+along so that every page stays in the region it was opened in.
 """
 
 from __future__ import annotations
@@ -40,9 +41,17 @@ def region_of(request: Request, default: str) -> str:
     return region
 
 
-def scope_of(region: str) -> Scope:
+ACCOUNT_STATE = "account"
+
+
+def account_of(request: Request) -> str:
+    """The account the request acts in: the logged-in user's, else the default one."""
+    return str(getattr(request.state, ACCOUNT_STATE, ACCOUNT))
+
+
+def scope_of(request: Request, region: str) -> Scope:
     """The scope the console acts in for a region."""
-    return Scope(region, ACCOUNT)
+    return Scope(region, account_of(request))
 
 
 def _cache_path(cache_id: str, standalone: bool) -> str:
@@ -168,6 +177,8 @@ class Renderer:
             "links": links,
             "region": links.region,
             "form_token": self._token,
+            "account": account_of(request),
+            "logged_in": hasattr(request.state, ACCOUNT_STATE),
             "nav": NAV,
             "nav_here": "caches",
             **context,

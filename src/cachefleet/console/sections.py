@@ -50,7 +50,7 @@ class Sections:
     async def dashboard(self, request: Request) -> Response:
         """GET /dashboard: caches by status, what needs attention, the latest events."""
         region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
+        scope = scope_of(request, region)
         rows = cache_rows(list_caches(self._ctx, scope))
         day = self._ctx.clock() - timedelta(days=1)
         recent = catalog.events(self._ctx, scope, None, None, day, None, None)[:RECENT_EVENTS]
@@ -72,7 +72,13 @@ class Sections:
         span = query.get("range", "24h")
         span = span if span in RANGES else "24h"
         found: list[Event] = catalog.events(
-            self._ctx, scope_of(region), source_type, source_id, None, None, RANGES[span][1]
+            self._ctx,
+            scope_of(request, region),
+            source_type,
+            source_id,
+            None,
+            None,
+            RANGES[span][1],
         )
         context = {
             "nav_here": "events",
@@ -94,7 +100,7 @@ class Sections:
             "engines": catalog.engine_versions(self._ctx, None, None, None, False),
             "router": settings.network.router,
             "api": f"{settings.api.host}:{settings.api.port}",
-            "azs": self._ctx.azs(scope_of(region)),
+            "azs": self._ctx.azs(scope_of(request, region)),
         }
         return self._renderer.page(request, "settings.html", context, region=region)
 

@@ -28,7 +28,7 @@ class SubnetGroupPages:
     async def list(self, request: Request, error: str = "", status: int = 200) -> Response:
         """GET /subnet-groups: DescribeCacheSubnetGroups, with the forms."""
         region = region_of(request, self._renderer.default_region)
-        scope = scope_of(region)
+        scope = scope_of(request, region)
         in_use: dict[str, list[str]] = {}
         for record in self._ctx.store.list_groups(scope):
             in_use.setdefault(record.spec.subnet_group, []).append(record.spec.group_id)
@@ -50,7 +50,7 @@ class SubnetGroupPages:
         try:
             subnet_groups.create_group(
                 self._ctx,
-                scope_of(region),
+                scope_of(request, region),
                 fields.get("name", "").strip(),
                 fields.get("description", "").strip(),
                 _chosen_subnets(fields),
@@ -66,7 +66,7 @@ class SubnetGroupPages:
         try:
             subnet_groups.modify_group(
                 self._ctx,
-                scope_of(region),
+                scope_of(request, region),
                 request.path_params["name"],
                 fields.get("description", "").strip(),
                 _chosen_subnets(fields),
@@ -80,7 +80,9 @@ class SubnetGroupPages:
         region = region_of(request, self._renderer.default_region)
         await read_form(request)
         try:
-            subnet_groups.delete_group(self._ctx, scope_of(region), request.path_params["name"])
+            subnet_groups.delete_group(
+                self._ctx, scope_of(request, region), request.path_params["name"]
+            )
         except DomainError as error:
             return await self.list(request, error.message, status_of(error))
         return self._back(request, region)

@@ -148,7 +148,7 @@ class Wizard:
         to = target(goto, here, steps)
         if to <= here.index:
             return self._show(request, region, form, Position(to, here.reached), {})
-        errors, seen = self._checked(region, form)
+        errors, seen = self._checked(request, region, form)
         stop = blocking(errors, to, steps)
         if stop:
             return self._refused(request, region, form, here, stop)
@@ -157,21 +157,23 @@ class Wizard:
     async def check(self, request: Request) -> Response:
         """POST /create/check: the service's findings on the form as it is, by field."""
         region = region_of(request, self._renderer.default_region)
-        errors, _ = self._checked(region, parse_form(await read_form(request)))
+        errors, _ = self._checked(request, region, parse_form(await read_form(request)))
         return JSONResponse({"errors": errors})
 
-    def _checked(self, region: str, form: WizardForm) -> tuple[dict[str, str], Preview | None]:
+    def _checked(
+        self, request: Request, region: str, form: WizardForm
+    ) -> tuple[dict[str, str], Preview | None]:
         try:
-            return {}, preview(self._ctx, scope_of(region), to_request(form))
+            return {}, preview(self._ctx, scope_of(request, region), to_request(form))
         except FormErrors as problem:
             return problem.errors, None
 
     def _create(self, request: Request, region: str, form: WizardForm, here: Position) -> Response:
-        errors, seen = self._checked(region, form)
+        errors, seen = self._checked(request, region, form)
         if seen is None:
             return self._refused(request, region, form, here, errors)
         try:
-            record = groups.create_group(self._ctx, scope_of(region), seen.request)
+            record = groups.create_group(self._ctx, scope_of(request, region), seen.request)
         except DomainError as error:
             field, words = place(error, seen.layout.cluster_mode is ClusterMode.ENABLED)
             return self._refused(request, region, form, here, {field: words}, status_of(error))
@@ -203,7 +205,7 @@ class Wizard:
         seen: Preview | None = None,
         status: int = 200,
     ) -> Response:
-        options = wizard_options(self._ctx, scope_of(region))
+        options = wizard_options(self._ctx, scope_of(request, region))
         steps = steps_for(form)
         sections = summary(form, seen, options.azs) if seen is not None else []
         context = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from cachefleet.access_keys import AccessKeyFile
 from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import api_route, aws_error_pages
+from cachefleet.api.auth import SignatureVerifier
 from cachefleet.console import create_console_app
 from cachefleet.service.context import ServiceContext
 from cachefleet.web.health import HealthSources, health_route
@@ -14,12 +16,19 @@ from cachefleet.web.health import HealthSources, health_route
 
 def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
     """``/health``, the console at ``/console`` and the ElastiCache Query API at ``/`` (which
-    also answers AWS clients on any wrong path or method in AWS's error format)."""
+    also answers AWS clients on any wrong path or method in AWS's error format).
+
+    With ``api.auth`` on, API requests are verified against the data directory's key pairs."""
+    settings = context.settings
+    verifier, keys = None, None
+    if settings.api.auth:
+        keys = AccessKeyFile(settings.data_dir).find
+        verifier = SignatureVerifier(keys, context.clock)
     return Starlette(
         routes=[
             health_route(health),
-            Mount("/console", app=create_console_app(context), name="console"),
-            api_route(build_handlers(context)),
+            Mount("/console", app=create_console_app(context, keys=keys), name="console"),
+            api_route(build_handlers(context), verifier=verifier),
         ],
         exception_handlers=aws_error_pages(),
     )

@@ -1,0 +1,42 @@
+"""A daemon with API authentication on: signed callers act in their key's account, a wrong
+secret is refused, the CLI signs with the user's credentials, and the console asks for a login."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from cachefleet.harness import LocalDaemon
+
+pytestmark = pytest.mark.acceptance
+
+
+def test_only_signed_callers_get_in(signing_daemon: LocalDaemon) -> None:
+    client = signing_daemon.client()
+    (group,) = client.describe_cache_subnet_groups()["CacheSubnetGroups"]
+    assert ":111122223333:" in group["ARN"]
+    key_id, _ = signing_daemon.credentials
+    signing_daemon.credentials = (key_id, "z" * 40)
+    with pytest.raises(ClientError) as refused:
+        signing_daemon.client().describe_replication_groups()
+    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    console = httpx.get(f"{signing_daemon.url}/console/", follow_redirects=False, timeout=10)
+    assert console.status_code == 303
+    assert console.headers["location"].startswith("/console/login?next=")
+    assert "z" * 40 not in signing_daemon.log_text()
+
+
+def test_the_cli_signs_with_the_users_credentials(signing_daemon: LocalDaemon) -> None:
+    key_id, secret = signing_daemon.credentials
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+    command = [sys.executable, "-m", "cachefleet", "--endpoint-url", signing_daemon.url, "list"]
+    listed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    env["AWS_SECRET_ACCESS_KEY"] = "q" * 40
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "SignatureDoesNotMatch" in refused.stderr + refused.stdout
