@@ -25,6 +25,8 @@ class Kind(StrEnum):
     SNAPSHOT = "snapshot"
     TAG = "tag"
     NODE_GROUP = "node-group"
+    USER = "user"
+    USER_GROUP = "user-group"
 
 
 class CachefleetError(Exception):
@@ -102,6 +104,18 @@ class QuotaExceeded(DomainError):
 
 class InvalidArn(DomainError):
     """A resource name that is not a well-formed ElastiCache ARN."""
+
+
+class DuplicateUserName(DomainError):
+    """Another user has that user name, or a user group would hold two users of one name."""
+
+
+class DefaultUserRequired(DomainError):
+    """A user group must hold a user named ``default``."""
+
+
+class DefaultUserAssociated(DomainError):
+    """A user named ``default`` cannot be deleted while a user group holds it."""
 
 
 class NotAvailableYet(DomainError):
@@ -268,4 +282,19 @@ def engine_version_not_found(
         parameter="EngineVersion",
         problem="unknown",
         facts={"version": version},
+    )
+
+
+def user_not_found(user_id: str) -> NotFound:
+    """UserNotFound."""
+    return NotFound(f"User {user_id} not found.", Kind.USER, parameter="UserId", problem="unknown")
+
+
+def user_group_not_found(user_group_id: str) -> NotFound:
+    """UserGroupNotFound."""
+    return NotFound(
+        f"User group {user_group_id} not found.",
+        Kind.USER_GROUP,
+        parameter="UserGroupId",
+        problem="unknown",
     )

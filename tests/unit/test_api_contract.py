@@ -143,6 +143,21 @@ def test_subnet_groups_on_the_wire(api: ApiClient) -> None:
     assert names == ["default"]
 
 
+def test_users_and_user_groups_on_the_wire(api: ApiClient) -> None:
+    made = ok(api, "CreateUser", {
+        "UserId": "app", "UserName": "app", "Engine": "redis", "AccessString": "on ~* +get",
+        "AuthenticationMode": {"Type": "password", "Passwords": ["a-long-enough-secret"]},
+    })  # fmt: skip
+    assert made["Authentication"] == {"Type": "password", "PasswordCount": 1}
+    ok(api, "ModifyUser", {"UserId": "app", "AppendAccessString": "+set"})
+    assert len(ok(api, "DescribeUsers", {"MaxRecords": 20})["Users"]) == 2
+    ok(api, "CreateUserGroup", {"UserGroupId": "g", "Engine": "redis", "UserIds": ["default"]})
+    ok(api, "ModifyUserGroup", {"UserGroupId": "g", "UserIdsToAdd": ["app"]})
+    assert ok(api, "DescribeUserGroups", {})["UserGroups"][0]["UserIds"] == ["default", "app"]
+    ok(api, "DeleteUserGroup", {"UserGroupId": "g"})
+    ok(api, "DeleteUser", {"UserId": "app"})
+
+
 def test_every_implemented_action_is_exercised_here() -> None:
     source = Path(__file__).read_text()
     assert [name for name in ACTIONS if f'"{name}"' not in source] == []

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from cachefleet.errors import (
     AlreadyExists,
+    DefaultUserAssociated,
+    DefaultUserRequired,
     DomainError,
+    DuplicateUserName,
     InvalidArn,
     InvalidParameter,
     InvalidParameterCombination,
@@ -51,6 +54,8 @@ _NOT_FOUND: dict[Kind | None, AwsError] = {
     Kind.SNAPSHOT: AwsError("SnapshotNotFoundFault", "SnapshotNotFoundFault", 404),
     Kind.TAG: AwsError("TagNotFoundFault", "TagNotFound", 404),
     Kind.NODE_GROUP: AwsError("NodeGroupNotFoundFault", "NodeGroupNotFoundFault", 404),
+    Kind.USER: AwsError("UserNotFoundFault", "UserNotFound", 404),
+    Kind.USER_GROUP: AwsError("UserGroupNotFoundFault", "UserGroupNotFound", 404),
     # A subnet that does not exist is a bad SubnetIds value ("Some input subnets … are invalid").
     Kind.SUBNET: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
@@ -74,6 +79,8 @@ _ALREADY_EXISTS: dict[Kind | None, AwsError] = {
     Kind.TAG: INVALID_PARAMETER_VALUE,
     Kind.NODE_GROUP: INVALID_PARAMETER_VALUE,
     Kind.SUBNET: INVALID_PARAMETER_VALUE,
+    Kind.USER: AwsError("UserAlreadyExistsFault", "UserAlreadyExists", 400),
+    Kind.USER_GROUP: AwsError("UserGroupAlreadyExistsFault", "UserGroupAlreadyExists", 400),
     None: INVALID_PARAMETER_VALUE,
 }
 
@@ -93,6 +100,8 @@ _INVALID_STATE: dict[Kind | None, AwsError] = {
         "InvalidReplicationGroupStateFault", "InvalidReplicationGroupState", 400
     ),
     Kind.TAG: INVALID_PARAMETER_VALUE,
+    Kind.USER: AwsError("InvalidUserStateFault", "InvalidUserState", 400),
+    Kind.USER_GROUP: AwsError("InvalidUserGroupStateFault", "InvalidUserGroupState", 400),
     # A subnet's only state is holding nodes of a cache in its group.
     Kind.SUBNET: AwsError("SubnetInUse", "SubnetInUse", 400),
     None: INVALID_PARAMETER_VALUE,
@@ -126,6 +135,10 @@ QUOTAS: dict[str, AwsError] = {
         "CacheSubnetQuotaExceededFault", "CacheSubnetQuotaExceededFault", 400
     ),
     "snapshots-per-day": AwsError("SnapshotQuotaExceededFault", "SnapshotQuotaExceededFault", 400),
+    "users-per-region": AwsError("UserQuotaExceededFault", "UserQuotaExceeded", 400),
+    "user-groups-per-region": AwsError(
+        "UserGroupQuotaExceededFault", "UserGroupQuotaExceeded", 400
+    ),
     "test-failovers": AwsError(
         "APICallRateForCustomerExceededFault", "APICallRateForCustomerExceeded", 400
     ),
@@ -143,6 +156,11 @@ FIXED: dict[type[DomainError], AwsError] = {
     InvalidParameter: INVALID_PARAMETER_VALUE,
     InvalidParameterCombination: INVALID_PARAMETER_COMBINATION,
     InvalidArn: AwsError("InvalidARNFault", "InvalidARN", 400),
+    DuplicateUserName: AwsError("DuplicateUserNameFault", "DuplicateUserName", 400),
+    DefaultUserRequired: AwsError("DefaultUserRequired", "DefaultUserRequired", 400),
+    DefaultUserAssociated: AwsError(
+        "DefaultUserAssociatedToUserGroupFault", "DefaultUserAssociatedToUserGroup", 400
+    ),
     # The message carries the explanation of what cachefleet does not do yet.
     NotAvailableYet: INVALID_PARAMETER_VALUE,
 }

@@ -17,6 +17,7 @@ from cachefleet.service.catalog import EngineVersionView
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.parameter_groups import ParameterView, parameter_group_arn
 from cachefleet.service.subnet_groups import SubnetGroupView
+from cachefleet.service.users import UserGroupView, UserView, user_arn, user_group_arn
 
 CACHE_NODE_ID = "0001"
 
@@ -273,3 +274,37 @@ def caller_identity(account: str, access_key: str) -> dict[str, Any]:
 def root_arn(account: str) -> str:
     """The ARN of an account's root user."""
     return f"arn:aws:iam::{account}:root"
+
+
+def user(view: UserView) -> dict[str, Any]:
+    """A User shape (never a password: only how many there are)."""
+    found = view.user
+    return {
+        "UserId": found.user_id,
+        "UserName": found.user_name,
+        "Status": found.status.value,
+        "Engine": found.engine,
+        "MinimumEngineVersion": found.minimum_engine_version,
+        "AccessString": found.access_string,
+        "UserGroupIds": list(view.user_group_ids),
+        "Authentication": {
+            "Type": found.authentication.value,
+            "PasswordCount": len(found.password_digests),
+        },
+        "ARN": user_arn(found.scope, found.user_id),
+    }
+
+
+def user_group(view: UserGroupView) -> dict[str, Any]:
+    """A UserGroup shape."""
+    group = view.group
+    return {
+        "UserGroupId": group.user_group_id,
+        "Status": group.status.value,
+        "Engine": group.engine,
+        "UserIds": list(group.user_ids),
+        "MinimumEngineVersion": "6.0",
+        "ReplicationGroups": list(view.replication_groups),
+        "ServerlessCaches": [],
+        "ARN": user_group_arn(group.scope, group.user_group_id),
+    }

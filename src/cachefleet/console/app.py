@@ -23,6 +23,7 @@ from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
 from cachefleet.console.sections import Sections
 from cachefleet.console.subnet_groups import PATH as SUBNET_GROUPS
 from cachefleet.console.subnet_groups import SubnetGroupPages
+from cachefleet.console.users import USER_GROUPS, USERS, UserPages
 from cachefleet.console.wizard import Wizard
 from cachefleet.service.context import ServiceContext
 
@@ -48,15 +49,19 @@ def create_console_app(
     sections = Sections(ctx, renderer)
     parameters = ParameterGroupPages(ctx, renderer)
     subnets = SubnetGroupPages(ctx, renderer)
+    user_pages = UserPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
         "caches": caches.page,
         "parameter-groups": parameters.list,
         "subnet-groups": subnets.list,
+        "users": user_pages.users,
+        "user-groups": user_pages.user_groups,
         "events": sections.events,
         "settings": sections.settings,
     }
+    renderer.offer(pages)
     menu = [
         Route(entry.path, guard(pages.get(entry.key) or sections.not_yet(entry)), methods=["GET"])
         for entry in entries()
@@ -74,6 +79,7 @@ def create_console_app(
         *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
         *_subnet_group_routes(subnets, guard),
+        *_user_routes(user_pages, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -125,4 +131,17 @@ def _login_routes(sessions: Sessions | None, renderer: Renderer, guard: Guard) -
         Route(LOGIN_PATH, guard(pages.page, public=True), methods=["GET"]),
         Route(LOGIN_PATH, guard(pages.submit, public=True), methods=["POST"]),
         Route(LOGOUT_PATH, guard(pages.logout), methods=["POST"]),
+    ]
+
+
+def _user_routes(pages: UserPages, guard: Guard) -> list[Route]:
+    """The create forms' targets, and each user's and user group's change and delete."""
+    user, group = USERS + "/{user_id}", USER_GROUPS + "/{user_group_id}"
+    return [
+        Route(USERS, guard(pages.create_user), methods=["POST"]),
+        Route(user, guard(pages.modify_user), methods=["POST"]),
+        Route(f"{user}/delete", guard(pages.delete_user), methods=["POST"]),
+        Route(USER_GROUPS, guard(pages.create_user_group), methods=["POST"]),
+        Route(group, guard(pages.modify_user_group), methods=["POST"]),
+        Route(f"{group}/delete", guard(pages.delete_user_group), methods=["POST"]),
     ]

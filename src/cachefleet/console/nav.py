@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class NavEntry:
-    """One menu entry: its key, its label, its path, and what the page will hold."""
+    """One menu entry: its key, its label, its path, and what the page will hold (said on the
+    "not available yet" page of an entry whose page has not landed)."""
 
     key: str
     title: str

@@ -9,6 +9,7 @@ along so that every page stays in the region it was opened in.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -157,6 +158,11 @@ class Renderer:
         self._templates = templates
         self._token = form_token
         self.default_region = default_region
+        self._available: frozenset[str] = frozenset()
+
+    def offer(self, page_keys: Iterable[str]) -> None:
+        """The menu entries that have a page (the others are marked "not available yet")."""
+        self._available = frozenset(page_keys)
 
     def links(self, request: Request, region: str | None = None) -> Links:
         """The links for this request's mount point and region."""
@@ -180,6 +186,7 @@ class Renderer:
             "account": account_of(request),
             "logged_in": hasattr(request.state, ACCOUNT_STATE),
             "nav": NAV,
+            "available": self._available,
             "nav_here": "caches",
             **context,
         }

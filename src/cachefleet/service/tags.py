@@ -14,11 +14,14 @@ from cachefleet.errors import (
     group_not_found,
     parameter_group_not_found,
     subnet_group_not_found,
+    user_group_not_found,
+    user_not_found,
 )
 from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, parse_arn
 from cachefleet.model.parameters import default_group
 from cachefleet.model.spec import Tag
 from cachefleet.model.subnets import DEFAULT_SUBNET_GROUP
+from cachefleet.model.users import DEFAULT_USER
 from cachefleet.service.context import ServiceContext
 
 MAX_TAGS = 50
@@ -85,6 +88,16 @@ def _subnet_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
         raise subnet_group_not_found(name)
 
 
+def _user_exists(ctx: ServiceContext, scope: Scope, user_id: str) -> None:
+    if user_id != DEFAULT_USER and ctx.store.get_user(scope, user_id) is None:
+        raise user_not_found(user_id)
+
+
+def _user_group_exists(ctx: ServiceContext, scope: Scope, user_group_id: str) -> None:
+    if ctx.store.get_user_group(scope, user_group_id) is None:
+        raise user_group_not_found(user_group_id)
+
+
 Exists = Callable[[ServiceContext, Scope, str], None]
 """Raises the kind's NotFound unless the resource exists in the scope."""
 
@@ -93,6 +106,8 @@ TAGGABLE: dict[ArnType, Exists] = {
     ArnType.CACHE_CLUSTER: _cache_cluster_exists,
     ArnType.SUBNET_GROUP: _subnet_group_exists,
     ArnType.PARAMETER_GROUP: _parameter_group_exists,
+    ArnType.USER: _user_exists,
+    ArnType.USER_GROUP: _user_group_exists,
 }
 """Every resource kind that can be tagged, by ARN type: a new kind is taggable by its entry."""
 

@@ -23,6 +23,7 @@ from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.subnets import SubnetGroup
+from cachefleet.model.users import User, UserGroup
 from cachefleet.store import codec
 
 
@@ -274,66 +275,108 @@ class Store:
 
     def put_parameter_group(self, group: ParameterGroup) -> None:
         """Add a user parameter group or replace its values."""
-        self._db.execute(
-            "INSERT INTO parameter_groups (region, account, name, body) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (region, account, name) DO UPDATE SET body = excluded.body",
-            (group.scope.region, group.scope.account, group.name, codec.dumps(group)),
-        )
+        self._put("parameter_groups", "name", group.scope, group.name, codec.dumps(group))
 
     def get_parameter_group(self, scope: Scope, name: str) -> ParameterGroup | None:
         """One user parameter group by name, or None."""
-        row = self._db.execute(
-            "SELECT body FROM parameter_groups WHERE region = ? AND account = ? AND name = ?",
-            (scope.region, scope.account, name),
-        ).fetchone()
-        return codec.loads(ParameterGroup, row[0]) if row else None
+        body = self._get("parameter_groups", "name", scope, name)
+        return codec.loads(ParameterGroup, body) if body else None
 
     def list_parameter_groups(self, scope: Scope) -> list[ParameterGroup]:
         """The user parameter groups of a scope, by name."""
-        rows = self._db.execute(
-            "SELECT body FROM parameter_groups WHERE region = ? AND account = ? ORDER BY name",
-            (scope.region, scope.account),
-        )
-        return [codec.loads(ParameterGroup, row[0]) for row in rows]
+        bodies = self._list("parameter_groups", "name", scope)
+        return [codec.loads(ParameterGroup, body) for body in bodies]
 
     def delete_parameter_group(self, scope: Scope, name: str) -> None:
         """Forget a user parameter group."""
-        self._db.execute(
-            "DELETE FROM parameter_groups WHERE region = ? AND account = ? AND name = ?",
-            (scope.region, scope.account, name),
-        )
+        self._delete("parameter_groups", "name", scope, name)
 
     # --- subnet groups --------------------------------------------------------------------
 
     def put_subnet_group(self, group: SubnetGroup) -> None:
         """Add a user subnet group or replace it."""
-        self._db.execute(
-            "INSERT INTO subnet_groups (region, account, name, body) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (region, account, name) DO UPDATE SET body = excluded.body",
-            (group.scope.region, group.scope.account, group.name, codec.dumps(group)),
-        )
+        self._put("subnet_groups", "name", group.scope, group.name, codec.dumps(group))
 
     def get_subnet_group(self, scope: Scope, name: str) -> SubnetGroup | None:
         """One user subnet group by name, or None."""
-        row = self._db.execute(
-            "SELECT body FROM subnet_groups WHERE region = ? AND account = ? AND name = ?",
-            (scope.region, scope.account, name),
-        ).fetchone()
-        return codec.loads(SubnetGroup, row[0]) if row else None
+        body = self._get("subnet_groups", "name", scope, name)
+        return codec.loads(SubnetGroup, body) if body else None
 
     def list_subnet_groups(self, scope: Scope) -> list[SubnetGroup]:
         """The user subnet groups of a scope, by name."""
-        rows = self._db.execute(
-            "SELECT body FROM subnet_groups WHERE region = ? AND account = ? ORDER BY name",
-            (scope.region, scope.account),
-        )
-        return [codec.loads(SubnetGroup, row[0]) for row in rows]
+        return [
+            codec.loads(SubnetGroup, body) for body in self._list("subnet_groups", "name", scope)
+        ]
 
     def delete_subnet_group(self, scope: Scope, name: str) -> None:
         """Forget a user subnet group."""
+        self._delete("subnet_groups", "name", scope, name)
+
+    # --- users and user groups -------------------------------------------------------------
+
+    def put_user(self, user: User) -> None:
+        """Add a user or replace it."""
+        self._put("users", "user_id", user.scope, user.user_id, codec.dumps(user))
+
+    def get_user(self, scope: Scope, user_id: str) -> User | None:
+        """One user by id, or None."""
+        body = self._get("users", "user_id", scope, user_id)
+        return codec.loads(User, body) if body else None
+
+    def list_users(self, scope: Scope) -> list[User]:
+        """The users of a scope, by id."""
+        return [codec.loads(User, body) for body in self._list("users", "user_id", scope)]
+
+    def delete_user(self, scope: Scope, user_id: str) -> None:
+        """Forget a user."""
+        self._delete("users", "user_id", scope, user_id)
+
+    def put_user_group(self, group: UserGroup) -> None:
+        """Add a user group or replace it."""
+        body = codec.dumps(group)
+        self._put("user_groups", "user_group_id", group.scope, group.user_group_id, body)
+
+    def get_user_group(self, scope: Scope, user_group_id: str) -> UserGroup | None:
+        """One user group by id, or None."""
+        body = self._get("user_groups", "user_group_id", scope, user_group_id)
+        return codec.loads(UserGroup, body) if body else None
+
+    def list_user_groups(self, scope: Scope) -> list[UserGroup]:
+        """The user groups of a scope, by id."""
+        bodies = self._list("user_groups", "user_group_id", scope)
+        return [codec.loads(UserGroup, body) for body in bodies]
+
+    def delete_user_group(self, scope: Scope, user_group_id: str) -> None:
+        """Forget a user group."""
+        self._delete("user_groups", "user_group_id", scope, user_group_id)
+
+    # Each of these tables holds one JSON body per (region, account, id).
+
+    def _put(self, table: str, column: str, scope: Scope, key: str, body: str) -> None:
         self._db.execute(
-            "DELETE FROM subnet_groups WHERE region = ? AND account = ? AND name = ?",
-            (scope.region, scope.account, name),
+            f"INSERT INTO {table} (region, account, {column}, body) VALUES (?, ?, ?, ?)"
+            f" ON CONFLICT (region, account, {column}) DO UPDATE SET body = excluded.body",
+            (scope.region, scope.account, key, body),
+        )
+
+    def _get(self, table: str, column: str, scope: Scope, key: str) -> str | None:
+        row = self._db.execute(
+            f"SELECT body FROM {table} WHERE region = ? AND account = ? AND {column} = ?",
+            (scope.region, scope.account, key),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def _list(self, table: str, column: str, scope: Scope) -> list[str]:
+        rows = self._db.execute(
+            f"SELECT body FROM {table} WHERE region = ? AND account = ? ORDER BY {column}",
+            (scope.region, scope.account),
+        )
+        return [str(row[0]) for row in rows]
+
+    def _delete(self, table: str, column: str, scope: Scope, key: str) -> None:
+        self._db.execute(
+            f"DELETE FROM {table} WHERE region = ? AND account = ? AND {column} = ?",
+            (scope.region, scope.account, key),
         )
 
     # --- tags -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from cachefleet.api.actions import (
     replication_groups,
     subnet_groups,
     tags,
+    users,
 )
 from cachefleet.api.app import ApiRequest, Handler
 from cachefleet.service.context import ServiceContext
@@ -54,6 +55,14 @@ ACTIONS: dict[str, _Action] = {
     "DeleteCacheParameterGroup": parameter_groups.delete_cache_parameter_group,
     "DescribeCacheParameters": parameter_groups.describe_cache_parameters,
     "DescribeEngineDefaultParameters": parameter_groups.describe_engine_default_parameters,
+    "CreateUser": users.create_user,
+    "DescribeUsers": users.describe_users,
+    "ModifyUser": users.modify_user,
+    "DeleteUser": users.delete_user,
+    "CreateUserGroup": users.create_user_group,
+    "DescribeUserGroups": users.describe_user_groups,
+    "ModifyUserGroup": users.modify_user_group,
+    "DeleteUserGroup": users.delete_user_group,
 }
 
 
