@@ -70,6 +70,9 @@ class EngineSettings:
     sentinel_down_after_ms: int = 1500
     sentinel_port: int = 26379
     sentinel_quorum: int = 2
+    # Whose Sentinel runs the shared trio that watches every group of either engine: "redis"
+    # (the OS package's redis-sentinel) or "valkey" (a valkey-server in its sentinel mode).
+    sentinel_engine: str = "redis"
 
     @property
     def engines_path(self) -> Path:

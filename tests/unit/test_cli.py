@@ -343,5 +343,5 @@ def test_engines_add_registers_a_binary_that_reports_a_version(tmp_path: Path) -
     other.chmod(0o755)
     refused = CliRunner().invoke(cli, ["engines", "add", str(other), "--data-dir", str(data_dir)])
     assert refused.exit_code == 1
-    assert "reports no Redis version" in refused.stderr
+    assert "reports no Redis OSS or Valkey version" in refused.stderr
     assert str(other) not in (data_dir / "engines.json").read_text()
