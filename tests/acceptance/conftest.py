@@ -30,6 +30,12 @@ def forwarder_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
     yield from _run_daemon(tmp_path, {"CACHEFLEET_NETWORK_ROUTER": "forwarder"})
 
 
+@pytest.fixture
+def valkey_sentinel_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose shared Sentinels are Valkey's (valkey-server in sentinel mode)."""
+    yield from _run_daemon(tmp_path, {"CACHEFLEET_ENGINE_SENTINEL_ENGINE": "valkey"})
+
+
 def _run_daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[LocalDaemon]:
     instance = LocalDaemon(
         tmp_path / "data", free_port(), random_address_base(), tmp_path / "daemon.log", env
