@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
+from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
@@ -117,6 +118,7 @@ class CacheDetails:
     engine_version: str
     parameter_group: str
     port: int
+    engine: str  # as the console names it: Redis OSS, Valkey
     multi_az: bool
     automatic_failover: bool
     subnet_group: str
@@ -151,6 +153,7 @@ def cache_details(
         node_type=spec.node_type,
         memory_gib=node_type.memory_gib if node_type else 0.0,
         engine_version=spec.engine_version,
+        engine=engine_title(spec.engine),
         parameter_group=spec.parameter_group,
         port=spec.port,
         multi_az=spec.multi_az,

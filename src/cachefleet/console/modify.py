@@ -30,7 +30,7 @@ from cachefleet.console.modify_form import (
 from cachefleet.console.posted import read_form
 from cachefleet.console.wizard_form import DAYS
 from cachefleet.errors import DomainError
-from cachefleet.model.engines import family_of
+from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
 from cachefleet.service import modify, parameter_groups
@@ -131,11 +131,14 @@ class ModifyPages(PagesOfACache):
 
     def _options(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
         spec = record.spec
-        targets = self._ctx.catalog.upgrade_targets(spec.engine_version)
+        # Newer versions of the cache's own engine (the move to Valkey: the API and CLI).
+        targets = self._ctx.catalog.upgrade_targets(spec.engine_version, spec.engine)
         families: dict[str, list[str]] = {}
         for version in (spec.engine_version, *targets):
-            names = parameter_groups.groups_for(self._ctx, scope, version, spec.cluster_mode)
-            families.setdefault(family_of(version), names)
+            names = parameter_groups.groups_for(
+                self._ctx, scope, version, spec.cluster_mode, spec.engine
+            )
+            families.setdefault(family_of(version, spec.engine), names)
         return {
             "targets": targets,
             "families": families,
@@ -153,6 +156,7 @@ def _summary(record: GroupRecord) -> dict[str, Any]:
         "standalone": spec.kind is ResourceKind.CACHE_CLUSTER,
         "cluster_mode": spec.cluster_mode.value,
         "engine_version": spec.engine_version,
+        "engine": engine_title(spec.engine),
         "maintenance_window": spec.maintenance_window,
         "node_type": spec.node_type,
         "multi_az": spec.multi_az,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
+from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
@@ -123,8 +124,9 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         when = "immediately" if form.apply == NOW else "in the next maintenance window"
         settings["engine_version"] = form.engine_version
         settings["apply_immediately"] = form.apply == NOW
-        shown = f"Redis OSS {form.engine_version}, applied {when}"
-        lines.append(Change("Engine version", f"Redis OSS {spec.engine_version}", shown))
+        title = engine_title(spec.engine)
+        shown = f"{title} {form.engine_version}, applied {when}"
+        lines.append(Change("Engine version", f"{title} {spec.engine_version}", shown))
     differs(
         "parameter_group", "Parameter group", spec.parameter_group, form.parameter_group,
         form.parameter_group,

@@ -10,7 +10,14 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     subnet_group_not_found,
 )
-from cachefleet.model.engines import ENGINES, REDIS, family_of, matches, version_description
+from cachefleet.model.engines import (
+    ENGINES,
+    REDIS,
+    engine_title,
+    family_of,
+    matches,
+    version_description,
+)
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
 from cachefleet.service.addresses import az_subnet
@@ -37,6 +44,11 @@ class EngineVersionView:
     def description(self) -> str:
         """``CacheEngineVersionDescription``, worded as ElastiCache's."""
         return version_description(self.version, self.engine)
+
+    @property
+    def title(self) -> str:
+        """The engine as the console names it: ``Redis OSS``, ``Valkey``."""
+        return engine_title(self.engine)
 
 
 def engine_versions(
