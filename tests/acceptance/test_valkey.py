@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,12 @@ def test_the_catalog_lists_valkey_with_its_family(daemon: Daemon) -> None:
     defaults = client.describe_engine_default_parameters(CacheParameterGroupFamily=family)
     names = {p["ParameterName"] for p in defaults["EngineDefaults"]["Parameters"]}
     assert "maxmemory-policy" in names and "lazyfree-lazy-eviction" not in names
+    listed_by_cli = subprocess.run(
+        [sys.executable, "-m", "cachefleet", "--endpoint-url", daemon.url, "engines", "list"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    row = next(line for line in listed_by_cli.stdout.splitlines() if "valkey-server" in line)
+    assert row.split()[:4] == ["valkey", "valkey-server", version, family], row
 
 
 @pytest.mark.parametrize("sentinels", ["redis", "valkey"])

@@ -128,6 +128,13 @@ def test_create_in_cluster_mode_asks_for_shards_and_replicas(run: Run, elasticac
     assert "ConfigurationEndpoint" in group
 
 
+def test_create_with_the_valkey_engine(run: Run, elasticache: Any) -> None:
+    result = run("create", "carts", "--engine", "valkey", "--no-wait")
+
+    assert result.exit_code == 0, result.output
+    assert group_of(elasticache, "carts")["Engine"] == "valkey"
+
+
 def test_create_without_replicas_turns_multi_az_and_failover_off(
     run: Run, elasticache: Any
 ) -> None:

@@ -5,6 +5,7 @@ unknown engine, Valkey back to Redis OSS, a standalone cache cluster's engine)."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,10 @@ from cachefleet.model.operations import UpgradeParams
 from cachefleet.model.parameters import definitions
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import GroupStatus
+from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.maintenance import schedule_minor_upgrades
+from cachefleet.service.requests import CreateGroupRequest
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 from cachefleet.store.codec import dumps, loads
@@ -208,3 +212,16 @@ def test_a_standalone_cache_clusters_engine_is_changed_through_a_replication_gro
     got = refused(api, "ModifyCacheCluster", {"CacheClusterId": "solo", "Engine": "valkey"})
     assert got[:2] == (400, "InvalidParameterCombination")
     assert "add it to a replication group first" in got[2]
+
+
+def test_a_valkey_caches_minor_upgrade_stays_on_valkey(tmp_path: Path) -> None:
+    catalog = EngineCatalog.of({"9.1.9"}, {"9.1.2", "9.1.5"})
+    ctx = ServiceContext(Store(tmp_path / "m.db"), Settings(data_dir=tmp_path), catalog,
+                         lambda *_: None)  # fmt: skip
+    request = CreateGroupRequest("vk", "", node_type="cache.t4g.micro", engine="valkey",
+                                 engine_version="9.1.2")  # fmt: skip
+    groups.create_group(ctx, SCOPE, request)
+    publish(ctx, "vk", GroupStatus.AVAILABLE)
+    assert schedule_minor_upgrades(ctx, datetime(2026, 11, 30, tzinfo=UTC)) == ["vk"]
+    (upgrade,) = ctx.store.active_operations(SCOPE, "vk")
+    assert upgrade.params == UpgradeParams("9.1.5", "default.valkey9", VALKEY)
