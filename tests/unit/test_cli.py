@@ -23,6 +23,8 @@ from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
 
 from cachefleet.cli.main import cli
+from cachefleet.cli.render import engine_version
+from cachefleet.cli.resources import Group, Node
 
 Run = Callable[..., Result]
 
@@ -133,6 +135,10 @@ def test_create_with_the_valkey_engine(run: Run, elasticache: Any) -> None:
 
     assert result.exit_code == 0, result.output
     assert group_of(elasticache, "carts")["Engine"] == "valkey"
+    node = Node.from_api({"CacheClusterId": "carts-001", "Engine": "valkey",
+                          "EngineVersion": "9.1.2"})  # fmt: skip
+    group = Group.from_api(group_of(elasticache, "carts"))
+    assert engine_version(group, {"carts-001": node}) == "valkey 9.1.2"
 
 
 def test_create_without_replicas_turns_multi_az_and_failover_off(
