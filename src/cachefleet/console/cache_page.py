@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
-from cachefleet.model.engines import engine_title
+from cachefleet.model.engines import REDIS, engine_title
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
@@ -189,8 +189,9 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", f"Turning automatic failover {state}", words, retry)
         case RebootParams(node_ids=nodes):
             return OperationLine("", "Rebooting", ", ".join(nodes), retry)
-        case UpgradeParams(to_version=version):
-            return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case UpgradeParams(to_version=version, to_engine=engine):
+            target = version if engine == REDIS else f"{engine_title(engine)} {version}"
+            return OperationLine("", f"Upgrading the engine to {target}", _when(operation), retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

@@ -26,6 +26,8 @@ from cachefleet.console.modify_form import (
     current_form,
     posted_form,
     primary_choices,
+    target_label,
+    target_value,
 )
 from cachefleet.console.posted import read_form
 from cachefleet.console.wizard_form import DAYS
@@ -131,16 +133,19 @@ class ModifyPages(PagesOfACache):
 
     def _options(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
         spec = record.spec
-        # Newer versions of the cache's own engine (the move to Valkey: the API and CLI).
-        targets = self._ctx.catalog.upgrade_targets(spec.engine_version, spec.engine)
+        # Newer versions of the cache's engine and, for a replication group on Redis OSS, the
+        # installed Valkey (a standalone cache cluster moves through a replication group).
+        moves = self._ctx.catalog.moves(spec.engine_version, spec.engine)
+        if spec.kind is ResourceKind.CACHE_CLUSTER:
+            moves = tuple(move for move in moves if move[0] == spec.engine)
         families: dict[str, list[str]] = {}
-        for version in (spec.engine_version, *targets):
+        for engine, version in ((spec.engine, spec.engine_version), *moves):
             names = parameter_groups.groups_for(
-                self._ctx, scope, version, spec.cluster_mode, spec.engine
+                self._ctx, scope, version, spec.cluster_mode, engine
             )
-            families.setdefault(family_of(version, spec.engine), names)
+            families.setdefault(family_of(version, engine), names)
         return {
-            "targets": targets,
+            "targets": [(target_value(spec.engine, *move), target_label(*move)) for move in moves],
             "families": families,
             "primaries": primary_choices(record),
             "days": DAYS,
