@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 from cachefleet.api.protocol import service_model
 from cachefleet.harness import free_port
 from cachefleet.model.ids import Scope
-from cachefleet.model.status import GroupStatus
+from cachefleet.model.state import NodeState
+from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service.context import ServiceContext
 
 SIGV4 = (
@@ -126,3 +127,14 @@ def publish(ctx: ServiceContext, key: str, status: GroupStatus) -> None:
     record = ctx.store.get_group(SCOPE, key)
     assert record is not None
     ctx.store.update_state(SCOPE, key, replace(record.state, status=status))
+
+
+def a_standalone_cluster(api: ApiClient, ctx: ServiceContext) -> None:
+    """A standalone cache cluster ``solo``, published available as the loop would."""
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
+    publish(ctx, "cluster:solo", GroupStatus.AVAILABLE)
+    record = ctx.store.get_group(SCOPE, "cluster:solo")
+    assert record is not None
+    ctx.store.update_state(
+        SCOPE, "cluster:solo", record.state.with_node("solo", NodeState(NodeStatus.AVAILABLE))
+    )

@@ -34,7 +34,7 @@ from cachefleet.installation import (
     endpoints_dir,
     nodes_root,
 )
-from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
@@ -50,8 +50,12 @@ log = logging.getLogger("cachefleet")
 
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
-    """The installed redis-server versions, newest first."""
-    return EngineCatalog.of({b.version for b in binaries if b.kind is BinaryKind.SERVER})
+    """The installed server versions of each engine, newest first."""
+    servers = [b for b in binaries if b.kind is BinaryKind.SERVER]
+    return EngineCatalog.of(
+        (b.version for b in servers if b.engine == REDIS),
+        (b.version for b in servers if b.engine == VALKEY),
+    )
 
 
 def installed_engines(settings: Settings) -> list[EngineBinary]:
@@ -71,7 +75,7 @@ def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
-    return SentinelSet(addresses, settings.data_dir, script)
+    return SentinelSet(addresses, settings.data_dir, script, settings.engine.sentinel_engine)
 
 
 @dataclass

@@ -264,21 +264,23 @@ def cluster_mode_without_failover() -> InvalidParameter:
 
 
 def engine_not_offered(engine: str) -> InvalidParameter:
-    """An engine other than Redis OSS."""
+    """An engine other than Redis OSS and Valkey."""
     return InvalidParameter(
-        f"Engine {engine} is not offered by cachefleet: it runs Redis OSS only (Engine=redis).",
+        f"Engine {engine} is not offered by cachefleet: it runs Redis OSS (Engine=redis) and "
+        "Valkey (Engine=valkey).",
         parameter="Engine",
         problem="unknown",
     )
 
 
 def engine_version_not_found(
-    version: str, installed: tuple[str, ...]
+    version: str, installed: tuple[str, ...], engine: str = "redis"
 ) -> InvalidParameterCombination:
-    """An EngineVersion no installed redis-server satisfies; names the installed versions."""
+    """An EngineVersion no installed server of the engine satisfies; names the installed
+    versions."""
     names = ", ".join(installed) or "none"
     return InvalidParameterCombination(
-        f"Cannot find version {version} for redis (installed on this host: {names}).",
+        f"Cannot find version {version} for {engine} (installed on this host: {names}).",
         parameter="EngineVersion",
         problem="unknown",
         facts={"version": version},
@@ -297,4 +299,15 @@ def user_group_not_found(user_group_id: str) -> NotFound:
         Kind.USER_GROUP,
         parameter="UserGroupId",
         problem="unknown",
+    )
+
+
+def engine_change_refused(current: str, requested: str) -> InvalidParameterCombination:
+    """A move between engines ElastiCache does not make: only Redis OSS to Valkey, never back."""
+    return InvalidParameterCombination(
+        f"Cannot modify the engine from {current} to {requested}: a cache may move from redis "
+        "to valkey only, and not back.",
+        parameter="Engine",
+        problem="engine-change",
+        facts={"current": current, "requested": requested},
     )

@@ -76,6 +76,9 @@ class EngineSettings:
     sentinel_down_after_ms: int = 1500
     sentinel_port: int = 26379
     sentinel_quorum: int = 2
+    # Whose Sentinel runs the shared trio that watches every group of either engine: "redis"
+    # (the OS package's redis-sentinel) or "valkey" (a valkey-server in its sentinel mode).
+    sentinel_engine: str = "redis"
 
     @property
     def engines_path(self) -> Path:
@@ -221,6 +224,8 @@ def _validate(settings: Settings) -> None:
         raise FatalError("setting network.az_suffixes: between 1 and 6 zones")
     if settings.network.router not in ("auto", "nftables", "forwarder"):
         raise FatalError("setting network.router: one of auto, nftables, forwarder")
+    if settings.engine.sentinel_engine not in ("redis", "valkey"):
+        raise FatalError("setting engine.sentinel_engine: one of redis, valkey")
     if not 0 < settings.loop.interval_s <= settings.loop.settled_interval_s:
         raise FatalError(
             "settings loop.interval_s and loop.settled_interval_s: 0 < interval <= settled"

@@ -32,6 +32,12 @@ def forwarder_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
 
 
 @pytest.fixture
+def valkey_sentinel_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose shared Sentinels are Valkey's (valkey-server in sentinel mode)."""
+    yield from _run_daemon(tmp_path, {"CACHEFLEET_ENGINE_SENTINEL_ENGINE": "valkey"})
+
+
+@pytest.fixture
 def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
     """A fresh daemon with API authentication on; its clients sign with its one key pair."""
     key = new_access_key("111122223333")

@@ -61,8 +61,9 @@ def test_the_installed_engines_are_listed_with_their_families(daemon: Daemon) ->
     six_two = next(v for v in by_version if v.startswith("6.2."))
     assert by_version[six_two]["CacheParameterGroupFamily"] == "redis6.x"
     assert by_version[six_two]["CacheEngineVersionDescription"] == f"redis version {six_two}"
-    defaults = client.describe_cache_engine_versions(DefaultOnly=True)["CacheEngineVersions"]
-    assert sorted(v["CacheParameterGroupFamily"] for v in defaults) == ["redis6.x", "redis7"]
+    defaults = client.describe_cache_engine_versions(Engine="redis", DefaultOnly=True)
+    families = [v["CacheParameterGroupFamily"] for v in defaults["CacheEngineVersions"]]
+    assert sorted(families) == ["redis6.x", "redis7"]
     sixes = client.describe_cache_engine_versions(CacheParameterGroupFamily="redis6.x")
     assert {v["EngineVersion"][:3] for v in sixes["CacheEngineVersions"]} == {"6.0", "6.2"}
     listed_by_cli = subprocess.run(

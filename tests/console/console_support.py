@@ -62,3 +62,22 @@ class ConsoleClient:
         transport = httpx.ASGITransport(app=self._app)
         async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as http:
             return await http.request(method, path, **kwargs)
+
+
+def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
+    """The Modify form as its page fills it in for this cache, with ``changes``."""
+    spec = record.spec
+    fields = {
+        "description": spec.description, "engine_version": "", "apply": "window",
+        "parameter_group": spec.parameter_group, "maintenance": "keep",
+        "snapshot_window": spec.snapshot_window,
+    }  # fmt: skip
+    fields |= {"multi_az": "on"} if spec.multi_az else {}
+    fields |= {"auto_failover": "on"} if spec.automatic_failover else {}
+    fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
+    return {key: value for key, value in (fields | changes).items() if value != "off"}
+
+
+def review_rows(html: str) -> list[str]:
+    """The rows of the Modify page's review, as a reader sees them."""
+    return [text_of(row).strip() for row in re.findall(r"<tr data-change.*?</tr>", html, re.S)]

@@ -20,7 +20,16 @@ from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
-from console_support import SCOPE, TOKEN, ConsoleClient, a_group, publish_available, text_of
+from console_support import (
+    SCOPE,
+    TOKEN,
+    ConsoleClient,
+    a_group,
+    form_of,
+    publish_available,
+    review_rows,
+    text_of,
+)
 
 Publish = Callable[[str], GroupRecord]
 
@@ -36,24 +45,6 @@ def a_solo(ctx: ServiceContext, make_available: Publish) -> GroupRecord:
     request = CreateClusterRequest("solo", node_type="cache.t3.micro", num_cache_nodes=1)
     clusters.create_cluster(ctx, SCOPE, request)
     return make_available("cluster:solo")
-
-
-def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
-    """The Modify form as its page fills it in for this cache, with ``changes``."""
-    spec = record.spec
-    fields = {
-        "description": spec.description, "engine_version": "", "apply": "window",
-        "parameter_group": spec.parameter_group, "maintenance": "keep",
-        "snapshot_window": spec.snapshot_window,
-    }  # fmt: skip
-    fields |= {"multi_az": "on"} if spec.multi_az else {}
-    fields |= {"auto_failover": "on"} if spec.automatic_failover else {}
-    fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
-    return {key: value for key, value in (fields | changes).items() if value != "off"}
-
-
-def review_rows(html: str) -> list[str]:
-    return [text_of(row).strip() for row in re.findall(r"<tr data-change.*?</tr>", html, re.S)]
 
 
 def test_the_modify_page_shows_every_setting_and_those_not_available_yet(

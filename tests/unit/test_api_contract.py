@@ -258,7 +258,8 @@ def test_parameter_groups_through_botocore(api: ApiClient) -> None:
     names = [g["CacheParameterGroupName"] for g in ok(
         api, "DescribeCacheParameterGroups", {})["CacheParameterGroups"]]  # fmt: skip
     assert names == ["default.redis6.x", "default.redis6.x.cluster.on", "default.redis7",
-                     "default.redis7.cluster.on", "tuned"]  # fmt: skip
+                     "default.redis7.cluster.on", "default.valkey9", "default.valkey9.cluster.on",
+                     "tuned"]  # fmt: skip
     modified = ok(api, "ModifyCacheParameterGroup", {
         "CacheParameterGroupName": "tuned",
         "ParameterNameValues": _pairs(("maxmemory-policy", "allkeys-lru"), ("databases", "32")),

@@ -115,7 +115,8 @@ def test_cluster_mode_with_failover_left_out_is_refused(api: ApiClient) -> None:
 
 def test_memcached_is_not_offered_whatever_else_is_asked(api: ApiClient) -> None:
     message = (
-        "Engine memcached is not offered by cachefleet: it runs Redis OSS only (Engine=redis)."
+        "Engine memcached is not offered by cachefleet: it runs Redis OSS (Engine=redis) and "
+        "Valkey (Engine=valkey)."
     )
     cluster = {"CacheClusterId": "m", "Engine": "memcached", "NumCacheNodes": 3}
     assert refused(api, "CreateCacheCluster", cluster) == (400, "InvalidParameterValue", message)

@@ -14,13 +14,12 @@ from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import create_api_app
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.spec import GroupSpec
-from cachefleet.model.state import NodeState
-from cachefleet.model.status import GroupStatus, NodeStatus
+from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
-from api_support import SCOPE, ApiClient, a_group, ok, publish, refused
+from api_support import SCOPE, ApiClient, a_group, a_standalone_cluster, ok, publish, refused
 
 MODIFY = "ModifyReplicationGroup"
 
@@ -124,17 +123,6 @@ def test_a_group_being_created_cannot_be_modified(api: ApiClient) -> None:
         400,
         "InvalidReplicationGroupState",
         "Replication group must be in available state to modify.",
-    )
-
-
-def a_standalone_cluster(api: ApiClient, ctx: ServiceContext) -> None:
-    """A standalone cache cluster ``solo``, published available as the loop would."""
-    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
-    publish(ctx, "cluster:solo", GroupStatus.AVAILABLE)
-    record = ctx.store.get_group(SCOPE, "cluster:solo")
-    assert record is not None
-    ctx.store.update_state(
-        SCOPE, "cluster:solo", record.state.with_node("solo", NodeState(NodeStatus.AVAILABLE))
     )
 
 

@@ -23,6 +23,8 @@ from click.testing import CliRunner, Result
 from moto.server import ThreadedMotoServer
 
 from cachefleet.cli.main import cli
+from cachefleet.cli.render import engine_version
+from cachefleet.cli.resources import Group, Node
 
 Run = Callable[..., Result]
 
@@ -126,6 +128,17 @@ def test_create_in_cluster_mode_asks_for_shards_and_replicas(run: Run, elasticac
     assert len(group["NodeGroups"]) == 3
     assert len(group["MemberClusters"]) == 9
     assert "ConfigurationEndpoint" in group
+
+
+def test_create_with_the_valkey_engine(run: Run, elasticache: Any) -> None:
+    result = run("create", "carts", "--engine", "valkey", "--no-wait")
+
+    assert result.exit_code == 0, result.output
+    assert group_of(elasticache, "carts")["Engine"] == "valkey"
+    node = Node.from_api({"CacheClusterId": "carts-001", "Engine": "valkey",
+                          "EngineVersion": "9.1.2"})  # fmt: skip
+    group = Group.from_api(group_of(elasticache, "carts"))
+    assert engine_version(group, {"carts-001": node}) == "valkey 9.1.2"
 
 
 def test_create_without_replicas_turns_multi_az_and_failover_off(
@@ -344,7 +357,7 @@ def test_engines_add_registers_a_binary_that_reports_a_version(tmp_path: Path) -
     other.chmod(0o755)
     refused = CliRunner().invoke(cli, ["engines", "add", str(other), "--data-dir", str(data_dir)])
     assert refused.exit_code == 1
-    assert "reports no Redis version" in refused.stderr
+    assert "reports no Redis OSS or Valkey version" in refused.stderr
     assert str(other) not in (data_dir / "engines.json").read_text()
 
 

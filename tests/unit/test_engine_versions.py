@@ -108,15 +108,15 @@ def test_registering_checks_the_binary_and_persists_it_once(tmp_path: Path) -> N
     not_redis = tmp_path / "bin" / "other"
     not_redis.write_text("#!/bin/sh\necho hello\n")
     not_redis.chmod(0o755)
-    with pytest.raises(ValueError, match="no Redis version"):
+    with pytest.raises(ValueError, match="no Redis OSS or Valkey version"):
         register_binary(data_dir, not_redis)
     valkey = fake_server(tmp_path / "valkey", "9.1.2", name="valkey-server")
     valkey.write_text(valkey.read_text().replace("Redis server", "Valkey server"))
-    with pytest.raises(ValueError, match="no Redis version"):
-        register_binary(data_dir, valkey)
+    added = register_binary(data_dir, valkey)
+    assert (added.engine, added.version, added.program) == ("valkey", "9.1.2", "valkey-server")
     with pytest.raises(ValueError, match="not an executable"):
         register_binary(data_dir, tmp_path / "missing")
-    assert registered_binaries(data_dir) == [str(binary)]
+    assert registered_binaries(data_dir) == [str(binary), str(valkey)]
 
 
 def test_a_sentinel_falls_back_to_a_redis_server() -> None:

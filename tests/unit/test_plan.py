@@ -631,6 +631,26 @@ def test_the_old_primary_is_upgraded_last_then_the_upgrade_ends():
     assert record.operation.status.value == "done"
 
 
+def test_a_move_to_valkey_tells_the_engines_apart_even_at_the_same_version_number():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = replace(new_upgrade("7.2.4", "default.valkey7", T0, engine="valkey"), id=8)
+    first = plan_group(spec, available(spec), False, observed(primary(n1), replica(n2, n1),
+                       sentinel=n1.node_id), Memory(), T0, (operation,))  # fmt: skip
+    assert RecordEngineVersion("7.2.4", "default.valkey7", "valkey") in first.actions
+    started = replace(operation, progress=UpgradeProgress(started=True))
+    on_redis = observed(running(primary(n1), "7.2.4"), running(replica(n2, n1), "7.2.4"),
+                        sentinel=n1.node_id)  # fmt: skip
+    decision = plan_group(spec, available(spec), False, on_redis, Memory(), T0, (started,))
+    assert [a for a in decision.actions if isinstance(a, RestartNode)] == [RestartNode(n2, n1)]
+    valkey = replace(running(replica(n2, n1), "7.2.4"), engine="valkey")
+    moved = observed(running(primary(n1), "7.2.4"), valkey, sentinel=n1.node_id)
+    decision = plan_group(spec, available(spec), False, moved, Memory(), T0, (started,))
+    assert [a for a in decision.actions if isinstance(a, PlannedFailover)] == [
+        PlannedFailover("0001", n2)
+    ]
+
+
 def test_a_node_without_replicas_is_upgraded_in_place_on_its_saved_data():
     spec = a_group(1, failover=False)
     (n1,) = spec.nodes

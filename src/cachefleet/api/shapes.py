@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
@@ -66,7 +67,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "NetworkType": spec.network_type,
         "IpDiscovery": "ipv4",
         "ClusterMode": spec.cluster_mode.value,
-        "Engine": "redis",
+        "Engine": spec.engine,
     }
 
 
@@ -133,7 +134,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "CacheClusterId": node.node_id,
         "ClientDownloadLandingPage": "https://redis.io/docs/latest/develop/clients/",
         "CacheNodeType": spec.node_type,
-        "Engine": "redis",
+        "Engine": spec.engine,
         "EngineVersion": spec.engine_version,
         "CacheClusterStatus": status,
         "NumCacheNodes": 1,
@@ -235,10 +236,10 @@ def tag_list(tags: list[Tag]) -> dict[str, Any]:
 def engine_version(view: EngineVersionView) -> dict[str, Any]:
     """A CacheEngineVersion shape."""
     return {
-        "Engine": "redis",
+        "Engine": view.engine,
         "EngineVersion": view.version,
         "CacheParameterGroupFamily": view.family,
-        "CacheEngineDescription": "Redis OSS",
+        "CacheEngineDescription": engine_title(view.engine),
         "CacheEngineVersionDescription": view.description,
     }
 

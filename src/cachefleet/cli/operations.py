@@ -33,13 +33,14 @@ class GroupRequest:
     multi_az: bool
     automatic_failover: bool
     tags: tuple[tuple[str, str], ...] = ()
+    engine: str = ENGINE
 
     def to_params(self) -> JsonObject:
         """The ``CreateReplicationGroup`` parameters for this request."""
         params: JsonObject = {
             "ReplicationGroupId": self.name,
             "ReplicationGroupDescription": self.description,
-            "Engine": ENGINE,
+            "Engine": self.engine,
             "CacheNodeType": self.node_type,
             "MultiAZEnabled": self.multi_az,
             "AutomaticFailoverEnabled": self.automatic_failover,

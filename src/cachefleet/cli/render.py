@@ -88,11 +88,13 @@ def endpoint_lines(group: Group) -> list[str]:
 
 
 def engine_version(group: Group, nodes: Mapping[str, Node]) -> str | None:
-    """The engine version of the group's first node that reports one."""
+    """The engine version of the group's first node that reports one (``valkey 9.1.2`` for a
+    Valkey node, the bare version for Redis OSS)."""
     for cluster_id in group.member_clusters:
         node = nodes.get(cluster_id)
         if node is not None and node.engine_version:
-            return node.engine_version
+            prefix = "" if node.engine == "redis" else f"{node.engine} "
+            return prefix + node.engine_version
     return None
 
 

@@ -131,6 +131,7 @@ class Node:
     zone: str | None
     endpoint: Endpoint | None
     raw: JsonObject
+    engine: str = "redis"
 
     @classmethod
     def from_api(cls, obj: JsonObject) -> Node:
@@ -144,6 +145,7 @@ class Node:
             zone=text(obj, "PreferredAvailabilityZone"),
             endpoint=endpoint,
             raw=obj,
+            engine=text(obj, "Engine") or "redis",
         )
 
     @property

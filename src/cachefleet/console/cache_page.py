@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import assert_never
 
+from cachefleet.model.engines import REDIS, engine_title
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
@@ -117,6 +118,7 @@ class CacheDetails:
     engine_version: str
     parameter_group: str
     port: int
+    engine: str  # as the console names it: Redis OSS, Valkey
     multi_az: bool
     automatic_failover: bool
     subnet_group: str
@@ -151,6 +153,7 @@ def cache_details(
         node_type=spec.node_type,
         memory_gib=node_type.memory_gib if node_type else 0.0,
         engine_version=spec.engine_version,
+        engine=engine_title(spec.engine),
         parameter_group=spec.parameter_group,
         port=spec.port,
         multi_az=spec.multi_az,
@@ -186,8 +189,9 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", f"Turning automatic failover {state}", words, retry)
         case RebootParams(node_ids=nodes):
             return OperationLine("", "Rebooting", ", ".join(nodes), retry)
-        case UpgradeParams(to_version=version):
-            return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case UpgradeParams(to_version=version, to_engine=engine):
+            target = version if engine == REDIS else f"{engine_title(engine)} {version}"
+            return OperationLine("", f"Upgrading the engine to {target}", _when(operation), retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

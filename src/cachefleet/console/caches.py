@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from cachefleet.console.cache_page import status_text
 from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
+from cachefleet.model.engines import REDIS, engine_title
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
@@ -43,6 +44,11 @@ class CacheRow:
     created: datetime
 
 
+def _version_label(engine: str, version: str) -> str:
+    """The list's engine version: the bare version for Redis OSS, ``Valkey 9.1.2`` else."""
+    return version if engine == REDIS else f"{engine_title(engine)} {version}"
+
+
 def _on(flag: bool) -> str:
     return "Enabled" if flag else "Disabled"
 
@@ -59,7 +65,7 @@ def cache_rows(records: Iterable[GroupRecord]) -> list[CacheRow]:
             shards=len(record.spec.shards),
             nodes=len(record.spec.live_nodes),
             node_type=record.spec.node_type,
-            engine_version=record.spec.engine_version,
+            engine_version=_version_label(record.spec.engine, record.spec.engine_version),
             created=record.spec.created_at,
         )
         for record in ordered

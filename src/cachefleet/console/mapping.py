@@ -270,7 +270,7 @@ _WORDS: dict[tuple[str, str], str] = {
     ("PreferredAvailabilityZone", "unknown"): "{az} is not an Availability Zone of this region.",
     ("CacheNodeType", "unknown"): "Choose a node type from the list.",
     ("CacheNodeType", "required"): "Choose a node type.",
-    ("Engine", "unknown"): "Only Redis OSS is available.",
+    ("Engine", "unknown"): "Choose Redis OSS or Valkey.",
     ("EngineVersion", "unknown"): "Redis OSS {version} is not installed: choose from the list.",
     ("Port", "out-of-range"): "Use a port from {min} to {max}.",
     ("CacheSubnetGroupName", "unknown"): "Choose a subnet group from the list.",

@@ -26,11 +26,13 @@ from cachefleet.console.modify_form import (
     current_form,
     posted_form,
     primary_choices,
+    target_label,
+    target_value,
 )
 from cachefleet.console.posted import read_form
 from cachefleet.console.wizard_form import DAYS
 from cachefleet.errors import DomainError
-from cachefleet.model.engines import family_of
+from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
 from cachefleet.service import modify, parameter_groups
@@ -131,13 +133,19 @@ class ModifyPages(PagesOfACache):
 
     def _options(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
         spec = record.spec
-        targets = self._ctx.catalog.upgrade_targets(spec.engine_version)
+        # Newer versions of the cache's engine and, for a replication group on Redis OSS, the
+        # installed Valkey (a standalone cache cluster moves through a replication group).
+        moves = self._ctx.catalog.moves(spec.engine_version, spec.engine)
+        if spec.kind is ResourceKind.CACHE_CLUSTER:
+            moves = tuple(move for move in moves if move[0] == spec.engine)
         families: dict[str, list[str]] = {}
-        for version in (spec.engine_version, *targets):
-            names = parameter_groups.groups_for(self._ctx, scope, version, spec.cluster_mode)
-            families.setdefault(family_of(version), names)
+        for engine, version in ((spec.engine, spec.engine_version), *moves):
+            names = parameter_groups.groups_for(
+                self._ctx, scope, version, spec.cluster_mode, engine
+            )
+            families.setdefault(family_of(version, engine), names)
         return {
-            "targets": targets,
+            "targets": [(target_value(spec.engine, *move), target_label(*move)) for move in moves],
             "families": families,
             "primaries": primary_choices(record),
             "days": DAYS,
@@ -153,6 +161,7 @@ def _summary(record: GroupRecord) -> dict[str, Any]:
         "standalone": spec.kind is ResourceKind.CACHE_CLUSTER,
         "cluster_mode": spec.cluster_mode.value,
         "engine_version": spec.engine_version,
+        "engine": engine_title(spec.engine),
         "maintenance_window": spec.maintenance_window,
         "node_type": spec.node_type,
         "multi_az": spec.multi_az,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
+from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
@@ -103,6 +104,23 @@ def _on(flag: bool) -> str:
     return "Enabled" if flag else "Disabled"
 
 
+def target_value(current_engine: str, engine: str, version: str) -> str:
+    """The engine version field's value for a target: the version on the cache's own engine,
+    ``valkey:9.1.2`` for a move to another engine."""
+    return version if engine == current_engine else f"{engine}:{version}"
+
+
+def target_label(engine: str, version: str) -> str:
+    """How the field names a target: ``Redis OSS 7.0.15``, ``Valkey 9.1.2``."""
+    return f"{engine_title(engine)} {version}"
+
+
+def _target_of(value: str, current_engine: str) -> tuple[str, str]:
+    """The (engine, version) a field value names (`target_value`)."""
+    engine, _, version = value.rpartition(":")
+    return (engine or current_engine), version
+
+
 def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, list[Change]]:
     """What the form changes, for the service and for the review.
 
@@ -119,12 +137,16 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
             lines.append(Change(label, current or "—", shown))
 
     differs("description", "Description", spec.description, form.description, form.description)
-    if form.engine_version and form.engine_version != spec.engine_version:
+    engine, version = _target_of(form.engine_version, spec.engine)
+    if version and (engine, version) != (spec.engine, spec.engine_version):
         when = "immediately" if form.apply == NOW else "in the next maintenance window"
-        settings["engine_version"] = form.engine_version
+        settings["engine_version"] = version
+        if engine != spec.engine:
+            settings["engine"] = engine
         settings["apply_immediately"] = form.apply == NOW
-        shown = f"Redis OSS {form.engine_version}, applied {when}"
-        lines.append(Change("Engine version", f"Redis OSS {spec.engine_version}", shown))
+        shown = f"{target_label(engine, version)}, applied {when}"
+        now = target_label(spec.engine, spec.engine_version)
+        lines.append(Change("Engine version", now, shown))
     differs(
         "parameter_group", "Parameter group", spec.parameter_group, form.parameter_group,
         form.parameter_group,

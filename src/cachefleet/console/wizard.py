@@ -33,6 +33,7 @@ from cachefleet.console.wizard_steps import (
     target,
 )
 from cachefleet.errors import DomainError
+from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
@@ -78,7 +79,9 @@ def node_families() -> tuple[NodeFamily, ...]:
 
 def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
     """The choices of the wizard, from the service's catalogue."""
-    versions = tuple(v.version for v in catalog.engine_versions(ctx, None, None, None, False))
+    # The "Create Redis OSS cache" flow: Redis OSS's versions only (Valkey: the API and CLI).
+    installed = catalog.engine_versions(ctx, REDIS, None, None, False)
+    versions = tuple(v.version for v in installed)
     parameter_groups = {
         version: {
             mode.value: parameter_groups_service.groups_for(ctx, scope, version, mode)

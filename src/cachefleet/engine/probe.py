@@ -26,6 +26,7 @@ from cachefleet.engine.client import (
 )
 from cachefleet.engine.process import is_alive
 from cachefleet.errors import EngineError
+from cachefleet.model.engines import REDIS, VALKEY
 from cachefleet.model.observed import NodeObservation, ReplicaLink
 from cachefleet.model.status import Role
 
@@ -106,7 +107,9 @@ def observation_from_info(
         cluster_known_nodes=cluster.known_nodes if cluster else 0,
         loading=_number(info, "loading") == 1,
         listening=listening,
-        engine_version=_text(info, "redis_version"),
+        # Valkey reports the Redis OSS version it is compatible with as redis_version.
+        engine_version=_text(info, "valkey_version") or _text(info, "redis_version"),
+        engine=VALKEY if _text(info, "server_name") == VALKEY else REDIS,
     )
 
 

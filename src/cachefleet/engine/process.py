@@ -44,7 +44,7 @@ from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, P
 
 log = logging.getLogger(__name__)
 
-REDIS_PROGRAMS = frozenset({"redis-server", "redis-sentinel"})
+REDIS_PROGRAMS = frozenset({"redis-server", "redis-sentinel", "valkey-server", "valkey-sentinel"})
 START_TIMEOUT_S = 5.0
 STOP_WAIT_S = 2.0
 _POLL_S = 0.02
@@ -131,7 +131,7 @@ def identity_mismatch(pid: int, expected_conf: Path) -> str | None:
         return f"pid {pid} has no readable command line"
     program = os.path.basename(title.split(" ", 1)[0])
     if program not in REDIS_PROGRAMS:
-        return f"pid {pid} runs {program!r}, not redis-server or redis-sentinel"
+        return f"pid {pid} runs {program!r}, not a Redis OSS or Valkey server or Sentinel"
     if title.endswith(" " + str(expected_conf.absolute())):
         return None
     if _has_config_in_title(title) or started_in(pid) != expected_conf.parent / DATA_DIR_NAME:

@@ -24,7 +24,7 @@ from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
-from cachefleet.model.engines import features
+from cachefleet.model.engines import REDIS, features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
@@ -58,6 +58,7 @@ class SentinelSet:
     addresses: tuple[NodeAccess, ...]
     root: Path
     switch_script: str | None = None
+    engine: str = REDIS  # whose Sentinel runs them: Redis OSS's, or Valkey's sentinel mode
 
     def configs(self) -> list[SentinelConfig]:
         """The config of each Sentinel, named ``az1``, ``az2``, …."""
@@ -104,16 +105,17 @@ class HostEngine:
 
     async def ensure_sentinels(self) -> list[int]:
         """Start (or adopt) every Sentinel; return their pids."""
-        binary = self._binary(BinaryKind.SENTINEL, None)
+        binary = self._binary(BinaryKind.SENTINEL, None, self._sentinels.engine)
         configs = self._sentinels.configs()
         return list(
             await asyncio.gather(*(sentinel.ensure_sentinel_running(binary, c) for c in configs))
         )
 
-    def _binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
-        found = pick_binary(self._binaries, kind, version)
+    def _binary(self, kind: BinaryKind, version: str | None, engine: str) -> EngineBinary:
+        found = pick_binary(self._binaries, kind, version, engine)
         if found is None:
-            raise EngineNotInstalled(f"no {kind.value} {version or ''} is installed".strip())
+            name = kind.file_name(engine)
+            raise EngineNotInstalled(f"no {name} {version or ''} is installed".strip())
         return found
 
     def paths(self, spec: GroupSpec, node: NodeSpec) -> NodePaths:
@@ -198,7 +200,7 @@ class HostEngine:
         if fresh and paths.data_dir.exists():
             shutil.rmtree(paths.data_dir)
         paths.create()
-        binary = self._binary(BinaryKind.SERVER, spec.engine_version)
+        binary = self._binary(BinaryKind.SERVER, spec.engine_version, spec.engine)
         config = self._node_config(spec, node, replica_of, binary, dict(parameters))
         await process.ensure_node_running(binary, config)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cachefleet.model.engines import REDIS
 from cachefleet.model.status import Role
 
 
@@ -47,7 +48,8 @@ class NodeObservation:
     cluster_known_nodes: int = 0
     loading: bool = False
     listening: tuple[str, ...] = ()
-    engine_version: str = ""
+    engine_version: str = ""  # the program's own version: valkey_version on Valkey
+    engine: str = REDIS  # "valkey" when INFO's server_name says so
 
     @property
     def is_primary(self) -> bool:

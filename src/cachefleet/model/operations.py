@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from cachefleet.model.engines import REDIS
 from cachefleet.model.state import PendingChanges
 
 
@@ -127,6 +128,7 @@ class UpgradeParams:
 
     to_version: str
     parameter_group: str = ""  # the new family's group on a major upgrade
+    to_engine: str = REDIS  # "valkey" for ElastiCache's cross-engine upgrade from Redis OSS
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +223,17 @@ def new_failover_setting(enable: bool, now: datetime) -> Operation:
 
 
 def new_upgrade(
-    to_version: str, parameter_group: str, now: datetime, not_before: datetime | None = None
+    to_version: str,
+    parameter_group: str,
+    now: datetime,
+    not_before: datetime | None = None,
+    engine: str = REDIS,
 ) -> Operation:
-    """A new rolling engine upgrade, now or once ``not_before`` (the maintenance window)."""
+    """A new rolling engine upgrade (to ``engine`` ``to_version``), now or once ``not_before``
+    (the maintenance window)."""
     return Operation(
         OperationKind.UPGRADE,
-        UpgradeParams(to_version, parameter_group),
+        UpgradeParams(to_version, parameter_group, engine),
         UpgradeProgress(),
         now,
         updated_at=now,

@@ -1,5 +1,5 @@
-"""Parameter groups: ElastiCache's parameters of the Redis OSS families, their metadata, and the
-values a node runs with.
+"""Parameter groups: ElastiCache's parameters of the Redis OSS and Valkey families, their
+metadata, and the values a node runs with.
 
 The catalogue is ElastiCache's (`../shared/reference/elasticache.md` §4.1, and ElastiCache's
 parameter pages for the two families for what that table leaves out: data types,
@@ -25,8 +25,9 @@ from cachefleet.model.engines import version_tuple
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NodeType
 
-FAMILIES = ("redis7", "redis6.x")
-"""The families of the engines cachefleet can run (6.x binaries may or may not be installed)."""
+FAMILIES = ("redis7", "redis6.x", "valkey9")
+"""The families of the engines cachefleet can run (6.x and Valkey binaries may or may not be
+installed)."""
 
 CLUSTER_ON = ".cluster.on"
 #: Parameters a group may change only while no cache uses it (a cache's mode is fixed).
@@ -193,9 +194,19 @@ def _family(extra: tuple[ParameterDef, ...]) -> dict[str, ParameterDef]:
     return {name: merged[name] for name in sorted(merged)}
 
 
+def _valkey(redis7: dict[str, ParameterDef]) -> dict[str, ParameterDef]:
+    """Valkey's family from redis7's parameters, with what ElastiCache's Valkey 8 pages change:
+    the ``lazyfree-lazy-*`` parameters are gone (Valkey frees lazily by default) and
+    ``repl-backlog-size`` defaults to 10 MiB. Valkey 9 runs every redis7 directive."""
+    kept = {name: d for name, d in redis7.items() if not name.startswith("lazyfree-lazy-")}
+    kept["repl-backlog-size"] = replace(kept["repl-backlog-size"], default="10485760")
+    return kept
+
+
 CATALOGUE: dict[str, dict[str, ParameterDef]] = {
     "redis7": _family(_REDIS7),
     "redis6.x": _family(_REDIS6),
+    "valkey9": _valkey(_family(_REDIS7)),
 }
 """Every family's parameters by name, in name order."""
 

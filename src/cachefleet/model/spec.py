@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.status import ClusterMode, EndpointKind
 
@@ -31,8 +32,8 @@ class SlotRange:
 
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """One node (an ElastiCache cache cluster): a redis-server on its own address, placed on
-    ``host``."""
+    """One node (an ElastiCache cache cluster): a server of the group's engine on its own
+    address, placed on ``host``."""
 
     node_id: str
     shard_id: str
@@ -91,6 +92,7 @@ class GroupSpec:
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
+    engine: str = REDIS  # "redis" or "valkey" (model.engines); older records are Redis OSS
 
     @property
     def key(self) -> str:

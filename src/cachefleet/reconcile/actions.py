@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cachefleet.model.engines import REDIS
 from cachefleet.model.operations import Operation
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import EndpointKind
@@ -50,6 +51,7 @@ class RecordEngineVersion:
 
     version: str
     parameter_group: str
+    engine: str = REDIS
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,8 @@ class Executor:
                 await engine.repoint(spec, primary)
             case RecordOperation(operation):
                 self._store.update_operation(operation)
-            case RecordEngineVersion(version, parameter_group):
-                self._record_engine_version(spec, version, parameter_group)
+            case RecordEngineVersion(version, parameter_group, engine_name):
+                self._record_engine_version(spec, (engine_name, version), parameter_group)
             case TakeOver(node):
                 await engine.take_over(node)
             case Monitor(primary):
@@ -108,12 +108,17 @@ class Executor:
             case _:
                 assert_never(action)
 
-    def _record_engine_version(self, spec: GroupSpec, version: str, parameter_group: str) -> None:
+    def _record_engine_version(
+        self, spec: GroupSpec, release: tuple[str, str], parameter_group: str
+    ) -> None:
+        engine, version = release
         with self._store.transaction():
             record = self._store.get_group(spec.scope, spec.key)
             if record is not None:
                 group = parameter_group or record.spec.parameter_group
-                upgraded = replace(record.spec, engine_version=version, parameter_group=group)
+                upgraded = replace(
+                    record.spec, engine=engine, engine_version=version, parameter_group=group
+                )
                 self._store.update_spec(upgraded)
 
     def _forget_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:

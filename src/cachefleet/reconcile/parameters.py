@@ -39,9 +39,11 @@ def plan_parameters(draft: Draft, observation: GroupObservation) -> None:
         )
         seen = observation.of(node.node_id)
         serving = seen.reachable and not seen.loading and current.status is NodeStatus.AVAILABLE
-        # A node still on another engine version (an upgrade under way) gets its new family's
-        # values when it restarts on the new version.
-        same_engine = seen.engine_version in ("", draft.spec.engine_version)
+        # A node still on another engine or version (an upgrade under way) gets its new
+        # family's values when it restarts on the new one.
+        same_engine = seen.engine_version in ("", draft.spec.engine_version) and (
+            not seen.engine_version or seen.engine == draft.spec.engine
+        )
         if current.parameters_applied != applied and serving and same_engine:
             draft.actions.append(ApplyParameters(node, values))
             updated = replace(updated, parameters_applied=applied)

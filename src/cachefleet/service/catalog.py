@@ -9,7 +9,14 @@ from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
 )
-from cachefleet.model.engines import REDIS, family_of, matches, version_description
+from cachefleet.model.engines import (
+    ENGINES,
+    REDIS,
+    engine_title,
+    family_of,
+    matches,
+    version_description,
+)
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Event
 from cachefleet.service.context import ServiceContext
@@ -28,11 +35,17 @@ class EngineVersionView:
     version: str
     family: str
     is_default: bool
+    engine: str = REDIS
 
     @property
     def description(self) -> str:
         """``CacheEngineVersionDescription``, worded as ElastiCache's."""
-        return version_description(self.version)
+        return version_description(self.version, self.engine)
+
+    @property
+    def title(self) -> str:
+        """The engine as the console names it: ``Redis OSS``, ``Valkey``."""
+        return engine_title(self.engine)
 
 
 def engine_versions(
@@ -42,14 +55,20 @@ def engine_versions(
     family: str | None,
     default_only: bool,
 ) -> list[EngineVersionView]:
-    """The engine versions that can actually run here, filtered as ElastiCache filters them:
-    ``Engine`` by name, ``EngineVersion`` as a create resolves it (``6.2``, ``6.x``, exact),
-    ``CacheParameterGroupFamily`` exactly, ``DefaultOnly`` to each family's default version."""
-    if engine is not None and engine != REDIS:
-        return []
-    catalog = ctx.catalog
-    defaults = set(catalog.family_defaults())
-    views = [EngineVersionView(v, family_of(v), v in defaults) for v in catalog.versions]
+    """The engine versions that can actually run here, Redis OSS's then Valkey's, filtered as
+    ElastiCache filters them: ``Engine`` by name, ``EngineVersion`` as a create resolves it
+    (``6.2``, ``6.x``, exact), ``CacheParameterGroupFamily`` exactly, ``DefaultOnly`` to each
+    family's default version."""
+    views: list[EngineVersionView] = []
+    for name in ENGINES:
+        if engine is not None and engine.lower() != name:
+            continue
+        installed = ctx.catalog.of_engine(name)
+        defaults = set(installed.family_defaults())
+        views += [
+            EngineVersionView(v, family_of(v, name), v in defaults, name)
+            for v in installed.versions
+        ]
     if version is not None:
         views = [v for v in views if matches(v.version, version)]
     if family is not None:

@@ -12,12 +12,12 @@ from cachefleet.errors import (
     engine_version_not_found,
     required,
 )
-from cachefleet.model.engines import EngineCatalog, family_of
+from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.windows import DAYS, MaintenanceWindow
 
-ENGINE = "redis"
+ENGINE = REDIS
 DEFAULT_PORT = 6379
 # Each region's 8-hour block for maintenance (start hour, UTC); others use 03:00.
 _MAINTENANCE_BLOCK = {
@@ -39,21 +39,27 @@ def check_node_type(name: str | None) -> str:
     return name
 
 
-def check_engine_name(engine: str | None) -> None:
-    """Refuse every engine but Redis OSS; checked before any Redis-specific rule."""
-    if engine is not None and engine.lower() != ENGINE:
+def check_engine_name(engine: str | None) -> str:
+    """The engine a request names (``redis`` when it names none; ElastiCache reads the name in
+    any case): Redis OSS or Valkey, every other refused before any engine-specific rule."""
+    if engine is None:
+        return ENGINE
+    if engine.lower() not in ENGINES:
         raise engine_not_offered(engine)
+    return engine.lower()
 
 
 def check_engine(engine: str | None, version: str | None, catalog: EngineCatalog) -> str:
-    """The installed engine version a request resolves to: ``7``, ``7.0`` or ``7.0.15`` all
-    mean 7.0.15 when that is installed."""
-    check_engine_name(engine)
-    resolved = catalog.resolve(version)
+    """The installed version of the named engine a request resolves to: ``7``, ``7.0`` or
+    ``7.0.15`` all mean 7.0.15 when that is installed."""
+    name = check_engine_name(engine)
+    installed = catalog.of_engine(name).versions
+    resolved = catalog.resolve(version, name)
     if resolved is None:
-        if not catalog.versions:
-            raise InvalidParameterCombination("No redis-server engine is installed on this host.")
-        raise engine_version_not_found(str(version), catalog.versions)
+        if not installed:
+            server = "valkey-server" if name != ENGINE else "redis-server"
+            raise InvalidParameterCombination(f"No {server} engine is installed on this host.")
+        raise engine_version_not_found(str(version), installed, name)
     return resolved
 
 
@@ -70,9 +76,9 @@ def check_port(port: int | None) -> int:
     return chosen
 
 
-def default_parameter_group(version: str, mode: ClusterMode) -> str:
+def default_parameter_group(version: str, mode: ClusterMode, engine: str = ENGINE) -> str:
     """ElastiCache's default parameter group for an engine version and cluster mode."""
-    family = family_of(version)
+    family = family_of(version, engine)
     base = f"default.{family}"
     return f"{base}.cluster.on" if mode is ClusterMode.ENABLED else base
 

@@ -68,7 +68,7 @@ def create_cluster(ctx: ServiceContext, scope: Scope, req: CreateClusterRequest)
     checks.check_engine_name(req.engine)
     cluster_id = validate_identifier(req.cluster_id, "CacheClusterId", MAX_CACHE_CLUSTER_ID)
     if req.num_cache_nodes not in (None, 1):
-        raise InvalidParameter("NumCacheNodes must be 1 for the redis engine.")
+        raise InvalidParameter(f"NumCacheNodes must be 1 for the {req.engine or 'redis'} engine.")
     tags = check_tags(req.tags)
     with ctx.store.transaction():
         if req.group_id is not None:
@@ -84,6 +84,7 @@ def create_cluster(ctx: ServiceContext, scope: Scope, req: CreateClusterRequest)
 def _create_standalone(
     ctx: ServiceContext, scope: Scope, cluster_id: str, req: CreateClusterRequest
 ) -> ClusterView:
+    engine = checks.check_engine_name(req.engine)
     version = checks.check_engine(req.engine, req.engine_version, ctx.catalog)
     azs = placement_azs(ctx, scope, req.subnet_group)
     az = req.az or spread(1, azs, random.randrange(len(azs)))[0]
@@ -91,7 +92,7 @@ def _create_standalone(
         raise InvalidParameter(f"Availability Zone {az!r} is not available.")
     layout = Layout(ClusterMode.DISABLED, False, False, (ShardLayout(FIRST_SHARD, (), (az,)),))
     kind = ResourceKind.CACHE_CLUSTER
-    spec = build_spec(ctx, scope, kind, cluster_id, "", req, layout, version)
+    spec = build_spec(ctx, scope, kind, cluster_id, "", req, layout, version, engine)
     check_capacity(ctx, scope, spec)
     record = GroupRecord(spec, initial_state(spec))
     ctx.store.insert_group(record)

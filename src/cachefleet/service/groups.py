@@ -39,7 +39,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
     :raises InvalidParameter, InvalidParameterCombination, QuotaExceeded, NotFound,
         AlreadyExists: nothing is written when any is raised.
     """
-    checks.check_engine_name(req.engine)
+    engine = checks.check_engine_name(req.engine)
     group_id = validate_identifier(req.group_id, "ReplicationGroupId", MAX_GROUP_ID)
     check_description(req.description)
     azs = placement_azs(ctx, scope, req.subnet_group)
@@ -58,6 +58,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
             req,
             layout,
             version,
+            engine,
         )
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))

@@ -26,7 +26,7 @@ def schedule_minor_upgrades(ctx: ServiceContext, now: datetime) -> list[str]:
     scheduled: list[str] = []
     for record in ctx.store.list_groups():
         spec = record.spec
-        target = ctx.catalog.minor_upgrade(spec.engine_version)
+        target = ctx.catalog.minor_upgrade(spec.engine_version, spec.engine)
         ready = record.state.status is GroupStatus.AVAILABLE and not record.deleting
         if target is None or not spec.auto_minor_version_upgrade or not ready:
             continue
@@ -35,7 +35,8 @@ def schedule_minor_upgrades(ctx: ServiceContext, now: datetime) -> list[str]:
             if any(op.kind is OperationKind.UPGRADE for op in waiting):
                 continue
             window = MaintenanceWindow.parse(spec.maintenance_window)
-            upgrade = new_upgrade(target, spec.parameter_group, now, window.next_start(now))
+            start = window.next_start(now)
+            upgrade = new_upgrade(target, spec.parameter_group, now, start, spec.engine)
             accept_operation(ctx, spec.scope, record, upgrade)
         scheduled.append(spec.group_id)
     return scheduled

@@ -18,9 +18,10 @@ from cachefleet.errors import (
     InvalidState,
     Kind,
     cluster_mode_without_failover,
+    engine_change_refused,
     engine_version_not_found,
 )
-from cachefleet.model.engines import family_of, version_tuple
+from cachefleet.model.engines import family_of, may_change_engine, version_tuple
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.operations import (
     Operation,
@@ -54,6 +55,7 @@ class ModifySettings:
     multi_az: bool | None = None
     primary_cluster_id: str | None = None
     engine_version: str | None = None
+    engine: str | None = None  # ModifyReplicationGroup's Engine: redis → valkey only
     parameter_group: str | None = None
     apply_immediately: bool = False
 
@@ -112,6 +114,13 @@ def modify_cluster(
             raise InvalidState(
                 f"Cache cluster {view.node.node_id} is not in available state to modify.",
                 Kind.CACHE_CLUSTER,
+            )
+        if checks.check_engine_name(change.engine or spec.engine) != spec.engine:
+            raise InvalidParameterCombination(
+                f"Cannot change the engine of cache cluster {view.node.node_id}: add it to a "
+                "replication group first, then modify the replication group's engine.",
+                parameter="Engine",
+                problem="standalone",
             )
         upgrade = _upgrade(ctx, scope, view.record, change)
         changed = _with_parameter_group(ctx, scope, _with_settings(spec, change), change, upgrade)
@@ -204,21 +213,29 @@ def _promotion(
 def _upgrade(
     ctx: ServiceContext, scope: Scope, record: GroupRecord, change: ModifySettings
 ) -> Operation | None:
-    """The rolling upgrade EngineVersion asks for, now or in the maintenance window (None when
-    it names the version the group runs).
+    """The rolling upgrade EngineVersion (and Engine) ask for, now or in the maintenance window
+    (None when they name what the group runs). ``Engine=valkey`` moves a Redis OSS group to
+    Valkey (its newest installed version unless EngineVersion names one), as ElastiCache's
+    cross-engine upgrade does; there is no move back.
 
-    :raises InvalidParameterCombination: a version not installed, or older than the current.
+    :raises InvalidParameter: an engine cachefleet does not run.
+    :raises InvalidParameterCombination: a version not installed, older than the current, or a
+        move from Valkey to Redis OSS.
     :raises InvalidState: an upgrade already waits for the maintenance window.
     """
-    if change.engine_version is None:
-        return None
     spec = record.spec
-    target = ctx.catalog.resolve(change.engine_version)
-    if target is None:
-        raise engine_version_not_found(change.engine_version, ctx.catalog.versions)
-    if target == spec.engine_version:
+    engine = checks.check_engine_name(change.engine or spec.engine)
+    if change.engine_version is None and engine == spec.engine:
         return None
-    if version_tuple(target) < version_tuple(spec.engine_version):
+    if not may_change_engine(spec.engine, spec.engine_version, engine):
+        raise engine_change_refused(spec.engine, engine)
+    installed = ctx.catalog.of_engine(engine)
+    target = installed.resolve(change.engine_version)
+    if target is None:
+        raise engine_version_not_found(str(change.engine_version), installed.versions, engine)
+    if (engine, target) == (spec.engine, spec.engine_version):
+        return None
+    if engine == spec.engine and version_tuple(target) < version_tuple(spec.engine_version):
         raise InvalidParameterCombination(
             f"Cannot downgrade the engine from version {spec.engine_version} to {target}.",
             parameter="EngineVersion",
@@ -229,36 +246,43 @@ def _upgrade(
         raise InvalidState(
             f"An engine upgrade of {spec.group_id} is already pending.", Kind.REPLICATION_GROUP
         )
-    group = _parameter_group_for(ctx, scope, spec, target, change.parameter_group)
+    group = _parameter_group_for(ctx, scope, spec, (engine, target), change.parameter_group)
     now = ctx.clock()
     if change.apply_immediately:
-        return new_upgrade(target, group, now)
+        return new_upgrade(target, group, now, engine=engine)
     window = MaintenanceWindow.parse(spec.maintenance_window)
-    return new_upgrade(target, group, now, not_before=window.next_start(now))
+    return new_upgrade(target, group, now, not_before=window.next_start(now), engine=engine)
 
 
 def _parameter_group_for(
-    ctx: ServiceContext, scope: Scope, spec: GroupSpec, target: str, named: str | None
+    ctx: ServiceContext,
+    scope: Scope,
+    spec: GroupSpec,
+    release: tuple[str, str],
+    named: str | None,
 ) -> str:
-    """The parameter group the group uses once upgraded: the one named with the upgrade, else
-    its own while the family stays, else the new family's default in place of the old default.
+    """The parameter group the group uses once upgraded to ``release`` (engine, version): the
+    one named with the upgrade, else its own while the family stays, else the new family's
+    default in place of the old default (``default.redis7`` → ``default.valkey9``).
 
     :raises InvalidParameterCombination: a custom group of the old family on a major upgrade,
         or a named group of another family than the new version's.
     """
+    engine, target = release
     if named is not None:
-        return check_for_cache(ctx, scope, named, target, spec.cluster_mode).name
-    if family_of(target) == family_of(spec.engine_version):
+        return check_for_cache(ctx, scope, named, target, spec.cluster_mode, engine).name
+    family, current = family_of(target, engine), family_of(spec.engine_version, spec.engine)
+    if family == current:
         return spec.parameter_group
     if not spec.parameter_group.startswith("default."):
         raise InvalidParameterCombination(
-            f"Upgrading to {target} changes the parameter group family to {family_of(target)}: "
+            f"Upgrading to {engine} {target} changes the parameter group family to {family}: "
             f"name a parameter group of that family (CacheParameterGroupName); the group uses "
-            f"{spec.parameter_group}, of family {family_of(spec.engine_version)}.",
+            f"{spec.parameter_group}, of family {current}.",
             parameter="EngineVersion",
             problem="family",
         )
-    return checks.default_parameter_group(target, spec.cluster_mode)
+    return checks.default_parameter_group(target, spec.cluster_mode, engine)
 
 
 def _with_parameter_group(
@@ -273,6 +297,6 @@ def _with_parameter_group(
     if change.parameter_group is None or upgrade is not None:
         return spec
     group = check_for_cache(
-        ctx, scope, change.parameter_group, spec.engine_version, spec.cluster_mode
+        ctx, scope, change.parameter_group, spec.engine_version, spec.cluster_mode, spec.engine
     )
     return replace(spec, parameter_group=group.name)

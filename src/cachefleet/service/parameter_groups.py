@@ -19,7 +19,7 @@ from cachefleet.errors import (
     QuotaExceeded,
     parameter_group_not_found,
 )
-from cachefleet.model.engines import family_of
+from cachefleet.model.engines import REDIS, family_of
 from cachefleet.model.ids import ArnType, Scope, arn, validate_identifier
 from cachefleet.model.parameters import (
     FAMILIES,
@@ -325,37 +325,49 @@ def engine_defaults(family: str) -> list[ParameterView]:
     ]
 
 
-def groups_for(ctx: ServiceContext, scope: Scope, version: str, mode: ClusterMode) -> list[str]:
+def groups_for(
+    ctx: ServiceContext, scope: Scope, version: str, mode: ClusterMode, engine: str = REDIS
+) -> list[str]:
     """The names of the groups a cache of this engine version and cluster mode can use."""
     on = mode is ClusterMode.ENABLED
     return [
         g.name
         for g in list_groups(ctx, scope)
-        if g.family == family_of(version) and g.cluster_enabled == on
+        if g.family == family_of(version, engine) and g.cluster_enabled == on
     ]
 
 
 def check_parameter_group(
-    ctx: ServiceContext, scope: Scope, name: str | None, version: str, mode: ClusterMode
+    ctx: ServiceContext,
+    scope: Scope,
+    name: str | None,
+    version: str,
+    mode: ClusterMode,
+    engine: str = REDIS,
 ) -> str:
     """The parameter group a new cache uses: the family's default when none is named.
 
     :raises NotFound, InvalidParameterCombination:
     """
     if name is None:
-        return default_parameter_group(version, mode)
-    return check_for_cache(ctx, scope, name, version, mode).name
+        return default_parameter_group(version, mode, engine)
+    return check_for_cache(ctx, scope, name, version, mode, engine).name
 
 
 def check_for_cache(
-    ctx: ServiceContext, scope: Scope, name: str, version: str, mode: ClusterMode
+    ctx: ServiceContext,
+    scope: Scope,
+    name: str,
+    version: str,
+    mode: ClusterMode,
+    engine: str = REDIS,
 ) -> ParameterGroup:
     """The group a cache of this engine version and cluster mode may use.
 
     :raises NotFound, InvalidParameterCombination: with ElastiCache's messages.
     """
     group = find_group(ctx, scope, name)
-    family = family_of(version)
+    family = family_of(version, engine)
     if group.family != family:
         raise InvalidParameterCombination(
             f"Expected a parameter group of family {family} but found one of family {group.family}",
@@ -385,7 +397,7 @@ def switch_parameter_group(
 
     :raises NotFound, InvalidParameterCombination:
     """
-    group = check_for_cache(ctx, scope, name, spec.engine_version, spec.cluster_mode)
+    group = check_for_cache(ctx, scope, name, spec.engine_version, spec.cluster_mode, spec.engine)
     switched = replace(spec, parameter_group=group.name)
     with ctx.store.transaction():
         ctx.store.update_spec(switched)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from typing import Protocol
 
+from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec, ShardSpec
 from cachefleet.model.state import GroupState, NodeState
@@ -51,6 +52,7 @@ def build_spec(
     settings: CreateSettings,
     layout: Layout,
     version: str,
+    engine: str = REDIS,
 ) -> GroupSpec:
     """The spec of a new replication group or standalone cache cluster.
 
@@ -79,7 +81,7 @@ def build_spec(
         automatic_failover=layout.automatic_failover,
         multi_az=layout.multi_az,
         parameter_group=check_parameter_group(
-            ctx, scope, settings.parameter_group, version, layout.cluster_mode
+            ctx, scope, settings.parameter_group, version, layout.cluster_mode, engine
         ),
         subnet_group=check_subnet_group(ctx, scope, settings.subnet_group),
         maintenance_window=maintenance,
@@ -91,6 +93,7 @@ def build_spec(
         kind=kind,
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
+        engine=engine,
     )
 
 

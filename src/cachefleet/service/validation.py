@@ -72,8 +72,9 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     found.run(lambda: check_tags(req.tags))
     group = None
     if layout is not None and version is not None:
+        engine = checks.check_engine_name(req.engine)  # known: its version resolved
         mode = layout.cluster_mode
         group = found.run(
-            lambda: check_parameter_group(ctx, scope, req.parameter_group, version, mode)
+            lambda: check_parameter_group(ctx, scope, req.parameter_group, version, mode, engine)
         )
     return CreateCheck(tuple(found.problems), layout, version, group)

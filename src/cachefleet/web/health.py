@@ -40,7 +40,14 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "engines": [
-            {"kind": b.kind.value, "version": b.version, "path": b.path, "source": b.source.value}
+            {
+                "engine": b.engine,
+                "program": b.program,
+                "kind": b.kind.value,
+                "version": b.version,
+                "path": b.path,
+                "source": b.source.value,
+            }
             for b in sources.binaries
         ],
         "router": {

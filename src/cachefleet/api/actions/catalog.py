@@ -8,6 +8,7 @@ from cachefleet.api import shapes
 from cachefleet.api.actions.common import scope_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
+from cachefleet.model.engines import ENGINES
 from cachefleet.model.spec import Event
 from cachefleet.service import catalog
 from cachefleet.service.catalog import EngineVersionView
@@ -52,4 +53,6 @@ def _event_position(event: Event) -> Position:
 
 
 def _newest_first(view: EngineVersionView) -> Position:
-    return tuple(-int(part) if part.isdigit() else part for part in view.version.split("."))
+    """Redis OSS's versions, then Valkey's, each newest first."""
+    version = (-int(part) if part.isdigit() else part for part in view.version.split("."))
+    return (ENGINES.index(view.engine), *version)

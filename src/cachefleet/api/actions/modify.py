@@ -32,7 +32,7 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     """
     params = request.params
     refuse_unavailable(params, (*_NOT_YET, *_NOT_YET_ON_GROUPS))
-    _refuse_other_values(params, {"IpDiscovery": "ipv4", "Engine": "redis"})
+    _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     change = modify.ModifySettings(
         description=params.get("ReplicationGroupDescription"),
         automatic_failover=params.get("AutomaticFailoverEnabled"),
@@ -50,7 +50,7 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     """
     params = request.params
     refuse_unavailable(params, _NOT_YET)
-    _refuse_other_values(params, {"IpDiscovery": "ipv4", "Engine": "redis"})
+    _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
         raise InvalidParameterCombination(
             "NumCacheNodes, CacheNodeIdsToRemove, AZMode and NewAvailabilityZones apply to "
@@ -64,6 +64,7 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
 def _common(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "engine_version": params.get("EngineVersion"),
+        "engine": params.get("Engine"),
         "parameter_group": params.get("CacheParameterGroupName"),
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),

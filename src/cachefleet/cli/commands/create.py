@@ -40,7 +40,14 @@ DEFAULT_NODE_TYPE = "cache.t4g.micro"
     help="Replicas per shard.",
 )
 @click.option("--node-type", default=DEFAULT_NODE_TYPE, show_default=True, help="Node type.")
-@click.option("--engine-version", show_default="the latest", help="Redis OSS engine version.")
+@click.option(
+    "--engine",
+    type=click.Choice(["redis", "valkey"]),
+    default="redis",
+    show_default=True,
+    help="The engine: Redis OSS or Valkey.",
+)
+@click.option("--engine-version", show_default="the latest", help="The engine's version.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), show_default="6379", help="Port of every node."
 )
@@ -75,6 +82,7 @@ def create(
     shards: int,
     replicas: int,
     node_type: str,
+    engine: str,
     engine_version: str | None,
     port: int | None,
     multi_az: bool | None,
@@ -83,7 +91,7 @@ def create(
     wait: bool,
     timeout: float,
 ) -> None:
-    """Create a Redis OSS replication group called NAME.
+    """Create a Redis OSS (or, with --engine valkey, Valkey) replication group called NAME.
 
     With cluster mode disabled the group has one shard of a primary and --replicas replicas;
     with it enabled, --shards shards of that shape. Waits until the group is available and
@@ -93,6 +101,7 @@ def create(
     Examples:
       cachefleet create sessions
       cachefleet create orders --cluster-mode enabled --shards 3 --replicas 2
+      cachefleet create carts --engine valkey
     """
     enabled = cluster_mode == "enabled"
     if shards != 1 and not enabled:
@@ -109,6 +118,7 @@ def create(
         multi_az=_default_on(multi_az, replicas),
         automatic_failover=_default_on(automatic_failover, replicas, always=enabled),
         tags=tags,
+        engine=engine,
     )
     group = operations.create_group(invocation.api, request)
     if wait:

@@ -14,34 +14,38 @@ from cachefleet.cli.client import JsonObject, JsonValue, objects
 from cachefleet.cli.context import Invocation, output_option, pass_invocation
 from cachefleet.cli.errors import CliError, EndpointUnreachableError
 from cachefleet.cli.render import NONE, print_json
-from cachefleet.model.engines import family_of
+from cachefleet.model.engines import REDIS, family_of
 
 HEALTH_TIMEOUT_S = 10.0
 
 
 @click.group()
 def engines() -> None:
-    """The Redis engine binaries: list those the daemon found, register another."""
+    """The engine binaries (Redis OSS, Valkey): list those the daemon found, register another."""
 
 
 @engines.command(name="list")
 @output_option
 @pass_invocation
 def list_engines(invocation: Invocation) -> None:
-    """List the engines the running daemon found at its start, newest first."""
+    """List the engines the running daemon found at its start: which program (engine, server
+    or Sentinel) and which version, newest first."""
     found = objects(_health(invocation.endpoint_url).get("engines"))
     if invocation.wants_json:
         print_json({"Engines": list[JsonValue](found)})
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in ("KIND", "VERSION", "FAMILY", "SOURCE"):
+    for header in ("ENGINE", "PROGRAM", "VERSION", "FAMILY", "SOURCE"):
         table.add_column(header, no_wrap=True)
     table.add_column("PATH", overflow="fold")
     for engine in found:
+        name = str(engine.get("engine") or REDIS)  # a daemon before Valkey names none
         version = str(engine.get("version") or NONE)
-        family = family_of(version) if engine.get("kind") == "redis-server" else NONE
+        server = engine.get("kind") == "redis-server"
+        family = family_of(version, name) if server else NONE
+        program = str(engine.get("program") or engine.get("kind"))
         table.add_row(
-            str(engine.get("kind")), version, family, str(engine.get("source") or NONE),
+            name, program, version, family, str(engine.get("source") or NONE),
             str(engine.get("path")),
         )  # fmt: skip
     invocation.stdout.print(table)
@@ -55,8 +59,8 @@ def list_engines(invocation: Invocation) -> None:
     help="The installation's data directory (default: the user's data directory).",
 )
 def add_engine(path: Path, data_dir: Path | None) -> None:
-    """Register a redis-server binary with an installation (it must run and report its version
-    with --version); the daemon offers it from its next start."""
+    """Register a redis-server or valkey-server binary with an installation (it must run and
+    report its engine and version with --version); the daemon offers it from its next start."""
     from cachefleet.engine.binaries import register_binary
     from cachefleet.settings import default_data_dir
 
@@ -66,7 +70,7 @@ def add_engine(path: Path, data_dir: Path | None) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     click.echo(
-        f"registered {binary.kind.value} {binary.version} ({binary.path}) in {target}; "
+        f"registered {binary.program} {binary.version} ({binary.path}) in {target}; "
         "restart the daemon to offer it"
     )
 

@@ -4,10 +4,12 @@ replica can follow an older primary, never the other way round), then a planned 
 upgraded replica, then the old primary, now a replica. A node without replicas is restarted in
 place on the data it saved first.
 
-Which nodes run the new version is read off the nodes themselves (``INFO`` ``redis_version``),
-so a control plane killed at any moment resumes with the first node still to upgrade. The
-first step records the version in the group's spec, so every restart and replacement from then
-on runs it.
+Which nodes run the new version is read off the nodes themselves (``INFO``: ``server_name`` and
+``valkey_version`` or ``redis_version``), so a control plane killed at any moment resumes with
+the first node still to upgrade. The first step records the engine and version in the group's
+spec, so every restart and replacement from then on runs it. The same steps move a Redis OSS
+group to Valkey (ElastiCache's cross-engine upgrade): a Valkey replica follows a Redis OSS
+primary as a newer Redis OSS would.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cachefleet.model import events as texts
-from cachefleet.model.observed import GroupObservation
+from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.operations import Operation, UpgradeParams, UpgradeProgress
 from cachefleet.model.spec import NodeSpec
 from cachefleet.reconcile.actions import RecordEngineVersion, RecordOperation
@@ -32,38 +34,44 @@ def plan_upgrade(
     """Add the next step of a rolling upgrade to the draft."""
     target = params.to_version
     if operation.progress != UpgradeProgress(started=True):
-        draft.actions.append(RecordEngineVersion(target, params.parameter_group))
+        draft.actions.append(RecordEngineVersion(target, params.parameter_group, params.to_engine))
         draft.actions.append(RecordOperation(operation.advanced(UpgradeProgress(True), now)))
         draft.group_event(texts.upgrade_started(draft.spec.group_id, target))
         draft.waits.append(f"upgrading to {target}")
         return
     for shard in draft.spec.shards:
         members = [n for n in draft.spec.live_nodes if n.shard_id == shard.shard_id]
-        if all(observation.of(n.node_id).engine_version == target for n in members):
+        if all(_runs(observation.of(n.node_id), params) for n in members):
             continue
         if draft.waits:
             draft.waits.append(f"upgrade to {target} waits for health")
             return
-        _upgrade_shard(draft, shard.shard_id, members, target, observation)
+        _upgrade_shard(draft, shard.shard_id, members, params, observation)
         return
     draft.actions.append(RecordOperation(operation.finished(now)))
     draft.operation_active = False
     draft.group_event(texts.upgrade_completed(draft.spec.group_id, target))
 
 
+def _runs(node: NodeObservation, params: UpgradeParams) -> bool:
+    """Whether a node runs the upgrade's engine and version."""
+    return (node.engine, node.engine_version) == (params.to_engine, params.to_version)
+
+
 def _upgrade_shard(
     draft: Draft,
     shard_id: str,
     members: list[NodeSpec],
-    target: str,
+    params: UpgradeParams,
     observation: GroupObservation,
 ) -> None:
+    target = params.to_version
     primary = draft.spec.node(draft.state.primaries.get(shard_id, ""))
     if primary is None:
         draft.waits.append(f"upgrade to {target}: node group {shard_id} has no known primary")
         return
     replicas = [n for n in members if n != primary]
-    behind = [n for n in replicas if observation.of(n.node_id).engine_version != target]
+    behind = [n for n in replicas if not _runs(observation.of(n.node_id), params)]
     if behind:
         restart_in_place(draft, behind[0], primary)
         draft.waits.append(f"upgrading replica {behind[0].node_id} to {target}")
