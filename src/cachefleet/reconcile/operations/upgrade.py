@@ -18,7 +18,7 @@ from cachefleet.model import events as texts
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, UpgradeParams, UpgradeProgress
 from cachefleet.model.spec import NodeSpec
-from cachefleet.reconcile.actions import RecordEngineVersion, RecordOperation
+from cachefleet.reconcile.actions import RecordEngineVersion
 from cachefleet.reconcile.draft import Draft, promote, restart_in_place
 
 
@@ -33,8 +33,8 @@ def plan_upgrade(
     target = params.to_version
     if operation.progress != UpgradeProgress(started=True):
         draft.actions.append(RecordEngineVersion(target, params.parameter_group))
-        draft.actions.append(RecordOperation(operation.advanced(UpgradeProgress(True), now)))
-        draft.group_event(texts.upgrade_started(draft.spec.group_id, target))
+        started = draft.group_note(texts.upgrade_started(draft.spec.group_id, target))
+        draft.record(operation.advanced(UpgradeProgress(True), now), started)
         draft.waits.append(f"upgrading to {target}")
         return
     for shard in draft.spec.shards:
@@ -46,9 +46,9 @@ def plan_upgrade(
             return
         _upgrade_shard(draft, shard.shard_id, members, target, observation)
         return
-    draft.actions.append(RecordOperation(operation.finished(now)))
+    completed = draft.group_note(texts.upgrade_completed(draft.spec.group_id, target))
+    draft.record(operation.finished(now), completed)
     draft.operation_active = False
-    draft.group_event(texts.upgrade_completed(draft.spec.group_id, target))
 
 
 def _upgrade_shard(
