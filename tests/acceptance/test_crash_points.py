@@ -10,7 +10,8 @@ happened once: one promotion (one ElastiCache failover event), each node reboote
 once.
 
 Steps of each kind (see `reconcile/operations/`): a failover records PROMOTE (after
-``PlannedFailover``), REPLACE → RECOVERED (after the old primary's ``StopNode``), then done;
+``PlannedFailover``), REPLACE → RECOVERED (after the old primary's ``StopNode``; on Redis 6.0
+the handover has stopped it already), then done;
 a promotion records the promotion, then done; the failover setting records done (after
 ``Unmonitor`` when turned off); a reboot records the node's run id, restarts it, records
 RECOVER, then done; an upgrade records its start (after ``RecordEngineVersion``), restarts the
@@ -180,6 +181,19 @@ SCENARIOS = (
         lambda ctx, record: failover.test_failover(ctx, SCOPE, record.spec.group_id, "0002"),
         FAILOVER_POINTS,
         lambda outcome: _one_failover(outcome, "0002"),
+    ),
+    Scenario(
+        "test-failover-cmd-6.0",  # no FAILOVER command: the old primary is stopped, not demoted
+        _group("cp-tf60", num_cache_clusters=3, multi_az=True, engine_version="6.0"),
+        lambda ctx, record: failover.test_failover(ctx, SCOPE, record.spec.group_id, FIRST_SHARD),
+        (
+            before(RecordOperation, 1),
+            after(RecordOperation, 1),
+            after(RecordOperation, 2),
+            before(RecordOperation, 3),
+            after(RecordOperation, 3),
+        ),
+        _one_failover,
     ),
     Scenario(
         "promote",
