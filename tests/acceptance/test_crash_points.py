@@ -266,7 +266,11 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     data_dir: Path = tmp_path_factory.mktemp("crash-points") / "data"
     base = random_address_base()
-    environ = {"CACHEFLEET_NETWORK_ADDRESS_BASE": base}
+    # 17 TestFailovers in the table: more than ElastiCache's 15 a day.
+    environ = {
+        "CACHEFLEET_NETWORK_ADDRESS_BASE": base,
+        "CACHEFLEET_QUOTAS_TEST_FAILOVERS_PER_DAY": "100",
+    }
     settings = load_settings(None, environ=environ, data_dir=data_dir)
     try:
         with address_base_claim(base, data_dir):

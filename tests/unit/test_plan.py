@@ -634,6 +634,18 @@ def test_once_the_replicas_run_the_new_version_an_upgraded_one_takes_over():
     ]
 
 
+def test_an_upgrade_killed_right_after_its_failover_has_the_sentinels_follow_first():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    # n1 handed over to n2; the Sentinels and the published state still name n1.
+    seen = observed(running(replica(n1, n2), "7.0.15"), running(primary(n2), "7.2.4"),
+                    sentinel=n1.node_id)  # fmt: skip
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (an_upgrade(),))
+    assert PlannedFailover("0001", n2) in decision.actions
+    assert RepointSentinels(n2) in decision.actions
+    assert not any(isinstance(a, RestartNode) for a in decision.actions)
+
+
 def test_the_old_primary_is_upgraded_last_then_the_upgrade_ends():
     spec = a_group(2)
     n1, n2 = spec.nodes

@@ -5,9 +5,10 @@ upgraded replica, then the old primary, now a replica. A node without replicas i
 place on the data it saved first.
 
 Which nodes run the new version is read off the nodes themselves (``INFO`` ``redis_version``),
-so a control plane killed at any moment resumes with the first node still to upgrade. The
-first step records the version in the group's spec, so every restart and replacement from then
-on runs it.
+so a control plane killed at any moment resumes with the first node still to upgrade (killed
+right after the failover, it first has the endpoints and the Sentinels follow the new primary).
+The first step records the version in the group's spec, so every restart and replacement from
+then on runs it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, UpgradeParams, UpgradeProgress
 from cachefleet.model.spec import NodeSpec
 from cachefleet.reconcile.actions import RecordEngineVersion
-from cachefleet.reconcile.draft import Draft, promote, restart_in_place
+from cachefleet.reconcile.draft import Draft, handed_over, promote, restart_in_place
 
 
 def plan_upgrade(
@@ -39,6 +40,8 @@ def plan_upgrade(
         return
     for shard in draft.spec.shards:
         members = [n for n in draft.spec.live_nodes if n.shard_id == shard.shard_id]
+        if _confirm_handover(draft, shard.shard_id, observation):
+            return
         if all(observation.of(n.node_id).engine_version == target for n in members):
             continue
         if draft.waits:
@@ -74,6 +77,19 @@ def _upgrade_shard(
         return
     restart_in_place(draft, primary, None, keep_data=True)
     draft.waits.append(f"upgrading {primary.node_id} to {target} in place")
+
+
+def _confirm_handover(draft: Draft, shard_id: str, observation: GroupObservation) -> bool:
+    """Whether the shard's primary handed over to a replica that nobody was told of yet (a
+    control plane killed right after the failover): then promote it again, which only tells
+    the endpoints and the Sentinels (the engine leaves a primary alone)."""
+    primary = draft.spec.node(draft.state.primaries.get(shard_id, ""))
+    taker = handed_over(draft.spec, primary, observation) if primary is not None else None
+    if taker is None:
+        return False
+    promote(draft, shard_id, taker)
+    draft.waits.append(f"upgrade: confirming {taker.node_id} as node group {shard_id}'s primary")
+    return True
 
 
 def _most_caught_up(replicas: list[NodeSpec], observation: GroupObservation) -> NodeSpec:
