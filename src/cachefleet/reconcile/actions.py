@@ -119,8 +119,9 @@ class TakeOver:
 @dataclass(frozen=True, slots=True)
 class PlannedFailover:
     """Promote ``candidate`` in place of its shard's primary, without losing writes
-    (``FAILOVER TO`` or ``CLUSTER FAILOVER``; cluster mode disabled, `RepointSentinels` then has
-    the Sentinels follow)."""
+    (``FAILOVER TO`` or ``CLUSTER FAILOVER``; on Redis 6.0 the old primary is stopped while its
+    clients are paused; cluster mode disabled, `RepointSentinels` then has the Sentinels
+    follow)."""
 
     shard_id: str
     candidate: NodeSpec
