@@ -203,8 +203,12 @@ def wait_available(client: Any, group_id: str, timeout: float = 60.0) -> dict[st
     return wait_for(available, timeout, f"{group_id} available", interval=0.1)
 
 
-def create_failover_group(client: Any, group_id: str, description: str) -> dict[str, Any]:
-    """A cluster-mode-disabled group of 3 small nodes with automatic failover, once available."""
+def create_failover_group(
+    client: Any, group_id: str, description: str, engine_version: str | None = None
+) -> dict[str, Any]:
+    """A cluster-mode-disabled group of 3 small nodes with automatic failover, once available
+    (on ``engine_version``, else the newest installed)."""
+    version = {"EngineVersion": engine_version} if engine_version else {}
     client.create_replication_group(
         ReplicationGroupId=group_id,
         ReplicationGroupDescription=description,
@@ -212,6 +216,7 @@ def create_failover_group(client: Any, group_id: str, description: str) -> dict[
         CacheNodeType="cache.t3.micro",
         Engine="redis",
         AutomaticFailoverEnabled=True,
+        **version,
     )
     return wait_available(client, group_id)
 

@@ -1,9 +1,10 @@
 """What several acceptance tests do: wait, create and wait, find a node's pid, write until it
-works."""
+works, write through an endpoint counting what was acknowledged and lost."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,59 @@ def wait_served_by(
         return True
 
     wait_until(served, timeout, f"{node_id} to serve {endpoint['Address']} itself")
+
+
+class Writer:
+    """One client writing ``w:<i>`` through an endpoint, bounded in count and time; keeps the
+    numbers of the writes the server acknowledged and counts the failed ones."""
+
+    def __init__(self, endpoint: str, limit: int = 300_000, seconds: float = 120) -> None:
+        self._client = redis.Redis(host=endpoint, port=6379, socket_timeout=1,
+                                   socket_connect_timeout=1)  # fmt: skip
+        self._limit, self._seconds = limit, seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.acked: list[int] = []
+        self.errors = 0
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self._seconds
+        for i in range(self._limit):
+            if self._stop.is_set() or time.monotonic() > deadline:
+                return
+            try:
+                self._client.set(f"w:{i}", i)
+            except redis.RedisError:
+                self.errors += 1
+                time.sleep(0.01)
+                continue
+            self.acked.append(i)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def missing_writes(node_address: str, acked: list[int]) -> list[int]:
+    """The acknowledged writes (`Writer.acked`) a primary does not have."""
+    node = redis.Redis(host=node_address, port=6379, socket_timeout=5)
+    assert node.role()[0] == b"master"
+    lost: list[int] = []
+    for start in range(0, len(acked), 1000):
+        batch = acked[start : start + 1000]
+        values = node.mget([f"w:{i}" for i in batch])
+        lost += [i for i, v in zip(batch, values, strict=True) if v != str(i).encode()]
+    return lost
+
+
+def require_engines(client: Any, *versions: str) -> None:
+    """Skip (fail on CI) unless DescribeCacheEngineVersions lists these versions."""
+    answer = client.describe_cache_engine_versions(Engine="redis")
+    installed = {v["EngineVersion"] for v in answer["CacheEngineVersions"]}
+    missing = [v for v in versions if not any(i.startswith(v) for i in installed)]
+    if missing:
+        skip_or_fail(f"engines {missing} are not installed (scripts/install installs them)")

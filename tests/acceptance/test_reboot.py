@@ -10,11 +10,14 @@ import redis
 
 from acceptance_support import (
     Daemon,
+    Writer,
     create_and_wait,
     delete_and_wait,
     fast_waiter_config,
     messages,
     node_pid,
+    primaries,
+    wait_available,
     wait_until,
 )
 
@@ -87,3 +90,46 @@ def test_a_reboot_interrupted_by_a_control_plane_kill_finishes_after_restart(
     client.get_waiter("cache_cluster_deleted").wait(
         CacheClusterId="solo", WaiterConfig=fast_waiter_config()
     )
+
+
+def test_a_writer_through_a_reboot_of_the_primary(daemon: Daemon) -> None:
+    """RebootCacheCluster of a 3-node group's primary, with a writer on the primary endpoint.
+
+    What ElastiCache promises: "The reboot causes the contents of the cache (for each cache
+    node being rebooted) to be lost" (RebootCacheCluster's API reference); a node keeps its data
+    through a reboot only by persistence (an AOF replayed at start), which ElastiCache does not
+    offer on Multi-AZ groups nor on Redis 2.8.22 and later, and nor does cachefleet. The node
+    stays the primary (a reboot is not a failover), so its replicas resynchronise with it. So
+    every write acknowledged once the primary serves again is kept, on it and its replicas,
+    and the writes acknowledged before the reboot are gone from the whole group, not kept on
+    some nodes only."""
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="rbw", ReplicationGroupDescription="r", NumCacheClusters=3,
+        CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    (primary,) = primaries(group)
+    with Writer(endpoint) as writer:
+        wait_until(lambda: len(writer.acked) > 100, 10, "writes acknowledged before")
+        rebooted_at = len(writer.acked)
+        client.reboot_cache_cluster(CacheClusterId=primary, CacheNodeIdsToReboot=["0001"])
+        wait_until(
+            lambda: "Cache node 0001 restarted" in messages(client, "cache-cluster", primary),
+            30,
+            "the primary restarted",
+        )
+        group = wait_available(client, "rbw")
+        served_at = len(writer.acked)
+        wait_until(lambda: len(writer.acked) > served_at + 100, 10, "writes acknowledged after")
+    assert primaries(group) == [primary], "a reboot is not a failover"
+    before, after = writer.acked[:rebooted_at], writer.acked[served_at:]
+    print(f"\n{len(writer.acked)} writes acknowledged, {writer.errors} failed")
+    for member in group["NodeGroups"][0]["NodeGroupMembers"]:
+        node = redis.Redis(host=member["ReadEndpoint"]["Address"], port=6379, socket_timeout=2)
+        wait_until(lambda n=node: n.exists(f"w:{after[-1]}"), 10, "the replicas in sync")
+        found = node.mget([f"w:{i}" for i in before + after])
+        kept = {i for i, value in zip(before + after, found, strict=True) if value is not None}
+        assert kept.isdisjoint(before), f"{member['CacheClusterId']} kept pre-reboot writes"
+        assert set(after) <= kept, f"{member['CacheClusterId']} lost writes after the reboot"
+    delete_and_wait(client, "rbw")

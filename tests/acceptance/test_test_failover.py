@@ -3,20 +3,20 @@ is replaced, with ElastiCache's events in ElastiCache's order."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 import redis
 from botocore.exceptions import ClientError
 
 from acceptance_support import (
     Daemon,
+    Writer,
     create_and_wait,
     delete_and_wait,
     describe,
     messages,
+    missing_writes,
     primaries,
+    require_engines,
     wait_available,
     wait_recovered,
     wait_until,
@@ -81,60 +81,21 @@ def test_test_failover_cluster_mode_enabled(daemon: Daemon) -> None:
     delete_and_wait(client, "tfc")
 
 
-class _Writer:
-    """One client writing ``w:<i>`` through an endpoint, bounded in count and time; keeps the
-    numbers of the writes the server acknowledged."""
-
-    def __init__(self, endpoint: str, limit: int = 300_000, seconds: float = 120) -> None:
-        self._client = redis.Redis(host=endpoint, port=6379, socket_timeout=1,
-                                   socket_connect_timeout=1)  # fmt: skip
-        self._limit, self._seconds = limit, seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.acked: list[int] = []
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self._seconds
-        for i in range(self._limit):
-            if self._stop.is_set() or time.monotonic() > deadline:
-                return
-            try:
-                self._client.set(f"w:{i}", i)
-            except redis.RedisError:
-                time.sleep(0.01)
-                continue
-            self.acked.append(i)
-
-    def __enter__(self) -> _Writer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-
-def _missing(node_address: str, acked: list[int]) -> list[int]:
-    node = redis.Redis(host=node_address, port=6379, socket_timeout=5)
-    assert node.role()[0] == b"master"
-    lost: list[int] = []
-    for start in range(0, len(acked), 1000):
-        batch = acked[start : start + 1000]
-        values = node.mget([f"w:{i}" for i in batch])
-        lost += [i for i, v in zip(batch, values, strict=True) if v != str(i).encode()]
-    return lost
-
-
-def test_planned_failover_loses_no_acknowledged_write(daemon: Daemon) -> None:
+@pytest.mark.parametrize("version", ["7.0", "6.0"])
+def test_planned_failover_loses_no_acknowledged_write(daemon: Daemon, version: str) -> None:
+    """6.0 has no FAILOVER command: the control plane pauses the primary's clients, waits for
+    the replica, stops the old primary and promotes the replica (`_paused_handover`)."""
     client = daemon.client()
+    require_engines(client, version)
     group = create_and_wait(
         client, ReplicationGroupId="tfw", ReplicationGroupDescription="t",
         CacheNodeType="cache.t4g.micro", NumCacheClusters=3, AutomaticFailoverEnabled=True,
+        EngineVersion=version,
     )  # fmt: skip
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     for _ in range(2):
         (old,) = primaries(group)
-        with _Writer(endpoint) as writer:
+        with Writer(endpoint) as writer:
             wait_until(lambda w=writer: len(w.acked) > 100, 10, "writes acknowledged before")
             client.test_failover(ReplicationGroupId="tfw", NodeGroupId="0001")
             wait_recovered(client, old)
@@ -145,5 +106,5 @@ def test_planned_failover_loses_no_acknowledged_write(daemon: Daemon) -> None:
         assert new != old
         address = next(m["ReadEndpoint"]["Address"] for m in group["NodeGroups"][0]
                        ["NodeGroupMembers"] if m["CacheClusterId"] == new)  # fmt: skip
-        assert _missing(address, writer.acked) == []
+        assert missing_writes(address, writer.acked) == []
     delete_and_wait(client, "tfw")

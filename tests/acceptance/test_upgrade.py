@@ -11,20 +11,18 @@ import redis
 
 from acceptance_support import (
     Daemon,
+    Writer,
     create_and_wait,
     delete_and_wait,
     messages,
+    missing_writes,
+    primaries,
+    require_engines,
     wait_available,
     wait_until,
 )
-from ci_support import skip_or_fail
 
 pytestmark = pytest.mark.acceptance
-
-
-def installed(client: Any) -> set[str]:
-    answer = client.describe_cache_engine_versions(Engine="redis")
-    return {v["EngineVersion"] for v in answer["CacheEngineVersions"]}
 
 
 def versions_of(client: Any, group: dict[str, Any]) -> set[str]:
@@ -37,18 +35,12 @@ def versions_of(client: Any, group: dict[str, Any]) -> set[str]:
     return found
 
 
-def require(client: Any, *versions: str) -> None:
-    missing = [v for v in versions if not any(i.startswith(v) for i in installed(client))]
-    if missing:
-        skip_or_fail(f"engines {missing} are not installed (scripts/install installs them)")
-
-
 @pytest.mark.parametrize(("nodes", "start"), [(3, "6.2.14"), (1, "6.0")])
 def test_a_live_group_is_upgraded_node_by_node_with_its_data(
     daemon: Daemon, nodes: int, start: str
 ) -> None:
     client = daemon.client()
-    require(client, start, "7.0")
+    require_engines(client, start, "7.0")
     group = create_and_wait(
         client, ReplicationGroupId="up", ReplicationGroupDescription="u", NumCacheClusters=nodes,
         CacheNodeType="cache.t4g.micro", EngineVersion=start,
@@ -86,3 +78,41 @@ def test_a_live_group_is_upgraded_node_by_node_with_its_data(
 
     wait_until(readable, 10, "every key through the primary endpoint")
     delete_and_wait(client, "up")
+
+
+def upgraded(client: Any, group_id: str, version: str) -> bool:
+    text = f"Engine upgrade of {group_id} to version {version} completed"
+    return text in messages(client, "replication-group", group_id)
+
+
+@pytest.mark.parametrize("start", ["6.2", "6.0"])
+def test_a_writer_through_a_rolling_upgrade_loses_no_acknowledged_write(
+    daemon: Daemon, start: str
+) -> None:
+    """Replicas, then the planned failover (from 6.0, which has no FAILOVER command, the
+    control plane's own paused handover), then the old primary: a writer on the primary
+    endpoint throughout; every write the group acknowledged is on the new primary."""
+    client = daemon.client()
+    require_engines(client, start, "7.0")
+    group = create_and_wait(
+        client, ReplicationGroupId="upw", ReplicationGroupDescription="u", NumCacheClusters=3,
+        CacheNodeType="cache.t4g.micro", EngineVersion=start, AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    (old,) = primaries(group)
+    with Writer(endpoint) as writer:
+        wait_until(lambda: len(writer.acked) > 100, 10, "writes acknowledged before")
+        client.modify_replication_group(
+            ReplicationGroupId="upw", EngineVersion="7.0", ApplyImmediately=True
+        )
+        wait_until(lambda: upgraded(client, "upw", "7.0.15"), 120, "the upgrade to complete")
+        group = wait_available(client, "upw")
+        more = len(writer.acked) + 100
+        wait_until(lambda: len(writer.acked) > more, 10, "writes acknowledged after")
+    (new,) = primaries(group)
+    assert new != old, "the upgrade failed the group over"
+    address = next(m["ReadEndpoint"]["Address"] for m in group["NodeGroups"][0]
+                   ["NodeGroupMembers"] if m["CacheClusterId"] == new)  # fmt: skip
+    assert missing_writes(address, writer.acked) == []
+    print(f"\n{start} -> 7.0: {len(writer.acked)} writes acknowledged, {writer.errors} failed")
+    delete_and_wait(client, "upw")

@@ -469,14 +469,17 @@ def a_reboot(*node_ids: str, step: RebootStep = RebootStep.RESTART, done: tuple[
 def test_a_reboot_restarts_a_replica_on_its_own_files_following_its_primary():
     spec = a_group(3)
     n1, n2, n3 = spec.nodes
-    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    rebooted = replace(replica(n2, n1), run_id="run-g-002")
+    seen = observed(primary(n1), rebooted, replica(n3, n1), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_reboot("g-002"),))
     assert RestartNode(n2, n1) in decision.actions
-    (record,) = recorded(decision)
+    marked, record = recorded(decision)
+    assert marked.operation.progress == RebootProgress((), RebootStep.RESTART, "run-g-002")
     assert record.operation.progress == RebootProgress((), RebootStep.RECOVER)
-    assert decision.actions.index(record) > decision.actions.index(RestartNode(n2, n1))
+    restart = decision.actions.index(RestartNode(n2, n1))
+    assert decision.actions.index(marked) < restart < decision.actions.index(record)
     assert decision.state.node("g-002").status is NodeStatus.REBOOTING
-    assert [e.message for e in decision.events] == ["Cache node 0001 shutdown"]
+    assert [e.message for e in record.events] == ["Cache node 0001 shutdown"]
 
 
 def test_a_rebooted_node_is_waited_for_then_the_reboot_ends_with_its_event():
@@ -493,7 +496,7 @@ def test_a_rebooted_node_is_waited_for_then_the_reboot_ends_with_its_event():
     done = plan_group(spec, waiting.state, False, in_sync, Memory(), T0, (operation,))
     (record,) = recorded(done)
     assert record.operation.status.value == "done"
-    assert [e.message for e in done.events] == ["Cache node 0001 restarted"]
+    assert [e.message for e in record.events] == ["Cache node 0001 restarted"]
     assert done.state.status is GroupStatus.AVAILABLE
 
 
@@ -504,6 +507,20 @@ def test_a_reboot_resumed_after_a_crash_never_restarts_the_node_twice():
     seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert not any(isinstance(a, RestartNode) for a in decision.actions)
+
+
+def test_a_node_restarted_before_a_crash_is_not_restarted_again():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    operation = a_reboot("g-002")  # its run id recorded, restarted, then the crash
+    operation = replace(operation, progress=RebootProgress((), RebootStep.RESTART, "before"))
+    for run_id, restarts in (("before", True), ("after", False)):
+        seen = observed(primary(n1), replace(replica(n2, n1), run_id=run_id), sentinel="g-001")
+        decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+        assert any(isinstance(a, RestartNode) for a in decision.actions) is restarts
+        (*_, record) = recorded(decision)
+        assert record.operation.progress.step is RebootStep.RECOVER
+        assert [e.message for e in record.events] == ["Cache node 0001 shutdown"]
 
 
 def test_a_primary_reboots_without_a_failover_and_as_a_primary():
@@ -589,7 +606,8 @@ def test_an_upgrade_first_names_the_new_version_in_the_spec():
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert RecordEngineVersion("7.2.4", "default.redis7") in decision.actions
     assert not any(isinstance(a, RestartNode) for a in decision.actions)
-    assert "Engine upgrade of g to version 7.2.4 started" in [e.message for e in decision.events]
+    (record,) = recorded(decision)
+    assert [e.message for e in record.events] == ["Engine upgrade of g to version 7.2.4 started"]
 
 
 def test_an_upgrade_restarts_the_replicas_one_at_a_time_before_the_primary():
@@ -614,6 +632,18 @@ def test_once_the_replicas_run_the_new_version_an_upgraded_one_takes_over():
     assert [a for a in decision.actions if isinstance(a, PlannedFailover)] == [
         PlannedFailover("0001", n2)
     ]
+
+
+def test_an_upgrade_killed_right_after_its_failover_has_the_sentinels_follow_first():
+    spec = a_group(2)
+    n1, n2 = spec.nodes
+    # n1 handed over to n2; the Sentinels and the published state still name n1.
+    seen = observed(running(replica(n1, n2), "7.0.15"), running(primary(n2), "7.2.4"),
+                    sentinel=n1.node_id)  # fmt: skip
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (an_upgrade(),))
+    assert PlannedFailover("0001", n2) in decision.actions
+    assert RepointSentinels(n2) in decision.actions
+    assert not any(isinstance(a, RestartNode) for a in decision.actions)
 
 
 def test_the_old_primary_is_upgraded_last_then_the_upgrade_ends():

@@ -118,6 +118,17 @@ async def close_quietly(client: Redis) -> None:
         await client.aclose()
 
 
+def refused(exc: BaseException) -> bool:
+    """Whether an error (a `NodeUnreachable`) came from a refused connection: no process
+    listens at the address, so no client can be connected to one there either."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @contextmanager
 def _engine_errors(node: NodeAccess) -> Iterator[None]:
     """Translate redis-py's errors into the engine's."""

@@ -77,6 +77,13 @@ async def primary_of(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Ho
     return as_text(info.get("master_host")), as_int(info.get("master_port"))
 
 
+async def server_version(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+    """The Redis version the node runs (``INFO server`` ``redis_version``)."""
+    async with session(node, timeout) as client:
+        info = await client.info("server")
+    return as_text(info.get("redis_version"))
+
+
 async def coordinated_failover(
     primary: NodeAccess,
     replica: NodeAccess,
@@ -104,7 +111,7 @@ async def coordinated_failover(
         await execute(client, "CLIENT", "PAUSE", pause_ms, "WRITE")
         try:
             info = await client.info("replication")
-            await _caught_up(replica, as_int(info.get("master_repl_offset")), deadline, timeout)
+            await caught_up(replica, as_int(info.get("master_repl_offset")), deadline, timeout)
             host, port = replica.hostport
             await execute(client, "FAILOVER", "TO", host, port, "TIMEOUT", 1, "FORCE")
             await _handed_over(client, primary, replica, deadline)
@@ -112,8 +119,34 @@ async def coordinated_failover(
             await execute(client, "CLIENT", "UNPAUSE")
 
 
-async def _caught_up(replica: NodeAccess, offset: int, deadline: float, timeout: float) -> None:
-    """Wait until ``replica`` has applied its primary's stream up to ``offset``."""
+async def pause_every_client(
+    primary: NodeAccess, pause_ms: int = FAILOVER_PAUSE_MS, timeout: float = DEFAULT_TIMEOUT_S
+) -> int:
+    """Hold every write the primary is sent from now on, and return its replication offset:
+    every write it acknowledged lies within it. Redis 6.0, which has neither ``FAILOVER`` nor
+    ``CLIENT PAUSE WRITE``.
+
+    ``CLIENT PAUSE <pause_ms>`` (6.0 holds every ordinary client, this connection included) in
+    one ``MULTI``/``EXEC`` with ``INFO replication``, so the offset is read at the very moment
+    the pause begins. Held commands run once the pause ends, ``pause_ms`` later whatever happens
+    to the caller: a caller that hands the primary role over must make sure, before then, that
+    this node can never run them as a primary (see `HostEngine.planned_failover`).
+    """
+    async with session(primary, timeout) as client:
+        transaction = client.pipeline(transaction=True)
+        transaction.execute_command("CLIENT", "PAUSE", pause_ms)
+        transaction.info("replication")
+        _, info = await transaction.execute()
+    return as_int(info.get("master_repl_offset"))
+
+
+async def caught_up(
+    replica: NodeAccess, offset: int, deadline: float, timeout: float = DEFAULT_TIMEOUT_S
+) -> None:
+    """Wait until ``replica`` has applied its primary's stream up to ``offset``.
+
+    :raises NodeCommandFailed: it had not by ``deadline`` (``time.monotonic()``).
+    """
     async with session(replica, timeout) as client:
         while True:
             info = await client.info("replication")

@@ -288,6 +288,20 @@ async def stop(
     raise EngineError(f"pid {pid} is still running {wait}s after SIGKILL")
 
 
+async def kill(pid: int, expected_conf: Path | None = None, wait: float = STOP_WAIT_S) -> bool:
+    """SIGKILL a Redis process at once, without asking it anything (it may be paused), and
+    wait until it is gone; False when ``pid`` is not running (or runs something else).
+
+    :raises EngineError: the process survived SIGKILL.
+    """
+    if _foreign(pid, expected_conf):
+        return False
+    _send(pid, signal.SIGKILL)
+    if not await wait_for_exit(pid, wait):
+        raise EngineError(f"pid {pid} is still running {wait}s after SIGKILL")
+    return True
+
+
 async def wait_for_exit(pid: int, timeout: float) -> bool:
     """Wait at most ``timeout`` seconds for ``pid`` to be gone; whether it is."""
     deadline = time.monotonic() + timeout

@@ -18,12 +18,12 @@ from typing import TypedDict
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import Connections, HostPort, NodeAccess
+from cachefleet.engine.client import Connections, HostPort, NodeAccess, refused
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
-from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
+from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, NodeUnreachable, PermanentError
 from cachefleet.model.engines import REDIS, features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
@@ -33,7 +33,8 @@ from cachefleet.model.status import ClusterMode, GroupStatus
 
 log = logging.getLogger("cachefleet.engine")
 
-_UNKNOWN_COMMAND = "unknown command"
+#: A 6.0 handover stops the old primary at least this long before its clients' pause ends.
+_HANDOVER_MARGIN_S = 0.2
 
 
 class _WatchSettings(TypedDict):
@@ -288,8 +289,14 @@ class HostEngine:
         await commands.promote(_access(node))
 
     async def fence(self, node: NodeSpec) -> None:
-        """Disconnect the ordinary clients still connected to a demoted node."""
-        killed = await commands.kill_normal_clients(_access(node))
+        """Disconnect the ordinary clients still connected to a demoted node (none when its
+        process is gone, e.g. stopped by `_paused_handover`)."""
+        try:
+            killed = await commands.kill_normal_clients(_access(node))
+        except NodeUnreachable as exc:
+            if refused(exc):
+                return
+            raise
         if killed:
             log.info("fenced %s: disconnected %d clients", node.node_id, killed)
 
@@ -331,10 +338,9 @@ class HostEngine:
         Cluster mode enabled: ``CLUSTER FAILOVER`` on the candidate (the primary pauses its
         clients until the candidate has caught up). Disabled: ``FAILOVER TO`` on the primary
         (the same coordination, see `commands.coordinated_failover`), once every Sentinel is
-        ready; the Sentinels do not know of it until `repoint`. Idempotent: a candidate that is
-        primary already is left alone. An engine without ``FAILOVER`` (6.0) falls back to
-        ``SENTINEL FAILOVER``, which can lose the writes the old primary takes until it is
-        demoted.
+        ready; the Sentinels do not know of it until `repoint`. An engine without ``FAILOVER``
+        (6.0) is handed over by the control plane itself (`_paused_handover`). Idempotent: a
+        candidate that is primary already is left alone.
 
         :raises EngineError: a Sentinel is not ready or the failover was refused or aborted.
         """
@@ -350,12 +356,46 @@ class HostEngine:
         if unready is not None:
             raise NodeCommandFailed(f"not failing over {spec.group_id} yet: {unready}")
         started = time.monotonic()
-        if await self._coordinated(NodeAccess(*old), candidate):
-            took = (time.monotonic() - started) * 1000
-            log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
-        else:
-            await sentinel.failover(sentinels, spec.plane_name)
-            self._view.invalidate()
+        if not await self._coordinated(NodeAccess(*old), candidate):
+            await self._paused_handover(spec, NodeAccess(*old), candidate)
+        took = (time.monotonic() - started) * 1000
+        log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
+
+    async def _paused_handover(
+        self, spec: GroupSpec, primary: NodeAccess, candidate: NodeSpec
+    ) -> None:
+        """A planned failover for Redis 6.0 (no ``FAILOVER``, no ``CLIENT PAUSE WRITE``) that
+        loses no acknowledged write.
+
+        The primary's clients are paused as its replication offset is read
+        (`commands.pause_every_client`); once the candidate has applied the stream up to that
+        offset, the old primary is stopped with SIGKILL while the pause still holds, so the
+        writes it holds are never run or acknowledged (their clients see the connection drop and
+        reconnect through the endpoint), and only then is the candidate promoted. The old
+        primary's node comes back as a replica (the planner restarts it, or replaces it for
+        TestFailover). A candidate that does not catch up in time leaves the old primary as it
+        was: the pause ends by itself.
+
+        :raises NodeCommandFailed: the primary is not a node of the group, or the candidate did
+            not catch up in time.
+        """
+        old = next((n for n in spec.live_nodes if _hostport(n) == primary.hostport), None)
+        if old is None:
+            raise NodeCommandFailed(f"{candidate.node_id} follows {primary}, not in the group")
+        paths = self.paths(spec, old)
+        pid = self._running_pid(paths)
+        if pid is None:
+            raise NodeCommandFailed(f"{old.node_id} is not running: no handover to make")
+        deadline = time.monotonic() + commands.FAILOVER_PAUSE_MS / 1000 - _HANDOVER_MARGIN_S
+        offset = await commands.pause_every_client(primary)
+        await commands.caught_up(_access(candidate), offset, deadline)
+        if time.monotonic() > deadline:
+            raise NodeCommandFailed(f"{candidate.node_id} caught up too late to take over")
+        await process.kill(pid, expected_conf=paths.conf)
+        paths.pidfile.unlink(missing_ok=True)  # stopped on purpose: nothing to adopt
+        await self._connections.forget(primary)
+        await commands.promote(_access(candidate))
+        log.info("%s stopped at offset %d; %s promoted", old.node_id, offset, candidate.node_id)
 
     async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Re-point every Sentinel at ``primary``, promoted without them (see
@@ -367,14 +407,11 @@ class HostEngine:
         self._view.invalidate()
 
     async def _coordinated(self, primary: NodeAccess, candidate: NodeSpec) -> bool:
-        """``FAILOVER TO`` the candidate; False when the engine does not know the command."""
-        try:
-            await commands.coordinated_failover(primary, _access(candidate))
-        except NodeCommandFailed as exc:
-            if _UNKNOWN_COMMAND not in str(exc).lower():
-                raise
-            log.warning("%s has no FAILOVER command; using SENTINEL FAILOVER", primary)
+        """``FAILOVER TO`` the candidate; False when the primary's engine (it may be older than
+        the group's spec, in an upgrade) has no ``FAILOVER``."""
+        if not features(await commands.server_version(primary)).failover_command:
             return False
+        await commands.coordinated_failover(primary, _access(candidate))
         return True
 
     async def take_over(self, node: NodeSpec) -> None:

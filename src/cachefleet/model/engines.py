@@ -90,6 +90,7 @@ class EngineFeatures:
     bind_source_addr: bool  # ``bind-source-addr`` (7.0)
     slot_ranges: bool  # ``CLUSTER ADDSLOTSRANGE`` (7.0)
     multi_config_set: bool  # several pairs in one ``CONFIG SET`` (7.0)
+    failover_command: bool  # ``FAILOVER`` and ``CLIENT PAUSE … WRITE`` (6.2)
 
 
 def features(version: str) -> EngineFeatures:
@@ -102,6 +103,7 @@ def features(version: str) -> EngineFeatures:
         bind_source_addr=at_least_7,
         slot_ranges=at_least_7,
         multi_config_set=at_least_7,
+        failover_command=at_least_6_2,
     )
 
 

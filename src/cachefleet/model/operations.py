@@ -111,10 +111,13 @@ class RebootParams:
 
 @dataclass(frozen=True, slots=True)
 class RebootProgress:
-    """How far a reboot got: the nodes done, and the step of the one under way."""
+    """How far a reboot got: the nodes done, and the step of the one under way. ``run_id`` is
+    the node's Redis run id recorded just before its restart: once the node answers with
+    another, it has restarted (a restart is never repeated after a crash)."""
 
     done: tuple[str, ...] = ()
     step: RebootStep = RebootStep.RESTART
+    run_id: str = ""
 
 
 # --- EngineVersion ------------------------------------------------------------------------------

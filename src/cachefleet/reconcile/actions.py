@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.model.engines import REDIS
+from cachefleet.model.ids import ResourceKind
 from cachefleet.model.operations import Operation
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import EndpointKind
@@ -120,8 +121,9 @@ class TakeOver:
 @dataclass(frozen=True, slots=True)
 class PlannedFailover:
     """Promote ``candidate`` in place of its shard's primary, without losing writes
-    (``FAILOVER TO`` or ``CLUSTER FAILOVER``; cluster mode disabled, `RepointSentinels` then has
-    the Sentinels follow)."""
+    (``FAILOVER TO`` or ``CLUSTER FAILOVER``; on Redis 6.0 the old primary is stopped while its
+    clients are paused; cluster mode disabled, `RepointSentinels` then has the Sentinels
+    follow)."""
 
     shard_id: str
     candidate: NodeSpec
@@ -136,11 +138,24 @@ class RepointSentinels:
 
 
 @dataclass(frozen=True, slots=True)
+class EventNote:
+    """An event to append: by the loop once a decision's actions succeeded, or with the
+    operation step it tells of (`RecordOperation`)."""
+
+    source: ResourceKind
+    source_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOperation:
     """Persist an operation's new progress or status, once the actions before it succeeded
-    (so a restart resumes from the last step that really happened)."""
+    (so a restart resumes from the last step that really happened), and the events of that
+    step in the same transaction (a control plane killed right after the record neither loses
+    them nor tells them twice)."""
 
     operation: Operation
+    events: tuple[EventNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

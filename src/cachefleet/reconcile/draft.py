@@ -18,19 +18,12 @@ from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
 from cachefleet.reconcile.actions import (
     Action,
+    EventNote,
     PlannedFailover,
+    RecordOperation,
     RestartNode,
     StartNode,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class EventNote:
-    """An event to append once the decision's actions succeed."""
-
-    source: ResourceKind
-    source_id: str
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +67,14 @@ class Draft:
 
     def group_event(self, message: str) -> None:
         self.event(self.spec.kind, self.spec.group_id, message)
+
+    def record(self, operation: Operation, *events: EventNote) -> None:
+        """Record an operation's step, with the events that tell of it."""
+        self.actions.append(RecordOperation(operation, events))
+
+    def group_note(self, message: str) -> EventNote:
+        """An event about the group itself (for `record`)."""
+        return EventNote(self.spec.kind, self.spec.group_id, message)
 
     def decision(self, reason: str) -> Decision:
         settled = not self.actions and not self.waits and not self.operation_active

@@ -13,10 +13,12 @@ from dataclasses import replace
 from typing import assert_never
 
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
-from cachefleet.model.spec import GroupSpec
+from cachefleet.model.operations import Operation
+from cachefleet.model.spec import Event, GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
     ApplyParameters,
+    EventNote,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -87,8 +89,8 @@ class Executor:
                 await engine.planned_failover(spec, shard_id, candidate)
             case RepointSentinels(primary):
                 await engine.repoint(spec, primary)
-            case RecordOperation(operation):
-                self._store.update_operation(operation)
+            case RecordOperation(operation, events):
+                self._record(spec, operation, events)
             case RecordEngineVersion(version, parameter_group, engine_name):
                 self._record_engine_version(spec, (engine_name, version), parameter_group)
             case TakeOver(node):
@@ -107,6 +109,15 @@ class Executor:
                 self._forget_group(spec)
             case _:
                 assert_never(action)
+
+    def _record(self, spec: GroupSpec, operation: Operation, events: tuple[EventNote, ...]) -> None:
+        with self._store.transaction():
+            self._store.update_operation(operation)
+            for note in events:
+                source, source_id, message = note.source, note.source_id, note.message
+                self._store.add_event(
+                    Event(spec.scope, source, source_id, message, operation.updated_at)
+                )
 
     def _record_engine_version(
         self, spec: GroupSpec, release: tuple[str, str], parameter_group: str

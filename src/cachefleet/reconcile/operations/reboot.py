@@ -3,8 +3,10 @@ until it serves again (a replica: in sync with its primary) before the next one.
 
 Steps per node (`RebootStep`): RESTART → RECOVER. The cache cluster being rebooted publishes
 ``rebooting cache cluster nodes``; ElastiCache's events say ``Cache node 0001 shutdown`` and
-``Cache node 0001 restarted``. A node that answers as healthy in the RECOVER step is done, so a
-control plane killed after the restart resumes by waiting, never by restarting it twice.
+``Cache node 0001 restarted``. The RESTART step records the node's Redis run id before it
+restarts the node, and a node answering with another run id has restarted; a node that answers
+as healthy in the RECOVER step is done. So a control plane killed after the restart resumes by
+waiting, never by restarting the node twice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, RebootParams, RebootProgress, RebootStep
 from cachefleet.model.status import NodeStatus
-from cachefleet.reconcile.actions import RecordOperation
+from cachefleet.reconcile.actions import EventNote, RecordOperation
 from cachefleet.reconcile.draft import Draft, restart_in_place
 
 #: A Redis cache cluster has one cache node, numbered as ElastiCache numbers it.
@@ -45,27 +47,37 @@ def plan_reboot(
         draft.actions.append(RecordOperation(operation.advanced(skipped, now)))
         return
     current = draft.node_state(node.node_id)
-    if progress.step is RebootStep.RESTART:
+    seen = observation.of(node.node_id)
+    recover = operation.advanced(RebootProgress(progress.done, RebootStep.RECOVER), now)
+    shutdown = EventNote(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_shutdown(CACHE_NODE))
+    if progress.step is RebootStep.RESTART and _restarted(progress, seen.run_id):
+        # Restarted before a control-plane crash, the step not yet recorded: never again.
+        draft.record(recover, shutdown)
+    elif progress.step is RebootStep.RESTART:
         if draft.waits:
             draft.waits.append(f"reboot of {node.node_id} waits for health")
             return
         primary_id = draft.state.primaries.get(node.shard_id)
         replica_of = None if primary_id == node.node_id else draft.spec.node(primary_id or "")
+        marked = RebootProgress(progress.done, RebootStep.RESTART, seen.run_id)
+        draft.record(operation.advanced(marked, now))
         restart_in_place(draft, node, replica_of)
-        draft.actions.append(
-            RecordOperation(
-                operation.advanced(RebootProgress(progress.done, RebootStep.RECOVER), now)
-            )
-        )
-        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_shutdown(CACHE_NODE))
+        draft.record(recover, shutdown)
     elif current.status is NodeStatus.AVAILABLE and not current.recovering:
-        draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_restarted(CACHE_NODE))
+        restarted = EventNote(
+            ResourceKind.CACHE_CLUSTER, node.node_id, texts.node_restarted(CACHE_NODE)
+        )
         done = (*progress.done, node.node_id)
         if len(done) >= len(params.node_ids):
-            draft.actions.append(RecordOperation(operation.finished(now)))
+            draft.record(operation.finished(now), restarted)
             draft.operation_active = False
             return
-        draft.actions.append(RecordOperation(operation.advanced(RebootProgress(done), now)))
+        draft.record(operation.advanced(RebootProgress(done), now), restarted)
         return
     draft.set_node(node.node_id, replace(current, status=NodeStatus.REBOOTING))
     draft.waits.append(f"rebooting {node.node_id}")
+
+
+def _restarted(progress: RebootProgress, run_id: str) -> bool:
+    """Whether the node answers with another run id than the one recorded before its restart."""
+    return bool(progress.run_id and run_id and run_id != progress.run_id)

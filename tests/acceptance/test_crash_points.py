@@ -1,0 +1,324 @@
+"""Every operation kind, killed at every step boundary, finishes after the control plane
+restarts (the issue's table of crash points).
+
+For each kind (a row of `SCENARIOS`) and each of its crash points, the real control plane runs
+the operation until the point kills it (`crash_support`: just before or just after the n-th
+action of a type, counted from the operation's acceptance), and a new control plane built from
+the data directory alone carries it on. Then the operation is ``done``, the group
+``available``, the keys written before it are all still there, and what must happen once
+happened once: one promotion (one ElastiCache failover event), each node rebooted or upgraded
+once.
+
+Steps of each kind (see `reconcile/operations/`): a failover records PROMOTE (after
+``PlannedFailover``), REPLACE → RECOVERED (after the old primary's ``StopNode``; on Redis 6.0
+the handover has stopped it already), then done;
+a promotion records the promotion, then done; the failover setting records done (after
+``Unmonitor`` when turned off); a reboot records the node's run id, restarts it, records
+RECOVER, then done; an upgrade records its start (after ``RecordEngineVersion``), restarts the
+replica, fails over, restarts the old primary, then records done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cachefleet.daemon import purge
+from cachefleet.harness import random_address_base
+from cachefleet.installation import address_base_claim
+from cachefleet.model.observed import GroupObservation
+from cachefleet.model.operations import OperationStatus
+from cachefleet.model.spec import FIRST_SHARD
+from cachefleet.model.state import GroupRecord
+from cachefleet.reconcile.actions import (
+    PlannedFailover,
+    RecordEngineVersion,
+    RecordOperation,
+    RestartNode,
+    StopNode,
+)
+from cachefleet.service import failover
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.groups import create_group
+from cachefleet.service.modify import ModifySettings, modify_group
+from cachefleet.service.reboot import reboot_cluster
+from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.settings import Settings, load_settings
+
+from crash_support import (
+    SCOPE,
+    ControlPlane,
+    CrashPoint,
+    Ledger,
+    after,
+    before,
+    missing_keys,
+    write_keys,
+)
+
+pytestmark = pytest.mark.acceptance
+
+NODE_TYPE = "cache.t4g.micro"
+FAILOVER_EVENT = "Failover from primary node"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a case leaves, for its scenario's own checks."""
+
+    before: GroupRecord
+    after: GroupRecord
+    ledger: Ledger
+    plane: ControlPlane
+    observation: GroupObservation
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One operation kind: the group it runs on, how it is asked for, its crash points and
+    what must hold once it is done. ``fresh``: every case gets a new group (an upgrade runs once
+    per group); otherwise the cases share one."""
+
+    name: str
+    create: CreateGroupRequest
+    accept: Callable[[ServiceContext, GroupRecord], object]
+    points: tuple[CrashPoint, ...]
+    check: Callable[[Outcome], None]
+    fresh: bool = False
+
+
+def _group(group_id: str, **fields: Any) -> CreateGroupRequest:
+    request = CreateGroupRequest(group_id, "crash points", node_type=NODE_TYPE)
+    return replace(request, **{"automatic_failover": True, **fields})
+
+
+def _one_failover(outcome: Outcome, shard_id: str = FIRST_SHARD) -> None:
+    events = outcome.plane.messages(outcome.after.spec.group_id, outcome.since)
+    assert sum(m.startswith(FAILOVER_EVENT) for m in events) == 1, events
+    assert outcome.after.state.primaries[shard_id] != outcome.before.state.primaries[shard_id]
+
+
+def _promoted_to(node_id: str) -> Callable[[Outcome], None]:
+    def check(outcome: Outcome) -> None:
+        _one_failover(outcome)
+        assert outcome.after.state.primaries[FIRST_SHARD] == node_id
+
+    return check
+
+
+def _replica(record: GroupRecord) -> str:
+    primary = record.state.primaries[FIRST_SHARD]
+    return sorted(n.node_id for n in record.spec.live_nodes if n.node_id != primary)[0]
+
+
+def _failover_setting_scenario(enable: bool) -> Scenario:
+    """AutomaticFailoverEnabled turned on or off, on a fresh 2-node group set the other way."""
+
+    def check(outcome: Outcome) -> None:
+        assert outcome.after.spec.automatic_failover is enable
+        assert outcome.observation.monitored is enable
+
+    name = "on" if enable else "off"
+    return Scenario(
+        f"set-failover-{name}",
+        _group(f"cp-{name}", num_cache_clusters=2, automatic_failover=not enable),
+        lambda ctx, record: modify_group(
+            ctx, SCOPE, record.spec.group_id, ModifySettings(automatic_failover=enable)
+        ),
+        (before(RecordOperation), after(RecordOperation)),
+        check,
+        fresh=True,
+    )
+
+
+def _rebooted_once(outcome: Outcome) -> None:
+    (restart,) = outcome.ledger.of(RestartNode)  # one restart, whatever the crash
+    assert isinstance(restart, RestartNode)
+    node_id = restart.node.node_id
+    assert node_id == _replica(outcome.before)
+    events = outcome.plane.messages(node_id, outcome.since)
+    assert events.count("Cache node 0001 restarted") == 1, events
+    assert events.count("Cache node 0001 shutdown") <= 1, events
+
+
+def _upgraded_once(outcome: Outcome) -> None:
+    restarted = [a.node.node_id for a in outcome.ledger.of(RestartNode)]
+    assert sorted(restarted) == sorted(n.node_id for n in outcome.after.spec.live_nodes)
+    version = outcome.after.spec.engine_version
+    assert version.startswith("7.0")
+    nodes = outcome.observation.nodes.values()
+    assert {node.engine_version for node in nodes} == {version}
+    _one_failover(outcome)
+
+
+FAILOVER_POINTS = (
+    before(RecordOperation, 1),  # promoted, not recorded
+    after(RecordOperation, 1),  # recorded; endpoints and Sentinels not yet told
+    after(StopNode),  # the old primary stopped, not recorded
+    after(RecordOperation, 2),
+    before(RecordOperation, 3),
+    after(RecordOperation, 3),
+)
+
+SCENARIOS = (
+    Scenario(
+        "test-failover-cmd",
+        _group("cp-tf", num_cache_clusters=3, multi_az=True),
+        lambda ctx, record: failover.test_failover(ctx, SCOPE, record.spec.group_id, FIRST_SHARD),
+        FAILOVER_POINTS,
+        _one_failover,
+    ),
+    Scenario(
+        "test-failover-cme",
+        _group("cp-tfc", num_node_groups=2, replicas_per_node_group=1),
+        lambda ctx, record: failover.test_failover(ctx, SCOPE, record.spec.group_id, "0002"),
+        FAILOVER_POINTS,
+        lambda outcome: _one_failover(outcome, "0002"),
+    ),
+    Scenario(
+        "test-failover-cmd-6.0",  # no FAILOVER command: the old primary is stopped, not demoted
+        _group("cp-tf60", num_cache_clusters=3, multi_az=True, engine_version="6.0"),
+        lambda ctx, record: failover.test_failover(ctx, SCOPE, record.spec.group_id, FIRST_SHARD),
+        (
+            before(RecordOperation, 1),
+            after(RecordOperation, 1),
+            after(RecordOperation, 2),
+            before(RecordOperation, 3),
+            after(RecordOperation, 3),
+        ),
+        _one_failover,
+    ),
+    Scenario(
+        "promote",
+        _group("cp-pr", num_cache_clusters=3),
+        lambda ctx, record: modify_group(
+            ctx, SCOPE, record.spec.group_id, ModifySettings(primary_cluster_id=_replica(record))
+        ),
+        (
+            before(RecordOperation, 1),
+            after(RecordOperation, 1),
+            before(RecordOperation, 2),
+            after(RecordOperation, 2),
+        ),
+        lambda outcome: _promoted_to(_replica(outcome.before))(outcome),
+    ),
+    _failover_setting_scenario(False),  # its crash points: around Unmonitor's record
+    _failover_setting_scenario(True),
+    Scenario(
+        "reboot",
+        _group("cp-rb", num_cache_clusters=3),
+        lambda ctx, record: reboot_cluster(ctx, SCOPE, _replica(record), ("0001",)),
+        (
+            after(RecordOperation, 1),  # the node's run id recorded, not restarted
+            after(RestartNode),  # restarted, not recorded
+            after(RecordOperation, 2),
+            before(RecordOperation, 3),
+            after(RecordOperation, 3),
+        ),
+        _rebooted_once,
+    ),
+    Scenario(
+        "upgrade",
+        _group("cp-up", num_cache_clusters=2, engine_version="6.2"),
+        lambda ctx, record: modify_group(
+            ctx,
+            SCOPE,
+            record.spec.group_id,
+            ModifySettings(engine_version="7.0", apply_immediately=True),
+        ),
+        (
+            after(RecordEngineVersion),  # the version in the spec, the start not recorded
+            after(RecordOperation, 1),
+            after(RestartNode, 1),  # the replica upgraded
+            after(PlannedFailover),  # failed over; endpoints and Sentinels not yet told
+            after(RestartNode, 2),  # the old primary upgraded
+            before(RecordOperation, 2),
+            after(RecordOperation, 2),
+        ),
+        _upgraded_once,
+        fresh=True,
+    ),
+)
+
+CASES = [
+    pytest.param(scenario, point, id=f"{scenario.name}-{point}")
+    for scenario in SCENARIOS
+    for point in scenario.points
+]
+
+
+@dataclass
+class Site:
+    """One installation for the whole table: its settings and how many groups it created."""
+
+    settings: Settings
+    created: int = 0
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    data_dir: Path = tmp_path_factory.mktemp("crash-points") / "data"
+    base = random_address_base()
+    # 17 TestFailovers in the table: more than ElastiCache's 15 a day.
+    environ = {
+        "CACHEFLEET_NETWORK_ADDRESS_BASE": base,
+        "CACHEFLEET_QUOTAS_TEST_FAILOVERS_PER_DAY": "100",
+    }
+    settings = load_settings(None, environ=environ, data_dir=data_dir)
+    try:
+        with address_base_claim(base, data_dir):
+            yield Site(settings)
+    finally:
+        purge(data_dir)
+
+
+@pytest.mark.parametrize(("scenario", "point"), CASES)
+def test_an_operation_killed_at_a_step_boundary_finishes_after_a_restart(
+    site: Site, scenario: Scenario, point: CrashPoint
+) -> None:
+    asyncio.run(_run_case(site, scenario, point))
+
+
+async def _run_case(site: Site, scenario: Scenario, point: CrashPoint) -> None:
+    ledger = Ledger()
+    plane = await ControlPlane.start(site.settings, ledger, point)
+    try:
+        record = _the_group(site, plane, scenario)
+        await plane.settle(record.spec.key, 90)
+        record = plane.record(record.spec.key)
+        keys = write_keys(record, f"{scenario.name}-{point}", 50)
+        since = datetime.now(UTC)
+        scenario.accept(plane.context, record)
+        (operation,) = plane.store.active_operations(SCOPE, record.spec.key)
+        ledger.armed = True
+        await plane.run_until_killed(record.spec.key, operation.id)
+    finally:
+        await plane.abandon()
+    plane = await ControlPlane.start(site.settings, ledger)
+    try:
+        await plane.settle(record.spec.key, 90)
+        assert plane.operation(operation.id).status is OperationStatus.DONE
+        done = plane.record(record.spec.key)
+        assert missing_keys(done, keys) == []
+        observation = await plane.daemon.engine.observe(done.spec, done.state)
+        scenario.check(Outcome(record, done, ledger, plane, observation, since))
+    finally:
+        await plane.close()
+
+
+def _the_group(site: Site, plane: ControlPlane, scenario: Scenario) -> GroupRecord:
+    """The scenario's group: created on its first case, or for every case when ``fresh``."""
+    request = scenario.create
+    if scenario.fresh:
+        site.created += 1
+        request = replace(request, group_id=f"{request.group_id}-{site.created}")
+    found = plane.store.list_groups(SCOPE)
+    existing = next((r for r in found if r.spec.group_id == request.group_id), None)
+    return existing or create_group(plane.context, SCOPE, request)
