@@ -74,6 +74,13 @@ def primaries(group: dict[str, Any]) -> list[str]:
     ]
 
 
+def node_client(client: Any, cluster_id: str) -> redis.Redis:
+    """A redis-py client of a cache cluster's node, at the address DescribeCacheClusters gives."""
+    found = client.describe_cache_clusters(CacheClusterId=cluster_id, ShowCacheNodeInfo=True)
+    endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
+
+
 def node_pid(daemon: Daemon, node_id: str) -> int:
     """The pid of a node's redis-server, from its pidfile."""
     return daemon.node_pid(node_id)

@@ -6,7 +6,6 @@ control plane killed in the middle finishes the reboot when it comes back."""
 from __future__ import annotations
 
 import pytest
-import redis
 
 from acceptance_support import (
     Daemon,
@@ -14,6 +13,7 @@ from acceptance_support import (
     delete_and_wait,
     fast_waiter_config,
     messages,
+    node_client,
     node_pid,
     wait_until,
 )
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.acceptance
 def cluster_status(client: object, cluster_id: str) -> str:
     found = client.describe_cache_clusters(CacheClusterId=cluster_id)  # type: ignore[attr-defined]
     return str(found["CacheClusters"][0]["CacheClusterStatus"])
-
-
-def node_client(client: object, cluster_id: str) -> redis.Redis:
-    found = client.describe_cache_clusters(  # type: ignore[attr-defined]
-        CacheClusterId=cluster_id, ShowCacheNodeInfo=True
-    )
-    endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
-    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
 
 
 def test_a_rebooted_replica_restarts_and_resynchronises(daemon: Daemon) -> None:

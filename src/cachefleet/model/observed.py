@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cachefleet.model.stats import NodeStats
 from cachefleet.model.status import Role
 
 
@@ -28,6 +29,7 @@ class NodeObservation:
     exists). ``role`` and the fields after it are only meaningful when reachable.
     ``listening`` is the addresses the node accepts connections on (its ``bind``; cluster mode
     disabled only): its own, and a primary endpoint's when it serves that endpoint itself.
+    ``stats`` is what its counters said (for metrics), when it answered.
     """
 
     node_id: str
@@ -48,6 +50,7 @@ class NodeObservation:
     loading: bool = False
     listening: tuple[str, ...] = ()
     engine_version: str = ""
+    stats: NodeStats | None = None
 
     @property
     def is_primary(self) -> bool:

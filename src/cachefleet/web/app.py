@@ -10,14 +10,16 @@ from cachefleet.api.app import api_route, aws_error_pages
 from cachefleet.console import create_console_app
 from cachefleet.service.context import ServiceContext
 from cachefleet.web.health import HealthSources, health_route
+from cachefleet.web.metrics import metrics_route
 
 
 def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
-    """``/health``, the console at ``/console`` and the ElastiCache Query API at ``/`` (which
-    also answers AWS clients on any wrong path or method in AWS's error format)."""
+    """``/health``, ``/metrics``, the console at ``/console`` and the ElastiCache Query API at
+    ``/`` (which also answers AWS clients on any wrong path or method in AWS's error format)."""
     return Starlette(
         routes=[
             health_route(health),
+            metrics_route(context.store, context.metrics),
             Mount("/console", app=create_console_app(context), name="console"),
             api_route(build_handlers(context)),
         ],
