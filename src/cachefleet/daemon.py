@@ -39,6 +39,7 @@ from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
+from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.settings import Settings, load_settings
@@ -166,13 +167,14 @@ async def serve(settings: Settings) -> None:
 
 
 async def _schedule_maintenance(daemon: Daemon) -> None:
-    """Schedule what caches opted into for their maintenance windows, now and then every
-    minute, for as long as the daemon runs."""
+    """Schedule what caches opted into for their maintenance windows, and prune events older
+    than 14 days, now and then every minute, for as long as the daemon runs."""
     context = daemon.context
     while True:
         try:
             for group_id in schedule_minor_upgrades(context, context.clock()):
                 log.info("%s: a minor version upgrade waits for its maintenance window", group_id)
+            prune_events(context)
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)

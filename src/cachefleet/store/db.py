@@ -206,6 +206,11 @@ class Store:
             for row in rows
         ]
 
+    def prune_events(self, before: datetime) -> int:
+        """Delete the events older than ``before``; how many went."""
+        cursor = self._db.execute("DELETE FROM events WHERE date < ?", (before.isoformat(),))
+        return cursor.rowcount
+
     # --- operations -----------------------------------------------------------------------
 
     def add_operation(self, scope: Scope, key: str, operation: Operation) -> Operation:
