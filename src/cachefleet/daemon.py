@@ -36,6 +36,8 @@ from cachefleet.installation import (
 )
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.notify.delivery import Deliverer
+from cachefleet.notify.transports import HttpTransport
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
@@ -87,6 +89,8 @@ class Daemon:
     router: Router
     loop: Loop
     context: ServiceContext
+    transport: HttpTransport
+    deliverer: Deliverer
 
     @classmethod
     async def build(cls, settings: Settings) -> Daemon:
@@ -113,7 +117,12 @@ class Daemon:
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
         context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
-        return cls(settings, store, binaries, engine, sentinels, router, loop, context)
+        transport = HttpTransport(settings.notifications)
+        deliverer = Deliverer(store, settings.notifications, transport, utc_now)
+        return cls(
+            settings, store, binaries, engine, sentinels, router, loop, context, transport,
+            deliverer,
+        )  # fmt: skip
 
     def app(self) -> Starlette:
         """The HTTP app (`web.app.build_app`)."""
@@ -130,6 +139,7 @@ class Daemon:
         """Stop the loop's workers and close the store; the data plane keeps running."""
         await self.loop.stop()
         await self.engine.close()
+        await self.transport.close()
         self.router.close()
         self.store.close()
 
@@ -148,6 +158,7 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
+    delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -159,10 +170,11 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
-        await daemon.close()
         loop_task.cancel()
         maintenance_task.cancel()
-        await asyncio.gather(loop_task, maintenance_task, return_exceptions=True)
+        delivery_task.cancel()
+        await asyncio.gather(loop_task, maintenance_task, delivery_task, return_exceptions=True)
+        await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
 
 

@@ -4,6 +4,8 @@ works."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,12 @@ def primaries(group: dict[str, Any]) -> list[str]:
         for m in ng["NodeGroupMembers"]
         if m.get("CurrentRole") == "primary"
     ]
+
+
+def run_cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    """``cachefleet --endpoint-url <daemon> ARGS``, as a user runs it (bounded in time)."""
+    command = [sys.executable, "-m", "cachefleet", "--endpoint-url", daemon.url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
 def node_client(client: Any, cluster_id: str) -> redis.Redis:

@@ -10,7 +10,7 @@ from typing import Any
 
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.parameters import ParameterGroup
-from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
+from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
@@ -140,6 +140,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "PreferredMaintenanceWindow": spec.maintenance_window,
         "PendingModifiedValues": _cluster_pending(view.record.state.pending),
         "CacheSecurityGroups": [],
+        "NotificationConfiguration": _notification_configuration(spec),
         "CacheParameterGroup": {
             "CacheParameterGroupName": spec.parameter_group,
             "ParameterApplyStatus": apply_status,
@@ -167,6 +168,14 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
 
 
 _PENDING_REBOOT = "pending-reboot"
+
+
+def _notification_configuration(spec: GroupSpec) -> dict[str, str] | None:
+    """The cache's topic and its status (``active`` or ``inactive``), if it has one."""
+    if not spec.notification_topic_arn:
+        return None
+    status = "active" if spec.notification_topic_active else "inactive"
+    return {"TopicArn": spec.notification_topic_arn, "TopicStatus": status}
 
 
 def _parameter_apply_status(view: ClusterView) -> str:

@@ -17,6 +17,7 @@ from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.engines import engines
 from cachefleet.cli.commands.events import events
+from cachefleet.cli.commands.notifications import notifications, topics
 from cachefleet.cli.commands.purge import purge
 from cachefleet.cli.commands.serve import serve
 from cachefleet.cli.commands.show import describe, list_groups
@@ -97,7 +98,10 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
     ctx.obj = Invocation(endpoint_url, region, OutputFormat(output))
 
 
-for _command in (serve, create, list_groups, describe, wait, delete, events, engines, purge):
+for _command in (
+    serve, create, list_groups, describe, wait, delete, events, topics, notifications, engines,
+    purge,
+):  # fmt: skip
     cli.add_command(_command)
 
 

@@ -91,11 +91,18 @@ class GroupSpec:
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
+    notification_topic_arn: str = ""  # NotificationTopicArn ("" for none)
+    notification_topic_active: bool = True  # NotificationTopicStatus active / inactive
 
     @property
     def key(self) -> str:
         """The store key (`store_key`)."""
         return store_key(self.kind, self.group_id)
+
+    @property
+    def notified_topic(self) -> str:
+        """The topic the group's events are notified to ("" when none, or inactive)."""
+        return self.notification_topic_arn if self.notification_topic_active else ""
 
     @property
     def plane_name(self) -> str:

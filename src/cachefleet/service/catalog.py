@@ -132,5 +132,8 @@ def events(
 
 
 def prune_events(ctx: ServiceContext) -> int:
-    """Delete the events older than 14 days; how many went."""
-    return ctx.store.prune_events(ctx.clock() - MAX_EVENT_AGE)
+    """Delete the events older than 14 days, and the delivered notifications they made; how
+    many events went (undelivered notifications stay until retried)."""
+    before = ctx.clock() - MAX_EVENT_AGE
+    ctx.store.notifications.prune(before)
+    return ctx.store.prune_events(before)

@@ -38,6 +38,7 @@ from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
+from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
 
@@ -56,6 +57,8 @@ class ModifySettings:
     engine_version: str | None = None
     parameter_group: str | None = None
     apply_immediately: bool = False
+    notification_topic_arn: str | None = None
+    notification_topic_status: str | None = None
 
 
 def modify_group(
@@ -70,7 +73,7 @@ def modify_group(
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         _check_available(ctx, scope, record)
-        spec = _with_settings(record.spec, change)
+        spec = _with_settings(ctx, record.spec, change)
         failover = record.spec.automatic_failover
         if change.automatic_failover is not None or change.multi_az is not None:
             spec = _with_failover(spec, change)
@@ -114,7 +117,8 @@ def modify_cluster(
                 Kind.CACHE_CLUSTER,
             )
         upgrade = _upgrade(ctx, scope, view.record, change)
-        changed = _with_parameter_group(ctx, scope, _with_settings(spec, change), change, upgrade)
+        changed = _with_settings(ctx, spec, change)
+        changed = _with_parameter_group(ctx, scope, changed, change, upgrade)
         ctx.store.update_spec(changed)
         record = replace(view.record, spec=changed)
         if upgrade is not None:
@@ -139,8 +143,11 @@ def _running(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> bool:
     return any(op.due(now) for op in ctx.store.active_operations(scope, record.spec.key))
 
 
-def _with_settings(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
+def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings) -> GroupSpec:
     """The spec with the settings that need no work on the nodes."""
+    spec = with_notification(
+        ctx, spec, change.notification_topic_arn, change.notification_topic_status
+    )
     if change.description is not None:
         check_description(change.description)
         spec = replace(spec, description=change.description)

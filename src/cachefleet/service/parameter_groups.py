@@ -404,6 +404,8 @@ def switch_parameter_group(
         ctx.store.update_spec(switched)
         for node in switched.live_nodes:
             message = texts.parameter_group_switched(group.name)
-            ctx.record_event(scope, ResourceKind.CACHE_CLUSTER, node.node_id, message)
+            ctx.record_event(
+                scope, ResourceKind.CACHE_CLUSTER, node.node_id, message, switched.notified_topic
+            )
     ctx.wake(scope, spec.key)
     return switched

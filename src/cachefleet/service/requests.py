@@ -42,6 +42,7 @@ class CreateGroupRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    notification_topic_arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,4 @@ class CreateClusterRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    notification_topic_arn: str | None = None

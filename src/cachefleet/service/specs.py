@@ -19,6 +19,7 @@ from cachefleet.service import checks
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
+from cachefleet.service.notifications import with_notification
 from cachefleet.service.parameter_groups import check_parameter_group
 
 
@@ -39,6 +40,8 @@ class CreateSettings(Protocol):
     def auto_minor_version_upgrade(self) -> bool | None: ...
     @property
     def network_type(self) -> str | None: ...
+    @property
+    def notification_topic_arn(self) -> str | None: ...
 
 
 def build_spec(
@@ -67,7 +70,7 @@ def build_spec(
             nodes.append(
                 NodeSpec(node_id, shard.shard_id, az, allocator.node_address(az), port, now)
             )
-    return GroupSpec(
+    spec = GroupSpec(
         scope=scope,
         group_id=resource_id,
         description=description,
@@ -91,6 +94,7 @@ def build_spec(
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
     )
+    return with_notification(ctx, spec, settings.notification_topic_arn, None)
 
 
 def initial_state(spec: GroupSpec) -> GroupState:

@@ -8,6 +8,7 @@ up front (BEGIN IMMEDIATE), so two creates of the same name cannot both succeed.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,11 +19,13 @@ from pathlib import Path
 
 from cachefleet.errors import StoreError
 from cachefleet.model.ids import Scope
+from cachefleet.model.notifications import notification_for
 from cachefleet.model.operations import KINDS, Operation, OperationKind, OperationStatus
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
+from cachefleet.store.notifications import NotificationTables
 
 
 class Store:
@@ -165,8 +168,14 @@ class Store:
 
     # --- events ---------------------------------------------------------------------------
 
-    def add_event(self, event: Event) -> None:
-        """Append one event."""
+    @property
+    def notifications(self) -> NotificationTables:
+        """The topic registry and the notifications' delivery (`store.notifications`)."""
+        return NotificationTables(self._db)
+
+    def add_event(self, event: Event, topic: str = "") -> None:
+        """Append one event and, when its cache notifies ``topic`` and ElastiCache notifies
+        such an event, the notification it makes (in the caller's transaction)."""
         self._db.execute(
             "INSERT INTO events (region, account, source_type, source_id, message, date)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -179,6 +188,9 @@ class Store:
                 event.date.isoformat(),
             ),
         )
+        notice = notification_for(event, topic, str(uuid.uuid4()))
+        if notice is not None:
+            self.notifications.add(notice)
 
     def list_events(
         self,

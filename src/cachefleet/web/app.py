@@ -11,15 +11,18 @@ from cachefleet.console import create_console_app
 from cachefleet.service.context import ServiceContext
 from cachefleet.web.health import HealthSources, health_route
 from cachefleet.web.metrics import metrics_route
+from cachefleet.web.notifications import notification_routes
 
 
 def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
-    """``/health``, ``/metrics``, the console at ``/console`` and the ElastiCache Query API at
-    ``/`` (which also answers AWS clients on any wrong path or method in AWS's error format)."""
+    """``/health``, ``/metrics``, ``/notifications/…`` (the topic registry), the console at
+    ``/console`` and the ElastiCache Query API at ``/`` (which also answers AWS clients on any
+    wrong path or method in AWS's error format)."""
     return Starlette(
         routes=[
             health_route(health),
             metrics_route(context.store, context.metrics),
+            *notification_routes(context),
             Mount("/console", app=create_console_app(context), name="console"),
             api_route(build_handlers(context)),
         ],

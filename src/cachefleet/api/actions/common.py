@@ -57,4 +57,5 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
         "network_type": params.get("NetworkType"),
         "tags": tags_of(params),
+        "notification_topic_arn": params.get("NotificationTopicArn"),
     }

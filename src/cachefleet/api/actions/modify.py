@@ -14,9 +14,8 @@ from cachefleet.service.context import ServiceContext
 
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
-    "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotRetentionLimit", "CacheNodeType",
+    "AuthToken", "AuthTokenUpdateStrategy",
     "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
@@ -69,6 +68,8 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
+        "notification_topic_arn": params.get("NotificationTopicArn"),
+        "notification_topic_status": params.get("NotificationTopicStatus"),
     }
 
 

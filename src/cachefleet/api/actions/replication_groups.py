@@ -16,8 +16,8 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "NotificationTopicArn",
-    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
+    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit",
+    "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
     "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
     "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
 )  # fmt: skip
