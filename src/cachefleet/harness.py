@@ -157,7 +157,7 @@ class LocalDaemon:
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """One POST a `WebhookReceiver` took: when (``time.monotonic()``), its headers and body."""
+    """One POST a `WebhookReceiver` took: when (``time.time()``), its headers and body."""
 
     at: float
     headers: dict[str, str]
@@ -189,7 +189,7 @@ class WebhookReceiver:
                         status = 500
                     else:
                         headers = {k.lower(): v for k, v in self.headers.items()}
-                        item = Received(time.monotonic(), headers, json.loads(body))
+                        item = Received(time.time(), headers, json.loads(body))
                         receiver.received.append(item)
                         status = 200
                 self.send_response(status)

@@ -16,6 +16,8 @@ from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
 from cachefleet.console.modify import ModifyPages
 from cachefleet.console.nav import entries
+from cachefleet.console.notifications import PATH as NOTIFICATIONS
+from cachefleet.console.notifications import NotificationPages
 from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
 from cachefleet.console.parameter_groups import ParameterGroupPages
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
@@ -39,6 +41,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     standalone = CachePages(ctx, renderer, standalone=True)
     sections = Sections(ctx, renderer)
     parameters = ParameterGroupPages(ctx, renderer)
+    notices = NotificationPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
@@ -46,6 +49,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         "parameter-groups": parameters.list,
         "subnet-groups": sections.subnet_groups,
         "events": sections.events,
+        "notifications": notices.page,
         "settings": sections.settings,
     }
     menu = [
@@ -63,6 +67,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
+        Route(NOTIFICATIONS, guard(notices.act), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)

@@ -1,0 +1,49 @@
+"""The Notifications page: topics created, subscribed and deleted from the console, and the
+deliveries shown with their status and error, an undeliverable one retried."""
+
+from __future__ import annotations
+
+from cachefleet.model.notifications import DeliveryStatus
+from cachefleet.model.spec import Event
+from cachefleet.service import notifications
+from cachefleet.service.context import ServiceContext
+
+from console_support import SCOPE, ConsoleClient, text_of
+
+TOPIC = "arn:aws:sns:us-east-1:000000000000:ops"
+
+
+def test_topics_are_managed_from_the_console(client: ConsoleClient, ctx: ServiceContext) -> None:
+    assert "No topics yet." in text_of(client.get("/notifications").text)
+    created = client.post("/notifications", {"action": "create", "name": "ops"})
+    assert created.status_code == 303
+    hook = {"action": "subscribe", "topic": TOPIC, "endpoint": "http://127.0.0.1:9/hook"}
+    assert client.post("/notifications", hook).status_code == 303
+    page = text_of(client.get("/notifications").text)
+    assert TOPIC in page and "http://127.0.0.1:9/hook" in page
+    bad = client.post("/notifications", {**hook, "endpoint": "ftp://x"})
+    assert bad.status_code == 400 and "an http:// or https:// URL" in text_of(bad.text)
+    again = client.post("/notifications", {"action": "create", "name": "ops"})
+    assert again.status_code == 409 and "already exists" in text_of(again.text)
+    client.post("/notifications", {**hook, "action": "unsubscribe"})
+    assert notifications.find_topic(ctx, TOPIC).subscribers == ()
+    client.post("/notifications", {"action": "delete", "topic": TOPIC})
+    assert notifications.list_topics(ctx) == []
+
+
+def test_an_undeliverable_notification_shows_its_error_and_is_retried(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    message = "Failover from primary node w-001 to replica node w-002 completed"
+    ctx.store.add_event(Event(SCOPE, "replication-group", "w", message, ctx.clock()), TOPIC)
+    (notice,) = ctx.store.notifications.listing()
+    for _ in range(8):
+        notice = notice.failed("http://127.0.0.1:9/hook: ConnectError", (), ctx.clock())
+    ctx.store.notifications.update(notice)
+    page = text_of(client.get("/notifications?status=undeliverable").text)
+    assert "ElastiCache:FailoverComplete" in page and "undeliverable" in page
+    assert "ConnectError" in page
+    retried = client.post("/notifications", {"action": "retry", "id": str(notice.id)})
+    assert retried.status_code == 303
+    assert ctx.store.notifications.listing()[0].status is DeliveryStatus.PENDING
+    assert "No notifications." in text_of(client.get("/notifications?status=undeliverable").text)
