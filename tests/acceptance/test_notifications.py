@@ -9,6 +9,7 @@ import os
 import signal
 from typing import Any
 
+import boto3
 import pytest
 
 from cachefleet.harness import WebhookReceiver
@@ -109,3 +110,29 @@ def test_a_delivery_pending_at_a_kill_is_made_after_the_restart(daemon: Daemon) 
             5,
             "the deletion notified",
         )
+
+
+def test_with_an_sns_endpoint_notifications_are_published_to_its_topic(
+    sns_daemon: Daemon, moto_url: str
+) -> None:
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing", "endpoint_url": moto_url}  # fmt: skip
+    sns, sqs = boto3.client("sns", **keys), boto3.client("sqs", **keys)
+    arn = sns.create_topic(Name="ops")["TopicArn"]
+    queue = sqs.create_queue(QueueName="ops")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    account = arn.split(":")[4]  # moto's account: cachefleet's is the 12-digit access key
+    client = boto3.client("elasticache", **{**keys, "endpoint_url": sns_daemon.url,
+                                           "aws_access_key_id": account})  # fmt: skip
+    client.create_cache_cluster(
+        CacheClusterId="ns", CacheNodeType="cache.t4g.micro", NotificationTopicArn=arn
+    )
+
+    def published() -> list[dict[str, str]]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in got.get("Messages", [])]
+
+    messages = wait_until(published, 30, "the notification in moto's SNS")
+    assert messages == [{"ElastiCache:CacheClusterProvisioningComplete": "ns"}]
+    client.delete_cache_cluster(CacheClusterId="ns")
