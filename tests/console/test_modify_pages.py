@@ -14,7 +14,7 @@ from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.operations import OperationKind, RebootParams, UpgradeParams
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
-from cachefleet.service import clusters, groups, parameter_groups
+from cachefleet.service import clusters, groups, notifications, parameter_groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.settings import Settings
@@ -49,6 +49,8 @@ def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
     fields |= {"multi_az": "on"} if spec.multi_az else {}
     fields |= {"auto_failover": "on"} if spec.automatic_failover else {}
     fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
+    fields |= {"sns_topic": spec.notification_topic_arn}
+    fields |= {"sns_active": "on"} if spec.notification_topic_active else {}
     return {key: value for key, value in (fields | changes).items() if value != "off"}
 
 
@@ -259,3 +261,22 @@ def test_reboot_is_refused_in_cluster_mode_enabled_and_says_why(
     answer = client.post("/caches/shards/reboot", {"node": "shards-0001-001"})
     assert answer.status_code == 400
     assert not ctx.store.active_operations(SCOPE, "shards")
+
+
+def test_the_topic_for_notifications_and_its_status_are_modified(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    arn = notifications.create_topic(ctx, SCOPE, "ops").arn
+    assert arn in client.get("/caches/orders/modify").text
+    review = client.post("/caches/orders/modify", form_of(orders, sns_topic=arn, step="review"))
+    assert review_rows(review.text) == [f"Topic for SNS notification — {arn}"]
+    client.post("/caches/orders/modify", form_of(orders, sns_topic=arn, step="modify"))
+    spec = groups.get_group(ctx, SCOPE, "orders").spec
+    assert (spec.notification_topic_arn, spec.notified_topic) == (arn, arn)
+    ctx.store.update_state(SCOPE, "orders", orders.state)  # available again
+    off = form_of(orders, sns_topic=arn, sns_active="off", step="review")
+    assert review_rows(client.post("/caches/orders/modify", off).text) == [
+        "Notification topic status active inactive"
+    ]
+    client.post("/caches/orders/modify", {**off, "step": "modify"})
+    assert groups.get_group(ctx, SCOPE, "orders").spec.notified_topic == ""

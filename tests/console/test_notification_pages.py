@@ -3,6 +3,8 @@ deliveries shown with their status and error, an undeliverable one retried."""
 
 from __future__ import annotations
 
+from test_pages import CREATE, TO_REVIEW, WIZARD
+
 from cachefleet.model.notifications import DeliveryStatus
 from cachefleet.model.spec import Event
 from cachefleet.service import notifications
@@ -47,3 +49,20 @@ def test_an_undeliverable_notification_shows_its_error_and_is_retried(
     assert retried.status_code == 303
     assert ctx.store.notifications.listing()[0].status is DeliveryStatus.PENDING
     assert "No notifications." in text_of(client.get("/notifications?status=undeliverable").text)
+
+
+def test_the_wizard_offers_the_regions_topics_and_creates_the_cache_with_one(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    notifications.create_topic(ctx, SCOPE, "ops")
+    form = client.get("/create").text
+    field = form[
+        form.index('id="sns_topic"') : form.index("</select>", form.index('id="sns_topic"'))
+    ]
+    assert "Disable notifications" in field and TOPIC in field and "disabled" not in field
+    review = client.post("/create", {**WIZARD, "sns_topic": TOPIC, **TO_REVIEW})
+    assert f"Topic for SNS notification {TOPIC}" in text_of(review.text)
+    created = client.post("/create", {**WIZARD, "sns_topic": TOPIC, **CREATE})
+    assert created.status_code == 303
+    (record,) = ctx.store.list_groups(SCOPE)
+    assert record.spec.notification_topic_arn == TOPIC

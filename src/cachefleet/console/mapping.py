@@ -81,6 +81,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         maintenance_window=window,
         network_type=form.network_type,
         tags=tags,
+        notification_topic_arn=None if easy else form.sns_topic or None,
     )
 
 

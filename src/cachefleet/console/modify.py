@@ -33,7 +33,7 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import modify, parameter_groups
+from cachefleet.service import modify, notifications, parameter_groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 
@@ -142,6 +142,7 @@ class ModifyPages(PagesOfACache):
             "primaries": primary_choices(record),
             "days": DAYS,
             "not_yet": NOT_YET,
+            "topics": notifications.topics_of(self._ctx, scope),
         }
 
 

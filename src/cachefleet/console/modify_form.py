@@ -13,7 +13,7 @@ from typing import Any
 
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
 from cachefleet.model.ids import ResourceKind
-from cachefleet.model.spec import FIRST_SHARD
+from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.modify import ModifySettings
@@ -42,6 +42,8 @@ class ModifyForm:
     snapshot_window: str
     auto_minor: bool
     primary: str
+    sns_topic: str = ""  # "" : no topic
+    sns_active: bool = True
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -50,10 +52,11 @@ class ModifyForm:
             "apply": self.apply, "parameter_group": self.parameter_group,
             "maintenance": self.maintenance, "mw_day": self.mw_day, "mw_time": self.mw_time,
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
-            "primary": self.primary,
+            "primary": self.primary, "sns_topic": self.sns_topic,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
+        boxes["sns_active"] = self.sns_active
         return {**values, **{name: ON for name, checked in boxes.items() if checked}}
 
 
@@ -75,6 +78,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         auto_failover=spec.automatic_failover, maintenance=KEEP, mw_day="sun",
         mw_time="05:00", mw_duration="1", snapshot_window=spec.snapshot_window,
         auto_minor=spec.auto_minor_version_upgrade, primary="",
+        sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
     )  # fmt: skip
 
 
@@ -96,7 +100,13 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         snapshot_window=fields.get("snapshot_window", "").strip(),
         auto_minor=fields.get("auto_minor") == ON,
         primary=fields.get("primary", "") if group else "",
+        sns_topic=fields.get("sns_topic", ""),
+        sns_active=fields.get("sns_active") == ON,
     )
+
+
+def _status(spec: GroupSpec) -> str:
+    return "active" if spec.notification_topic_active else "inactive"
 
 
 def _on(flag: bool) -> str:
@@ -149,6 +159,14 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         auto_minor,
         _on(auto_minor),
     )
+    topic = form.sns_topic
+    shown_topic = topic or "Disabled"
+    differs("notification_topic_arn", "Topic for SNS notification", spec.notification_topic_arn,
+            topic, shown_topic)  # fmt: skip
+    if topic and form.sns_active != spec.notification_topic_active:
+        status = "active" if form.sns_active else "inactive"
+        settings["notification_topic_status"] = status
+        lines.append(Change("Notification topic status", _status(spec), status))
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)

@@ -148,5 +148,5 @@ def _maintenance(seen: Preview) -> list[Row]:
     return [
         ("Maintenance window", chosen),
         ("Auto upgrade minor versions", "On (no minor upgrades are offered yet)"),
-        ("Topic for SNS notification", NOT_YET),
+        ("Topic for SNS notification", seen.request.notification_topic_arn or "Disabled"),
     ]

@@ -37,7 +37,7 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups
+from cachefleet.service import catalog, groups, notifications
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.catalog import SubnetGroupView
 from cachefleet.service.context import ServiceContext
@@ -64,6 +64,7 @@ class WizardOptions:
     node_families: tuple[NodeFamily, ...]
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
+    topics: tuple[str, ...] = ()
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -93,6 +94,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         node_families=node_families(),
         azs=ctx.azs(scope),
         subnet_groups=tuple(catalog.subnet_groups(ctx, scope, None)),
+        topics=tuple(notifications.topics_of(ctx, scope)),
     )
 
 

@@ -25,7 +25,6 @@ UNAVAILABLE_FIELDS: dict[str, str] = {
     "backup_retention": "Backup retention period",
     "backup_window": "Backup window",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
-    "sns_topic": "Topic for SNS notification",
     "slow_logs": "Slow logs",
     "engine_logs": "Engine logs",
 }
@@ -66,6 +65,7 @@ class WizardForm:
     mw_time: str = "05:00"
     mw_duration: str = "1"
     tags: tuple[tuple[str, str], ...] = ()
+    sns_topic: str = ""  # blank: no notifications
     unavailable: tuple[str, ...] = ()
 
     @property
@@ -100,6 +100,7 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         replicas_per_shard=text["replicas_per_shard"],
         replicas=text["replicas"],
         mw_time=text["mw_time"],
+        sns_topic=text["sns_topic"],
         multi_az=_checked(data, "multi_az"),
         auto_failover=_checked(data, "auto_failover"),
         placements=_placements(data),
@@ -116,7 +117,7 @@ _CHOICE_FIELDS = (
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
-    "mw_time",
+    "mw_time", "sns_topic",
 )  # fmt: skip
 
 

@@ -111,6 +111,11 @@ def create_topic(ctx: ServiceContext, scope: Scope, name: str) -> Topic:
     return topic
 
 
+def topics_of(ctx: ServiceContext, scope: Scope) -> list[str]:
+    """The ARNs of the registered topics a cache of ``scope`` may notify."""
+    return [t.arn for t in list_topics(ctx) if (parse_topic_arn(t.arn) or (None,))[0] == scope]
+
+
 def find_topic(ctx: ServiceContext, arn: str) -> Topic:
     """A registered topic. :raises NotFound:"""
     topic = ctx.store.notifications.get_topic(arn)
