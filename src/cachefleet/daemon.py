@@ -139,6 +139,7 @@ class Daemon:
         """Stop the loop's workers and close the store; the data plane keeps running."""
         await self.loop.stop()
         await self.engine.close()
+        await self.deliverer.stop()
         await self.transport.close()
         self.router.close()
         self.store.close()

@@ -242,3 +242,42 @@ def test_a_standalone_cache_cluster_takes_a_topic_too(api: ApiClient, ctx: Servi
     ok(api, "CreateCacheCluster",
        {"CacheClusterId": "solo", "NotificationTopicArn": TOPIC, **NODE_TYPE})  # fmt: skip
     assert topic_of(api, "solo") == {"TopicArn": TOPIC, "TopicStatus": "active"}
+
+
+class SlowTransport(FakeTransport):
+    """Holds every POST to ``slow`` until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def post(self, url: str, notice: Notification) -> None:
+        if url == "http://slow/":
+            await self.release.wait()
+        await super().post(url, notice)
+
+
+def test_a_slow_subscriber_holds_up_only_its_own_notifications(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    other = TOPIC.replace(":ops", ":other")
+    store.notifications.put_topic(Topic(TOPIC, ("http://slow/",), T0))
+    store.notifications.put_topic(Topic(other, ("http://fast/",), T0))
+    stored_event(store, texts.failover_completed("w-001", "w-002"), TOPIC)
+    stored_event(store, texts.failover_completed("v-001", "v-002"), other, source="v")
+    transport = SlowTransport()
+    deliverer = Deliverer(store, NotificationSettings(), transport, Clock())
+
+    async def scenario() -> list[str]:
+        passing = asyncio.create_task(deliverer.deliver_due())
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if transport.posted:
+                break
+        delivered = [n.source_id for n in store.notifications.listing(DeliveryStatus.DELIVERED)]
+        assert await deliverer.deliver_due() == 0, "the one under way is not started twice"
+        transport.release.set()
+        await passing
+        return delivered
+
+    assert asyncio.run(scenario()) == ["v"]
+    assert {n.status for n in store.notifications.listing()} == {DeliveryStatus.DELIVERED}
