@@ -34,6 +34,7 @@ from cachefleet.installation import (
     endpoints_dir,
     nodes_root,
 )
+from cachefleet.logs.shipper import SlowLogShipper
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.notify.delivery import Deliverer
@@ -91,6 +92,7 @@ class Daemon:
     context: ServiceContext
     transport: HttpTransport
     deliverer: Deliverer
+    shipper: SlowLogShipper
 
     @classmethod
     async def build(cls, settings: Settings) -> Daemon:
@@ -119,9 +121,10 @@ class Daemon:
         context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
         transport = HttpTransport(settings.notifications)
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
+        shipper = SlowLogShipper(store, settings.data_dir, engine.read_slowlog)
         return cls(
             settings, store, binaries, engine, sentinels, router, loop, context, transport,
-            deliverer,
+            deliverer, shipper,
         )  # fmt: skip
 
     def app(self) -> Starlette:
@@ -160,6 +163,7 @@ async def serve(settings: Settings) -> None:
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
     delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
+    logs_task = asyncio.create_task(daemon.shipper.run(), name="slow-logs")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -174,7 +178,9 @@ async def serve(settings: Settings) -> None:
         loop_task.cancel()
         maintenance_task.cancel()
         delivery_task.cancel()
-        await asyncio.gather(loop_task, maintenance_task, delivery_task, return_exceptions=True)
+        logs_task.cancel()
+        tasks = (loop_task, maintenance_task, delivery_task, logs_task)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
 

@@ -57,7 +57,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "AtRestEncryptionEnabled": False,
         "ARN": group_arn(spec.scope, spec.group_id),
         "UserGroupIds": [],
-        "LogDeliveryConfigurations": [],
+        "LogDeliveryConfigurations": _log_deliveries(spec),
         "ReplicationGroupCreateTime": spec.created_at,
         "DataTiering": "disabled",
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
@@ -155,8 +155,9 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "TransitEncryptionEnabled": False,
         "AtRestEncryptionEnabled": False,
         "ARN": cluster_arn(spec.scope, node.node_id),
-        "ReplicationGroupLogDeliveryEnabled": False,
-        "LogDeliveryConfigurations": [],
+        "ReplicationGroupLogDeliveryEnabled": bool(spec.log_deliveries)
+        and spec.kind is ResourceKind.REPLICATION_GROUP,
+        "LogDeliveryConfigurations": _log_deliveries(spec),
         "NetworkType": spec.network_type,
         "IpDiscovery": "ipv4",
     }
@@ -168,6 +169,21 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
 
 
 _PENDING_REBOOT = "pending-reboot"
+
+
+def _log_deliveries(spec: GroupSpec) -> list[dict[str, Any]]:
+    """The cache's log deliveries with the status their delivery reached."""
+    return [
+        {
+            "LogType": d.log_type,
+            "DestinationType": d.destination_type,
+            "DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": d.log_group}},
+            "LogFormat": d.log_format.value,
+            "Status": d.status.value,
+            "Message": d.message or None,
+        }
+        for d in spec.log_deliveries
+    ]
 
 
 def _notification_configuration(spec: GroupSpec) -> dict[str, str] | None:

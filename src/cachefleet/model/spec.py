@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.logs import LogDelivery
 from cachefleet.model.status import ClusterMode, EndpointKind
 
 SLOT_COUNT = 16384
@@ -93,6 +94,7 @@ class GroupSpec:
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
     notification_topic_arn: str = ""  # NotificationTopicArn ("" for none)
     notification_topic_active: bool = True  # NotificationTopicStatus active / inactive
+    log_deliveries: tuple[LogDelivery, ...] = ()  # LogDeliveryConfigurations
 
     @property
     def key(self) -> str:

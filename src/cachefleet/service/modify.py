@@ -38,6 +38,7 @@ from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
+from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
@@ -59,6 +60,7 @@ class ModifySettings:
     apply_immediately: bool = False
     notification_topic_arn: str | None = None
     notification_topic_status: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
 
 
 def modify_group(
@@ -148,6 +150,9 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
     spec = with_notification(
         ctx, spec, change.notification_topic_arn, change.notification_topic_status
     )
+    if change.log_deliveries is not None:
+        logs = check_log_deliveries(change.log_deliveries, spec.engine_version, spec.log_deliveries)
+        spec = replace(spec, log_deliveries=logs)
     if change.description is not None:
         check_description(change.description)
         spec = replace(spec, description=change.description)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.model.spec import Tag
+from cachefleet.service.logs import LogDeliveryRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class CreateGroupRequest:
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +66,4 @@ class CreateClusterRequest:
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None

@@ -9,6 +9,7 @@ maintenance window, network type) and allocates addresses; writes nothing.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Protocol
 
 from cachefleet.model.ids import ResourceKind, Scope
@@ -19,6 +20,7 @@ from cachefleet.service import checks
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
+from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.parameter_groups import check_parameter_group
 
@@ -42,6 +44,8 @@ class CreateSettings(Protocol):
     def network_type(self) -> str | None: ...
     @property
     def notification_topic_arn(self) -> str | None: ...
+    @property
+    def log_deliveries(self) -> tuple[LogDeliveryRequest, ...] | None: ...
 
 
 def build_spec(
@@ -94,7 +98,9 @@ def build_spec(
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
     )
-    return with_notification(ctx, spec, settings.notification_topic_arn, None)
+    logs = check_log_deliveries(settings.log_deliveries or (), version)
+    return replace(with_notification(ctx, spec, settings.notification_topic_arn, None),
+                   log_deliveries=logs)  # fmt: skip
 
 
 def initial_state(spec: GroupSpec) -> GroupState:

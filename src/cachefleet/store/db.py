@@ -25,6 +25,7 @@ from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
+from cachefleet.store.logs import LogCursors
 from cachefleet.store.notifications import NotificationTables
 
 
@@ -167,6 +168,11 @@ class Store:
         return used
 
     # --- events ---------------------------------------------------------------------------
+
+    @property
+    def log_cursors(self) -> LogCursors:
+        """Slow-log delivery's cursors (`store.logs`)."""
+        return LogCursors(self._db)
 
     @property
     def notifications(self) -> NotificationTables:

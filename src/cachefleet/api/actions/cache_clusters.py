@@ -18,7 +18,7 @@ from cachefleet.service.requests import CreateClusterRequest
 _NOT_YET_ON_CREATE = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
     "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
-    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns", "LogDeliveryConfigurations",
+    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns",
     "TransitEncryptionEnabled",
 )  # fmt: skip
 

@@ -18,7 +18,7 @@ _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
     "SecurityGroupIds", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit",
     "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
-    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
+    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
     "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 

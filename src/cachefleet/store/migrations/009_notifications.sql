@@ -24,3 +24,13 @@ CREATE TABLE notifications (
     delivered_at TEXT
 );
 CREATE INDEX notifications_due ON notifications (status, next_at);
+
+-- Slow-log delivery: the last entry delivered from each node, per run of its process.
+CREATE TABLE log_cursors (
+    region  TEXT NOT NULL,
+    account TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    run_id  TEXT NOT NULL,
+    last_id INTEGER,
+    PRIMARY KEY (region, account, node_id)
+);
