@@ -51,6 +51,7 @@ def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
     fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
     fields |= {"sns_topic": spec.notification_topic_arn}
     fields |= {"sns_active": "on"} if spec.notification_topic_active else {}
+    fields |= {"slow_log_format": "json", "slow_log_group": ""}
     return {key: value for key, value in (fields | changes).items() if value != "off"}
 
 
@@ -74,7 +75,7 @@ def test_the_modify_page_shows_every_setting_and_those_not_available_yet(
     assert "Redis OSS 7.0.15 (no change)" in text
     assert "No newer version is installed on this host." in text
     assert '<option value="orders-002">orders-002</option>' in html  # the replica
-    for label in ("Node type", "Security groups", "Log delivery", "Backup retention period"):
+    for label in ("Node type", "Security groups", "Backup retention period"):
         assert f"{label} not available yet" in text
     assert 'id="auto_failover" name="auto_failover" value="on" checked' in html
 
@@ -280,3 +281,23 @@ def test_the_topic_for_notifications_and_its_status_are_modified(
     ]
     client.post("/caches/orders/modify", {**off, "step": "modify"})
     assert groups.get_group(ctx, SCOPE, "orders").spec.notified_topic == ""
+
+
+def test_slow_log_delivery_is_turned_on_and_off_from_the_modify_page(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    logs = {"slow_logs": "on", "slow_log_format": "text", "slow_log_group": "/app/slow"}
+    review = client.post("/caches/orders/modify", form_of(orders, **logs, step="review"))
+    assert review_rows(review.text) == ["Slow logs Disabled text to log group /app/slow"]
+    client.post("/caches/orders/modify", form_of(orders, **logs, step="modify"))
+    (delivery,) = groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries
+    assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
+    ctx.store.update_state(SCOPE, "orders", orders.state)  # available again
+    record = groups.get_group(ctx, SCOPE, "orders")
+    assert (
+        'id="slow_logs" name="slow_logs" value="on" checked'
+        in client.get("/caches/orders/modify").text
+    )
+    off = form_of(record, step="modify")
+    client.post("/caches/orders/modify", off)
+    assert groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries == ()

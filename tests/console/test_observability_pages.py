@@ -1,5 +1,6 @@
-"""The Notifications page: topics created, subscribed and deleted from the console, and the
-deliveries shown with their status and error, an undeliverable one retried."""
+"""The Notifications page (topics created, subscribed and deleted from the console, deliveries
+shown with their status and error, an undeliverable one retried), and the wizard's topic and
+slow-log fields."""
 
 from __future__ import annotations
 
@@ -66,3 +67,16 @@ def test_the_wizard_offers_the_regions_topics_and_creates_the_cache_with_one(
     assert created.status_code == 303
     (record,) = ctx.store.list_groups(SCOPE)
     assert record.spec.notification_topic_arn == TOPIC
+
+
+def test_the_wizard_creates_a_cache_that_delivers_its_slow_log(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    logs = {"slow_logs": "on", "slow_log_format": "text", "slow_log_group": "/app/slow"}
+    review = client.post("/create", {**WIZARD, **logs, **TO_REVIEW})
+    assert "Slow logs text to log group /app/slow" in text_of(review.text)
+    created = client.post("/create", {**WIZARD, **logs, **CREATE})
+    assert created.status_code == 303
+    (record,) = ctx.store.list_groups(SCOPE)
+    (delivery,) = record.spec.log_deliveries
+    assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
