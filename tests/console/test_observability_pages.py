@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from test_pages import CREATE, TO_REVIEW, WIZARD
 
+from cachefleet.logs.files import append, group_dir
 from cachefleet.model.notifications import DeliveryStatus
 from cachefleet.model.spec import Event
 from cachefleet.service import notifications
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.logs import LogDeliveryRequest
 
-from console_support import SCOPE, ConsoleClient, text_of
+from console_support import SCOPE, ConsoleClient, a_group, text_of
 
 TOPIC = "arn:aws:sns:us-east-1:000000000000:ops"
 
@@ -80,3 +82,19 @@ def test_the_wizard_creates_a_cache_that_delivers_its_slow_log(
     (record,) = ctx.store.list_groups(SCOPE)
     (delivery,) = record.spec.log_deliveries
     assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
+
+
+def test_the_cache_page_shows_its_latest_slow_log_records(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    a_group(ctx, "web")
+    assert "Slow logs are not delivered" in text_of(client.get("/caches/web").text)
+    request = LogDeliveryRequest("slow-log", "cloudwatch-logs", "/app/slow", None, "text")
+    a_group(ctx, "shop", log_deliveries=(request,))
+    assert "No records yet." in text_of(client.get("/caches/shop").text)
+    lines = [f"{i},0001,{1700000000 + i},5,SET ... (2 more arguments),127.0.0.1:5,app"
+             for i in range(25)]  # fmt: skip
+    append(group_dir(ctx.settings.data_dir, "/app/slow") / "shop-001.log", lines)
+    page = text_of(client.get("/caches/shop").text)
+    assert "latest records in log group /app/slow" in page
+    assert "24,0001,1700000024" in page and "4,0001,1700000004" not in page  # the last 20

@@ -1,14 +1,17 @@
 """``LogDeliveryConfigurations`` on create and modify, with ElastiCache's rules: the slow log to
 a CloudWatch Logs log group (cachefleet's local log groups), as text or JSON; the engine log and
-Kinesis Data Firehose are refused as not available yet."""
+Kinesis Data Firehose are refused as not available yet. And a cache's latest slow-log records,
+for its console page."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cachefleet.errors import InvalidParameter, InvalidParameterCombination, NotAvailableYet
+from cachefleet.logs.files import read_streams
 from cachefleet.model.engines import version_tuple
 from cachefleet.model.logs import (
     CLOUDWATCH,
@@ -18,6 +21,8 @@ from cachefleet.model.logs import (
     LogDelivery,
     LogFormat,
 )
+from cachefleet.model.spec import GroupSpec
+from cachefleet.service.context import ServiceContext
 
 _LOG_GROUP = re.compile(r"[A-Za-z0-9_\-/.#]{1,512}")
 _PARAMETER = "LogDeliveryConfigurations"
@@ -116,3 +121,46 @@ def _delivery(request: LogDeliveryRequest, log_type: str, engine_version: str) -
             problem="log-format",
         )
     return LogDelivery(log_type, CLOUDWATCH, group, LogFormat(request.log_format))
+
+
+@dataclass(frozen=True, slots=True)
+class SlowLogLine:
+    """One delivered record of a cache's slow log: its cache cluster, time and text."""
+
+    cluster_id: str
+    timestamp: int
+    record: str
+
+
+def recent_slow_log(ctx: ServiceContext, spec: GroupSpec, count: int) -> list[SlowLogLine]:
+    """The last ``count`` records the cache's slow log delivered, newest first (none when it
+    delivers none)."""
+    delivery = next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
+    if delivery is None:
+        return []
+    nodes = {node.node_id for node in spec.nodes}
+    streams = read_streams(ctx.settings.data_dir, delivery.log_group, {})
+    found = [
+        SlowLogLine(name, record_time(line), line)
+        for name, lines in streams.items()
+        if name in nodes
+        for line in lines[-count:]
+    ]
+    found.sort(key=lambda line: line.timestamp, reverse=True)
+    return found[:count]
+
+
+def record_time(line: str) -> int:
+    """A slow-log record's Timestamp, in either form (0 when it has none).
+
+    >>> record_time('{"Timestamp": 17, "Id": 1}'), record_time("1,0001,17,5,GET,a,b")
+    (17, 17)
+    """
+    if line.startswith("{"):
+        try:
+            value = json.loads(line).get("Timestamp", 0)
+        except ValueError:
+            return 0
+        return value if isinstance(value, int) else 0
+    fields = line.split(",")
+    return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
