@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cachefleet.errors import NodeUnreachable
-from cachefleet.logs.files import group_dir
+from cachefleet.logs.files import group_dir, read_streams
 from cachefleet.logs.shipper import SlowLogShipper
 from cachefleet.model.logs import (
     DeliveryState,
@@ -176,3 +176,12 @@ def test_a_log_group_that_cannot_be_written_is_an_error_with_its_reason(tmp_path
         delivery.status is DeliveryState.ERROR and "Cannot write to log group" in delivery.message
     )
     assert store.log_cursors.get(SCOPE, "w-001") is None, "kept for when it can be written"
+
+
+def test_a_log_group_name_never_leaves_the_log_groups_directory(tmp_path: Path) -> None:
+    (tmp_path / "secret.log").write_text("not a record\n")
+    for name in ("..", ".", ""):
+        assert read_streams(tmp_path, name, {}) == {}
+    with pytest.raises(ValueError):
+        group_dir(tmp_path, "..")
+    assert group_dir(tmp_path, "../x").name == "..%2Fx"

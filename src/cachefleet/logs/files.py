@@ -14,8 +14,13 @@ def group_dir(data_dir: Path, log_group: str) -> Path:
 
     >>> group_dir(Path("/d"), "/aws/elasticache/web").as_posix()
     '/d/logs/%2Faws%2Felasticache%2Fweb'
+
+    :raises ValueError: a name that is no directory of its own (``""``, ``.``, ``..``).
     """
-    return data_dir / "logs" / quote(log_group, safe="")
+    name = quote(log_group, safe="")
+    if name in ("", ".", ".."):
+        raise ValueError(f"{log_group!r} is not a log group name")
+    return data_dir / "logs" / name
 
 
 def append(path: Path, lines: Sequence[str]) -> None:
@@ -28,7 +33,10 @@ def append(path: Path, lines: Sequence[str]) -> None:
 def read_streams(data_dir: Path, log_group: str, start: dict[str, int]) -> dict[str, list[str]]:
     """Each stream's lines from line ``start[stream]`` (0 by default) on."""
     found: dict[str, list[str]] = {}
-    folder = group_dir(data_dir, log_group)
+    try:
+        folder = group_dir(data_dir, log_group)
+    except ValueError:
+        return found
     for path in sorted(folder.glob("*.log")) if folder.is_dir() else ():
         with path.open(encoding="utf-8") as stream:
             lines = stream.read().splitlines()
