@@ -120,15 +120,15 @@ def entries_after(
     entries: tuple[SlowLogEntry, ...], last_id: int | None
 ) -> tuple[tuple[SlowLogEntry, ...], int]:
     """The entries after the cursor (None: none delivered from this run), oldest first, and how
-    many between the cursor and the oldest one the engine no longer has.
+    many between the cursor and the oldest one the engine no longer has (none are counted
+    without a cursor: what came before the first read is not known).
 
     >>> found = tuple(SlowLogEntry(i, 0, 0, ("GET",)) for i in (9, 8, 7, 6))
     >>> [e.id for e in entries_after(found, 6)[0]], entries_after(found, 3)[1]
     ([7, 8, 9], 2)
     """
     new = tuple(sorted((e for e in entries if last_id is None or e.id > last_id), key=_id))
-    expected = 0 if last_id is None else last_id + 1
-    missed = max(0, new[0].id - expected) if new else 0
+    missed = max(0, new[0].id - last_id - 1) if new and last_id is not None else 0
     return new, missed
 
 
