@@ -34,11 +34,15 @@ from cachefleet.installation import (
     endpoints_dir,
     nodes_root,
 )
+from cachefleet.logs.shipper import SlowLogShipper
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.notify.delivery import Deliverer
+from cachefleet.notify.transports import HttpTransport
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
+from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.settings import Settings, load_settings
@@ -90,6 +94,9 @@ class Daemon:
     router: Router
     loop: Loop
     context: ServiceContext
+    transport: HttpTransport
+    deliverer: Deliverer
+    shipper: SlowLogShipper
 
     @classmethod
     async def build(cls, settings: Settings) -> Daemon:
@@ -116,7 +123,13 @@ class Daemon:
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
         context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
-        return cls(settings, store, binaries, engine, sentinels, router, loop, context)
+        transport = HttpTransport(settings.notifications)
+        deliverer = Deliverer(store, settings.notifications, transport, utc_now)
+        shipper = SlowLogShipper(store, settings.data_dir, engine.read_slowlog)
+        return cls(
+            settings, store, binaries, engine, sentinels, router, loop, context, transport,
+            deliverer, shipper,
+        )  # fmt: skip
 
     def app(self) -> Starlette:
         """The HTTP app (`web.app.build_app`)."""
@@ -133,6 +146,8 @@ class Daemon:
         """Stop the loop's workers and close the store; the data plane keeps running."""
         await self.loop.stop()
         await self.engine.close()
+        await self.deliverer.stop()
+        await self.transport.close()
         self.router.close()
         self.store.close()
 
@@ -151,6 +166,8 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
+    delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
+    logs_task = asyncio.create_task(daemon.shipper.run(), name="slow-logs")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -162,21 +179,25 @@ async def serve(settings: Settings) -> None:
     try:
         await server.serve()
     finally:
-        await daemon.close()
         loop_task.cancel()
         maintenance_task.cancel()
-        await asyncio.gather(loop_task, maintenance_task, return_exceptions=True)
+        delivery_task.cancel()
+        logs_task.cancel()
+        tasks = (loop_task, maintenance_task, delivery_task, logs_task)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
 
 
 async def _schedule_maintenance(daemon: Daemon) -> None:
-    """Schedule what caches opted into for their maintenance windows, now and then every
-    minute, for as long as the daemon runs."""
+    """Schedule what caches opted into for their maintenance windows, and prune events older
+    than 14 days, now and then every minute, for as long as the daemon runs."""
     context = daemon.context
     while True:
         try:
             for group_id in schedule_minor_upgrades(context, context.clock()):
                 log.info("%s: a minor version upgrade waits for its maintenance window", group_id)
+            prune_events(context)
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)

@@ -11,14 +11,17 @@ bounded; `purge` stops everything the daemon left running, by pidfile.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +155,70 @@ class LocalDaemon:
     def log_tail(self, lines: int = 40) -> str:
         """The last lines the daemon printed."""
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One POST a `WebhookReceiver` took: when (``time.time()``), its headers and body."""
+
+    at: float
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def message(self) -> dict[str, str]:
+        """The notification's message (ElastiCache's ``{"<event name>": "<source>"}``)."""
+        return dict(json.loads(self.body["Message"]))
+
+
+class WebhookReceiver:
+    """An HTTP webhook on 127.0.0.1 that keeps every notification posted to it, answering
+    200, or 500 while ``failing`` is set. Use as a context manager (it serves from a thread)."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.failing = False
+        self.refused = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with receiver._lock:
+                    if receiver.failing:
+                        receiver.refused += 1
+                        status = 500
+                    else:
+                        headers = {k.lower(): v for k, v in self.headers.items()}
+                        item = Received(time.time(), headers, json.loads(body))
+                        receiver.received.append(item)
+                        status = 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The webhook's URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def messages(self) -> list[dict[str, str]]:
+        """The messages received so far, in order."""
+        with self._lock:
+            return [item.message for item in self.received]
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)

@@ -110,6 +110,20 @@ class QuotaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Where event notifications go: cachefleet's topic registry (HTTP(S) webhooks) unless
+    ``sns_endpoint_url`` names an SNS-compatible endpoint, which they are then published to
+    through boto3 (with ``access_key_id`` / ``secret_access_key``, or boto3's own chain when
+    empty). ``poll_interval_s``: how often due deliveries are looked for."""
+
+    sns_endpoint_url: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    webhook_timeout_s: float = 5.0
+    poll_interval_s: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole settings tree."""
 
@@ -119,9 +133,10 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     loop: LoopSettings = field(default_factory=LoopSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
-_SECTIONS = ("api", "network", "engine", "loop", "quotas")
+_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications")
 
 
 def load_settings(

@@ -4,6 +4,8 @@ works, write through an endpoint counting what was acknowledged and lost."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -73,6 +75,19 @@ def primaries(group: dict[str, Any]) -> list[str]:
         for m in ng["NodeGroupMembers"]
         if m.get("CurrentRole") == "primary"
     ]
+
+
+def run_cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    """``cachefleet --endpoint-url <daemon> ARGS``, as a user runs it (bounded in time)."""
+    command = [sys.executable, "-m", "cachefleet", "--endpoint-url", daemon.url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def node_client(client: Any, cluster_id: str) -> redis.Redis:
+    """A redis-py client of a cache cluster's node, at the address DescribeCacheClusters gives."""
+    found = client.describe_cache_clusters(CacheClusterId=cluster_id, ShowCacheNodeInfo=True)
+    endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
 
 
 def node_pid(daemon: Daemon, node_id: str) -> int:

@@ -7,10 +7,12 @@ pidfile (``cachefleet purge``) and its log is scanned for the unexpected-error m
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.errors import UNEXPECTED_MARKER
@@ -45,6 +47,28 @@ def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
     yield from _run_daemon(
         tmp_path, {"CACHEFLEET_API_AUTH": "true"}, (key.access_key_id, key.secret_access_key)
     )
+
+
+@pytest.fixture
+def moto_url() -> Iterator[str]:
+    """moto's server on 127.0.0.1: SNS and SQS (and the other AWS services moto knows)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sns_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon that publishes its notifications to moto's SNS."""
+    env = {
+        "CACHEFLEET_NOTIFICATIONS_SNS_ENDPOINT_URL": moto_url,
+        "CACHEFLEET_NOTIFICATIONS_ACCESS_KEY_ID": "testing",
+        "CACHEFLEET_NOTIFICATIONS_SECRET_ACCESS_KEY": "testing",
+    }
+    yield from _run_daemon(tmp_path, env)
 
 
 def _run_daemon(

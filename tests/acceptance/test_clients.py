@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from acceptance_support import Daemon, delete_and_wait, wait_available
+from acceptance_support import Daemon, delete_and_wait, run_cli, wait_available
 
 pytestmark = pytest.mark.acceptance
 
@@ -47,9 +46,7 @@ def test_aws_cli_and_redis_cli_as_in_the_walkthrough(daemon: Daemon) -> None:
     delete_and_wait(daemon.client(), "orders")
 
 
-def cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "cachefleet", "--endpoint-url", daemon.url, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+cli = run_cli
 
 
 def test_cachefleet_cli_create_list_describe_events_delete(daemon: Daemon) -> None:

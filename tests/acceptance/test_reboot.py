@@ -15,6 +15,7 @@ from acceptance_support import (
     delete_and_wait,
     fast_waiter_config,
     messages,
+    node_client,
     node_pid,
     primaries,
     wait_available,
@@ -27,14 +28,6 @@ pytestmark = pytest.mark.acceptance
 def cluster_status(client: object, cluster_id: str) -> str:
     found = client.describe_cache_clusters(CacheClusterId=cluster_id)  # type: ignore[attr-defined]
     return str(found["CacheClusters"][0]["CacheClusterStatus"])
-
-
-def node_client(client: object, cluster_id: str) -> redis.Redis:
-    found = client.describe_cache_clusters(  # type: ignore[attr-defined]
-        CacheClusterId=cluster_id, ShowCacheNodeInfo=True
-    )
-    endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
-    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
 
 
 def test_a_rebooted_replica_restarts_and_resynchronises(daemon: Daemon) -> None:

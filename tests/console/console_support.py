@@ -75,6 +75,9 @@ def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
     fields |= {"multi_az": "on"} if spec.multi_az else {}
     fields |= {"auto_failover": "on"} if spec.automatic_failover else {}
     fields |= {"auto_minor": "on"} if spec.auto_minor_version_upgrade else {}
+    fields |= {"sns_topic": spec.notification_topic_arn}
+    fields |= {"sns_active": "on"} if spec.notification_topic_active else {}
+    fields |= {"slow_log_format": "json", "slow_log_group": ""}
     return {key: value for key, value in (fields | changes).items() if value != "off"}
 
 

@@ -88,7 +88,7 @@ def test_an_empty_chart_says_so() -> None:
     assert "Not a replica" in svg and "<polyline" not in svg
 
 
-def test_a_node_has_four_charts_over_the_last_minutes() -> None:
+def test_a_node_has_five_charts_over_the_last_minutes() -> None:
     samples = [sample(600), sample(120), sample(60), sample(0, used=2048)]
     charts = node_charts(samples, NOW, Role.PRIMARY)
     assert [c.title for c in charts] == [
@@ -96,6 +96,7 @@ def test_a_node_has_four_charts_over_the_last_minutes() -> None:
         "Operations/s",
         "Connections",
         "Replication lag",
+        "CPU",
     ]
     memory = charts[0]
     assert [(e.name, e.latest, e.dashed) for e in memory.legend] == [

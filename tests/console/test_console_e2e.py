@@ -216,7 +216,7 @@ def test_unavailable_choices_are_disabled_and_say_so(
     for label in (
         "Serverless", "Restore from backup", "On premises", "Encryption at rest",
         "Encryption in transit", "Access control", "Security groups", "Enable automatic backups",
-        "Topic for SNS notification", "Slow logs", "Engine logs", "Dual stack (IPv4 and IPv6)",
+        "Engine logs", "Dual stack (IPv4 and IPv6)",
     ):  # fmt: skip
         control = page.get_by_label(label)
         expect(control).to_be_disabled()

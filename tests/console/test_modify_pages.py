@@ -14,7 +14,7 @@ from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.operations import OperationKind, RebootParams, UpgradeParams
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
-from cachefleet.service import clusters, groups, parameter_groups
+from cachefleet.service import clusters, groups, notifications, parameter_groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.settings import Settings
@@ -63,7 +63,7 @@ def test_the_modify_page_shows_every_setting_and_those_not_available_yet(
     assert "Redis OSS 7.0.15 (no change)" in text
     assert "No newer version is installed on this host." in text
     assert '<option value="orders-002">orders-002</option>' in html  # the replica
-    for label in ("Node type", "Security groups", "Log delivery", "Backup retention period"):
+    for label in ("Node type", "Security groups", "Backup retention period"):
         assert f"{label} not available yet" in text
     assert 'id="auto_failover" name="auto_failover" value="on" checked' in html
 
@@ -250,3 +250,42 @@ def test_reboot_is_refused_in_cluster_mode_enabled_and_says_why(
     answer = client.post("/caches/shards/reboot", {"node": "shards-0001-001"})
     assert answer.status_code == 400
     assert not ctx.store.active_operations(SCOPE, "shards")
+
+
+def test_the_topic_for_notifications_and_its_status_are_modified(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    arn = notifications.create_topic(ctx, SCOPE, "ops").arn
+    assert arn in client.get("/caches/orders/modify").text
+    review = client.post("/caches/orders/modify", form_of(orders, sns_topic=arn, step="review"))
+    assert review_rows(review.text) == [f"Topic for SNS notification — {arn}"]
+    client.post("/caches/orders/modify", form_of(orders, sns_topic=arn, step="modify"))
+    spec = groups.get_group(ctx, SCOPE, "orders").spec
+    assert (spec.notification_topic_arn, spec.notified_topic) == (arn, arn)
+    ctx.store.update_state(SCOPE, "orders", orders.state)  # available again
+    off = form_of(orders, sns_topic=arn, sns_active="off", step="review")
+    assert review_rows(client.post("/caches/orders/modify", off).text) == [
+        "Notification topic status active inactive"
+    ]
+    client.post("/caches/orders/modify", {**off, "step": "modify"})
+    assert groups.get_group(ctx, SCOPE, "orders").spec.notified_topic == ""
+
+
+def test_slow_log_delivery_is_turned_on_and_off_from_the_modify_page(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    logs = {"slow_logs": "on", "slow_log_format": "text", "slow_log_group": "/app/slow"}
+    review = client.post("/caches/orders/modify", form_of(orders, **logs, step="review"))
+    assert review_rows(review.text) == ["Slow logs Disabled text to log group /app/slow"]
+    client.post("/caches/orders/modify", form_of(orders, **logs, step="modify"))
+    (delivery,) = groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries
+    assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
+    ctx.store.update_state(SCOPE, "orders", orders.state)  # available again
+    record = groups.get_group(ctx, SCOPE, "orders")
+    assert (
+        'id="slow_logs" name="slow_logs" value="on" checked'
+        in client.get("/caches/orders/modify").text
+    )
+    off = form_of(record, step="modify")
+    client.post("/caches/orders/modify", off)
+    assert groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries == ()

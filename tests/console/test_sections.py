@@ -148,3 +148,13 @@ def test_the_actions_menu_opens_the_actions_confirmation_on_the_caches_page(
         answer = client.post("/actions", fields)
         assert answer.headers["location"] == f"/?error={error}"
     assert "Choose a cache in the list first" in client.get("/?error=choose").text
+
+
+def test_the_events_page_lists_the_newest_and_says_how_many_there_are(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    for index in range(205):
+        ctx.record_event(SCOPE, "cache-parameter-group", "tuned", f"Updated parameter p{index}")
+    page = text_of(client.get("/events?source_type=cache-parameter-group").text)
+    assert "205 events" in page and "Showing the newest 200" in page
+    assert "Updated parameter p204" in page and "Updated parameter p4 " not in page

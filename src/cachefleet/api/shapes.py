@@ -11,7 +11,7 @@ from typing import Any
 from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.parameters import ParameterGroup
-from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
+from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView
@@ -60,7 +60,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "AtRestEncryptionEnabled": False,
         "ARN": group_arn(spec.scope, spec.group_id),
         "UserGroupIds": [],
-        "LogDeliveryConfigurations": [],
+        "LogDeliveryConfigurations": _log_deliveries(spec),
         "ReplicationGroupCreateTime": spec.created_at,
         "DataTiering": "disabled",
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
@@ -143,6 +143,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "PreferredMaintenanceWindow": spec.maintenance_window,
         "PendingModifiedValues": _cluster_pending(view.record.state.pending),
         "CacheSecurityGroups": [],
+        "NotificationConfiguration": _notification_configuration(spec),
         "CacheParameterGroup": {
             "CacheParameterGroupName": spec.parameter_group,
             "ParameterApplyStatus": apply_status,
@@ -157,8 +158,9 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "TransitEncryptionEnabled": False,
         "AtRestEncryptionEnabled": False,
         "ARN": cluster_arn(spec.scope, node.node_id),
-        "ReplicationGroupLogDeliveryEnabled": False,
-        "LogDeliveryConfigurations": [],
+        "ReplicationGroupLogDeliveryEnabled": bool(spec.log_deliveries)
+        and spec.kind is ResourceKind.REPLICATION_GROUP,
+        "LogDeliveryConfigurations": _log_deliveries(spec),
         "NetworkType": spec.network_type,
         "IpDiscovery": "ipv4",
     }
@@ -170,6 +172,29 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
 
 
 _PENDING_REBOOT = "pending-reboot"
+
+
+def _log_deliveries(spec: GroupSpec) -> list[dict[str, Any]]:
+    """The cache's log deliveries with the status their delivery reached."""
+    return [
+        {
+            "LogType": d.log_type,
+            "DestinationType": d.destination_type,
+            "DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": d.log_group}},
+            "LogFormat": d.log_format.value,
+            "Status": d.status.value,
+            "Message": d.message or None,
+        }
+        for d in spec.log_deliveries
+    ]
+
+
+def _notification_configuration(spec: GroupSpec) -> dict[str, str] | None:
+    """The cache's topic and its status (``active`` or ``inactive``), if it has one."""
+    if not spec.notification_topic_arn:
+        return None
+    status = "active" if spec.notification_topic_active else "inactive"
+    return {"TopicArn": spec.notification_topic_arn, "TopicStatus": status}
 
 
 def _parameter_apply_status(view: ClusterView) -> str:

@@ -18,6 +18,8 @@ from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.engines import engines
 from cachefleet.cli.commands.events import events
+from cachefleet.cli.commands.logs import logs
+from cachefleet.cli.commands.notifications import notifications, topics
 from cachefleet.cli.commands.purge import purge
 from cachefleet.cli.commands.serve import serve
 from cachefleet.cli.commands.show import describe, list_groups
@@ -99,7 +101,8 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
 
 
 for _command in (
-    serve, create, list_groups, describe, wait, delete, events, engines, access_keys, purge,
+    serve, create, list_groups, describe, wait, delete, events, topics, notifications, logs,
+    engines, access_keys, purge,
 ):  # fmt: skip
     cli.add_command(_command)
 

@@ -17,6 +17,8 @@ from cachefleet.console.guard import Endpoint, Guard
 from cachefleet.console.login import LOGIN_PATH, LOGOUT_PATH, KeyLookup, LoginPages, Sessions
 from cachefleet.console.modify import ModifyPages
 from cachefleet.console.nav import entries
+from cachefleet.console.notifications import PATH as NOTIFICATIONS
+from cachefleet.console.notifications import NotificationPages
 from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
 from cachefleet.console.parameter_groups import ParameterGroupPages
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
@@ -50,6 +52,7 @@ def create_console_app(
     parameters = ParameterGroupPages(ctx, renderer)
     subnets = SubnetGroupPages(ctx, renderer)
     user_pages = UserPages(ctx, renderer)
+    notices = NotificationPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
@@ -59,6 +62,7 @@ def create_console_app(
         "users": user_pages.users,
         "user-groups": user_pages.user_groups,
         "events": sections.events,
+        "notifications": notices.page,
         "settings": sections.settings,
     }
     renderer.offer(pages)
@@ -80,6 +84,7 @@ def create_console_app(
         *_parameter_group_routes(parameters, guard),
         *_subnet_group_routes(subnets, guard),
         *_user_routes(user_pages, guard),
+        Route(NOTIFICATIONS, guard(notices.act), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)

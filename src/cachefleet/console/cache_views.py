@@ -29,10 +29,13 @@ from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
 from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableYet, NotFound
 from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.logs import SLOW_LOG
 from cachefleet.model.spec import Event
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import catalog, clusters, failover, groups, operations, reboot
+from cachefleet.service import catalog, clusters, failover, groups, logs, operations, reboot
 from cachefleet.service.context import ServiceContext
+
+SLOW_LOG_SHOWN = 20  # the cache page shows the last records of its slow log
 
 EVENT_WINDOW = timedelta(hours=24)
 OPENABLE = ("failover", "delete", "reboot")
@@ -196,6 +199,10 @@ class CachePages(PagesOfACache):
         context = {
             **self._live(scope, record),
             "charts": self._charts(scope, record),
+            "slow_log": logs.recent_slow_log(self._ctx, record.spec, SLOW_LOG_SHOWN),
+            "slow_log_group": next(
+                (d.log_group for d in record.spec.log_deliveries if d.log_type == SLOW_LOG), ""
+            ),
             "notice": notice,
             "error": error,
             "opened": opened,

@@ -103,6 +103,15 @@ def format_count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def format_percent(value: float) -> str:
+    """A percentage.
+
+    >>> format_percent(0), format_percent(3.14159), format_percent(250)
+    ('0 %', '3.1 %', '250 %')
+    """
+    return f"{value:.0f} %" if value == int(value) else f"{value:.1f} %"
+
+
 def render_svg(chart: Chart, width: int = WIDTH, height: int = HEIGHT) -> str:
     """The chart as one ``<svg>`` element."""
     top = chart.ceiling(max((v for s in chart.series for _, v in s.points), default=0.0))

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
 from cachefleet.errors import DomainError
+from cachefleet.model.logs import CLOUDWATCH, SLOW_LOG
 from cachefleet.model.spec import Tag
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.layout import MAX_SHARDS
+from cachefleet.service.logs import LogDeliveryRequest
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 FORM = "form"  # the key of errors that belong to the whole form, shown at its top
@@ -81,7 +83,17 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         maintenance_window=window,
         network_type=form.network_type,
         tags=tags,
+        notification_topic_arn=None if easy else form.sns_topic or None,
+        log_deliveries=None if easy or not form.slow_logs else (slow_log_request(form),),
     )
+
+
+def slow_log_request(form: WizardForm) -> LogDeliveryRequest:
+    """The wizard's slow log: to a local log group (CloudWatch Logs' place here)."""
+    return LogDeliveryRequest(
+        log_type=SLOW_LOG, destination_type=CLOUDWATCH, log_group=form.slow_log_group,
+        log_format=form.slow_log_format,
+    )  # fmt: skip
 
 
 def shape_of(form: WizardForm, errors: dict[str, str]) -> Shape | None:

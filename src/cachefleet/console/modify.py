@@ -35,12 +35,12 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import modify, parameter_groups
+from cachefleet.service import modify, notifications, parameter_groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 
 # The settings of ElastiCache's Modify page whose backend has not landed.
-NOT_YET = ("Security groups", "Log delivery", "Backup retention period")
+NOT_YET = ("Security groups", "Backup retention period")
 
 
 class _Rehearsed(Exception):
@@ -150,6 +150,7 @@ class ModifyPages(PagesOfACache):
             "primaries": primary_choices(record),
             "days": DAYS,
             "not_yet": NOT_YET,
+            "topics": notifications.topics_of(self._ctx, scope),
         }
 
 

@@ -14,9 +14,11 @@ from typing import Any
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
 from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind
-from cachefleet.model.spec import FIRST_SHARD
+from cachefleet.model.logs import CLOUDWATCH, SLOW_LOG
+from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
+from cachefleet.service.logs import LogDeliveryRequest
 from cachefleet.service.modify import ModifySettings
 
 KEEP = "keep"
@@ -43,6 +45,11 @@ class ModifyForm:
     snapshot_window: str
     auto_minor: bool
     primary: str
+    sns_topic: str = ""  # "" : no topic
+    sns_active: bool = True
+    slow_logs: bool = False
+    slow_log_format: str = "json"
+    slow_log_group: str = ""
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -51,10 +58,13 @@ class ModifyForm:
             "apply": self.apply, "parameter_group": self.parameter_group,
             "maintenance": self.maintenance, "mw_day": self.mw_day, "mw_time": self.mw_time,
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
-            "primary": self.primary,
+            "primary": self.primary, "sns_topic": self.sns_topic,
+            "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
+        boxes["sns_active"] = self.sns_active
+        boxes["slow_logs"] = self.slow_logs
         return {**values, **{name: ON for name, checked in boxes.items() if checked}}
 
 
@@ -76,6 +86,8 @@ def current_form(record: GroupRecord) -> ModifyForm:
         auto_failover=spec.automatic_failover, maintenance=KEEP, mw_day="sun",
         mw_time="05:00", mw_duration="1", snapshot_window=spec.snapshot_window,
         auto_minor=spec.auto_minor_version_upgrade, primary="",
+        sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
+        **_slow_log_fields(spec),
     )  # fmt: skip
 
 
@@ -97,7 +109,48 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         snapshot_window=fields.get("snapshot_window", "").strip(),
         auto_minor=fields.get("auto_minor") == ON,
         primary=fields.get("primary", "") if group else "",
+        sns_topic=fields.get("sns_topic", ""),
+        sns_active=fields.get("sns_active") == ON,
+        slow_logs=fields.get("slow_logs") == ON,
+        slow_log_format=fields.get("slow_log_format", "json"),
+        slow_log_group=fields.get("slow_log_group", "").strip(),
     )
+
+
+def _slow_log_fields(spec: GroupSpec) -> dict[str, Any]:
+    slow = next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
+    if slow is None:
+        return {"slow_logs": False}
+    return {"slow_logs": True, "slow_log_format": slow.log_format.value,
+            "slow_log_group": slow.log_group}  # fmt: skip
+
+
+def _slow_log_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    now = _slow_log_fields(spec)
+    asked = {"slow_logs": form.slow_logs, "slow_log_format": form.slow_log_format,
+             "slow_log_group": form.slow_log_group}  # fmt: skip
+    if not form.slow_logs:
+        asked = {"slow_logs": False}
+    if asked == now:
+        return
+    request = LogDeliveryRequest(SLOW_LOG, enabled=False)
+    if form.slow_logs:
+        request = LogDeliveryRequest(SLOW_LOG, CLOUDWATCH, form.slow_log_group, None,
+                                     form.slow_log_format)  # fmt: skip
+    settings["log_deliveries"] = (request,)
+    lines.append(Change("Slow logs", _slow_log_text(now), _slow_log_text(asked)))
+
+
+def _slow_log_text(fields: dict[str, Any]) -> str:
+    if not fields["slow_logs"]:
+        return "Disabled"
+    return f"{fields['slow_log_format']} to log group {fields['slow_log_group']}"
+
+
+def _status(spec: GroupSpec) -> str:
+    return "active" if spec.notification_topic_active else "inactive"
 
 
 def _on(flag: bool) -> str:
@@ -171,6 +224,15 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         auto_minor,
         _on(auto_minor),
     )
+    topic = form.sns_topic
+    shown_topic = topic or "Disabled"
+    differs("notification_topic_arn", "Topic for SNS notification", spec.notification_topic_arn,
+            topic, shown_topic)  # fmt: skip
+    if topic and form.sns_active != spec.notification_topic_active:
+        status = "active" if form.sns_active else "inactive"
+        settings["notification_topic_status"] = status
+        lines.append(Change("Notification topic status", _status(spec), status))
+    _slow_log_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)

@@ -46,6 +46,7 @@ NAV: tuple[NavEntry, ...] = (
         ),
     ),
     NavEntry("events", "Events", "/events"),
+    NavEntry("notifications", "Notifications", "/notifications"),
     NavEntry("settings", "Settings", "/settings"),
 )  # fmt: skip
 

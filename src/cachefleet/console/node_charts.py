@@ -1,8 +1,9 @@
-"""Pure: a node's recent metric samples as the cache page's four charts.
+"""Pure: a node's recent metric samples as the cache page's five charts.
 
-Memory used against maxmemory, operations per second, client connections and replication lag
-(replicas only), from the loop's in-memory history. The window is the last five minutes, or
-less (in whole minutes, at least one) while the node is younger than that.
+Memory used against maxmemory, operations per second, client connections, replication lag
+(replicas only) and CPU (ElastiCache's CPUUtilization), from the loop's in-memory history.
+The window is the last five minutes, or less (in whole minutes, at least one) while the node is
+younger than that.
 
 Whether a node is a replica is the group's published role, never guessed from the samples: a
 replica has no lag to show before it has synced with its primary (it may even answer as a
@@ -25,6 +26,7 @@ from cachefleet.console.charts import (
     binary_ceiling,
     format_bytes,
     format_count,
+    format_percent,
     render_svg,
 )
 from cachefleet.model.metrics import NodeSample
@@ -64,7 +66,7 @@ def window_for(samples: Sequence[NodeSample], now: datetime) -> timedelta:
 def node_charts(
     samples: Sequence[NodeSample], now: datetime, role: Role
 ) -> tuple[RenderedChart, ...]:
-    """The four charts of one node in its published ``role``, over the window ending ``now``."""
+    """The five charts of one node in its published ``role``, over the window ending ``now``."""
     replica = role is Role.REPLICA
     span = window_for(samples, now)
     start = now - span
@@ -94,6 +96,7 @@ def node_charts(
             empty_text="No data yet" if replica else "Not a replica",
             ceiling=binary_ceiling,
         ),
+        Chart("CPU", (series("process", lambda s: s.cpu),), seconds, format_percent),
     )
     return tuple(_rendered(chart) for chart in charts)
 

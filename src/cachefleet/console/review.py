@@ -66,7 +66,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
                       ("Access control", NOT_YET), ("Security groups", NOT_YET)]),
         ("Backup", [("Automatic backups", NOT_YET)]),
         ("Maintenance", _maintenance(seen)),
-        ("Logs", [("Slow logs", NOT_YET), ("Engine logs", NOT_YET)]),
+        ("Logs", [("Slow logs", _slow_logs(seen)), ("Engine logs", NOT_YET)]),
         ("Tags", [(tag.key, tag.value or "—") for tag in seen.request.tags] or [("Tags", "None")]),
     ]  # fmt: skip
 
@@ -149,5 +149,13 @@ def _maintenance(seen: Preview) -> list[Row]:
     return [
         ("Maintenance window", chosen),
         ("Auto upgrade minor versions", "On (no minor upgrades are offered yet)"),
-        ("Topic for SNS notification", NOT_YET),
+        ("Topic for SNS notification", seen.request.notification_topic_arn or "Disabled"),
     ]
+
+
+def _slow_logs(seen: Preview) -> str:
+    found = seen.request.log_deliveries or ()
+    if not found:
+        return "Disabled"
+    (slow,) = found
+    return f"{slow.log_format} to log group {slow.log_group}"

@@ -25,6 +25,7 @@ from cachefleet.service.catalog import SOURCE_TYPES
 from cachefleet.service.context import ServiceContext
 
 RECENT_EVENTS = 10
+PAGE_EVENTS = 200  # the Events page lists the newest this many; filters narrow the rest
 # The Events page's time ranges, as DescribeEvents' Duration (minutes); 14 days is its limit.
 RANGES: dict[str, tuple[str, int]] = {
     "1h": ("Last hour", 60),
@@ -82,7 +83,8 @@ class Sections:
         )
         context = {
             "nav_here": "events",
-            "events": found,
+            "events": found[:PAGE_EVENTS],
+            "total": len(found),
             "source_types": SOURCE_TYPES,
             "ranges": RANGES,
             "chosen": {"source_type": source_type or "", "source_id": source_id or "",

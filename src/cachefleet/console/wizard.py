@@ -38,7 +38,7 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups, subnet_groups
+from cachefleet.service import catalog, groups, notifications, subnet_groups
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
@@ -65,6 +65,7 @@ class WizardOptions:
     node_families: tuple[NodeFamily, ...]
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
+    topics: tuple[str, ...] = ()
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -96,6 +97,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         node_families=node_families(),
         azs=ctx.azs(scope),
         subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
+        topics=tuple(notifications.topics_of(ctx, scope)),
     )
 
 

@@ -25,8 +25,6 @@ UNAVAILABLE_FIELDS: dict[str, str] = {
     "backup_retention": "Backup retention period",
     "backup_window": "Backup window",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
-    "sns_topic": "Topic for SNS notification",
-    "slow_logs": "Slow logs",
     "engine_logs": "Engine logs",
 }
 
@@ -66,6 +64,10 @@ class WizardForm:
     mw_time: str = "05:00"
     mw_duration: str = "1"
     tags: tuple[tuple[str, str], ...] = ()
+    sns_topic: str = ""  # blank: no notifications
+    slow_logs: bool = False
+    slow_log_format: str = "json"
+    slow_log_group: str = ""
     unavailable: tuple[str, ...] = ()
 
     @property
@@ -100,6 +102,10 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         replicas_per_shard=text["replicas_per_shard"],
         replicas=text["replicas"],
         mw_time=text["mw_time"],
+        sns_topic=text["sns_topic"],
+        slow_logs=_checked(data, "slow_logs"),
+        slow_log_format=text["slow_log_format"] or defaults.slow_log_format,
+        slow_log_group=text["slow_log_group"],
         multi_az=_checked(data, "multi_az"),
         auto_failover=_checked(data, "auto_failover"),
         placements=_placements(data),
@@ -116,7 +122,7 @@ _CHOICE_FIELDS = (
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
-    "mw_time",
+    "mw_time", "sns_topic", "slow_log_format", "slow_log_group",
 )  # fmt: skip
 
 

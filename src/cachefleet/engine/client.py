@@ -32,6 +32,9 @@ from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 HostPort = tuple[str, int]
 
 DEFAULT_TIMEOUT_S = 1.0
+#: The name the control plane's long-lived connections carry (``CLIENT SETNAME``), so that what
+#: it reads (its probes, in a slow log kept at threshold 0) can be told from what clients do.
+CONTROL_PLANE_CLIENT = "cachefleet"
 T = TypeVar("T")
 
 
@@ -71,10 +74,12 @@ class NodeAccess:
         return f"{self.address}:{self.port}"
 
 
-def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S, single: bool = True) -> Redis:
+def client_for(
+    node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S, single: bool = True, name: str = ""
+) -> Redis:
     """A redis-py client with ``timeout`` for connect and each reply and no retries: on one
-    connection (``single``), or on a pool that its pipelines share. The caller must close it
-    (``close_quietly``); prefer ``session()``."""
+    connection (``single``), or on a pool that its pipelines share; ``name`` is set on each of
+    its connections. The caller must close it (``close_quietly``); prefer ``session()``."""
     tls = node.tls
     credentials = node.credentials
     return Redis(
@@ -93,6 +98,7 @@ def client_for(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S, single: boo
         ssl_keyfile=tls.key_file or None if tls else None,
         username=credentials.username if credentials else None,
         password=credentials.password if credentials else None,
+        client_name=name or None,
     )
 
 
@@ -166,7 +172,9 @@ class Connections:
         async with lock:
             client = self._clients.get(node)
             if client is None:
-                client = self._clients[node] = client_for(node, self._timeout, single=False)
+                client = self._clients[node] = client_for(
+                    node, self._timeout, single=False, name=CONTROL_PLANE_CLIENT
+                )
             try:
                 with _engine_errors(node):
                     return await query(client)

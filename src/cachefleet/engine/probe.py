@@ -1,5 +1,6 @@
-"""Observe one node: a bounded ``INFO`` plus ``CONFIG GET bind`` (``CLUSTER INFO`` and
-``CLUSTER MYID`` in cluster mode), turned into a typed ``NodeObservation``.
+"""Observe one node: a bounded ``INFO``, ``INFO commandstats`` and ``CONFIG GET bind``
+(``CLUSTER INFO`` and ``CLUSTER MYID`` in cluster mode), turned into a typed
+``NodeObservation`` whose ``stats`` also serve the metrics (one read of a node serves both).
 
 Rules: a node that does not answer is data (``reachable=False``), never an exception; the parse
 functions are pure, and this is where Redis's replication words are turned into ours.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -25,6 +26,7 @@ from cachefleet.engine.client import (
     unparsed,
 )
 from cachefleet.engine.process import is_alive
+from cachefleet.engine.stats import CommandKinds, command_calls, stats_from_info
 from cachefleet.errors import EngineError
 from cachefleet.model.engines import REDIS, VALKEY
 from cachefleet.model.observed import NodeObservation, ReplicaLink
@@ -51,6 +53,7 @@ async def observe_node(
     pid: int | None,
     timeout: float = PROBE_TIMEOUT_S,
     connections: Connections | None = None,
+    kinds: CommandKinds | None = None,
 ) -> NodeObservation:
     """Probe one node. Never raises for a silent, refusing or dead node: it is reported with
     ``reachable=False``. Bounded by ``timeout`` per reply and four times ``timeout`` in all.
@@ -58,20 +61,23 @@ async def observe_node(
     timeout applies), else on a connection of its own.
 
     ``alive`` comes from ``pid`` when given (a zombie is dead); without a pid it is whether the
-    node answered.
+    node answered. ``kinds`` remembers which commands read and which write (a fresh one asks
+    the node about every command it has run).
     """
+    query = _Query(kinds or CommandKinds())
     try:
         async with asyncio.timeout(timeout * 4):
             if connections is None:
                 async with session(node, timeout) as client:
-                    info, cluster, listening = await _query(client)
+                    info, cluster, listening = await query(client)
             else:
-                info, cluster, listening = await connections.run(node, _query)
+                info, cluster, listening = await connections.run(node, query)
     except (EngineError, TimeoutError) as exc:
         log.debug("node %s at %s not reachable: %s", node_id, node, exc)
         return NodeObservation(node_id, alive=pid is not None and is_alive(pid), reachable=False)
     alive = is_alive(pid) if pid is not None else True
-    return observation_from_info(node_id, alive, info, cluster, listening)
+    seen = observation_from_info(node_id, alive, info, cluster, listening)
+    return replace(seen, stats=stats_from_info(info, query.calls, query.kinds))
 
 
 def observation_from_info(
@@ -141,18 +147,31 @@ def cluster_facts(my_id: str, cluster_info: Mapping[str, object]) -> ClusterFact
     )
 
 
-async def _query(client: Redis) -> tuple[dict[str, str], ClusterFacts | None, tuple[str, ...]]:
-    # INFO's text is parsed here, not by redis-py: its parser types every one of ~200 fields
-    # and cost most of a fleet's observation at rest.
-    client.set_response_callback("INFO", unparsed)
-    pipe = client.pipeline(transaction=False)  # INFO and bind in one round trip
-    pipe.info()
-    pipe.config_get("bind")
-    text, bind = await pipe.execute()
-    info = info_fields(as_text(text))
-    if _number(info, "cluster_enabled") == 1:
-        return info, await _cluster_facts(client), ()
-    return info, None, bind_addresses(as_text(bind.get("bind")))
+_Reply = tuple[dict[str, str], ClusterFacts | None, tuple[str, ...]]
+
+
+class _Query:
+    """One probe's commands; keeps the calls per command it read, for the stats."""
+
+    def __init__(self, kinds: CommandKinds) -> None:
+        self.kinds = kinds
+        self.calls: dict[str, int] = {}
+
+    async def __call__(self, client: Redis) -> _Reply:
+        # INFO's text is parsed here, not by redis-py: its parser types every one of ~200
+        # fields and cost most of a fleet's observation at rest.
+        client.set_response_callback("INFO", unparsed)
+        pipe = client.pipeline(transaction=False)  # INFO, its commands and bind: one trip
+        pipe.info()
+        pipe.info("commandstats")
+        pipe.config_get("bind")
+        text, commands, bind = await pipe.execute()
+        info = info_fields(as_text(text))
+        self.calls = command_calls(info_fields(as_text(commands)))
+        await self.kinds.learn_from(client, info.get("redis_version", ""), self.calls)
+        if _number(info, "cluster_enabled") == 1:
+            return info, await _cluster_facts(client), ()
+        return info, None, bind_addresses(as_text(bind.get("bind")))
 
 
 def info_fields(text: str) -> dict[str, str]:

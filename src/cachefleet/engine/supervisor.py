@@ -23,8 +23,11 @@ from cachefleet.engine.conf import NodeConfig, SentinelConfig
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
+from cachefleet.engine.slowlog import read_slowlog
+from cachefleet.engine.stats import CommandKinds
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, NodeUnreachable, PermanentError
 from cachefleet.model.engines import REDIS, features
+from cachefleet.model.logs import SlowLogRead
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
@@ -97,6 +100,7 @@ class HostEngine:
         self._connections = Connections(PROBE_TIMEOUT_S)
         self._view = SentinelView(sentinels.addresses, self._connections)
         self._pidfiles: dict[tuple[str, str, str], Path] = {}  # glanced at every second
+        self._kinds = CommandKinds()  # which commands read and which write, per version
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -168,7 +172,19 @@ class HostEngine:
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
+        return await observe_node(
+            node.node_id, _access(node), pid, connections=self._connections, kinds=self._kinds
+        )
+
+    async def read_slowlog(
+        self, node: NodeSpec, cursor: tuple[str, int | None] | None
+    ) -> SlowLogRead:
+        """The node's slow-log entries after ``cursor`` (`engine.slowlog.read_slowlog`), on its
+        observation connection.
+
+        :raises NodeUnreachable, NodeCommandFailed:
+        """
+        return await read_slowlog(self._connections, _access(node), cursor)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = self._live_pid(paths.pidfile)

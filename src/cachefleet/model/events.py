@@ -82,3 +82,29 @@ def upgrade_started(group_id: str, version: str) -> str:
 def upgrade_completed(group_id: str, version: str) -> str:
     """Every node of the group runs the new engine version."""
     return f"Engine upgrade of {group_id} to version {version} completed"
+
+
+def parameter_updated(name: str, value: str) -> str:
+    """A parameter of a parameter group was given a value (ModifyCacheParameterGroup, or a
+    reset to its default)."""
+    return f"Updated parameter {name} to {value}"
+
+
+def parameters_reset() -> str:
+    """Every parameter of a parameter group was put back to its default."""
+    return "Reset all parameters to their default values"
+
+
+def parameter_group_created(name: str) -> str:
+    """A cache parameter group was created."""
+    return f"Cache parameter group {name} created"
+
+
+def parameter_group_deleted(name: str) -> str:
+    """A cache parameter group was deleted."""
+    return f"Cache parameter group {name} deleted"
+
+
+def parameter_group_switched(name: str) -> str:
+    """A cache cluster (node) was given another parameter group."""
+    return f"Updated to use a CacheParameterGroup {name}"

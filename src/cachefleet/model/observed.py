@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.model.engines import REDIS
+from cachefleet.model.stats import NodeStats
 from cachefleet.model.status import Role
 
 
@@ -29,6 +30,7 @@ class NodeObservation:
     exists). ``role`` and the fields after it are only meaningful when reachable.
     ``listening`` is the addresses the node accepts connections on (its ``bind``; cluster mode
     disabled only): its own, and a primary endpoint's when it serves that endpoint itself.
+    ``stats`` is what its counters said (for metrics), when it answered.
     """
 
     node_id: str
@@ -50,6 +52,7 @@ class NodeObservation:
     listening: tuple[str, ...] = ()
     engine_version: str = ""  # the program's own version: valkey_version on Valkey
     engine: str = REDIS  # "valkey" when INFO's server_name says so
+    stats: NodeStats | None = None
 
     @property
     def is_primary(self) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.logs import LogDelivery
 from cachefleet.model.status import ClusterMode, EndpointKind
 
 SLOT_COUNT = 16384
@@ -93,11 +94,19 @@ class GroupSpec:
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
     engine: str = REDIS  # "redis" or "valkey" (model.engines); older records are Redis OSS
+    notification_topic_arn: str = ""  # NotificationTopicArn ("" for none)
+    notification_topic_active: bool = True  # NotificationTopicStatus active / inactive
+    log_deliveries: tuple[LogDelivery, ...] = ()  # LogDeliveryConfigurations
 
     @property
     def key(self) -> str:
         """The store key (`store_key`)."""
         return store_key(self.kind, self.group_id)
+
+    @property
+    def notified_topic(self) -> str:
+        """The topic the group's events are notified to ("" when none, or inactive)."""
+        return self.notification_topic_arn if self.notification_topic_active else ""
 
     @property
     def plane_name(self) -> str:

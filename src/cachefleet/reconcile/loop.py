@@ -263,10 +263,10 @@ class Loop:
 
     def _append_events(self, record: GroupRecord, decision: Decision) -> None:
         now = self._clock()
+        topic = record.spec.notified_topic
         for note in decision.events:
-            self._store.add_event(
-                Event(record.spec.scope, note.source, note.source_id, note.message, now)
-            )
+            event = Event(record.spec.scope, note.source, note.source_id, note.message, now)
+            self._store.add_event(event, topic)
 
     def _on_failure(
         self,

@@ -1,4 +1,5 @@
-"""Read-only catalogue answers: engine versions, events."""
+"""Catalogue answers: engine versions and events (kept 14 days, as ElastiCache keeps them:
+older ones are pruned)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,14 @@ def events(
     end: datetime | None,
     duration_minutes: int | None,
 ) -> list[Event]:
-    """Events newest first; the last hour unless a window is given, at most 14 days back."""
+    """Events newest first, as DescribeEvents gives them: between ``start`` and ``end`` (now by
+    default); without a start, the ``duration_minutes`` before the end (an hour by default); at
+    most 14 days back.
+
+    :raises InvalidParameter: an unknown source type, a duration outside 0 to 14 days.
+    :raises InvalidParameterCombination: a source identifier without its type, a start after
+        the end.
+    """
     if source_type is not None and source_type not in SOURCE_TYPES:
         raise InvalidParameter(f"Invalid SourceType: {source_type}")
     if source_id is not None and source_type is None:
@@ -100,5 +108,15 @@ def events(
     end = end or now
     if start is None:
         start = end - timedelta(minutes=duration_minutes if duration_minutes is not None else 60)
+    if start > end:
+        raise InvalidParameterCombination("StartTime must be before EndTime.")
     start = max(start, now - MAX_EVENT_AGE)
     return ctx.store.list_events(scope, start, end, source_type, source_id and source_id.lower())
+
+
+def prune_events(ctx: ServiceContext) -> int:
+    """Delete the events older than 14 days, and the delivered notifications they made; how
+    many events went (undelivered notifications stay until retried)."""
+    before = ctx.clock() - MAX_EVENT_AGE
+    ctx.store.notifications.prune(before)
+    return ctx.store.prune_events(before)

@@ -36,6 +36,9 @@ class ServiceContext:
         """The Availability Zones of the scope's region."""
         return self.settings.network.az_names(scope.region)
 
-    def record_event(self, scope: Scope, source_type: str, source_id: str, message: str) -> None:
-        """Append an event stamped now."""
-        self.store.add_event(Event(scope, source_type, source_id, message, self.clock()))
+    def record_event(
+        self, scope: Scope, source_type: str, source_id: str, message: str, topic: str = ""
+    ) -> None:
+        """Append an event stamped now (notified to ``topic``, its cache's, if ElastiCache
+        notifies such an event)."""
+        self.store.add_event(Event(scope, source_type, source_id, message, self.clock()), topic)

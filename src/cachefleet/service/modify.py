@@ -39,6 +39,8 @@ from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover, check_multi_az_span
+from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
+from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
 
@@ -58,6 +60,9 @@ class ModifySettings:
     engine: str | None = None  # ModifyReplicationGroup's Engine: redis → valkey only
     parameter_group: str | None = None
     apply_immediately: bool = False
+    notification_topic_arn: str | None = None
+    notification_topic_status: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
 
 
 def modify_group(
@@ -72,7 +77,7 @@ def modify_group(
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         _check_available(ctx, scope, record)
-        spec = _with_settings(record.spec, change)
+        spec = _with_settings(ctx, record.spec, change)
         failover = record.spec.automatic_failover
         if change.automatic_failover is not None or change.multi_az is not None:
             spec = _with_failover(spec, change)
@@ -123,7 +128,8 @@ def modify_cluster(
                 problem="standalone",
             )
         upgrade = _upgrade(ctx, scope, view.record, change)
-        changed = _with_parameter_group(ctx, scope, _with_settings(spec, change), change, upgrade)
+        changed = _with_settings(ctx, spec, change)
+        changed = _with_parameter_group(ctx, scope, changed, change, upgrade)
         ctx.store.update_spec(changed)
         record = replace(view.record, spec=changed)
         if upgrade is not None:
@@ -148,8 +154,14 @@ def _running(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> bool:
     return any(op.due(now) for op in ctx.store.active_operations(scope, record.spec.key))
 
 
-def _with_settings(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
+def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings) -> GroupSpec:
     """The spec with the settings that need no work on the nodes."""
+    spec = with_notification(
+        ctx, spec, change.notification_topic_arn, change.notification_topic_status
+    )
+    if change.log_deliveries is not None:
+        logs = check_log_deliveries(change.log_deliveries, spec.engine_version, spec.log_deliveries)
+        spec = replace(spec, log_deliveries=logs)
     if change.description is not None:
         check_description(change.description)
         spec = replace(spec, description=change.description)

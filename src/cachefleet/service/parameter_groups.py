@@ -19,8 +19,9 @@ from cachefleet.errors import (
     QuotaExceeded,
     parameter_group_not_found,
 )
+from cachefleet.model import events as texts
 from cachefleet.model.engines import REDIS, family_of
-from cachefleet.model.ids import ArnType, Scope, arn, validate_identifier
+from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, validate_identifier
 from cachefleet.model.parameters import (
     FAMILIES,
     MAX_PARAMETERS_PER_CALL,
@@ -126,6 +127,7 @@ def create_group(
                 facts={"max": MAX_GROUPS},
             )
         ctx.store.put_parameter_group(group)
+        _record(ctx, scope, checked, texts.parameter_group_created(checked))
         if valid_tags:
             ctx.store.put_tags(parameter_group_arn(scope, checked), valid_tags)
     return group
@@ -172,6 +174,8 @@ def modify_group(
         user = tuple(sorted({*group.user, *changed}))
         group = replace(group, values={**group.values, **changed}, user=user)
         ctx.store.put_parameter_group(group)
+        for parameter, value in values:
+            _record(ctx, scope, group.name, texts.parameter_updated(parameter, value))
     _wake_users(ctx, scope, group.name)
     return group
 
@@ -235,6 +239,10 @@ def reset_group(
         user = tuple(n for n in group.user if n not in chosen)
         group = replace(group, values=values, user=user)
         ctx.store.put_parameter_group(group)
+        if reset_all:
+            _record(ctx, scope, group.name, texts.parameters_reset())
+        for parameter in names:
+            _record(ctx, scope, group.name, texts.parameter_updated(parameter, values[parameter]))
     _wake_users(ctx, scope, group.name)
     return group
 
@@ -256,6 +264,11 @@ def delete_group(ctx: ServiceContext, scope: Scope, name: str) -> None:
             )
         ctx.store.delete_parameter_group(scope, group.name)
         ctx.store.remove_tags(parameter_group_arn(scope, group.name))
+        _record(ctx, scope, group.name, texts.parameter_group_deleted(group.name))
+
+
+def _record(ctx: ServiceContext, scope: Scope, name: str, message: str) -> None:
+    ctx.record_event(scope, ResourceKind.PARAMETER_GROUP, name, message)
 
 
 def _writable(ctx: ServiceContext, scope: Scope, name: str, verb: str) -> ParameterGroup:
@@ -401,5 +414,10 @@ def switch_parameter_group(
     switched = replace(spec, parameter_group=group.name)
     with ctx.store.transaction():
         ctx.store.update_spec(switched)
+        for node in switched.live_nodes:
+            message = texts.parameter_group_switched(group.name)
+            ctx.record_event(
+                scope, ResourceKind.CACHE_CLUSTER, node.node_id, message, switched.notified_topic
+            )
     ctx.wake(scope, spec.key)
     return switched

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.model.spec import Tag
+from cachefleet.service.logs import LogDeliveryRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class CreateGroupRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    notification_topic_arn: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +65,5 @@ class CreateClusterRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    notification_topic_arn: str | None = None
+    log_deliveries: tuple[LogDeliveryRequest, ...] | None = None

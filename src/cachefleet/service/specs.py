@@ -9,6 +9,7 @@ maintenance window, network type) and allocates addresses; writes nothing.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Protocol
 
 from cachefleet.model.engines import REDIS
@@ -20,6 +21,8 @@ from cachefleet.service import checks
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
+from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
+from cachefleet.service.notifications import with_notification
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.subnet_groups import check_subnet_group
 
@@ -41,6 +44,10 @@ class CreateSettings(Protocol):
     def auto_minor_version_upgrade(self) -> bool | None: ...
     @property
     def network_type(self) -> str | None: ...
+    @property
+    def notification_topic_arn(self) -> str | None: ...
+    @property
+    def log_deliveries(self) -> tuple[LogDeliveryRequest, ...] | None: ...
 
 
 def build_spec(
@@ -70,7 +77,7 @@ def build_spec(
             nodes.append(
                 NodeSpec(node_id, shard.shard_id, az, allocator.node_address(az), port, now)
             )
-    return GroupSpec(
+    spec = GroupSpec(
         scope=scope,
         group_id=resource_id,
         description=description,
@@ -95,6 +102,9 @@ def build_spec(
         network_type=checks.check_network_type(settings.network_type),
         engine=engine,
     )
+    logs = check_log_deliveries(settings.log_deliveries or (), version)
+    return replace(with_notification(ctx, spec, settings.notification_topic_arn, None),
+                   log_deliveries=logs)  # fmt: skip
 
 
 def initial_state(spec: GroupSpec) -> GroupState:

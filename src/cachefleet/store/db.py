@@ -8,6 +8,7 @@ up front (BEGIN IMMEDIATE), so two creates of the same name cannot both succeed.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from cachefleet.errors import StoreError
 from cachefleet.model.ids import Scope
+from cachefleet.model.notifications import notification_for
 from cachefleet.model.operations import KINDS, Operation, OperationKind, OperationStatus
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
@@ -25,6 +27,8 @@ from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.subnets import SubnetGroup
 from cachefleet.model.users import User, UserGroup
 from cachefleet.store import codec
+from cachefleet.store.logs import LogCursors
+from cachefleet.store.notifications import NotificationTables
 
 
 class Store:
@@ -167,8 +171,19 @@ class Store:
 
     # --- events ---------------------------------------------------------------------------
 
-    def add_event(self, event: Event) -> None:
-        """Append one event."""
+    @property
+    def log_cursors(self) -> LogCursors:
+        """Slow-log delivery's cursors (`store.logs`)."""
+        return LogCursors(self._db)
+
+    @property
+    def notifications(self) -> NotificationTables:
+        """The topic registry and the notifications' delivery (`store.notifications`)."""
+        return NotificationTables(self._db)
+
+    def add_event(self, event: Event, topic: str = "") -> None:
+        """Append one event and, when its cache notifies ``topic`` and ElastiCache notifies
+        such an event, the notification it makes (in the caller's transaction)."""
         self._db.execute(
             "INSERT INTO events (region, account, source_type, source_id, message, date)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -181,6 +196,9 @@ class Store:
                 event.date.isoformat(),
             ),
         )
+        notice = notification_for(event, topic, str(uuid.uuid4()))
+        if notice is not None:
+            self.notifications.add(notice)
 
     def list_events(
         self,
@@ -207,6 +225,11 @@ class Store:
             Event(scope, row[1], row[2], row[3], datetime.fromisoformat(row[4]), id=row[0])
             for row in rows
         ]
+
+    def prune_events(self, before: datetime) -> int:
+        """Delete the events older than ``before``; how many went."""
+        cursor = self._db.execute("DELETE FROM events WHERE date < ?", (before.isoformat(),))
+        return cursor.rowcount
 
     # --- operations -----------------------------------------------------------------------
 

@@ -12,11 +12,15 @@ from cachefleet.api.auth import SignatureVerifier
 from cachefleet.console import create_console_app
 from cachefleet.service.context import ServiceContext
 from cachefleet.web.health import HealthSources, health_route
+from cachefleet.web.logs import logs_route
+from cachefleet.web.metrics import metrics_route
+from cachefleet.web.notifications import notification_routes
 
 
 def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
-    """``/health``, the console at ``/console`` and the ElastiCache Query API at ``/`` (which
-    also answers AWS clients on any wrong path or method in AWS's error format).
+    """``/health``, ``/metrics``, ``/notifications/…`` (the topic registry), ``/logs/…`` (local
+    log groups), the console at ``/console`` and the ElastiCache Query API at ``/`` (which also
+    answers AWS clients on any wrong path or method in AWS's error format).
 
     With ``api.auth`` on, API requests are verified against the data directory's key pairs."""
     settings = context.settings
@@ -27,6 +31,9 @@ def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
     return Starlette(
         routes=[
             health_route(health),
+            metrics_route(context.store, context.metrics),
+            *notification_routes(context),
+            logs_route(context.settings.data_dir),
             Mount("/console", app=create_console_app(context, keys=keys), name="console"),
             api_route(build_handlers(context), verifier=verifier),
         ],

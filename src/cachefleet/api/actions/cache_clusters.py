@@ -17,8 +17,8 @@ from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
-    "NotificationTopicArn", "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
-    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns", "LogDeliveryConfigurations",
+    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
+    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns",
     "TransitEncryptionEnabled",
 )  # fmt: skip
 

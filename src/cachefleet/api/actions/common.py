@@ -9,6 +9,7 @@ from cachefleet.api.app import ApiRequest
 from cachefleet.errors import InvalidParameter, NotAvailableYet
 from cachefleet.model.ids import Scope
 from cachefleet.model.spec import Tag
+from cachefleet.service.logs import LogDeliveryRequest
 
 
 def scope_of(request: ApiRequest) -> Scope:
@@ -57,4 +58,27 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
         "network_type": params.get("NetworkType"),
         "tags": tags_of(params),
+        "notification_topic_arn": params.get("NotificationTopicArn"),
+        "log_deliveries": log_delivery_requests(params),
     }
+
+
+def log_delivery_requests(params: Mapping[str, Any]) -> tuple[LogDeliveryRequest, ...] | None:
+    """``LogDeliveryConfigurations`` as typed requests (None when not given)."""
+    items = params.get("LogDeliveryConfigurations")
+    if items is None:
+        return None
+    requests = []
+    for item in items:
+        details = item.get("DestinationDetails") or {}
+        requests.append(
+            LogDeliveryRequest(
+                log_type=item.get("LogType"),
+                destination_type=item.get("DestinationType"),
+                log_group=(details.get("CloudWatchLogsDetails") or {}).get("LogGroup"),
+                delivery_stream=(details.get("KinesisFirehoseDetails") or {}).get("DeliveryStream"),
+                log_format=item.get("LogFormat"),
+                enabled=item.get("Enabled"),
+            )
+        )
+    return tuple(requests)

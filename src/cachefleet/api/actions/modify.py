@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import refuse_unavailable, scope_of
+from cachefleet.api.actions.common import log_delivery_requests, refuse_unavailable, scope_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.errors import InvalidParameterCombination
 from cachefleet.service import modify
@@ -14,10 +14,9 @@ from cachefleet.service.context import ServiceContext
 
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
-    "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
-    "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotRetentionLimit", "CacheNodeType",
+    "AuthToken", "AuthTokenUpdateStrategy",
+    "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
     "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
@@ -70,6 +69,9 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
+        "notification_topic_arn": params.get("NotificationTopicArn"),
+        "notification_topic_status": params.get("NotificationTopicStatus"),
+        "log_deliveries": log_delivery_requests(params),
     }
 
 

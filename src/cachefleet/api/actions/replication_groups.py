@@ -16,9 +16,9 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "NotificationTopicArn",
-    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
-    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
+    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit",
+    "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
+    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
     "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 

@@ -12,7 +12,10 @@ SOURCE_TYPES = (
     "replication-group",
     "cache-cluster",
     "cache-parameter-group",
+    "cache-security-group",
     "cache-subnet-group",
+    "serverless-cache",
+    "serverless-cache-snapshot",
     "user",
     "user-group",
 )

@@ -1,0 +1,166 @@
+"""``LogDeliveryConfigurations`` on create and modify, with ElastiCache's rules: the slow log to
+a CloudWatch Logs log group (cachefleet's local log groups), as text or JSON; the engine log and
+Kinesis Data Firehose are refused as not available yet. And a cache's latest slow-log records,
+for its console page."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cachefleet.errors import InvalidParameter, InvalidParameterCombination, NotAvailableYet
+from cachefleet.logs.files import read_streams
+from cachefleet.model.engines import version_tuple
+from cachefleet.model.logs import (
+    CLOUDWATCH,
+    ENGINE_LOG,
+    FIREHOSE,
+    SLOW_LOG,
+    LogDelivery,
+    LogFormat,
+)
+from cachefleet.model.spec import GroupSpec
+from cachefleet.service.context import ServiceContext
+
+_LOG_GROUP = re.compile(r"[A-Za-z0-9_\-/.#]{1,512}")
+_PARAMETER = "LogDeliveryConfigurations"
+
+
+@dataclass(frozen=True, slots=True)
+class LogDeliveryRequest:
+    """One ``LogDeliveryConfigurationRequest`` as given (None: not given)."""
+
+    log_type: str | None = None
+    destination_type: str | None = None
+    log_group: str | None = None
+    delivery_stream: str | None = None
+    log_format: str | None = None
+    enabled: bool | None = None
+
+
+def check_log_deliveries(
+    requests: Sequence[LogDeliveryRequest],
+    engine_version: str,
+    current: tuple[LogDelivery, ...] = (),
+) -> tuple[LogDelivery, ...]:
+    """The configurations after a create (``current`` empty) or modify asks for ``requests``:
+    each log type set, replaced or (``Enabled`` false) removed; a new or changed one starts
+    ``enabling``, an unchanged one keeps its status.
+
+    :raises InvalidParameter, InvalidParameterCombination: ElastiCache's rules.
+    :raises NotAvailableYet: the engine log, Kinesis Data Firehose.
+    """
+    types = [r.log_type for r in requests]
+    if len(set(types)) != len(types):
+        raise InvalidParameterCombination(
+            "LogDeliveryConfigurations must not name the same LogType twice."
+        )
+    kept = {d.log_type: d for d in current}
+    for request in requests:
+        log_type = _log_type(request.log_type)
+        if request.enabled is False:
+            kept.pop(log_type, None)
+            continue
+        wanted = _delivery(request, log_type, engine_version)
+        before = kept.get(log_type)
+        same = before is not None and (
+            before.destination_type,
+            before.log_group,
+            before.log_format,
+        ) == (wanted.destination_type, wanted.log_group, wanted.log_format)
+        kept[log_type] = before if same and before is not None else wanted
+    return tuple(kept[t] for t in sorted(kept))
+
+
+def _log_type(value: str | None) -> str:
+    if value == ENGINE_LOG:
+        raise NotAvailableYet(
+            "Engine log delivery (LogType engine-log) is not available in cachefleet yet: the "
+            "slow log is."
+        )
+    if value != SLOW_LOG:
+        raise InvalidParameter(
+            f"Invalid LogType: {value}. Valid values are slow-log, engine-log.",
+            parameter=_PARAMETER,
+            problem="log-type",
+        )
+    return value
+
+
+def _delivery(request: LogDeliveryRequest, log_type: str, engine_version: str) -> LogDelivery:
+    if version_tuple(engine_version) < (6, 0):
+        raise InvalidParameterCombination(
+            "Slow log delivery is supported for Redis OSS 6.0 and later."
+        )
+    if request.destination_type == FIREHOSE:
+        raise NotAvailableYet(
+            "Log delivery to Kinesis Data Firehose is not available in cachefleet yet: use "
+            "cloudwatch-logs (a local log group)."
+        )
+    if request.destination_type != CLOUDWATCH:
+        raise InvalidParameter(
+            f"Invalid DestinationType: {request.destination_type}. Valid values are "
+            "cloudwatch-logs, kinesis-firehose.",
+            parameter=_PARAMETER,
+            problem="destination-type",
+        )
+    group = request.log_group or ""
+    if not _LOG_GROUP.fullmatch(group) or ".." in group.split("/"):
+        raise InvalidParameter(
+            "DestinationDetails.CloudWatchLogsDetails.LogGroup must be a log group name: 1 to "
+            "512 letters, digits and _-/.#",
+            parameter=_PARAMETER,
+            problem="log-group",
+        )
+    if request.log_format not in (LogFormat.JSON, LogFormat.TEXT):
+        raise InvalidParameter(
+            f"Invalid LogFormat: {request.log_format}. Valid values are text, json.",
+            parameter=_PARAMETER,
+            problem="log-format",
+        )
+    return LogDelivery(log_type, CLOUDWATCH, group, LogFormat(request.log_format))
+
+
+@dataclass(frozen=True, slots=True)
+class SlowLogLine:
+    """One delivered record of a cache's slow log: its cache cluster, time and text."""
+
+    cluster_id: str
+    timestamp: int
+    record: str
+
+
+def recent_slow_log(ctx: ServiceContext, spec: GroupSpec, count: int) -> list[SlowLogLine]:
+    """The last ``count`` records the cache's slow log delivered, newest first (none when it
+    delivers none)."""
+    delivery = next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
+    if delivery is None:
+        return []
+    nodes = {node.node_id for node in spec.nodes}
+    streams = read_streams(ctx.settings.data_dir, delivery.log_group, {})
+    found = [
+        SlowLogLine(name, record_time(line), line)
+        for name, lines in streams.items()
+        if name in nodes
+        for line in lines[-count:]
+    ]
+    found.sort(key=lambda line: line.timestamp, reverse=True)
+    return found[:count]
+
+
+def record_time(line: str) -> int:
+    """A slow-log record's Timestamp, in either form (0 when it has none).
+
+    >>> record_time('{"Timestamp": 17, "Id": 1}'), record_time("1,0001,17,5,GET,a,b")
+    (17, 17)
+    """
+    if line.startswith("{"):
+        try:
+            value = json.loads(line).get("Timestamp", 0)
+        except ValueError:
+            return 0
+        return value if isinstance(value, int) else 0
+    fields = line.split(",")
+    return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
