@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from cachefleet import __version__
+from cachefleet.backup.files import SnapshotFiles, snapshots_root
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -107,7 +108,8 @@ class Daemon:
             await engine.ensure_sentinels()
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store)
+        files = SnapshotFiles(snapshots_root(settings.data_dir))
+        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files)
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
@@ -248,6 +250,7 @@ def purge(data_dir: Path) -> int:
             shutil.rmtree(state_dir)
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
+        shutil.rmtree(snapshots_root(data_dir), ignore_errors=True)
         for name in ("state.db", "state.db-wal", "state.db-shm"):
             (data_dir / name).unlink(missing_ok=True)
     return stopped

@@ -23,6 +23,8 @@ from cachefleet.model.operations import (
     Operation,
     OperationProgress,
     RebootParams,
+    RestoreParams,
+    SnapshotParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -188,6 +190,10 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", "Rebooting", ", ".join(nodes), retry)
         case UpgradeParams(to_version=version):
             return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case SnapshotParams(name=name):
+            return OperationLine("", "Taking a backup", name, retry)
+        case RestoreParams():
+            return OperationLine("", "Restoring data", "loading the backup", retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

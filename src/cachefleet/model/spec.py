@@ -91,6 +91,7 @@ class GroupSpec:
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
+    snapshot_retention: int = 0  # days automatic backups are kept (0: no automatic backups)
 
     @property
     def key(self) -> str:

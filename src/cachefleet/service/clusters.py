@@ -55,6 +55,11 @@ class ClusterView:
             and self.record.state.status is GroupStatus.CREATE_FAILED
         ):
             return NodeStatus.RESTORE_FAILED
+        if (
+            self.record.spec.kind is ResourceKind.CACHE_CLUSTER
+            and self.record.state.status is GroupStatus.SNAPSHOTTING
+        ):
+            return NodeStatus.SNAPSHOTTING
         return self.record.state.node(self.node.node_id).status
 
 

@@ -13,6 +13,7 @@ from cachefleet.errors import (
     cluster_not_found,
     group_not_found,
     parameter_group_not_found,
+    snapshot_not_found,
 )
 from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, parse_arn
 from cachefleet.model.parameters import default_group
@@ -83,6 +84,11 @@ def _subnet_group_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
     catalog.subnet_groups(ctx, scope, name)
 
 
+def _snapshot_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
+    if ctx.store.snapshots.get(scope, name) is None:
+        raise snapshot_not_found(name)
+
+
 Exists = Callable[[ServiceContext, Scope, str], None]
 """Raises the kind's NotFound unless the resource exists in the scope."""
 
@@ -91,6 +97,7 @@ TAGGABLE: dict[ArnType, Exists] = {
     ArnType.CACHE_CLUSTER: _cache_cluster_exists,
     ArnType.SUBNET_GROUP: _subnet_group_exists,
     ArnType.PARAMETER_GROUP: _parameter_group_exists,
+    ArnType.SNAPSHOT: _snapshot_exists,
 }
 """Every resource kind that can be tagged, by ARN type: a new kind is taggable by its entry."""
 

@@ -23,6 +23,7 @@ from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.store import codec
+from cachefleet.store.snapshots import SnapshotTable
 
 
 class Store:
@@ -39,6 +40,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the state database {path}: {exc}") from exc
         self._depth = 0
+        self.snapshots = SnapshotTable(self._db)
 
     def close(self) -> None:
         """Close the connection."""

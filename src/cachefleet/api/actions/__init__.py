@@ -19,6 +19,7 @@ from cachefleet.api.actions import (
     modify,
     parameter_groups,
     replication_groups,
+    snapshots,
     tags,
 )
 from cachefleet.api.app import ApiRequest, Handler
@@ -50,6 +51,10 @@ ACTIONS: dict[str, _Action] = {
     "DeleteCacheParameterGroup": parameter_groups.delete_cache_parameter_group,
     "DescribeCacheParameters": parameter_groups.describe_cache_parameters,
     "DescribeEngineDefaultParameters": parameter_groups.describe_engine_default_parameters,
+    "CreateSnapshot": snapshots.create_snapshot,
+    "DescribeSnapshots": snapshots.describe_snapshots,
+    "DeleteSnapshot": snapshots.delete_snapshot,
+    "CopySnapshot": snapshots.copy_snapshot,
 }
 
 

@@ -1,0 +1,285 @@
+"""Snapshots: CreateSnapshot, DescribeSnapshots, DeleteSnapshot, CopySnapshot.
+
+A snapshot is taken by the loop (the `SNAPSHOT` operation): the service records it ``creating``,
+publishes the group ``snapshotting`` and wakes the loop. Deleting and copying work on the files
+of the snapshot store directly (a copy is a hard link: snapshot files never change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from cachefleet.backup.files import SnapshotFiles, snapshots_root
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    InvalidState,
+    Kind,
+    export_not_available,
+    snapshot_already_exists,
+    snapshot_not_found,
+    snapshot_not_ready,
+    snapshot_quota,
+)
+from cachefleet.model.ids import (
+    ArnType,
+    ResourceKind,
+    Scope,
+    arn,
+    validate_identifier,
+)
+from cachefleet.model.operations import new_snapshot
+from cachefleet.model.snapshots import (
+    MAX_RETENTION_DAYS,
+    MAX_SNAPSHOT_NAME,
+    Snapshot,
+    SnapshotSource,
+    SnapshotStatus,
+    snapshot_of,
+)
+from cachefleet.model.spec import Tag
+from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import ClusterMode, GroupStatus
+from cachefleet.service.clusters import find_cluster
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.groups import get_group
+from cachefleet.service.tags import check_tags
+
+#: Manual snapshots of one cache in any 24 hours (ElastiCache: 20 per node).
+MANUAL_PER_DAY = 20
+
+
+def snapshot_files(ctx: ServiceContext) -> SnapshotFiles:
+    """The installation's snapshot store."""
+    return SnapshotFiles(snapshots_root(ctx.settings.data_dir))
+
+
+def check_snapshot_name(name: str | None, parameter: str = "SnapshotName") -> str:
+    """A valid snapshot name, lowercased (ElastiCache stores them so)."""
+    return validate_identifier(name or "", parameter, MAX_SNAPSHOT_NAME)
+
+
+def check_retention(limit: int | None) -> int | None:
+    """SnapshotRetentionLimit: 0 (no automatic backups) to 35 days."""
+    if limit is not None and not 0 <= limit <= MAX_RETENTION_DAYS:
+        raise InvalidParameter(
+            f"Invalid SnapshotRetentionLimit {limit}: it must be between 0 and "
+            f"{MAX_RETENTION_DAYS} days.",
+            parameter="SnapshotRetentionLimit",
+            problem="range",
+            facts={"min": 0, "max": MAX_RETENTION_DAYS},
+        )
+    return limit
+
+
+def create_snapshot(
+    ctx: ServiceContext,
+    scope: Scope,
+    name: str,
+    group_id: str | None = None,
+    cluster_id: str | None = None,
+    tags: Sequence[Tag] = (),
+) -> Snapshot:
+    """CreateSnapshot of a replication group or a cache cluster.
+
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, AlreadyExists,
+        InvalidState, QuotaExceeded:
+    """
+    name = check_snapshot_name(name)
+    checked = check_tags(tags)
+    if bool(group_id) == bool(cluster_id):
+        raise InvalidParameterCombination(
+            "Exactly one of ReplicationGroupId and CacheClusterId must be specified."
+        )
+    with ctx.store.transaction():
+        record = _source_record(ctx, scope, group_id, cluster_id)
+        spec = record.spec
+        now = ctx.clock()
+        recent = ctx.store.snapshots.count_since(scope, spec.group_id, now - timedelta(days=1))
+        if recent >= MANUAL_PER_DAY:
+            raise snapshot_quota(MANUAL_PER_DAY)
+        snapshot = take_snapshot(ctx, record, name, SnapshotSource.MANUAL)
+        if checked:
+            ctx.store.put_tags(snapshot_arn(scope, name), checked)
+    ctx.wake(scope, spec.key)
+    return snapshot
+
+
+def take_snapshot(
+    ctx: ServiceContext,
+    record: GroupRecord,
+    name: str,
+    source: SnapshotSource,
+    delete_after: bool = False,
+) -> Snapshot:
+    """Record a new snapshot of an available group and its operation, and publish the group
+    ``snapshotting``; call inside a transaction (the caller wakes the loop).
+
+    :raises AlreadyExists: the name is taken.
+    :raises InvalidState: the group is not available or has an operation under way.
+    """
+    spec, scope = record.spec, record.spec.scope
+    if ctx.store.snapshots.get(scope, name) is not None:
+        raise snapshot_already_exists(name)
+    busy = ctx.store.active_operations(scope, spec.key)
+    if record.deleting or record.state.status is not GroupStatus.AVAILABLE or busy:
+        raise _not_available(record)
+    now = ctx.clock()
+    snapshot = snapshot_of(spec, record.state.primaries, name, source, spec.snapshot_retention, now)
+    ctx.store.snapshots.put(snapshot)
+    ctx.store.add_operation(scope, spec.key, new_snapshot(name, now, delete_after))
+    state = replace(record.state, status=GroupStatus.SNAPSHOTTING)
+    ctx.store.update_state(scope, spec.key, state)
+    return snapshot
+
+
+def _not_available(record: GroupRecord) -> InvalidState:
+    spec = record.spec
+    status = "deleting" if record.deleting else record.state.status.value
+    if spec.kind is ResourceKind.CACHE_CLUSTER:
+        return InvalidState(
+            f"Cache cluster {spec.group_id} is not in a valid state to be snapshotted "
+            f"(status {status}).",
+            Kind.CACHE_CLUSTER,
+        )
+    return InvalidState(
+        f"Replication group {spec.group_id} is not in a valid state to be snapshotted "
+        f"(status {status}).",
+        Kind.REPLICATION_GROUP,
+    )
+
+
+def _source_record(
+    ctx: ServiceContext, scope: Scope, group_id: str | None, cluster_id: str | None
+) -> GroupRecord:
+    """The group a snapshot is taken of: the replication group named, or the cache cluster's
+    (a member of a cluster-mode-enabled group cannot be backed up alone, as on ElastiCache)."""
+    if group_id:
+        return get_group(ctx, scope, group_id)
+    assert cluster_id
+    view = find_cluster(ctx, scope, cluster_id)
+    spec = view.record.spec
+    if spec.kind is ResourceKind.REPLICATION_GROUP and spec.cluster_mode is ClusterMode.ENABLED:
+        raise InvalidParameterCombination(
+            "Cluster mode enabled replication groups are backed up as a whole: "
+            "specify ReplicationGroupId instead of CacheClusterId."
+        )
+    return view.record
+
+
+def get_snapshot(ctx: ServiceContext, scope: Scope, name: str) -> Snapshot:
+    """One snapshot by name.
+
+    :raises NotFound: SnapshotNotFoundFault.
+    """
+    snapshot = ctx.store.snapshots.get(scope, name.lower())
+    if snapshot is None:
+        raise snapshot_not_found(name)
+    return snapshot
+
+
+_SOURCE_FILTERS = {source.filter_name: source for source in SnapshotSource}
+
+
+def describe_snapshots(
+    ctx: ServiceContext,
+    scope: Scope,
+    name: str | None = None,
+    group_id: str | None = None,
+    cluster_id: str | None = None,
+    source: str | None = None,
+) -> list[Snapshot]:
+    """DescribeSnapshots' filters: by name, replication group, cache cluster, and origin
+    (``user`` / ``system``), in creation order.
+
+    :raises NotFound: SnapshotNotFoundFault for a name, ReplicationGroupNotFoundFault or
+        CacheClusterNotFound for a source that does not exist.
+    :raises InvalidParameter: an unknown SnapshotSource.
+    """
+    wanted = None
+    if source is not None:
+        wanted = _SOURCE_FILTERS.get(source)
+        if wanted is None:
+            raise InvalidParameter(
+                f"Invalid SnapshotSource {source!r}: use user or system.",
+                parameter="SnapshotSource",
+                problem="unknown",
+            )
+    if name:
+        found = [get_snapshot(ctx, scope, name)]
+    else:
+        found = ctx.store.snapshots.list(scope, source=wanted)
+    if group_id:
+        gid = group_id.lower()
+        found = [
+            s for s in found if s.kind is ResourceKind.REPLICATION_GROUP and s.source_id == gid
+        ]
+    if cluster_id:
+        cid = cluster_id.lower()
+        found = [s for s in found if cid in _clusters_of(s)]
+    return [s for s in found if wanted is None or s.source is wanted]
+
+
+def _clusters_of(snapshot: Snapshot) -> set[str]:
+    if snapshot.kind is ResourceKind.CACHE_CLUSTER:
+        return {snapshot.source_id}
+    return {shard.node_id for shard in snapshot.shards} | {
+        shard.source_node for shard in snapshot.shards if shard.source_node
+    }
+
+
+def delete_snapshot(ctx: ServiceContext, scope: Scope, name: str) -> Snapshot:
+    """DeleteSnapshot: forget the snapshot and remove its files; returns it as ``deleting``.
+
+    :raises NotFound, InvalidState: a snapshot still being created cannot be deleted.
+    """
+    with ctx.store.transaction():
+        snapshot = get_snapshot(ctx, scope, name)
+        if snapshot.status is SnapshotStatus.CREATING:
+            raise InvalidState(
+                f"Snapshot {snapshot.name} is being created and cannot be deleted yet.",
+                Kind.SNAPSHOT,
+            )
+        ctx.store.snapshots.delete(scope, snapshot.name)
+        ctx.store.remove_tags(snapshot_arn(scope, snapshot.name))
+    snapshot_files(ctx).remove(scope, snapshot.name)
+    return snapshot
+
+
+def copy_snapshot(
+    ctx: ServiceContext,
+    scope: Scope,
+    source_name: str,
+    target_name: str,
+    target_bucket: str | None = None,
+    tags: Sequence[Tag] = (),
+) -> Snapshot:
+    """CopySnapshot to a new name in the snapshot store (a manual snapshot).
+
+    :raises NotAvailableYet: ``TargetBucket`` (the S3 export has not landed).
+    :raises NotFound, AlreadyExists, InvalidState, InvalidParameter:
+    """
+    if target_bucket:
+        raise export_not_available()
+    target = check_snapshot_name(target_name, "TargetSnapshotName")
+    checked = check_tags(tags)
+    with ctx.store.transaction():
+        source = get_snapshot(ctx, scope, source_name)
+        if source.status is not SnapshotStatus.AVAILABLE:
+            raise snapshot_not_ready(source.name, source.status.value)
+        if ctx.store.snapshots.get(scope, target) is not None:
+            raise snapshot_already_exists(target)
+        shard_ids = tuple(shard.shard_id for shard in source.shards)
+        snapshot_files(ctx).copy(scope, source.name, target, shard_ids)
+        copy = replace(source, name=target, source=SnapshotSource.MANUAL, created_at=ctx.clock())
+        ctx.store.snapshots.put(copy)
+        if checked:
+            ctx.store.put_tags(snapshot_arn(scope, target), checked)
+    return copy
+
+
+def snapshot_arn(scope: Scope, name: str) -> str:
+    """The ARN of a snapshot."""
+    return arn(scope, ArnType.SNAPSHOT, name)
