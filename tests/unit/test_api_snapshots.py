@@ -13,7 +13,7 @@ import pytest
 from cachefleet.model.snapshots import Snapshot, SnapshotSource, SnapshotStatus
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
-from cachefleet.service.snapshots import snapshot_files
+from cachefleet.service.snapshot_lookup import snapshot_files
 
 from api_support import SCOPE, ApiClient, a_group, ok, publish, refused
 
@@ -167,3 +167,37 @@ def test_delete_and_copy(api: ApiClient, ctx: ServiceContext, tmp_path: Path) ->
     assert not files.directory(SCOPE, "s").exists()
     assert files.shard_file(SCOPE, "c", "0001").exists()
     assert refused(api, "DeleteSnapshot", {"SnapshotName": "s"})[1] == "SnapshotNotFoundFault"
+
+
+def test_restore_and_backup_settings_are_checked_on_create(
+    api: ApiClient, ctx: ServiceContext, tmp_path: Path
+) -> None:
+    base = {"ReplicationGroupId": "new", "ReplicationGroupDescription": "d",
+            "CacheNodeType": "cache.t4g.micro"}  # fmt: skip
+    rdb = tmp_path / "a.rdb"
+    rdb.write_bytes(b"REDIS0010")
+    cases = [
+        ({"SnapshotName": "nope"}, "SnapshotNotFoundFault"),
+        ({"SnapshotName": "x", "SnapshotArns": [str(rdb)]}, "InvalidParameterCombination"),
+        ({"SnapshotArns": ["arn:aws:s3:::bucket/a.rdb"]}, "InvalidParameterValue"),
+        ({"SnapshotArns": [str(tmp_path / "missing.rdb")]}, "InvalidParameterValue"),
+        ({"SnapshotArns": [str(rdb), str(rdb)]}, "InvalidParameterCombination"),
+        ({"SnapshotRetentionLimit": 36}, "InvalidParameterValue"),
+        ({"SnapshotWindow": "05:00-05:30"}, "InvalidParameterValue"),
+    ]
+    for extra, code in cases:
+        assert refused(api, "CreateReplicationGroup", {**base, **extra})[1] == code, extra
+    _available_group(api, ctx)
+    ok(api, "CreateSnapshot", {"ReplicationGroupId": "orders", "SnapshotName": "busy"})
+    early = refused(api, "CreateReplicationGroup", {**base, "SnapshotName": "busy"})
+    assert early[1] == "InvalidSnapshotState"
+    _complete(ctx, "busy")
+    created = ok(api, "CreateReplicationGroup", {**base, "SnapshotName": "busy",
+                                                 "SnapshotRetentionLimit": 7,
+                                                 "SnapshotWindow": "03:00-04:00"})  # fmt: skip
+    group = created["ReplicationGroup"]
+    assert (group["SnapshotRetentionLimit"], group["SnapshotWindow"]) == (7, "03:00-04:00")
+    restores = ctx.store.active_operations(SCOPE, "new")
+    assert [op.kind.value for op in restores] == ["restore"]
+    seed = restores[0].params.files[0]  # type: ignore[union-attr]
+    assert (seed.shard_id, seed.sha256) == ("0001", "0" * 64)

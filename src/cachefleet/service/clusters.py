@@ -29,6 +29,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.service.restores import with_backups
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
@@ -96,9 +97,12 @@ def _create_standalone(
     layout = Layout(ClusterMode.DISABLED, False, False, (ShardLayout(FIRST_SHARD, (), (az,)),))
     kind = ResourceKind.CACHE_CLUSTER
     spec = build_spec(ctx, scope, kind, cluster_id, "", req, layout, version)
+    spec, restore = with_backups(ctx, scope, spec, req)
     check_capacity(ctx, scope, spec)
     record = GroupRecord(spec, initial_state(spec))
     ctx.store.insert_group(record)
+    if restore is not None:
+        ctx.store.add_operation(scope, spec.key, restore)
     return ClusterView(record, spec.nodes[0])
 
 
@@ -108,7 +112,9 @@ def _add_replica(
     assert req.group_id is not None
     record = get_group(ctx, scope, req.group_id)
     spec = record.spec
-    extra = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    extra: list[object] = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    extra += [req.snapshot_name, req.snapshot_arns or None, req.snapshot_retention]
+    extra.append(req.snapshot_window)
     if any(value is not None for value in extra):
         raise InvalidParameterCombination(
             "Cannot specify additional cache cluster parameters when creating a replica cluster"

@@ -26,6 +26,7 @@ from cachefleet.service import checks
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.restores import with_backups
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
@@ -57,8 +58,11 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
             layout,
             version,
         )
+        spec, restore = with_backups(ctx, scope, spec, req)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))
+        if restore is not None:
+            ctx.store.add_operation(scope, spec.key, restore)
         if tags:
             ctx.store.put_tags(group_arn(scope, group_id), tags)
     ctx.wake(scope, spec.key)

@@ -42,6 +42,10 @@ class CreateGroupRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    snapshot_name: str | None = None
+    snapshot_arns: tuple[str, ...] = ()
+    snapshot_retention: int | None = None
+    snapshot_window: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +66,7 @@ class CreateClusterRequest:
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
     tags: tuple[Tag, ...] = ()
+    snapshot_name: str | None = None
+    snapshot_arns: tuple[str, ...] = ()
+    snapshot_retention: int | None = None
+    snapshot_window: str | None = None

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from cachefleet.backup.files import SnapshotFiles, snapshots_root
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
@@ -19,21 +18,15 @@ from cachefleet.errors import (
     Kind,
     export_not_available,
     snapshot_already_exists,
-    snapshot_not_found,
     snapshot_not_ready,
     snapshot_quota,
 )
 from cachefleet.model.ids import (
-    ArnType,
     ResourceKind,
     Scope,
-    arn,
-    validate_identifier,
 )
 from cachefleet.model.operations import new_snapshot
 from cachefleet.model.snapshots import (
-    MAX_RETENTION_DAYS,
-    MAX_SNAPSHOT_NAME,
     Snapshot,
     SnapshotSource,
     SnapshotStatus,
@@ -45,33 +38,16 @@ from cachefleet.model.status import ClusterMode, GroupStatus
 from cachefleet.service.clusters import find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import get_group
+from cachefleet.service.snapshot_lookup import (
+    check_snapshot_name,
+    get_snapshot,
+    snapshot_arn,
+    snapshot_files,
+)
 from cachefleet.service.tags import check_tags
 
 #: Manual snapshots of one cache in any 24 hours (ElastiCache: 20 per node).
 MANUAL_PER_DAY = 20
-
-
-def snapshot_files(ctx: ServiceContext) -> SnapshotFiles:
-    """The installation's snapshot store."""
-    return SnapshotFiles(snapshots_root(ctx.settings.data_dir))
-
-
-def check_snapshot_name(name: str | None, parameter: str = "SnapshotName") -> str:
-    """A valid snapshot name, lowercased (ElastiCache stores them so)."""
-    return validate_identifier(name or "", parameter, MAX_SNAPSHOT_NAME)
-
-
-def check_retention(limit: int | None) -> int | None:
-    """SnapshotRetentionLimit: 0 (no automatic backups) to 35 days."""
-    if limit is not None and not 0 <= limit <= MAX_RETENTION_DAYS:
-        raise InvalidParameter(
-            f"Invalid SnapshotRetentionLimit {limit}: it must be between 0 and "
-            f"{MAX_RETENTION_DAYS} days.",
-            parameter="SnapshotRetentionLimit",
-            problem="range",
-            facts={"min": 0, "max": MAX_RETENTION_DAYS},
-        )
-    return limit
 
 
 def create_snapshot(
@@ -167,17 +143,6 @@ def _source_record(
             "specify ReplicationGroupId instead of CacheClusterId."
         )
     return view.record
-
-
-def get_snapshot(ctx: ServiceContext, scope: Scope, name: str) -> Snapshot:
-    """One snapshot by name.
-
-    :raises NotFound: SnapshotNotFoundFault.
-    """
-    snapshot = ctx.store.snapshots.get(scope, name.lower())
-    if snapshot is None:
-        raise snapshot_not_found(name)
-    return snapshot
 
 
 _SOURCE_FILTERS = {source.filter_name: source for source in SnapshotSource}
@@ -278,8 +243,3 @@ def copy_snapshot(
         if checked:
             ctx.store.put_tags(snapshot_arn(scope, target), checked)
     return copy
-
-
-def snapshot_arn(scope: Scope, name: str) -> str:
-    """The ARN of a snapshot."""
-    return arn(scope, ArnType.SNAPSHOT, name)

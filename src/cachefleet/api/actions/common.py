@@ -58,3 +58,14 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "network_type": params.get("NetworkType"),
         "tags": tags_of(params),
     }
+
+
+def backup_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What both creates say about backups: the snapshot or files to restore, and automatic
+    backups."""
+    return {
+        "snapshot_name": params.get("SnapshotName"),
+        "snapshot_arns": tuple(params.get("SnapshotArns") or ()),
+        "snapshot_retention": params.get("SnapshotRetentionLimit"),
+        "snapshot_window": params.get("SnapshotWindow"),
+    }
