@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cachefleet.model.snapshots import Snapshot, SnapshotSource, SnapshotStatus
-from cachefleet.model.status import GroupStatus
+from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.snapshot_lookup import snapshot_files
 
@@ -201,3 +201,35 @@ def test_restore_and_backup_settings_are_checked_on_create(
     assert [op.kind.value for op in restores] == ["restore"]
     seed = restores[0].params.files[0]  # type: ignore[union-attr]
     assert (seed.shard_id, seed.sha256) == ("0001", "0" * 64)
+
+
+def test_a_final_snapshot_is_taken_before_the_delete(api: ApiClient, ctx: ServiceContext) -> None:
+    _available_group(api, ctx)
+    ok(api, "CreateCacheCluster", {"CacheClusterId": "solo", "CacheNodeType": "cache.t4g.micro"})
+    record = ctx.store.get_group(SCOPE, "cluster:solo")
+    assert record is not None
+    serving = replace(record.state.node("solo"), status=NodeStatus.AVAILABLE)
+    state = replace(record.state, status=GroupStatus.AVAILABLE, nodes={"solo": serving})
+    ctx.store.update_state(SCOPE, "cluster:solo", state)
+    member = refused(api, "DeleteCacheCluster", {"CacheClusterId": "orders-002",
+                                                 "FinalSnapshotIdentifier": "f"})  # fmt: skip
+    assert member[1] == "InvalidParameterCombination"
+    bad = refused(api, "DeleteReplicationGroup", {"ReplicationGroupId": "orders",
+                                                  "FinalSnapshotIdentifier": "a--b"})  # fmt: skip
+    assert bad[1] == "InvalidParameterValue"
+    answer = ok(api, "DeleteReplicationGroup", {"ReplicationGroupId": "orders",
+                                                "FinalSnapshotIdentifier": "last"})  # fmt: skip
+    assert answer["ReplicationGroup"]["Status"] == "deleting"
+    group = ctx.store.get_group(SCOPE, "orders")
+    assert group is not None and not group.deleting, "deleted once the snapshot is taken"
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert operation.params.delete_after  # type: ignore[union-attr]
+    again = refused(api, "DeleteReplicationGroup", {"ReplicationGroupId": "orders"})
+    assert again[:2] == (400, "InvalidReplicationGroupState")
+    taken = refused(api, "DeleteCacheCluster", {"CacheClusterId": "solo",
+                                                "FinalSnapshotIdentifier": "last"})  # fmt: skip
+    assert taken[1] == "SnapshotAlreadyExistsFault"
+    solo = ok(api, "DeleteCacheCluster", {"CacheClusterId": "solo",
+                                          "FinalSnapshotIdentifier": "solo-last"})  # fmt: skip
+    assert solo["CacheCluster"]["CacheClusterStatus"] == "deleting"
+    assert ctx.store.snapshots.get(SCOPE, "solo-last") is not None

@@ -30,6 +30,7 @@ from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.restores import with_backups
+from cachefleet.service.snapshot_taking import final_snapshot as take_final_snapshot
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
@@ -166,17 +167,29 @@ def list_clusters(ctx: ServiceContext, scope: Scope) -> list[ClusterView]:
     return sorted(views, key=lambda view: view.node.created_at)
 
 
-def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterView:
-    """Start deleting a standalone cache cluster or a replica of a group.
+def delete_cluster(
+    ctx: ServiceContext, scope: Scope, cluster_id: str, final_snapshot: str | None = None
+) -> ClusterView:
+    """Start deleting a standalone cache cluster (after taking its final snapshot, when one is
+    named) or a replica of a group.
 
-    :raises NotFound, InvalidState, InvalidParameterCombination:
+    :raises NotFound, InvalidState, InvalidParameterCombination, InvalidParameter,
+        AlreadyExists:
     """
     with ctx.store.transaction():
         view = find_cluster(ctx, scope, cluster_id)
         record, node = view.record, view.node
+        if final_snapshot and record.spec.kind is not ResourceKind.CACHE_CLUSTER:
+            raise InvalidParameterCombination(
+                f"Cache cluster {node.node_id} is a member of replication group "
+                f"{record.spec.group_id}: a final snapshot is taken of a whole replication group "
+                "(DeleteReplicationGroup's FinalSnapshotIdentifier)."
+            )
         if view.status not in DELETABLE:
             raise cluster_not_deletable(node.node_id)
-        if record.spec.kind is ResourceKind.CACHE_CLUSTER:
+        if final_snapshot:
+            take_final_snapshot(ctx, record, final_snapshot)
+        elif record.spec.kind is ResourceKind.CACHE_CLUSTER:
             ctx.store.mark_deleting(scope, record.spec.key)
         else:
             _retire_replica(ctx, record, node)

@@ -25,16 +25,14 @@ from cachefleet.model.ids import (
     ResourceKind,
     Scope,
 )
-from cachefleet.model.operations import new_snapshot
 from cachefleet.model.snapshots import (
     Snapshot,
     SnapshotSource,
     SnapshotStatus,
-    snapshot_of,
 )
 from cachefleet.model.spec import Tag
 from cachefleet.model.state import GroupRecord
-from cachefleet.model.status import ClusterMode, GroupStatus
+from cachefleet.model.status import ClusterMode
 from cachefleet.service.clusters import find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import get_group
@@ -44,6 +42,7 @@ from cachefleet.service.snapshot_lookup import (
     snapshot_arn,
     snapshot_files,
 )
+from cachefleet.service.snapshot_taking import take_snapshot
 from cachefleet.service.tags import check_tags
 
 #: Manual snapshots of one cache in any 24 hours (ElastiCache: 20 per node).
@@ -81,50 +80,6 @@ def create_snapshot(
             ctx.store.put_tags(snapshot_arn(scope, name), checked)
     ctx.wake(scope, spec.key)
     return snapshot
-
-
-def take_snapshot(
-    ctx: ServiceContext,
-    record: GroupRecord,
-    name: str,
-    source: SnapshotSource,
-    delete_after: bool = False,
-) -> Snapshot:
-    """Record a new snapshot of an available group and its operation, and publish the group
-    ``snapshotting``; call inside a transaction (the caller wakes the loop).
-
-    :raises AlreadyExists: the name is taken.
-    :raises InvalidState: the group is not available or has an operation under way.
-    """
-    spec, scope = record.spec, record.spec.scope
-    if ctx.store.snapshots.get(scope, name) is not None:
-        raise snapshot_already_exists(name)
-    busy = ctx.store.active_operations(scope, spec.key)
-    if record.deleting or record.state.status is not GroupStatus.AVAILABLE or busy:
-        raise _not_available(record)
-    now = ctx.clock()
-    snapshot = snapshot_of(spec, record.state.primaries, name, source, spec.snapshot_retention, now)
-    ctx.store.snapshots.put(snapshot)
-    ctx.store.add_operation(scope, spec.key, new_snapshot(name, now, delete_after))
-    state = replace(record.state, status=GroupStatus.SNAPSHOTTING)
-    ctx.store.update_state(scope, spec.key, state)
-    return snapshot
-
-
-def _not_available(record: GroupRecord) -> InvalidState:
-    spec = record.spec
-    status = "deleting" if record.deleting else record.state.status.value
-    if spec.kind is ResourceKind.CACHE_CLUSTER:
-        return InvalidState(
-            f"Cache cluster {spec.group_id} is not in a valid state to be snapshotted "
-            f"(status {status}).",
-            Kind.CACHE_CLUSTER,
-        )
-    return InvalidState(
-        f"Replication group {spec.group_id} is not in a valid state to be snapshotted "
-        f"(status {status}).",
-        Kind.REPLICATION_GROUP,
-    )
 
 
 def _source_record(

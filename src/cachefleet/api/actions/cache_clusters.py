@@ -79,8 +79,12 @@ async def delete_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, ("FinalSnapshotIdentifier",))
-    view = clusters.delete_cluster(ctx, scope_of(request), params["CacheClusterId"])
+    view = clusters.delete_cluster(
+        ctx,
+        scope_of(request),
+        params["CacheClusterId"],
+        final_snapshot=params.get("FinalSnapshotIdentifier"),
+    )
     return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}
 
 

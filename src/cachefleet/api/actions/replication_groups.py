@@ -88,6 +88,11 @@ async def delete_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     InvalidReplicationGroupState, InvalidParameterValue.
     """
     params = request.params
-    refuse_unavailable(params, ("RetainPrimaryCluster", "FinalSnapshotIdentifier"))
-    record = groups.delete_group(ctx, scope_of(request), params["ReplicationGroupId"])
+    refuse_unavailable(params, ("RetainPrimaryCluster",))
+    record = groups.delete_group(
+        ctx,
+        scope_of(request),
+        params["ReplicationGroupId"],
+        final_snapshot=params.get("FinalSnapshotIdentifier"),
+    )
     return {"ReplicationGroup": shapes.replication_group(record)}
