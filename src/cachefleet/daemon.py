@@ -40,6 +40,7 @@ from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
+from cachefleet.service.backups import schedule_backups
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.settings import Settings, load_settings
@@ -175,6 +176,8 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
         try:
             for group_id in schedule_minor_upgrades(context, context.clock()):
                 log.info("%s: a minor version upgrade waits for its maintenance window", group_id)
+            for name in schedule_backups(context, context.clock()):
+                log.info("automatic backup %s started", name)
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)

@@ -233,3 +233,15 @@ def test_a_final_snapshot_is_taken_before_the_delete(api: ApiClient, ctx: Servic
                                           "FinalSnapshotIdentifier": "solo-last"})  # fmt: skip
     assert solo["CacheCluster"]["CacheClusterStatus"] == "deleting"
     assert ctx.store.snapshots.get(SCOPE, "solo-last") is not None
+
+
+def test_modify_stores_the_backup_settings(api: ApiClient, ctx: ServiceContext) -> None:
+    _available_group(api, ctx)
+    changed = ok(api, "ModifyReplicationGroup", {"ReplicationGroupId": "orders",
+                                                 "SnapshotRetentionLimit": 35,
+                                                 "SnapshotWindow": "22:30-23:30"})  # fmt: skip
+    group = changed["ReplicationGroup"]
+    assert (group["SnapshotRetentionLimit"], group["SnapshotWindow"]) == (35, "22:30-23:30")
+    too_long = refused(api, "ModifyReplicationGroup", {"ReplicationGroupId": "orders",
+                                                       "SnapshotRetentionLimit": 40})  # fmt: skip
+    assert too_long[1] == "InvalidParameterValue"

@@ -40,6 +40,7 @@ from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
+from cachefleet.service.snapshot_lookup import check_retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class ModifySettings:
     description: str | None = None
     maintenance_window: str | None = None
     snapshot_window: str | None = None
+    snapshot_retention: int | None = None
     auto_minor_version_upgrade: bool | None = None
     automatic_failover: bool | None = None
     multi_az: bool | None = None
@@ -151,6 +153,9 @@ def _with_settings(spec: GroupSpec, change: ModifySettings) -> GroupSpec:
         spec = replace(spec, maintenance_window=window)
     if change.snapshot_window is not None:
         spec = replace(spec, snapshot_window=checks.check_snapshot_window(change.snapshot_window))
+    retention = check_retention(change.snapshot_retention)
+    if retention is not None:
+        spec = replace(spec, snapshot_retention=retention)
     if change.auto_minor_version_upgrade is not None:
         spec = replace(spec, auto_minor_version_upgrade=change.auto_minor_version_upgrade)
     return spec

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from cachefleet.errors import InvalidState, Kind, snapshot_already_exists
 from cachefleet.model.ids import ResourceKind
@@ -21,6 +22,7 @@ def take_snapshot(
     name: str,
     source: SnapshotSource,
     delete_after: bool = False,
+    now: datetime | None = None,
 ) -> Snapshot:
     """Record a new snapshot of an available group and its operation, and publish the group
     ``snapshotting``; call inside a transaction (the caller wakes the loop).
@@ -34,7 +36,7 @@ def take_snapshot(
     busy = ctx.store.active_operations(scope, spec.key)
     if record.deleting or record.state.status is not GroupStatus.AVAILABLE or busy:
         raise _not_available(record)
-    now = ctx.clock()
+    now = now or ctx.clock()
     snapshot = snapshot_of(spec, record.state.primaries, name, source, spec.snapshot_retention, now)
     ctx.store.snapshots.put(snapshot)
     ctx.store.add_operation(scope, spec.key, new_snapshot(name, now, delete_after))

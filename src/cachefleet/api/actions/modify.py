@@ -16,7 +16,7 @@ from cachefleet.service.context import ServiceContext
 _NOT_YET = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
     "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
+    "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
     "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
@@ -68,6 +68,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),
+        "snapshot_retention": params.get("SnapshotRetentionLimit"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
     }
 
