@@ -34,8 +34,21 @@ def test_a_shard_is_streamed_from_a_replica_in_sync_and_the_group_shows_snapshot
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (op,))
     shard_steps = [a for a in decision.actions if isinstance(a, SnapshotShard)]
     assert shard_steps == [SnapshotShard("nightly", "0001", n2, T0)]
+    kinds = [type(a) for a in decision.actions]
+    assert kinds.index(SnapshotShard) < kinds.index(CompleteSnapshot) < kinds.index(RecordOperation)
+
+
+def test_a_group_shows_snapshotting_while_shards_remain():
+    spec = a_cluster(2, 1)
+    p1, r1, p2, r2 = spec.nodes
+    seen = observed(
+        primary(p1, True), replica(r1, p1, True), primary(p2, True), replica(r2, p2, True)
+    )
+    op = replace(new_snapshot("c", T0), id=7)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (op,))
     recorded = [a.operation for a in decision.actions if isinstance(a, RecordOperation)]
-    assert recorded[0].progress == SnapshotProgress(("0001",))
+    assert recorded[-1].progress == SnapshotProgress(("0001",))
+    assert not any(isinstance(a, CompleteSnapshot) for a in decision.actions)
     assert decision.state.status is GroupStatus.SNAPSHOTTING
 
 
@@ -53,17 +66,15 @@ def test_a_final_snapshot_comes_from_the_primary_and_then_deletes_the_group():
     n1, n2 = spec.nodes
     seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
     op = replace(new_snapshot("last", T0, delete_after=True), id=7)
-    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (op,))
-    assert [a.node for a in first.actions if isinstance(a, SnapshotShard)] == [n1]
-    done = replace(op, progress=SnapshotProgress(("0001",)))
-    last = plan_group(spec, available(spec), False, seen, Memory(), T0, (done,))
+    last = plan_group(spec, available(spec), False, seen, Memory(), T0, (op,))
+    assert [a.node for a in last.actions if isinstance(a, SnapshotShard)] == [n1]
     kinds = [type(a) for a in last.actions]
     assert kinds.index(CompleteSnapshot) < kinds.index(DeleteAfterSnapshot)
     assert kinds.index(DeleteAfterSnapshot) < kinds.index(RecordOperation)
     assert any("Snapshot succeeded for snapshot with ID 'last'" in e.message for e in last.events)
 
 
-def test_every_shard_of_a_cluster_is_taken_before_the_snapshot_is_complete():
+def test_the_last_shard_completes_the_snapshot_in_its_cycle():
     spec = a_cluster(2, 1)
     p1, r1, p2, r2 = spec.nodes
     seen = observed(
@@ -75,7 +86,7 @@ def test_every_shard_of_a_cluster_is_taken_before_the_snapshot_is_complete():
     assert [a for a in decision.actions if isinstance(a, SnapshotShard)] == [
         SnapshotShard("c", "0002", r2, T0)
     ]
-    assert not any(isinstance(a, CompleteSnapshot) for a in decision.actions)
+    assert CompleteSnapshot("c") in decision.actions
 
 
 def test_a_restored_groups_first_node_is_seeded_before_it_starts():

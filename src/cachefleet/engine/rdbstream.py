@@ -21,8 +21,8 @@ import os
 import socket
 import ssl
 from dataclasses import dataclass
+from io import RawIOBase
 from pathlib import Path
-from typing import BinaryIO
 
 from cachefleet.engine.client import NodeAccess
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
@@ -44,9 +44,10 @@ class RdbFile:
 
 
 class _Sink:
-    """Where the stream goes: the temporary file, with its running checksum and size."""
+    """Where the stream goes: the temporary file (unbuffered: the stream comes in large reads),
+    with its running checksum and size."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: RawIOBase) -> None:
         self._stream = stream
         self._digest = hashlib.sha256()
         self.size = 0
@@ -56,7 +57,10 @@ class _Sink:
     def write(self, data: bytes | memoryview) -> None:
         if not data:
             return
-        self._stream.write(data)
+        view = memoryview(data)
+        written = 0
+        while written < len(view):  # an unbuffered file may take part of a write
+            written += self._stream.write(view[written:]) or 0
         self._digest.update(data)
         self.size += len(data)
         if len(self.head) < len(_RDB_MAGIC):
@@ -64,7 +68,6 @@ class _Sink:
         self.tail = (self.tail + bytes(data[-9:]))[-9:]
 
     def finish(self) -> RdbFile:
-        self._stream.flush()
         os.fsync(self._stream.fileno())
         return RdbFile(self.size, self._digest.hexdigest())
 
@@ -80,7 +83,7 @@ def stream_rdb(node: NodeAccess, destination: Path, timeout: float = READ_TIMEOU
     partial = destination.with_name(destination.name + ".part")
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _connect(node, timeout) as conn, partial.open("wb") as stream:
+        with _connect(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
             reader = _Reader(conn)
             _handshake(conn, reader, node)
             sink = _Sink(stream)
@@ -140,13 +143,18 @@ class _Reader:
                 return
             self._buffer.clear()
 
-    def chunks(self) -> bytes:
-        """What is buffered, else the next bytes from the connection."""
-        if not self._buffer:
-            self._fill()
+    def take_buffered(self) -> bytes:
+        """What was read past the last line, handing the connection over to `recv_into`."""
         data = bytes(self._buffer)
         self._buffer.clear()
         return data
+
+    def recv_into(self, view: memoryview) -> int:
+        """Read straight into ``view``; raises when the node closed the connection."""
+        count = self._conn.recv_into(view)
+        if count == 0:
+            raise ConnectionError("the node closed the connection")
+        return count
 
 
 def _command(conn: socket.socket, reader: _Reader, *words: str) -> bytes:
@@ -186,29 +194,52 @@ def _receive(reader: _Reader, sink: _Sink) -> None:
         _receive_until_mark(reader, sink, header[5:])
         return
     remaining = int(header[1:])
+    first = reader.take_buffered()[:remaining]  # what follows is the replication stream
+    sink.write(first)
+    remaining -= len(first)
+    buffer = memoryview(bytearray(_CHUNK))
     while remaining > 0:
-        data = reader.chunks()
-        if len(data) > remaining:  # what follows is the replication stream: not ours
-            data = data[:remaining]
-        sink.write(data)
-        remaining -= len(data)
+        count = reader.recv_into(buffer[: min(_CHUNK, remaining)])
+        sink.write(buffer[:count])
+        remaining -= count
 
 
 def _receive_until_mark(reader: _Reader, sink: _Sink, mark: bytes) -> None:
-    """Copy bytes to the sink until they end with ``mark``, holding back the last bytes that
-    could be its beginning."""
+    """Copy bytes to the sink until they end with ``mark`` (the node sends it last), holding
+    back the last bytes of each read, which could be its beginning. Reads go straight into one
+    buffer: the stream is copied once, into the file."""
     if len(mark) != _EOF_MARK_LEN:
         raise NodeCommandFailed(f"malformed end mark in the SYNC reply: {mark!r}")
-    held = b""
-    while True:
-        data = held + reader.chunks()
-        found = data.find(mark)
-        if found >= 0:
-            sink.write(data[:found])
+    buffer = bytearray(_CHUNK + _EOF_MARK_LEN)
+    view = memoryview(buffer)
+    leftover = reader.take_buffered()
+    held = 0
+    while leftover:  # what came with the header line, in pieces that fit the buffer
+        piece, leftover = leftover[:_CHUNK], leftover[_CHUNK:]
+        view[held : held + len(piece)] = piece
+        held = _consume(buffer, held, held + len(piece), sink, mark)
+        if held < 0:
             return
-        keep = min(len(data), _EOF_MARK_LEN - 1)
-        sink.write(memoryview(data)[: len(data) - keep])
-        held = data[len(data) - keep :]
+    while True:
+        count = reader.recv_into(view[held : held + _CHUNK])
+        held = _consume(buffer, held, held + count, sink, mark)
+        if held < 0:
+            return
+
+
+def _consume(buffer: bytearray, new: int, total: int, sink: _Sink, mark: bytes) -> int:
+    """Write ``buffer[:total]`` (new bytes from ``new`` on) up to the mark and return -1, or
+    all but its last bytes, which could begin the mark, moved to the front; return their
+    count. (Before Redis 7, the replication stream may follow the mark in the same read.)"""
+    view = memoryview(buffer)
+    found = buffer.find(mark, max(0, new - _EOF_MARK_LEN + 1), total)
+    if found >= 0:
+        sink.write(view[:found])
+        return -1
+    keep = min(total, _EOF_MARK_LEN - 1)
+    sink.write(view[: total - keep])
+    buffer[:keep] = buffer[total - keep : total]
+    return keep
 
 
 def _check_whole(sink: _Sink, node: NodeAccess) -> None:

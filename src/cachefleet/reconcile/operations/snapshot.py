@@ -4,8 +4,9 @@ a backup; a final snapshot comes from the primary, as on ElastiCache), else from
 
 Steps: for each shard not yet done, `SnapshotShard` (the file is written beside its name and
 renamed into place once whole, then its size and checksum are recorded in the snapshot) and the
-shard recorded as done; then `CompleteSnapshot` publishes the snapshot ``available`` with
-ElastiCache's event, and a final snapshot asks for its group's deletion. A control plane killed
+shard recorded as done; in the cycle of the last shard, `CompleteSnapshot` then publishes the
+snapshot ``available`` with ElastiCache's event, and a final snapshot asks for its group's
+deletion. A control plane killed
 mid-stream resumes with the shard it was streaming (the partial file is rewritten from the
 start); the snapshot stays ``creating`` until every shard is recorded. An operation given up
 marks its snapshot ``failed`` (`Executor.operation_failed`).
@@ -47,11 +48,15 @@ def plan_snapshot(
         if source is None:
             draft.waits.append(f"snapshot {params.name}: no node of node group {shard_id} answers")
             return
-        done = SnapshotProgress((*progress.done, shard_id))
         draft.actions.append(SnapshotShard(params.name, shard_id, source, now))
-        draft.actions.append(RecordOperation(operation.advanced(done, now)))
-        draft.waits.append(f"snapshot {params.name}: node group {shard_id} from {source.node_id}")
-        return
+        if len(remaining) > 1:
+            done = SnapshotProgress((*progress.done, shard_id))
+            draft.actions.append(RecordOperation(operation.advanced(done, now)))
+            draft.waits.append(
+                f"snapshot {params.name}: node group {shard_id} from {source.node_id}"
+            )
+            return
+    # The last shard's file is in (this cycle, or recorded before a restart): complete it.
     draft.actions.append(CompleteSnapshot(params.name))
     draft.group_event(texts.snapshot_succeeded(params.name, spec.kind, spec.group_id))
     if params.delete_after:
