@@ -110,7 +110,7 @@ class Daemon:
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
         files = SnapshotFiles(snapshots_root(settings.data_dir))
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files)
+        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now)
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)

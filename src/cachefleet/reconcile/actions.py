@@ -203,14 +203,6 @@ class CompleteSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class FailSnapshot:
-    """Publish a snapshot that cannot be completed as ``failed``, and remove its files."""
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class DeleteAfterSnapshot:
     """Record the wish to delete the group, once its final snapshot is taken."""
 
@@ -257,7 +249,6 @@ Action = (
     | ForgetGroup
     | SnapshotShard
     | CompleteSnapshot
-    | FailSnapshot
     | DeleteAfterSnapshot
     | SeedNode
     | PlaceKeys

@@ -9,6 +9,7 @@ one transaction, so a spec written by the service layer during the cycle is neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import assert_never
@@ -25,7 +26,6 @@ from cachefleet.reconcile.actions import (
     ApplyParameters,
     CompleteSnapshot,
     DeleteAfterSnapshot,
-    FailSnapshot,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -63,11 +63,13 @@ class Executor:
         endpoints: Endpoints,
         store: Store,
         snapshot_files: SnapshotFiles | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._endpoints = endpoints
         self._store = store
         self._snapshot_files = snapshot_files
+        self._clock = clock
 
     @property
     def node_listeners(self) -> bool:
@@ -128,8 +130,6 @@ class Executor:
                 await self._snapshot_shard(spec, name, shard_id, node, at)
             case CompleteSnapshot(name):
                 self._complete_snapshot(spec, name)
-            case FailSnapshot(name, reason):
-                self.fail_snapshot(spec, name, reason)
             case DeleteAfterSnapshot():
                 self._store.mark_deleting(spec.scope, spec.key)
             case SeedNode(node, seed):
@@ -211,7 +211,7 @@ class Executor:
             self._store.snapshots.put(failed)
             message = texts.snapshot_failed(name, spec.kind, spec.group_id, reason)
             self._store.add_event(
-                Event(spec.scope, spec.kind, spec.group_id, message, datetime.now(UTC))
+                Event(spec.scope, spec.kind, spec.group_id, message, self._clock())
             )
         if self._snapshot_files is not None:
             self._snapshot_files.remove(spec.scope, name)
