@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cachefleet.console.backups import PATH as BACKUPS
+from cachefleet.console.backups import BackupPages
 from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
@@ -39,11 +41,13 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
     standalone = CachePages(ctx, renderer, standalone=True)
     sections = Sections(ctx, renderer)
     parameters = ParameterGroupPages(ctx, renderer)
+    backups = BackupPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
         "caches": caches.page,
         "parameter-groups": parameters.list,
+        "backups": backups.list,
         "subnet-groups": sections.subnet_groups,
         "events": sections.events,
         "settings": sections.settings,
@@ -63,6 +67,7 @@ def create_console_app(ctx: ServiceContext, form_token: str | None = None) -> St
         Route("/caches/{cache_id}/failover", guard(group.failover), methods=["POST"]),
         *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
+        *_backup_routes(backups, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -77,6 +82,17 @@ def _parameter_group_routes(pages: ParameterGroupPages, guard: Guard) -> list[Ro
         Route(f"{one}/parameters", guard(pages.modify), methods=["POST"]),
         Route(f"{one}/reset", guard(pages.reset), methods=["POST"]),
         Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+    ]
+
+
+def _backup_routes(pages: BackupPages, guard: Guard) -> list[Route]:
+    """The create form's target, and a backup's copy, delete and restore."""
+    one = BACKUPS + "/{name}"
+    return [
+        Route(BACKUPS, guard(pages.create), methods=["POST"]),
+        Route(f"{one}/copy", guard(pages.copy), methods=["POST"]),
+        Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+        Route(f"{one}/restore", guard(pages.restore), methods=["POST"]),
     ]
 
 

@@ -38,7 +38,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 
 # The settings of ElastiCache's Modify page whose backend has not landed.
-NOT_YET = ("Security groups", "Log delivery", "Backup retention period")
+NOT_YET = ("Security groups", "Log delivery")
 
 
 class _Rehearsed(Exception):

@@ -42,6 +42,7 @@ class ModifyForm:
     snapshot_window: str
     auto_minor: bool
     primary: str
+    backup_retention: str = ""  # days; "" for no change
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -50,7 +51,7 @@ class ModifyForm:
             "apply": self.apply, "parameter_group": self.parameter_group,
             "maintenance": self.maintenance, "mw_day": self.mw_day, "mw_time": self.mw_time,
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
-            "primary": self.primary,
+            "primary": self.primary, "backup_retention": self.backup_retention,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -75,6 +76,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         auto_failover=spec.automatic_failover, maintenance=KEEP, mw_day="sun",
         mw_time="05:00", mw_duration="1", snapshot_window=spec.snapshot_window,
         auto_minor=spec.auto_minor_version_upgrade, primary="",
+        backup_retention=str(spec.snapshot_retention),
     )  # fmt: skip
 
 
@@ -96,6 +98,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         snapshot_window=fields.get("snapshot_window", "").strip(),
         auto_minor=fields.get("auto_minor") == ON,
         primary=fields.get("primary", "") if group else "",
+        backup_retention=fields.get("backup_retention", "").strip(),
     )
 
 
@@ -112,7 +115,9 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     lines: list[Change] = []
     settings: dict[str, Any] = {}
 
-    def differs(name: str, label: str, now: str | bool, asked: str | bool, shown: str) -> None:
+    def differs(
+        name: str, label: str, now: str | bool | int, asked: str | bool | int, shown: str
+    ) -> None:
         if asked != now:
             settings[name] = asked
             current = _on(now) if isinstance(now, bool) else str(now)
@@ -140,6 +145,11 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         differs("maintenance_window", "Maintenance window", spec.maintenance_window, window, window)
     snapshot = form.snapshot_window
     differs("snapshot_window", "Snapshot window", spec.snapshot_window, snapshot, snapshot)
+    if form.backup_retention:
+        days = _days(form.backup_retention)
+        shown = f"{days} days" if days else "0 (no automatic backups)"
+        differs("snapshot_retention", "Backup retention period", spec.snapshot_retention, days,
+                shown)  # fmt: skip
     auto_minor = form.auto_minor
     now_minor = spec.auto_minor_version_upgrade
     differs(
@@ -155,6 +165,12 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise FormErrors({"backup_retention": "Enter a whole number of days."})
+    return int(text)
 
 
 def _window(form: ModifyForm) -> str:
