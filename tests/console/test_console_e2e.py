@@ -184,7 +184,7 @@ def confirm_delete(
     then says at once that it is gone.
     """
     page.get_by_label(f"Type {name} to confirm").fill(name)
-    expect(page.get_by_label("Create a final snapshot")).to_be_disabled()
+    expect(page.get_by_label("Create a final snapshot")).not_to_be_checked()
     page.get_by_role("button", name=f"Delete {name}").click()
     expect(page).to_have_url(re.compile(rf"/console/(caches|clusters)/{name}\?notice=deleting"))
     if slow:
