@@ -8,14 +8,11 @@ a hard link where the file system allows it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from cachefleet.model.ids import Scope
-
-_CHUNK = 1 << 20
 
 
 class SnapshotFiles:
@@ -52,15 +49,6 @@ class SnapshotFiles:
             except OSError:
                 shutil.copyfile(origin, staging / origin.name)
         staging.rename(final)
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def snapshots_root(data_dir: Path) -> Path:

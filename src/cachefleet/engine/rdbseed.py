@@ -57,27 +57,49 @@ class SlotOwner:
 
 
 def install(seed: Path, data_dir: Path, sha256: str) -> None:
-    """Copy ``seed`` into a node's (empty) data directory as the file it loads at start,
-    checking its SHA-256 as it is copied when one is given; the copy appears whole or not at all.
+    """Put ``seed`` in a node's (empty) data directory as the file it loads at start, its
+    SHA-256 checked first when one is given: a hard link where the file system allows it (a
+    snapshot file never changes, and Redis replaces its dump by renaming a new file over it,
+    never by writing into it), else a copy that appears whole or not at all.
 
     :raises SeedRefused: the file is missing or its checksum differs.
     """
     target = data_dir / DUMP_NAME
-    partial = data_dir / (DUMP_NAME + ".part")
-    digest = hashlib.sha256()
+    check_sha256(seed, sha256)
     try:
-        with seed.open("rb") as source, partial.open("wb") as out:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        os.link(seed, target)
+        return
     except FileNotFoundError as exc:
         raise SeedRefused(f"the RDB file {seed} does not exist") from exc
-    if sha256 and digest.hexdigest() != sha256:
-        partial.unlink(missing_ok=True)
-        raise SeedRefused(f"the RDB file {seed} does not match its recorded SHA-256 checksum")
+    except OSError:
+        pass  # another file system, or links not allowed: copy
+    partial = data_dir / (DUMP_NAME + ".part")
+    with seed.open("rb") as source, partial.open("wb") as out:
+        while chunk := source.read(_CHUNK):
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
     partial.replace(target)
+
+
+def check_sha256(path: Path, sha256: str) -> None:
+    """Refuse a file whose SHA-256 is not the one recorded ("": nothing recorded).
+
+    :raises SeedRefused: the file is missing or its checksum differs.
+    """
+    if sha256 and _sha256(path) != sha256:
+        raise SeedRefused(f"the RDB file {path} does not match its recorded SHA-256 checksum")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as source:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError as exc:
+        raise SeedRefused(f"the RDB file {path} does not exist") from exc
+    return digest.hexdigest()
 
 
 def databases(binary: EngineBinary, rdb: Path) -> dict[int, int]:
@@ -90,14 +112,19 @@ def databases(binary: EngineBinary, rdb: Path) -> dict[int, int]:
 
 
 def place_by_slot(
-    binary: EngineBinary, rdb: Path, owners: Sequence[SlotOwner], single_db: bool
+    binary: EngineBinary,
+    rdb: Path,
+    owners: Sequence[SlotOwner],
+    single_db: bool,
+    sha256: str = "",
 ) -> int:
     """Write every key of ``rdb`` (database 0) to the primary owning its slot; returns how many.
 
-    :raises SeedRefused: the file is missing, corrupt, truncated, or holds keys in another
-        database than 0 when ``single_db``.
+    :raises SeedRefused: the file is missing, corrupt, truncated, does not match ``sha256``, or
+        holds keys in another database than 0 when ``single_db``.
     :raises NodeCommandFailed: a primary refused a key.
     """
+    check_sha256(rdb, sha256)
     with _loaded(binary, rdb) as source:
         spread = _keyspace(source)
         if single_db and any(db != 0 for db in spread):

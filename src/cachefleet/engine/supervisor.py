@@ -415,8 +415,9 @@ class HostEngine:
 
     async def seed_node(self, spec: GroupSpec, node: NodeSpec, seed: SeedFile) -> None:
         """Empty the stopped node's directory and put ``seed`` there as the file it loads at
-        start; a file that is not one of cachefleet's snapshots is first loaded into a
-        temporary server (corrupt, truncated, or several databases for cluster mode: refused).
+        start; a file that is not one of cachefleet's snapshots, or one that must hold a
+        single database (cluster mode), is first loaded into a temporary server (corrupt,
+        truncated, or several databases for cluster mode: refused).
 
         :raises SeedRefused: the file cannot seed the node (permanent).
         """
@@ -424,7 +425,7 @@ class HostEngine:
         if self._running_pid(paths) is not None:
             return
         path = Path(seed.path)
-        if not seed.trusted:
+        if not seed.trusted or seed.single_db:
             binary = self._binary(BinaryKind.SERVER, spec.engine_version)
             found = await asyncio.to_thread(rdbseed.databases, binary, path)
             if seed.single_db and any(db != 0 for db in found):
@@ -447,7 +448,12 @@ class HostEngine:
         placed = 0
         for seed in files:
             placed += await asyncio.to_thread(
-                rdbseed.place_by_slot, binary, Path(seed.path), owners, seed.single_db
+                rdbseed.place_by_slot,
+                binary,
+                Path(seed.path),
+                owners,
+                seed.single_db,
+                seed.sha256,
             )
         log.info("%s: %d keys placed by slot", spec.group_id, placed)
         return placed
