@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.operations import new_upgrade
 from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
 from cachefleet.model.status import GroupStatus
 from cachefleet.service import groups
@@ -77,3 +78,15 @@ def test_one_automatic_snapshot_a_day_in_the_window_and_expired_ones_deleted(
     names = [s.name for s in again.store.snapshots.list(SCOPE, source=SnapshotSource.AUTOMATED)]
     assert "automatic.daily-2026-11-30-05-10" not in names, "expired after two days"
     assert not [s for s in again.store.snapshots.list(SCOPE, "never")]
+
+
+def test_a_change_waiting_for_the_maintenance_window_does_not_hold_a_backup_back(
+    tmp_path: Path,
+) -> None:
+    ctx = a_context(tmp_path)
+    a_cache(ctx, "busy", retention=1)
+    later = new_upgrade("7.0.16", "", DAY, not_before=DAY + timedelta(days=3))
+    ctx.store.add_operation(SCOPE, "busy", later)
+    assert schedule_backups(ctx, DAY.replace(hour=5, minute=5)) == [
+        "automatic.busy-2026-11-30-05-05"
+    ]

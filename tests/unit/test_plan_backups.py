@@ -116,3 +116,19 @@ def test_keys_spread_by_slot_go_in_once_every_node_serves_and_only_then_is_it_av
     decision = plan_group(spec, state, False, seen, Memory(), T0, (op,))
     assert PlaceKeys((seed,), (p1, p2)) in decision.actions
     assert decision.state.status is GroupStatus.AVAILABLE
+
+
+def test_a_restored_group_is_not_available_while_a_node_still_loads_its_file():
+    spec = a_group(1)
+    (n1,) = spec.nodes
+    seed = SeedFile("/snapshots/s/0001.rdb", "0001", "ab" * 32)
+    op = replace(new_restore((seed,), "s", T0), id=3)
+    state = replace(creating(spec), nodes={n1.node_id: available(spec).node(n1.node_id)})
+    loading = replace(primary(n1), loading=True)
+    decision = plan_group(spec, state, False, observed(loading, sentinel=n1.node_id), Memory(),
+                          T0, (op,))  # fmt: skip
+    assert decision.state.status is GroupStatus.CREATING
+    assert "restore waits for g-001 to load its data" in decision.reason
+    loaded = plan_group(spec, state, False, observed(primary(n1), sentinel=n1.node_id), Memory(),
+                        T0, (op,))  # fmt: skip
+    assert loaded.state.status is GroupStatus.AVAILABLE

@@ -175,9 +175,8 @@ class RestoreParams:
 
 @dataclass(frozen=True, slots=True)
 class RestoreProgress:
-    """Whether the keys placed by slot are in."""
-
-    loaded: bool = False
+    """Nothing to remember between steps: seeded nodes are read off the data plane, and keys
+    placed by slot are written with ``RESTORE … REPLACE`` (a repeat after a crash is harmless)."""
 
 
 OperationParams = (

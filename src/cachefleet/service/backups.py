@@ -52,7 +52,7 @@ def _start_if_due(ctx: ServiceContext, record: GroupRecord, now: datetime) -> st
         if any(s.kind is spec.kind and s.created_at >= opened for s in taken):
             return None
         fresh = ctx.store.get_group(spec.scope, spec.key)
-        if fresh is None or ctx.store.active_operations(spec.scope, spec.key):
+        if fresh is None:
             return None
         name = automatic_name(spec.group_id, now)
         try:

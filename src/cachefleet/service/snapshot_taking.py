@@ -28,15 +28,17 @@ def take_snapshot(
     ``snapshotting``; call inside a transaction (the caller wakes the loop).
 
     :raises AlreadyExists: the name is taken.
-    :raises InvalidState: the group is not available or has an operation under way.
+    :raises InvalidState: the group is not available or has an operation under way (one
+        waiting for the maintenance window does not count).
     """
     spec, scope = record.spec, record.spec.scope
     if ctx.store.snapshots.get(scope, name) is not None:
         raise snapshot_already_exists(name)
-    busy = ctx.store.active_operations(scope, spec.key)
+    now = now or ctx.clock()
+    # An operation waiting for the maintenance window does not hold a snapshot back.
+    busy = any(op.due(now) for op in ctx.store.active_operations(scope, spec.key))
     if record.deleting or record.state.status is not GroupStatus.AVAILABLE or busy:
         raise _not_available(record)
-    now = now or ctx.clock()
     snapshot = snapshot_of(spec, record.state.primaries, name, source, spec.snapshot_retention, now)
     ctx.store.snapshots.put(snapshot)
     ctx.store.add_operation(scope, spec.key, new_snapshot(name, now, delete_after))

@@ -21,15 +21,8 @@ from cachefleet.errors import (
     snapshot_not_ready,
     snapshot_quota,
 )
-from cachefleet.model.ids import (
-    ResourceKind,
-    Scope,
-)
-from cachefleet.model.snapshots import (
-    Snapshot,
-    SnapshotSource,
-    SnapshotStatus,
-)
+from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.snapshots import Snapshot, SnapshotSource, SnapshotStatus
 from cachefleet.model.spec import Tag
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode

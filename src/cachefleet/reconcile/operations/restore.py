@@ -4,7 +4,8 @@ A file meant for one shard is loaded by that shard's first node at its first sta
 `seeds`: the planner puts it in the node's empty directory before starting it, `SeedNode`);
 files whose keys must be spread over the shards are placed by slot once the cluster is formed
 (`PlaceKeys`, keys written with ``RESTORE … REPLACE``, so a repeat after a crash is harmless).
-The group stays ``creating`` until this step is done. A file that cannot seed the group fails
+The group stays ``creating`` until this step is done, and so until every node has loaded its
+data (a node answers while it loads). A file that cannot seed the group fails
 the create at once (`SeedRefused` is permanent): the group is marked failed, nothing else is
 touched.
 """
@@ -31,6 +32,10 @@ def plan_restore(
 ) -> None:
     """Once every node serves: place the keys of files spread by slot, and finish."""
     spec = draft.spec
+    loading = [n.node_id for n in spec.live_nodes if observation.of(n.node_id).loading]
+    if loading:  # the data is in once every node has loaded it, not when it first answers
+        draft.waits.append(f"restore waits for {', '.join(loading)} to load its data")
+        return
     if params.by_slot:
         primaries = tuple(spec.node(draft.state.primaries.get(s.shard_id, "")) for s in spec.shards)
         if any(p is None or not observation.of(p.node_id).is_primary for p in primaries):
