@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from cachefleet import __version__
+from cachefleet.backup.files import SnapshotFiles, snapshots_root
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -42,6 +43,7 @@ from cachefleet.notify.transports import HttpTransport
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.service.addresses import sentinel_address
+from cachefleet.service.backups import schedule_backups
 from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
@@ -118,7 +120,8 @@ class Daemon:
             await engine.ensure_sentinels()
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store)
+        files = SnapshotFiles(snapshots_root(settings.data_dir))
+        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now)
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
@@ -198,6 +201,8 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
             for group_id in schedule_minor_upgrades(context, context.clock()):
                 log.info("%s: a minor version upgrade waits for its maintenance window", group_id)
             prune_events(context)
+            for name in schedule_backups(context, context.clock()):
+                log.info("automatic backup %s started", name)
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)
@@ -273,6 +278,7 @@ def purge(data_dir: Path) -> int:
             shutil.rmtree(state_dir)
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
+        shutil.rmtree(snapshots_root(data_dir), ignore_errors=True)
         for name in ("state.db", "state.db-wal", "state.db-shm"):
             (data_dir / name).unlink(missing_ok=True)
     return stopped

@@ -311,3 +311,51 @@ def engine_change_refused(current: str, requested: str) -> InvalidParameterCombi
         problem="engine-change",
         facts={"current": current, "requested": requested},
     )
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def snapshot_not_found(name: str) -> NotFound:
+    """SnapshotNotFoundFault."""
+    return NotFound(
+        f"Snapshot {name} not found.", Kind.SNAPSHOT, parameter="SnapshotName", problem="unknown"
+    )
+
+
+def snapshot_already_exists(name: str) -> AlreadyExists:
+    """SnapshotAlreadyExistsFault."""
+    return AlreadyExists(
+        f"Snapshot with specified name [{name}] already exists.",
+        Kind.SNAPSHOT,
+        parameter="SnapshotName",
+        problem="taken",
+        facts={"name": name},
+    )
+
+
+def snapshot_not_ready(name: str, status: str) -> InvalidState:
+    """InvalidSnapshotState: the snapshot is not available for what was asked."""
+    return InvalidState(
+        f"Snapshot {name} has status {status}; it must be available.", Kind.SNAPSHOT
+    )
+
+
+def snapshot_quota(limit: int) -> QuotaExceeded:
+    """SnapshotQuotaExceededFault: the manual snapshots of a cache in 24 hours."""
+    return QuotaExceeded(
+        "The maximum number of manual snapshots for this cluster taken within 24 hours has "
+        "been reached",
+        quota="snapshots-per-day",
+        facts={"max": limit},
+    )
+
+
+def export_not_available() -> NotAvailableYet:
+    """CopySnapshot's TargetBucket, SnapshotArns naming S3: the S3 export has not landed."""
+    return NotAvailableYet(
+        "Exporting snapshots to S3 and restoring from S3 ARNs are not available in cachefleet "
+        "yet: name a local .rdb file in SnapshotArns, or copy the snapshot without TargetBucket.",
+        parameter="TargetBucket",
+        problem="not-available",
+    )

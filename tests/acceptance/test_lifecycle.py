@@ -195,7 +195,7 @@ def test_catalogue_answers(daemon: Daemon) -> None:
     zones = [s["SubnetAvailabilityZone"]["Name"] for s in subnets[0]["Subnets"]]
     assert zones == ["us-east-1a", "us-east-1b", "us-east-1c"]
     with pytest.raises(ClientError) as unknown:
-        client.describe_snapshots()
+        client.describe_serverless_caches()
     assert unknown.value.response["Error"]["Code"] == "NotImplemented"
 
 

@@ -24,6 +24,7 @@ def form(**fields: str) -> WizardForm:
         "port": "6379", "node_type": "cache.r7g.large", "shards": "3",
         "replicas_per_shard": "2", "replicas": "2", "network_type": "ipv4",
         "subnet_group": "default", "az_placement": "none", "maintenance": "none",
+        "backup_retention": "1", "backup_window": "",
     }  # fmt: skip
     posted.update(fields)
     return parse_form({k: v for k, v in posted.items() if v is not None})
@@ -50,7 +51,22 @@ def test_a_fresh_cluster_mode_disabled_form_asks_for_a_primary_and_its_replicas(
         cluster_mode="disabled",
         subnet_group="default",
         network_type="ipv4",
+        snapshot_retention=0,
     )
+
+
+def test_the_backup_section_asks_for_retention_and_a_window() -> None:
+    off = to_request(form(backup_retention="7"))
+    assert (off.snapshot_retention, off.snapshot_window) == (0, None)
+    on = to_request(form(automatic_backups="on", backup_retention="35",
+                         backup_window="03:00-04:00"))  # fmt: skip
+    assert (on.snapshot_retention, on.snapshot_window) == (35, "03:00-04:00")
+    assert errors_of(form(automatic_backups="on", backup_retention="a week")) == {
+        "backup_retention": "Enter a whole number."
+    }
+    too_long = InvalidParameter("x", parameter="SnapshotRetentionLimit", problem="range",
+                                facts={"min": 0, "max": 35})  # fmt: skip
+    assert place(too_long, False) == ("backup_retention", "Enter 0 to 35 days.")
 
 
 def test_cluster_mode_enabled_asks_for_shards_and_replicas_per_shard() -> None:

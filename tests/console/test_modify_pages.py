@@ -63,8 +63,9 @@ def test_the_modify_page_shows_every_setting_and_those_not_available_yet(
     assert "Redis OSS 7.0.15 (no change)" in text
     assert "No newer version is installed on this host." in text
     assert '<option value="orders-002">orders-002</option>' in html  # the replica
-    for label in ("Node type", "Security groups", "Backup retention period"):
+    for label in ("Node type", "Security groups"):
         assert f"{label} not available yet" in text
+    assert 'id="backup_retention" name="backup_retention" value="0"' in html
     assert 'id="auto_failover" name="auto_failover" value="on" checked' in html
 
 
@@ -92,7 +93,7 @@ def test_modify_carries_the_change_out_through_the_service(
     fields = form_of(
         orders, description="web sessions", auto_failover="off", maintenance="specify",
         mw_day="tue", mw_time="03:30", mw_duration="2", snapshot_window="01:00-02:00",
-        auto_minor="off", step="modify",
+        auto_minor="off", backup_retention="7", step="modify",
     )  # fmt: skip
     answer = client.post("/caches/orders/modify", fields)
     assert answer.status_code == 303
@@ -101,7 +102,7 @@ def test_modify_carries_the_change_out_through_the_service(
     spec = record.spec
     assert spec.description == "web sessions"
     assert (spec.maintenance_window, spec.snapshot_window) == ("tue:03:30-tue:05:30", "01:00-02:00")
-    assert spec.auto_minor_version_upgrade is False
+    assert spec.auto_minor_version_upgrade is False and spec.snapshot_retention == 7
     assert spec.automatic_failover is False and record.state.status is GroupStatus.MODIFYING
     kinds = [op.kind for op in ctx.store.active_operations(SCOPE, "orders")]
     assert kinds == [OperationKind.SET_FAILOVER]
@@ -121,6 +122,8 @@ def test_back_from_the_review_shows_the_form_as_filled_in(
 ERRORS = [
     ({"snapshot_window": "5-6"}, "snapshot_window", "Write the window as hh:mm-hh:mm (UTC)"),
     ({"snapshot_window": "05:00-05:30"}, "snapshot_window", "at least 60 minutes long."),
+    ({"backup_retention": "36"}, "backup_retention", "Enter 0 to 35 days."),
+    ({"backup_retention": "a week"}, "backup_retention", "Enter a whole number of days."),
     ({"description": "d" * 300}, "description", "At most 255 characters."),
     ({"multi_az": "on", "auto_failover": "off"}, "auto_failover", "Multi-AZ needs Auto-failover"),
     ({"parameter_group": "default.redis7.cluster.on"}, "parameter_group", "cluster mode matches"),

@@ -112,3 +112,23 @@ def test_slots_the_service_refuses_are_named_beside_their_shard(ctx: ServiceCont
         "slots_2": "Shard 2 overlaps shard 1 at slot 999.",
         "port": "Use a port from 1024 to 65535.",
     }
+
+
+def test_the_review_lists_automatic_backups_and_the_service_checks_their_window(
+    ctx: ServiceContext,
+) -> None:
+    base = {"name": "shop", "method": "cluster", "replicas": "1"}
+    assert rows_of(ctx, base)["Automatic backups"] == "Disabled"
+    rows = rows_of(ctx, {**base, "automatic_backups": "on", "backup_retention": "7",
+                         "backup_window": "02:00-03:00"})  # fmt: skip
+    assert rows["Automatic backups"] == "Enabled"
+    assert rows["Backup retention period"] == "7 days"
+    assert rows["Backup window"] == "02:00-03:00 (UTC)"
+    wizard = parse_form({**base, "automatic_backups": "on", "backup_retention": "40",
+                         "backup_window": "02:00-02:30"})  # fmt: skip
+    with pytest.raises(FormErrors) as raised:
+        preview(ctx, SCOPE, to_request(wizard))
+    assert raised.value.errors == {
+        "backup_retention": "Enter 0 to 35 days.",
+        "backup_window": "The window is at least 60 minutes long.",
+    }

@@ -16,7 +16,7 @@ from cachefleet.service.requests import CreateGroupRequest
 
 from console_support import SCOPE, ConsoleClient, text_of
 
-NOT_YET = ("serverless", "backups")
+NOT_YET = ("serverless",)
 
 
 def a_group(ctx: ServiceContext, name: str, **kw: object) -> None:

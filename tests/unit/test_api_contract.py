@@ -97,6 +97,12 @@ def test_catalogue_and_events(api: ApiClient) -> None:
         ("ModifyReplicationGroup", {"ReplicationGroupId": "nope"},
          "ReplicationGroupNotFoundFault", 404),
         ("ModifyCacheCluster", {"CacheClusterId": "nope"}, "CacheClusterNotFound", 404),
+        ("CreateSnapshot", {"SnapshotName": "s", "ReplicationGroupId": "nope"},
+         "ReplicationGroupNotFoundFault", 404),
+        ("DescribeSnapshots", {"SnapshotName": "nope"}, "SnapshotNotFoundFault", 404),
+        ("DeleteSnapshot", {"SnapshotName": "nope"}, "SnapshotNotFoundFault", 404),
+        ("CopySnapshot", {"SourceSnapshotName": "nope", "TargetSnapshotName": "t"},
+         "SnapshotNotFoundFault", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(

@@ -6,11 +6,21 @@ shape; keys must be the shape's member names.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from cachefleet.model.engines import engine_title
-from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
+from cachefleet.model.ids import (
+    ArnType,
+    ResourceKind,
+    Scope,
+    arn,
+    cluster_arn,
+    group_arn,
+    subnet_group_arn,
+)
 from cachefleet.model.parameters import ParameterGroup
+from cachefleet.model.snapshots import ShardSnapshot, Snapshot
 from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
@@ -51,7 +61,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "AutomaticFailover": state.pending.automatic_failover or _enabled(spec.automatic_failover),
         "MultiAZ": _enabled(spec.multi_az),
         "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
-        "SnapshotRetentionLimit": 0,
+        "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
@@ -152,7 +162,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "CacheSubnetGroupName": spec.subnet_group,
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
         "SecurityGroups": [],
-        "SnapshotRetentionLimit": 0,
+        "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
         "AuthTokenEnabled": False,
         "TransitEncryptionEnabled": False,
@@ -214,6 +224,68 @@ def _cache_node(view: ClusterView, status: str, apply_status: str) -> dict[str, 
         "ParameterGroupStatus": apply_status,
         "CustomerAvailabilityZone": node.az,
     }
+
+
+def snapshot(item: Snapshot, node_groups: bool, status: str | None = None) -> dict[str, Any]:
+    """A Snapshot shape (``node_groups``: each NodeSnapshot's NodeGroupConfiguration, as
+    ShowNodeGroupConfig asks)."""
+    standalone = item.kind is ResourceKind.CACHE_CLUSTER
+    cluster = item.cluster_mode is ClusterMode.ENABLED
+    first = item.shards[0] if item.shards else None
+    shape: dict[str, Any] = {
+        "SnapshotName": item.name,
+        "SnapshotStatus": status or item.status.value,
+        "SnapshotSource": item.source.value,
+        "CacheNodeType": item.node_type,
+        "Engine": "redis",
+        "EngineVersion": item.engine_version,
+        "PreferredMaintenanceWindow": item.maintenance_window,
+        "Port": item.port,
+        "CacheParameterGroupName": item.parameter_group,
+        "CacheSubnetGroupName": item.subnet_group,
+        "VpcId": "vpc-loopback",
+        "AutoMinorVersionUpgrade": item.auto_minor_version_upgrade,
+        "SnapshotRetentionLimit": item.retention_limit,
+        "SnapshotWindow": item.snapshot_window or None,
+        "NodeSnapshots": [_node_snapshot(item, s, node_groups) for s in item.shards],
+        "ARN": arn(item.scope, ArnType.SNAPSHOT, item.name),
+        "DataTiering": "disabled",
+    }
+    if standalone:
+        shape["CacheClusterId"] = item.source_id
+        shape["NumCacheNodes"] = 1
+        shape["PreferredAvailabilityZone"] = first.primary_az if first else None
+        shape["CacheClusterCreateTime"] = item.source_created_at
+    else:
+        shape["ReplicationGroupId"] = item.source_id
+        shape["ReplicationGroupDescription"] = item.description
+        shape["NumNodeGroups"] = len(item.shards)
+        shape["AutomaticFailover"] = _enabled(item.automatic_failover)
+        if not cluster and first is not None:
+            shape["CacheClusterId"] = first.source_node or first.node_id
+    return shape
+
+
+def _node_snapshot(item: Snapshot, shard: ShardSnapshot, node_groups: bool) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "CacheClusterId": shard.node_id,
+        "NodeGroupId": shard.shard_id,
+        "CacheNodeId": CACHE_NODE_ID,
+        "CacheSize": f"{math.ceil(shard.size / (1 << 20))} MB",
+        "CacheNodeCreateTime": shard.node_created_at,
+        "SnapshotCreateTime": shard.taken_at,
+    }
+    if node_groups:
+        configuration: dict[str, Any] = {
+            "NodeGroupId": shard.shard_id,
+            "ReplicaCount": shard.replica_count,
+            "PrimaryAvailabilityZone": shard.primary_az,
+            "ReplicaAvailabilityZones": list(shard.replica_azs),
+        }
+        if item.cluster_mode is ClusterMode.ENABLED:
+            configuration["Slots"] = ",".join(str(r) for r in shard.slots)
+        node["NodeGroupConfiguration"] = configuration
+    return node
 
 
 def parameter_group(group: ParameterGroup) -> dict[str, Any]:

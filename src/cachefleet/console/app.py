@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cachefleet.console.backups import PATH as BACKUPS
+from cachefleet.console.backups import BackupPages
 from cachefleet.console.cache_views import CachePages
 from cachefleet.console.caches import CacheList
 from cachefleet.console.guard import Endpoint, Guard
@@ -53,6 +55,7 @@ def create_console_app(
     subnets = SubnetGroupPages(ctx, renderer)
     user_pages = UserPages(ctx, renderer)
     notices = NotificationPages(ctx, renderer)
+    backups = BackupPages(ctx, renderer)
     # The menu's pages that exist; every other entry answers "not available yet".
     pages: dict[str, Endpoint] = {
         "dashboard": sections.dashboard,
@@ -61,6 +64,7 @@ def create_console_app(
         "subnet-groups": subnets.list,
         "users": user_pages.users,
         "user-groups": user_pages.user_groups,
+        "backups": backups.list,
         "events": sections.events,
         "notifications": notices.page,
         "settings": sections.settings,
@@ -85,6 +89,7 @@ def create_console_app(
         *_subnet_group_routes(subnets, guard),
         *_user_routes(user_pages, guard),
         Route(NOTIFICATIONS, guard(notices.act), methods=["POST"]),
+        *_backup_routes(backups, guard),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(routes=routes)
@@ -99,6 +104,17 @@ def _parameter_group_routes(pages: ParameterGroupPages, guard: Guard) -> list[Ro
         Route(f"{one}/parameters", guard(pages.modify), methods=["POST"]),
         Route(f"{one}/reset", guard(pages.reset), methods=["POST"]),
         Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+    ]
+
+
+def _backup_routes(pages: BackupPages, guard: Guard) -> list[Route]:
+    """The create form's target, and a backup's copy, delete and restore."""
+    one = BACKUPS + "/{name}"
+    return [
+        Route(BACKUPS, guard(pages.create), methods=["POST"]),
+        Route(f"{one}/copy", guard(pages.copy), methods=["POST"]),
+        Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+        Route(f"{one}/restore", guard(pages.restore), methods=["POST"]),
     ]
 
 

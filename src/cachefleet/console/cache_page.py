@@ -24,6 +24,8 @@ from cachefleet.model.operations import (
     Operation,
     OperationProgress,
     RebootParams,
+    RestoreParams,
+    SnapshotParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -192,6 +194,10 @@ def operation_line(operation: Operation) -> OperationLine:
         case UpgradeParams(to_version=version, to_engine=engine):
             target = version if engine == REDIS else f"{engine_title(engine)} {version}"
             return OperationLine("", f"Upgrading the engine to {target}", _when(operation), retry)
+        case SnapshotParams(name=name):
+            return OperationLine("", "Taking a backup", name, retry)
+        case RestoreParams():
+            return OperationLine("", "Restoring data", "loading the backup", retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

@@ -27,7 +27,7 @@ from cachefleet.console.guard import status_of
 from cachefleet.console.node_charts import RenderedChart, node_charts
 from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
-from cachefleet.errors import DomainError, InvalidParameter, Kind, NotAvailableYet, NotFound
+from cachefleet.errors import DomainError, InvalidParameter, Kind, NotFound
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.logs import SLOW_LOG
 from cachefleet.model.spec import Event
@@ -275,7 +275,7 @@ class CachePages(PagesOfACache):
         fields = await read_form(request)
         try:
             _check_delete(fields, record.spec.group_id)
-            self._delete(scope, record)
+            self._delete(scope, record, _final_snapshot(fields))
         except DomainError as error:
             return self._page(request, error=error.message, status=status_of(error))
         links = self._renderer.links(request, region)
@@ -287,15 +287,20 @@ class CachePages(PagesOfACache):
             target = links.cache(spec.group_id, notice=DELETING, nodes=nodes)
         return RedirectResponse(target, 303)
 
-    def _delete(self, scope: Scope, record: GroupRecord) -> None:
+    def _delete(self, scope: Scope, record: GroupRecord, final: str | None) -> None:
         if record.spec.kind is ResourceKind.CACHE_CLUSTER:
-            clusters.delete_cluster(self._ctx, scope, record.spec.group_id)
+            clusters.delete_cluster(self._ctx, scope, record.spec.group_id, final)
         else:
-            groups.delete_group(self._ctx, scope, record.spec.group_id)
+            groups.delete_group(self._ctx, scope, record.spec.group_id, final)
+
+
+def _final_snapshot(fields: dict[str, str]) -> str | None:
+    """The final snapshot's name, when one is asked for (its name is checked by the service)."""
+    if not fields.get("final_snapshot"):
+        return None
+    return fields.get("final_snapshot_name", "").strip()
 
 
 def _check_delete(fields: dict[str, str], group_id: str) -> None:
-    if fields.get("final_snapshot"):
-        raise NotAvailableYet("A final snapshot is not available yet; nothing was deleted.")
     if fields.get("confirm", "").strip().lower() != group_id:
         raise InvalidParameter(f"Type {group_id} to confirm the delete; nothing was deleted.")

@@ -60,6 +60,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
     slots = () if easy or shape is None else _slot_ranges(form, shape, errors)
     window = None if easy else _window(form, errors)
     port = None if easy else _whole(form.port, "port", errors)
+    retention = None if easy else _retention(form, errors)
     tags = _tags(form, errors)
     if errors or shape is None:
         raise FormErrors(errors)
@@ -85,6 +86,8 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         tags=tags,
         notification_topic_arn=None if easy else form.sns_topic or None,
         log_deliveries=None if easy or not form.slow_logs else (slow_log_request(form),),
+        snapshot_retention=retention,
+        snapshot_window=form.backup_window or None if not easy else None,
     )
 
 
@@ -94,6 +97,13 @@ def slow_log_request(form: WizardForm) -> LogDeliveryRequest:
         log_type=SLOW_LOG, destination_type=CLOUDWATCH, log_group=form.slow_log_group,
         log_format=form.slow_log_format,
     )  # fmt: skip
+
+
+def _retention(form: WizardForm, errors: dict[str, str]) -> int | None:
+    """Automatic backups' retention: the days typed when they are on, else 0 (off)."""
+    if not form.automatic_backups:
+        return 0
+    return _whole(form.backup_retention, "backup_retention", errors)
 
 
 def shape_of(form: WizardForm, errors: dict[str, str]) -> Shape | None:
@@ -250,6 +260,8 @@ _FIELDS: dict[str, str] = {
     "CacheParameterGroupName": "parameter_group",
     "NetworkType": "network_type",
     "PreferredMaintenanceWindow": "maintenance",
+    "SnapshotRetentionLimit": "backup_retention",
+    "SnapshotWindow": "backup_window",
     "Tags": "tags",
     "Slots": "slots_mode",
     "ClusterMode": "cluster_mode",
@@ -290,6 +302,7 @@ _WORDS: dict[tuple[str, str], str] = {
     ("PreferredMaintenanceWindow", "format"): "Choose a start day, a start time and a duration.",
     ("SnapshotWindow", "format"): "Write the window as hh:mm-hh:mm (UTC), e.g. 05:00-06:00.",
     ("SnapshotWindow", "length"): "The window is at least 60 minutes long.",
+    ("SnapshotRetentionLimit", "range"): "Enter {min} to {max} days.",
     ("EngineVersion", "downgrade"): "The engine can only be upgraded: choose a newer version.",
     ("EngineVersion", "family"): (
         "This upgrade moves to another parameter group family: choose a parameter group of it."
@@ -325,6 +338,7 @@ _MODIFY_FIELDS: dict[str, str] = {
     "MultiAZEnabled": "multi_az",
     "PreferredMaintenanceWindow": "maintenance",
     "SnapshotWindow": "snapshot_window",
+    "SnapshotRetentionLimit": "backup_retention",
     "PrimaryClusterId": "primary",
 }
 

@@ -40,7 +40,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 
 # The settings of ElastiCache's Modify page whose backend has not landed.
-NOT_YET = ("Security groups", "Backup retention period")
+NOT_YET = ("Security groups",)
 
 
 class _Rehearsed(Exception):

@@ -50,6 +50,7 @@ class ModifyForm:
     slow_logs: bool = False
     slow_log_format: str = "json"
     slow_log_group: str = ""
+    backup_retention: str = ""  # days; "" for no change
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -60,6 +61,7 @@ class ModifyForm:
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
             "primary": self.primary, "sns_topic": self.sns_topic,
             "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
+            "backup_retention": self.backup_retention,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -88,6 +90,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         auto_minor=spec.auto_minor_version_upgrade, primary="",
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
         **_slow_log_fields(spec),
+        backup_retention=str(spec.snapshot_retention),
     )  # fmt: skip
 
 
@@ -114,6 +117,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         slow_logs=fields.get("slow_logs") == ON,
         slow_log_format=fields.get("slow_log_format", "json"),
         slow_log_group=fields.get("slow_log_group", "").strip(),
+        backup_retention=fields.get("backup_retention", "").strip(),
     )
 
 
@@ -183,7 +187,9 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     lines: list[Change] = []
     settings: dict[str, Any] = {}
 
-    def differs(name: str, label: str, now: str | bool, asked: str | bool, shown: str) -> None:
+    def differs(
+        name: str, label: str, now: str | bool | int, asked: str | bool | int, shown: str
+    ) -> None:
         if asked != now:
             settings[name] = asked
             current = _on(now) if isinstance(now, bool) else str(now)
@@ -215,6 +221,11 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         differs("maintenance_window", "Maintenance window", spec.maintenance_window, window, window)
     snapshot = form.snapshot_window
     differs("snapshot_window", "Snapshot window", spec.snapshot_window, snapshot, snapshot)
+    if form.backup_retention:
+        days = _days(form.backup_retention)
+        shown = f"{days} days" if days else "0 (no automatic backups)"
+        differs("snapshot_retention", "Backup retention period", spec.snapshot_retention, days,
+                shown)  # fmt: skip
     auto_minor = form.auto_minor
     now_minor = spec.auto_minor_version_upgrade
     differs(
@@ -239,6 +250,12 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
+
+
+def _days(text: str) -> int:
+    if not text.isdigit():
+        raise FormErrors({"backup_retention": "Enter a whole number of days."})
+    return int(text)
 
 
 def _window(form: ModifyForm) -> str:

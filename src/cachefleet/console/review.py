@@ -64,7 +64,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
         ("Connectivity", _connectivity(form, seen)),
         ("Security", [("Encryption at rest", NOT_YET), ("Encryption in transit", NOT_YET),
                       ("Access control", NOT_YET), ("Security groups", NOT_YET)]),
-        ("Backup", [("Automatic backups", NOT_YET)]),
+        ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
         ("Logs", [("Slow logs", _slow_logs(seen)), ("Engine logs", NOT_YET)]),
         ("Tags", [(tag.key, tag.value or "—") for tag in seen.request.tags] or [("Tags", "None")]),
@@ -139,6 +139,18 @@ def _connectivity(form: WizardForm, seen: Preview) -> list[Row]:
         )
         rows.append((f"Shard {shard.shard_id}", placed))
     return rows
+
+
+def _backup(seen: Preview) -> list[Row]:
+    days = seen.request.snapshot_retention or 0
+    if not days:
+        return [("Automatic backups", "Disabled")]
+    window = seen.request.snapshot_window
+    return [
+        ("Automatic backups", "Enabled"),
+        ("Backup retention period", f"{days} day{'s' if days != 1 else ''}"),
+        ("Backup window", f"{window} (UTC)" if window else "No preference (chosen at creation)"),
+    ]
 
 
 def _maintenance(seen: Preview) -> list[Row]:

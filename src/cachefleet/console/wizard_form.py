@@ -21,9 +21,6 @@ UNAVAILABLE_FIELDS: dict[str, str] = {
     "transit_encryption": "Encryption in transit",
     "access_control": "Access control",
     "security_groups": "Security groups",
-    "automatic_backups": "Automatic backups",
-    "backup_retention": "Backup retention period",
-    "backup_window": "Backup window",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
     "engine_logs": "Engine logs",
 }
@@ -63,6 +60,11 @@ class WizardForm:
     mw_day: str = "sun"
     mw_time: str = "05:00"
     mw_duration: str = "1"
+    # Off, as the API's default (ElastiCache's console presets it on): a cache made here takes
+    # no backup in its window unless asked to.
+    automatic_backups: bool = False
+    backup_retention: str = "1"
+    backup_window: str = ""  # blank: no preference (a window is chosen at creation)
     tags: tuple[tuple[str, str], ...] = ()
     sns_topic: str = ""  # blank: no notifications
     slow_logs: bool = False
@@ -106,6 +108,9 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         slow_logs=_checked(data, "slow_logs"),
         slow_log_format=text["slow_log_format"] or defaults.slow_log_format,
         slow_log_group=text["slow_log_group"],
+        backup_retention=text["backup_retention"],
+        backup_window=text["backup_window"],
+        automatic_backups=_checked(data, "automatic_backups"),
         multi_az=_checked(data, "multi_az"),
         auto_failover=_checked(data, "auto_failover"),
         placements=_placements(data),
@@ -122,7 +127,8 @@ _CHOICE_FIELDS = (
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
-    "mw_time", "sns_topic", "slow_log_format", "slow_log_group",
+    "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "backup_retention",
+    "backup_window",
 )  # fmt: skip
 
 

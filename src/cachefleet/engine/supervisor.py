@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from cachefleet.engine import cluster, commands, process, sentinel
+from cachefleet.engine import cluster, commands, process, rdbseed, rdbstream, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, refused
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
@@ -30,6 +30,7 @@ from cachefleet.model.engines import REDIS, features
 from cachefleet.model.logs import SlowLogRead
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
+from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, GroupStatus
@@ -455,3 +456,59 @@ class HostEngine:
         """Have every Sentinel forget the group."""
         await sentinel.remove(self._sentinels.addresses, spec.plane_name)
         self._view.invalidate()
+
+    # --- snapshots and seeds --------------------------------------------------------------
+
+    async def snapshot_node(self, node: NodeSpec, destination: Path) -> tuple[int, str]:
+        """Stream the node's RDB over the replication protocol into ``destination``, in a
+        worker thread (see `rdbstream`); return its size and SHA-256."""
+        started = time.monotonic()
+        written = await asyncio.to_thread(rdbstream.stream_rdb, _access(node), destination)
+        took = time.monotonic() - started
+        log.info("%s: %d bytes of RDB streamed in %.2f s", node.node_id, written.size, took)
+        return written.size, written.sha256
+
+    async def seed_node(self, spec: GroupSpec, node: NodeSpec, seed: SeedFile) -> None:
+        """Empty the stopped node's directory and put ``seed`` there as the file it loads at
+        start; a file that is not one of cachefleet's snapshots, or one that must hold a
+        single database (cluster mode), is first loaded into a temporary server (corrupt,
+        truncated, or several databases for cluster mode: refused).
+
+        :raises SeedRefused: the file cannot seed the node (permanent).
+        """
+        paths = self.paths(spec, node)
+        if self._running_pid(paths) is not None:
+            return
+        path = Path(seed.path)
+        if not seed.trusted or seed.single_db:
+            binary = self._binary(BinaryKind.SERVER, spec.engine_version, spec.engine)
+            found = await asyncio.to_thread(rdbseed.databases, binary, path)
+            if seed.single_db and any(db != 0 for db in found):
+                raise rdbseed.multiple_databases(path)
+        if paths.data_dir.exists():
+            shutil.rmtree(paths.data_dir)
+        paths.create()
+        await asyncio.to_thread(rdbseed.install, path, paths.data_dir, seed.sha256)
+
+    async def place_keys(
+        self, spec: GroupSpec, files: tuple[SeedFile, ...], primaries: tuple[NodeSpec, ...]
+    ) -> int:
+        """Write every key of the files to the primary owning its slot (``primaries``: each
+        shard's, in the spec's shard order), in a worker thread."""
+        binary = self._binary(BinaryKind.SERVER, spec.engine_version, spec.engine)
+        owners = []
+        for shard, primary in zip(spec.shards, primaries, strict=True):
+            ranges = tuple((r.start, r.end) for r in shard.slots) or ((0, 16383),)
+            owners.append(rdbseed.SlotOwner(_access(primary), ranges))
+        placed = 0
+        for seed in files:
+            placed += await asyncio.to_thread(
+                rdbseed.place_by_slot,
+                binary,
+                Path(seed.path),
+                owners,
+                seed.single_db,
+                seed.sha256,
+            )
+        log.info("%s: %d keys placed by slot", spec.group_id, placed)
+        return placed

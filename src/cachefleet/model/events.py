@@ -108,3 +108,32 @@ def parameter_group_deleted(name: str) -> str:
 def parameter_group_switched(name: str) -> str:
     """A cache cluster (node) was given another parameter group."""
     return f"Updated to use a CacheParameterGroup {name}"
+
+
+def _source_words(source_type: str) -> str:
+    return "cache cluster" if source_type == "cache-cluster" else "replication group"
+
+
+def snapshot_succeeded(name: str, source_type: str, source_id: str) -> str:
+    """A snapshot's every shard file is written (``source_type``: the source's ResourceKind
+    value; ElastiCache notifies it as SnapshotComplete)."""
+    words = _source_words(source_type)
+    return f"Snapshot succeeded for snapshot with ID '{name}' of {words} with ID '{source_id}'"
+
+
+def snapshot_failed(name: str, source_type: str, source_id: str, reason: str) -> str:
+    """A snapshot could not be taken (SnapshotFailed)."""
+    words = _source_words(source_type)
+    return (
+        f"Snapshot failed for snapshot with ID '{name}' of {words} with ID '{source_id}': {reason}"
+    )
+
+
+def restore_succeeded(group_id: str, origin: str) -> str:
+    """A new group holds the data of its snapshot or RDB files."""
+    return f"Restore from {origin} succeeded for {group_id}"
+
+
+def restore_failed(group_id: str, reason: str) -> str:
+    """A new group could not be seeded; it is marked failed, nothing else is touched."""
+    return f"Restore failed for {group_id}: {reason}"

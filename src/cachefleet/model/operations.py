@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from cachefleet.model.engines import REDIS
+from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.state import PendingChanges
 
 
@@ -29,6 +30,8 @@ class OperationKind(StrEnum):
     SET_FAILOVER = "set-failover"  # ModifyReplicationGroup AutomaticFailoverEnabled
     REBOOT = "reboot"
     UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
+    SNAPSHOT = "snapshot"  # CreateSnapshot, automatic backups, FinalSnapshotIdentifier
+    RESTORE = "restore"  # a create with SnapshotName / SnapshotArns
 
 
 class OperationStatus(StrEnum):
@@ -142,8 +145,61 @@ class UpgradeProgress:
     started: bool = False
 
 
-OperationParams = FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams
-OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress | UpgradeProgress
+# --- Snapshots and restores --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotParams:
+    """A snapshot of the group named ``name``, one shard at a time; ``delete_after``: the group
+    is deleted once it is taken (FinalSnapshotIdentifier)."""
+
+    name: str
+    delete_after: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotProgress:
+    """The shards whose file is written and recorded."""
+
+    done: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreParams:
+    """A new group seeded from RDB files: loaded by each shard's first node at its first start
+    (``SeedFile.shard_id`` set), or their keys placed by slot once the cluster is formed."""
+
+    files: tuple[SeedFile, ...]
+    snapshot: str = ""  # the snapshot restored from, for the events ("": SnapshotArns)
+
+    @property
+    def by_slot(self) -> tuple[SeedFile, ...]:
+        """The files whose keys are placed by slot into the running cluster."""
+        return tuple(f for f in self.files if not f.shard_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreProgress:
+    """Nothing to remember between steps: seeded nodes are read off the data plane, and keys
+    placed by slot are written with ``RESTORE … REPLACE`` (a repeat after a crash is harmless)."""
+
+
+OperationParams = (
+    FailoverParams
+    | FailoverSettingParams
+    | RebootParams
+    | UpgradeParams
+    | SnapshotParams
+    | RestoreParams
+)
+OperationProgress = (
+    FailoverProgress
+    | FailoverSettingProgress
+    | RebootProgress
+    | UpgradeProgress
+    | SnapshotProgress
+    | RestoreProgress
+)
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
@@ -152,6 +208,8 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.SET_FAILOVER: (FailoverSettingParams, FailoverSettingProgress),
     OperationKind.REBOOT: (RebootParams, RebootProgress),
     OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
+    OperationKind.SNAPSHOT: (SnapshotParams, SnapshotProgress),
+    OperationKind.RESTORE: (RestoreParams, RestoreProgress),
 }
 
 
@@ -248,6 +306,28 @@ def new_reboot(node_ids: tuple[str, ...], now: datetime) -> Operation:
     """A new RebootCacheCluster operation."""
     return Operation(
         OperationKind.REBOOT, RebootParams(node_ids), RebootProgress(), now, updated_at=now
+    )
+
+
+def new_snapshot(name: str, now: datetime, delete_after: bool = False) -> Operation:
+    """A new snapshot operation (CreateSnapshot, an automatic backup, a final snapshot)."""
+    return Operation(
+        OperationKind.SNAPSHOT,
+        SnapshotParams(name, delete_after),
+        SnapshotProgress(),
+        now,
+        updated_at=now,
+    )
+
+
+def new_restore(files: tuple[SeedFile, ...], snapshot: str, now: datetime) -> Operation:
+    """A new restore of a group being created from RDB files."""
+    return Operation(
+        OperationKind.RESTORE,
+        RestoreParams(files, snapshot),
+        RestoreProgress(),
+        now,
+        updated_at=now,
     )
 
 

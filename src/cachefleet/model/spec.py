@@ -97,6 +97,7 @@ class GroupSpec:
     notification_topic_arn: str = ""  # NotificationTopicArn ("" for none)
     notification_topic_active: bool = True  # NotificationTopicStatus active / inactive
     log_deliveries: tuple[LogDelivery, ...] = ()  # LogDeliveryConfigurations
+    snapshot_retention: int = 0  # days automatic backups are kept (0: no automatic backups)
 
     @property
     def key(self) -> str:

@@ -13,6 +13,7 @@ class GroupStatus(StrEnum):
     MODIFYING = "modifying"
     DELETING = "deleting"
     CREATE_FAILED = "create-failed"
+    SNAPSHOTTING = "snapshotting"
 
 
 class NodeStatus(StrEnum):
@@ -23,6 +24,7 @@ class NodeStatus(StrEnum):
     MODIFYING = "modifying"
     DELETING = "deleting"
     REBOOTING = "rebooting cache cluster nodes"
+    SNAPSHOTTING = "snapshotting"
     # ElastiCache documents no create-failed for cache clusters; restore-failed is its status
     # for a node that "failed and could not be recovered", which is what a failed create is here.
     RESTORE_FAILED = "restore-failed"

@@ -67,3 +67,48 @@ def _minute_of(moment: datetime) -> int:
     utc = moment.astimezone(UTC)
     day = (utc.weekday() + 1) % 7  # Monday is 0 in Python, Sunday 0 here
     return (day * 24 + utc.hour) * 60 + utc.minute
+
+
+DAY_MINUTES = 24 * 60
+_DAILY = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class DailyWindow:
+    """A daily window (``SnapshotWindow``, ``hh24:mi-hh24:mi`` UTC): minutes since midnight.
+
+    >>> w = DailyWindow.parse("23:30-00:30")
+    >>> w.opened(datetime(2026, 12, 1, 0, 10, tzinfo=UTC)).isoformat()
+    '2026-11-30T23:30:00+00:00'
+    >>> w.opened(datetime(2026, 12, 1, 0, 40, tzinfo=UTC)) is None
+    True
+    """
+
+    start: int
+    end: int
+
+    @classmethod
+    def parse(cls, text: str) -> DailyWindow:
+        """Read ``hh24:mi-hh24:mi``.
+
+        :raises ValueError: for any other form, or an hour or minute out of range.
+        """
+        match = _DAILY.fullmatch(text)
+        if not match or int(match[1]) > 23 or int(match[3]) > 23:
+            raise ValueError(f"not a hh24:mi-hh24:mi window: {text!r}")
+        if int(match[2]) > 59 or int(match[4]) > 59:
+            raise ValueError(f"not a hh24:mi-hh24:mi window: {text!r}")
+        return cls(int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4]))
+
+    @property
+    def minutes(self) -> int:
+        """How long the window is open."""
+        return (self.end - self.start) % DAY_MINUTES
+
+    def opened(self, moment: datetime) -> datetime | None:
+        """When the window that ``moment`` falls in opened, or None outside the window."""
+        utc = moment.astimezone(UTC)
+        into = (utc.hour * 60 + utc.minute - self.start) % DAY_MINUTES
+        if into >= self.minutes:
+            return None
+        return utc.replace(second=0, microsecond=0) - timedelta(minutes=into)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.operations import Operation
+from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import NodeSpec
 from cachefleet.model.status import EndpointKind
 
@@ -199,6 +201,47 @@ class ForgetGroup:
     """Drop the group from the store once everything of it is gone."""
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotShard:
+    """Stream one shard's RDB from ``node`` into the snapshot's file and record its size and
+    checksum in the snapshot (``at``: when it was taken)."""
+
+    name: str
+    shard_id: str
+    node: NodeSpec
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteSnapshot:
+    """Publish a snapshot whose every shard file is recorded as ``available``."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAfterSnapshot:
+    """Record the wish to delete the group, once its final snapshot is taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedNode:
+    """Put an RDB file in a node's empty directory for it to load at its first start (nothing
+    if the node runs); a file not taken by cachefleet is checked by loading it first."""
+
+    node: NodeSpec
+    seed: SeedFile
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceKeys:
+    """Write every key of these RDB files to the primary owning its slot (``primaries``: each
+    shard's current primary, in the spec's shard order)."""
+
+    files: tuple[SeedFile, ...]
+    primaries: tuple[NodeSpec, ...]
+
+
 Action = (
     StartNode
     | RestartNode
@@ -221,4 +264,9 @@ Action = (
     | Unroute
     | ForgetNodes
     | ForgetGroup
+    | SnapshotShard
+    | CompleteSnapshot
+    | DeleteAfterSnapshot
+    | SeedNode
+    | PlaceKeys
 )

@@ -13,6 +13,7 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation
 from cachefleet.model.parameters import NodeParameters
+from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
@@ -22,6 +23,7 @@ from cachefleet.reconcile.actions import (
     PlannedFailover,
     RecordOperation,
     RestartNode,
+    SeedNode,
     StartNode,
 )
 
@@ -55,6 +57,7 @@ class Draft:
     operation_active: bool = False
     scheduled: list[Operation] = field(default_factory=list)  # waiting for the window
     parameters: NodeParameters | None = None  # what the nodes should run with (None: unknown)
+    seeds: dict[str, SeedFile] = field(default_factory=dict)  # node id → file it starts on
 
     def node_state(self, node_id: str) -> NodeState:
         return self.state.node(node_id)
@@ -128,8 +131,13 @@ def restart(
 def start(
     draft: Draft, node: NodeSpec, replica_of: NodeSpec | None = None, fresh: bool = False
 ) -> None:
-    """Start a node with its parameter group's values, and record them as the node's."""
+    """Start a node with its parameter group's values, and record them as the node's; a node
+    that seeds a group being restored is given its file first (in an emptied directory)."""
     values = _launch_values(draft, node)
+    seed = draft.seeds.get(node.node_id)
+    if seed is not None:
+        draft.actions.append(SeedNode(node, seed))
+        fresh = False
     draft.actions.append(StartNode(node, replica_of, fresh=fresh, parameters=values))
 
 

@@ -9,15 +9,23 @@ one transaction, so a spec written by the service layer during the cycle is neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import assert_never
 
-from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
-from cachefleet.model.operations import Operation
-from cachefleet.model.spec import Event, GroupSpec
+from cachefleet.backup.files import SnapshotFiles
+from cachefleet.errors import PermanentError
+from cachefleet.model import events as texts
+from cachefleet.model.ids import ArnType, ResourceKind, arn, cluster_arn, group_arn
+from cachefleet.model.operations import Operation, SnapshotParams
+from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
+from cachefleet.model.spec import Event, GroupSpec, NodeSpec
 from cachefleet.reconcile.actions import (
     Action,
     ApplyParameters,
+    CompleteSnapshot,
+    DeleteAfterSnapshot,
     EventNote,
     Fence,
     ForgetGroup,
@@ -26,6 +34,7 @@ from cachefleet.reconcile.actions import (
     JoinCluster,
     Listen,
     Monitor,
+    PlaceKeys,
     PlannedFailover,
     Promote,
     RecordEngineVersion,
@@ -34,6 +43,8 @@ from cachefleet.reconcile.actions import (
     RepointSentinels,
     RestartNode,
     Route,
+    SeedNode,
+    SnapshotShard,
     StartNode,
     StopNode,
     TakeOver,
@@ -47,10 +58,19 @@ from cachefleet.store import Store
 class Executor:
     """Runs actions for groups against one engine, one endpoint router and the store."""
 
-    def __init__(self, engine: Engine, endpoints: Endpoints, store: Store) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        endpoints: Endpoints,
+        store: Store,
+        snapshot_files: SnapshotFiles | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._engine = engine
         self._endpoints = endpoints
         self._store = store
+        self._snapshot_files = snapshot_files
+        self._clock = clock
 
     @property
     def node_listeners(self) -> bool:
@@ -107,6 +127,16 @@ class Executor:
                 self._forget_nodes(spec, node_ids)
             case ForgetGroup():
                 self._forget_group(spec)
+            case SnapshotShard(name, shard_id, node, at):
+                await self._snapshot_shard(spec, name, shard_id, node, at)
+            case CompleteSnapshot(name):
+                self._complete_snapshot(spec, name)
+            case DeleteAfterSnapshot():
+                self._store.mark_deleting(spec.scope, spec.key)
+            case SeedNode(node, seed):
+                await engine.seed_node(spec, node, seed)
+            case PlaceKeys(files, primaries):
+                await engine.place_keys(spec, files, primaries)
             case _:
                 assert_never(action)
 
@@ -150,3 +180,72 @@ class Executor:
                 self._store.remove_tags(cluster_arn(spec.scope, node.node_id))
             if spec.kind is ResourceKind.REPLICATION_GROUP:
                 self._store.remove_tags(group_arn(spec.scope, spec.group_id))
+            self._forget_snapshots(spec)
+
+    # --- snapshots ----------------------------------------------------------------------------
+
+    def _files(self) -> SnapshotFiles:
+        if self._snapshot_files is None:
+            raise PermanentError("this control plane has no snapshot store")
+        return self._snapshot_files
+
+    async def _snapshot_shard(
+        self, spec: GroupSpec, name: str, shard_id: str, node: NodeSpec, at: datetime
+    ) -> None:
+        """Stream the shard's file, then record its size and checksum in the snapshot."""
+        if self._store.snapshots.get(spec.scope, name) is None:
+            raise PermanentError(f"snapshot {name} is no longer recorded")
+        destination = self._files().shard_file(spec.scope, name, shard_id)
+        size, sha256 = await self._engine.snapshot_node(node, destination)
+        with self._store.transaction():
+            snapshot = self._store.snapshots.get(spec.scope, name)
+            if snapshot is None:
+                raise PermanentError(f"snapshot {name} is no longer recorded")
+            shards = tuple(
+                replace(s, size=size, sha256=sha256, taken_at=at, source_node=node.node_id)
+                if s.shard_id == shard_id
+                else s
+                for s in snapshot.shards
+            )
+            self._store.snapshots.put(replace(snapshot, shards=shards))
+
+    def _complete_snapshot(self, spec: GroupSpec, name: str) -> None:
+        with self._store.transaction():
+            snapshot = self._store.snapshots.get(spec.scope, name)
+            if snapshot is None or not snapshot.complete:
+                raise PermanentError(f"snapshot {name} is missing shard files")
+            self._store.snapshots.put(replace(snapshot, status=SnapshotStatus.AVAILABLE))
+
+    def fail_snapshot(self, spec: GroupSpec, name: str, reason: str) -> None:
+        """Publish a snapshot still being created as failed, with an event; remove its files."""
+        with self._store.transaction():
+            snapshot = self._store.snapshots.get(spec.scope, name)
+            if snapshot is None or snapshot.status is not SnapshotStatus.CREATING:
+                return
+            failed = replace(snapshot, status=SnapshotStatus.FAILED, error=reason)
+            self._store.snapshots.put(failed)
+            message = texts.snapshot_failed(name, spec.kind, spec.group_id, reason)
+            self._store.add_event(
+                Event(spec.scope, spec.kind, spec.group_id, message, self._clock())
+            )
+        if self._snapshot_files is not None:
+            self._snapshot_files.remove(spec.scope, name)
+
+    def operation_failed(self, spec: GroupSpec, operation: Operation) -> None:
+        """What an operation given up leaves behind: a snapshot under way is marked failed."""
+        if isinstance(operation.params, SnapshotParams):
+            self.fail_snapshot(spec, operation.params.name, operation.error)
+
+    def _forget_snapshots(self, spec: GroupSpec) -> None:
+        """A deleted group's automatic snapshots go with it (manual ones stay, as on
+        ElastiCache); one still being created is marked failed."""
+        for snapshot in self._store.snapshots.list(spec.scope, spec.group_id):
+            if snapshot.kind is not spec.kind:
+                continue
+            if snapshot.status is SnapshotStatus.CREATING:
+                self.fail_snapshot(spec, snapshot.name, "the cache was deleted")
+            elif snapshot.source is SnapshotSource.AUTOMATED:
+                self._store.snapshots.delete(spec.scope, snapshot.name)
+                self._store.remove_tags(arn(spec.scope, ArnType.SNAPSHOT, snapshot.name))
+                if self._snapshot_files is not None:
+                    self._snapshot_files.remove(spec.scope, snapshot.name)

@@ -317,6 +317,7 @@ class Loop:
             self._store.update_operation(failed)
             message = texts.operation_failed(operation.kind, spec.group_id, str(failure))
             self._store.add_event(Event(spec.scope, spec.kind, spec.group_id, message, now))
+            self._executor.operation_failed(spec, failed)
         return f"{operation.kind} failed: {failure}"
 
     def _fail_create(self, record: GroupRecord, why: str) -> None:

@@ -23,7 +23,7 @@ from cachefleet.model import events as texts
 from cachefleet.model.engines import features
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
-from cachefleet.model.operations import Operation, pending_changes
+from cachefleet.model.operations import Operation, OperationKind, pending_changes
 from cachefleet.model.parameters import NodeParameters
 from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
@@ -43,6 +43,7 @@ from cachefleet.reconcile.actions import (
 from cachefleet.reconcile.cluster import plan_cluster
 from cachefleet.reconcile.draft import Decision, Draft
 from cachefleet.reconcile.operations import plan_operation
+from cachefleet.reconcile.operations.restore import seeds
 from cachefleet.reconcile.parameters import plan_parameters
 from cachefleet.reconcile.single_shard import authoritative_primary, plan_single_shard
 
@@ -78,6 +79,8 @@ def plan_group(
     draft = Draft(spec, state, parameters=parameters)
     if deleting:
         return _plan_delete(draft)
+    if state.status is GroupStatus.CREATING:
+        draft.seeds = seeds(spec, operations)
     _retire_nodes(draft)
     if spec.cluster_mode is ClusterMode.ENABLED:
         plan_cluster(draft, observation, now)
@@ -85,11 +88,25 @@ def plan_group(
         plan_single_shard(draft, observation, now)
     if draft.state.status is not GroupStatus.CREATING:
         plan_parameters(draft, observation)
-    if draft.state.status in (GroupStatus.AVAILABLE, GroupStatus.MODIFYING):
+    if draft.state.status in _WORKING:
         plan_operation(draft, operations, observation, now)
+    elif draft.state.status is GroupStatus.CREATING and _nodes_up(draft):
+        restores = tuple(op for op in operations if op.kind is OperationKind.RESTORE)
+        plan_operation(draft, restores, observation, now)
     _plan_routes(draft, observation, memory, node_listeners)
     _plan_listeners(draft, observation, node_listeners)
     return _publish(draft, observation)
+
+
+#: The statuses in which a group works on its operations.
+_WORKING = (GroupStatus.AVAILABLE, GroupStatus.MODIFYING, GroupStatus.SNAPSHOTTING)
+
+
+def _nodes_up(draft: Draft) -> bool:
+    """Whether a group being created has every node serving (a restore's keys may go in)."""
+    live = draft.spec.live_nodes
+    healthy = all(draft.node_state(n.node_id).status is NodeStatus.AVAILABLE for n in live)
+    return healthy and not draft.waits
 
 
 # --- deletion --------------------------------------------------------------------------------
@@ -256,11 +273,13 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
         if all_available and not draft.waits:
             status = GroupStatus.AVAILABLE
             _creation_events(draft)
-    elif status in (GroupStatus.AVAILABLE, GroupStatus.MODIFYING):
+    elif status in _WORKING:
         growing = any(draft.node_state(n.node_id).status is NodeStatus.CREATING for n in live)
         retiring = len(live) != len(spec.nodes)
         busy = growing or retiring or draft.operation_active
         status = GroupStatus.MODIFYING if busy else GroupStatus.AVAILABLE
+        if busy and not (growing or retiring) and _snapshotting(draft):
+            status = GroupStatus.SNAPSHOTTING
     working_on = [draft.operation] if draft.operation and draft.operation_active else []
     draft.state = replace(draft.state, pending=pending_changes(*working_on, *draft.scheduled))
     draft.state = replace(draft.state, status=status)
@@ -268,6 +287,12 @@ def _publish(draft: Draft, observation: GroupObservation) -> Decision:
     reason = "; ".join(draft.waits) if draft.waits else _healthy_reason(spec, draft.state)
     draft.state = replace(draft.state, reason=reason)
     return draft.decision(reason)
+
+
+def _snapshotting(draft: Draft) -> bool:
+    """Whether the operation under way is a snapshot (the group shows ``snapshotting``)."""
+    operation = draft.operation
+    return operation is not None and operation.kind is OperationKind.SNAPSHOT
 
 
 def _creation_events(draft: Draft) -> None:

@@ -6,9 +6,11 @@ blocks the event loop: slow work (files, locks, kernel tools) runs in a worker t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from cachefleet.model.observed import GroupObservation
+from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import EndpointKind
@@ -106,6 +108,22 @@ class Engine(Protocol):
 
     async def unmonitor(self, spec: GroupSpec) -> None:
         """Stop the Sentinels watching the group."""
+        ...
+
+    async def snapshot_node(self, node: NodeSpec, destination: Path) -> tuple[int, str]:
+        """Stream the node's dataset as an RDB into ``destination`` (written whole or not at
+        all); return its size and SHA-256."""
+        ...
+
+    async def seed_node(self, spec: GroupSpec, node: NodeSpec, seed: SeedFile) -> None:
+        """Put ``seed`` in the stopped node's emptied directory, for it to load at its start."""
+        ...
+
+    async def place_keys(
+        self, spec: GroupSpec, files: tuple[SeedFile, ...], primaries: tuple[NodeSpec, ...]
+    ) -> int:
+        """Write the files' keys to the shards' ``primaries`` (in shard order) by slot; return
+        how many."""
         ...
 
 

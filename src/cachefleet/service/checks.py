@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 
 from cachefleet.errors import (
     InvalidParameter,
@@ -15,7 +14,7 @@ from cachefleet.errors import (
 from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
-from cachefleet.model.windows import DAYS, MaintenanceWindow
+from cachefleet.model.windows import DAYS, DailyWindow, MaintenanceWindow
 
 ENGINE = REDIS
 DEFAULT_PORT = 6379
@@ -114,22 +113,17 @@ def check_maintenance_window(window: str | None, region: str, rng: random.Random
     return window.lower()
 
 
-_DAILY_WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
-
-
 def check_snapshot_window(window: str) -> str:
     """A valid daily ``hh24:mi-hh24:mi`` window (UTC) of at least 60 minutes."""
-    match = _DAILY_WINDOW.fullmatch(window)
-    hours = (int(match[1]), int(match[3])) if match else (99, 99)
-    minutes = (int(match[2]), int(match[4])) if match else (99, 99)
-    if max(hours) > 23 or max(minutes) > 59:
+    try:
+        parsed = DailyWindow.parse(window)
+    except ValueError:
         raise InvalidParameter(
             f"Invalid SnapshotWindow {window!r}: use hh24:mi-hh24:mi (UTC).",
             parameter="SnapshotWindow",
             problem="format",
-        )
-    length = ((hours[1] - hours[0]) * 60 + minutes[1] - minutes[0]) % (24 * 60)
-    if length < 60:
+        ) from None
+    if parsed.minutes < 60:
         raise InvalidParameter(
             "The snapshot window must be at least 60 minutes long.",
             parameter="SnapshotWindow",

@@ -29,6 +29,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.service.restores import with_backups
+from cachefleet.service.snapshot_taking import final_snapshot as take_final_snapshot
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.subnet_groups import placement_azs
 from cachefleet.service.tags import check_tags
@@ -56,6 +58,11 @@ class ClusterView:
             and self.record.state.status is GroupStatus.CREATE_FAILED
         ):
             return NodeStatus.RESTORE_FAILED
+        if (
+            self.record.spec.kind is ResourceKind.CACHE_CLUSTER
+            and self.record.state.status is GroupStatus.SNAPSHOTTING
+        ):
+            return NodeStatus.SNAPSHOTTING
         return self.record.state.node(self.node.node_id).status
 
 
@@ -93,9 +100,12 @@ def _create_standalone(
     layout = Layout(ClusterMode.DISABLED, False, False, (ShardLayout(FIRST_SHARD, (), (az,)),))
     kind = ResourceKind.CACHE_CLUSTER
     spec = build_spec(ctx, scope, kind, cluster_id, "", req, layout, version, engine)
+    spec, restore = with_backups(ctx, scope, spec, req)
     check_capacity(ctx, scope, spec)
     record = GroupRecord(spec, initial_state(spec))
     ctx.store.insert_group(record)
+    if restore is not None:
+        ctx.store.add_operation(scope, spec.key, restore)
     return ClusterView(record, spec.nodes[0])
 
 
@@ -105,7 +115,9 @@ def _add_replica(
     assert req.group_id is not None
     record = get_group(ctx, scope, req.group_id)
     spec = record.spec
-    extra = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    extra: list[object] = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    extra += [req.snapshot_name, req.snapshot_arns or None, req.snapshot_retention]
+    extra.append(req.snapshot_window)
     if any(value is not None for value in extra):
         raise InvalidParameterCombination(
             "Cannot specify additional cache cluster parameters when creating a replica cluster"
@@ -157,17 +169,29 @@ def list_clusters(ctx: ServiceContext, scope: Scope) -> list[ClusterView]:
     return sorted(views, key=lambda view: view.node.created_at)
 
 
-def delete_cluster(ctx: ServiceContext, scope: Scope, cluster_id: str) -> ClusterView:
-    """Start deleting a standalone cache cluster or a replica of a group.
+def delete_cluster(
+    ctx: ServiceContext, scope: Scope, cluster_id: str, final_snapshot: str | None = None
+) -> ClusterView:
+    """Start deleting a standalone cache cluster (after taking its final snapshot, when one is
+    named) or a replica of a group.
 
-    :raises NotFound, InvalidState, InvalidParameterCombination:
+    :raises NotFound, InvalidState, InvalidParameterCombination, InvalidParameter,
+        AlreadyExists:
     """
     with ctx.store.transaction():
         view = find_cluster(ctx, scope, cluster_id)
         record, node = view.record, view.node
+        if final_snapshot and record.spec.kind is not ResourceKind.CACHE_CLUSTER:
+            raise InvalidParameterCombination(
+                f"Cache cluster {node.node_id} is a member of replication group "
+                f"{record.spec.group_id}: a final snapshot is taken of a whole replication group "
+                "(DeleteReplicationGroup's FinalSnapshotIdentifier)."
+            )
         if view.status not in DELETABLE:
             raise cluster_not_deletable(node.node_id)
-        if record.spec.kind is ResourceKind.CACHE_CLUSTER:
+        if final_snapshot:
+            take_final_snapshot(ctx, record, final_snapshot)
+        elif record.spec.kind is ResourceKind.CACHE_CLUSTER:
             ctx.store.mark_deleting(scope, record.spec.key)
         else:
             _retire_replica(ctx, record, node)

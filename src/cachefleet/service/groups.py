@@ -26,6 +26,8 @@ from cachefleet.service import checks
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.restores import with_backups
+from cachefleet.service.snapshot_taking import final_snapshot as take_final_snapshot
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.subnet_groups import placement_azs
 from cachefleet.service.tags import check_tags
@@ -60,8 +62,11 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
             version,
             engine,
         )
+        spec, restore = with_backups(ctx, scope, spec, req)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))
+        if restore is not None:
+            ctx.store.add_operation(scope, spec.key, restore)
         if tags:
             ctx.store.put_tags(group_arn(scope, group_id), tags)
     ctx.wake(scope, spec.key)
@@ -124,18 +129,25 @@ def describe_groups(ctx: ServiceContext, scope: Scope, group_id: str | None) -> 
     ]
 
 
-def delete_group(ctx: ServiceContext, scope: Scope, group_id: str) -> GroupRecord:
-    """Start deleting a replication group; the loop finishes it.
+def delete_group(
+    ctx: ServiceContext, scope: Scope, group_id: str, final_snapshot: str | None = None
+) -> GroupRecord:
+    """Start deleting a replication group; the loop finishes it (after taking its final
+    snapshot, when one is named).
 
     :raises NotFound, InvalidState: InvalidReplicationGroupState while it is being created,
-        changed or already deleted.
+        changed, snapshotted or already deleted.
+    :raises InvalidParameter, AlreadyExists: a final snapshot's name is refused or taken.
     """
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         deletable = record.state.status in DELETABLE
         if record.deleting or not deletable:
             raise group_not_deletable(record.spec.group_id, _status_of(record))
-        ctx.store.mark_deleting(scope, record.spec.key)
+        if final_snapshot:
+            take_final_snapshot(ctx, record, final_snapshot)
+        else:
+            ctx.store.mark_deleting(scope, record.spec.key)
     ctx.wake(scope, record.spec.key)
     return deleting_view(record)
 

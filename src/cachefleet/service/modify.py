@@ -43,6 +43,7 @@ from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
+from cachefleet.service.snapshot_lookup import check_retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ModifySettings:
     description: str | None = None
     maintenance_window: str | None = None
     snapshot_window: str | None = None
+    snapshot_retention: int | None = None
     auto_minor_version_upgrade: bool | None = None
     automatic_failover: bool | None = None
     multi_az: bool | None = None
@@ -172,6 +174,9 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
         spec = replace(spec, maintenance_window=window)
     if change.snapshot_window is not None:
         spec = replace(spec, snapshot_window=checks.check_snapshot_window(change.snapshot_window))
+    retention = check_retention(change.snapshot_retention)
+    if retention is not None:
+        spec = replace(spec, snapshot_retention=retention)
     if change.auto_minor_version_upgrade is not None:
         spec = replace(spec, auto_minor_version_upgrade=change.auto_minor_version_upgrade)
     return spec

@@ -45,6 +45,10 @@ class CreateGroupRequest:
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
     log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
+    snapshot_name: str | None = None
+    snapshot_arns: tuple[str, ...] = ()
+    snapshot_retention: int | None = None
+    snapshot_window: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +71,7 @@ class CreateClusterRequest:
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
     log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
+    snapshot_name: str | None = None
+    snapshot_arns: tuple[str, ...] = ()
+    snapshot_retention: int | None = None
+    snapshot_window: str | None = None

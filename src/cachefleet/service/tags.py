@@ -13,6 +13,7 @@ from cachefleet.errors import (
     cluster_not_found,
     group_not_found,
     parameter_group_not_found,
+    snapshot_not_found,
     subnet_group_not_found,
     user_group_not_found,
     user_not_found,
@@ -98,6 +99,11 @@ def _user_group_exists(ctx: ServiceContext, scope: Scope, user_group_id: str) ->
         raise user_group_not_found(user_group_id)
 
 
+def _snapshot_exists(ctx: ServiceContext, scope: Scope, name: str) -> None:
+    if ctx.store.snapshots.get(scope, name) is None:
+        raise snapshot_not_found(name)
+
+
 Exists = Callable[[ServiceContext, Scope, str], None]
 """Raises the kind's NotFound unless the resource exists in the scope."""
 
@@ -108,6 +114,7 @@ TAGGABLE: dict[ArnType, Exists] = {
     ArnType.PARAMETER_GROUP: _parameter_group_exists,
     ArnType.USER: _user_exists,
     ArnType.USER_GROUP: _user_group_exists,
+    ArnType.SNAPSHOT: _snapshot_exists,
 }
 """Every resource kind that can be tagged, by ARN type: a new kind is taggable by its entry."""
 

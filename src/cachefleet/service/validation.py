@@ -19,6 +19,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.snapshot_lookup import check_retention
 from cachefleet.service.subnet_groups import check_subnet_group, placement_azs
 from cachefleet.service.tags import check_tags
 
@@ -70,6 +71,10 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     if window is not None:
         found.run(lambda: checks.check_maintenance_window(window, scope.region, random.Random()))
     found.run(lambda: check_tags(req.tags))
+    found.run(lambda: check_retention(req.snapshot_retention))
+    backup_window = req.snapshot_window
+    if backup_window is not None:
+        found.run(lambda: checks.check_snapshot_window(backup_window))
     group = None
     if layout is not None and version is not None:
         engine = checks.check_engine_name(req.engine)  # known: its version resolved

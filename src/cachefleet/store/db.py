@@ -29,6 +29,7 @@ from cachefleet.model.users import User, UserGroup
 from cachefleet.store import codec
 from cachefleet.store.logs import LogCursors
 from cachefleet.store.notifications import NotificationTables
+from cachefleet.store.snapshots import SnapshotTable
 
 
 class Store:
@@ -45,6 +46,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the state database {path}: {exc}") from exc
         self._depth = 0
+        self.snapshots = SnapshotTable(self._db)
 
     def close(self) -> None:
         """Close the connection."""

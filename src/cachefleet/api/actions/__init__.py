@@ -19,6 +19,7 @@ from cachefleet.api.actions import (
     modify,
     parameter_groups,
     replication_groups,
+    snapshots,
     subnet_groups,
     tags,
     users,
@@ -63,6 +64,10 @@ ACTIONS: dict[str, _Action] = {
     "DescribeUserGroups": users.describe_user_groups,
     "ModifyUserGroup": users.modify_user_group,
     "DeleteUserGroup": users.delete_user_group,
+    "CreateSnapshot": snapshots.create_snapshot,
+    "DescribeSnapshots": snapshots.describe_snapshots,
+    "DeleteSnapshot": snapshots.delete_snapshot,
+    "CopySnapshot": snapshots.copy_snapshot,
 }
 
 

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
+from cachefleet.api.actions.common import (
+    backup_settings,
+    node_settings,
+    refuse_unavailable,
+    scope_of,
+)
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
 from cachefleet.model.ids import ResourceKind
@@ -16,9 +21,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
-    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
-    "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "AuthToken", "OutpostMode",
+    "PreferredOutpostArn", "PreferredOutpostArns",
     "TransitEncryptionEnabled",
 )  # fmt: skip
 
@@ -45,6 +49,7 @@ def _create_request(params: Mapping[str, Any]) -> CreateClusterRequest:
         num_cache_nodes=params.get("NumCacheNodes"),
         az=params.get("PreferredAvailabilityZone") or (azs[0] if azs else None),
         **node_settings(params),
+        **backup_settings(params),
     )
 
 
@@ -73,8 +78,12 @@ async def delete_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, ("FinalSnapshotIdentifier",))
-    view = clusters.delete_cluster(ctx, scope_of(request), params["CacheClusterId"])
+    view = clusters.delete_cluster(
+        ctx,
+        scope_of(request),
+        params["CacheClusterId"],
+        final_snapshot=params.get("FinalSnapshotIdentifier"),
+    )
     return {"CacheCluster": shapes.cache_cluster(view, show_nodes=False)}
 
 

@@ -82,3 +82,14 @@ def log_delivery_requests(params: Mapping[str, Any]) -> tuple[LogDeliveryRequest
             )
         )
     return tuple(requests)
+
+
+def backup_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What both creates say about backups: the snapshot or files to restore, and automatic
+    backups."""
+    return {
+        "snapshot_name": params.get("SnapshotName"),
+        "snapshot_arns": tuple(params.get("SnapshotArns") or ()),
+        "snapshot_retention": params.get("SnapshotRetentionLimit"),
+        "snapshot_window": params.get("SnapshotWindow"),
+    }

@@ -14,9 +14,8 @@ from cachefleet.service.context import ServiceContext
 
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotRetentionLimit", "CacheNodeType",
-    "AuthToken", "AuthTokenUpdateStrategy",
-    "TransitEncryptionEnabled", "TransitEncryptionMode",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "CacheNodeType", "AuthToken",
+    "AuthTokenUpdateStrategy", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
     "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
@@ -68,6 +67,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),
+        "snapshot_retention": params.get("SnapshotRetentionLimit"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
         "notification_topic_arn": params.get("NotificationTopicArn"),
         "notification_topic_status": params.get("NotificationTopicStatus"),

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import node_settings, refuse_unavailable, scope_of
+from cachefleet.api.actions.common import (
+    backup_settings,
+    node_settings,
+    refuse_unavailable,
+    scope_of,
+)
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
 from cachefleet.model.state import GroupRecord
@@ -16,9 +21,8 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "SnapshotArns", "SnapshotName", "SnapshotRetentionLimit",
-    "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
-    "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
+    "SecurityGroupIds", "AuthToken", "TransitEncryptionEnabled", "AtRestEncryptionEnabled",
+    "KmsKeyId", "UserGroupIds",
     "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
@@ -51,6 +55,7 @@ def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
         multi_az=params.get("MultiAZEnabled"),
         cluster_mode=params.get("ClusterMode"),
         **node_settings(params),
+        **backup_settings(params),
     )
 
 
@@ -83,6 +88,11 @@ async def delete_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     InvalidReplicationGroupState, InvalidParameterValue.
     """
     params = request.params
-    refuse_unavailable(params, ("RetainPrimaryCluster", "FinalSnapshotIdentifier"))
-    record = groups.delete_group(ctx, scope_of(request), params["ReplicationGroupId"])
+    refuse_unavailable(params, ("RetainPrimaryCluster",))
+    record = groups.delete_group(
+        ctx,
+        scope_of(request),
+        params["ReplicationGroupId"],
+        final_snapshot=params.get("FinalSnapshotIdentifier"),
+    )
     return {"ReplicationGroup": shapes.replication_group(record)}

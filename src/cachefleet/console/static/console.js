@@ -312,7 +312,8 @@
   // a confirmation opened from the caches list's Actions menu starts with the focus in it
   const opened = document.querySelector("details.confirm[open]");
   if (opened) {
-    const first = opened.querySelector("input:not([type=hidden]):not(:disabled), button[type=submit]");
+    const first = opened.querySelector("#confirm")
+      || opened.querySelector("input:not([type=hidden]):not(:disabled), button[type=submit]");
     if (first) first.focus();
   }
   const wizard = document.getElementById("wizard");

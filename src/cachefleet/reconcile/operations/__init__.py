@@ -22,12 +22,16 @@ from cachefleet.model.operations import (
     FailoverSettingParams,
     Operation,
     RebootParams,
+    RestoreParams,
+    SnapshotParams,
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.reboot import plan_reboot
+from cachefleet.reconcile.operations.restore import plan_restore
+from cachefleet.reconcile.operations.snapshot import plan_snapshot
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
@@ -60,5 +64,9 @@ def plan_operation(
             plan_reboot(draft, operation, params, observation, now)
         case UpgradeParams():
             plan_upgrade(draft, operation, params, observation, now)
+        case SnapshotParams():
+            plan_snapshot(draft, operation, params, observation, now)
+        case RestoreParams():
+            plan_restore(draft, operation, params, observation, now)
         case _:
             assert_never(params)

@@ -1,0 +1,160 @@
+"""Restore from backup: which RDB files seed a new group, and how (CreateReplicationGroup and
+CreateCacheCluster with ``SnapshotName`` or ``SnapshotArns``).
+
+A snapshot whose shards match the new group's (same count; in cluster mode, the same slots) is
+restored shard by shard: each shard's first node loads its shard's file at its first start, the
+file's SHA-256 checked as it is put in place. Otherwise (another shard count or slot layout, or a
+cluster-mode-disabled snapshot into cluster mode with several shards) every key is placed by
+slot into the formed cluster. A ``.rdb`` named in ``SnapshotArns`` by its local path seeds a
+one-shard group directly, or is placed by slot; it is checked by loading it first (corrupt or
+truncated: the create fails, nothing else is touched). ElastiCache's rules: a cluster-mode-enabled
+snapshot cannot be restored into cluster mode disabled; a file with keys in more than one
+database cannot seed cluster mode. S3 ARNs wait for the S3 export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+from cachefleet.errors import (
+    InvalidParameter,
+    InvalidParameterCombination,
+    export_not_available,
+    snapshot_not_ready,
+)
+from cachefleet.model.ids import Scope
+from cachefleet.model.operations import Operation, new_restore
+from cachefleet.model.snapshots import SeedFile, Snapshot, SnapshotStatus
+from cachefleet.model.spec import GroupSpec
+from cachefleet.model.status import ClusterMode
+from cachefleet.service.checks import check_snapshot_window
+from cachefleet.service.context import ServiceContext
+from cachefleet.service.snapshot_lookup import check_retention, get_snapshot, snapshot_files
+
+_S3_ARN = "arn:aws:s3:::"
+
+
+def restore_operation(
+    ctx: ServiceContext,
+    scope: Scope,
+    spec: GroupSpec,
+    snapshot_name: str | None,
+    arns: tuple[str, ...],
+) -> Operation | None:
+    """The restore a new group's create asks for (None: an empty group).
+
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
+        NotAvailableYet: ElastiCache's rules; nothing is written.
+    """
+    if snapshot_name and arns:
+        raise InvalidParameterCombination("SnapshotName and SnapshotArns cannot both be specified.")
+    now = ctx.clock()
+    if snapshot_name:
+        snapshot = get_snapshot(ctx, scope, snapshot_name)
+        return new_restore(_from_snapshot(ctx, snapshot, spec), snapshot.name, now)
+    if arns:
+        return new_restore(_from_files(arns, spec), "", now)
+    return None
+
+
+def _from_snapshot(
+    ctx: ServiceContext, snapshot: Snapshot, spec: GroupSpec
+) -> tuple[SeedFile, ...]:
+    if snapshot.status is not SnapshotStatus.AVAILABLE:
+        raise snapshot_not_ready(snapshot.name, snapshot.status.value)
+    into_cluster = spec.cluster_mode is ClusterMode.ENABLED
+    from_cluster = snapshot.cluster_mode is ClusterMode.ENABLED
+    if from_cluster and not into_cluster:
+        raise InvalidParameterCombination(
+            f"Snapshot {snapshot.name} is of a Redis OSS (cluster mode enabled) cache; it can "
+            "be restored only into cluster mode enabled."
+        )
+    files = snapshot_files(ctx)
+    paths = [
+        str(files.shard_file(snapshot.scope, snapshot.name, s.shard_id)) for s in snapshot.shards
+    ]
+    # A cluster-mode-disabled snapshot may hold several databases: checked when it seeds one.
+    single_db = into_cluster and not from_cluster
+    if _same_layout(snapshot, spec):
+        return tuple(
+            SeedFile(path, shard.shard_id, source.sha256, single_db)
+            for path, shard, source in zip(paths, spec.shards, snapshot.shards, strict=True)
+        )
+    return tuple(
+        SeedFile(path, "", source.sha256, True)
+        for path, source in zip(paths, snapshot.shards, strict=True)
+    )
+
+
+def _same_layout(snapshot: Snapshot, spec: GroupSpec) -> bool:
+    """Whether each shard of the new group can load one shard's file as it is."""
+    if len(snapshot.shards) != len(spec.shards):
+        return False
+    if len(spec.shards) == 1 or spec.cluster_mode is ClusterMode.DISABLED:
+        return True
+    return all(a.slots == b.slots for a, b in zip(snapshot.shards, spec.shards, strict=True))
+
+
+def _from_files(arns: tuple[str, ...], spec: GroupSpec) -> tuple[SeedFile, ...]:
+    paths = [_local_path(arn) for arn in arns]
+    into_cluster = spec.cluster_mode is ClusterMode.ENABLED
+    if not into_cluster and len(paths) > 1:
+        raise InvalidParameterCombination(
+            "A Redis OSS (cluster mode disabled) cache is seeded from one .rdb file."
+        )
+    if len(spec.shards) == 1 and len(paths) == 1:
+        return (SeedFile(str(paths[0]), spec.shards[0].shard_id, "", into_cluster),)
+    return tuple(SeedFile(str(path), "", "", True) for path in paths)
+
+
+def _local_path(arn: str) -> Path:
+    """The file an entry of SnapshotArns names: an absolute local path (S3 ARNs later)."""
+    if arn.startswith(_S3_ARN):
+        raise export_not_available()
+    path = Path(arn.removeprefix("file://"))
+    if not path.is_absolute() or path.suffix != ".rdb" or "," in arn:
+        raise InvalidParameter(
+            f"Invalid SnapshotArns entry {arn!r}: name an .rdb file by its absolute path "
+            "(S3 ARNs are not available yet).",
+            parameter="SnapshotArns",
+            problem="format",
+        )
+    if not path.is_file():
+        raise InvalidParameter(
+            f"The .rdb file {path} does not exist or is not readable.",
+            parameter="SnapshotArns",
+            problem="unknown",
+        )
+    return path
+
+
+class BackupRequest(Protocol):
+    """What a create says about backups: the source to restore, and automatic backups."""
+
+    @property
+    def snapshot_name(self) -> str | None: ...
+    @property
+    def snapshot_arns(self) -> tuple[str, ...]: ...
+    @property
+    def snapshot_retention(self) -> int | None: ...
+    @property
+    def snapshot_window(self) -> str | None: ...
+
+
+def with_backups(
+    ctx: ServiceContext, scope: Scope, spec: GroupSpec, req: BackupRequest
+) -> tuple[GroupSpec, Operation | None]:
+    """The new group's spec with its automatic backup settings, and the restore its create
+    asks for (None: none). Call inside the create's transaction, after `build_spec`.
+
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
+        NotAvailableYet:
+    """
+    retention = check_retention(req.snapshot_retention) or 0
+    window = spec.snapshot_window
+    if req.snapshot_window is not None:
+        window = check_snapshot_window(req.snapshot_window)
+    spec = replace(spec, snapshot_retention=retention, snapshot_window=window)
+    return spec, restore_operation(ctx, scope, spec, req.snapshot_name, req.snapshot_arns)
