@@ -11,6 +11,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.harness import LocalDaemon
 
 pytestmark = pytest.mark.acceptance
@@ -40,3 +41,30 @@ def test_the_cli_signs_with_the_users_credentials(signing_daemon: LocalDaemon) -
     env["AWS_SECRET_ACCESS_KEY"] = "q" * 40
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "SignatureDoesNotMatch" in refused.stderr + refused.stdout
+
+
+def test_the_daemons_own_surfaces_take_the_same_callers(signing_daemon: LocalDaemon) -> None:
+    key_id, secret = signing_daemon.credentials
+
+    def cli(
+        *words: str, who: tuple[str, str] = (key_id, secret)
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": who[0], "AWS_SECRET_ACCESS_KEY": who[1]}
+        command = [sys.executable, "-m", "cachefleet", "--endpoint-url", signing_daemon.url]
+        return subprocess.run([*command, *words], env=env, capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
+
+    made = cli("topics", "create", "ops")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "arn:aws:sns:us-east-1:111122223333:ops"
+    other = new_access_key("444455556666")
+    AccessKeyFile(signing_daemon.data_dir).add(other)
+    theirs = (other.access_key_id, other.secret_access_key)
+    assert "ops" not in cli("topics", "list", "-o", "json", who=theirs).stdout
+    gone = cli("topics", "delete", made.stdout.strip(), who=theirs)
+    assert gone.returncode != 0 and "does not exist" in gone.stderr + gone.stdout
+    assert "ops" in cli("topics", "list", "-o", "json").stdout
+    for path in ("/notifications/topics", "/logs/anything"):
+        unsigned = httpx.get(f"{signing_daemon.url}{path}", timeout=10)
+        assert unsigned.status_code == 403
+        assert unsigned.json()["Error"]["Code"] == "MissingAuthenticationToken"

@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ExceptionHandler
 
-from cachefleet.api.auth import SignatureVerifier, SignedRequest
+from cachefleet.api.auth import SignatureVerifier, received_request
 from cachefleet.api.errors import aws_error_for
 from cachefleet.api.protocol import (
     SERVICES,
@@ -229,7 +229,9 @@ async def _dispatch(
     body = await _read_body(request) if request.method == "POST" else b""
     fields = _decode_fields(query)
     fields.update(_decode_fields(body))
-    signer = verifier.verify(_signed(request, query, body)) if verifier is not None else None
+    signer = None
+    if verifier is not None:
+        signer = verifier.verify(received_request(request, query, body))
     action, version = fields.get("Action"), fields.get("Version")
     exchange.version = version
     if action is None:
@@ -254,16 +256,6 @@ def _handler_for(action: str, version: str | None, handlers: Mapping[str, Handle
     if handler is None:
         raise ProtocolError.not_implemented(action)
     return handler
-
-
-def _signed(request: Request, query: bytes, body: bytes) -> SignedRequest:
-    """The request as its signer saw it: the query string exactly as received."""
-    host = request.headers.get("host", "")
-    url = f"{request.url.scheme}://{host}{request.url.path}"
-    if query:
-        url += "?" + query.decode("latin-1")
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    return SignedRequest(request.method, url, headers, body)
 
 
 async def _read_body(request: Request) -> bytes:

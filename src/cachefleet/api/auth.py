@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from starlette.requests import Request
 
 from cachefleet.access_keys import AccessKey
 from cachefleet.api.protocol import ProtocolError
@@ -43,6 +44,16 @@ class SignedRequest:
     url: str  # scheme://host/path?query, the query as received
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+
+
+def received_request(request: Request, query: bytes, body: bytes) -> SignedRequest:
+    """A received request as its signer saw it: the query string exactly as received."""
+    host = request.headers.get("host", "")
+    url = f"{request.url.scheme}://{host}{request.url.path}"
+    if query:
+        url += "?" + query.decode("latin-1")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return SignedRequest(request.method, url, headers, body)
 
 
 class SignatureVerifier:

@@ -13,7 +13,10 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -59,14 +62,34 @@ class ElastiCache:
         use_own = _has_user_credentials(os.environ if environ is None else environ)
         credentials = {} if use_own else _LOCAL_CREDENTIALS
         self.endpoint_url = endpoint_url
+        self._region = region
+        session = botocore.session.get_session()
+        self._signing: Any = (
+            session.get_credentials()
+            if use_own
+            else Credentials(
+                _LOCAL_CREDENTIALS["aws_access_key_id"], _LOCAL_CREDENTIALS["aws_secret_access_key"]
+            )
+        )
         with self._translated_errors("create_client"):
-            self._client: Any = botocore.session.get_session().create_client(
+            self._client: Any = session.create_client(
                 "elasticache",
                 endpoint_url=endpoint_url,
                 region_name=region,
                 config=_CONFIG,
                 **credentials,
             )
+
+    def signed_headers(
+        self, method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The headers of a request to one of the daemon's own surfaces (topics, logs), signed
+        (SigV4, by botocore's signer) with the same credentials as API calls, so that a daemon
+        with API authentication takes it as the same caller. Unsigned without credentials."""
+        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        if self._signing is not None:
+            SigV4Auth(self._signing, "elasticache", self._region).add_auth(request)
+        return {name: str(value) for name, value in request.headers.items()}
 
     def call(self, operation: str, params: Mapping[str, JsonValue]) -> JsonObject:
         """Call ``operation`` (snake_case, e.g. ``create_replication_group``) once."""

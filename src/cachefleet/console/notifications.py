@@ -33,10 +33,11 @@ class NotificationPages:
         region = region_of(request, self._renderer.default_region)
         chosen = request.query_params.get("status", "")
         chosen = chosen if chosen in {s.value for s in DeliveryStatus} else ""
+        scope = scope_of(request, region)
         context = {
             "nav_here": "notifications",
-            "topics": notifications.list_topics(self._ctx),
-            "deliveries": notifications.deliveries(self._ctx, chosen or None)[:SHOWN],
+            "topics": notifications.list_topics(self._ctx, scope),
+            "deliveries": notifications.deliveries(self._ctx, chosen or None, scope)[:SHOWN],
             "statuses": [s.value for s in DeliveryStatus],
             "chosen": chosen,
             "sns": self._ctx.settings.notifications.sns_endpoint_url,
@@ -60,17 +61,15 @@ class NotificationPages:
         action = fields.get("action", "")
         arn = fields.get("topic", "")
         endpoint = fields.get("endpoint", "").strip()
-        if arn and not arn.startswith(f"arn:aws:sns:{scope.region}:{scope.account}:"):
-            raise InvalidParameter(f"Topic {arn} is not one of this region and account.")
         if action == "create":
             notifications.create_topic(self._ctx, scope, fields.get("name", "").strip())
         elif action == "subscribe":
-            notifications.subscribe(self._ctx, arn, endpoint)
+            notifications.subscribe(self._ctx, arn, endpoint, scope)
         elif action == "unsubscribe":
-            notifications.unsubscribe(self._ctx, arn, endpoint)
+            notifications.unsubscribe(self._ctx, arn, endpoint, scope)
         elif action == "delete":
-            notifications.delete_topic(self._ctx, arn)
+            notifications.delete_topic(self._ctx, arn, scope)
         elif action == "retry" and fields.get("id", "").isdigit():
-            notifications.retry(self._ctx, [int(fields["id"])])
+            notifications.retry(self._ctx, [int(fields["id"])], scope)
         else:
             raise InvalidParameter(f"Unknown action {action!r}.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cachefleet.errors import InvalidParameter, InvalidParameterCombination, NotAvailableYet
 from cachefleet.logs.files import read_streams
 from cachefleet.model.engines import version_tuple
+from cachefleet.model.ids import Scope
 from cachefleet.model.logs import (
     CLOUDWATCH,
     ENGINE_LOG,
@@ -164,3 +165,12 @@ def record_time(line: str) -> int:
         return value if isinstance(value, int) else 0
     fields = line.split(",")
     return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
+
+
+def delivered_groups(ctx: ServiceContext, scope: Scope) -> set[str]:
+    """The log groups the caches of ``scope`` deliver to."""
+    return {
+        delivery.log_group
+        for record in ctx.store.list_groups(scope)
+        for delivery in record.spec.log_deliveries
+    }

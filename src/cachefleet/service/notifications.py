@@ -113,23 +113,28 @@ def create_topic(ctx: ServiceContext, scope: Scope, name: str) -> Topic:
 
 def topics_of(ctx: ServiceContext, scope: Scope) -> list[str]:
     """The ARNs of the registered topics a cache of ``scope`` may notify."""
-    return [t.arn for t in list_topics(ctx) if (parse_topic_arn(t.arn) or (None,))[0] == scope]
+    return [t.arn for t in list_topics(ctx, scope)]
 
 
-def find_topic(ctx: ServiceContext, arn: str) -> Topic:
-    """A registered topic. :raises NotFound:"""
+def in_scope(arn: str, scope: Scope | None) -> bool:
+    """Whether a topic ARN is of ``scope`` (any, when ``scope`` is None)."""
+    return scope is None or (parse_topic_arn(arn) or (None,))[0] == scope
+
+
+def find_topic(ctx: ServiceContext, arn: str, scope: Scope | None = None) -> Topic:
+    """A registered topic (of ``scope``, when given). :raises NotFound:"""
     topic = ctx.store.notifications.get_topic(arn)
-    if topic is None:
+    if topic is None or not in_scope(arn, scope):
         raise NotFound(f"Topic {arn} does not exist.")
     return topic
 
 
-def list_topics(ctx: ServiceContext) -> list[Topic]:
-    """Every registered topic."""
-    return ctx.store.notifications.list_topics()
+def list_topics(ctx: ServiceContext, scope: Scope | None = None) -> list[Topic]:
+    """Every registered topic (of ``scope``, when given)."""
+    return [t for t in ctx.store.notifications.list_topics() if in_scope(t.arn, scope)]
 
 
-def subscribe(ctx: ServiceContext, arn: str, endpoint: str) -> Topic:
+def subscribe(ctx: ServiceContext, arn: str, endpoint: str, scope: Scope | None = None) -> Topic:
     """Add an HTTP(S) webhook to a topic (idempotent).
 
     :raises NotFound: no such topic. :raises InvalidParameter: not an http(s) URL.
@@ -138,17 +143,17 @@ def subscribe(ctx: ServiceContext, arn: str, endpoint: str) -> Topic:
     if url.scheme not in ("http", "https") or not url.hostname:
         raise InvalidParameter(f"Invalid endpoint {endpoint}: an http:// or https:// URL.")
     with ctx.store.transaction():
-        topic = find_topic(ctx, arn)
+        topic = find_topic(ctx, arn, scope)
         if endpoint not in topic.subscribers:
             topic = replace(topic, subscribers=(*topic.subscribers, endpoint))
             ctx.store.notifications.put_topic(topic)
     return topic
 
 
-def unsubscribe(ctx: ServiceContext, arn: str, endpoint: str) -> Topic:
+def unsubscribe(ctx: ServiceContext, arn: str, endpoint: str, scope: Scope | None = None) -> Topic:
     """Remove a webhook from a topic. :raises NotFound: no such topic or subscriber."""
     with ctx.store.transaction():
-        topic = find_topic(ctx, arn)
+        topic = find_topic(ctx, arn, scope)
         if endpoint not in topic.subscribers:
             raise NotFound(f"{endpoint} is not subscribed to {arn}.")
         topic = replace(topic, subscribers=tuple(s for s in topic.subscribers if s != endpoint))
@@ -156,29 +161,34 @@ def unsubscribe(ctx: ServiceContext, arn: str, endpoint: str) -> Topic:
     return topic
 
 
-def delete_topic(ctx: ServiceContext, arn: str) -> None:
+def delete_topic(ctx: ServiceContext, arn: str, scope: Scope | None = None) -> None:
     """Forget a topic; caches that name it keep its ARN (their notifications then wait, and
     are kept undeliverable). :raises NotFound:"""
     with ctx.store.transaction():
-        find_topic(ctx, arn)
+        find_topic(ctx, arn, scope)
         ctx.store.notifications.delete_topic(arn)
 
 
 # --- deliveries --------------------------------------------------------------------------
 
 
-def deliveries(ctx: ServiceContext, status: str | None = None) -> list[Notification]:
-    """The newest notifications, of one status if given.
+def deliveries(
+    ctx: ServiceContext, status: str | None = None, scope: Scope | None = None
+) -> list[Notification]:
+    """The newest notifications (to topics of ``scope``, when given), of one status if given.
 
     :raises InvalidParameter: an unknown status.
     """
     known = {s.value: s for s in DeliveryStatus}
     if status is not None and status not in known:
         raise InvalidParameter(f"Invalid status {status}: one of {', '.join(known)}.")
-    return ctx.store.notifications.listing(known[status] if status else None)
+    found = ctx.store.notifications.listing(known[status] if status else None)
+    return [notice for notice in found if in_scope(notice.topic_arn, scope)]
 
 
-def retry(ctx: ServiceContext, ids: Sequence[int]) -> list[Notification]:
+def retry(
+    ctx: ServiceContext, ids: Sequence[int], scope: Scope | None = None
+) -> list[Notification]:
     """Deliver undeliverable notifications again, now (each to the subscribers that do not
     have it yet). :raises NotFound: an unknown id. :raises InvalidParameter: one not
     undeliverable."""
@@ -186,7 +196,7 @@ def retry(ctx: ServiceContext, ids: Sequence[int]) -> list[Notification]:
     with ctx.store.transaction():
         for notification_id in ids:
             notice = ctx.store.notifications.get(notification_id)
-            if notice is None:
+            if notice is None or not in_scope(notice.topic_arn, scope):
                 raise NotFound(f"Notification {notification_id} does not exist.")
             if notice.status is not DeliveryStatus.UNDELIVERABLE:
                 raise InvalidParameter(

@@ -11,6 +11,7 @@ from cachefleet.api.app import api_route, aws_error_pages
 from cachefleet.api.auth import SignatureVerifier
 from cachefleet.console import create_console_app
 from cachefleet.service.context import ServiceContext
+from cachefleet.web.callers import Callers
 from cachefleet.web.health import HealthSources, health_route
 from cachefleet.web.logs import logs_route
 from cachefleet.web.metrics import metrics_route
@@ -28,12 +29,13 @@ def build_app(context: ServiceContext, health: HealthSources) -> Starlette:
     if settings.api.auth:
         keys = AccessKeyFile(settings.data_dir).find
         verifier = SignatureVerifier(keys, context.clock)
+    callers = Callers(verifier, settings.network.default_region)
     return Starlette(
         routes=[
             health_route(health),
             metrics_route(context.store, context.metrics),
-            *notification_routes(context),
-            logs_route(context.settings.data_dir),
+            *notification_routes(context, callers),
+            logs_route(context, callers),
             Mount("/console", app=create_console_app(context, keys=keys), name="console"),
             api_route(build_handlers(context), verifier=verifier),
         ],

@@ -16,13 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from cachefleet.api.protocol import ProtocolError
 from cachefleet.errors import AlreadyExists, DomainError, NotFound
 from cachefleet.model.ids import Scope
 from cachefleet.model.notifications import Notification, Topic
 from cachefleet.service import notifications
 from cachefleet.service.context import ServiceContext
+from cachefleet.web.callers import Callers, refusal
 
-DEFAULT_ACCOUNT = "000000000000"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -55,41 +56,52 @@ def notification_json(notice: Notification) -> dict[str, Any]:
     }
 
 
-def notification_routes(ctx: ServiceContext) -> list[Route]:
-    """The registry's and the deliveries' routes."""
+def notification_routes(ctx: ServiceContext, callers: Callers) -> list[Route]:
+    """The registry's and the deliveries' routes; a topic is created in the caller's region and
+    account, and with API authentication on a caller sees and changes only its own."""
 
     async def topics(request: Request) -> dict[str, Any]:
-        return {"Topics": [topic_json(t) for t in notifications.list_topics(ctx)]}
+        scope = await callers.scope(request)
+        found = notifications.list_topics(ctx, confined(scope))
+        return {"Topics": [topic_json(t) for t in found]}
 
     async def create(request: Request) -> dict[str, Any]:
-        body = await _body(request)
-        region = str(body.get("Region") or ctx.settings.network.default_region)
-        scope = Scope(region, str(body.get("Account") or DEFAULT_ACCOUNT))
+        body, scope = await _body(request), await callers.scope(request)
         return {"Topic": topic_json(notifications.create_topic(ctx, scope, _text(body, "Name")))}
 
     async def delete(request: Request) -> dict[str, Any]:
-        notifications.delete_topic(ctx, _text(await _body(request), "TopicArn"))
+        body, scope = await _body(request), await callers.scope(request)
+        notifications.delete_topic(ctx, _text(body, "TopicArn"), confined(scope))
         return {}
 
     async def subscribe(request: Request) -> dict[str, Any]:
-        body = await _body(request)
-        topic = notifications.subscribe(ctx, _text(body, "TopicArn"), _text(body, "Endpoint"))
-        return {"Topic": topic_json(topic)}
+        body, scope = await _body(request), await callers.scope(request)
+        arn, endpoint = _text(body, "TopicArn"), _text(body, "Endpoint")
+        return {"Topic": topic_json(notifications.subscribe(ctx, arn, endpoint, confined(scope)))}
 
     async def unsubscribe(request: Request) -> dict[str, Any]:
-        body = await _body(request)
-        topic = notifications.unsubscribe(ctx, _text(body, "TopicArn"), _text(body, "Endpoint"))
+        body, scope = await _body(request), await callers.scope(request)
+        arn, endpoint = _text(body, "TopicArn"), _text(body, "Endpoint")
+        topic = notifications.unsubscribe(ctx, arn, endpoint, confined(scope))
         return {"Topic": topic_json(topic)}
 
     async def deliveries(request: Request) -> dict[str, Any]:
-        found = notifications.deliveries(ctx, request.query_params.get("status") or None)
+        scope = await callers.scope(request)
+        status = request.query_params.get("status") or None
+        found = notifications.deliveries(ctx, status, confined(scope))
         return {"Notifications": [notification_json(n) for n in found]}
 
     async def retry(request: Request) -> dict[str, Any]:
-        ids = (await _body(request)).get("Ids")
+        body, scope = await _body(request), await callers.scope(request)
+        ids = body.get("Ids")
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise _Bad("Ids must be a list of notification ids.")
-        return {"Notifications": [notification_json(n) for n in notifications.retry(ctx, ids)]}
+        found = notifications.retry(ctx, ids, confined(scope))
+        return {"Notifications": [notification_json(n) for n in found]}
+
+    def confined(scope: Scope) -> Scope | None:
+        """The caller's scope when callers are confined to theirs, else None (every one)."""
+        return scope if callers.enforced else None
 
     base = "/notifications"
     return [
@@ -113,6 +125,8 @@ def _json(handler: Callable[[Request], Awaitable[dict[str, Any]]]) -> Handler:
             return JSONResponse(await handler(request))
         except _Bad as exc:
             return _error(400, str(exc))
+        except ProtocolError as exc:
+            return refusal(exc)
         except NotFound as exc:
             return _error(404, exc.message)
         except AlreadyExists as exc:

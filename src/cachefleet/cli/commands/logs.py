@@ -5,7 +5,7 @@ new ones."""
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import click
 import httpx
@@ -52,10 +52,11 @@ def _read(
     invocation: Invocation, log_group: str, start: dict[str, int]
 ) -> dict[str, tuple[list[str], int]]:
     """Each stream's records from ``start`` on, and the line after them."""
-    url = f"{invocation.endpoint_url}/logs/{quote(log_group, safe='/')}"
-    query = {"start": ",".join(f"{name}:{line}" for name, line in start.items())}
+    query = urlencode({"start": ",".join(f"{name}:{line}" for name, line in start.items())})
+    url = f"{invocation.endpoint_url}/logs/{quote(log_group, safe='/')}?{query}"
     try:
-        answer = httpx.get(url, params=query, timeout=TIMEOUT_S)
+        headers = invocation.api.signed_headers("GET", url)
+        answer = httpx.get(url, headers=headers, timeout=TIMEOUT_S)
     except httpx.TransportError as exc:
         raise EndpointUnreachableError(invocation.endpoint_url, str(exc)) from exc
     if answer.status_code != 200:

@@ -4,6 +4,8 @@ daemon's ``/notifications/…`` JSON surface."""
 
 from __future__ import annotations
 
+import json
+
 import click
 import httpx
 from rich.table import Table
@@ -25,8 +27,11 @@ def call(
     :raises EndpointUnreachableError: nothing answers. :raises CliError: an error answer.
     """
     url = f"{invocation.endpoint_url}/notifications/{path}"
+    content = json.dumps(body).encode() if body is not None else b""
+    kind = {"content-type": "application/json"} if body is not None else {}
+    headers = invocation.api.signed_headers(method, url, content, kind)
     try:
-        answer = httpx.request(method, url, json=body, timeout=TIMEOUT_S)
+        answer = httpx.request(method, url, content=content, headers=headers, timeout=TIMEOUT_S)
     except httpx.TransportError as exc:
         raise EndpointUnreachableError(invocation.endpoint_url, str(exc)) from exc
     try:
@@ -49,12 +54,11 @@ def topics() -> None:
 
 @topics.command(name="create")
 @click.argument("name")
-@click.option("--account", default="000000000000", show_default=True, help="The topic's account.")
 @pass_invocation
-def create_topic(invocation: Invocation, name: str, account: str) -> None:
-    """Register a topic NAME in the region; prints its ARN (give it to a cache as
-    NotificationTopicArn)."""
-    body: JsonObject = {"Name": name, "Region": invocation.region, "Account": account}
+def create_topic(invocation: Invocation, name: str) -> None:
+    """Register a topic NAME in the caller's region and account (those of its credentials, as
+    for API calls); prints its ARN (give it to a cache as NotificationTopicArn)."""
+    body: JsonObject = {"Name": name}
     topic = call(invocation, "POST", "topics", body).get("Topic")
     click.echo(topic.get("TopicArn") if isinstance(topic, dict) else "")
 
