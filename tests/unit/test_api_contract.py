@@ -97,6 +97,14 @@ def test_catalogue_and_events(api: ApiClient) -> None:
         ("ModifyReplicationGroup", {"ReplicationGroupId": "nope"},
          "ReplicationGroupNotFoundFault", 404),
         ("ModifyCacheCluster", {"CacheClusterId": "nope"}, "CacheClusterNotFound", 404),
+        ("IncreaseReplicaCount", {"ReplicationGroupId": "nope", "NewReplicaCount": 2,
+                                  "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
+        ("DecreaseReplicaCount", {"ReplicationGroupId": "nope", "NewReplicaCount": 1,
+                                  "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
+        ("ListAllowedNodeTypeModifications", {"CacheClusterId": "nope"},
+         "CacheClusterNotFound", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(

@@ -83,7 +83,12 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
 
 def _cluster_pending(pending: PendingChanges) -> dict[str, Any]:
     """A cache cluster's PendingModifiedValues."""
-    return {"EngineVersion": pending.engine_version} if pending.engine_version else {}
+    values: dict[str, Any] = {}
+    if pending.engine_version:
+        values["EngineVersion"] = pending.engine_version
+    if pending.node_type:
+        values["CacheNodeType"] = pending.node_type
+    return values
 
 
 def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from cachefleet.model.operations import (
     FailoverProgress,
     FailoverSettingParams,
     FailoverStep,
+    NodeTypeParams,
     Operation,
     OperationProgress,
     RebootParams,
+    ReplicaCountParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -188,6 +190,13 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", "Rebooting", ", ".join(nodes), retry)
         case UpgradeParams(to_version=version):
             return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case ReplicaCountParams(added=added, removed=removed):
+            if added:
+                return OperationLine("", "Adding replicas", ", ".join(added), retry)
+            return OperationLine("", "Removing replicas", ", ".join(removed), retry)
+        case NodeTypeParams(to_type=to_type):
+            step = str(getattr(operation.progress, "step", ""))
+            return OperationLine("", f"Changing the node type to {to_type}", step, retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

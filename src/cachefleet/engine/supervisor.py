@@ -322,6 +322,11 @@ class HostEngine:
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
 
+    async def forget_cluster_node(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have every other live member of the cluster forget the removed node."""
+        others = [_access(n) for n in spec.live_nodes if n != node]
+        await cluster.forget_address(others, node.address, node.port)
+
     async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
         """Promote ``candidate`` without losing an acknowledged write; return once it is the
         shard's primary.

@@ -82,3 +82,8 @@ def upgrade_started(group_id: str, version: str) -> str:
 def upgrade_completed(group_id: str, version: str) -> str:
     """Every node of the group runs the new engine version."""
     return f"Engine upgrade of {group_id} to version {version} completed"
+
+
+def node_type_changed(group_id: str, node_type: str) -> str:
+    """Every node of the group runs on the new node type."""
+    return f"Modified node type of {group_id} to {node_type}"

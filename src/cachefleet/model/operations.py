@@ -28,6 +28,9 @@ class OperationKind(StrEnum):
     SET_FAILOVER = "set-failover"  # ModifyReplicationGroup AutomaticFailoverEnabled
     REBOOT = "reboot"
     UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
+    ADD_REPLICAS = "increase-replica-count"
+    REMOVE_REPLICAS = "decrease-replica-count"
+    NODE_TYPE = "node-type"  # ModifyReplicationGroup / ModifyCacheCluster CacheNodeType
 
 
 class OperationStatus(StrEnum):
@@ -137,8 +140,72 @@ class UpgradeProgress:
     started: bool = False
 
 
-OperationParams = FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams
-OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress | UpgradeProgress
+# --- IncreaseReplicaCount / DecreaseReplicaCount ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaCountParams:
+    """Replicas added (already in the group's spec, written when the request was accepted) and
+    replicas removed (marked deleting then): the operation ends once every added replica is in
+    sync and every removed one is gone."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaCountProgress:
+    """Nothing to remember: which replicas serve, and which are gone, is read off the group."""
+
+
+# --- CacheNodeType -----------------------------------------------------------------------------
+
+
+class NodeTypeStep(StrEnum):
+    """The steps of a node-type change, in order."""
+
+    SYNC = "sync"  # nodes without replicas restarted on the new type; new nodes in sync
+    SWITCH = "switch"  # each shard's primary handed to a node of the new type
+    RETIRE = "retire"  # the old nodes removed
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTypeParams:
+    """A change of node type from ``from_type`` to ``to_type``: in each shard with replicas,
+    ``added`` nodes of the new type (in the spec from the start) take over from ``replaced``;
+    ``in_place`` nodes (shards without replicas) restart on the new type with their data."""
+
+    to_type: str
+    from_type: str
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    in_place: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTypeProgress:
+    """How far a node-type change got: its step, and the in-place nodes already restarted."""
+
+    step: NodeTypeStep = NodeTypeStep.SYNC
+    restarted: tuple[str, ...] = ()
+
+
+OperationParams = (
+    FailoverParams
+    | FailoverSettingParams
+    | RebootParams
+    | UpgradeParams
+    | ReplicaCountParams
+    | NodeTypeParams
+)
+OperationProgress = (
+    FailoverProgress
+    | FailoverSettingProgress
+    | RebootProgress
+    | UpgradeProgress
+    | ReplicaCountProgress
+    | NodeTypeProgress
+)
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
@@ -147,6 +214,9 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.SET_FAILOVER: (FailoverSettingParams, FailoverSettingProgress),
     OperationKind.REBOOT: (RebootParams, RebootProgress),
     OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
+    OperationKind.ADD_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
+    OperationKind.REMOVE_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
+    OperationKind.NODE_TYPE: (NodeTypeParams, NodeTypeProgress),
 }
 
 
@@ -252,6 +322,18 @@ def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operat
     )
 
 
+def new_replica_count(added: tuple[str, ...], removed: tuple[str, ...], now: datetime) -> Operation:
+    """A new IncreaseReplicaCount (``added``) or DecreaseReplicaCount (``removed``)."""
+    kind = OperationKind.ADD_REPLICAS if added else OperationKind.REMOVE_REPLICAS
+    params = ReplicaCountParams(added, removed)
+    return Operation(kind, params, ReplicaCountProgress(), now, updated_at=now)
+
+
+def new_node_type_change(params: NodeTypeParams, now: datetime) -> Operation:
+    """A new change of node type."""
+    return Operation(OperationKind.NODE_TYPE, params, NodeTypeProgress(), now, updated_at=now)
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -265,4 +347,6 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             pending = replace(pending, automatic_failover=state)
         elif isinstance(params, UpgradeParams):
             pending = replace(pending, engine_version=params.to_version)
+        elif isinstance(params, NodeTypeParams):
+            pending = replace(pending, node_type=params.to_type)
     return pending

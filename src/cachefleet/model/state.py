@@ -39,6 +39,7 @@ class PendingChanges:
     primary_cluster_id: str = ""
     automatic_failover: str = ""  # "enabling" or "disabling"
     engine_version: str = ""  # the version an upgrade under way or waiting will run
+    node_type: str = ""  # the node type a node-type change under way moves to
 
 
 @dataclass(frozen=True, slots=True)

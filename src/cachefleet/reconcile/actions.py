@@ -178,6 +178,21 @@ class ForgetNodes:
 
 
 @dataclass(frozen=True, slots=True)
+class ForgetClusterNode:
+    """Have the cluster's other members forget a node removed for good (cluster mode
+    enabled), so that nobody keeps it as a failed member."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RetireNodes:
+    """Mark these nodes deleting in the spec (the planner then stops and forgets them)."""
+
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetGroup:
     """Drop the group from the store once everything of it is gone."""
 
@@ -204,4 +219,6 @@ Action = (
     | Unroute
     | ForgetNodes
     | ForgetGroup
+    | ForgetClusterNode
+    | RetireNodes
 )

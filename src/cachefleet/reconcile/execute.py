@@ -18,6 +18,7 @@ from cachefleet.reconcile.actions import (
     Action,
     ApplyParameters,
     Fence,
+    ForgetClusterNode,
     ForgetGroup,
     ForgetNodes,
     FormCluster,
@@ -31,6 +32,7 @@ from cachefleet.reconcile.actions import (
     ReplicaOf,
     RepointSentinels,
     RestartNode,
+    RetireNodes,
     Route,
     StartNode,
     StopNode,
@@ -105,6 +107,10 @@ class Executor:
                 self._forget_nodes(spec, node_ids)
             case ForgetGroup():
                 self._forget_group(spec)
+            case ForgetClusterNode(node):
+                await engine.forget_cluster_node(spec, node)
+            case RetireNodes(node_ids):
+                self._retire_nodes(spec, node_ids)
             case _:
                 assert_never(action)
 
@@ -125,6 +131,16 @@ class Executor:
             self._store.update_spec(replace(record.spec, nodes=kept))
             for node_id in node_ids:
                 self._store.remove_tags(cluster_arn(spec.scope, node_id))
+
+    def _retire_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is None:
+                return
+            nodes = tuple(
+                replace(n, deleting=True) if n.node_id in node_ids else n for n in record.spec.nodes
+            )
+            self._store.update_spec(replace(record.spec, nodes=nodes))
 
     def _forget_group(self, spec: GroupSpec) -> None:
         with self._store.transaction():

@@ -30,6 +30,7 @@ from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
     Fence,
+    ForgetClusterNode,
     ForgetGroup,
     ForgetNodes,
     Listen,
@@ -116,6 +117,8 @@ def _retire_nodes(draft: Draft) -> None:
     if not retired:
         return
     draft.actions.extend(StopNode(node) for node in retired)
+    if draft.spec.cluster_mode is ClusterMode.ENABLED:
+        draft.actions.extend(ForgetClusterNode(node) for node in retired)
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
         draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())

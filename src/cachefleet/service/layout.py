@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    QuotaExceeded,
     cluster_mode_without_failover,
+    nodes_per_cluster_exceeded,
     preferred_azs_count,
 )
 from cachefleet.model.spec import FIRST_SHARD, SLOT_COUNT, SlotRange, shard_id, split_slots
@@ -169,13 +169,7 @@ def _cluster_layout(
         )
     layout = Layout(ClusterMode.ENABLED, True, multi_az, tuple(shards))
     if layout.node_count > nodes_per_cluster:
-        raise QuotaExceeded(
-            f"The number of nodes in the replication group ({layout.node_count}) would exceed "
-            f"the quota of {nodes_per_cluster} nodes per cluster.",
-            quota="nodes-per-cluster",
-            parameter="NumNodeGroups",
-            facts={"nodes": layout.node_count, "quota": nodes_per_cluster},
-        )
+        raise nodes_per_cluster_exceeded(layout.node_count, nodes_per_cluster, "NumNodeGroups")
     return layout
 
 

@@ -19,6 +19,7 @@ from cachefleet.api.actions import (
     modify,
     parameter_groups,
     replication_groups,
+    scaling,
     tags,
 )
 from cachefleet.api.app import ApiRequest, Handler
@@ -33,6 +34,9 @@ ACTIONS: dict[str, _Action] = {
     "ModifyReplicationGroup": modify.modify_replication_group,
     "ModifyCacheCluster": modify.modify_cache_cluster,
     "TestFailover": failover.test_failover,
+    "IncreaseReplicaCount": scaling.increase_replica_count,
+    "DecreaseReplicaCount": scaling.decrease_replica_count,
+    "ListAllowedNodeTypeModifications": scaling.list_allowed_node_type_modifications,
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
     "DeleteCacheCluster": cache_clusters.delete_cache_cluster,

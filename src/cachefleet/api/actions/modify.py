@@ -16,7 +16,7 @@ from cachefleet.service.context import ServiceContext
 _NOT_YET = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
     "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
+    "SnapshotRetentionLimit", "AuthToken", "AuthTokenUpdateStrategy",
     "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
@@ -65,6 +65,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "engine_version": params.get("EngineVersion"),
         "parameter_group": params.get("CacheParameterGroupName"),
+        "node_type": params.get("CacheNodeType"),
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),

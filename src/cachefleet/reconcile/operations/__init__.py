@@ -20,14 +20,18 @@ from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import (
     FailoverParams,
     FailoverSettingParams,
+    NodeTypeParams,
     Operation,
     RebootParams,
+    ReplicaCountParams,
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
+from cachefleet.reconcile.operations.node_type import plan_node_type
 from cachefleet.reconcile.operations.reboot import plan_reboot
+from cachefleet.reconcile.operations.replicas import plan_replicas
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
@@ -60,5 +64,9 @@ def plan_operation(
             plan_reboot(draft, operation, params, observation, now)
         case UpgradeParams():
             plan_upgrade(draft, operation, params, observation, now)
+        case ReplicaCountParams():
+            plan_replicas(draft, operation, params, observation, now)
+        case NodeTypeParams():
+            plan_node_type(draft, operation, params, observation, now)
         case _:
             assert_never(params)

@@ -1,0 +1,255 @@
+"""Scaling a live group against the real daemon: replicas added and removed in both cluster
+modes, and node types changed, while a bounded client writes through the operation; every
+acknowledged write is read back afterwards, and the control plane is killed (kill -9) in the
+middle of an operation and restarted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from acceptance_support import (
+    Daemon,
+    create_and_wait,
+    delete_and_wait,
+    describe,
+    messages,
+    primaries,
+    wait_available,
+    wait_until,
+)
+
+pytestmark = pytest.mark.acceptance
+
+Client = redis.Redis | RedisCluster
+
+
+class Writer:
+    """Writes ``w<i>`` = i until stopped (at most ``limit_s`` seconds and ``limit`` writes),
+    remembering which writes were acknowledged and the longest time without one."""
+
+    def __init__(self, connect: Callable[[], Client], limit_s: float = 120, limit: int = 200_000):
+        self._connect = connect
+        self._limit_s, self._limit = limit_s, limit
+        self._stop = threading.Event()
+        self.acknowledged: list[int] = []
+        self.errors = 0
+        self.longest_pause = 0.0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        wait_until(lambda: len(self.acknowledged) > 50, 10, "the first writes")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        client = self._connect()
+        deadline = time.monotonic() + self._limit_s
+        last_ok = time.monotonic()
+        index = 0
+        while not self._stop.is_set() and time.monotonic() < deadline and index < self._limit:
+            try:
+                client.set(f"w{index}", index)
+            except redis.RedisError:
+                self.errors += 1
+                time.sleep(0.01)
+            else:
+                self.acknowledged.append(index)
+                now = time.monotonic()
+                self.longest_pause = max(self.longest_pause, now - last_ok)
+                last_ok = now
+            index += 1
+
+    def lost(self, reader: Client) -> list[int]:
+        """The acknowledged writes ``reader`` does not have."""
+        keys = [f"w{i}" for i in self.acknowledged]
+        found: list[Any] = []
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            if isinstance(reader, RedisCluster):
+                found.extend(reader.get(key) for key in batch)
+            else:
+                found.extend(reader.mget(batch))
+        return [i for i, value in zip(self.acknowledged, found, strict=True) if value is None]
+
+
+def _node(client: Any, node_id: str) -> redis.Redis:
+    cluster = client.describe_cache_clusters(CacheClusterId=node_id, ShowCacheNodeInfo=True)
+    endpoint = cluster["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+    return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=2)
+
+
+def _primary_endpoint(group: dict[str, Any]) -> Callable[[], redis.Redis]:
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]
+    return lambda: redis.Redis(
+        host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1, socket_connect_timeout=1
+    )
+
+
+def _members(group: dict[str, Any]) -> dict[str, str]:
+    return {
+        m["CacheClusterId"]: m["CurrentRole"]
+        for ng in group["NodeGroups"]
+        for m in ng["NodeGroupMembers"]
+    }
+
+
+def test_replicas_added_and_removed_under_writes_with_a_control_plane_kill(
+    daemon: Daemon,
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="rep", ReplicationGroupDescription="r",
+        NumCacheClusters=2, CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    connect = _primary_endpoint(group)
+    with Writer(connect) as writer:
+        answer = client.increase_replica_count(
+            ReplicationGroupId="rep", NewReplicaCount=3, ApplyImmediately=True
+        )["ReplicationGroup"]
+        assert answer["Status"] == "modifying"
+        daemon.kill()
+        daemon.start()
+        group = wait_available(client, "rep")
+        assert _members(group) == {"rep-001": "primary", "rep-002": "replica",
+                                   "rep-003": "replica", "rep-004": "replica"}  # fmt: skip
+        for node_id in ("rep-003", "rep-004"):
+            replication = _node(client, node_id).info("replication")
+            assert replication["master_link_status"] == "up", node_id
+        reader = group["NodeGroups"][0]["ReaderEndpoint"]
+        assert redis.Redis(host=reader["Address"], port=reader["Port"]).get("w0") == b"0"
+        client.decrease_replica_count(
+            ReplicationGroupId="rep", ReplicasToRemove=["rep-002"], ApplyImmediately=True
+        )
+        group = wait_available(client, "rep")
+        client.decrease_replica_count(
+            ReplicationGroupId="rep", NewReplicaCount=1, ApplyImmediately=True
+        )
+        group = wait_available(client, "rep")
+    assert _members(group) == {"rep-001": "primary", "rep-003": "replica"}
+    assert writer.lost(connect()) == []
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, longest pause "
+          f"{writer.longest_pause:.3f}s")  # fmt: skip
+    assert writer.errors == 0
+    added = [m for m in messages(client, "cache-cluster", "rep-003") if m.startswith("Added")]
+    assert added == ["Added cache node 0001 in availability zone us-east-1c"]
+    assert "Cache cluster deleted" in messages(client, "cache-cluster", "rep-002")
+    delete_and_wait(client, "rep")
+
+
+def test_replicas_join_and_leave_their_shard_in_cluster_mode(daemon: Daemon) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="crep", ReplicationGroupDescription="c",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
+        AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    endpoint = group["ConfigurationEndpoint"]
+
+    def connect() -> RedisCluster:
+        return RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
+
+    with Writer(connect) as writer:
+        client.increase_replica_count(
+            ReplicationGroupId="crep", ApplyImmediately=True,
+            ReplicaConfiguration=[{"NodeGroupId": "0002", "NewReplicaCount": 2}],
+        )  # fmt: skip
+        group = wait_available(client, "crep")
+        (primary,) = [p for p in primaries(group) if p.startswith("crep-0002")]
+        topology = _node(client, "crep-0002-003").execute_command("CLUSTER", "NODES")
+        lines = topology.decode() if isinstance(topology, bytes) else str(topology)
+        primary_id = _node(client, primary).execute_command("CLUSTER", "MYID")
+        primary_id = primary_id.decode() if isinstance(primary_id, bytes) else str(primary_id)
+        myself = next(line for line in lines.splitlines() if "myself" in line)
+        assert f"slave {primary_id}" in myself
+        client.decrease_replica_count(
+            ReplicationGroupId="crep", NewReplicaCount=1, ApplyImmediately=True
+        )
+        group = wait_available(client, "crep")
+    assert sorted(group["MemberClusters"]) == [
+        "crep-0001-001", "crep-0001-002", "crep-0002-001", "crep-0002-002"]  # fmt: skip
+    info = _node(client, "crep-0001-001").cluster("info")
+    wait_until(
+        lambda: int(_node(client, "crep-0001-001").cluster("info")["cluster_known_nodes"]) == 4,
+        10,
+        f"the removed replica forgotten ({info})",
+    )
+    assert writer.lost(connect()) == []
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors")
+    delete_and_wait(client, "crep")
+
+
+def test_node_type_change_hands_over_without_losing_a_write(daemon: Daemon) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="nt", ReplicationGroupDescription="n",
+        NumCacheClusters=2, CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+        MultiAZEnabled=True,
+    )  # fmt: skip
+    connect = _primary_endpoint(group)
+    allowed = client.list_allowed_node_type_modifications(ReplicationGroupId="nt")
+    assert "cache.t4g.small" in allowed["ScaleUpModifications"]
+    with Writer(connect) as writer:
+        client.modify_replication_group(
+            ReplicationGroupId="nt", CacheNodeType="cache.t4g.small", ApplyImmediately=True
+        )
+        wait_until(lambda: describe(client, "nt")["Status"] == "modifying", 10, "modifying")
+        time.sleep(1.0)  # into the operation: the new nodes are synchronising
+        daemon.kill()
+        daemon.start()
+        wait_until(
+            lambda: (
+                "Modified node type of nt to cache.t4g.small"
+                in messages(client, "replication-group", "nt")
+            ),
+            120,
+            "the node type change to complete",
+        )
+        group = wait_available(client, "nt")
+    assert group["CacheNodeType"] == "cache.t4g.small"
+    assert _members(group) == {"nt-003": "primary", "nt-004": "replica"}
+    maxmemory = int(_node(client, "nt-003").config_get("maxmemory")["maxmemory"])
+    assert maxmemory == 1_471_026_299 * 75 // 100
+    lost = writer.lost(connect())
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, {len(lost)} lost, "
+          f"longest pause {writer.longest_pause:.3f}s")  # fmt: skip
+    assert lost == []
+    delete_and_wait(client, "nt")
+
+
+def test_a_standalone_cache_cluster_changes_type_keeping_its_data(daemon: Daemon) -> None:
+    client = daemon.client()
+    client.create_cache_cluster(CacheClusterId="one", CacheNodeType="cache.t4g.micro")
+    waiter = client.get_waiter("cache_cluster_available")
+    waiter.wait(CacheClusterId="one", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    node = _node(client, "one")
+    node.mset({f"k{i}": i for i in range(1000)})
+    run_id = node.info("server")["run_id"]
+    answer = client.modify_cache_cluster(
+        CacheClusterId="one", CacheNodeType="cache.t4g.medium", ApplyImmediately=True
+    )["CacheCluster"]
+    assert answer["PendingModifiedValues"] == {"CacheNodeType": "cache.t4g.medium"}
+    wait_until(
+        lambda: (
+            "Modified node type of one to cache.t4g.medium"
+            in messages(client, "cache-cluster", "one")
+        ),
+        60,
+        "the node type change to complete",
+    )
+    waiter.wait(CacheClusterId="one", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    node = _node(client, "one")
+    assert node.info("server")["run_id"] != run_id, "restarted on the new type"
+    assert int(node.config_get("maxmemory")["maxmemory"]) == 3_317_862_236 * 75 // 100
+    assert node.mget([f"k{i}" for i in range(1000)]) == [str(i).encode() for i in range(1000)]
+    client.delete_cache_cluster(CacheClusterId="one")
