@@ -235,21 +235,71 @@ def test_a_standalone_cache_cluster_changes_type_keeping_its_data(daemon: Daemon
     node = _node(client, "one")
     node.mset({f"k{i}": i for i in range(1000)})
     run_id = node.info("server")["run_id"]
-    answer = client.modify_cache_cluster(
-        CacheClusterId="one", CacheNodeType="cache.t4g.medium", ApplyImmediately=True
-    )["CacheCluster"]
-    assert answer["PendingModifiedValues"] == {"CacheNodeType": "cache.t4g.medium"}
-    wait_until(
-        lambda: (
-            "Modified node type of one to cache.t4g.medium"
-            in messages(client, "cache-cluster", "one")
-        ),
-        60,
-        "the node type change to complete",
-    )
+    address = node.connection_pool.connection_kwargs["host"]
+
+    def connect() -> redis.Redis:
+        return redis.Redis(host=address, port=6379, socket_timeout=1, socket_connect_timeout=1)
+
+    with Writer(connect) as writer:
+        answer = client.modify_cache_cluster(
+            CacheClusterId="one", CacheNodeType="cache.t4g.medium", ApplyImmediately=True
+        )["CacheCluster"]
+        assert answer["PendingModifiedValues"] == {"CacheNodeType": "cache.t4g.medium"}
+        wait_until(
+            lambda: (
+                "Modified node type of one to cache.t4g.medium"
+                in messages(client, "cache-cluster", "one")
+            ),
+            60,
+            "the node type change to complete",
+        )
     waiter.wait(CacheClusterId="one", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     node = _node(client, "one")
     assert node.info("server")["run_id"] != run_id, "restarted on the new type"
     assert int(node.config_get("maxmemory")["maxmemory"]) == 3_317_862_236 * 75 // 100
     assert node.mget([f"k{i}" for i in range(1000)]) == [str(i).encode() for i in range(1000)]
+    lost = writer.lost(node)
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, {len(lost)} lost, "
+          f"longest pause {writer.longest_pause:.3f}s")  # fmt: skip
+    assert lost == []
     client.delete_cache_cluster(CacheClusterId="one")
+
+
+def test_node_type_change_in_cluster_mode_moves_every_shard(daemon: Daemon) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="ntc", ReplicationGroupDescription="n",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.small",
+        AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    endpoint = group["ConfigurationEndpoint"]
+
+    def connect() -> RedisCluster:
+        return RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
+
+    with Writer(connect) as writer:
+        client.modify_replication_group(
+            ReplicationGroupId="ntc", CacheNodeType="cache.t4g.micro", ApplyImmediately=True
+        )
+        wait_until(
+            lambda: (
+                "Modified node type of ntc to cache.t4g.micro"
+                in messages(client, "replication-group", "ntc")
+            ),
+            120,
+            "the node type change to complete",
+        )
+        group = wait_available(client, "ntc")
+    assert sorted(group["MemberClusters"]) == [
+        "ntc-0001-003", "ntc-0001-004", "ntc-0002-003", "ntc-0002-004"]  # fmt: skip
+    assert {p[:9] for p in primaries(group)} == {"ntc-0001-", "ntc-0002-"}
+    wait_until(
+        lambda: int(_node(client, "ntc-0001-003").cluster("info")["cluster_known_nodes"]) == 4,
+        10,
+        "the old nodes forgotten",
+    )
+    lost = writer.lost(connect())
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, {len(lost)} lost, "
+          f"longest pause {writer.longest_pause:.3f}s")  # fmt: skip
+    assert lost == []
+    delete_and_wait(client, "ntc")

@@ -166,3 +166,18 @@ def test_a_new_node_still_synchronising_holds_the_switch():
                           (a_type_change(params, NodeTypeStep.SYNC),))  # fmt: skip
     assert recorded(decision) == []
     assert "g-003 synchronising" in decision.reason
+
+
+def test_a_replica_marked_for_removal_that_became_primary_hands_over_before_it_goes():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    leaving = replace(n2, deleting=True)
+    shrunk = spec.with_nodes((n1, leaving, n3))
+    operation = replace(new_replica_count((), ("g-002",), T0), id=6)
+    seen = observed(replica(n1, n2), primary(n2), replica(n3, n2), sentinel="g-002")
+    decision = plan_group(shrunk, available(spec), False, seen, Memory(), T0, (operation,))
+    assert StopNode(leaving) not in decision.actions
+    assert [a for a in decision.actions if isinstance(a, PlannedFailover)] == [
+        PlannedFailover("0001", n1)
+    ]
+    assert recorded(decision) == []

@@ -11,6 +11,7 @@ connection with ``timeout`` for connect and every reply, and no retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 
@@ -194,8 +195,16 @@ async def kill_normal_clients(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT
         return as_int(killed)
 
 
-async def save(node: NodeAccess, timeout: float = 60.0) -> None:
+async def save(node: NodeAccess, timeout: float = 60.0, hold_writes: bool = False) -> None:
     """Write the node's dataset to its RDB file now (``SAVE``, synchronous): what a restart on
-    the same directory then loads. Bounded by ``timeout``."""
+    the same directory then loads. Bounded by ``timeout``.
+
+    ``hold_writes``: the node is about to stop; ``CLIENT PAUSE <timeout> WRITE`` first, so that
+    no write is acknowledged after the save (writers wait, then find the node gone and retry).
+    An engine without the ``WRITE`` mode (6.0) saves without the pause.
+    """
     async with session(node, timeout) as client:
+        if hold_writes:
+            with contextlib.suppress(NodeCommandFailed):  # 6.0 knows no WRITE mode
+                await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
         await execute(client, "SAVE")

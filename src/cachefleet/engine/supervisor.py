@@ -237,13 +237,14 @@ class HostEngine:
         parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
-        held; ``keep_data`` first writes its RDB with ``SAVE``) and start it again on its own
+        held; ``keep_data`` first holds writes and writes its RDB with ``SAVE``, so no write
+        acknowledged before the stop is lost) and start it again on its own
         directory, with the group's engine version and a freshly rendered config."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
         await self._connections.forget(_access(node))
         if pid is not None and keep_data:
-            await commands.save(_access(node))
+            await commands.save(_access(node), hold_writes=True)
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, False, parameters)

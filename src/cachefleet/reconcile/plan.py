@@ -79,7 +79,7 @@ def plan_group(
     draft = Draft(spec, state, parameters=parameters)
     if deleting:
         return _plan_delete(draft)
-    _retire_nodes(draft)
+    _retire_nodes(draft, observation)
     if spec.cluster_mode is ClusterMode.ENABLED:
         plan_cluster(draft, observation, now)
     else:
@@ -112,8 +112,17 @@ def _plan_delete(draft: Draft) -> Decision:
     return draft.decision(f"deleting: stopping {len(spec.nodes)} nodes")
 
 
-def _retire_nodes(draft: Draft) -> None:
-    retired = [node for node in draft.spec.nodes if node.deleting]
+def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
+    """Stop and forget the nodes marked deleting; one that serves as its shard's primary (a
+    failover made it one after it was marked) is kept until it has handed over."""
+    retired = []
+    for node in (n for n in draft.spec.nodes if n.deleting):
+        if observation.of(node.node_id).is_primary and draft.spec.nodes_of(node.shard_id) != (
+            node,
+        ):
+            draft.waits.append(f"{node.node_id} is a primary: not removed before it hands over")
+            continue
+        retired.append(node)
     if not retired:
         return
     draft.actions.extend(StopNode(node) for node in retired)
