@@ -314,6 +314,8 @@ _MODIFY_FIELDS: dict[str, str] = {
     "PreferredMaintenanceWindow": "maintenance",
     "SnapshotWindow": "snapshot_window",
     "PrimaryClusterId": "primary",
+    "CacheNodeType": "node_type",
+    "NewReplicaCount": "replicas",
 }
 
 

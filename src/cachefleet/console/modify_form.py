@@ -16,7 +16,9 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
+from cachefleet.service.layout import MAX_REPLICAS
 from cachefleet.service.modify import ModifySettings
+from cachefleet.service.replicas import ReplicaChange
 
 KEEP = "keep"
 SPECIFY = "specify"
@@ -42,6 +44,8 @@ class ModifyForm:
     snapshot_window: str
     auto_minor: bool
     primary: str
+    node_type: str = ""  # '' for no change
+    replicas: str = ""  # replicas per shard, as typed ('' for no change)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -50,7 +54,7 @@ class ModifyForm:
             "apply": self.apply, "parameter_group": self.parameter_group,
             "maintenance": self.maintenance, "mw_day": self.mw_day, "mw_time": self.mw_time,
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
-            "primary": self.primary,
+            "primary": self.primary, "node_type": self.node_type, "replicas": self.replicas,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -96,6 +100,8 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         snapshot_window=fields.get("snapshot_window", "").strip(),
         auto_minor=fields.get("auto_minor") == ON,
         primary=fields.get("primary", "") if group else "",
+        node_type=fields.get("node_type", ""),
+        replicas=fields.get("replicas", "").strip() if group else "",
     )
 
 
@@ -152,9 +158,47 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
+    if form.node_type and form.node_type != spec.node_type:
+        settings["node_type"] = form.node_type
+        settings["apply_immediately"] = True  # the only way cachefleet offers
+        shown = f"{form.node_type}, applied immediately"
+        lines.append(Change("Node type", spec.node_type, shown))
+    resize = replica_change(form, record)
+    if resize is not None:
+        if lines:
+            raise FormErrors(
+                {"replicas": "Change the number of replicas on its own, without other changes."}
+            )
+        label = "Replicas per shard" if spec.cluster_mode is ClusterMode.ENABLED else "Replicas"
+        lines.append(Change(label, str(replica_count(record)), form.replicas))
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
+
+
+def replica_count(record: GroupRecord) -> int:
+    """The replicas per shard the group has now (the fewest, should shards differ)."""
+    spec = record.spec
+    return (
+        min(len([n for n in spec.nodes_of(s.shard_id) if not n.deleting]) for s in spec.shards) - 1
+    )
+
+
+def replica_change(form: ModifyForm, record: GroupRecord) -> ReplicaChange | None:
+    """The IncreaseReplicaCount / DecreaseReplicaCount the form asks for (None: no change).
+
+    :raises FormErrors: a count that is not a whole number.
+    """
+    if not form.replicas or record.spec.kind is not ResourceKind.REPLICATION_GROUP:
+        return None
+    if not form.replicas.isdigit():
+        raise FormErrors(
+            {"replicas": f"Enter a whole number of replicas from 0 to {MAX_REPLICAS}."}
+        )
+    count = int(form.replicas)
+    if count == replica_count(record):
+        return None
+    return ReplicaChange(new_count=count)
 
 
 def _window(form: ModifyForm) -> str:

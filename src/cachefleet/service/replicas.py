@@ -181,7 +181,12 @@ def _check_bounds(spec: GroupSpec, count: int) -> None:
     if count > MAX_REPLICAS or count < 0:
         raise replica_count_out_of_range(count, minimum_replicas(spec), MAX_REPLICAS)
     if spec.cluster_mode is ClusterMode.DISABLED:
-        check_failover(spec.automatic_failover, spec.multi_az, count + 1)
+        try:
+            check_failover(spec.automatic_failover, spec.multi_az, count + 1)
+        except InvalidParameterCombination as error:  # the count is what the request changes
+            raise InvalidParameterCombination(
+                error.message, parameter="NewReplicaCount", problem=error.problem, facts=error.facts
+            ) from None
     elif count < minimum_replicas(spec):
         raise InvalidParameterCombination(
             "Multi-AZ requires at least one replica in every node group.",
