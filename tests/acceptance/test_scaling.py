@@ -303,3 +303,40 @@ def test_node_type_change_in_cluster_mode_moves_every_shard(daemon: Daemon) -> N
           f"longest pause {writer.longest_pause:.3f}s")  # fmt: skip
     assert lost == []
     delete_and_wait(client, "ntc")
+
+
+def test_a_control_plane_killed_after_the_hand_over_finishes_the_node_type_change(
+    daemon: Daemon,
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="nk", ReplicationGroupDescription="n",
+        NumCacheClusters=2, CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    connect = _primary_endpoint(group)
+    with Writer(connect) as writer:
+        client.modify_replication_group(
+            ReplicationGroupId="nk", CacheNodeType="cache.t4g.medium", ApplyImmediately=True
+        )
+        wait_until(
+            lambda: any(
+                m.startswith("Failover from primary node nk-001")
+                for m in messages(client, "replication-group", "nk")
+            ),
+            90,
+            "the hand-over to a new node",
+        )
+        daemon.kill()
+        daemon.start()
+        wait_until(
+            lambda: (
+                "Modified node type of nk to cache.t4g.medium"
+                in messages(client, "replication-group", "nk")
+            ),
+            90,
+            "the node type change to complete",
+        )
+        group = wait_available(client, "nk")
+    assert sorted(_members(group)) == ["nk-003", "nk-004"]
+    assert writer.lost(connect()) == []
+    delete_and_wait(client, "nk")

@@ -147,10 +147,12 @@ def test_scale_down_refused_when_used_memory_does_not_fit(
     _group(api, ctx, NumCacheClusters=2, CacheNodeType="cache.t4g.medium")
     record = ctx.store.get_group(SCOPE, "orders")
     assert record is not None
+    params = {"ReplicationGroupId": "orders", "ApplyImmediately": True}
+    unknown = refused(api, "ModifyReplicationGroup", {**params, "CacheNodeType": "cache.t4g.small"})
+    assert unknown[:2] == (400, "InvalidReplicationGroupState"), "used memory not measured yet"
     used = 600 * 2**20  # more than a t4g.micro's 384 MiB maxmemory, less than a t4g.small's
     seen = NodeObservation("orders-001", True, True, role=Role.PRIMARY, used_memory=used)
     ctx.metrics.record(record.spec, GroupObservation({"orders-001": seen}), datetime.now(UTC))
-    params = {"ReplicationGroupId": "orders", "ApplyImmediately": True}
     status, code, message = refused(
         api, "ModifyReplicationGroup", {**params, "CacheNodeType": "cache.t4g.micro"}
     )

@@ -8,15 +8,15 @@ without replicas (and a standalone cache cluster) restarts its node on the new t
 type is written into the spec at once, so every node started from then on gets its
 ``maxmemory`` (less the parameter group's reservation) and ``maxclients``.
 
-A scale-down is refused when the memory a node uses (its latest sample) would not fit in the
-new type's ``maxmemory``; ElastiCache refuses it likewise.
+A scale-down is refused when the memory a primary uses (its latest sample) would not fit in the
+new type's ``maxmemory``, as ElastiCache refuses it, and while that memory is not measured yet.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from cachefleet.errors import node_type_too_small
+from cachefleet.errors import InvalidState, Kind, node_type_too_small
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.operations import NodeTypeParams, Operation, new_node_type_change
@@ -103,8 +103,15 @@ def _check_fits(ctx: ServiceContext, scope: Scope, record: GroupRecord, target: 
     if group is None:
         return
     available = int(node_parameters(group, target, spec.engine_version).immediate["maxmemory"])
+    if target.memory_bytes >= NODE_TYPES[spec.node_type].memory_bytes:
+        return  # scaling up: whatever fits now fits then
     for node_id in record.state.primaries.values():
         samples = ctx.metrics.samples(scope, node_id)
-        used = samples[-1].used_memory if samples else 0
-        if used > available:
-            raise node_type_too_small(target.name, used, available)
+        if not samples:  # e.g. right after a restart of the control plane: not yet measured
+            raise InvalidState(
+                f"The memory {node_id} uses is not known yet; try the scale-down again in a few "
+                "seconds.",
+                Kind.REPLICATION_GROUP,
+            )
+        if samples[-1].used_memory > available:
+            raise node_type_too_small(target.name, samples[-1].used_memory, available)
