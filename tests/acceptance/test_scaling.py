@@ -96,6 +96,17 @@ def _primary_endpoint(group: dict[str, Any]) -> Callable[[], redis.Redis]:
     )
 
 
+def _cluster_group(client: Any, group_id: str, node_type: str) -> Callable[[], RedisCluster]:
+    """A cluster-mode-enabled group of 2 shards x 2 nodes, available; a client maker for it."""
+    group = create_and_wait(
+        client, ReplicationGroupId=group_id, ReplicationGroupDescription="scaling",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType=node_type,
+        AutomaticFailoverEnabled=True,
+    )  # fmt: skip
+    endpoint = group["ConfigurationEndpoint"]
+    return lambda: RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
+
+
 def _members(group: dict[str, Any]) -> dict[str, str]:
     return {
         m["CacheClusterId"]: m["CurrentRole"]
@@ -149,16 +160,7 @@ def test_replicas_added_and_removed_under_writes_with_a_control_plane_kill(
 
 def test_replicas_join_and_leave_their_shard_in_cluster_mode(daemon: Daemon) -> None:
     client = daemon.client()
-    group = create_and_wait(
-        client, ReplicationGroupId="crep", ReplicationGroupDescription="c",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.micro",
-        AutomaticFailoverEnabled=True,
-    )  # fmt: skip
-    endpoint = group["ConfigurationEndpoint"]
-
-    def connect() -> RedisCluster:
-        return RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
-
+    connect = _cluster_group(client, "crep", "cache.t4g.micro")
     with Writer(connect) as writer:
         client.increase_replica_count(
             ReplicationGroupId="crep", ApplyImmediately=True,
@@ -267,16 +269,7 @@ def test_a_standalone_cache_cluster_changes_type_keeping_its_data(daemon: Daemon
 
 def test_node_type_change_in_cluster_mode_moves_every_shard(daemon: Daemon) -> None:
     client = daemon.client()
-    group = create_and_wait(
-        client, ReplicationGroupId="ntc", ReplicationGroupDescription="n",
-        NumNodeGroups=2, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.small",
-        AutomaticFailoverEnabled=True,
-    )  # fmt: skip
-    endpoint = group["ConfigurationEndpoint"]
-
-    def connect() -> RedisCluster:
-        return RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=1)
-
+    connect = _cluster_group(client, "ntc", "cache.t4g.small")
     with Writer(connect) as writer:
         client.modify_replication_group(
             ReplicationGroupId="ntc", CacheNodeType="cache.t4g.micro", ApplyImmediately=True

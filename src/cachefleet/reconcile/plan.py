@@ -117,9 +117,8 @@ def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
     failover made it one after it was marked) is kept until it has handed over."""
     retired = []
     for node in (n for n in draft.spec.nodes if n.deleting):
-        if observation.of(node.node_id).is_primary and draft.spec.nodes_of(node.shard_id) != (
-            node,
-        ):
+        staying = any(not n.deleting for n in draft.spec.nodes_of(node.shard_id))
+        if observation.of(node.node_id).is_primary and staying:
             draft.waits.append(f"{node.node_id} is a primary: not removed before it hands over")
             continue
         retired.append(node)

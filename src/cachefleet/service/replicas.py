@@ -37,7 +37,7 @@ from cachefleet.model.status import ClusterMode
 from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
-from cachefleet.service.layout import MAX_REPLICAS, check_failover
+from cachefleet.service.layout import MAX_REPLICAS, check_az, check_failover
 from cachefleet.service.operations import accept_operation, check_modifiable
 
 
@@ -248,13 +248,7 @@ def _placement(target: ShardReplicas, members: list[NodeSpec], azs: tuple[str, .
                 problem="count",
             )
         for az in target.azs:
-            if az not in azs:
-                raise InvalidParameter(
-                    f"Availability Zone {az!r} is not available; choose one of {', '.join(azs)}.",
-                    parameter="PreferredAvailabilityZones",
-                    problem="unknown",
-                    facts={"az": az},
-                )
+            check_az(az, azs, "PreferredAvailabilityZones")
         return list(target.azs[len(members) :])
     used = [n.az for n in members]
     placement: list[str] = []
