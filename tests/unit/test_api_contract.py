@@ -105,6 +105,10 @@ def test_catalogue_and_events(api: ApiClient) -> None:
          "ReplicationGroupNotFoundFault", 404),
         ("ListAllowedNodeTypeModifications", {"CacheClusterId": "nope"},
          "CacheClusterNotFound", 404),
+        ("ModifyReplicationGroupShardConfiguration", {"ReplicationGroupId": "nope",
+                                                      "NodeGroupCount": 3,
+                                                      "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(

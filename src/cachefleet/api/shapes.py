@@ -78,6 +78,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["PrimaryClusterId"] = pending.primary_cluster_id
     if pending.automatic_failover:
         values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
+    if pending.slot_migration is not None:
+        values["Resharding"] = {"SlotMigration": {"ProgressPercentage": pending.slot_migration}}
     return values
 
 

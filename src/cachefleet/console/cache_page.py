@@ -25,6 +25,7 @@ from cachefleet.model.operations import (
     OperationProgress,
     RebootParams,
     ReplicaCountParams,
+    ReshardParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -194,6 +195,10 @@ def operation_line(operation: Operation) -> OperationLine:
             if added:
                 return OperationLine("", "Adding replicas", ", ".join(added), retry)
             return OperationLine("", "Removing replicas", ", ".join(removed), retry)
+        case ReshardParams(added=added, removed=removed):
+            what = "Adding shards" if added else "Removing shards" if removed else "Rebalancing"
+            step = str(getattr(operation.progress, "step", ""))
+            return OperationLine("", what, step, retry)
         case NodeTypeParams(to_type=to_type):
             step = str(getattr(operation.progress, "step", ""))
             return OperationLine("", f"Changing the node type to {to_type}", step, retry)

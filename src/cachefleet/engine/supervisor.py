@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from cachefleet.engine import cluster, commands, process, sentinel
+from cachefleet.engine import cluster, commands, process, resharding, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
@@ -322,6 +322,24 @@ class HostEngine:
         new_id = await cluster.add_replica(_access(node), _access(primary), others)
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
+
+    async def join_as_primary(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Bring a new shard's fresh node in as a primary without slots."""
+        serving = {shard.shard_id for shard in spec.shards if shard.slots}
+        members = [_access(n) for n in spec.live_nodes if n.shard_id in serving]
+        await resharding.join_as_primary(_access(node), members)
+
+    async def move_slots(
+        self, spec: GroupSpec, source: NodeSpec, target: NodeSpec, slots: tuple[int, ...]
+    ) -> None:
+        """Move hash slots with their keys from one primary to another."""
+        started = time.monotonic()
+        keys = await resharding.move_slots(_access(source), _access(target), slots)
+        took = time.monotonic() - started
+        log.info(
+            "%s: moved %d slots (%d keys) from %s to %s in %.2f s",
+            spec.group_id, len(slots), keys, source.node_id, target.node_id, took,
+        )  # fmt: skip
 
     async def forget_cluster_node(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Have every other live member of the cluster forget the removed node."""

@@ -87,3 +87,13 @@ def upgrade_completed(group_id: str, version: str) -> str:
 def node_type_changed(group_id: str, node_type: str) -> str:
     """Every node of the group runs on the new node type."""
     return f"Modified node type of {group_id} to {node_type}"
+
+
+def resharding_started(group_id: str, shards: int) -> str:
+    """A resharding was accepted."""
+    return f"Resharding of {group_id} to {shards} node groups started"
+
+
+def resharding_completed(group_id: str, shards: int) -> str:
+    """Every slot moved; the group has its new node groups."""
+    return f"Resharding of {group_id} to {shards} node groups completed"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from cachefleet.model.resharding import SlotMove
 from cachefleet.model.state import PendingChanges
 
 
@@ -31,6 +32,7 @@ class OperationKind(StrEnum):
     ADD_REPLICAS = "increase-replica-count"
     REMOVE_REPLICAS = "decrease-replica-count"
     NODE_TYPE = "node-type"  # ModifyReplicationGroup / ModifyCacheCluster CacheNodeType
+    RESHARD = "reshard"  # ModifyReplicationGroupShardConfiguration
 
 
 class OperationStatus(StrEnum):
@@ -190,6 +192,40 @@ class NodeTypeProgress:
     restarted: tuple[str, ...] = ()
 
 
+# --- ModifyReplicationGroupShardConfiguration ---------------------------------------------------
+
+
+class ReshardStep(StrEnum):
+    """The steps of a resharding, in order."""
+
+    JOIN = "join"  # the new shards' nodes in the cluster (none for a scale-in)
+    MIGRATE = "migrate"  # the slots moved, a batch at a time
+    SETTLE = "settle"  # the layout written, removed shards' nodes gone
+
+
+@dataclass(frozen=True, slots=True)
+class ReshardParams:
+    """Shards added (in the spec from the start, without slots) or removed (their slots moved
+    away first), and the slot moves that spread the slots evenly over the remaining ones."""
+
+    moves: tuple[SlotMove, ...]
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """How many slots move."""
+        return sum(move.size for move in self.moves)
+
+
+@dataclass(frozen=True, slots=True)
+class ReshardProgress:
+    """How far a resharding got: its step and how many slots (in the moves' order) moved."""
+
+    step: ReshardStep = ReshardStep.JOIN
+    moved: int = 0
+
+
 OperationParams = (
     FailoverParams
     | FailoverSettingParams
@@ -197,6 +233,7 @@ OperationParams = (
     | UpgradeParams
     | ReplicaCountParams
     | NodeTypeParams
+    | ReshardParams
 )
 OperationProgress = (
     FailoverProgress
@@ -205,6 +242,7 @@ OperationProgress = (
     | UpgradeProgress
     | ReplicaCountProgress
     | NodeTypeProgress
+    | ReshardProgress
 )
 
 #: Each kind's params and progress types, for the store to decode them.
@@ -217,6 +255,7 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.ADD_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
     OperationKind.REMOVE_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
     OperationKind.NODE_TYPE: (NodeTypeParams, NodeTypeProgress),
+    OperationKind.RESHARD: (ReshardParams, ReshardProgress),
 }
 
 
@@ -334,6 +373,11 @@ def new_node_type_change(params: NodeTypeParams, now: datetime) -> Operation:
     return Operation(OperationKind.NODE_TYPE, params, NodeTypeProgress(), now, updated_at=now)
 
 
+def new_reshard(params: ReshardParams, now: datetime) -> Operation:
+    """A new resharding."""
+    return Operation(OperationKind.RESHARD, params, ReshardProgress(), now, updated_at=now)
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -349,4 +393,7 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             pending = replace(pending, engine_version=params.to_version)
         elif isinstance(params, NodeTypeParams):
             pending = replace(pending, node_type=params.to_type)
+        elif isinstance(params, ReshardParams) and isinstance(operation.progress, ReshardProgress):
+            done = operation.progress.moved / params.total if params.total else 1.0
+            pending = replace(pending, slot_migration=round(100 * done, 1))
     return pending

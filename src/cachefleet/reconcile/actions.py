@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.model.operations import Operation
-from cachefleet.model.spec import NodeSpec
+from cachefleet.model.spec import NodeSpec, SlotRange
 from cachefleet.model.status import EndpointKind
 
 
@@ -193,6 +193,31 @@ class RetireNodes:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinAsPrimary:
+    """Bring a new shard's fresh node into the cluster as a primary without slots."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class MoveSlots:
+    """Move these hash slots, with their keys, from one shard's primary to another's."""
+
+    source: NodeSpec
+    target: NodeSpec
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordShards:
+    """Write the shards' slots once a resharding moved them; drop the removed shards and mark
+    their nodes deleting."""
+
+    slots: tuple[tuple[str, tuple[SlotRange, ...]], ...]
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetGroup:
     """Drop the group from the store once everything of it is gone."""
 
@@ -221,4 +246,7 @@ Action = (
     | ForgetGroup
     | ForgetClusterNode
     | RetireNodes
+    | JoinAsPrimary
+    | MoveSlots
+    | RecordShards
 )

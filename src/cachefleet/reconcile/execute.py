@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
-from cachefleet.model.spec import GroupSpec
+from cachefleet.model.spec import GroupSpec, SlotRange
 from cachefleet.reconcile.actions import (
     Action,
     ApplyParameters,
@@ -22,13 +22,16 @@ from cachefleet.reconcile.actions import (
     ForgetGroup,
     ForgetNodes,
     FormCluster,
+    JoinAsPrimary,
     JoinCluster,
     Listen,
     Monitor,
+    MoveSlots,
     PlannedFailover,
     Promote,
     RecordEngineVersion,
     RecordOperation,
+    RecordShards,
     ReplicaOf,
     RepointSentinels,
     RestartNode,
@@ -111,6 +114,12 @@ class Executor:
                 await engine.forget_cluster_node(spec, node)
             case RetireNodes(node_ids):
                 self._retire_nodes(spec, node_ids)
+            case JoinAsPrimary(node):
+                await engine.join_as_primary(spec, node)
+            case MoveSlots(source, target, slots):
+                await engine.move_slots(spec, source, target, slots)
+            case RecordShards(slots, removed):
+                self._record_shards(spec, dict(slots), removed)
             case _:
                 assert_never(action)
 
@@ -141,6 +150,23 @@ class Executor:
                 replace(n, deleting=True) if n.node_id in node_ids else n for n in record.spec.nodes
             )
             self._store.update_spec(replace(record.spec, nodes=nodes))
+
+    def _record_shards(
+        self, spec: GroupSpec, slots: dict[str, tuple[SlotRange, ...]], removed: tuple[str, ...]
+    ) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is None:
+                return
+            shards = tuple(
+                replace(shard, slots=slots.get(shard.shard_id, shard.slots))
+                for shard in record.spec.shards
+                if shard.shard_id not in removed
+            )
+            nodes = tuple(
+                replace(n, deleting=True) if n.shard_id in removed else n for n in record.spec.nodes
+            )
+            self._store.update_spec(replace(record.spec, shards=shards, nodes=nodes))
 
     def _forget_group(self, spec: GroupSpec) -> None:
         with self._store.transaction():

@@ -20,6 +20,7 @@ from cachefleet.api.actions import (
     parameter_groups,
     replication_groups,
     scaling,
+    shards,
     tags,
 )
 from cachefleet.api.app import ApiRequest, Handler
@@ -37,6 +38,9 @@ ACTIONS: dict[str, _Action] = {
     "IncreaseReplicaCount": scaling.increase_replica_count,
     "DecreaseReplicaCount": scaling.decrease_replica_count,
     "ListAllowedNodeTypeModifications": scaling.list_allowed_node_type_modifications,
+    "ModifyReplicationGroupShardConfiguration": (
+        shards.modify_replication_group_shard_configuration
+    ),
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
     "DeleteCacheCluster": cache_clusters.delete_cache_cluster,

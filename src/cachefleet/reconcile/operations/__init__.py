@@ -24,6 +24,7 @@ from cachefleet.model.operations import (
     Operation,
     RebootParams,
     ReplicaCountParams,
+    ReshardParams,
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
@@ -32,6 +33,7 @@ from cachefleet.reconcile.operations.failover_setting import plan_failover_setti
 from cachefleet.reconcile.operations.node_type import plan_node_type
 from cachefleet.reconcile.operations.reboot import plan_reboot
 from cachefleet.reconcile.operations.replicas import plan_replicas
+from cachefleet.reconcile.operations.resharding import plan_resharding
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
@@ -68,5 +70,7 @@ def plan_operation(
             plan_replicas(draft, operation, params, observation, now)
         case NodeTypeParams():
             plan_node_type(draft, operation, params, observation, now)
+        case ReshardParams():
+            plan_resharding(draft, operation, params, observation, now)
         case _:
             assert_never(params)
