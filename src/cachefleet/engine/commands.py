@@ -11,7 +11,6 @@ connection with ``timeout`` for connect and every reply, and no retries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Mapping
 
@@ -27,6 +26,7 @@ from cachefleet.engine.client import (
     session,
 )
 from cachefleet.errors import NodeCommandFailed
+from cachefleet.model.engines import version_tuple
 
 #: How long a coordinated failover may hold writes; past it the primary resumes them by itself
 #: (the control plane need not live), and the failover gives up.
@@ -201,10 +201,12 @@ async def save(node: NodeAccess, timeout: float = 60.0, hold_writes: bool = Fals
 
     ``hold_writes``: the node is about to stop; ``CLIENT PAUSE <timeout> WRITE`` first, so that
     no write is acknowledged after the save (writers wait, then find the node gone and retry).
-    An engine without the ``WRITE`` mode (6.0) saves without the pause.
+    An engine without the ``WRITE`` mode (6.0, whose pause would hold the ``SAVE`` too) saves
+    without the pause.
     """
     async with session(node, timeout) as client:
         if hold_writes:
-            with contextlib.suppress(NodeCommandFailed):  # 6.0 knows no WRITE mode
+            version = str((await client.info("server")).get("redis_version", "0"))
+            if version_tuple(version)[:2] >= (6, 2):  # before 6.2 a pause holds every command
                 await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
         await execute(client, "SAVE")
