@@ -359,3 +359,62 @@ def export_not_available() -> NotAvailableYet:
         parameter="TargetBucket",
         problem="not-available",
     )
+
+
+# --- scaling -----------------------------------------------------------------------------------
+
+
+class NoOperation(DomainError):
+    """A change that would change nothing (NoOperationFault)."""
+
+
+def replica_count_unchanged(shard: str, count: int) -> NoOperation:
+    """IncreaseReplicaCount / DecreaseReplicaCount asking for the counts the shards already
+    have (a shard that has its count already is left alone while others change)."""
+    return NoOperation(
+        f"No node group changes: node group {shard} already has {count} replicas.",
+        parameter="NewReplicaCount",
+        problem="unchanged",
+        facts={"node_group": shard, "count": count},
+    )
+
+
+def replica_count_out_of_range(count: int, low: int, high: int) -> InvalidParameter:
+    """A replica count outside what the shard's settings allow."""
+    return InvalidParameter(
+        f"The number of replicas per node group must be between {low} and {high}; got {count}.",
+        parameter="NewReplicaCount",
+        problem="out-of-range",
+        facts={"min": low, "max": high, "count": count},
+    )
+
+
+def apply_immediately_required() -> InvalidParameter:
+    """A scaling request with ApplyImmediately false, which ElastiCache does not support."""
+    return InvalidParameter(
+        "ApplyImmediately=false is not supported for this operation: set ApplyImmediately to true.",
+        parameter="ApplyImmediately",
+        problem="required",
+    )
+
+
+def node_type_too_small(node_type: str, used: int, available: int) -> InvalidParameterCombination:
+    """A scale-down to a node type whose memory cannot hold the data a shard holds."""
+    return InvalidParameterCombination(
+        f"Cannot scale down to {node_type}: a node uses {used} bytes of memory, more than the "
+        f"{available} bytes available on {node_type}.",
+        parameter="CacheNodeType",
+        problem="too-small",
+        facts={"node_type": node_type, "used": used, "available": available},
+    )
+
+
+def nodes_per_cluster_exceeded(total: int, quota: int, parameter: str) -> QuotaExceeded:
+    """A group that would have more nodes than the nodes-per-cluster quota."""
+    return QuotaExceeded(
+        f"The number of nodes in the replication group ({total}) would exceed the quota of "
+        f"{quota} nodes per cluster.",
+        quota="nodes-per-cluster",
+        parameter=parameter,
+        facts={"nodes": total, "quota": quota},
+    )

@@ -56,14 +56,17 @@ def test_the_modify_page_shows_every_setting_and_those_not_available_yet(
     for label in (
         "Description", "Engine version", "Parameter group", "Multi-AZ", "Auto-failover",
         "Primary node", "Start day", "Snapshot window (UTC)", "Auto upgrade minor versions",
-        "Apply immediately", "During the next maintenance window",
+        "Apply immediately", "During the next maintenance window", "Node type",
+        "Number of replicas",
     ):  # fmt: skip
         assert f">{label}</label>" in html or f">{label} " in html, label
     text = text_of(html)
     assert "Redis OSS 7.0.15 (no change)" in text
     assert "No newer version is installed on this host." in text
     assert '<option value="orders-002">orders-002</option>' in html  # the replica
-    for label in ("Node type", "Security groups"):
+    assert "cache.t4g.micro (no change)" in text and "Now 1." in text
+    assert '<option value="cache.t4g.small">cache.t4g.small</option>' in html
+    for label in ("Security groups",):
         assert f"{label} not available yet" in text
     assert 'id="backup_retention" name="backup_retention" value="0"' in html
     assert 'id="auto_failover" name="auto_failover" value="on" checked' in html
@@ -292,3 +295,36 @@ def test_slow_log_delivery_is_turned_on_and_off_from_the_modify_page(
     off = form_of(record, step="modify")
     client.post("/caches/orders/modify", off)
     assert groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries == ()
+
+
+def test_a_node_type_change_is_reviewed_then_accepted_as_an_operation(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    fields = form_of(orders, node_type="cache.t4g.small", step="review")
+    answer = client.post("/caches/orders/modify", fields)
+    assert review_rows(answer.text) == [
+        "Node type cache.t4g.micro cache.t4g.small, applied immediately"
+    ]
+    assert ctx.store.active_operations(SCOPE, "orders") == []
+    done = client.post("/caches/orders/modify", {**fields, "step": "modify"})
+    assert done.status_code == 303
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert operation.kind is OperationKind.NODE_TYPE
+
+
+def test_the_replica_count_is_changed_on_its_own_through_the_replica_calls(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    mixed = form_of(orders, replicas="2", description="other", step="review")
+    refused = client.post("/caches/orders/modify", mixed)
+    assert refused.status_code == 400 and "on its own" in text_of(refused.text)
+    too_few = client.post("/caches/orders/modify", form_of(orders, replicas="0", step="review"))
+    assert too_few.status_code == 400
+    assert "at least 2 cache clusters" in text_of(too_few.text)
+    fields = form_of(orders, replicas="3", step="review")
+    assert review_rows(client.post("/caches/orders/modify", fields).text) == ["Replicas 1 3"]
+    assert client.post("/caches/orders/modify", {**fields, "step": "modify"}).status_code == 303
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert operation.kind is OperationKind.ADD_REPLICAS
+    record = ctx.store.get_group(SCOPE, "orders")
+    assert record is not None and len(record.spec.live_nodes) == 4

@@ -16,13 +16,21 @@ from cachefleet.model.observed import GroupObservation, NodeObservation, Replica
 from cachefleet.model.operations import (
     FailoverProgress,
     FailoverStep,
+    NodeTypeParams,
     Operation,
+    ReshardParams,
+    ReshardProgress,
+    ReshardStep,
     new_failover_setting,
+    new_node_type_change,
     new_promotion,
     new_reboot,
+    new_replica_count,
+    new_reshard,
     new_test_failover,
     new_upgrade,
 )
+from cachefleet.model.resharding import SlotMove
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus, Role
 from cachefleet.service import clusters, operations
@@ -226,15 +234,25 @@ def lag_charts(html: str) -> dict[str, str]:
 
 def test_every_kind_of_operation_has_its_line() -> None:
     later = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+    moves = (SlotMove(8192, 16383, "0001", "0002"),)
+    resharding = new_reshard(ReshardParams(moves, added=("0002",)), NOW)
     lines = [
         operation_line(new_promotion("0001", "g-001", "g-003", NOW)).text,
         operation_line(new_failover_setting(True, NOW)).text,
         operation_line(new_reboot(("g-002",), NOW)).text,
         operation_line(new_upgrade("7.0.15", "", NOW, not_before=later)).text,
+        operation_line(new_replica_count(("g-004",), (), NOW)).text,
+        operation_line(new_replica_count((), ("g-002",), NOW)).text,
+        operation_line(new_node_type_change(NodeTypeParams("cache.t4g.small", "x"), NOW)).text,
+        operation_line(resharding.advanced(ReshardProgress(ReshardStep.MIGRATE, 2048), NOW)).text,
     ]
     assert lines == [
         "Promoting shard 0001 — making g-003 the primary",
         "Turning automatic failover on — having the Sentinels watch",
         "Rebooting — g-002",
         "Upgrading the engine to 7.0.15 — in the maintenance window, from 2026-12-06 05:00 UTC",
+        "Adding replicas — g-004",
+        "Removing replicas — g-002",
+        "Changing the node type to cache.t4g.small — synchronising nodes of the new type",
+        "Adding shards — 25% of 8192 slots moved",
     ]

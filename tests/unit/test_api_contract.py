@@ -103,6 +103,18 @@ def test_catalogue_and_events(api: ApiClient) -> None:
         ("DeleteSnapshot", {"SnapshotName": "nope"}, "SnapshotNotFoundFault", 404),
         ("CopySnapshot", {"SourceSnapshotName": "nope", "TargetSnapshotName": "t"},
          "SnapshotNotFoundFault", 404),
+        ("IncreaseReplicaCount", {"ReplicationGroupId": "nope", "NewReplicaCount": 2,
+                                  "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
+        ("DecreaseReplicaCount", {"ReplicationGroupId": "nope", "NewReplicaCount": 1,
+                                  "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
+        ("ListAllowedNodeTypeModifications", {"CacheClusterId": "nope"},
+         "CacheClusterNotFound", 404),
+        ("ModifyReplicationGroupShardConfiguration", {"ReplicationGroupId": "nope",
+                                                      "NodeGroupCount": 3,
+                                                      "ApplyImmediately": True},
+         "ReplicationGroupNotFoundFault", 404),
     ],
 )  # fmt: skip
 def test_errors_on_the_wire(

@@ -20,6 +20,7 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
+    NoOperation,
     NotAvailableYet,
     NotFound,
     QuotaExceeded,
@@ -163,6 +164,7 @@ FIXED: dict[type[DomainError], AwsError] = {
     ),
     # The message carries the explanation of what cachefleet does not do yet.
     NotAvailableYet: INVALID_PARAMETER_VALUE,
+    NoOperation: AwsError("NoOperationFault", "NoOperationFault", 400),
 }
 """Domain errors whose AWS error is the same whatever the resource kind."""
 

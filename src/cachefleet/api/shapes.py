@@ -91,12 +91,19 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["PrimaryClusterId"] = pending.primary_cluster_id
     if pending.automatic_failover:
         values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
+    if pending.slot_migration is not None:
+        values["Resharding"] = {"SlotMigration": {"ProgressPercentage": pending.slot_migration}}
     return values
 
 
 def _cluster_pending(pending: PendingChanges) -> dict[str, Any]:
     """A cache cluster's PendingModifiedValues."""
-    return {"EngineVersion": pending.engine_version} if pending.engine_version else {}
+    values: dict[str, Any] = {}
+    if pending.engine_version:
+        values["EngineVersion"] = pending.engine_version
+    if pending.node_type:
+        values["CacheNodeType"] = pending.node_type
+    return values
 
 
 def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:

@@ -21,9 +21,16 @@ from cachefleet.model.operations import (
     FailoverProgress,
     FailoverSettingParams,
     FailoverStep,
+    NodeTypeParams,
+    NodeTypeProgress,
+    NodeTypeStep,
     Operation,
     OperationProgress,
     RebootParams,
+    ReplicaCountParams,
+    ReshardParams,
+    ReshardProgress,
+    ReshardStep,
     RestoreParams,
     SnapshotParams,
     UpgradeParams,
@@ -198,8 +205,39 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", "Taking a backup", name, retry)
         case RestoreParams():
             return OperationLine("", "Restoring data", "loading the backup", retry)
+        case ReplicaCountParams(added=added, removed=removed):
+            if added:
+                return OperationLine("", "Adding replicas", ", ".join(added), retry)
+            return OperationLine("", "Removing replicas", ", ".join(removed), retry)
+        case ReshardParams(added=added, removed=removed):
+            what = "Adding shards" if added else "Removing shards" if removed else "Rebalancing"
+            return OperationLine("", what, _reshard_step(operation.progress, params), retry)
+        case NodeTypeParams(to_type=to_type):
+            progress = operation.progress
+            step = _NODE_TYPE_STEPS[progress.step] if isinstance(progress, NodeTypeProgress) else ""
+            return OperationLine("", f"Changing the node type to {to_type}", step, retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
+
+
+_NODE_TYPE_STEPS = {
+    NodeTypeStep.SYNC: "synchronising nodes of the new type",
+    NodeTypeStep.SWITCH: "handing each shard's primary over to a new node",
+    NodeTypeStep.RETIRE: "removing the old nodes",
+}
+
+
+def _reshard_step(progress: OperationProgress, params: ReshardParams) -> str:
+    if not isinstance(progress, ReshardProgress):
+        return ""
+    match progress.step:
+        case ReshardStep.JOIN:
+            return "new shards joining the cluster"
+        case ReshardStep.MIGRATE:
+            share = progress.moved / params.total if params.total else 1.0
+            return f"{share:.0%} of {params.total} slots moved"
+        case ReshardStep.SETTLE:
+            return "slots moved; removing what is left"
 
 
 def _when(operation: Operation) -> str:

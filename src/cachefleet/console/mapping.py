@@ -340,6 +340,8 @@ _MODIFY_FIELDS: dict[str, str] = {
     "SnapshotWindow": "snapshot_window",
     "SnapshotRetentionLimit": "backup_retention",
     "PrimaryClusterId": "primary",
+    "CacheNodeType": "node_type",
+    "NewReplicaCount": "replicas",
 }
 
 

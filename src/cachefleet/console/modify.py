@@ -26,6 +26,8 @@ from cachefleet.console.modify_form import (
     current_form,
     posted_form,
     primary_choices,
+    replica_change,
+    replica_count,
     target_label,
     target_value,
 )
@@ -35,9 +37,11 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import modify, notifications, parameter_groups
+from cachefleet.service import modify, notifications, parameter_groups, replicas
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
+from cachefleet.service.node_types import allowed_node_types
+from cachefleet.service.replicas import ReplicaChange
 
 # The settings of ElastiCache's Modify page whose backend has not landed.
 NOT_YET = ("Security groups",)
@@ -79,7 +83,11 @@ class ModifyPages(PagesOfACache):
             return self._form(request, region, scope, record, form)
         try:
             settings, lines = changes_of(form, record)
-            call = self._call(scope, record.spec.group_id, settings)
+            resize = replica_change(form, record)
+            if resize is not None:
+                call = _resize_call(scope, record, resize)
+            else:
+                call = self._call(scope, record.spec.group_id, settings)
             if step != "modify":
                 rehearse(self._ctx, call)
                 return self._review(request, region, record, form, lines)
@@ -148,10 +156,22 @@ class ModifyPages(PagesOfACache):
             "targets": [(target_value(spec.engine, *move), target_label(*move)) for move in moves],
             "families": families,
             "primaries": primary_choices(record),
+            "node_types": allowed_node_types(spec.node_type),
+            "replicas": replica_count(record),
             "days": DAYS,
             "not_yet": NOT_YET,
             "topics": notifications.topics_of(self._ctx, scope),
         }
+
+
+def _resize_call(
+    scope: Scope, record: GroupRecord, change: ReplicaChange
+) -> Callable[[ServiceContext], object]:
+    """IncreaseReplicaCount or DecreaseReplicaCount, as the new count asks."""
+    group_id = record.spec.group_id
+    if change.new_count is not None and change.new_count > replica_count(record):
+        return lambda ctx: replicas.increase_replicas(ctx, scope, group_id, change)
+    return lambda ctx: replicas.decrease_replicas(ctx, scope, group_id, change)
 
 
 def _summary(record: GroupRecord) -> dict[str, Any]:

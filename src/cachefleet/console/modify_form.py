@@ -18,8 +18,10 @@ from cachefleet.model.logs import CLOUDWATCH, SLOW_LOG
 from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
+from cachefleet.service.layout import MAX_REPLICAS
 from cachefleet.service.logs import LogDeliveryRequest
 from cachefleet.service.modify import ModifySettings
+from cachefleet.service.replicas import ReplicaChange
 
 KEEP = "keep"
 SPECIFY = "specify"
@@ -51,6 +53,8 @@ class ModifyForm:
     slow_log_format: str = "json"
     slow_log_group: str = ""
     backup_retention: str = ""  # days; "" for no change
+    node_type: str = ""  # '' for no change
+    replicas: str = ""  # replicas per shard, as typed ('' for no change)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -62,6 +66,7 @@ class ModifyForm:
             "primary": self.primary, "sns_topic": self.sns_topic,
             "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
             "backup_retention": self.backup_retention,
+            "node_type": self.node_type, "replicas": self.replicas,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -118,6 +123,8 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         slow_log_format=fields.get("slow_log_format", "json"),
         slow_log_group=fields.get("slow_log_group", "").strip(),
         backup_retention=fields.get("backup_retention", "").strip(),
+        node_type=fields.get("node_type", ""),
+        replicas=fields.get("replicas", "").strip() if group else "",
     )
 
 
@@ -247,6 +254,19 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
+    if form.node_type and form.node_type != spec.node_type:
+        settings["node_type"] = form.node_type
+        settings["apply_immediately"] = True  # the only way cachefleet offers
+        shown = f"{form.node_type}, applied immediately"
+        lines.append(Change("Node type", spec.node_type, shown))
+    resize = replica_change(form, record)
+    if resize is not None:
+        if lines:
+            raise FormErrors(
+                {"replicas": "Change the number of replicas on its own, without other changes."}
+            )
+        label = "Replicas per shard" if spec.cluster_mode is ClusterMode.ENABLED else "Replicas"
+        lines.append(Change(label, str(replica_count(record)), form.replicas))
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
@@ -256,6 +276,31 @@ def _days(text: str) -> int:
     if not text.isdigit():
         raise FormErrors({"backup_retention": "Enter a whole number of days."})
     return int(text)
+
+
+def replica_count(record: GroupRecord) -> int:
+    """The replicas per shard the group has now (the fewest, should shards differ)."""
+    spec = record.spec
+    return (
+        min(len([n for n in spec.nodes_of(s.shard_id) if not n.deleting]) for s in spec.shards) - 1
+    )
+
+
+def replica_change(form: ModifyForm, record: GroupRecord) -> ReplicaChange | None:
+    """The IncreaseReplicaCount / DecreaseReplicaCount the form asks for (None: no change).
+
+    :raises FormErrors: a count that is not a whole number.
+    """
+    if not form.replicas or record.spec.kind is not ResourceKind.REPLICATION_GROUP:
+        return None
+    if not form.replicas.isdigit():
+        raise FormErrors(
+            {"replicas": f"Enter a whole number of replicas from 0 to {MAX_REPLICAS}."}
+        )
+    count = int(form.replicas)
+    if count == replica_count(record):
+        return None
+    return ReplicaChange(new_count=count)
 
 
 def _window(form: ModifyForm) -> str:

@@ -22,7 +22,7 @@ from cachefleet.engine.client import (
     session,
 )
 from cachefleet.engine.waiting import run_all, wait_for
-from cachefleet.errors import NodeCommandFailed
+from cachefleet.errors import EngineError, NodeCommandFailed
 
 SLOT_COUNT = 16384
 FORM_TIMEOUT_S = 15.0
@@ -227,6 +227,25 @@ async def forget_node(
     :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
     """
     await run_all(_forget(member, node_id, timeout) for member in members)
+
+
+async def forget_address(
+    members: Sequence[NodeAccess], address: str, port: int, timeout: float = DEFAULT_TIMEOUT_S
+) -> None:
+    """Make every member forget the node they know at ``address:port`` (a node removed for
+    good, stopped first). Idempotent: nothing to do once no member that answers knows it.
+
+    :raises NodeUnreachable: / :raises NodeCommandFailed: as `forget_node`.
+    """
+    ids: set[str] = set()
+    for member in members:
+        try:
+            topology = await cluster_topology(member, timeout=timeout)
+        except EngineError:
+            continue  # another member tells; forget_node then tries this one again
+        ids |= {n.node_id for n in topology if (n.address, n.port) == (address, port)}
+    for node_id in sorted(ids):
+        await forget_node(members, node_id, timeout)
 
 
 async def failover(

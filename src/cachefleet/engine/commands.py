@@ -26,6 +26,7 @@ from cachefleet.engine.client import (
     session,
 )
 from cachefleet.errors import NodeCommandFailed
+from cachefleet.model.engines import version_tuple
 
 #: How long a coordinated failover may hold writes; past it the primary resumes them by itself
 #: (the control plane need not live), and the failover gives up.
@@ -227,8 +228,18 @@ async def kill_normal_clients(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT
         return as_int(killed)
 
 
-async def save(node: NodeAccess, timeout: float = 60.0) -> None:
+async def save(node: NodeAccess, timeout: float = 60.0, hold_writes: bool = False) -> None:
     """Write the node's dataset to its RDB file now (``SAVE``, synchronous): what a restart on
-    the same directory then loads. Bounded by ``timeout``."""
+    the same directory then loads. Bounded by ``timeout``.
+
+    ``hold_writes``: the node is about to stop; ``CLIENT PAUSE <timeout> WRITE`` first, so that
+    no write is acknowledged after the save (writers wait, then find the node gone and retry).
+    An engine without the ``WRITE`` mode (6.0, whose pause would hold the ``SAVE`` too) saves
+    without the pause.
+    """
     async with session(node, timeout) as client:
+        if hold_writes:
+            version = str((await client.info("server")).get("redis_version", "0"))
+            if version_tuple(version)[:2] >= (6, 2):  # before 6.2 a pause holds every command
+                await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
         await execute(client, "SAVE")

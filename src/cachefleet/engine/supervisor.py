@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
-from cachefleet.engine import cluster, commands, process, rdbseed, rdbstream, sentinel
+from cachefleet.engine import cluster, commands, process, rdbseed, rdbstream, resharding, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, refused
 from cachefleet.engine.conf import NodeConfig, SentinelConfig
@@ -257,13 +257,14 @@ class HostEngine:
         parameters: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
-        held; ``keep_data`` first writes its RDB with ``SAVE``) and start it again on its own
+        held; ``keep_data`` first holds writes and writes its RDB with ``SAVE``, so no write
+        acknowledged before the stop is lost) and start it again on its own
         directory, with the group's engine version and a freshly rendered config."""
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
         await self._connections.forget(_access(node))
         if pid is not None and keep_data:
-            await commands.save(_access(node))
+            await commands.save(_access(node), hold_writes=True)
         if pid is not None:
             await process.stop(pid, _access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, False, parameters)
@@ -347,6 +348,29 @@ class HostEngine:
         new_id = await cluster.add_replica(_access(node), _access(primary), others)
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
+
+    async def join_as_primary(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Bring a new shard's fresh node in as a primary without slots."""
+        serving = {shard.shard_id for shard in spec.shards if shard.slots}
+        members = [_access(n) for n in spec.live_nodes if n.shard_id in serving]
+        await resharding.join_as_primary(_access(node), members)
+
+    async def move_slots(
+        self, spec: GroupSpec, source: NodeSpec, target: NodeSpec, slots: tuple[int, ...]
+    ) -> None:
+        """Move hash slots with their keys from one primary to another."""
+        started = time.monotonic()
+        keys = await resharding.move_slots(_access(source), _access(target), slots)
+        took = time.monotonic() - started
+        log.info(
+            "%s: moved %d slots (%d keys) from %s to %s in %.2f s",
+            spec.group_id, len(slots), keys, source.node_id, target.node_id, took,
+        )  # fmt: skip
+
+    async def forget_cluster_node(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have every other live member of the cluster forget the removed node."""
+        others = [_access(n) for n in spec.live_nodes if n != node]
+        await cluster.forget_address(others, node.address, node.port)
 
     async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
         """Promote ``candidate`` without losing an acknowledged write; return once it is the

@@ -137,3 +137,18 @@ def restore_succeeded(group_id: str, origin: str) -> str:
 def restore_failed(group_id: str, reason: str) -> str:
     """A new group could not be seeded; it is marked failed, nothing else is touched."""
     return f"Restore failed for {group_id}: {reason}"
+
+
+def node_type_changed(group_id: str, node_type: str) -> str:
+    """Every node of the group runs on the new node type."""
+    return f"Modified node type of {group_id} to {node_type}"
+
+
+def resharding_started(group_id: str, shards: int) -> str:
+    """A resharding was accepted."""
+    return f"Resharding of {group_id} to {shards} node groups started"
+
+
+def resharding_completed(group_id: str, shards: int) -> str:
+    """Every slot moved; the group has its new node groups."""
+    return f"Resharding of {group_id} to {shards} node groups completed"

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from cachefleet.model.engines import REDIS
+from cachefleet.model.resharding import SlotMove
 from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.state import PendingChanges
 
@@ -32,6 +33,10 @@ class OperationKind(StrEnum):
     UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
     SNAPSHOT = "snapshot"  # CreateSnapshot, automatic backups, FinalSnapshotIdentifier
     RESTORE = "restore"  # a create with SnapshotName / SnapshotArns
+    ADD_REPLICAS = "increase-replica-count"
+    REMOVE_REPLICAS = "decrease-replica-count"
+    NODE_TYPE = "node-type"  # ModifyReplicationGroup / ModifyCacheCluster CacheNodeType
+    RESHARD = "reshard"  # ModifyReplicationGroupShardConfiguration
 
 
 class OperationStatus(StrEnum):
@@ -184,6 +189,90 @@ class RestoreProgress:
     placed by slot are written with ``RESTORE … REPLACE`` (a repeat after a crash is harmless)."""
 
 
+# --- IncreaseReplicaCount / DecreaseReplicaCount ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaCountParams:
+    """Replicas added (already in the group's spec, written when the request was accepted) and
+    replicas removed (marked deleting then): the operation ends once every added replica is in
+    sync and every removed one is gone."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaCountProgress:
+    """Nothing to remember: which replicas serve, and which are gone, is read off the group."""
+
+
+# --- CacheNodeType -----------------------------------------------------------------------------
+
+
+class NodeTypeStep(StrEnum):
+    """The steps of a node-type change, in order."""
+
+    SYNC = "sync"  # nodes without replicas restarted on the new type; new nodes in sync
+    SWITCH = "switch"  # each shard's primary handed to a node of the new type
+    RETIRE = "retire"  # the old nodes removed
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTypeParams:
+    """A change of node type from ``from_type`` to ``to_type``: in each shard with replicas,
+    ``added`` nodes of the new type (in the spec from the start) take over from ``replaced``;
+    ``in_place`` nodes (shards without replicas) restart on the new type with their data."""
+
+    to_type: str
+    from_type: str
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    in_place: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTypeProgress:
+    """How far a node-type change got: its step, and the in-place nodes already restarted."""
+
+    step: NodeTypeStep = NodeTypeStep.SYNC
+    restarted: tuple[str, ...] = ()
+
+
+# --- ModifyReplicationGroupShardConfiguration ---------------------------------------------------
+
+
+class ReshardStep(StrEnum):
+    """The steps of a resharding, in order."""
+
+    JOIN = "join"  # the new shards' nodes in the cluster (none for a scale-in)
+    MIGRATE = "migrate"  # the slots moved, a batch at a time
+    SETTLE = "settle"  # the layout written, removed shards' nodes gone
+
+
+@dataclass(frozen=True, slots=True)
+class ReshardParams:
+    """Shards added (in the spec from the start, without slots) or removed (their slots moved
+    away first), and the slot moves that spread the slots evenly over the remaining ones."""
+
+    moves: tuple[SlotMove, ...]
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """How many slots move."""
+        return sum(move.size for move in self.moves)
+
+
+@dataclass(frozen=True, slots=True)
+class ReshardProgress:
+    """How far a resharding got: its step and how many slots (in the moves' order) moved."""
+
+    step: ReshardStep = ReshardStep.JOIN
+    moved: int = 0
+
+
 OperationParams = (
     FailoverParams
     | FailoverSettingParams
@@ -191,6 +280,9 @@ OperationParams = (
     | UpgradeParams
     | SnapshotParams
     | RestoreParams
+    | ReplicaCountParams
+    | NodeTypeParams
+    | ReshardParams
 )
 OperationProgress = (
     FailoverProgress
@@ -199,6 +291,9 @@ OperationProgress = (
     | UpgradeProgress
     | SnapshotProgress
     | RestoreProgress
+    | ReplicaCountProgress
+    | NodeTypeProgress
+    | ReshardProgress
 )
 
 #: Each kind's params and progress types, for the store to decode them.
@@ -210,6 +305,10 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
     OperationKind.SNAPSHOT: (SnapshotParams, SnapshotProgress),
     OperationKind.RESTORE: (RestoreParams, RestoreProgress),
+    OperationKind.ADD_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
+    OperationKind.REMOVE_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
+    OperationKind.NODE_TYPE: (NodeTypeParams, NodeTypeProgress),
+    OperationKind.RESHARD: (ReshardParams, ReshardProgress),
 }
 
 
@@ -342,6 +441,23 @@ def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operat
     )
 
 
+def new_replica_count(added: tuple[str, ...], removed: tuple[str, ...], now: datetime) -> Operation:
+    """A new IncreaseReplicaCount (``added``) or DecreaseReplicaCount (``removed``)."""
+    kind = OperationKind.ADD_REPLICAS if added else OperationKind.REMOVE_REPLICAS
+    params = ReplicaCountParams(added, removed)
+    return Operation(kind, params, ReplicaCountProgress(), now, updated_at=now)
+
+
+def new_node_type_change(params: NodeTypeParams, now: datetime) -> Operation:
+    """A new change of node type."""
+    return Operation(OperationKind.NODE_TYPE, params, NodeTypeProgress(), now, updated_at=now)
+
+
+def new_reshard(params: ReshardParams, now: datetime) -> Operation:
+    """A new resharding."""
+    return Operation(OperationKind.RESHARD, params, ReshardProgress(), now, updated_at=now)
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -355,4 +471,9 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             pending = replace(pending, automatic_failover=state)
         elif isinstance(params, UpgradeParams):
             pending = replace(pending, engine_version=params.to_version)
+        elif isinstance(params, NodeTypeParams):
+            pending = replace(pending, node_type=params.to_type)
+        elif isinstance(params, ReshardParams) and isinstance(operation.progress, ReshardProgress):
+            done = operation.progress.moved / params.total if params.total else 1.0
+            pending = replace(pending, slot_migration=round(100 * done, 1))
     return pending

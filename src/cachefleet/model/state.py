@@ -39,6 +39,8 @@ class PendingChanges:
     primary_cluster_id: str = ""
     automatic_failover: str = ""  # "enabling" or "disabling"
     engine_version: str = ""  # the version an upgrade under way or waiting will run
+    node_type: str = ""  # the node type a node-type change under way moves to
+    slot_migration: float | None = None  # a resharding's progress, in percent of its slots
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.operations import Operation
 from cachefleet.model.snapshots import SeedFile
-from cachefleet.model.spec import NodeSpec
+from cachefleet.model.spec import NodeSpec, SlotRange
 from cachefleet.model.status import EndpointKind
 
 
@@ -197,6 +197,46 @@ class ForgetNodes:
 
 
 @dataclass(frozen=True, slots=True)
+class ForgetClusterNode:
+    """Have the cluster's other members forget a node removed for good (cluster mode
+    enabled), so that nobody keeps it as a failed member."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RetireNodes:
+    """Mark these nodes deleting in the spec (the planner then stops and forgets them)."""
+
+    node_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAsPrimary:
+    """Bring a new shard's fresh node into the cluster as a primary without slots."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class MoveSlots:
+    """Move these hash slots, with their keys, from one shard's primary to another's."""
+
+    source: NodeSpec
+    target: NodeSpec
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordShards:
+    """Write the shards' slots once a resharding moved them; drop the removed shards and mark
+    their nodes deleting."""
+
+    slots: tuple[tuple[str, tuple[SlotRange, ...]], ...]
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ForgetGroup:
     """Drop the group from the store once everything of it is gone."""
 
@@ -269,4 +309,9 @@ Action = (
     | DeleteAfterSnapshot
     | SeedNode
     | PlaceKeys
+    | ForgetClusterNode
+    | RetireNodes
+    | JoinAsPrimary
+    | MoveSlots
+    | RecordShards
 )

@@ -15,6 +15,7 @@ from cachefleet.model.state import GroupState
 from cachefleet.model.status import GroupStatus, Role
 from cachefleet.reconcile.actions import (
     FormCluster,
+    JoinAsPrimary,
     JoinCluster,
     TakeOver,
 )
@@ -113,6 +114,11 @@ def _wait_or_take_over(
         draft.waits.append(f"primary {primary.node_id} lost: the cluster has no majority")
 
 
+def _new_shard(draft: Draft, node: NodeSpec) -> bool:
+    """Whether the node's shard is new (a resharding adds it without slots until they move)."""
+    return any(s.shard_id == node.shard_id and not s.slots for s in draft.spec.shards)
+
+
 def _in_cluster(seen: NodeObservation, size: int) -> bool:
     return seen.reachable and seen.cluster_ok and seen.cluster_known_nodes >= size
 
@@ -135,15 +141,26 @@ def _plan_cluster_node(
             restart(draft, node, None, now, fresh=False)
             return
         restart(draft, node, primary, now)
-        draft.actions.append(
-            JoinCluster(node, primary, draft.node_state(node.node_id).cluster_node_id)
-        )
+        if not _new_shard(draft, node):  # a new shard's replica joins once its primary has
+            draft.actions.append(
+                JoinCluster(node, primary, draft.node_state(node.node_id).cluster_node_id)
+            )
         return
     if not seen.reachable:
         draft.waits.append(f"{node.node_id} not answering")
         return
     size = len(draft.spec.live_nodes)
-    if size > 1 and seen.cluster_known_nodes <= 1 and observation.of(primary.node_id).is_primary:
+    new_shard = _new_shard(draft, node)
+    shard_size = len(draft.spec.nodes_of(node.shard_id))
+    if new_shard and node == primary and seen.cluster_known_nodes <= shard_size < size:
+        draft.actions.append(JoinAsPrimary(node))
+        draft.waits.append(f"{node.node_id} joining the cluster as a new shard's primary")
+        return
+    leader = observation.of(primary.node_id)
+    if size > 1 and seen.cluster_known_nodes <= 1 and leader.is_primary and node != primary:
+        if new_shard and leader.cluster_known_nodes <= shard_size:
+            draft.waits.append(f"{node.node_id} waits for {primary.node_id} to join the cluster")
+            return
         draft.actions.append(
             JoinCluster(node, primary, draft.node_state(node.node_id).cluster_node_id)
         )

@@ -20,7 +20,7 @@ from cachefleet.model import events as texts
 from cachefleet.model.ids import ArnType, ResourceKind, arn, cluster_arn, group_arn
 from cachefleet.model.operations import Operation, SnapshotParams
 from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
-from cachefleet.model.spec import Event, GroupSpec, NodeSpec
+from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
 from cachefleet.reconcile.actions import (
     Action,
     ApplyParameters,
@@ -28,20 +28,25 @@ from cachefleet.reconcile.actions import (
     DeleteAfterSnapshot,
     EventNote,
     Fence,
+    ForgetClusterNode,
     ForgetGroup,
     ForgetNodes,
     FormCluster,
+    JoinAsPrimary,
     JoinCluster,
     Listen,
     Monitor,
+    MoveSlots,
     PlaceKeys,
     PlannedFailover,
     Promote,
     RecordEngineVersion,
     RecordOperation,
+    RecordShards,
     ReplicaOf,
     RepointSentinels,
     RestartNode,
+    RetireNodes,
     Route,
     SeedNode,
     SnapshotShard,
@@ -137,6 +142,16 @@ class Executor:
                 await engine.seed_node(spec, node, seed)
             case PlaceKeys(files, primaries):
                 await engine.place_keys(spec, files, primaries)
+            case ForgetClusterNode(node):
+                await engine.forget_cluster_node(spec, node)
+            case RetireNodes(node_ids):
+                self._retire_nodes(spec, node_ids)
+            case JoinAsPrimary(node):
+                await engine.join_as_primary(spec, node)
+            case MoveSlots(source, target, slots):
+                await engine.move_slots(spec, source, target, slots)
+            case RecordShards(slots, removed):
+                self._record_shards(spec, dict(slots), removed)
             case _:
                 assert_never(action)
 
@@ -171,6 +186,33 @@ class Executor:
             self._store.update_spec(replace(record.spec, nodes=kept))
             for node_id in node_ids:
                 self._store.remove_tags(cluster_arn(spec.scope, node_id))
+
+    def _retire_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is None:
+                return
+            nodes = tuple(
+                replace(n, deleting=True) if n.node_id in node_ids else n for n in record.spec.nodes
+            )
+            self._store.update_spec(replace(record.spec, nodes=nodes))
+
+    def _record_shards(
+        self, spec: GroupSpec, slots: dict[str, tuple[SlotRange, ...]], removed: tuple[str, ...]
+    ) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is None:
+                return
+            shards = tuple(
+                replace(shard, slots=slots.get(shard.shard_id, shard.slots))
+                for shard in record.spec.shards
+                if shard.shard_id not in removed
+            )
+            nodes = tuple(
+                replace(n, deleting=True) if n.shard_id in removed else n for n in record.spec.nodes
+            )
+            self._store.update_spec(replace(record.spec, shards=shards, nodes=nodes))
 
     def _forget_group(self, spec: GroupSpec) -> None:
         with self._store.transaction():

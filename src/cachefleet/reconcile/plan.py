@@ -30,6 +30,7 @@ from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
     Fence,
+    ForgetClusterNode,
     ForgetGroup,
     ForgetNodes,
     Listen,
@@ -81,7 +82,7 @@ def plan_group(
         return _plan_delete(draft)
     if state.status is GroupStatus.CREATING:
         draft.seeds = seeds(spec, operations)
-    _retire_nodes(draft)
+    _retire_nodes(draft, observation)
     if spec.cluster_mode is ClusterMode.ENABLED:
         plan_cluster(draft, observation, now)
     else:
@@ -128,11 +129,21 @@ def _plan_delete(draft: Draft) -> Decision:
     return draft.decision(f"deleting: stopping {len(spec.nodes)} nodes")
 
 
-def _retire_nodes(draft: Draft) -> None:
-    retired = [node for node in draft.spec.nodes if node.deleting]
+def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
+    """Stop and forget the nodes marked deleting; one that serves as its shard's primary (a
+    failover made it one after it was marked) is kept until it has handed over."""
+    retired = []
+    for node in (n for n in draft.spec.nodes if n.deleting):
+        staying = any(not n.deleting for n in draft.spec.nodes_of(node.shard_id))
+        if observation.of(node.node_id).is_primary and staying:
+            draft.waits.append(f"{node.node_id} is a primary: not removed before it hands over")
+            continue
+        retired.append(node)
     if not retired:
         return
     draft.actions.extend(StopNode(node) for node in retired)
+    if draft.spec.cluster_mode is ClusterMode.ENABLED:
+        draft.actions.extend(ForgetClusterNode(node) for node in retired)
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
         draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())

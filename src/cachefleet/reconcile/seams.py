@@ -90,6 +90,20 @@ class Engine(Protocol):
         """Bring a fresh node into the cluster as a replica; forget its former cluster id."""
         ...
 
+    async def join_as_primary(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Bring a new shard's fresh node into the cluster as a primary without slots."""
+        ...
+
+    async def move_slots(
+        self, spec: GroupSpec, source: NodeSpec, target: NodeSpec, slots: tuple[int, ...]
+    ) -> None:
+        """Move hash slots, with their keys, from one primary to another (idempotent)."""
+        ...
+
+    async def forget_cluster_node(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have the other members of the group's cluster forget a node removed for good."""
+        ...
+
     async def planned_failover(self, spec: GroupSpec, shard_id: str, candidate: NodeSpec) -> None:
         """Promote a replica of the shard in place of its primary; returns once promoted."""
         ...

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    QuotaExceeded,
     cluster_mode_without_failover,
+    nodes_per_cluster_exceeded,
     preferred_azs_count,
 )
 from cachefleet.model.spec import FIRST_SHARD, SLOT_COUNT, SlotRange, shard_id, split_slots
@@ -84,7 +84,7 @@ def _single_shard_layout(req: CreateGroupRequest, azs: tuple[str, ...]) -> Layou
     if req.preferred_azs:
         if len(req.preferred_azs) != count:
             raise preferred_azs_count()
-        placement = tuple(_check_az(az, azs) for az in req.preferred_azs)
+        placement = tuple(check_az(az, azs) for az in req.preferred_azs)
     elif req.shards and req.shards[0].primary_az:
         first = req.shards[0]
         placement = _shard_azs(first, count - 1, azs, 0)
@@ -182,13 +182,7 @@ def _cluster_layout(
         )
     layout = Layout(ClusterMode.ENABLED, True, multi_az, tuple(shards))
     if layout.node_count > nodes_per_cluster:
-        raise QuotaExceeded(
-            f"The number of nodes in the replication group ({layout.node_count}) would exceed "
-            f"the quota of {nodes_per_cluster} nodes per cluster.",
-            quota="nodes-per-cluster",
-            parameter="NumNodeGroups",
-            facts={"nodes": layout.node_count, "quota": nodes_per_cluster},
-        )
+        raise nodes_per_cluster_exceeded(layout.node_count, nodes_per_cluster, "NumNodeGroups")
     return layout
 
 
@@ -334,22 +328,26 @@ def _shard_azs(
 ) -> tuple[str, ...]:
     placement = spread(replicas + 1, azs, index)
     if shard.primary_az:
-        placement = (_check_az(shard.primary_az, azs), *placement[1:])
+        placement = (check_az(shard.primary_az, azs), *placement[1:])
     if shard.replica_azs:
         if len(shard.replica_azs) != replicas:
             raise InvalidParameter(
                 f"The number of ReplicaAvailabilityZones ({len(shard.replica_azs)}) must equal "
                 f"the number of replicas ({replicas})."
             )
-        placement = (placement[0], *(_check_az(az, azs) for az in shard.replica_azs))
+        placement = (placement[0], *(check_az(az, azs) for az in shard.replica_azs))
     return placement
 
 
-def _check_az(az: str, azs: tuple[str, ...]) -> str:
+def check_az(az: str, azs: tuple[str, ...], parameter: str = "PreferredAvailabilityZone") -> str:
+    """``az`` if the region has it.
+
+    :raises InvalidParameter: an AZ the region does not have.
+    """
     if az not in azs:
         raise InvalidParameter(
             f"Availability Zone {az!r} is not available; choose one of {', '.join(azs)}.",
-            parameter="PreferredAvailabilityZone",
+            parameter=parameter,
             problem="unknown",
             facts={"az": az},
         )

@@ -17,6 +17,7 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
+    NotAvailableYet,
     cluster_mode_without_failover,
     engine_change_refused,
     engine_version_not_found,
@@ -32,7 +33,7 @@ from cachefleet.model.operations import (
 )
 from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
-from cachefleet.model.status import ClusterMode, GroupStatus, NodeStatus
+from cachefleet.model.status import ClusterMode, NodeStatus
 from cachefleet.model.windows import MaintenanceWindow
 from cachefleet.service import checks
 from cachefleet.service.clusters import ClusterView, find_cluster
@@ -40,8 +41,9 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover, check_multi_az_span
 from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
+from cachefleet.service.node_types import node_type_change
 from cachefleet.service.notifications import with_notification
-from cachefleet.service.operations import accept_operation
+from cachefleet.service.operations import accept_operation, check_modifiable, operation_running
 from cachefleet.service.parameter_groups import check_for_cache
 from cachefleet.service.snapshot_lookup import check_retention
 
@@ -61,6 +63,7 @@ class ModifySettings:
     engine_version: str | None = None
     engine: str | None = None  # ModifyReplicationGroup's Engine: redis → valkey only
     parameter_group: str | None = None
+    node_type: str | None = None
     apply_immediately: bool = False
     notification_topic_arn: str | None = None
     notification_topic_status: str | None = None
@@ -78,7 +81,7 @@ def modify_group(
     """
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
-        _check_available(ctx, scope, record)
+        check_modifiable(ctx, scope, record)
         spec = _with_settings(ctx, record.spec, change)
         failover = record.spec.automatic_failover
         if change.automatic_failover is not None or change.multi_az is not None:
@@ -86,8 +89,13 @@ def modify_group(
         promotion = _promotion(ctx, scope, record, spec, change)
         upgrade = _upgrade(ctx, scope, record, change)
         spec = _with_parameter_group(ctx, scope, spec, change, upgrade)
+        others = (upgrade, promotion, spec.automatic_failover != failover or None)
+        scaling = _scaling(ctx, scope, replace(record, spec=spec), change, others)
+        spec = scaling[0] if scaling is not None else spec
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
+        if scaling is not None:
+            record = accept_operation(ctx, scope, record, scaling[1])
         if upgrade is not None:
             record = accept_operation(ctx, scope, record, upgrade)
         if spec.automatic_failover != failover:
@@ -117,7 +125,7 @@ def modify_cluster(
                 f"Cache cluster {view.node.node_id} is a member of replication group "
                 f"{spec.group_id}: modify the replication group instead."
             )
-        if view.status is not NodeStatus.AVAILABLE or _running(ctx, scope, view.record):
+        if view.status is not NodeStatus.AVAILABLE or operation_running(ctx, scope, view.record):
             raise InvalidState(
                 f"Cache cluster {view.node.node_id} is not in available state to modify.",
                 Kind.CACHE_CLUSTER,
@@ -132,28 +140,47 @@ def modify_cluster(
         upgrade = _upgrade(ctx, scope, view.record, change)
         changed = _with_settings(ctx, spec, change)
         changed = _with_parameter_group(ctx, scope, changed, change, upgrade)
+        scaling = _scaling(ctx, scope, replace(view.record, spec=changed), change, (upgrade,))
+        changed = scaling[0] if scaling is not None else changed
         ctx.store.update_spec(changed)
         record = replace(view.record, spec=changed)
+        if scaling is not None:
+            record = accept_operation(ctx, scope, record, scaling[1])
         if upgrade is not None:
             record = accept_operation(ctx, scope, record, upgrade)
     ctx.wake(scope, spec.key)
     return ClusterView(record, view.node)
 
 
-def _check_available(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None:
-    """A group is modified when available, with no operation under way (one waiting for the
-    maintenance window does not count)."""
-    busy = record.deleting or record.state.status is not GroupStatus.AVAILABLE
-    if busy or _running(ctx, scope, record):
-        raise InvalidState(
-            "Replication group must be in available state to modify.", Kind.REPLICATION_GROUP
+def _scaling(
+    ctx: ServiceContext,
+    scope: Scope,
+    record: GroupRecord,
+    change: ModifySettings,
+    others: tuple[object, ...],
+) -> tuple[GroupSpec, Operation] | None:
+    """The node-type change CacheNodeType asks for, if any: applied at once only, and alone
+    (not with another change that works on the nodes).
+
+    :raises NotAvailableYet: ApplyImmediately false (the maintenance window is not offered).
+    :raises InvalidParameterCombination: with an engine upgrade, a promotion or a failover change.
+    """
+    scaling = node_type_change(ctx, scope, record, change.node_type)
+    if scaling is None:
+        return None
+    if not change.apply_immediately:
+        raise NotAvailableYet(
+            "A node type change in the maintenance window is not available in cachefleet yet: "
+            "set ApplyImmediately to true."
         )
-
-
-def _running(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> bool:
-    """Whether an operation is under way (not merely waiting for the maintenance window)."""
-    now = ctx.clock()
-    return any(op.due(now) for op in ctx.store.active_operations(scope, record.spec.key))
+    if any(other is not None for other in others):
+        raise InvalidParameterCombination(
+            "CacheNodeType cannot be changed together with EngineVersion, PrimaryClusterId or "
+            "AutomaticFailoverEnabled: change it in a request of its own.",
+            parameter="CacheNodeType",
+            problem="combined",
+        )
+    return scaling
 
 
 def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings) -> GroupSpec:

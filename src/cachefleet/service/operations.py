@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from cachefleet.errors import InvalidState, Kind
 from cachefleet.model.ids import Scope
 from cachefleet.model.operations import Operation, pending_changes
 from cachefleet.model.state import GroupRecord
@@ -32,3 +33,22 @@ def accept_operation(
 def active_operations(ctx: ServiceContext, record: GroupRecord) -> list[Operation]:
     """The group's operations still pending or running, oldest (the one under way) first."""
     return ctx.store.active_operations(record.spec.scope, record.spec.key)
+
+
+def check_modifiable(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> None:
+    """A group is modified when available, with no operation under way (one waiting for the
+    maintenance window does not count).
+
+    :raises InvalidState: InvalidReplicationGroupState.
+    """
+    busy = record.deleting or record.state.status is not GroupStatus.AVAILABLE
+    if busy or operation_running(ctx, scope, record):
+        raise InvalidState(
+            "Replication group must be in available state to modify.", Kind.REPLICATION_GROUP
+        )
+
+
+def operation_running(ctx: ServiceContext, scope: Scope, record: GroupRecord) -> bool:
+    """Whether an operation is under way (not merely waiting for the maintenance window)."""
+    now = ctx.clock()
+    return any(op.due(now) for op in ctx.store.active_operations(scope, record.spec.key))

@@ -19,6 +19,8 @@ from cachefleet.api.actions import (
     modify,
     parameter_groups,
     replication_groups,
+    scaling,
+    shards,
     snapshots,
     subnet_groups,
     tags,
@@ -36,6 +38,12 @@ ACTIONS: dict[str, _Action] = {
     "ModifyReplicationGroup": modify.modify_replication_group,
     "ModifyCacheCluster": modify.modify_cache_cluster,
     "TestFailover": failover.test_failover,
+    "IncreaseReplicaCount": scaling.increase_replica_count,
+    "DecreaseReplicaCount": scaling.decrease_replica_count,
+    "ListAllowedNodeTypeModifications": scaling.list_allowed_node_type_modifications,
+    "ModifyReplicationGroupShardConfiguration": (
+        shards.modify_replication_group_shard_configuration
+    ),
     "CreateCacheCluster": cache_clusters.create_cache_cluster,
     "DescribeCacheClusters": cache_clusters.describe_cache_clusters,
     "DeleteCacheCluster": cache_clusters.delete_cache_cluster,

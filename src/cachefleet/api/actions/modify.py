@@ -14,8 +14,8 @@ from cachefleet.service.context import ServiceContext
 
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "CacheNodeType", "AuthToken",
-    "AuthTokenUpdateStrategy", "TransitEncryptionEnabled", "TransitEncryptionMode",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "AuthToken", "AuthTokenUpdateStrategy",
+    "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
 _NOT_YET_ON_GROUPS = (
     "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
@@ -64,6 +64,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "engine_version": params.get("EngineVersion"),
         "engine": params.get("Engine"),
         "parameter_group": params.get("CacheParameterGroupName"),
+        "node_type": params.get("CacheNodeType"),
         "apply_immediately": bool(params.get("ApplyImmediately")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "snapshot_window": params.get("SnapshotWindow"),

@@ -20,8 +20,11 @@ from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import (
     FailoverParams,
     FailoverSettingParams,
+    NodeTypeParams,
     Operation,
     RebootParams,
+    ReplicaCountParams,
+    ReshardParams,
     RestoreParams,
     SnapshotParams,
     UpgradeParams,
@@ -29,7 +32,10 @@ from cachefleet.model.operations import (
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
+from cachefleet.reconcile.operations.node_type import plan_node_type
 from cachefleet.reconcile.operations.reboot import plan_reboot
+from cachefleet.reconcile.operations.replicas import plan_replicas
+from cachefleet.reconcile.operations.resharding import plan_resharding
 from cachefleet.reconcile.operations.restore import plan_restore
 from cachefleet.reconcile.operations.snapshot import plan_snapshot
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
@@ -68,5 +74,11 @@ def plan_operation(
             plan_snapshot(draft, operation, params, observation, now)
         case RestoreParams():
             plan_restore(draft, operation, params, observation, now)
+        case ReplicaCountParams():
+            plan_replicas(draft, operation, params, observation, now)
+        case NodeTypeParams():
+            plan_node_type(draft, operation, params, observation, now)
+        case ReshardParams():
+            plan_resharding(draft, operation, params, observation, now)
         case _:
             assert_never(params)

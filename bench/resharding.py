@@ -1,0 +1,249 @@
+"""Online resharding: 3 → 6 → 3 shards under a reading and writing cluster client, against
+Redis's own ``redis-cli --cluster reshard`` moving the same number of keys on the same machine.
+
+A cluster-mode-enabled group of 3 shards x 2 ``cache.t4g.medium`` nodes is filled with
+``--mb`` MiB of 1 KiB values (``RedisCluster`` pipelines). One client thread (redis-py
+``RedisCluster`` through the ConfigurationEndpoint, its own redirections and retries) does a
+``SET`` and a ``GET`` of random keys in turn, timing each; for 3 s before the first change its
+p99 is the baseline. ModifyReplicationGroupShardConfiguration ``NodeGroupCount=6`` then
+``NodeGroupCount=3`` (``NodeGroupsToRemove`` the new shards) run one after the other, each timed
+from the call to ``available``; the keys each moves are estimated as the keys times the share
+of the slots that changed shard (the keys spread evenly over the slots). Afterwards every key
+written is read back.
+
+The baseline: two plain ``redis-server --cluster-enabled yes`` (loopback addresses of the
+run's base), one holding all slots and the same number of keys as the scale-out moved, spread
+over the same number of slots; ``redis-cli --cluster reshard`` moves those slots to the other,
+timed.
+
+Printed: keys moved per second (cachefleet, each change; redis-cli), the client's p99 before and
+during the changes, client errors (after redis-py's own retries), keys lost.
+Targets (issue 12): 0 client errors, 0 keys lost, keys/s >= redis-cli's, p99 during <= 3 x before.
+
+    python bench/resharding.py [--mb 64] [--address-base 127.90] [--port 8490]
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from _daemon import (
+    describe,
+    parse_args,
+    primaries,
+    running_daemon,
+    table,
+    verdict,
+    wait_available,
+    wait_for,
+)
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException
+
+VALUE = b"v" * 1024
+BASELINE_S = 3.0
+CHANGE_TIMEOUT_S = 900.0
+MAX_CLIENT_S = 2 * CHANGE_TIMEOUT_S + 60
+GROUP = "bench-rs"
+
+
+@dataclass
+class Client:
+    """One client thread timing a SET and a GET in turn."""
+
+    cluster: RedisCluster
+    keys: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
+    errors: int = 0
+
+    def run(self) -> None:
+        deadline = time.monotonic() + MAX_CLIENT_S
+        rng = random.Random(7)
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            key = f"fill:{rng.randrange(self.keys)}"
+            started = time.monotonic()
+            try:
+                self.cluster.set(key, VALUE)
+                self.cluster.get(key)
+            except (redis.RedisError, RedisClusterException, AttributeError):
+                self.errors += 1  # AttributeError: redis-py following a redirect, see README
+                continue
+            self.latencies.append((started, time.monotonic() - started))
+
+    def p99(self, since: float, until: float) -> float:
+        window = sorted(s for t, s in self.latencies if since <= t < until)
+        return window[int(len(window) * 0.99)] if window else float("nan")
+
+
+def fill(cluster: RedisCluster, keys: int) -> None:
+    for start in range(0, keys, 2000):
+        cluster.mset_nonatomic({f"fill:{i}": VALUE for i in range(start, min(start + 2000, keys))})
+
+
+def changed_slots(before: dict[str, Any], after: dict[str, Any]) -> list[int]:
+    """The slots whose shard differs between two descriptions of the group."""
+
+    def owners(group: dict[str, Any]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for ng in group["NodeGroups"]:
+            for part in filter(None, ng.get("Slots", "").split(",")):
+                low, _, high = part.partition("-")
+                for slot in range(int(low), int(high or low) + 1):
+                    found[slot] = ng["NodeGroupId"]
+        return found
+
+    old, new = owners(before), owners(after)
+    return [slot for slot in range(16384) if old.get(slot) != new.get(slot)]
+
+
+def change(client: Any, **params: Any) -> tuple[float, dict[str, Any]]:
+    """Call ModifyReplicationGroupShardConfiguration; seconds to ``available``, and the group."""
+    started = time.monotonic()
+    client.modify_replication_group_shard_configuration(
+        ReplicationGroupId=GROUP, ApplyImmediately=True, **params
+    )
+    wait_for(lambda: describe(client, GROUP)["Status"] == "modifying", 10, "modifying")
+    after = wait_available(client, GROUP, CHANGE_TIMEOUT_S)
+    return time.monotonic() - started, after
+
+
+def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> float:
+    """Seconds for ``redis-cli --cluster reshard`` to move ``slots`` slots holding ``keys``."""
+    server = shutil.which("redis-server")
+    cli = shutil.which("redis-cli")
+    if server is None or cli is None:
+        raise SystemExit("redis-server and redis-cli are needed")
+    hosts = [f"{address_base}.250.{n}" for n in (1, 2)]
+    processes = []
+    for index, host in enumerate(hosts):
+        directory = work / f"plain{index}"
+        directory.mkdir()
+        processes.append(subprocess.Popen(
+            [server, "--bind", host, "--bind-source-addr", host, "--port", "6379",
+             "--cluster-enabled", "yes",
+             "--cluster-config-file", str(directory / "nodes.conf"), "--save", "",
+             "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+    try:
+        nodes = [redis.Redis(host=h, socket_timeout=30) for h in hosts]
+        wait_for(lambda: all(_pings(n) for n in nodes), 10, "the plain nodes")
+        nodes[0].execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        nodes[0].execute_command("CLUSTER", "MEET", hosts[1], 6379)
+        wait_for(lambda: nodes[1].cluster("info")["cluster_state"] == "ok", 20, "plain cluster")
+        per_slot = max(keys // max(slots, 1), 1)
+        pipe = nodes[0].pipeline(transaction=False)
+        written = 0
+        for tag in _tags(list(range(slots))).values():
+            for index in range(per_slot):
+                pipe.set(f"{{{tag}}}:{index}", VALUE)
+                written += 1
+            if written >= 5000:
+                pipe.execute()
+                written = 0
+        pipe.execute()
+        source = nodes[0].execute_command("CLUSTER", "MYID")
+        target = nodes[1].execute_command("CLUSTER", "MYID")
+        started = time.monotonic()
+        subprocess.run(
+            [cli, "--cluster", "reshard", f"{hosts[0]}:6379", "--cluster-from", _text(source),
+             "--cluster-to", _text(target), "--cluster-slots", str(slots), "--cluster-yes"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900,
+        )  # fmt: skip
+        return time.monotonic() - started
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _pings(node: redis.Redis) -> bool:
+    try:
+        return bool(node.ping())
+    except redis.RedisError:
+        return False
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _tags(slots: list[int]) -> dict[int, str]:
+    """A hash tag for each of these slots, found in one pass."""
+    wanted, found = set(slots), {}
+    n = 0
+    while len(found) < len(wanted):
+        slot = key_slot(f"t{n}".encode())
+        if slot in wanted and slot not in found:
+            found[slot] = f"t{n}"
+        n += 1
+    return found
+
+
+def main() -> int:
+    args = parse_args(__doc__, "127.90", 8490, repeat=1, extra={"--mb": 64})
+    keys = args.mb * 1024
+    with running_daemon(args.address_base, args.port) as daemon:
+        client = daemon.client()
+        client.create_replication_group(
+            ReplicationGroupId=GROUP, ReplicationGroupDescription="bench resharding",
+            NumNodeGroups=3, ReplicasPerNodeGroup=1, CacheNodeType="cache.t4g.medium",
+            AutomaticFailoverEnabled=True,
+        )  # fmt: skip
+        group = wait_available(client, GROUP)
+        endpoint = group["ConfigurationEndpoint"]
+        seed = RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=10)
+        fill(seed, keys)
+        user = Client(RedisCluster(host=endpoint["Address"], port=endpoint["Port"]), keys)
+        thread = threading.Thread(target=user.run, daemon=True)
+        thread.start()
+        time.sleep(BASELINE_S)
+        began = time.monotonic()
+        runs: list[tuple[str, float, int]] = []
+        try:
+            planned = describe(client, GROUP)
+            out_s, grown = change(client, NodeGroupCount=6)
+            moved_out = len(changed_slots(planned, grown))
+            runs.append(("3 -> 6", out_s, keys * moved_out // 16384))
+            in_s, shrunk = change(
+                client, NodeGroupCount=3, NodeGroupsToRemove=["0004", "0005", "0006"]
+            )
+            runs.append(("6 -> 3", in_s, keys * len(changed_slots(grown, shrunk)) // 16384))
+        finally:
+            user.stop.set()
+            thread.join(30)
+        ended = time.monotonic()
+        missing = sum(1 for i in range(keys) if seed.get(f"fill:{i}") is None)
+        print(f"  primaries after: {[p['CacheClusterId'] for p in primaries(shrunk)]}")
+        work = Path(tempfile.mkdtemp(prefix="plain-cluster-", dir=daemon.work_dir))
+        cli_s = redis_cli_reshard(args.address_base, runs[0][2], moved_out, work)
+    before = user.p99(began - BASELINE_S, began)
+    during = user.p99(began, ended)
+    cli_rate = runs[0][2] / cli_s
+    print()
+    rows = [[name, f"{s:.2f}", str(k), f"{k / s:.0f}"] for name, s, k in runs]
+    rows.append(["redis-cli reshard", f"{cli_s:.2f}", str(runs[0][2]), f"{cli_rate:.0f}"])
+    table(["change", "seconds", "keys moved (est.)", "keys/s"], rows)
+    print(f"client: p99 before {before * 1000:.2f} ms, during {during * 1000:.2f} ms, "
+          f"errors {user.errors}, keys missing {missing}")  # fmt: skip
+    ok = verdict("client errors", user.errors, 0, "", False)
+    ok &= verdict("keys lost", missing, 0, "", False)
+    rate = min(k / s for _, s, k in runs)
+    ok &= verdict("keys/s vs redis-cli reshard", rate / cli_rate, 1.0, " x", True)
+    return 0 if ok & verdict("p99 during / before", during / before, 3.0, " x", False) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
