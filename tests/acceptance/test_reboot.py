@@ -1,7 +1,8 @@
 """RebootCacheCluster against the real daemon: the node's process really restarts, the cache
 cluster says `rebooting cache cluster nodes` meanwhile, ElastiCache's events follow, a replica
-resynchronises its data and a node without persistence comes back empty, as on ElastiCache; a
-control plane killed in the middle finishes the reboot when it comes back."""
+resynchronises its data and a primary comes back with its data (its RDB written with writes held
+just before it stops); a control plane killed in the middle finishes the reboot when it comes
+back."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_a_reboot_interrupted_by_a_control_plane_kill_finishes_after_restart(
     )
     waiter = client.get_waiter("cache_cluster_available")
     waiter.wait(CacheClusterId="solo", WaiterConfig=fast_waiter_config())
-    node_client(client, "solo").set("gone", "after a reboot")
+    node_client(client, "solo").set("kept", "through a reboot")
     before = node_pid(daemon, "solo")
     client.reboot_cache_cluster(CacheClusterId="solo", CacheNodeIdsToReboot=["0001"])
     wait_until(lambda: node_pid(daemon, "solo") != before, 10, "the node restarting")
@@ -78,7 +79,7 @@ def test_a_reboot_interrupted_by_a_control_plane_kill_finishes_after_restart(
     daemon.start()
     waiter.wait(CacheClusterId="solo", WaiterConfig=fast_waiter_config())
     assert messages(client, "cache-cluster", "solo")[-1] == "Cache node 0001 restarted"
-    assert node_client(client, "solo").get("gone") is None, "memory is lost, as on ElastiCache"
+    assert node_client(client, "solo").get("kept") == b"through a reboot"
     client.delete_cache_cluster(CacheClusterId="solo")
     client.get_waiter("cache_cluster_deleted").wait(
         CacheClusterId="solo", WaiterConfig=fast_waiter_config()
@@ -88,14 +89,9 @@ def test_a_reboot_interrupted_by_a_control_plane_kill_finishes_after_restart(
 def test_a_writer_through_a_reboot_of_the_primary(daemon: Daemon) -> None:
     """RebootCacheCluster of a 3-node group's primary, with a writer on the primary endpoint.
 
-    What ElastiCache promises: "The reboot causes the contents of the cache (for each cache
-    node being rebooted) to be lost" (RebootCacheCluster's API reference); a node keeps its data
-    through a reboot only by persistence (an AOF replayed at start), which ElastiCache does not
-    offer on Multi-AZ groups nor on Redis 2.8.22 and later, and nor does cachefleet. The node
-    stays the primary (a reboot is not a failover), so its replicas resynchronise with it. So
-    every write acknowledged once the primary serves again is kept, on it and its replicas,
-    and the writes acknowledged before the reboot are gone from the whole group, not kept on
-    some nodes only."""
+    The node stays the primary (a reboot is not a failover) and keeps its data through its RDB,
+    written with writes held just before it stops; its replicas resynchronise with it. So every
+    acknowledged write, before and after the reboot, is on every node afterwards."""
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="rbw", ReplicationGroupDescription="r", NumCacheClusters=3,
@@ -105,7 +101,6 @@ def test_a_writer_through_a_reboot_of_the_primary(daemon: Daemon) -> None:
     (primary,) = primaries(group)
     with Writer(endpoint) as writer:
         wait_until(lambda: len(writer.acked) > 100, 10, "writes acknowledged before")
-        rebooted_at = len(writer.acked)
         client.reboot_cache_cluster(CacheClusterId=primary, CacheNodeIdsToReboot=["0001"])
         wait_until(
             lambda: "Cache node 0001 restarted" in messages(client, "cache-cluster", primary),
@@ -116,13 +111,12 @@ def test_a_writer_through_a_reboot_of_the_primary(daemon: Daemon) -> None:
         served_at = len(writer.acked)
         wait_until(lambda: len(writer.acked) > served_at + 100, 10, "writes acknowledged after")
     assert primaries(group) == [primary], "a reboot is not a failover"
-    before, after = writer.acked[:rebooted_at], writer.acked[served_at:]
+    after = writer.acked[served_at:]
     print(f"\n{len(writer.acked)} writes acknowledged, {writer.errors} failed")
     for member in group["NodeGroups"][0]["NodeGroupMembers"]:
         node = redis.Redis(host=member["ReadEndpoint"]["Address"], port=6379, socket_timeout=2)
         wait_until(lambda n=node: n.exists(f"w:{after[-1]}"), 10, "the replicas in sync")
-        found = node.mget([f"w:{i}" for i in before + after])
-        kept = {i for i, value in zip(before + after, found, strict=True) if value is not None}
-        assert kept.isdisjoint(before), f"{member['CacheClusterId']} kept pre-reboot writes"
-        assert set(after) <= kept, f"{member['CacheClusterId']} lost writes after the reboot"
+        found = node.mget([f"w:{i}" for i in writer.acked])
+        kept = {i for i, value in zip(writer.acked, found, strict=True) if value is not None}
+        assert set(writer.acked) <= kept, f"{member['CacheClusterId']} lost writes"
     delete_and_wait(client, "rbw")

@@ -523,12 +523,12 @@ def test_a_node_restarted_before_a_crash_is_not_restarted_again():
         assert [e.message for e in record.events] == ["Cache node 0001 shutdown"]
 
 
-def test_a_primary_reboots_without_a_failover_and_as_a_primary():
+def test_a_primary_reboots_without_a_failover_keeping_its_data():
     spec = a_group(2)
     n1, n2 = spec.nodes
     seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (a_reboot("g-001"),))
-    assert RestartNode(n1, None) in decision.actions
+    assert RestartNode(n1, None, keep_data=True) in decision.actions
     assert not any(isinstance(a, PlannedFailover) for a in decision.actions)
 
 

@@ -1,5 +1,7 @@
 """RebootCacheCluster: restart the named nodes one at a time, each on its own files, and wait
-until it serves again (a replica: in sync with its primary) before the next one.
+until it serves again (a replica: in sync with its primary) before the next one. A primary keeps
+its data through its RDB, written with writes held just before it stops, so a reboot loses no
+acknowledged write; a replica resynchronises from its primary.
 
 Steps per node (`RebootStep`): RESTART → RECOVER. The cache cluster being rebooted publishes
 ``rebooting cache cluster nodes``; ElastiCache's events say ``Cache node 0001 shutdown`` and
@@ -61,7 +63,7 @@ def plan_reboot(
         replica_of = None if primary_id == node.node_id else draft.spec.node(primary_id or "")
         marked = RebootProgress(progress.done, RebootStep.RESTART, seen.run_id)
         draft.record(operation.advanced(marked, now))
-        restart_in_place(draft, node, replica_of)
+        restart_in_place(draft, node, replica_of, keep_data=replica_of is None)
         draft.record(recover, shutdown)
     elif current.status is NodeStatus.AVAILABLE and not current.recovering:
         restarted = EventNote(
