@@ -25,14 +25,16 @@ from cachefleet.engine.binaries import (
     find_engines,
     registered_binaries,
 )
-from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.client import NodeAccess, TlsMaterial
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
+from cachefleet.engine.tls import CertificateAuthority
 from cachefleet.errors import UNEXPECTED_MARKER, EngineError
 from cachefleet.installation import (
     address_base_claim,
     data_dir_lock,
     endpoints_dir,
     nodes_root,
+    tls_dir,
 )
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
@@ -48,10 +50,14 @@ from cachefleet.web.health import HealthSources
 
 log = logging.getLogger("cachefleet")
 
+#: How often certificates are checked for renewal (they are renewed 30 days before expiry).
+RENEWAL_INTERVAL_S = 3600.0
+
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
-    """The installed redis-server versions, newest first."""
-    return EngineCatalog.of({b.version for b in binaries if b.kind is BinaryKind.SERVER})
+    """The installed redis-server versions, newest first, and which are built with TLS."""
+    servers = [b for b in binaries if b.kind is BinaryKind.SERVER]
+    return EngineCatalog.of({b.version for b in servers}, {b.version for b in servers if b.tls})
 
 
 def installed_engines(settings: Settings) -> list[EngineBinary]:
@@ -63,15 +69,22 @@ def installed_engines(settings: Settings) -> list[EngineBinary]:
     )
 
 
-def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
-    """The shared Sentinels: one per Availability Zone, on the installation's addresses."""
+def sentinel_set(
+    settings: Settings, switch_script: Path | None, ca: CertificateAuthority | None = None
+) -> SentinelSet:
+    """The shared Sentinels: one per Availability Zone, on the installation's addresses. With
+    ``ca``: the set that watches groups with encryption in transit (TLS only, on the next port
+    of the same addresses)."""
     network = settings.network
+    port = settings.engine.sentinel_port + (0 if ca is None else 1)
+    material = None if ca is None else TlsMaterial(str(ca.cert_file))
     addresses = tuple(
-        NodeAccess(sentinel_address(network, index), settings.engine.sentinel_port)
+        NodeAccess(sentinel_address(network, index), port, material)
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
-    return SentinelSet(addresses, settings.data_dir, script)
+    files = None if ca is None else ca.files_in(tls_dir(settings.data_dir) / "sentinels")
+    return SentinelSet(addresses, settings.data_dir, script, files)
 
 
 @dataclass
@@ -86,6 +99,8 @@ class Daemon:
     router: Router
     loop: Loop
     context: ServiceContext
+    ca: CertificateAuthority
+    tls_sentinels: SentinelSet
 
     @classmethod
     async def build(cls, settings: Settings) -> Daemon:
@@ -96,13 +111,18 @@ class Daemon:
         state_dir.mkdir(parents=True, exist_ok=True)
         prefer = None if settings.network.router == "auto" else settings.network.router
         router = choose_router(state_dir, prefer)
-        sentinels = sentinel_set(settings, write_switch_script(state_dir))
+        switch_script = write_switch_script(state_dir)
+        sentinels = sentinel_set(settings, switch_script)
+        ca = await asyncio.to_thread(CertificateAuthority, tls_dir(settings.data_dir))
+        tls_sentinels = sentinel_set(settings, switch_script, ca)
         timings = EngineTimings(
             cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
             sentinel_quorum=min(settings.engine.sentinel_quorum, len(sentinels.addresses)),
         )
-        engine = HostEngine(nodes_root(settings.data_dir), binaries, sentinels, timings)
+        engine = HostEngine(
+            nodes_root(settings.data_dir), binaries, sentinels, timings, ca, tls_sentinels
+        )
         try:
             await engine.ensure_sentinels()
         except EngineError as exc:
@@ -112,7 +132,9 @@ class Daemon:
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
         context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
-        return cls(settings, store, binaries, engine, sentinels, router, loop, context)
+        return cls(
+            settings, store, binaries, engine, sentinels, router, loop, context, ca, tls_sentinels
+        )
 
     def app(self) -> Starlette:
         """The HTTP app (`web.app.build_app`)."""
@@ -122,8 +144,9 @@ class Daemon:
             tuple(self.binaries),
             self.sentinels.addresses,
             self.router,
+            self.tls_sentinels.addresses,
         )
-        return build_app(self.context, sources)
+        return build_app(self.context, sources, self.ca.cert_file)
 
     async def close(self) -> None:
         """Stop the loop's workers and close the store; the data plane keeps running."""
@@ -147,6 +170,7 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
+    renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -161,7 +185,8 @@ async def serve(settings: Settings) -> None:
         await daemon.close()
         loop_task.cancel()
         maintenance_task.cancel()
-        await asyncio.gather(loop_task, maintenance_task, return_exceptions=True)
+        renewal_task.cancel()
+        await asyncio.gather(loop_task, maintenance_task, renewal_task, return_exceptions=True)
         log.info("cachefleet stopped; nodes keep running")
 
 
@@ -176,6 +201,23 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)
+
+
+async def _renew_certificates(daemon: Daemon) -> None:
+    """Renew the certificates of groups with encryption in transit before they expire
+    (`HostEngine.renew_certificates`), now and then every `RENEWAL_INTERVAL_S`."""
+    while True:
+        for record in daemon.store.list_groups():
+            if not record.spec.tls or record.deleting:
+                continue
+            try:
+                renewed = await daemon.engine.renew_certificates(record.spec)
+            except EngineError as exc:
+                log.warning("%s: certificates not renewed yet: %s", record.spec.group_id, exc)
+                continue
+            if renewed:
+                log.info("%s: renewed the certificates of %s", record.spec.group_id, renewed)
+        await asyncio.sleep(RENEWAL_INTERVAL_S)
 
 
 def run(
@@ -219,14 +261,17 @@ async def _stop_processes(data_dir: Path) -> int:
 
 
 def _listen_address(conf_text: str) -> NodeAccess:
-    address, port = "127.0.0.1", 6379
+    """Where a process listens, by its config: its TLS port (trusting its CA) if it has one."""
+    values: dict[str, str] = {}
     for line in conf_text.splitlines():
         key, _, value = line.partition(" ")
-        if key == "bind" and value:
-            address = value.split()[0]
-        elif key == "port" and value.strip().isdigit():
-            port = int(value)
-    return NodeAccess(address, port)
+        values.setdefault(key, value.strip())
+    address = (values.get("bind") or "127.0.0.1").split()[0]
+    tls_port = values.get("tls-port", "")
+    if tls_port.isdigit() and "tls-ca-cert-file" in values:
+        return NodeAccess(address, int(tls_port), TlsMaterial(values["tls-ca-cert-file"]))
+    port = values.get("port", "")
+    return NodeAccess(address, int(port) if port.isdigit() else 6379)
 
 
 def purge(data_dir: Path) -> int:

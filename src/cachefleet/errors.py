@@ -268,3 +268,34 @@ def engine_version_not_found(
         problem="unknown",
         facts={"version": version},
     )
+
+
+def transit_mode_without_encryption() -> InvalidParameterCombination:
+    """TransitEncryptionMode given while TransitEncryptionEnabled is not true."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode can be set only when TransitEncryptionEnabled is true.",
+        parameter="TransitEncryptionMode",
+        problem="requires-encryption",
+    )
+
+
+def transit_mode_invalid(mode: str) -> InvalidParameter:
+    """A TransitEncryptionMode other than preferred or required."""
+    return InvalidParameter(
+        f"Invalid TransitEncryptionMode: {mode}. Valid values are preferred and required.",
+        parameter="TransitEncryptionMode",
+        problem="unknown",
+        facts={"mode": mode},
+    )
+
+
+def engine_without_tls(version: str) -> InvalidParameterCombination:
+    """Encryption in transit asked of an engine version built without TLS."""
+    return InvalidParameterCombination(
+        f"Encryption in transit is not supported for redis {version} on this host: its "
+        "redis-server was built without TLS (it does not accept tls-port). Choose an engine "
+        "version built with TLS (cachefleet engines list).",
+        parameter="TransitEncryptionEnabled",
+        problem="engine-without-tls",
+        facts={"version": version},
+    )

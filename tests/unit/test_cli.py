@@ -325,7 +325,8 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     lines = result.stdout.split("Commands:")[1].strip().splitlines()
     names = [line.split()[0] for line in lines]
     assert names == [
-        "serve", "create", "list", "describe", "wait", "delete", "events", "engines", "purge",
+        "serve", "create", "list", "describe", "wait", "delete", "events", "engines", "ca",
+        "purge",
     ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from cachefleet.model.ids import ResourceKind, Scope, cluster_arn, group_arn, subnet_group_arn
 from cachefleet.model.parameters import ParameterGroup
-from cachefleet.model.spec import EndpointSpec, Event, NodeSpec, Tag
+from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView, SubnetGroupView
@@ -27,6 +27,16 @@ def endpoint(ep: EndpointSpec | None) -> dict[str, Any] | None:
 
 def _node_endpoint(node: NodeSpec) -> dict[str, Any]:
     return {"Address": node.address, "Port": node.port}
+
+
+def transit(spec: GroupSpec) -> dict[str, Any]:
+    """TransitEncryptionEnabled and, when enabled, TransitEncryptionMode."""
+    if spec.transit_encryption is None:
+        return {"TransitEncryptionEnabled": False}
+    return {
+        "TransitEncryptionEnabled": True,
+        "TransitEncryptionMode": spec.transit_encryption.value,
+    }
 
 
 def _enabled(flag: bool) -> str:
@@ -53,7 +63,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
         "AuthTokenEnabled": False,
-        "TransitEncryptionEnabled": False,
+        **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": group_arn(spec.scope, spec.group_id),
         "UserGroupIds": [],
@@ -151,7 +161,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "SnapshotRetentionLimit": 0,
         "SnapshotWindow": spec.snapshot_window or None,
         "AuthTokenEnabled": False,
-        "TransitEncryptionEnabled": False,
+        **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": cluster_arn(spec.scope, node.node_id),
         "ReplicationGroupLogDeliveryEnabled": False,

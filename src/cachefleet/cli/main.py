@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import click
 
 from cachefleet import __version__
+from cachefleet.cli.commands.ca import ca
 from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.engines import engines
@@ -97,7 +98,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
     ctx.obj = Invocation(endpoint_url, region, OutputFormat(output))
 
 
-for _command in (serve, create, list_groups, describe, wait, delete, events, engines, purge):
+for _command in (serve, create, list_groups, describe, wait, delete, events, engines, ca, purge):
     cli.add_command(_command)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from cachefleet.engine.tls import supports_tls
 from cachefleet.model.engines import version_tuple
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class EngineBinary:
     version: str
     kind: BinaryKind = BinaryKind.SERVER
     source: EngineSource = EngineSource.OS
+    tls: bool = False  # built with TLS (`tls.supports_tls`)
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -109,7 +111,8 @@ def find_engines(
     ``PATH``. Paths are kept as given, not resolved: Debian
     installs both names as symlinks to one program, which picks its mode from the name it was
     started by. The same file under the same kind is listed once. Servers come first, then
-    Sentinels; newest version first. Each candidate costs one bounded ``--version`` run.
+    Sentinels; newest version first. Each candidate costs one bounded ``--version`` run and one
+    bounded TLS probe (`tls.supports_tls`).
     """
     candidates = [
         *_candidates(extra, EngineSource.SETTINGS),
@@ -126,7 +129,8 @@ def find_engines(
         seen.add(key)
         version = read_version(path)
         if version is not None:
-            found.append(EngineBinary(path=path, version=version, kind=kind, source=source))
+            tls = supports_tls(path)
+            found.append(EngineBinary(path, version, kind, source, tls))
     kinds = list(BinaryKind)
     found.sort(key=lambda b: (kinds.index(b.kind), tuple(-n for n in b.version_tuple), b.path))
     return found

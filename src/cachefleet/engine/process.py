@@ -32,13 +32,14 @@ from redis import exceptions as redis_errors
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import (
     NodeAccess,
+    TlsMaterial,
     answers_ping,
     client_for,
     close_quietly,
     execute,
     session,
 )
-from cachefleet.engine.conf import NodeConfig, render_node_conf
+from cachefleet.engine.conf import NodeConfig, TlsListen, render_node_conf
 from cachefleet.engine.paths import DATA_DIR_NAME
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
 
@@ -228,6 +229,13 @@ async def start_process(
     return pid
 
 
+def listen_access(address: str, port: int, tls: TlsListen | None) -> NodeAccess:
+    """How the control plane reaches a process configured to listen so: over TLS, trusting the
+    CA, when it takes TLS on ``port``."""
+    material = None if tls is None else TlsMaterial(str(tls.files.ca_file))
+    return NodeAccess(address, port, material)
+
+
 async def start_node(
     binary: EngineBinary, cfg: NodeConfig, timeout: float = START_TIMEOUT_S
 ) -> int:
@@ -241,7 +249,7 @@ async def start_node(
     cfg.paths.create()
     write_conf(cfg.paths.conf, render_node_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf)]
-    access = NodeAccess(cfg.address, cfg.port)
+    access = listen_access(cfg.address, cfg.port, cfg.tls)
     return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 

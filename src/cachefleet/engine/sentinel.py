@@ -30,7 +30,13 @@ from cachefleet.engine.client import (
     session,
 )
 from cachefleet.engine.conf import SentinelConfig, render_sentinel_conf
-from cachefleet.engine.process import START_TIMEOUT_S, adopt, start_process, write_conf
+from cachefleet.engine.process import (
+    START_TIMEOUT_S,
+    adopt,
+    listen_access,
+    start_process,
+    write_conf,
+)
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable
 
@@ -65,7 +71,7 @@ async def start_sentinel(
     if not cfg.paths.conf.exists():
         write_conf(cfg.paths.conf, render_sentinel_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf), "--sentinel"]
-    access = NodeAccess(cfg.address, cfg.port)
+    access = listen_access(cfg.address, cfg.port, cfg.tls)
     return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 

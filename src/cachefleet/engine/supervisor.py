@@ -12,24 +12,25 @@ import logging
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypedDict
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import Connections, HostPort, NodeAccess
-from cachefleet.engine.conf import NodeConfig, SentinelConfig
+from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial
+from cachefleet.engine.conf import NodeConfig, SentinelConfig, TlsListen
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
+from cachefleet.engine.tls import CertificateAuthority, TlsFiles
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
 from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.spec import THIS_HOST, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
-from cachefleet.model.status import ClusterMode, GroupStatus
+from cachefleet.model.status import ClusterMode, GroupStatus, TransitEncryptionMode
 
 log = logging.getLogger("cachefleet.engine")
 
@@ -53,28 +54,36 @@ class EngineTimings:
 
 @dataclass(frozen=True, slots=True)
 class SentinelSet:
-    """The shared Sentinels (one per AZ) that watch every cluster-mode-disabled group."""
+    """The shared Sentinels (one per AZ) that watch every cluster-mode-disabled group.
+
+    A Sentinel's links to the nodes it watches are all TLS or all plaintext (``tls-replication``
+    is one setting per Sentinel), so groups with encryption in transit have their own set
+    (``tls``: its Sentinels take TLS only, and talk TLS to nodes and to each other), named
+    ``tls-az1``, ….
+    """
 
     addresses: tuple[NodeAccess, ...]
     root: Path
     switch_script: str | None = None
+    tls: TlsFiles | None = None
 
     def configs(self) -> list[SentinelConfig]:
-        """The config of each Sentinel, named ``az1``, ``az2``, …."""
+        """The config of each Sentinel, named ``az1``, ``az2``, … (``tls-az1``, … for TLS)."""
+        prefix = "tls-" if self.tls is not None else ""
+        listen = None if self.tls is None else TlsListen(self.tls)
         return [
-            SentinelConfig(access.address, sentinel_paths(self.root, f"az{index}"), access.port)
+            SentinelConfig(
+                access.address,
+                sentinel_paths(self.root, f"{prefix}az{index}"),
+                access.port,
+                tls=listen,
+            )
             for index, access in enumerate(self.addresses, start=1)
         ]
 
 
 def _hostport(node: NodeSpec) -> HostPort:
     return (node.address, node.port)
-
-
-def _access(node: NodeSpec) -> NodeAccess:
-    """How the control plane reaches a node (plaintext, default user, until TLS and AUTH land:
-    they will add their material here, and every engine call carries it)."""
-    return NodeAccess(node.address, node.port)
 
 
 class HostEngine:
@@ -86,15 +95,25 @@ class HostEngine:
         binaries: Sequence[EngineBinary],
         sentinels: SentinelSet,
         timings: EngineTimings,
+        ca: CertificateAuthority | None = None,
+        tls_sentinels: SentinelSet | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
         self._sentinels = sentinels
+        self._tls_sentinels = tls_sentinels
         self._timings = timings
+        self._ca = ca
         # Observation's long-lived connections, and one Sentinel view for every group.
         self._connections = Connections(PROBE_TIMEOUT_S)
         self._view = SentinelView(sentinels.addresses, self._connections)
+        self._tls_view = SentinelView(
+            tls_sentinels.addresses if tls_sentinels else (), self._connections
+        )
         self._pidfiles: dict[tuple[str, str, str], Path] = {}  # glanced at every second
+        # How each node is reached, learnt from the specs the engine is handed (the calls that
+        # name only a node: replica_of, promote, fence, listen, take_over).
+        self._tls_nodes: set[HostPort] = set()
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -103,12 +122,97 @@ class HostEngine:
     # --- the data plane's shared parts ----------------------------------------------------
 
     async def ensure_sentinels(self) -> list[int]:
-        """Start (or adopt) every Sentinel; return their pids."""
+        """Start (or adopt) every Sentinel, and the TLS set's when an installed engine has TLS
+        (encryption in transit is refused at create otherwise); return their pids."""
         binary = self._binary(BinaryKind.SENTINEL, None)
-        configs = self._sentinels.configs()
-        return list(
-            await asyncio.gather(*(sentinel.ensure_sentinel_running(binary, c) for c in configs))
-        )
+        starts = [sentinel.ensure_sentinel_running(binary, c) for c in self._sentinels.configs()]
+        tls_set, ca = self._tls_sentinels, self._ca
+        if tls_set and tls_set.tls and ca and any(b.tls for b in self._binaries):
+            addresses = [access.address for access in tls_set.addresses]
+            await asyncio.to_thread(ca.ensure_certificate, "sentinels", addresses, tls_set.tls)
+            tls_binary = self._tls_binary(BinaryKind.SENTINEL, None)
+            starts += [sentinel.ensure_sentinel_running(tls_binary, c) for c in tls_set.configs()]
+        return list(await asyncio.gather(*starts))
+
+    def _tls_binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
+        """The binary to run a TLS process with.
+
+        :raises EngineNotInstalled: none of this version is built with TLS.
+        """
+        found = pick_binary([b for b in self._binaries if b.tls], kind, version)
+        if found is None:
+            raise EngineNotInstalled(
+                f"no {kind.value} {version or ''} built with TLS is installed: encryption in "
+                "transit uses Redis's native TLS"
+            )
+        return found
+
+    def _access(self, node: NodeSpec) -> NodeAccess:
+        """How the control plane reaches a node: over TLS (trusting the CA) if its group has
+        encryption in transit."""
+        return self._access_at(_hostport(node))
+
+    def _access_at(self, hostport: HostPort) -> NodeAccess:
+        if hostport in self._tls_nodes and self._ca is not None:
+            return NodeAccess(*hostport, tls=TlsMaterial(str(self._ca.cert_file)))
+        return NodeAccess(*hostport)
+
+    def _learn(self, spec: GroupSpec) -> None:
+        """Remember how the group's nodes are reached (for the calls that name only a node)."""
+        for node in spec.nodes:
+            if spec.tls:
+                self._tls_nodes.add(_hostport(node))
+            else:
+                self._tls_nodes.discard(_hostport(node))
+
+    def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
+        if spec.tls and self._tls_sentinels is not None:
+            return self._tls_sentinels
+        return self._sentinels
+
+    def _view_for(self, spec: GroupSpec) -> SentinelView:
+        return self._tls_view if spec.tls else self._view
+
+    def _node_tls(self, spec: GroupSpec, node: NodeSpec) -> TlsListen | None:
+        """The node's TLS settings (None without encryption in transit)."""
+        if not spec.tls:
+            return None
+        if self._ca is None:
+            raise PermanentError("encryption in transit needs the installation's CA")
+        files = self._ca.files_in(self.paths(spec, node).root)
+        plaintext = spec.transit_encryption is TransitEncryptionMode.PREFERRED
+        return TlsListen(files, plaintext)
+
+    def _names(self, spec: GroupSpec, node: NodeSpec) -> list[str]:
+        """The addresses a node's certificate names: its own and its group's endpoints'."""
+        return [node.address, *(endpoint.address for endpoint in spec.endpoints)]
+
+    async def renew_certificates(self, spec: GroupSpec) -> list[str]:
+        """Re-issue the certificates of the group's running nodes that need it (near expiry, or
+        not naming every address) and have each node reload its files; return the node ids
+        renewed. Connections already open keep their session; new ones get the new
+        certificate."""
+        if not spec.tls or self._ca is None:
+            return []
+        self._learn(spec)
+        renewed = []
+        for node in spec.live_nodes:
+            paths = self.paths(spec, node)
+            if self._running_pid(paths) is None:
+                continue
+            files = self._ca.files_in(paths.root)
+            issued = await asyncio.to_thread(
+                self._ca.ensure_certificate, node.node_id, self._names(spec, node), files
+            )
+            if issued:
+                # Redis reloads its TLS files on CONFIG SET, even to the same paths.
+                reload = {
+                    "tls-cert-file": str(files.cert_file),
+                    "tls-key-file": str(files.key_file),
+                }
+                await commands.config_set(self._access(node), reload)
+                renewed.append(node.node_id)
+        return renewed
 
     def _binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
         found = pick_binary(self._binaries, kind, version)
@@ -126,11 +230,12 @@ class HostEngine:
     async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
         """Probe every node (in parallel) and read the Sentinels' shared view of who is
         primary and whether they are ready."""
+        self._learn(spec)
         nodes = list(spec.nodes)
         probing = asyncio.gather(*(self._observe_node(spec, node) for node in nodes))
         if not self._watched(spec):
             return GroupObservation({obs.node_id: obs for obs in await probing})
-        probes, view = await asyncio.gather(probing, self._view.snapshot())
+        probes, view = await asyncio.gather(probing, self._view_for(spec).snapshot())
         observed: dict[str, NodeObservation] = {obs.node_id: obs for obs in probes}
         primary = view.primary(spec.plane_name)
         by_address = {_hostport(node): node.node_id for node in nodes}
@@ -146,7 +251,7 @@ class HostEngine:
         pids = tuple(self._live_pid(self._pidfile(spec, node)) for node in spec.nodes)
         if not self._watched(spec):
             return pids
-        view = await self._view.snapshot()
+        view = await self._view_for(spec).snapshot()
         return pids, view.primary(spec.plane_name), view.watched(spec.plane_name)
 
     def _pidfile(self, spec: GroupSpec, node: NodeSpec) -> Path:
@@ -165,7 +270,9 @@ class HostEngine:
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(node.node_id, _access(node), pid, connections=self._connections)
+        return await observe_node(
+            node.node_id, self._access(node), pid, connections=self._connections
+        )
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = self._live_pid(paths.pidfile)
@@ -192,15 +299,23 @@ class HostEngine:
         """
         if node.host != THIS_HOST:
             raise PermanentError(f"{node.node_id} is placed on host {node.host!r}, not this one")
+        self._learn(spec)
         paths = self.paths(spec, node)
         if self._running_pid(paths) is not None:
             return
         if fresh and paths.data_dir.exists():
             shutil.rmtree(paths.data_dir)
         paths.create()
-        binary = self._binary(BinaryKind.SERVER, spec.engine_version)
+        tls = self._node_tls(spec, node)
+        if tls is None:
+            binary = self._binary(BinaryKind.SERVER, spec.engine_version)
+        else:
+            binary = self._tls_binary(BinaryKind.SERVER, spec.engine_version)
+            assert self._ca is not None  # _node_tls checked
+            names = self._names(spec, node)
+            await asyncio.to_thread(self._ca.ensure_certificate, node.node_id, names, tls.files)
         config = self._node_config(spec, node, replica_of, binary, dict(parameters))
-        await process.ensure_node_running(binary, config)
+        await process.ensure_node_running(binary, replace(config, tls=tls))
 
     def _node_config(
         self,
@@ -239,13 +354,14 @@ class HostEngine:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
         held; ``keep_data`` first writes its RDB with ``SAVE``) and start it again on its own
         directory, with the group's engine version and a freshly rendered config."""
+        self._learn(spec)
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
-        await self._connections.forget(_access(node))
+        await self._connections.forget(self._access(node))
         if pid is not None and keep_data:
-            await commands.save(_access(node))
+            await commands.save(self._access(node))
         if pid is not None:
-            await process.stop(pid, _access(node), expected_conf=paths.conf)
+            await process.stop(pid, self._access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, False, parameters)
 
     async def apply_parameters(
@@ -253,7 +369,8 @@ class HostEngine:
     ) -> None:
         """``CONFIG SET`` the values that differ from the node's (one call on Redis 7, which
         sets several at once, all or none; one per value before 7)."""
-        access = _access(node)
+        self._learn(spec)
+        access = self._access(node)
         current = await commands.config_get(access, ["*"])
         changed = {name: value for name, value in parameters if current.get(name) != value}
         if not changed:
@@ -267,11 +384,12 @@ class HostEngine:
 
     async def stop_node(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Stop the node's process (if it runs) and remove its directory."""
+        self._learn(spec)
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
-        await self._connections.forget(_access(node))
+        await self._connections.forget(self._access(node))
         if pid is not None:
-            await process.stop(pid, _access(node), expected_conf=paths.conf)
+            await process.stop(pid, self._access(node), expected_conf=paths.conf)
         if paths.root.exists():
             shutil.rmtree(paths.root)
 
@@ -279,34 +397,35 @@ class HostEngine:
 
     async def replica_of(self, node: NodeSpec, primary: NodeSpec) -> None:
         """Make the node replicate from the primary."""
-        await commands.ensure_replica_of(_access(node), _access(primary))
+        await commands.ensure_replica_of(self._access(node), self._access(primary))
 
     async def promote(self, node: NodeSpec) -> None:
         """Make the node a primary."""
-        await commands.promote(_access(node))
+        await commands.promote(self._access(node))
 
     async def fence(self, node: NodeSpec) -> None:
         """Disconnect the ordinary clients still connected to a demoted node."""
-        killed = await commands.kill_normal_clients(_access(node))
+        killed = await commands.kill_normal_clients(self._access(node))
         if killed:
             log.info("fenced %s: disconnected %d clients", node.node_id, killed)
 
     async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
         """Have the node accept connections on exactly these addresses (same port)."""
-        if await commands.ensure_listening(_access(node), addresses):
+        if await commands.ensure_listening(self._access(node), addresses):
             log.info("%s now listens on %s", node.node_id, ", ".join(addresses))
 
     # --- Redis Cluster --------------------------------------------------------------------
 
     async def form_cluster(self, spec: GroupSpec) -> None:
         """Form the group's cluster: each shard's first node primary, the rest its replicas."""
+        self._learn(spec)
         layout = []
         for shard in spec.shards:
             members = [n for n in spec.nodes_of(shard.shard_id) if not n.deleting]
             layout.append(
                 cluster.ShardLayout(
-                    primary=_access(members[0]),
-                    replicas=tuple(_access(n) for n in members[1:]),
+                    primary=self._access(members[0]),
+                    replicas=tuple(self._access(n) for n in members[1:]),
                     slots=tuple((r.start, r.end) for r in shard.slots),
                 )
             )
@@ -317,8 +436,9 @@ class HostEngine:
         self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
     ) -> None:
         """Bring a fresh node in as a replica of ``primary``; forget its former cluster id."""
-        others = [_access(n) for n in spec.live_nodes if n != node]
-        new_id = await cluster.add_replica(_access(node), _access(primary), others)
+        self._learn(spec)
+        others = [self._access(n) for n in spec.live_nodes if n != node]
+        new_id = await cluster.add_replica(self._access(node), self._access(primary), others)
         if forget and forget != new_id:
             await cluster.forget_node(others, forget)
 
@@ -336,11 +456,12 @@ class HostEngine:
 
         :raises EngineError: a Sentinel is not ready or the failover was refused or aborted.
         """
+        self._learn(spec)
         if spec.cluster_mode is ClusterMode.ENABLED:
-            await cluster.failover(_access(candidate))
+            await cluster.failover(self._access(candidate))
             return
-        sentinels = self._sentinels.addresses
-        old = await commands.primary_of(_access(candidate))
+        sentinels = self._sentinels_for(spec).addresses
+        old = await commands.primary_of(self._access(candidate))
         if old is None:
             return
         replicas = len([n for n in spec.live_nodes if n.shard_id == shard_id]) - 1
@@ -348,26 +469,26 @@ class HostEngine:
         if unready is not None:
             raise NodeCommandFailed(f"not failing over {spec.group_id} yet: {unready}")
         started = time.monotonic()
-        if await self._coordinated(NodeAccess(*old), candidate):
+        if await self._coordinated(self._access_at(old), candidate):
             took = (time.monotonic() - started) * 1000
             log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
         else:
             await sentinel.failover(sentinels, spec.plane_name)
-            self._view.invalidate()
+            self._view_for(spec).invalidate()
 
     async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Re-point every Sentinel at ``primary``, promoted without them (see
         `sentinel.monitor`). Idempotent. The other replicas are re-wired by the planner once the
         Sentinels name it."""
-        sentinels = self._sentinels.addresses
+        sentinels = self._sentinels_for(spec).addresses
         name, address = spec.plane_name, _hostport(primary)
         await sentinel.monitor(sentinels, name, address, **self._watch(), repoint=True)
-        self._view.invalidate()
+        self._view_for(spec).invalidate()
 
     async def _coordinated(self, primary: NodeAccess, candidate: NodeSpec) -> bool:
         """``FAILOVER TO`` the candidate; False when the engine does not know the command."""
         try:
-            await commands.coordinated_failover(primary, _access(candidate))
+            await commands.coordinated_failover(primary, self._access(candidate))
         except NodeCommandFailed as exc:
             if _UNKNOWN_COMMAND not in str(exc).lower():
                 raise
@@ -377,14 +498,18 @@ class HostEngine:
 
     async def take_over(self, node: NodeSpec) -> None:
         """Promote a cluster replica on its own authority (the cluster lost its majority)."""
-        await cluster.failover(_access(node), "TAKEOVER")
+        await cluster.failover(self._access(node), "TAKEOVER")
 
     # --- Sentinel -------------------------------------------------------------------------
 
     async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Have every Sentinel watch the group's primary, with the endpoint switch script."""
+        self._learn(spec)
         await sentinel.monitor(
-            self._sentinels.addresses, spec.plane_name, _hostport(primary), **self._watch()
+            self._sentinels_for(spec).addresses,
+            spec.plane_name,
+            _hostport(primary),
+            **self._watch(),
         )
 
     def _watch(self) -> _WatchSettings:
@@ -398,5 +523,5 @@ class HostEngine:
 
     async def unmonitor(self, spec: GroupSpec) -> None:
         """Have every Sentinel forget the group."""
-        await sentinel.remove(self._sentinels.addresses, spec.plane_name)
-        self._view.invalidate()
+        await sentinel.remove(self._sentinels_for(spec).addresses, spec.plane_name)
+        self._view_for(spec).invalidate()

@@ -83,11 +83,18 @@ class EngineCatalog:
     """The installed engine versions, newest first."""
 
     versions: tuple[str, ...]
+    tls_versions: frozenset[str] = frozenset()  # those built with TLS
 
     @classmethod
-    def of(cls, versions: set[str] | frozenset[str]) -> EngineCatalog:
-        """A catalogue of these versions, ordered newest first."""
-        return cls(tuple(sorted(versions, key=version_tuple, reverse=True)))
+    def of(
+        cls, versions: set[str] | frozenset[str], tls: set[str] | frozenset[str] = frozenset()
+    ) -> EngineCatalog:
+        """A catalogue of these versions, ordered newest first; ``tls``: those built with TLS."""
+        return cls(tuple(sorted(versions, key=version_tuple, reverse=True)), frozenset(tls))
+
+    def has_tls(self, version: str) -> bool:
+        """Whether the installed ``version`` is built with TLS."""
+        return version in self.tls_versions
 
     @property
     def default(self) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cachefleet.model.ids import ResourceKind, Scope
-from cachefleet.model.status import ClusterMode, EndpointKind
+from cachefleet.model.status import ClusterMode, EndpointKind, TransitEncryptionMode
 
 SLOT_COUNT = 16384
 
@@ -91,6 +91,12 @@ class GroupSpec:
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
+    transit_encryption: TransitEncryptionMode | None = None  # None: plaintext only
+
+    @property
+    def tls(self) -> bool:
+        """Whether the group's nodes take TLS (TransitEncryptionEnabled)."""
+        return self.transit_encryption is not None
 
     @property
     def key(self) -> str:

@@ -103,7 +103,14 @@ def _add_replica(
     assert req.group_id is not None
     record = get_group(ctx, scope, req.group_id)
     spec = record.spec
-    extra = [req.node_type, req.engine_version, req.parameter_group, req.port]
+    extra = [
+        req.node_type,
+        req.engine_version,
+        req.parameter_group,
+        req.port,
+        req.transit_encryption_enabled,
+        req.transit_encryption_mode,
+    ]
     if any(value is not None for value in extra):
         raise InvalidParameterCombination(
             "Cannot specify additional cache cluster parameters when creating a replica cluster"

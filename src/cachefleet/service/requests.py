@@ -41,6 +41,8 @@ class CreateGroupRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
     tags: tuple[Tag, ...] = ()
 
 
@@ -61,4 +63,6 @@ class CreateClusterRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
     tags: tuple[Tag, ...] = ()

@@ -3,7 +3,7 @@ actions: CreateReplicationGroup (a replication group of any layout) and CreateCa
 without a group (a standalone cache cluster: one node, one shard, no endpoints of its own).
 
 Checks the settings both actions share (node type, port, parameter group, subnet group,
-maintenance window, network type) and allocates addresses; writes nothing.
+maintenance window, network type, encryption in transit) and allocates addresses; writes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
 from cachefleet.service.parameter_groups import check_parameter_group
+from cachefleet.service.security import check_transit
 
 
 class CreateSettings(Protocol):
@@ -39,6 +40,10 @@ class CreateSettings(Protocol):
     def auto_minor_version_upgrade(self) -> bool | None: ...
     @property
     def network_type(self) -> str | None: ...
+    @property
+    def transit_encryption_enabled(self) -> bool | None: ...
+    @property
+    def transit_encryption_mode(self) -> str | None: ...
 
 
 def build_spec(
@@ -57,6 +62,12 @@ def build_spec(
     """
     now = ctx.clock()
     port = checks.check_port(settings.port)
+    transit = check_transit(
+        settings.transit_encryption_enabled,
+        settings.transit_encryption_mode,
+        version,
+        ctx.catalog,
+    )
     rng = random.Random()
     maintenance = checks.check_maintenance_window(settings.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
@@ -90,6 +101,7 @@ def build_spec(
         kind=kind,
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
+        transit_encryption=transit,
     )
 
 

@@ -19,7 +19,6 @@ _NOT_YET_ON_CREATE = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
     "NotificationTopicArn", "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
     "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns", "LogDeliveryConfigurations",
-    "TransitEncryptionEnabled",
 )  # fmt: skip
 
 

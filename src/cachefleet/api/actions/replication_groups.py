@@ -17,9 +17,9 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
     "SecurityGroupIds", "SnapshotArns", "SnapshotName", "NotificationTopicArn",
-    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken", "TransitEncryptionEnabled",
+    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
     "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
-    "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
+    "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
 

@@ -34,14 +34,15 @@ def list_engines(invocation: Invocation) -> None:
         print_json({"Engines": list[JsonValue](found)})
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in ("KIND", "VERSION", "FAMILY", "SOURCE"):
+    for header in ("KIND", "VERSION", "FAMILY", "TLS", "SOURCE"):
         table.add_column(header, no_wrap=True)
     table.add_column("PATH", overflow="fold")
     for engine in found:
         version = str(engine.get("version") or NONE)
         family = family_of(version) if engine.get("kind") == "redis-server" else NONE
+        tls = "yes" if engine.get("tls") else "no"
         table.add_row(
-            str(engine.get("kind")), version, family, str(engine.get("source") or NONE),
+            str(engine.get("kind")), version, family, tls, str(engine.get("source") or NONE),
             str(engine.get("path")),
         )  # fmt: skip
     invocation.stdout.print(table)

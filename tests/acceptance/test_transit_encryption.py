@@ -1,0 +1,228 @@
+"""Encryption in transit: Redis's native TLS on every node, for clients, replication, the cluster
+bus and Sentinel; clients verify the certificates against the installation's CA through node
+and endpoint addresses; plaintext is refused in ``required`` mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from botocore.exceptions import ClientError
+from redis.cluster import RedisCluster
+
+from acceptance_support import (
+    Daemon,
+    create_and_wait,
+    first_write_after,
+    node_pid,
+    primaries,
+    wait_available,
+    wait_recovered,
+    wait_until,
+)
+
+pytestmark = pytest.mark.acceptance
+
+
+def ca_file(daemon: Daemon, tmp_path: Path) -> str:
+    """The CA certificate, downloaded as a client would (``GET /ca.pem``)."""
+    answer = httpx.get(f"{daemon.url}/ca.pem", timeout=10)
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"-----BEGIN CERTIFICATE-----")
+    path = tmp_path / "ca.pem"
+    path.write_bytes(answer.content)
+    return str(path)
+
+
+def tls_client(address: str, ca: str, **extra: Any) -> redis.Redis:
+    """A redis-py client that checks the certificate against the CA and the address dialled."""
+    return redis.Redis(
+        host=address, port=6379, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
+        socket_timeout=2, socket_connect_timeout=2, **extra,
+    )  # fmt: skip
+
+
+def redis_cli(address: str, ca: str, *command: str) -> str:
+    """Run redis-cli over TLS, checking the certificate against the CA."""
+    done = subprocess.run(
+        ["redis-cli", "-h", address, "-p", "6379", "--tls", "--cacert", ca, *command],
+        capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    return (done.stdout + done.stderr).strip()
+
+
+def test_a_required_group_takes_tls_on_nodes_and_endpoints_and_refuses_plaintext(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="safe", ReplicationGroupDescription="s",
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
+        TransitEncryptionEnabled=True,
+    )  # fmt: skip
+    assert group["TransitEncryptionEnabled"] is True
+    assert group["TransitEncryptionMode"] == "required"
+    ca = ca_file(daemon, tmp_path)
+    shard = group["NodeGroups"][0]
+    primary = shard["PrimaryEndpoint"]["Address"]
+    reader = shard["ReaderEndpoint"]["Address"]
+    nodes = [m["ReadEndpoint"]["Address"] for m in shard["NodeGroupMembers"]]
+    tls_client(primary, ca).set("k", "v")
+    wait_until(lambda: tls_client(reader, ca).get("k") == b"v", 10, "the key via the reader")
+    for address in nodes:
+        assert tls_client(address, ca).ping()
+        assert redis_cli(address, ca, "PING") == "PONG"
+    assert redis_cli(primary, ca, "GET", "k") == "v"
+    # Replication itself runs over TLS (tls-replication): the replica is in sync.
+    info = tls_client(primary, ca).info("replication")
+    assert info["connected_slaves"] == 1
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(host=primary, port=6379, socket_connect_timeout=2, socket_timeout=2).ping()
+    for address in nodes:  # nothing takes plaintext on the node's other port either
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(host=address, port=6380, socket_connect_timeout=2).ping()
+
+
+def test_a_preferred_group_takes_tls_and_plaintext(daemon: Daemon, tmp_path: Path) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="both", ReplicationGroupDescription="b",
+        NumCacheClusters=1, CacheNodeType="cache.t4g.micro",
+        TransitEncryptionEnabled=True, TransitEncryptionMode="preferred",
+    )  # fmt: skip
+    assert (group["TransitEncryptionEnabled"], group["TransitEncryptionMode"]) == (
+        True,
+        "preferred",
+    )
+    address = group["NodeGroups"][0]["NodeGroupMembers"][0]["ReadEndpoint"]["Address"]
+    ca = ca_file(daemon, tmp_path)
+    tls_client(address, ca).set("k", "tls")
+    plain = redis.Redis(host=address, port=6380, socket_timeout=2, socket_connect_timeout=2)
+    assert plain.get("k") == b"tls"
+
+
+def test_a_cache_cluster_with_encryption_in_transit_requires_tls(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    client.create_cache_cluster(
+        CacheClusterId="one", CacheNodeType="cache.t4g.micro", Engine="redis",
+        TransitEncryptionEnabled=True,
+    )  # fmt: skip
+    waiter = client.get_waiter("cache_cluster_available")
+    waiter.wait(CacheClusterId="one", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    found = client.describe_cache_clusters(CacheClusterId="one", ShowCacheNodeInfo=True)
+    (cluster,) = found["CacheClusters"]
+    assert (cluster["TransitEncryptionEnabled"], cluster["TransitEncryptionMode"]) == (
+        True,
+        "required",
+    )
+    address = cluster["CacheNodes"][0]["Endpoint"]["Address"]
+    assert tls_client(address, ca_file(daemon, tmp_path)).ping()
+
+
+def test_a_cluster_mode_enabled_group_takes_tls_through_its_configuration_endpoint(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="shards", ReplicationGroupDescription="s",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, AutomaticFailoverEnabled=True,
+        CacheNodeType="cache.t4g.micro", TransitEncryptionEnabled=True,
+    )  # fmt: skip
+    ca = ca_file(daemon, tmp_path)
+    endpoint = group["ConfigurationEndpoint"]["Address"]
+    cluster = RedisCluster(
+        host=endpoint, port=6379, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
+        socket_timeout=2, socket_connect_timeout=2,
+    )  # fmt: skip
+    try:
+        for index in range(50):
+            cluster.set(f"key-{index}", index)
+        assert all(cluster.get(f"key-{index}") == str(index).encode() for index in range(50))
+        info = cluster.cluster_info()
+        assert info["cluster_state"] == "ok"
+    finally:
+        cluster.close()
+    assert "OK" in redis_cli(endpoint, ca, "-c", "SET", "x", "1")
+
+
+def test_a_tls_group_fails_over_through_its_sentinels(daemon: Daemon, tmp_path: Path) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="tlsha", ReplicationGroupDescription="h",
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
+        TransitEncryptionEnabled=True,
+    )  # fmt: skip
+    ca = ca_file(daemon, tmp_path)
+    endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    writer = tls_client(endpoint, ca)
+    writer.set("before", "1")
+    (old,) = primaries(group)
+    os.kill(node_pid(daemon, old), signal.SIGKILL)
+    seconds = first_write_after(writer, "after", time.monotonic(), timeout=30)
+    print(f"first TLS write through the primary endpoint {seconds:.2f}s after kill -9")
+    assert writer.info("replication")["role"] == "master"
+    wait_recovered(client, old)
+    (new,) = primaries(wait_available(client, "tlsha"))
+    assert new != old
+
+
+def test_encryption_in_transit_is_refused_as_elasticache_refuses_it(daemon: Daemon) -> None:
+    client = daemon.client()
+    base = {
+        "ReplicationGroupDescription": "x", "CacheNodeType": "cache.t4g.micro",
+        "NumCacheClusters": 1,
+    }  # fmt: skip
+    with pytest.raises(ClientError) as caught:
+        client.create_replication_group(
+            ReplicationGroupId="a", TransitEncryptionMode="preferred", **base
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    with pytest.raises(ClientError) as caught:
+        client.create_replication_group(
+            ReplicationGroupId="b", TransitEncryptionEnabled=True,
+            TransitEncryptionMode="sometimes", **base,
+        )  # fmt: skip
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    versions = {e["version"]: e for e in daemon.wait_healthy()["engines"]}
+    without = [v for v, e in versions.items() if e["kind"] == "redis-server" and not e["tls"]]
+    if without and shutil.which("redis-server"):
+        with pytest.raises(ClientError) as caught:
+            client.create_replication_group(
+                ReplicationGroupId="c", TransitEncryptionEnabled=True,
+                EngineVersion=without[0], **base,
+            )  # fmt: skip
+        error = caught.value.response["Error"]
+        assert error["Code"] == "InvalidParameterCombination"
+        assert "built without TLS" in error["Message"]
+
+
+def test_the_cli_gives_the_ca_and_says_which_engines_have_tls(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    out = tmp_path / "from-cli.pem"
+    cli = [sys.executable, "-m", "cachefleet", "--endpoint-url", daemon.url]
+    subprocess.run([*cli, "ca", "--out", str(out)], check=True, timeout=30, capture_output=True)
+    assert out.read_bytes() == Path(ca_file(daemon, tmp_path)).read_bytes()
+    listed = subprocess.run(
+        [*cli, "engines", "list", "--output", "json"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    engines = json.loads(listed.stdout)["Engines"]
+    os_server = next(e for e in engines if e["kind"] == "redis-server" and e["source"] == "os")
+    assert os_server["tls"] is True
+    table = subprocess.run(
+        [*cli, "engines", "list"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert "TLS" in table.splitlines()[0]
