@@ -10,6 +10,7 @@ import asyncio
 import logging
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -25,7 +26,7 @@ from cachefleet.engine.binaries import (
     find_engines,
     registered_binaries,
 )
-from cachefleet.engine.client import NodeAccess, TlsMaterial
+from cachefleet.engine.client import Credentials, NodeAccess, TlsMaterial
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.engine.tls import CertificateAuthority
 from cachefleet.errors import UNEXPECTED_MARKER, EngineError
@@ -40,9 +41,11 @@ from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
+from cachefleet.secrets import Sealer
 from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
+from cachefleet.service.security import load_tokens
 from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
 from cachefleet.web.app import build_app
@@ -50,6 +53,8 @@ from cachefleet.web.health import HealthSources
 
 log = logging.getLogger("cachefleet")
 
+#: The key that seals AUTH tokens at rest, beside the CA in the data directory's ``tls/``.
+SEALING_KEY = "secrets.key"
 #: How often certificates are checked for renewal (they are renewed 30 days before expiry).
 RENEWAL_INTERVAL_S = 3600.0
 
@@ -120,8 +125,15 @@ class Daemon:
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
             sentinel_quorum=min(settings.engine.sentinel_quorum, len(sentinels.addresses)),
         )
+        sealer = await asyncio.to_thread(Sealer.from_file, tls_dir(settings.data_dir) / SEALING_KEY)
         engine = HostEngine(
-            nodes_root(settings.data_dir), binaries, sentinels, timings, ca, tls_sentinels
+            nodes_root(settings.data_dir),
+            binaries,
+            sentinels,
+            timings,
+            ca,
+            tls_sentinels,
+            partial(load_tokens, store, sealer),
         )
         try:
             await engine.ensure_sentinels()
@@ -131,7 +143,9 @@ class Daemon:
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
-        context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
+        context = ServiceContext(
+            store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer
+        )
         return cls(
             settings, store, binaries, engine, sentinels, router, loop, context, ca, tls_sentinels
         )
@@ -267,11 +281,16 @@ def _listen_address(conf_text: str) -> NodeAccess:
         key, _, value = line.partition(" ")
         values.setdefault(key, value.strip())
     address = (values.get("bind") or "127.0.0.1").split()[0]
+    # A node's masterauth is its group's current AUTH token, which its default user takes (the
+    # token's alphabet needs no escapes in redis.conf, only quotes).
+    token = values.get("masterauth", "").strip('"')
+    credentials = Credentials("default", token) if token else None
     tls_port = values.get("tls-port", "")
     if tls_port.isdigit() and "tls-ca-cert-file" in values:
-        return NodeAccess(address, int(tls_port), TlsMaterial(values["tls-ca-cert-file"]))
+        material = TlsMaterial(values["tls-ca-cert-file"])
+        return NodeAccess(address, int(tls_port), material, credentials)
     port = values.get("port", "")
-    return NodeAccess(address, int(port) if port.isdigit() else 6379)
+    return NodeAccess(address, int(port) if port.isdigit() else 6379, None, credentials)
 
 
 def purge(data_dir: Path) -> int:

@@ -299,3 +299,41 @@ def engine_without_tls(version: str) -> InvalidParameterCombination:
         problem="engine-without-tls",
         facts={"version": version},
     )
+
+
+def auth_token_invalid() -> InvalidParameter:
+    """An AuthToken outside ElastiCache's rules (length, characters)."""
+    return InvalidParameter(
+        "Invalid AuthToken provided: it must be 16 to 128 printable characters, letters, digits "
+        "and only these special characters: ! & # $ ^ < > -",
+        parameter="AuthToken",
+        problem="invalid",
+    )
+
+
+def auth_token_without_encryption() -> InvalidParameter:
+    """An AuthToken for a cache without encryption in transit."""
+    return InvalidParameter(
+        "The AUTH token is only supported when encryption-in-transit is enabled",
+        parameter="AuthToken",
+        problem="requires-encryption",
+    )
+
+
+def auth_token_with_preferred() -> InvalidParameterCombination:
+    """An AuthToken at create with TransitEncryptionMode preferred."""
+    return InvalidParameterCombination(
+        "Transit encryption preferred is not supported with redis access control.",
+        parameter="AuthToken",
+        problem="preferred",
+    )
+
+
+def auth_token_strategy_invalid(strategy: str, reason: str) -> InvalidParameter:
+    """An AuthTokenUpdateStrategy that does not fit the request or the cache."""
+    return InvalidParameter(
+        f"Invalid AuthTokenUpdateStrategy {strategy}: {reason}",
+        parameter="AuthTokenUpdateStrategy",
+        problem="invalid",
+        facts={"strategy": strategy},
+    )

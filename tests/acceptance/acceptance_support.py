@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 
 from cachefleet.endpoints import HostPort, read_routes
@@ -165,3 +166,21 @@ def wait_served_by(
         return True
 
     wait_until(served, timeout, f"{node_id} to serve {endpoint['Address']} itself")
+
+
+def ca_file(daemon: Daemon, tmp_path: Path) -> str:
+    """The CA certificate, downloaded as a client would (``GET /ca.pem``)."""
+    answer = httpx.get(f"{daemon.url}/ca.pem", timeout=10)
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"-----BEGIN CERTIFICATE-----")
+    path = tmp_path / "ca.pem"
+    path.write_bytes(answer.content)
+    return str(path)
+
+
+def tls_client(address: str, ca: str, **extra: Any) -> redis.Redis:
+    """A redis-py client that checks the certificate against the CA and the address dialled."""
+    return redis.Redis(
+        host=address, port=6379, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
+        socket_timeout=2, socket_connect_timeout=2, **extra,
+    )  # fmt: skip

@@ -12,9 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 import redis
 from botocore.exceptions import ClientError
@@ -22,34 +20,18 @@ from redis.cluster import RedisCluster
 
 from acceptance_support import (
     Daemon,
+    ca_file,
     create_and_wait,
     first_write_after,
     node_pid,
     primaries,
+    tls_client,
     wait_available,
     wait_recovered,
     wait_until,
 )
 
 pytestmark = pytest.mark.acceptance
-
-
-def ca_file(daemon: Daemon, tmp_path: Path) -> str:
-    """The CA certificate, downloaded as a client would (``GET /ca.pem``)."""
-    answer = httpx.get(f"{daemon.url}/ca.pem", timeout=10)
-    assert answer.status_code == 200
-    assert answer.content.startswith(b"-----BEGIN CERTIFICATE-----")
-    path = tmp_path / "ca.pem"
-    path.write_bytes(answer.content)
-    return str(path)
-
-
-def tls_client(address: str, ca: str, **extra: Any) -> redis.Redis:
-    """A redis-py client that checks the certificate against the CA and the address dialled."""
-    return redis.Redis(
-        host=address, port=6379, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
-        socket_timeout=2, socket_connect_timeout=2, **extra,
-    )  # fmt: skip
 
 
 def redis_cli(address: str, ca: str, *command: str) -> str:

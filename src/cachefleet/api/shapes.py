@@ -39,6 +39,15 @@ def transit(spec: GroupSpec) -> dict[str, Any]:
     }
 
 
+def auth_token(spec: GroupSpec) -> dict[str, Any]:
+    """AuthTokenEnabled and, once a token was set or changed, AuthTokenLastModifiedDate (never
+    the token)."""
+    fields: dict[str, Any] = {"AuthTokenEnabled": spec.auth_token_enabled}
+    if spec.auth_token_modified is not None:
+        fields["AuthTokenLastModifiedDate"] = spec.auth_token_modified
+    return fields
+
+
 def _enabled(flag: bool) -> str:
     return "enabled" if flag else "disabled"
 
@@ -62,7 +71,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "SnapshotWindow": spec.snapshot_window or None,
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
-        "AuthTokenEnabled": False,
+        **auth_token(spec),
         **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": group_arn(spec.scope, spec.group_id),
@@ -88,6 +97,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["PrimaryClusterId"] = pending.primary_cluster_id
     if pending.automatic_failover:
         values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
+    if pending.auth_token_status:
+        values["AuthTokenStatus"] = pending.auth_token_status
     return values
 
 
@@ -160,7 +171,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "SecurityGroups": [],
         "SnapshotRetentionLimit": 0,
         "SnapshotWindow": spec.snapshot_window or None,
-        "AuthTokenEnabled": False,
+        **auth_token(spec),
         **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": cluster_arn(spec.scope, node.node_id),

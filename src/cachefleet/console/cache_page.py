@@ -16,6 +16,7 @@ from typing import assert_never
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
+    AuthTokenParams,
     FailoverParams,
     FailoverProgress,
     FailoverSettingParams,
@@ -123,6 +124,7 @@ class CacheDetails:
     maintenance_window: str
     network_type: str
     transit_encryption: str  # "" when off, else the mode: "preferred" or "required"
+    auth_token_modified: str  # "" without an AUTH token, else when it last changed (UTC)
     endpoints: tuple[EndpointView, ...]
     shards: tuple[ShardView, ...]
     deletable: bool
@@ -160,6 +162,7 @@ def cache_details(
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
         transit_encryption=spec.transit_encryption.value if spec.transit_encryption else "",
+        auth_token_modified=_auth_token_modified(spec),
         endpoints=_endpoints(spec),
         shards=tuple(_shard(record, shard.shard_id, nodes, lines) for shard in spec.shards),
         deletable=is_deletable(record),
@@ -190,6 +193,9 @@ def operation_line(operation: Operation) -> OperationLine:
             return OperationLine("", "Rebooting", ", ".join(nodes), retry)
         case UpgradeParams(to_version=version):
             return OperationLine("", f"Upgrading the engine to {version}", _when(operation), retry)
+        case AuthTokenParams(strategy=strategy):
+            action = f"Changing the AUTH token ({strategy})"
+            return OperationLine("", action, "on every node, then the Sentinels", retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 
@@ -219,6 +225,13 @@ def _failover_step(progress: OperationProgress, old_primary: str) -> str:
 def spec_node_ids(spec: GroupSpec) -> tuple[str, ...]:
     """The group's node ids, in the spec's order."""
     return tuple(node.node_id for node in spec.nodes)
+
+
+def _auth_token_modified(spec: GroupSpec) -> str:
+    """When the AUTH token last changed, in words ("" without one); never the token."""
+    if not spec.auth_token_enabled or spec.auth_token_modified is None:
+        return ""
+    return f"{spec.auth_token_modified:%Y-%m-%d %H:%M} UTC"
 
 
 def _arn(spec: GroupSpec) -> str:

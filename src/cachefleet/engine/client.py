@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from redis import exceptions as redis_errors
@@ -55,12 +55,22 @@ class Credentials:
 @dataclass(frozen=True, slots=True)
 class NodeAccess:
     """How the control plane reaches one node or Sentinel: its address and port, and the TLS
-    material and credentials it requires (none today: plaintext, the default user)."""
+    material and credentials it requires.
+
+    ``fallback``: other credentials (None: none) to try, in order, when the process refuses
+    ``credentials`` (an AUTH token change that has not reached it yet, or has already).
+    """
 
     address: str
     port: int
     tls: TlsMaterial | None = None
     credentials: Credentials | None = None
+    fallback: tuple[Credentials | None, ...] = ()
+
+    def alternatives(self) -> list[NodeAccess]:
+        """This access, then one per fallback credential."""
+        others = [replace(self, credentials=c, fallback=()) for c in self.fallback]
+        return [self, *others]
 
     @property
     def hostport(self) -> HostPort:
@@ -103,12 +113,30 @@ async def session(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Async
     :raises NodeUnreachable: connect failed, the connection dropped or a reply timed out.
     :raises NodeCommandFailed: the process answered with an error reply.
     """
-    client = client_for(node, timeout)
+    client = await _accepted_client(node, timeout) if node.fallback else client_for(node, timeout)
     try:
         with _engine_errors(node):
             yield client
     finally:
         await close_quietly(client)
+
+
+async def _accepted_client(node: NodeAccess, timeout: float, single: bool = True) -> Redis:
+    """A client with the first of the node's credentials it accepts (checked with a PING); the
+    last one's client if it accepts none (its commands then fail as they would)."""
+    choices = node.alternatives()
+    for choice in choices[:-1]:
+        client = client_for(choice, timeout, single)
+        try:
+            await client.ping()
+        except redis_errors.AuthenticationError:
+            await close_quietly(client)
+            continue
+        except (redis_errors.RedisError, OSError):
+            await close_quietly(client)
+            break  # not a question of credentials: the last choice fails the same way
+        return client
+    return client_for(choices[-1], timeout, single)
 
 
 async def close_quietly(client: Redis) -> None:
@@ -155,7 +183,7 @@ class Connections:
         async with lock:
             client = self._clients.get(node)
             if client is None:
-                client = self._clients[node] = client_for(node, self._timeout, single=False)
+                client = await self._open(node)
             try:
                 with _engine_errors(node):
                     return await query(client)
@@ -164,6 +192,14 @@ class Connections:
             except BaseException:  # no answer, or cancelled mid-reply: the stream is unknown
                 await self._close(node)
                 raise
+
+    async def _open(self, node: NodeAccess) -> Redis:
+        if node.fallback:
+            opened = await _accepted_client(node, self._timeout, single=False)
+        else:
+            opened = client_for(node, self._timeout, single=False)
+        self._clients[node] = opened
+        return opened
 
     async def forget(self, node: NodeAccess) -> None:
         """Close the process's connection, if any."""
@@ -185,11 +221,11 @@ class Connections:
 
 async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
     """Whether the Redis process answers PING within ``timeout`` (a node still loading its
-    dataset answers too). Never raises."""
+    dataset answers too, and so does one that refuses the credentials). Never raises."""
     client = client_for(node, timeout)
     try:
         return bool(await client.ping())
-    except redis_errors.BusyLoadingError:
+    except (redis_errors.BusyLoadingError, redis_errors.AuthenticationError):
         return True
     except (redis_errors.RedisError, OSError):
         return False

@@ -25,6 +25,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
 
 from cachefleet.engine.paths import NodePaths, SentinelPaths
@@ -66,6 +67,26 @@ class TlsListen:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeAuth:
+    """Who a node lets in as its default user: these passwords (kept in ``redis.conf`` as
+    SHA-256 digests), or anyone (``passwordless``); and the password it gives its primary
+    (``masterauth``: the current AUTH token)."""
+
+    passwords: tuple[str, ...] = field(default=(), repr=False)
+    passwordless: bool = True
+    masterauth: str = field(default="", repr=False)
+
+    def acl_rules(self) -> tuple[str, ...]:
+        """The default user's ACL rules (``user default …`` / ``ACL SETUSER default …``)."""
+        keys: tuple[str, ...]
+        if self.passwordless or not self.passwords:
+            keys = ("nopass",)
+        else:
+            keys = ("resetpass", *(f"#{sha256(p.encode()).hexdigest()}" for p in self.passwords))
+        return ("on", *keys, "~*", "&*", "+@all")
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """Everything that goes into one node's ``redis.conf``.
 
@@ -85,6 +106,7 @@ class NodeConfig:
     extra: Mapping[str, str] = field(default_factory=dict)
     engine: EngineFeatures = field(default_factory=lambda: features("7.0"))
     tls: TlsListen | None = None
+    auth: NodeAuth | None = None
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -157,6 +179,11 @@ def render_node_conf(cfg: NodeConfig) -> str:
         ]
     if cfg.replica_of is not None:
         lines.append(("replicaof", cfg.replica_of[0], str(cfg.replica_of[1])))
+    if cfg.auth is not None:
+        rules = [rule for rule in cfg.auth.acl_rules() if rule != "resetpass"]
+        lines.append(("user", "default", *rules))
+        if cfg.auth.masterauth:
+            lines.append(("masterauth", cfg.auth.masterauth))
     lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
 

@@ -11,20 +11,22 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial
-from cachefleet.engine.conf import NodeConfig, SentinelConfig, TlsListen
+from cachefleet.engine.conf import NodeAuth, NodeConfig, SentinelConfig, TlsListen
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.engine.tls import CertificateAuthority, TlsFiles
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, PermanentError
+from cachefleet.model.auth import AuthTokens
 from cachefleet.model.engines import features
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
@@ -33,6 +35,9 @@ from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, GroupStatus, TransitEncryptionMode
 
 log = logging.getLogger("cachefleet.engine")
+
+#: Where the engine reads a group's AUTH tokens (the daemon opens them from the store).
+TokenSource = Callable[[GroupSpec], AuthTokens]
 
 _UNKNOWN_COMMAND = "unknown command"
 
@@ -97,6 +102,7 @@ class HostEngine:
         timings: EngineTimings,
         ca: CertificateAuthority | None = None,
         tls_sentinels: SentinelSet | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
@@ -114,6 +120,9 @@ class HostEngine:
         # How each node is reached, learnt from the specs the engine is handed (the calls that
         # name only a node: replica_of, promote, fence, listen, take_over).
         self._tls_nodes: set[HostPort] = set()
+        self._tokens = tokens
+        self._token_cache: dict[tuple[str, str, str], tuple[datetime | None, AuthTokens]] = {}
+        self._node_auth_by: dict[HostPort, NodeAuth] = {}
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -153,17 +162,60 @@ class HostEngine:
         return self._access_at(_hostport(node))
 
     def _access_at(self, hostport: HostPort) -> NodeAccess:
+        tls = None
         if hostport in self._tls_nodes and self._ca is not None:
-            return NodeAccess(*hostport, tls=TlsMaterial(str(self._ca.cert_file)))
-        return NodeAccess(*hostport)
+            tls = TlsMaterial(str(self._ca.cert_file))
+        credentials = process.credential_choices(self._node_auth_by.get(hostport))
+        return NodeAccess(*hostport, tls, *credentials)
 
     def _learn(self, spec: GroupSpec) -> None:
-        """Remember how the group's nodes are reached (for the calls that name only a node)."""
+        """Remember how the group's nodes are reached (for the calls that name only a node):
+        over TLS or not, and with which of its AUTH tokens (any it may take now)."""
+        auth = self._node_auth(spec, during_change=True)
         for node in spec.nodes:
             if spec.tls:
                 self._tls_nodes.add(_hostport(node))
             else:
                 self._tls_nodes.discard(_hostport(node))
+            if auth is None:
+                self._node_auth_by.pop(_hostport(node), None)
+            else:
+                self._node_auth_by[_hostport(node)] = auth
+
+    def _tokens_of(self, spec: GroupSpec) -> AuthTokens | None:
+        """The group's AUTH tokens (None if it never had any), read again only when they
+        changed (`GroupSpec.auth_token_modified`)."""
+        if spec.auth_token_modified is None or self._tokens is None:
+            return None
+        key = (spec.scope.region, spec.scope.account, spec.key)
+        cached = self._token_cache.get(key)
+        if cached is None or cached[0] != spec.auth_token_modified:
+            cached = self._token_cache[key] = (spec.auth_token_modified, self._tokens(spec))
+        return cached[1]
+
+    def _node_auth(self, spec: GroupSpec, during_change: bool) -> NodeAuth | None:
+        """What the group's nodes take as their default user's password: after the last token
+        change, or (``during_change``) while it reaches them."""
+        tokens = self._tokens_of(spec)
+        if tokens is None:
+            return None
+        passwords, passwordless = tokens.accepted(during_change)
+        return NodeAuth(passwords, passwordless, tokens.current)
+
+    async def apply_auth(self, spec: GroupSpec, node: NodeSpec, during_change: bool) -> None:
+        """Give a running node the group's AUTH tokens: the passwords its default user takes
+        (the old ones too, ``during_change``) and the one it gives its primary."""
+        self._learn(spec)
+        auth = self._node_auth(spec, during_change) or NodeAuth()
+        await commands.set_default_user(self._access(node), auth.acl_rules(), auth.masterauth)
+
+    async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
+        """Have the Sentinels that watch the group give its nodes its current AUTH token."""
+        if not self._watched(spec):
+            return
+        tokens = self._tokens_of(spec)
+        current = tokens.current if tokens is not None else ""
+        await sentinel.set_auth_pass(self._sentinels_for(spec).addresses, spec.plane_name, current)
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
         if spec.tls and self._tls_sentinels is not None:
@@ -315,7 +367,8 @@ class HostEngine:
             names = self._names(spec, node)
             await asyncio.to_thread(self._ca.ensure_certificate, node.node_id, names, tls.files)
         config = self._node_config(spec, node, replica_of, binary, dict(parameters))
-        await process.ensure_node_running(binary, replace(config, tls=tls))
+        auth = self._node_auth(spec, during_change=False)
+        await process.ensure_node_running(binary, replace(config, tls=tls, auth=auth))
 
     def _node_config(
         self,
@@ -482,7 +535,10 @@ class HostEngine:
         Sentinels name it."""
         sentinels = self._sentinels_for(spec).addresses
         name, address = spec.plane_name, _hostport(primary)
-        await sentinel.monitor(sentinels, name, address, **self._watch(), repoint=True)
+        auth_pass = self._auth_pass(spec)
+        await sentinel.monitor(
+            sentinels, name, address, **self._watch(), repoint=True, auth_pass=auth_pass
+        )
         self._view_for(spec).invalidate()
 
     async def _coordinated(self, primary: NodeAccess, candidate: NodeSpec) -> bool:
@@ -510,7 +566,12 @@ class HostEngine:
             spec.plane_name,
             _hostport(primary),
             **self._watch(),
+            auth_pass=self._auth_pass(spec),
         )
+
+    def _auth_pass(self, spec: GroupSpec) -> str:
+        tokens = self._tokens_of(spec)
+        return tokens.current if tokens is not None else ""
 
     def _watch(self) -> _WatchSettings:
         """How every Sentinel watches every group."""

@@ -28,6 +28,7 @@ class OperationKind(StrEnum):
     SET_FAILOVER = "set-failover"  # ModifyReplicationGroup AutomaticFailoverEnabled
     REBOOT = "reboot"
     UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
+    AUTH_TOKEN = "auth-token"  # ModifyReplicationGroup AuthToken + AuthTokenUpdateStrategy
 
 
 class OperationStatus(StrEnum):
@@ -137,8 +138,43 @@ class UpgradeProgress:
     started: bool = False
 
 
-OperationParams = FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams
-OperationProgress = FailoverProgress | FailoverSettingProgress | RebootProgress | UpgradeProgress
+# --- AuthToken -----------------------------------------------------------------------------------
+
+
+class AuthTokenStep(StrEnum):
+    """The steps of an AUTH token change, in order, so that no replica or Sentinel is ever
+    refused on the way."""
+
+    ACCEPT = "accept"  # every node takes the old and the new tokens; replicas use the new one
+    SENTINELS = "sentinels"  # the Sentinels use the new one
+    SETTLE = "settle"  # every node takes only what the strategy leaves
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTokenParams:
+    """An AUTH token change (ROTATE, SET or DELETE). The tokens themselves are never here:
+    they are kept sealed apart (`model.auth`)."""
+
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTokenProgress:
+    """The step under way."""
+
+    step: AuthTokenStep = AuthTokenStep.ACCEPT
+
+
+OperationParams = (
+    FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams | AuthTokenParams
+)
+OperationProgress = (
+    FailoverProgress
+    | FailoverSettingProgress
+    | RebootProgress
+    | UpgradeProgress
+    | AuthTokenProgress
+)
 
 #: Each kind's params and progress types, for the store to decode them.
 KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]] = {
@@ -147,6 +183,7 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.SET_FAILOVER: (FailoverSettingParams, FailoverSettingProgress),
     OperationKind.REBOOT: (RebootParams, RebootProgress),
     OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
+    OperationKind.AUTH_TOKEN: (AuthTokenParams, AuthTokenProgress),
 }
 
 
@@ -252,6 +289,17 @@ def new_test_failover(shard_id: str, from_primary: str, now: datetime) -> Operat
     )
 
 
+def new_auth_token_change(strategy: str, now: datetime) -> Operation:
+    """A new AUTH token change."""
+    return Operation(
+        OperationKind.AUTH_TOKEN,
+        AuthTokenParams(strategy),
+        AuthTokenProgress(),
+        now,
+        updated_at=now,
+    )
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -265,4 +313,7 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             pending = replace(pending, automatic_failover=state)
         elif isinstance(params, UpgradeParams):
             pending = replace(pending, engine_version=params.to_version)
+        elif isinstance(params, AuthTokenParams):
+            status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
+            pending = replace(pending, auth_token_status=status)
     return pending

@@ -92,6 +92,9 @@ class GroupSpec:
     network_type: str = "ipv4"
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
     transit_encryption: TransitEncryptionMode | None = None  # None: plaintext only
+    # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
+    auth_token_modified: datetime | None = None
+    auth_token_enabled: bool = False
 
     @property
     def tls(self) -> bool:

@@ -39,6 +39,7 @@ class PendingChanges:
     primary_cluster_id: str = ""
     automatic_failover: str = ""  # "enabling" or "disabling"
     engine_version: str = ""  # the version an upgrade under way or waiting will run
+    auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
 
 
 @dataclass(frozen=True, slots=True)

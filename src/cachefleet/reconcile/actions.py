@@ -182,6 +182,19 @@ class ForgetGroup:
     """Drop the group from the store once everything of it is gone."""
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyAuth:
+    """Give a running node its group's AUTH tokens (``during_change``: the old ones too)."""
+
+    node: NodeSpec
+    during_change: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySentinelAuth:
+    """Have the Sentinels give the group's nodes its current AUTH token."""
+
+
 Action = (
     StartNode
     | RestartNode
@@ -204,4 +217,6 @@ Action = (
     | Unroute
     | ForgetNodes
     | ForgetGroup
+    | ApplyAuth
+    | ApplySentinelAuth
 )

@@ -16,7 +16,9 @@ from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.spec import GroupSpec
 from cachefleet.reconcile.actions import (
     Action,
+    ApplyAuth,
     ApplyParameters,
+    ApplySentinelAuth,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -105,6 +107,10 @@ class Executor:
                 self._forget_nodes(spec, node_ids)
             case ForgetGroup():
                 self._forget_group(spec)
+            case ApplyAuth(node, during_change):
+                await engine.apply_auth(spec, node, during_change)
+            case ApplySentinelAuth():
+                await engine.apply_sentinel_auth(spec)
             case _:
                 assert_never(action)
 

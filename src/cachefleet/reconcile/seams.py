@@ -108,6 +108,14 @@ class Engine(Protocol):
         """Stop the Sentinels watching the group."""
         ...
 
+    async def apply_auth(self, spec: GroupSpec, node: NodeSpec, during_change: bool) -> None:
+        """Give a running node its group's AUTH tokens (``during_change``: the old ones too)."""
+        ...
+
+    async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
+        """Have the Sentinels give the group's nodes its current AUTH token."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

@@ -13,6 +13,7 @@ from cachefleet.errors import (
     cluster_not_deletable,
     cluster_not_found,
 )
+from cachefleet.model.auth import AuthTokens
 from cachefleet.model.ids import (
     MAX_CACHE_CLUSTER_ID,
     ResourceKind,
@@ -29,6 +30,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
+from cachefleet.service.security import keep_tokens
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.tags import check_tags
 
@@ -94,6 +96,8 @@ def _create_standalone(
     check_capacity(ctx, scope, spec)
     record = GroupRecord(spec, initial_state(spec))
     ctx.store.insert_group(record)
+    if req.auth_token:
+        keep_tokens(ctx, spec, AuthTokens(req.auth_token))
     return ClusterView(record, spec.nodes[0])
 
 
@@ -110,6 +114,7 @@ def _add_replica(
         req.port,
         req.transit_encryption_enabled,
         req.transit_encryption_mode,
+        req.auth_token,
     ]
     if any(value is not None for value in extra):
         raise InvalidParameterCombination(

@@ -10,7 +10,7 @@ Nothing is written when any check fails.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cachefleet.errors import (
     InvalidParameter,
@@ -40,6 +40,7 @@ from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
+from cachefleet.service.security import token_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class ModifySettings:
     engine_version: str | None = None
     parameter_group: str | None = None
     apply_immediately: bool = False
+    auth_token: str | None = field(default=None, repr=False)
+    auth_token_update_strategy: str | None = None
 
 
 def modify_group(
@@ -77,8 +80,13 @@ def modify_group(
         promotion = _promotion(ctx, scope, record, spec, change)
         upgrade = _upgrade(ctx, scope, record, change)
         spec = _with_parameter_group(ctx, scope, spec, change, upgrade)
+        tokens = token_change(ctx, spec, change.auth_token, change.auth_token_update_strategy)
+        if tokens is not None:
+            spec = tokens[0]
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
+        if tokens is not None:
+            record = accept_operation(ctx, scope, record, tokens[1])
         if upgrade is not None:
             record = accept_operation(ctx, scope, record, upgrade)
         if spec.automatic_failover != failover:

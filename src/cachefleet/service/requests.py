@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cachefleet.model.spec import Tag
 
@@ -43,6 +43,7 @@ class CreateGroupRequest:
     network_type: str | None = None
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
     tags: tuple[Tag, ...] = ()
 
 
@@ -65,4 +66,5 @@ class CreateClusterRequest:
     network_type: str | None = None
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
     tags: tuple[Tag, ...] = ()

@@ -20,7 +20,7 @@ from cachefleet.service.addresses import AddressAllocator
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout
 from cachefleet.service.parameter_groups import check_parameter_group
-from cachefleet.service.security import check_transit
+from cachefleet.service.security import check_auth_token, check_transit
 
 
 class CreateSettings(Protocol):
@@ -44,6 +44,8 @@ class CreateSettings(Protocol):
     def transit_encryption_enabled(self) -> bool | None: ...
     @property
     def transit_encryption_mode(self) -> str | None: ...
+    @property
+    def auth_token(self) -> str | None: ...
 
 
 def build_spec(
@@ -68,6 +70,7 @@ def build_spec(
         version,
         ctx.catalog,
     )
+    token = check_auth_token(settings.auth_token, transit)
     rng = random.Random()
     maintenance = checks.check_maintenance_window(settings.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
@@ -102,6 +105,8 @@ def build_spec(
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
         transit_encryption=transit,
+        auth_token_modified=now if token else None,
+        auth_token_enabled=bool(token),
     )
 
 

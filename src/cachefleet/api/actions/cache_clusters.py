@@ -17,7 +17,7 @@ from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "SnapshotArns", "SnapshotName",
-    "NotificationTopicArn", "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
+    "NotificationTopicArn", "SnapshotRetentionLimit", "SnapshotWindow",
     "OutpostMode", "PreferredOutpostArn", "PreferredOutpostArns", "LogDeliveryConfigurations",
 )  # fmt: skip
 

@@ -58,5 +58,6 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "network_type": params.get("NetworkType"),
         "transit_encryption_enabled": params.get("TransitEncryptionEnabled"),
         "transit_encryption_mode": params.get("TransitEncryptionMode"),
+        "auth_token": params.get("AuthToken"),
         "tags": tags_of(params),
     }

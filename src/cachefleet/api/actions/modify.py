@@ -16,9 +16,11 @@ from cachefleet.service.context import ServiceContext
 _NOT_YET = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
     "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType", "AuthToken", "AuthTokenUpdateStrategy",
+    "SnapshotRetentionLimit", "CacheNodeType",
     "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
 )  # fmt: skip
+#: Carried out on replication groups only.
+_GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
 _NOT_YET_ON_GROUPS = (
     "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
 )  # fmt: skip
@@ -38,6 +40,8 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         automatic_failover=params.get("AutomaticFailoverEnabled"),
         multi_az=params.get("MultiAZEnabled"),
         primary_cluster_id=params.get("PrimaryClusterId"),
+        auth_token=params.get("AuthToken"),
+        auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)
@@ -49,7 +53,7 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     InvalidParameterValue, InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, _NOT_YET)
+    refuse_unavailable(params, (*_NOT_YET, *_GROUPS_ONLY))
     _refuse_other_values(params, {"IpDiscovery": "ipv4", "Engine": "redis"})
     if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
         raise InvalidParameterCombination(

@@ -17,7 +17,7 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
     "SecurityGroupIds", "SnapshotArns", "SnapshotName", "NotificationTopicArn",
-    "SnapshotRetentionLimit", "SnapshotWindow", "AuthToken",
+    "SnapshotRetentionLimit", "SnapshotWindow",
     "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds", "LogDeliveryConfigurations",
     "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip

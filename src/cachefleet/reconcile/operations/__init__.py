@@ -18,6 +18,7 @@ from typing import assert_never
 
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import (
+    AuthTokenParams,
     FailoverParams,
     FailoverSettingParams,
     Operation,
@@ -25,6 +26,7 @@ from cachefleet.model.operations import (
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.operations.auth_token import plan_auth_token
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.reboot import plan_reboot
@@ -60,5 +62,7 @@ def plan_operation(
             plan_reboot(draft, operation, params, observation, now)
         case UpgradeParams():
             plan_upgrade(draft, operation, params, observation, now)
+        case AuthTokenParams():
+            plan_auth_token(draft, operation, params, observation, now)
         case _:
             assert_never(params)
