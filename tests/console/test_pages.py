@@ -64,12 +64,12 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
     client: ConsoleClient,
 ) -> None:
     html = client.get("/create").text
-    for name in ("at_rest_encryption", "transit_encryption", "slow_logs", "engine_logs"):
+    for name in ("at_rest_encryption", "slow_logs", "engine_logs"):
         assert re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
     assert re.search(r'value="restore" disabled', html)
     assert re.search(r'value="onprem" disabled', html)
-    assert text_of(html).count("not available yet") >= 14
+    assert text_of(html).count("not available yet") >= 12
     assert "cache.r7g.large — 13.07 GiB" in html
     assert "default.redis7" in html
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
@@ -45,8 +46,9 @@ class Shape:
     node_type: str
 
 
-def to_request(form: WizardForm) -> CreateGroupRequest:
-    """The request the wizard's choices make.
+def to_request(form: WizardForm, auth_token: str = "") -> CreateGroupRequest:
+    """The request the wizard's choices make (``auth_token``: the token typed or carried
+    sealed, see `wizard_security`).
 
     :raises FormErrors: naming every field the form itself finds wrong.
     """
@@ -59,6 +61,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
     window = None if easy else _window(form, errors)
     port = None if easy else _whole(form.port, "port", errors)
     tags = _tags(form, errors)
+    security = {} if easy else _security(form, auth_token, errors)
     if errors or shape is None:
         raise FormErrors(errors)
     enabled = shape.cluster_mode is ClusterMode.ENABLED
@@ -81,7 +84,24 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         maintenance_window=window,
         network_type=form.network_type,
         tags=tags,
+        **security,
     )
+
+
+def _security(form: WizardForm, auth_token: str, errors: dict[str, str]) -> dict[str, Any]:
+    """Encryption in transit and access control, as CreateGroupRequest fields."""
+    if form.transit_mode not in ("required", "preferred"):
+        errors["transit_mode"] = "Choose Required or Preferred."
+    if form.access_control not in ("none", "auth"):
+        errors["access_control"] = "Choose No access control or AUTH default user access."
+    token = auth_token if form.access_control == "auth" else ""
+    if form.access_control == "auth" and not token:
+        errors["auth_token"] = "Enter an AUTH token."
+    return {
+        "transit_encryption_enabled": form.transit_encryption or None,
+        "transit_encryption_mode": form.transit_mode if form.transit_encryption else None,
+        "auth_token": token or None,
+    }
 
 
 def shape_of(form: WizardForm, errors: dict[str, str]) -> Shape | None:
@@ -237,6 +257,9 @@ _FIELDS: dict[str, str] = {
     "CacheSubnetGroupName": "subnet_group",
     "CacheParameterGroupName": "parameter_group",
     "NetworkType": "network_type",
+    "TransitEncryptionEnabled": "transit_encryption",
+    "TransitEncryptionMode": "transit_mode",
+    "AuthToken": "auth_token",
     "PreferredMaintenanceWindow": "maintenance",
     "Tags": "tags",
     "Slots": "slots_mode",

@@ -19,6 +19,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.security import check_auth_token, check_transit
 from cachefleet.service.tags import check_tags
 
 T = TypeVar("T")
@@ -65,6 +66,11 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     if window is not None:
         found.run(lambda: checks.check_maintenance_window(window, scope.region, random.Random()))
     found.run(lambda: check_tags(req.tags))
+    if version is not None:
+        enabled, mode_asked = req.transit_encryption_enabled, req.transit_encryption_mode
+        transit = found.run(lambda: check_transit(enabled, mode_asked, version, ctx.catalog))
+        if transit is not None or not enabled:
+            found.run(lambda: check_auth_token(req.auth_token, transit))
     group = None
     if layout is not None and version is not None:
         mode = layout.cluster_mode
