@@ -218,9 +218,15 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
 
 
 async def _renew_certificates(daemon: Daemon) -> None:
-    """Renew the certificates of groups with encryption in transit before they expire
-    (`HostEngine.renew_certificates`), now and then every `RENEWAL_INTERVAL_S`."""
+    """Renew the certificates of the TLS Sentinels and of groups with encryption in transit
+    before they expire (`HostEngine.renew_sentinel_certificate`, `renew_certificates`), now and
+    then every `RENEWAL_INTERVAL_S`."""
     while True:
+        try:
+            if await daemon.engine.renew_sentinel_certificate():
+                log.info("renewed the TLS Sentinels' certificate")
+        except EngineError as exc:
+            log.warning("the TLS Sentinels' certificate was not renewed yet: %s", exc)
         for record in daemon.store.list_groups():
             if not record.spec.tls or record.deleting:
                 continue

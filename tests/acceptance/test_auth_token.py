@@ -176,3 +176,27 @@ def test_auth_tokens_are_refused_as_elasticache_refuses_them(
     error = caught.value.response["Error"]
     assert error["Code"] == code and words in error["Message"]
     assert client.describe_replication_groups()["ReplicationGroups"] == []
+
+
+def test_a_restarted_control_plane_adopts_a_tls_group_with_a_token_and_changes_it(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="kept", ReplicationGroupDescription="k",
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
+        TransitEncryptionEnabled=True, AuthToken=FIRST,
+    )  # fmt: skip
+    ca = ca_file(daemon, tmp_path)
+    primary = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    pids = {m["CacheClusterId"]: node_pid(daemon, m["CacheClusterId"]) for m in
+            group["NodeGroups"][0]["NodeGroupMembers"]}  # fmt: skip
+    daemon.kill()
+    daemon.start()
+    group = wait_available(client, "kept")
+    assert {node: node_pid(daemon, node) for node in pids} == pids  # adopted, not restarted
+    modify(client, ReplicationGroupId="kept", AuthToken=SECOND, AuthTokenUpdateStrategy="SET",
+           ApplyImmediately=True)  # fmt: skip
+    wait_available(client, "kept")
+    assert refused(primary, ca, FIRST)
+    assert tls_client(primary, ca, password=SECOND).set("after-restart", "1")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from cachefleet.engine.process import read_pidfile
+from cachefleet.engine.client import NodeAccess, TlsMaterial
+from cachefleet.engine.process import read_pidfile, stop
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.engine.tls import CERT_VALIDITY, RENEW_BEFORE, CertificateAuthority
 from cachefleet.model.status import TransitEncryptionMode
@@ -76,4 +77,36 @@ def test_a_tls_node_is_renewed_in_place_before_its_certificate_expires(
         assert read_pidfile(engine.paths(spec, node).pidfile) == pid  # no restart
     finally:
         asyncio.run(engine.stop_node(spec, node))
+        asyncio.run(engine.close())
+
+
+def test_the_tls_sentinels_are_restarted_one_by_one_on_a_renewed_certificate(
+    engines: Engines, addresses: Addresses, tmp_path: Path
+) -> None:
+    if not engines.sentinel.tls:
+        pytest.skip(f"{engines.sentinel.path} is built without TLS")
+    clock = Clock()
+    ca = CertificateAuthority(tmp_path / "tls", clock)
+    access = NodeAccess(addresses.take(), 26380, TlsMaterial(str(ca.cert_file)))
+    files = ca.files_in(tmp_path / "tls" / "sentinels")
+    tls_set = SentinelSet((access,), tmp_path, None, files)
+    engine = HostEngine(
+        tmp_path / "scopes", [engines.server, engines.sentinel], SentinelSet((), tmp_path),
+        EngineTimings(1000, 1500, 2), ca, tls_set,
+    )  # fmt: skip
+    (cfg,) = tls_set.configs()
+    asyncio.run(engine.ensure_sentinels())
+    try:
+        first = served_certificate(access.address, access.port, ca.cert_file)
+        pid = read_pidfile(cfg.paths.pidfile)
+        assert asyncio.run(engine.renew_sentinel_certificate()) is False
+        clock.now = datetime.now(UTC)
+        assert asyncio.run(engine.renew_sentinel_certificate()) is True
+        renewed = served_certificate(access.address, access.port, ca.cert_file)
+        assert renewed.serial_number != first.serial_number
+        assert read_pidfile(cfg.paths.pidfile) != pid
+    finally:
+        last = read_pidfile(cfg.paths.pidfile)
+        if last is not None:
+            asyncio.run(stop(last, access, expected_conf=cfg.paths.conf))
         asyncio.run(engine.close())

@@ -143,6 +143,28 @@ class HostEngine:
             starts += [sentinel.ensure_sentinel_running(tls_binary, c) for c in tls_set.configs()]
         return list(await asyncio.gather(*starts))
 
+    async def renew_sentinel_certificate(self) -> bool:
+        """Re-issue the TLS Sentinels' certificate when it needs it (`CertificateAuthority.
+        ensure_certificate`) and restart them one at a time on it (a Sentinel reads its files
+        only at start; it keeps what it watches in its config, and the other two keep the
+        quorum meanwhile). True if it was renewed."""
+        tls_set, ca = self._tls_sentinels, self._ca
+        if not (tls_set and tls_set.tls and ca and any(b.tls for b in self._binaries)):
+            return False
+        addresses = [access.address for access in tls_set.addresses]
+        issued = await asyncio.to_thread(ca.ensure_certificate, "sentinels", addresses, tls_set.tls)
+        if not issued:
+            return False
+        binary = self._tls_binary(BinaryKind.SENTINEL, None)
+        for cfg, access in zip(tls_set.configs(), tls_set.addresses, strict=True):
+            pid = process.adopt(cfg.paths.pidfile, cfg.paths.conf)
+            await self._connections.forget(access)
+            if pid is not None:
+                await process.stop(pid, access, expected_conf=cfg.paths.conf)
+            await sentinel.ensure_sentinel_running(binary, cfg)
+        self._tls_view.invalidate()
+        return True
+
     def _tls_binary(self, kind: BinaryKind, version: str | None) -> EngineBinary:
         """The binary to run a TLS process with.
 
