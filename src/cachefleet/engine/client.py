@@ -166,12 +166,14 @@ class Connections:
     timeout, a cancelled call) is closed and forgotten, and the next call connects afresh. One
     that the process closed while idle (a restart, ``CLIENT KILL``) is replaced by redis-py when
     it is next taken. ``forget`` closes a process's connection (its node is stopped).
+    Connections are kept by address and port: asked with other TLS material or credentials (an
+    AUTH token changed), the process's connection is replaced, not kept beside the new one.
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._timeout = timeout
-        self._clients: dict[NodeAccess, Redis] = {}
-        self._locks: dict[NodeAccess, asyncio.Lock] = {}
+        self._clients: dict[HostPort, tuple[NodeAccess, Redis]] = {}
+        self._locks: dict[HostPort, asyncio.Lock] = {}
 
     async def run(self, node: NodeAccess, query: Callable[[Redis], Awaitable[T]]) -> T:
         """Run ``query`` on the process's connection (opened if needed).
@@ -179,11 +181,13 @@ class Connections:
         :raises NodeUnreachable: no answer (the connection is closed and forgotten).
         :raises NodeCommandFailed: the process answered with an error reply.
         """
-        lock = self._locks.setdefault(node, asyncio.Lock())
+        lock = self._locks.setdefault(node.hostport, asyncio.Lock())
         async with lock:
-            client = self._clients.get(node)
-            if client is None:
-                client = await self._open(node)
+            held = self._clients.get(node.hostport)
+            if held is not None and held[0] != node:
+                await self._close(node)
+                held = None
+            client = held[1] if held is not None else await self._open(node)
             try:
                 with _engine_errors(node):
                     return await query(client)
@@ -198,7 +202,7 @@ class Connections:
             opened = await _accepted_client(node, self._timeout, single=False)
         else:
             opened = client_for(node, self._timeout, single=False)
-        self._clients[node] = opened
+        self._clients[node.hostport] = (node, opened)
         return opened
 
     async def forget(self, node: NodeAccess) -> None:
@@ -207,16 +211,16 @@ class Connections:
 
     async def close(self) -> None:
         """Close every connection."""
-        for node in list(self._clients):
+        for node, _ in list(self._clients.values()):
             await self.forget(node)
 
     def __len__(self) -> int:
         return len(self._clients)
 
     async def _close(self, node: NodeAccess) -> None:
-        client = self._clients.pop(node, None)
-        if client is not None:
-            await asyncio.shield(close_quietly(client))
+        held = self._clients.pop(node.hostport, None)
+        if held is not None:
+            await asyncio.shield(close_quietly(held[1]))
 
 
 async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
