@@ -337,3 +337,37 @@ def auth_token_strategy_invalid(strategy: str, reason: str) -> InvalidParameter:
         problem="invalid",
         facts={"strategy": strategy},
     )
+
+
+def transit_move_not_carried_out(turning: str) -> InvalidParameter:
+    """Encryption in transit turned on or off on a running cache (not carried out yet)."""
+    return InvalidParameter(
+        f"Turning encryption in transit {turning} for a running cache is not carried out by "
+        "cachefleet yet: Redis's native TLS cannot take TLS and plaintext on one port, so the "
+        "move would take plaintext clients off the cache's port. Create a cache with the "
+        "TransitEncryptionEnabled you need; TransitEncryptionMode moves between preferred and "
+        "required on a running cache.",
+        parameter="TransitEncryptionEnabled",
+        problem="not-carried-out",
+    )
+
+
+def transit_required_first_step() -> InvalidParameterCombination:
+    """Encryption in transit turned on for a running cache straight to required."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode must be preferred when encryption in transit is turned on for a "
+        "running cache; set it to required afterwards.",
+        parameter="TransitEncryptionMode",
+        problem="two-steps",
+    )
+
+
+def transit_mode_engine_too_old(version: str) -> InvalidParameterCombination:
+    """A TransitEncryptionMode change on an engine before 7.0.5."""
+    return InvalidParameterCombination(
+        f"TransitEncryptionMode can be modified on redis 7.0.5 and later; this cache runs "
+        f"{version}.",
+        parameter="TransitEncryptionMode",
+        problem="engine-too-old",
+        facts={"version": version},
+    )

@@ -208,3 +208,65 @@ def test_the_cli_gives_the_ca_and_says_which_engines_have_tls(
         [*cli, "engines", "list"], capture_output=True, text=True, timeout=30, check=True
     ).stdout
     assert "TLS" in table.splitlines()[0]
+
+
+def test_transit_encryption_mode_moves_a_running_group_without_replacing_nodes(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="moving", ReplicationGroupDescription="m",
+        NumCacheClusters=2, AutomaticFailoverEnabled=True, CacheNodeType="cache.t4g.micro",
+        TransitEncryptionEnabled=True, TransitEncryptionMode="preferred",
+    )  # fmt: skip
+    ca = ca_file(daemon, tmp_path)
+    members = group["NodeGroups"][0]["NodeGroupMembers"]
+    nodes = [m["ReadEndpoint"]["Address"] for m in members]
+    pids = {m["CacheClusterId"]: node_pid(daemon, m["CacheClusterId"]) for m in members}
+
+    def plaintext_taken(address: str) -> bool:
+        try:
+            return bool(redis.Redis(host=address, port=6380, socket_connect_timeout=2).ping())
+        except redis.ConnectionError:
+            return False
+
+    assert all(plaintext_taken(address) for address in nodes)
+    with pytest.raises(ClientError) as caught:  # AWS's two-step rule, the other way round
+        client.modify_replication_group(
+            ReplicationGroupId="moving", TransitEncryptionEnabled=False, ApplyImmediately=True
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+    moved = client.modify_replication_group(
+        ReplicationGroupId="moving", TransitEncryptionMode="required", ApplyImmediately=True
+    )["ReplicationGroup"]
+    assert moved["PendingModifiedValues"] == {"TransitEncryptionMode": "required"}
+    group = wait_available(client, "moving")
+    assert group["TransitEncryptionMode"] == "required"
+    assert not any(plaintext_taken(address) for address in nodes)
+    assert all(tls_client(address, ca).ping() for address in nodes)
+    client.modify_replication_group(
+        ReplicationGroupId="moving", TransitEncryptionMode="preferred", ApplyImmediately=True
+    )
+    wait_available(client, "moving")
+    assert all(plaintext_taken(address) for address in nodes)
+    assert {node: node_pid(daemon, node) for node in pids} == pids  # no node restarted
+
+
+def test_a_plaintext_group_is_refused_a_move_to_tls_naming_why(daemon: Daemon) -> None:
+    client = daemon.client()
+    create_and_wait(
+        client, ReplicationGroupId="open", ReplicationGroupDescription="o",
+        NumCacheClusters=1, CacheNodeType="cache.t4g.micro",
+    )  # fmt: skip
+    for params, code, words in (
+        ({"TransitEncryptionEnabled": True, "TransitEncryptionMode": "required"},
+         "InvalidParameterCombination", "must be preferred"),
+        ({"TransitEncryptionEnabled": True, "TransitEncryptionMode": "preferred"},
+         "InvalidParameterValue", "cannot take TLS and plaintext on one port"),
+    ):  # fmt: skip
+        with pytest.raises(ClientError) as caught:
+            client.modify_replication_group(
+                ReplicationGroupId="open", ApplyImmediately=True, **params
+            )
+        error = caught.value.response["Error"]
+        assert error["Code"] == code and words in error["Message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,9 +31,15 @@ from cachefleet.engine.tls import (
 )
 from cachefleet.errors import InvalidParameter, InvalidParameterCombination
 from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.operations import TransitModeParams, new_transit_mode, pending_changes
+from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import TransitEncryptionMode
-from cachefleet.service.security import check_transit
+from cachefleet.reconcile.actions import ApplyTransitMode, RecordOperation
+from cachefleet.reconcile.plan import Memory, plan_group
+from cachefleet.service.security import check_transit, transit_change
 from cachefleet.settings import default_engines_dir
+
+from builders import T0, a_group, available, dead, observed, primary, replica
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -161,3 +168,56 @@ def test_encryption_in_transit_is_refused_as_elasticache_refuses_it() -> None:
     with pytest.raises(InvalidParameterCombination, match="built without TLS") as caught:
         check_transit(True, None, "6.2.14", TLS_CATALOG)
     assert caught.value.parameter == "TransitEncryptionEnabled"
+
+
+def a_tls_spec(mode: TransitEncryptionMode | None, version: str = "7.0.15") -> GroupSpec:
+    return replace(a_group(2), transit_encryption=mode, engine_version=version)
+
+
+def test_transit_mode_moves_between_preferred_and_required_as_an_operation() -> None:
+    spec = a_tls_spec(TransitEncryptionMode.PREFERRED)
+    changed = transit_change(spec, None, "required", T0)
+    assert changed is not None
+    moved, operation = changed
+    assert moved.transit_encryption is TransitEncryptionMode.REQUIRED
+    assert operation.params == TransitModeParams("required")
+    assert pending_changes(operation).transit_encryption_mode == "required"
+    assert transit_change(moved, True, "required", T0) is None  # already there
+    assert transit_change(moved, None, None, T0) is None
+
+
+def test_transit_moves_elasticache_refuses_are_refused() -> None:
+    plain = a_tls_spec(None)
+    with pytest.raises(InvalidParameterCombination, match="must be preferred"):
+        transit_change(plain, True, "required", T0)
+    with pytest.raises(InvalidParameterCombination, match="must be preferred"):
+        transit_change(plain, True, None, T0)
+    with pytest.raises(InvalidParameter, match="cannot take TLS and plaintext on one port"):
+        transit_change(plain, True, "preferred", T0)
+    with pytest.raises(InvalidParameterCombination, match="TransitEncryptionEnabled is true"):
+        transit_change(plain, None, "preferred", T0)
+    required = a_tls_spec(TransitEncryptionMode.REQUIRED)
+    with pytest.raises(InvalidParameter, match="Turning encryption in transit off"):
+        transit_change(required, False, None, T0)
+    with pytest.raises(InvalidParameter, match="Valid values are preferred and required"):
+        transit_change(required, None, "sometimes", T0)
+    with pytest.raises(InvalidParameterCombination, match=r"7\.0\.5 and later"):
+        transit_change(a_tls_spec(TransitEncryptionMode.REQUIRED, "7.0.4"), None, "preferred", T0)
+    locked = replace(required, auth_token_enabled=True)
+    with pytest.raises(InvalidParameterCombination, match="preferred is not supported"):
+        transit_change(locked, None, "preferred", T0)
+
+
+def test_a_transit_mode_change_sets_every_node_then_ends() -> None:
+    spec = a_tls_spec(TransitEncryptionMode.REQUIRED)
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    operation = replace(new_transit_mode("required", T0), id=4)
+    decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    applied = [a for a in decision.actions if isinstance(a, ApplyTransitMode)]
+    assert applied == [ApplyTransitMode(n1), ApplyTransitMode(n2)]
+    (record,) = [a for a in decision.actions if isinstance(a, RecordOperation)]
+    assert record.operation.status.value == "done"
+    down = observed(primary(n1), dead(n2), sentinel=n1.node_id)
+    waiting = plan_group(spec, available(spec), False, down, Memory(), T0, (operation,))
+    assert not [a for a in waiting.actions if isinstance(a, ApplyTransitMode)]

@@ -99,6 +99,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
     if pending.auth_token_status:
         values["AuthTokenStatus"] = pending.auth_token_status
+    if pending.transit_encryption_mode:
+        values["TransitEncryptionMode"] = pending.transit_encryption_mode
     return values
 
 

@@ -24,6 +24,7 @@ from cachefleet.model.operations import (
     Operation,
     OperationProgress,
     RebootParams,
+    TransitModeParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -196,6 +197,9 @@ def operation_line(operation: Operation) -> OperationLine:
         case AuthTokenParams(strategy=strategy):
             action = f"Changing the AUTH token ({strategy})"
             return OperationLine("", action, "on every node, then the Sentinels", retry)
+        case TransitModeParams(mode=mode):
+            action = f"Moving encryption in transit to {mode}"
+            return OperationLine("", action, "on every node", retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

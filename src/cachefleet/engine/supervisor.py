@@ -20,7 +20,13 @@ from typing import TypedDict
 from cachefleet.engine import cluster, commands, process, sentinel
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial
-from cachefleet.engine.conf import NodeAuth, NodeConfig, SentinelConfig, TlsListen
+from cachefleet.engine.conf import (
+    PLAINTEXT_PORT_OFFSET,
+    NodeAuth,
+    NodeConfig,
+    SentinelConfig,
+    TlsListen,
+)
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
@@ -230,6 +236,16 @@ class HostEngine:
         self._learn(spec)
         auth = self._node_auth(spec, during_change) or NodeAuth()
         await commands.set_default_user(self._access(node), auth.acl_rules(), auth.masterauth)
+
+    async def apply_transit_mode(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have a running node take plaintext on the port after its TLS port (``preferred``),
+        or on none (``required``): ``CONFIG SET port``, which Redis 7 applies at run time."""
+        self._learn(spec)
+        tls = self._node_tls(spec, node)
+        if tls is None:
+            return
+        plain = node.port + PLAINTEXT_PORT_OFFSET if tls.plaintext else 0
+        await commands.config_set(self._access(node), {"port": str(plain)})
 
     async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
         """Have the Sentinels that watch the group give its nodes its current AUTH token."""

@@ -29,6 +29,7 @@ class OperationKind(StrEnum):
     REBOOT = "reboot"
     UPGRADE = "upgrade"  # ModifyReplicationGroup / ModifyCacheCluster EngineVersion
     AUTH_TOKEN = "auth-token"  # ModifyReplicationGroup AuthToken + AuthTokenUpdateStrategy
+    TRANSIT_MODE = "transit-mode"  # ModifyReplicationGroup TransitEncryptionMode
 
 
 class OperationStatus(StrEnum):
@@ -165,8 +166,28 @@ class AuthTokenProgress:
     step: AuthTokenStep = AuthTokenStep.ACCEPT
 
 
+# --- TransitEncryptionMode ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransitModeParams:
+    """A group with encryption in transit moved between ``preferred`` and ``required``."""
+
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransitModeProgress:
+    """Nothing to remember: whether a node takes plaintext is set on every node at once."""
+
+
 OperationParams = (
-    FailoverParams | FailoverSettingParams | RebootParams | UpgradeParams | AuthTokenParams
+    FailoverParams
+    | FailoverSettingParams
+    | RebootParams
+    | UpgradeParams
+    | AuthTokenParams
+    | TransitModeParams
 )
 OperationProgress = (
     FailoverProgress
@@ -174,6 +195,7 @@ OperationProgress = (
     | RebootProgress
     | UpgradeProgress
     | AuthTokenProgress
+    | TransitModeProgress
 )
 
 #: Each kind's params and progress types, for the store to decode them.
@@ -184,6 +206,7 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.REBOOT: (RebootParams, RebootProgress),
     OperationKind.UPGRADE: (UpgradeParams, UpgradeProgress),
     OperationKind.AUTH_TOKEN: (AuthTokenParams, AuthTokenProgress),
+    OperationKind.TRANSIT_MODE: (TransitModeParams, TransitModeProgress),
 }
 
 
@@ -300,6 +323,17 @@ def new_auth_token_change(strategy: str, now: datetime) -> Operation:
     )
 
 
+def new_transit_mode(mode: str, now: datetime) -> Operation:
+    """A new TransitEncryptionMode change."""
+    return Operation(
+        OperationKind.TRANSIT_MODE,
+        TransitModeParams(mode),
+        TransitModeProgress(),
+        now,
+        updated_at=now,
+    )
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -316,4 +350,6 @@ def pending_changes(*operations: Operation) -> PendingChanges:
         elif isinstance(params, AuthTokenParams):
             status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
             pending = replace(pending, auth_token_status=status)
+        elif isinstance(params, TransitModeParams):
+            pending = replace(pending, transit_encryption_mode=params.mode)
     return pending

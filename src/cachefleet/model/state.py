@@ -40,6 +40,7 @@ class PendingChanges:
     automatic_failover: str = ""  # "enabling" or "disabling"
     engine_version: str = ""  # the version an upgrade under way or waiting will run
     auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
+    transit_encryption_mode: str = ""  # the mode a change under way moves to
 
 
 @dataclass(frozen=True, slots=True)

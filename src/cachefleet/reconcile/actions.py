@@ -191,6 +191,13 @@ class ApplyAuth:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplyTransitMode:
+    """Have a running node take plaintext besides TLS, or not, as its group's mode says."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
 class ApplySentinelAuth:
     """Have the Sentinels give the group's nodes its current AUTH token."""
 
@@ -219,4 +226,5 @@ Action = (
     | ForgetGroup
     | ApplyAuth
     | ApplySentinelAuth
+    | ApplyTransitMode
 )

@@ -19,6 +19,7 @@ from cachefleet.reconcile.actions import (
     ApplyAuth,
     ApplyParameters,
     ApplySentinelAuth,
+    ApplyTransitMode,
     Fence,
     ForgetGroup,
     ForgetNodes,
@@ -111,6 +112,8 @@ class Executor:
                 await engine.apply_auth(spec, node, during_change)
             case ApplySentinelAuth():
                 await engine.apply_sentinel_auth(spec)
+            case ApplyTransitMode(node):
+                await engine.apply_transit_mode(spec, node)
             case _:
                 assert_never(action)
 

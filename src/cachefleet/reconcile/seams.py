@@ -116,6 +116,10 @@ class Engine(Protocol):
         """Have the Sentinels give the group's nodes its current AUTH token."""
         ...
 
+    async def apply_transit_mode(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

@@ -40,7 +40,7 @@ from cachefleet.service.groups import check_description, get_group
 from cachefleet.service.layout import check_failover
 from cachefleet.service.operations import accept_operation
 from cachefleet.service.parameter_groups import check_for_cache
-from cachefleet.service.security import token_change
+from cachefleet.service.security import token_change, transit_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,8 @@ class ModifySettings:
     apply_immediately: bool = False
     auth_token: str | None = field(default=None, repr=False)
     auth_token_update_strategy: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
 
 
 def modify_group(
@@ -83,10 +85,17 @@ def modify_group(
         tokens = token_change(ctx, spec, change.auth_token, change.auth_token_update_strategy)
         if tokens is not None:
             spec = tokens[0]
+        transit = transit_change(
+            spec, change.transit_encryption_enabled, change.transit_encryption_mode, ctx.clock()
+        )
+        if transit is not None:
+            spec = transit[0]
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
         if tokens is not None:
             record = accept_operation(ctx, scope, record, tokens[1])
+        if transit is not None:
+            record = accept_operation(ctx, scope, record, transit[1])
         if upgrade is not None:
             record = accept_operation(ctx, scope, record, upgrade)
         if spec.automatic_failover != failover:

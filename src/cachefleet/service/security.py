@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import replace
+from datetime import datetime
 
 from cachefleet.errors import (
     auth_token_invalid,
@@ -13,12 +14,15 @@ from cachefleet.errors import (
     auth_token_with_preferred,
     auth_token_without_encryption,
     engine_without_tls,
+    transit_mode_engine_too_old,
     transit_mode_invalid,
     transit_mode_without_encryption,
+    transit_move_not_carried_out,
+    transit_required_first_step,
 )
 from cachefleet.model.auth import AuthTokens
-from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.operations import Operation, new_auth_token_change
+from cachefleet.model.engines import EngineCatalog, version_tuple
+from cachefleet.model.operations import Operation, new_auth_token_change, new_transit_mode
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import TransitEncryptionMode
 from cachefleet.secrets import Sealer
@@ -29,6 +33,8 @@ MIN_TOKEN, MAX_TOKEN = 16, 128
 #: ElastiCache's AUTH token alphabet: letters, digits and these special characters only.
 TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!&#$^<>-")
 STRATEGIES = ("ROTATE", "SET", "DELETE")
+#: ElastiCache moves TransitEncryptionMode on a running cache from Redis 7.0.5.
+MODE_CHANGES_FROM = (7, 0, 5)
 
 
 def check_transit(
@@ -134,3 +140,41 @@ def token_change(
     now = ctx.clock()
     changed = replace(spec, auth_token_modified=now, auth_token_enabled=chosen != "DELETE")
     return changed, new_auth_token_change(chosen, now)
+
+
+def transit_change(
+    spec: GroupSpec, enabled: bool | None, mode: str | None, now: datetime
+) -> tuple[GroupSpec, Operation] | None:
+    """ModifyReplicationGroup's TransitEncryptionEnabled and TransitEncryptionMode: the spec as
+    changed and the operation that takes the new mode to every node (None: no change).
+
+    ElastiCache's rules: encryption in transit is turned on for a running cache in two steps
+    (``preferred``, then ``required``), on Redis 7.0.5 and later, and ``preferred`` does not go
+    with an AUTH token. Turning it on or off for a running cache is not carried out here
+    (`transit_move_not_carried_out`); moving between the two modes is.
+
+    :raises InvalidParameter, InvalidParameterCombination:
+    """
+    if enabled is None and not mode:
+        return None
+    if not spec.tls:
+        if not enabled:
+            raise transit_mode_without_encryption()
+        if mode != TransitEncryptionMode.PREFERRED.value:
+            raise transit_required_first_step()
+        raise transit_move_not_carried_out("on")
+    if enabled is False:
+        raise transit_move_not_carried_out("off")
+    if not mode:
+        return None
+    try:
+        chosen = TransitEncryptionMode(mode)
+    except ValueError:
+        raise transit_mode_invalid(mode) from None
+    if chosen is spec.transit_encryption:
+        return None
+    if version_tuple(spec.engine_version) < MODE_CHANGES_FROM:
+        raise transit_mode_engine_too_old(spec.engine_version)
+    if chosen is TransitEncryptionMode.PREFERRED and spec.auth_token_enabled:
+        raise auth_token_with_preferred()
+    return replace(spec, transit_encryption=chosen), new_transit_mode(chosen.value, now)

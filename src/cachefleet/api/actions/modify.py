@@ -16,8 +16,7 @@ from cachefleet.service.context import ServiceContext
 _NOT_YET = (
     "CacheSecurityGroupNames", "SecurityGroupIds", "NotificationTopicArn",
     "NotificationTopicStatus",
-    "SnapshotRetentionLimit", "CacheNodeType",
-    "LogDeliveryConfigurations", "TransitEncryptionEnabled", "TransitEncryptionMode",
+    "SnapshotRetentionLimit", "CacheNodeType", "LogDeliveryConfigurations",
 )  # fmt: skip
 #: Carried out on replication groups only.
 _GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
@@ -42,6 +41,8 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         primary_cluster_id=params.get("PrimaryClusterId"),
         auth_token=params.get("AuthToken"),
         auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
+        transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
+        transit_encryption_mode=params.get("TransitEncryptionMode"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)

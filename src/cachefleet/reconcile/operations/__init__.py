@@ -23,6 +23,7 @@ from cachefleet.model.operations import (
     FailoverSettingParams,
     Operation,
     RebootParams,
+    TransitModeParams,
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
@@ -30,6 +31,7 @@ from cachefleet.reconcile.operations.auth_token import plan_auth_token
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.reboot import plan_reboot
+from cachefleet.reconcile.operations.transit_mode import plan_transit_mode
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
@@ -64,5 +66,7 @@ def plan_operation(
             plan_upgrade(draft, operation, params, observation, now)
         case AuthTokenParams():
             plan_auth_token(draft, operation, params, observation, now)
+        case TransitModeParams():
+            plan_transit_mode(draft, operation, params, observation, now)
         case _:
             assert_never(params)
