@@ -21,18 +21,30 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 
 import httpx
-from _daemon import BenchDaemon, median, parse_args, running_daemon, table, verdict
+import redis
+from _daemon import (
+    BenchDaemon,
+    median,
+    parse_args,
+    primaries,
+    running_daemon,
+    table,
+    verdict,
+    wait_for,
+)
 from _daemon import wait_available as wait_group
 from endpoint_throughput import TESTS, benchmark, load_average
 
 TARGETS = {1: 0.75, 16: 0.9}
 
 
-def create_group(daemon: BenchDaemon, group_id: str, tls: bool, replicas: int) -> str:
+def create_group(daemon: BenchDaemon, group_id: str, tls: bool, replicas: int, ca: Path) -> str:
     """Create a group of a primary and ``replicas`` replicas; return its primary endpoint
-    address."""
+    address once it has settled (with the kernel router, the primary then serves it on its own
+    listener, on both sides alike)."""
     client = daemon.client()
     client.create_replication_group(
         ReplicationGroupId=group_id,
@@ -44,7 +56,17 @@ def create_group(daemon: BenchDaemon, group_id: str, tls: bool, replicas: int) -
         TransitEncryptionEnabled=tls,
     )
     group = wait_group(client, group_id)
-    return str(group["NodeGroups"][0]["PrimaryEndpoint"]["Address"])
+    endpoint = str(group["NodeGroups"][0]["PrimaryEndpoint"]["Address"])
+    if daemon.health()["router"]["name"] == "nftables":
+        node = primaries(group)[0]["ReadEndpoint"]["Address"]
+        options = {"ssl": True, "ssl_ca_certs": str(ca)} if tls else {}
+        direct = redis.Redis(host=node, port=6379, socket_timeout=2, **options)
+
+        def listening() -> bool | None:
+            return endpoint in str(direct.config_get("bind")["bind"]).split() or None
+
+        wait_for(listening, 15.0, f"the primary of {group_id} to listen on its endpoint")
+    return endpoint
 
 
 Results = dict[tuple[str, int, str], list[float]]
@@ -100,8 +122,8 @@ def main() -> int:
     with running_daemon(args.address_base, args.port) as daemon:
         ca = daemon.work_dir / "ca.pem"
         ca.write_bytes(httpx.get(f"{daemon.url}/ca.pem", timeout=10).content)
-        plain = create_group(daemon, "bench-plain", False, args.replicas)
-        tls = create_group(daemon, "bench-tls", True, args.replicas)
+        plain = create_group(daemon, "bench-plain", False, args.replicas, ca)
+        tls = create_group(daemon, "bench-tls", True, args.replicas, ca)
         print(f"plaintext endpoint {plain}:6379, TLS endpoint {tls}:6379 (CA {ca})")
         print(f"load average before: {load_average()}")
         results = run_rounds(plain, tls, str(ca), max(args.repeat, 1))
