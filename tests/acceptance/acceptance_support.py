@@ -179,8 +179,16 @@ def ca_file(daemon: Daemon, tmp_path: Path) -> str:
 
 
 def tls_client(address: str, ca: str, **extra: Any) -> redis.Redis:
-    """A redis-py client that checks the certificate against the CA and the address dialled."""
+    """A redis-py client that checks the certificate against the CA and the address dialled
+    (port 6379 unless ``extra`` names another)."""
+    options = {"port": 6379, **extra}
     return redis.Redis(
-        host=address, port=6379, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
-        socket_timeout=2, socket_connect_timeout=2, **extra,
+        host=address, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
+        socket_timeout=2, socket_connect_timeout=2, **options,
     )  # fmt: skip
+
+
+def tls_command(address: str, ca: str, *command: str, **extra: Any) -> Any:
+    """One command over TLS (`tls_client`) on a connection closed right after."""
+    with tls_client(address, ca, **extra) as client:
+        return client.execute_command(*command)

@@ -26,6 +26,7 @@ from acceptance_support import (
     node_pid,
     primaries,
     tls_client,
+    tls_command,
     wait_available,
     wait_recovered,
     wait_until,
@@ -59,14 +60,14 @@ def test_a_required_group_takes_tls_on_nodes_and_endpoints_and_refuses_plaintext
     primary = shard["PrimaryEndpoint"]["Address"]
     reader = shard["ReaderEndpoint"]["Address"]
     nodes = [m["ReadEndpoint"]["Address"] for m in shard["NodeGroupMembers"]]
-    tls_client(primary, ca).set("k", "v")
-    wait_until(lambda: tls_client(reader, ca).get("k") == b"v", 10, "the key via the reader")
+    tls_command(primary, ca, "SET", "k", "v")
+    wait_until(lambda: tls_command(reader, ca, "GET", "k") == b"v", 10, "the key via the reader")
     for address in nodes:
-        assert tls_client(address, ca).ping()
+        assert tls_command(address, ca, "PING")
         assert redis_cli(address, ca, "PING") == "PONG"
     assert redis_cli(primary, ca, "GET", "k") == "v"
     # Replication itself runs over TLS (tls-replication): the replica is in sync.
-    info = tls_client(primary, ca).info("replication")
+    info = tls_command(primary, ca, "INFO", "replication")
     assert info["connected_slaves"] == 1
     with pytest.raises(redis.ConnectionError):
         redis.Redis(host=primary, port=6379, socket_connect_timeout=2, socket_timeout=2).ping()
@@ -88,7 +89,7 @@ def test_a_preferred_group_takes_tls_and_plaintext(daemon: Daemon, tmp_path: Pat
     )
     address = group["NodeGroups"][0]["NodeGroupMembers"][0]["ReadEndpoint"]["Address"]
     ca = ca_file(daemon, tmp_path)
-    tls_client(address, ca).set("k", "tls")
+    tls_command(address, ca, "SET", "k", "tls")
     plain = redis.Redis(host=address, port=6380, socket_timeout=2, socket_connect_timeout=2)
     assert plain.get("k") == b"tls"
 
@@ -110,7 +111,7 @@ def test_a_cache_cluster_with_encryption_in_transit_requires_tls(
         "required",
     )
     address = cluster["CacheNodes"][0]["Endpoint"]["Address"]
-    assert tls_client(address, ca_file(daemon, tmp_path)).ping()
+    assert tls_command(address, ca_file(daemon, tmp_path), "PING")
 
 
 def test_a_cluster_mode_enabled_group_takes_tls_through_its_configuration_endpoint(
@@ -148,16 +149,28 @@ def test_a_tls_group_fails_over_through_its_sentinels(daemon: Daemon, tmp_path: 
     )  # fmt: skip
     ca = ca_file(daemon, tmp_path)
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
-    writer = tls_client(endpoint, ca)
-    writer.set("before", "1")
-    (old,) = primaries(group)
-    os.kill(node_pid(daemon, old), signal.SIGKILL)
-    seconds = first_write_after(writer, "after", time.monotonic(), timeout=30)
-    print(f"first TLS write through the primary endpoint {seconds:.2f}s after kill -9")
-    assert writer.info("replication")["role"] == "master"
+    sentinels = daemon.wait_healthy()["tls_sentinels"]
+    wait_until(lambda: all(ready(s["address"], ca) for s in sentinels), 20, "TLS Sentinels")
+    with tls_client(endpoint, ca) as writer:
+        writer.set("before", "1")
+        (old,) = primaries(group)
+        os.kill(node_pid(daemon, old), signal.SIGKILL)
+        seconds = first_write_after(writer, "after", time.monotonic(), timeout=30)
+        print(f"first TLS write through the primary endpoint {seconds:.2f}s after kill -9")
+        assert writer.info("replication")["role"] == "master"
     wait_recovered(client, old)
     (new,) = primaries(wait_available(client, "tlsha"))
     assert new != old
+
+
+def ready(sentinel: str, ca: str) -> bool:
+    """Whether a TLS Sentinel (spoken to over TLS) watches the group with its replica and its
+    two peers, so that it can fail it over."""
+    host, port = sentinel.rsplit(":", 1)
+    with tls_client(host, ca, port=int(port)) as client:
+        masters = client.sentinel_masters()
+    found = [state for name, state in masters.items() if name.startswith("tlsha.")]
+    return bool(found) and found[0]["num-slaves"] >= 1 and found[0]["num-other-sentinels"] >= 2
 
 
 def test_encryption_in_transit_is_refused_as_elasticache_refuses_it(daemon: Daemon) -> None:
@@ -243,7 +256,7 @@ def test_transit_encryption_mode_moves_a_running_group_without_replacing_nodes(
     group = wait_available(client, "moving")
     assert group["TransitEncryptionMode"] == "required"
     assert not any(plaintext_taken(address) for address in nodes)
-    assert all(tls_client(address, ca).ping() for address in nodes)
+    assert all(tls_command(address, ca, "PING") for address in nodes)
     client.modify_replication_group(
         ReplicationGroupId="moving", TransitEncryptionMode="preferred", ApplyImmediately=True
     )
