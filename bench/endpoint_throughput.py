@@ -91,9 +91,9 @@ def served_by_primary(endpoint: str, node: str, router: str) -> str:
     return "the primary's own listener (no translation)"
 
 
-def benchmark(host: str, pipeline: int) -> dict[str, float]:
-    """One redis-benchmark run; requests per second by test name."""
-    command = ["redis-benchmark", "-h", host, "-p", "6379", "-t", "set,get"]
+def benchmark(host: str, pipeline: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """One redis-benchmark run (``extra``: more options, e.g. TLS); requests/s by test name."""
+    command = ["redis-benchmark", "-h", host, "-p", "6379", "-t", "set,get", *extra]
     command += ["-n", str(REQUESTS[pipeline]), "-P", str(pipeline), "-q", "--csv"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=True)
     rows = csv.DictReader(io.StringIO(out.stdout))

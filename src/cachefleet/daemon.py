@@ -10,6 +10,7 @@ import asyncio
 import logging
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -26,14 +27,16 @@ from cachefleet.engine.binaries import (
     find_engines,
     registered_binaries,
 )
-from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.client import Credentials, NodeAccess, TlsMaterial
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
+from cachefleet.engine.tls import CertificateAuthority
 from cachefleet.errors import UNEXPECTED_MARKER, EngineError
 from cachefleet.installation import (
     address_base_claim,
     data_dir_lock,
     endpoints_dir,
     nodes_root,
+    tls_dir,
 )
 from cachefleet.logs.shipper import SlowLogShipper
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
@@ -42,11 +45,13 @@ from cachefleet.notify.delivery import Deliverer
 from cachefleet.notify.transports import HttpTransport
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
+from cachefleet.secrets import Sealer
 from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.backups import schedule_backups
 from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
+from cachefleet.service.security import load_tokens
 from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
 from cachefleet.web.app import build_app
@@ -54,13 +59,20 @@ from cachefleet.web.health import HealthSources
 
 log = logging.getLogger("cachefleet")
 
+#: The key that seals AUTH tokens at rest, beside the CA in the data directory's ``tls/``.
+SEALING_KEY = "secrets.key"
+#: How often certificates are checked for renewal (they are renewed 30 days before expiry).
+RENEWAL_INTERVAL_S = 3600.0
+
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
-    """The installed server versions of each engine, newest first."""
+    """The installed server versions of each engine, newest first, and which are built with
+    TLS."""
     servers = [b for b in binaries if b.kind is BinaryKind.SERVER]
     return EngineCatalog.of(
         (b.version for b in servers if b.engine == REDIS),
         (b.version for b in servers if b.engine == VALKEY),
+        ((b.engine, b.version) for b in servers if b.tls),
     )
 
 
@@ -73,15 +85,23 @@ def installed_engines(settings: Settings) -> list[EngineBinary]:
     )
 
 
-def sentinel_set(settings: Settings, switch_script: Path | None) -> SentinelSet:
-    """The shared Sentinels: one per Availability Zone, on the installation's addresses."""
+def sentinel_set(
+    settings: Settings, switch_script: Path | None, ca: CertificateAuthority | None = None
+) -> SentinelSet:
+    """The shared Sentinels: one per Availability Zone, on the installation's addresses. With
+    ``ca``: the set that watches groups with encryption in transit (TLS only, on the next port
+    of the same addresses)."""
     network = settings.network
+    port = settings.engine.sentinel_port + (0 if ca is None else 1)
+    material = None if ca is None else TlsMaterial(str(ca.cert_file))
     addresses = tuple(
-        NodeAccess(sentinel_address(network, index), settings.engine.sentinel_port)
+        NodeAccess(sentinel_address(network, index), port, material)
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
-    return SentinelSet(addresses, settings.data_dir, script, settings.engine.sentinel_engine)
+    files = None if ca is None else ca.files_in(tls_dir(settings.data_dir) / "sentinels")
+    engine = settings.engine.sentinel_engine
+    return SentinelSet(addresses, settings.data_dir, script, engine=engine, tls=files)
 
 
 @dataclass
@@ -99,6 +119,8 @@ class Daemon:
     transport: HttpTransport
     deliverer: Deliverer
     shipper: SlowLogShipper
+    ca: CertificateAuthority
+    tls_sentinels: SentinelSet
 
     @classmethod
     async def build(cls, settings: Settings) -> Daemon:
@@ -109,13 +131,25 @@ class Daemon:
         state_dir.mkdir(parents=True, exist_ok=True)
         prefer = None if settings.network.router == "auto" else settings.network.router
         router = choose_router(state_dir, prefer)
-        sentinels = sentinel_set(settings, write_switch_script(state_dir))
+        switch_script = write_switch_script(state_dir)
+        sentinels = sentinel_set(settings, switch_script)
+        ca = await asyncio.to_thread(CertificateAuthority, tls_dir(settings.data_dir))
+        tls_sentinels = sentinel_set(settings, switch_script, ca)
         timings = EngineTimings(
             cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
             sentinel_quorum=min(settings.engine.sentinel_quorum, len(sentinels.addresses)),
         )
-        engine = HostEngine(nodes_root(settings.data_dir), binaries, sentinels, timings)
+        sealer = await asyncio.to_thread(Sealer.from_file, tls_dir(settings.data_dir) / SEALING_KEY)
+        engine = HostEngine(
+            nodes_root(settings.data_dir),
+            binaries,
+            sentinels,
+            timings,
+            ca,
+            tls_sentinels,
+            partial(load_tokens, store, sealer),
+        )
         try:
             await engine.ensure_sentinels()
         except EngineError as exc:
@@ -125,13 +159,15 @@ class Daemon:
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
-        context = ServiceContext(store, settings, catalog, loop.wake, metrics=metrics)
+        context = ServiceContext(
+            store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer
+        )
         transport = HttpTransport(settings.notifications)
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
         shipper = SlowLogShipper(store, settings.data_dir, engine.read_slowlog)
         return cls(
             settings, store, binaries, engine, sentinels, router, loop, context, transport,
-            deliverer, shipper,
+            deliverer, shipper, ca, tls_sentinels,
         )  # fmt: skip
 
     def app(self) -> Starlette:
@@ -142,8 +178,9 @@ class Daemon:
             tuple(self.binaries),
             self.sentinels.addresses,
             self.router,
+            self.tls_sentinels.addresses,
         )
-        return build_app(self.context, sources)
+        return build_app(self.context, sources, self.ca.cert_file)
 
     async def close(self) -> None:
         """Stop the loop's workers and close the store; the data plane keeps running."""
@@ -171,6 +208,7 @@ async def serve(settings: Settings) -> None:
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
     delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
     logs_task = asyncio.create_task(daemon.shipper.run(), name="slow-logs")
+    renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -186,7 +224,8 @@ async def serve(settings: Settings) -> None:
         maintenance_task.cancel()
         delivery_task.cancel()
         logs_task.cancel()
-        tasks = (loop_task, maintenance_task, delivery_task, logs_task)
+        renewal_task.cancel()
+        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task)
         await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
@@ -206,6 +245,29 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)
+
+
+async def _renew_certificates(daemon: Daemon) -> None:
+    """Renew the certificates of the TLS Sentinels and of groups with encryption in transit
+    before they expire (`HostEngine.renew_sentinel_certificate`, `renew_certificates`), now and
+    then every `RENEWAL_INTERVAL_S`."""
+    while True:
+        try:
+            if await daemon.engine.renew_sentinel_certificate():
+                log.info("renewed the TLS Sentinels' certificate")
+        except EngineError as exc:
+            log.warning("the TLS Sentinels' certificate was not renewed yet: %s", exc)
+        for record in daemon.store.list_groups():
+            if not record.spec.tls or record.deleting:
+                continue
+            try:
+                renewed = await daemon.engine.renew_certificates(record.spec)
+            except EngineError as exc:
+                log.warning("%s: certificates not renewed yet: %s", record.spec.group_id, exc)
+                continue
+            if renewed:
+                log.info("%s: renewed the certificates of %s", record.spec.group_id, renewed)
+        await asyncio.sleep(RENEWAL_INTERVAL_S)
 
 
 def run(
@@ -249,14 +311,22 @@ async def _stop_processes(data_dir: Path) -> int:
 
 
 def _listen_address(conf_text: str) -> NodeAccess:
-    address, port = "127.0.0.1", 6379
+    """Where a process listens, by its config: its TLS port (trusting its CA) if it has one."""
+    values: dict[str, str] = {}
     for line in conf_text.splitlines():
         key, _, value = line.partition(" ")
-        if key == "bind" and value:
-            address = value.split()[0]
-        elif key == "port" and value.strip().isdigit():
-            port = int(value)
-    return NodeAccess(address, port)
+        values.setdefault(key, value.strip())
+    address = (values.get("bind") or "127.0.0.1").split()[0]
+    # A node's masterauth is its group's current AUTH token, which its default user takes (the
+    # token's alphabet needs no escapes in redis.conf, only quotes).
+    token = values.get("masterauth", "").strip('"')
+    credentials = Credentials("default", token) if token else None
+    tls_port = values.get("tls-port", "")
+    if tls_port.isdigit() and "tls-ca-cert-file" in values:
+        material = TlsMaterial(values["tls-ca-cert-file"])
+        return NodeAccess(address, int(tls_port), material, credentials)
+    port = values.get("port", "")
+    return NodeAccess(address, int(port) if port.isdigit() else 6379, None, credentials)
 
 
 def purge(data_dir: Path) -> int:

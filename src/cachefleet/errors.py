@@ -418,3 +418,106 @@ def nodes_per_cluster_exceeded(total: int, quota: int, parameter: str) -> QuotaE
         parameter=parameter,
         facts={"nodes": total, "quota": quota},
     )
+
+
+def transit_mode_without_encryption() -> InvalidParameterCombination:
+    """TransitEncryptionMode given while TransitEncryptionEnabled is not true."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode can be set only when TransitEncryptionEnabled is true.",
+        parameter="TransitEncryptionMode",
+        problem="requires-encryption",
+    )
+
+
+def transit_mode_invalid(mode: str) -> InvalidParameter:
+    """A TransitEncryptionMode other than preferred or required."""
+    return InvalidParameter(
+        f"Invalid TransitEncryptionMode: {mode}. Valid values are preferred and required.",
+        parameter="TransitEncryptionMode",
+        problem="unknown",
+        facts={"mode": mode},
+    )
+
+
+def engine_without_tls(version: str, engine: str = "redis") -> InvalidParameterCombination:
+    """Encryption in transit asked of an engine version built without TLS."""
+    return InvalidParameterCombination(
+        f"Encryption in transit is not supported for {engine} {version} on this host: its "
+        "server was built without TLS (it does not accept tls-port). Choose an engine "
+        "version built with TLS (cachefleet engines list).",
+        parameter="TransitEncryptionEnabled",
+        problem="engine-without-tls",
+        facts={"version": version},
+    )
+
+
+def auth_token_invalid() -> InvalidParameter:
+    """An AuthToken outside ElastiCache's rules (length, characters)."""
+    return InvalidParameter(
+        "Invalid AuthToken provided: it must be 16 to 128 printable characters, letters, digits "
+        "and only these special characters: ! & # $ ^ < > -",
+        parameter="AuthToken",
+        problem="invalid",
+    )
+
+
+def auth_token_without_encryption() -> InvalidParameter:
+    """An AuthToken for a cache without encryption in transit."""
+    return InvalidParameter(
+        "The AUTH token is only supported when encryption-in-transit is enabled",
+        parameter="AuthToken",
+        problem="requires-encryption",
+    )
+
+
+def auth_token_with_preferred() -> InvalidParameterCombination:
+    """An AuthToken at create with TransitEncryptionMode preferred."""
+    return InvalidParameterCombination(
+        "Transit encryption preferred is not supported with redis access control.",
+        parameter="AuthToken",
+        problem="preferred",
+    )
+
+
+def auth_token_strategy_invalid(strategy: str, reason: str) -> InvalidParameter:
+    """An AuthTokenUpdateStrategy that does not fit the request or the cache."""
+    return InvalidParameter(
+        f"Invalid AuthTokenUpdateStrategy {strategy}: {reason}",
+        parameter="AuthTokenUpdateStrategy",
+        problem="invalid",
+        facts={"strategy": strategy},
+    )
+
+
+def transit_move_not_carried_out(turning: str) -> InvalidParameter:
+    """Encryption in transit turned on or off on a running cache (not carried out yet)."""
+    return InvalidParameter(
+        f"Turning encryption in transit {turning} for a running cache is not carried out by "
+        "cachefleet yet: Redis's native TLS cannot take TLS and plaintext on one port, so the "
+        "move would take plaintext clients off the cache's port. Create a cache with the "
+        "TransitEncryptionEnabled you need; TransitEncryptionMode moves between preferred and "
+        "required on a running cache.",
+        parameter="TransitEncryptionEnabled",
+        problem="not-carried-out",
+    )
+
+
+def transit_required_first_step() -> InvalidParameterCombination:
+    """Encryption in transit turned on for a running cache straight to required."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode must be preferred when encryption in transit is turned on for a "
+        "running cache; set it to required afterwards.",
+        parameter="TransitEncryptionMode",
+        problem="two-steps",
+    )
+
+
+def transit_mode_engine_too_old(version: str) -> InvalidParameterCombination:
+    """A TransitEncryptionMode change on an engine before 7.0.5."""
+    return InvalidParameterCombination(
+        f"TransitEncryptionMode can be modified on redis 7.0.5 and later; this cache runs "
+        f"{version}.",
+        parameter="TransitEncryptionMode",
+        problem="engine-too-old",
+        facts={"version": version},
+    )

@@ -44,6 +44,11 @@ def endpoints_dir(data_dir: Path) -> Path:
     return data_dir / "endpoints"
 
 
+def tls_dir(data_dir: Path) -> Path:
+    """Where the installation's CA and the Sentinels' certificate live."""
+    return data_dir / "tls"
+
+
 def nodes_root(data_dir: Path) -> Path:
     """Under which the nodes of every region and account live."""
     return data_dir / "scopes"

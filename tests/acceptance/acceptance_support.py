@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import redis
 
 from cachefleet.endpoints import HostPort, read_routes
@@ -237,3 +238,29 @@ def require_engines(client: Any, *versions: str) -> None:
     missing = [v for v in versions if not any(i.startswith(v) for i in installed)]
     if missing:
         skip_or_fail(f"engines {missing} are not installed (scripts/install installs them)")
+
+
+def ca_file(daemon: Daemon, tmp_path: Path) -> str:
+    """The CA certificate, downloaded as a client would (``GET /ca.pem``)."""
+    answer = httpx.get(f"{daemon.url}/ca.pem", timeout=10)
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"-----BEGIN CERTIFICATE-----")
+    path = tmp_path / "ca.pem"
+    path.write_bytes(answer.content)
+    return str(path)
+
+
+def tls_client(address: str, ca: str, **extra: Any) -> redis.Redis:
+    """A redis-py client that checks the certificate against the CA and the address dialled
+    (port 6379 unless ``extra`` names another)."""
+    options = {"port": 6379, **extra}
+    return redis.Redis(
+        host=address, ssl=True, ssl_ca_certs=ca, ssl_check_hostname=True,
+        socket_timeout=2, socket_connect_timeout=2, **options,
+    )  # fmt: skip
+
+
+def tls_command(address: str, ca: str, *command: str, **extra: Any) -> Any:
+    """One command over TLS (`tls_client`) on a connection closed right after."""
+    with tls_client(address, ca, **extra) as client:
+        return client.execute_command(*command)

@@ -37,7 +37,10 @@ def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
     """A service context over a fresh store; wake-ups go nowhere."""
     store = Store(tmp_path / "state.db")
     yield ServiceContext(
-        store, Settings(data_dir=tmp_path), EngineCatalog(("7.0.15",)), lambda scope, key: None
+        store,
+        Settings(data_dir=tmp_path),
+        EngineCatalog(("7.0.15",), tls=frozenset({("redis", "7.0.15")})),
+        lambda scope, key: None,
     )
     store.close()
 

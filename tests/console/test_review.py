@@ -78,7 +78,9 @@ def test_the_preview_knows_the_default_parameter_group_and_the_placement(
     assert rows["Node type"] == "cache.r7g.large (13.07 GiB)"
     assert rows["Shard 0001"] == "primary in us-east-1a; replicas in us-east-1b"
     assert rows["Maintenance window"] == "mon:03:00-mon:05:00 (UTC)"
-    assert rows["Encryption in transit"] == NOT_YET
+    assert rows["Encryption in transit"] == "Disabled"
+    assert rows["Access control"] == "No access control"
+    assert rows["Encryption at rest"] == NOT_YET
     assert rows["team"] == "web"
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from redis.asyncio import Redis
 
-from cachefleet.engine.client import Connections, as_int, as_mapping, execute, session
+from cachefleet.engine.client import (
+    Connections,
+    Credentials,
+    as_int,
+    as_mapping,
+    execute,
+    session,
+)
 from cachefleet.engine.probe import observe_node
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
@@ -102,5 +110,39 @@ def test_a_connection_killed_by_the_node_is_replaced_and_errors_are_the_engines(
             assert len(connections) == 0
         finally:
             await connections.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_node_asked_with_new_credentials_gets_one_new_connection_in_place_of_the_old(
+    redis_node: NodeFactory,
+) -> None:
+    node = redis_node()
+    token = "first-token-12345"
+
+    async def ping(client: Redis) -> object:
+        return await execute(client, "PING")
+
+    async def scenario() -> None:
+        async with session(node.access) as client:
+            await execute(client, "ACL SETUSER", "default", "on", "resetpass", f">{token}")
+        connections = Connections(timeout=0.5)
+        try:
+            with pytest.raises(NodeUnreachable):  # refused without the token
+                await connections.run(node.access, ping)
+            wrong = Credentials("default", "wrong-token-123456")
+            fallback = replace(
+                node.access, credentials=wrong, fallback=(Credentials("default", token),)
+            )
+            assert await connections.run(fallback, ping)  # the fallback is taken
+            right = replace(node.access, credentials=Credentials("default", token))
+            assert await connections.run(right, ping)
+            assert len(connections) == 1
+        finally:
+            await connections.close()
+            async with session(
+                replace(node.access, credentials=Credentials("default", token))
+            ) as client:
+                await execute(client, "ACL SETUSER", "default", "nopass")
 
     asyncio.run(scenario())

@@ -42,6 +42,25 @@ def _node_endpoint(node: NodeSpec) -> dict[str, Any]:
     return {"Address": node.address, "Port": node.port}
 
 
+def transit(spec: GroupSpec) -> dict[str, Any]:
+    """TransitEncryptionEnabled and, when enabled, TransitEncryptionMode."""
+    if spec.transit_encryption is None:
+        return {"TransitEncryptionEnabled": False}
+    return {
+        "TransitEncryptionEnabled": True,
+        "TransitEncryptionMode": spec.transit_encryption.value,
+    }
+
+
+def auth_token(spec: GroupSpec) -> dict[str, Any]:
+    """AuthTokenEnabled and, once a token was set or changed, AuthTokenLastModifiedDate (never
+    the token)."""
+    fields: dict[str, Any] = {"AuthTokenEnabled": spec.auth_token_enabled}
+    if spec.auth_token_modified is not None:
+        fields["AuthTokenLastModifiedDate"] = spec.auth_token_modified
+    return fields
+
+
 def _enabled(flag: bool) -> str:
     return "enabled" if flag else "disabled"
 
@@ -65,8 +84,8 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "SnapshotWindow": spec.snapshot_window or None,
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
-        "AuthTokenEnabled": False,
-        "TransitEncryptionEnabled": False,
+        **auth_token(spec),
+        **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": group_arn(spec.scope, spec.group_id),
         "UserGroupIds": [],
@@ -93,6 +112,10 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["AutomaticFailoverStatus"] = _SETTLES_AS[pending.automatic_failover]
     if pending.slot_migration is not None:
         values["Resharding"] = {"SlotMigration": {"ProgressPercentage": pending.slot_migration}}
+    if pending.auth_token_status:
+        values["AuthTokenStatus"] = pending.auth_token_status
+    if pending.transit_encryption_mode:
+        values["TransitEncryptionMode"] = pending.transit_encryption_mode
     return values
 
 
@@ -171,8 +194,8 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "SecurityGroups": [],
         "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
-        "AuthTokenEnabled": False,
-        "TransitEncryptionEnabled": False,
+        **auth_token(spec),
+        **transit(spec),
         "AtRestEncryptionEnabled": False,
         "ARN": cluster_arn(spec.scope, node.node_id),
         "ReplicationGroupLogDeliveryEnabled": bool(spec.log_deliveries)

@@ -14,6 +14,7 @@ import click
 
 from cachefleet import __version__
 from cachefleet.cli.commands.access_keys import access_keys
+from cachefleet.cli.commands.ca import ca
 from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.engines import engines
@@ -102,7 +103,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
 
 for _command in (
     serve, create, list_groups, describe, wait, delete, events, topics, notifications, logs,
-    engines, access_keys, purge,
+    engines, access_keys, ca, purge,
 ):  # fmt: skip
     cli.add_command(_command)
 

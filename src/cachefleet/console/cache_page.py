@@ -17,6 +17,7 @@ from cachefleet.model.engines import REDIS, engine_title
 from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
+    AuthTokenParams,
     FailoverParams,
     FailoverProgress,
     FailoverSettingParams,
@@ -33,6 +34,7 @@ from cachefleet.model.operations import (
     ReshardStep,
     RestoreParams,
     SnapshotParams,
+    TransitModeParams,
     UpgradeParams,
 )
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -133,6 +135,8 @@ class CacheDetails:
     subnet_group: str
     maintenance_window: str
     network_type: str
+    transit_encryption: str  # "" when off, else the mode: "preferred" or "required"
+    auth_token_modified: str  # "" without an AUTH token, else when it last changed (UTC)
     endpoints: tuple[EndpointView, ...]
     shards: tuple[ShardView, ...]
     deletable: bool
@@ -170,6 +174,8 @@ def cache_details(
         subnet_group=spec.subnet_group,
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
+        transit_encryption=spec.transit_encryption.value if spec.transit_encryption else "",
+        auth_token_modified=_auth_token_modified(spec),
         endpoints=_endpoints(spec),
         shards=tuple(_shard(record, shard.shard_id, nodes, lines) for shard in spec.shards),
         deletable=is_deletable(record),
@@ -216,6 +222,12 @@ def operation_line(operation: Operation) -> OperationLine:
             progress = operation.progress
             step = _NODE_TYPE_STEPS[progress.step] if isinstance(progress, NodeTypeProgress) else ""
             return OperationLine("", f"Changing the node type to {to_type}", step, retry)
+        case AuthTokenParams(strategy=strategy):
+            action = f"Changing the AUTH token ({strategy})"
+            return OperationLine("", action, "on every node, then the Sentinels", retry)
+        case TransitModeParams(mode=mode):
+            action = f"Moving encryption in transit to {mode}"
+            return OperationLine("", action, "on every node", retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 
@@ -267,6 +279,13 @@ def spec_node_ids(spec: GroupSpec) -> tuple[str, ...]:
     return tuple(node.node_id for node in spec.nodes)
 
 
+def _auth_token_modified(spec: GroupSpec) -> str:
+    """When the AUTH token last changed, in words ("" without one); never the token."""
+    if not spec.auth_token_enabled or spec.auth_token_modified is None:
+        return ""
+    return f"{spec.auth_token_modified:%Y-%m-%d %H:%M} UTC"
+
+
 def _arn(spec: GroupSpec) -> str:
     if spec.kind is ResourceKind.CACHE_CLUSTER:
         return cluster_arn(spec.scope, spec.group_id)
@@ -275,7 +294,7 @@ def _arn(spec: GroupSpec) -> str:
 
 def _endpoints(spec: GroupSpec) -> tuple[EndpointView, ...]:
     if spec.kind is ResourceKind.CACHE_CLUSTER:
-        return tuple(node_endpoint_view(node.address, node.port) for node in spec.nodes)
+        return tuple(node_endpoint_view(node.address, node.port, spec.tls) for node in spec.nodes)
     return tuple(endpoint_view(spec, ep) for ep in spec.endpoints)
 
 
@@ -303,35 +322,49 @@ def endpoint_view(spec: GroupSpec, endpoint: EndpointSpec) -> EndpointView:
     label, help_text = _LABELS[endpoint.kind]
     host, port = endpoint.address, endpoint.port
     if spec.cluster_mode is ClusterMode.ENABLED:
-        cli = f"redis-cli -c -h {host} -p {port}"
+        cli = f"redis-cli -c -h {host} -p {port}{_cli_tls(spec.tls)}"
         py = (
             "from redis.cluster import RedisCluster\n\n"
-            f'rc = RedisCluster(host="{host}", port={port}, decode_responses=True)\n'
+            f'rc = RedisCluster(host="{host}", port={port}{_py_tls(spec.tls)}, '
+            "decode_responses=True)\n"
             'rc.set("greeting", "hello")\n'
             'print(rc.get("greeting"))'
         )
         return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
     writes = endpoint.kind is not EndpointKind.READER
-    cli, py = _plain_snippets(host, port, writes)
+    cli, py = _plain_snippets(host, port, writes, spec.tls)
     return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
 
 
-def node_endpoint_view(host: str, port: int) -> EndpointView:
+def node_endpoint_view(host: str, port: int, tls: bool = False) -> EndpointView:
     """A standalone cache cluster's node endpoint and the lines that reach it."""
     label, help_text = _NODE_LABEL
-    cli, py = _plain_snippets(host, port, writes=True)
+    cli, py = _plain_snippets(host, port, True, tls)
     return EndpointView(NODE_ENDPOINT, label, help_text, host, port, cli, py)
 
 
-def _plain_snippets(host: str, port: int, writes: bool) -> tuple[str, str]:
-    """The ``redis-cli`` and redis-py lines for a single address (no cluster client)."""
-    cli = f"redis-cli -h {host} -p {port}"
+#: The file name the console's CA download is saved under, as the snippets name it.
+CA_FILE_NAME = "cachefleet-ca.pem"
+
+
+def _cli_tls(tls: bool) -> str:
+    return f" --tls --cacert {CA_FILE_NAME}" if tls else ""
+
+
+def _py_tls(tls: bool) -> str:
+    return f', ssl=True, ssl_ca_certs="{CA_FILE_NAME}"' if tls else ""
+
+
+def _plain_snippets(host: str, port: int, writes: bool, tls: bool) -> tuple[str, str]:
+    """The ``redis-cli`` and redis-py lines for a single address (no cluster client); over
+    TLS, trusting the CA certificate the page offers, when ``tls``."""
+    cli = f"redis-cli -h {host} -p {port}{_cli_tls(tls)}"
     use = (
         'r.set("greeting", "hello")\nprint(r.get("greeting"))'
         if writes
         else 'print(r.get("greeting"))'
     )
-    connect = f'r = redis.Redis(host="{host}", port={port}, decode_responses=True)'
+    connect = f'r = redis.Redis(host="{host}", port={port}{_py_tls(tls)}, decode_responses=True)'
     return cli, f"import redis\n\n{connect}\n{use}"
 
 

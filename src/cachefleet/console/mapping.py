@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
@@ -47,8 +48,9 @@ class Shape:
     node_type: str
 
 
-def to_request(form: WizardForm) -> CreateGroupRequest:
-    """The request the wizard's choices make.
+def to_request(form: WizardForm, auth_token: str = "") -> CreateGroupRequest:
+    """The request the wizard's choices make (``auth_token``: the token typed or carried
+    sealed, see `wizard_security`).
 
     :raises FormErrors: naming every field the form itself finds wrong.
     """
@@ -62,6 +64,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
     port = None if easy else _whole(form.port, "port", errors)
     retention = None if easy else _retention(form, errors)
     tags = _tags(form, errors)
+    security = {} if easy else _security(form, auth_token, errors)
     if errors or shape is None:
         raise FormErrors(errors)
     enabled = shape.cluster_mode is ClusterMode.ENABLED
@@ -88,6 +91,7 @@ def to_request(form: WizardForm) -> CreateGroupRequest:
         log_deliveries=None if easy or not form.slow_logs else (slow_log_request(form),),
         snapshot_retention=retention,
         snapshot_window=form.backup_window or None if not easy else None,
+        **security,
     )
 
 
@@ -104,6 +108,22 @@ def _retention(form: WizardForm, errors: dict[str, str]) -> int | None:
     if not form.automatic_backups:
         return 0
     return _whole(form.backup_retention, "backup_retention", errors)
+
+
+def _security(form: WizardForm, auth_token: str, errors: dict[str, str]) -> dict[str, Any]:
+    """Encryption in transit and access control, as CreateGroupRequest fields."""
+    if form.transit_mode not in ("required", "preferred"):
+        errors["transit_mode"] = "Choose Required or Preferred."
+    if form.access_control not in ("none", "auth"):
+        errors["access_control"] = "Choose No access control or AUTH default user access."
+    token = auth_token if form.access_control == "auth" else ""
+    if form.access_control == "auth" and not token:
+        errors["auth_token"] = "Enter an AUTH token."
+    return {
+        "transit_encryption_enabled": form.transit_encryption or None,
+        "transit_encryption_mode": form.transit_mode if form.transit_encryption else None,
+        "auth_token": token or None,
+    }
 
 
 def shape_of(form: WizardForm, errors: dict[str, str]) -> Shape | None:
@@ -259,6 +279,9 @@ _FIELDS: dict[str, str] = {
     "CacheSubnetGroupName": "subnet_group",
     "CacheParameterGroupName": "parameter_group",
     "NetworkType": "network_type",
+    "TransitEncryptionEnabled": "transit_encryption",
+    "TransitEncryptionMode": "transit_mode",
+    "AuthToken": "auth_token",
     "PreferredMaintenanceWindow": "maintenance",
     "SnapshotRetentionLimit": "backup_retention",
     "SnapshotWindow": "backup_window",

@@ -62,13 +62,23 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
         ("Location", _location(seen, azs)),
         ("Cluster settings", _settings(seen)),
         ("Connectivity", _connectivity(form, seen)),
-        ("Security", [("Encryption at rest", NOT_YET), ("Encryption in transit", NOT_YET),
-                      ("Access control", NOT_YET), ("Security groups", NOT_YET)]),
+        ("Security", [("Encryption at rest", NOT_YET), *_security(seen),
+                      ("Security groups", NOT_YET)]),
         ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
         ("Logs", [("Slow logs", _slow_logs(seen)), ("Engine logs", NOT_YET)]),
         ("Tags", [(tag.key, tag.value or "—") for tag in seen.request.tags] or [("Tags", "None")]),
     ]  # fmt: skip
+
+
+def _security(seen: Preview) -> list[Row]:
+    """Encryption in transit and access control as asked (never the token)."""
+    request = seen.request
+    transit = "Disabled"
+    if request.transit_encryption_enabled:
+        transit = f"Enabled ({request.transit_encryption_mode or 'required'})"
+    access = "AUTH default user access" if request.auth_token else "No access control"
+    return [("Encryption in transit", transit), ("Access control", access)]
 
 
 def _on(flag: bool) -> str:

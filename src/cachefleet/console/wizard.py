@@ -22,6 +22,7 @@ from cachefleet.console.presets import PRESETS, Preset
 from cachefleet.console.render import Renderer, region_of, scope_of
 from cachefleet.console.review import Preview, preview, summary
 from cachefleet.console.wizard_form import DAYS, WizardForm, parse_form
+from cachefleet.console.wizard_security import seal_token, token_of
 from cachefleet.console.wizard_steps import (
     CREATE,
     NEXT,
@@ -144,7 +145,7 @@ class Wizard:
         """POST /create: go to the step ``goto`` names (checking the steps passed), or create."""
         region = region_of(request, self._renderer.default_region)
         fields = await read_form(request)
-        form = parse_form(fields)
+        form = seal_token(self._ctx.sealer, parse_form(fields))
         steps = steps_for(form)
         here = position(fields, steps)
         goto = fields.get("goto", NEXT)
@@ -162,14 +163,16 @@ class Wizard:
     async def check(self, request: Request) -> Response:
         """POST /create/check: the service's findings on the form as it is, by field."""
         region = region_of(request, self._renderer.default_region)
-        errors, _ = self._checked(request, region, parse_form(await read_form(request)))
+        form = parse_form(await read_form(request))
+        errors, _ = self._checked(request, region, form)
         return JSONResponse({"errors": errors})
 
     def _checked(
         self, request: Request, region: str, form: WizardForm
     ) -> tuple[dict[str, str], Preview | None]:
         try:
-            return {}, preview(self._ctx, scope_of(request, region), to_request(form))
+            create = to_request(form, token_of(self._ctx.sealer, form))
+            return {}, preview(self._ctx, scope_of(request, region), create)
         except FormErrors as problem:
             return problem.errors, None
 

@@ -18,8 +18,6 @@ DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # Inputs of capabilities whose backend has not landed: shown disabled, refused if posted.
 UNAVAILABLE_FIELDS: dict[str, str] = {
     "at_rest_encryption": "Encryption at rest",
-    "transit_encryption": "Encryption in transit",
-    "access_control": "Access control",
     "security_groups": "Security groups",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
     "engine_logs": "Engine logs",
@@ -71,6 +69,13 @@ class WizardForm:
     slow_log_format: str = "json"
     slow_log_group: str = ""
     unavailable: tuple[str, ...] = ()
+    transit_encryption: bool = False
+    transit_mode: str = "required"
+    access_control: str = "none"  # or "auth": AUTH default user access
+    # The AUTH token as typed on this post only; pages carry it sealed (`wizard_security`),
+    # never in the clear.
+    auth_token: str = field(default="", repr=False)
+    auth_token_sealed: str = ""
 
     @property
     def cluster_mode_enabled(self) -> bool:
@@ -116,6 +121,9 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         placements=_placements(data),
         slot_ranges=_slot_ranges(data),
         tags=_tags(data),
+        transit_encryption=_checked(data, "transit_encryption"),
+        auth_token=data.get("auth_token", "").strip(),
+        auth_token_sealed=text["auth_token_sealed"],
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
 
@@ -123,12 +131,12 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
 _CHOICE_FIELDS = (
     "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
     "network_type", "subnet_group", "parameter_group", "az_placement", "slots_mode",
-    "maintenance", "mw_day", "mw_duration",
+    "maintenance", "mw_day", "mw_duration", "transit_mode", "access_control",
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "backup_retention",
-    "backup_window",
+    "backup_window", "auth_token_sealed",
 )  # fmt: skip
 
 

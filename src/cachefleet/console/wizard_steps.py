@@ -37,7 +37,11 @@ STEPS: tuple[Step, ...] = (
     Step("method", "Creation method", ("deployment", "method", "preset")),
     Step("settings", "Cluster settings", _SETTINGS),
     Step("connectivity", "Connectivity", ("network_type", "subnet_group", "az_placement")),
-    Step("advanced", "Advanced settings", ("maintenance",)),
+    Step(
+        "advanced",
+        "Advanced settings",
+        ("transit_encryption", "transit_mode", "access_control", "auth_token", "maintenance"),
+    ),
     Step("tags", "Tags", ("tags",)),
     Step(REVIEW, "Review and create", (FORM,)),
 )

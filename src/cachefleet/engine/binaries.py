@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from cachefleet.engine.tls import supports_tls
 from cachefleet.model.engines import REDIS, VALKEY, version_tuple
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class EngineBinary:
     kind: BinaryKind = BinaryKind.SERVER
     source: EngineSource = EngineSource.OS
     engine: str = REDIS
+    tls: bool = False  # built with TLS (`tls.supports_tls`)
 
     @property
     def version_tuple(self) -> tuple[int, ...]:
@@ -138,7 +140,8 @@ def find_engines(
     ``engines_dir``, then ``PATH``. Paths are kept as given, not resolved: Debian installs both
     names as symlinks to one program, which picks its mode from the name it was
     started by. The same file under the same kind is listed once. Servers come first, then
-    Sentinels; newest version first. Each candidate costs one bounded ``--version`` run.
+    Sentinels; newest version first. Each candidate costs one bounded ``--version`` run and one
+    bounded TLS probe (`tls.supports_tls`).
     """
     candidates = [
         *_candidates(extra, EngineSource.SETTINGS),
@@ -156,7 +159,8 @@ def find_engines(
         identity = read_identity(path)
         if identity is not None:
             engine, version = identity
-            found.append(EngineBinary(path, version, kind, source, engine))
+            tls = supports_tls(path)
+            found.append(EngineBinary(path, version, kind, source, engine, tls))
     kinds = list(BinaryKind)
     found.sort(key=lambda b: (kinds.index(b.kind), tuple(-n for n in b.version_tuple), b.path))
     return found

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from redis import exceptions as redis_errors
@@ -58,12 +58,22 @@ class Credentials:
 @dataclass(frozen=True, slots=True)
 class NodeAccess:
     """How the control plane reaches one node or Sentinel: its address and port, and the TLS
-    material and credentials it requires (none today: plaintext, the default user)."""
+    material and credentials it requires.
+
+    ``fallback``: other credentials (None: none) to try, in order, when the process refuses
+    ``credentials`` (an AUTH token change that has not reached it yet, or has already).
+    """
 
     address: str
     port: int
     tls: TlsMaterial | None = None
     credentials: Credentials | None = None
+    fallback: tuple[Credentials | None, ...] = ()
+
+    def alternatives(self) -> list[NodeAccess]:
+        """This access, then one per fallback credential."""
+        others = [replace(self, credentials=c, fallback=()) for c in self.fallback]
+        return [self, *others]
 
     @property
     def hostport(self) -> HostPort:
@@ -109,12 +119,32 @@ async def session(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Async
     :raises NodeUnreachable: connect failed, the connection dropped or a reply timed out.
     :raises NodeCommandFailed: the process answered with an error reply.
     """
-    client = client_for(node, timeout)
+    client = await _accepted_client(node, timeout) if node.fallback else client_for(node, timeout)
     try:
         with _engine_errors(node):
             yield client
     finally:
         await close_quietly(client)
+
+
+async def _accepted_client(
+    node: NodeAccess, timeout: float, single: bool = True, name: str = ""
+) -> Redis:
+    """A client with the first of the node's credentials it accepts (checked with a PING); the
+    last one's client if it accepts none (its commands then fail as they would)."""
+    choices = node.alternatives()
+    for choice in choices[:-1]:
+        client = client_for(choice, timeout, single, name)
+        try:
+            await client.ping()
+        except redis_errors.AuthenticationError:
+            await close_quietly(client)
+            continue
+        except (redis_errors.RedisError, OSError):
+            await close_quietly(client)
+            break  # not a question of credentials: the last choice fails the same way
+        return client
+    return client_for(choices[-1], timeout, single, name)
 
 
 async def close_quietly(client: Redis) -> None:
@@ -155,12 +185,14 @@ class Connections:
     timeout, a cancelled call) is closed and forgotten, and the next call connects afresh. One
     that the process closed while idle (a restart, ``CLIENT KILL``) is replaced by redis-py when
     it is next taken. ``forget`` closes a process's connection (its node is stopped).
+    Connections are kept by address and port: asked with other TLS material or credentials (an
+    AUTH token changed), the process's connection is replaced, not kept beside the new one.
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self._timeout = timeout
-        self._clients: dict[NodeAccess, Redis] = {}
-        self._locks: dict[NodeAccess, asyncio.Lock] = {}
+        self._clients: dict[HostPort, tuple[NodeAccess, Redis]] = {}
+        self._locks: dict[HostPort, asyncio.Lock] = {}
 
     async def run(self, node: NodeAccess, query: Callable[[Redis], Awaitable[T]]) -> T:
         """Run ``query`` on the process's connection (opened if needed).
@@ -168,13 +200,13 @@ class Connections:
         :raises NodeUnreachable: no answer (the connection is closed and forgotten).
         :raises NodeCommandFailed: the process answered with an error reply.
         """
-        lock = self._locks.setdefault(node, asyncio.Lock())
+        lock = self._locks.setdefault(node.hostport, asyncio.Lock())
         async with lock:
-            client = self._clients.get(node)
-            if client is None:
-                client = self._clients[node] = client_for(
-                    node, self._timeout, single=False, name=CONTROL_PLANE_CLIENT
-                )
+            held = self._clients.get(node.hostport)
+            if held is not None and held[0] != node:
+                await self._close(node)
+                held = None
+            client = held[1] if held is not None else await self._open(node)
             try:
                 with _engine_errors(node):
                     return await query(client)
@@ -184,31 +216,41 @@ class Connections:
                 await self._close(node)
                 raise
 
+    async def _open(self, node: NodeAccess) -> Redis:
+        if node.fallback:
+            opened = await _accepted_client(
+                node, self._timeout, single=False, name=CONTROL_PLANE_CLIENT
+            )
+        else:
+            opened = client_for(node, self._timeout, single=False, name=CONTROL_PLANE_CLIENT)
+        self._clients[node.hostport] = (node, opened)
+        return opened
+
     async def forget(self, node: NodeAccess) -> None:
         """Close the process's connection, if any."""
         await self._close(node)
 
     async def close(self) -> None:
         """Close every connection."""
-        for node in list(self._clients):
+        for node, _ in list(self._clients.values()):
             await self.forget(node)
 
     def __len__(self) -> int:
         return len(self._clients)
 
     async def _close(self, node: NodeAccess) -> None:
-        client = self._clients.pop(node, None)
-        if client is not None:
-            await asyncio.shield(close_quietly(client))
+        held = self._clients.pop(node.hostport, None)
+        if held is not None:
+            await asyncio.shield(close_quietly(held[1]))
 
 
 async def answers_ping(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
     """Whether the Redis process answers PING within ``timeout`` (a node still loading its
-    dataset answers too). Never raises."""
+    dataset answers too, and so does one that refuses the credentials). Never raises."""
     client = client_for(node, timeout)
     try:
         return bool(await client.ping())
-    except redis_errors.BusyLoadingError:
+    except (redis_errors.BusyLoadingError, redis_errors.AuthenticationError):
         return True
     except (redis_errors.RedisError, OSError):
         return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -243,3 +243,14 @@ async def save(node: NodeAccess, timeout: float = 60.0, hold_writes: bool = Fals
             if version_tuple(version)[:2] >= (6, 2):  # before 6.2 a pause holds every command
                 await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
         await execute(client, "SAVE")
+
+
+async def set_default_user(
+    node: NodeAccess, rules: Sequence[str], masterauth: str, timeout: float = DEFAULT_TIMEOUT_S
+) -> None:
+    """Give the node's default user exactly these ACL rules (its passwords) and the password it
+    gives its primary (``masterauth``; empty: none). Connections already authenticated keep
+    working; new ones need a password the rules take. Idempotent."""
+    async with session(node, timeout) as client:
+        await execute(client, "ACL SETUSER", "default", *rules)
+        await execute(client, "CONFIG SET", "masterauth", masterauth)

@@ -25,14 +25,19 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
 
 from cachefleet.engine.paths import NodePaths, SentinelPaths
+from cachefleet.engine.tls import TlsFiles
 from cachefleet.model.engines import EngineFeatures, features
 
 DEFAULT_PORT = 6379
 DEFAULT_SENTINEL_PORT = 26379
 PROC_TITLE = "{title} {listen-addr} {server-mode} {config-file}"
+#: In TLS ``preferred`` mode a node takes TLS on its port and plaintext on the next one: Redis's
+#: native TLS cannot share one port with plaintext.
+PLAINTEXT_PORT_OFFSET = 1
 
 _KEY = re.compile(r"[a-z][a-z0-9-]*")
 _BARE = re.compile(r"[A-Za-z0-9_.:/@+,=-]+")
@@ -46,8 +51,39 @@ MANAGED_DIRECTIVES = frozenset(
         "cluster-enabled", "cluster-announce-ip", "cluster-config-file", "cluster-node-timeout",
         "replicaof", "slaveof",
         "include", "rename-command", "loadmodule", "unixsocket",
+        "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
+        "tls-replication", "tls-cluster", "masterauth", "masteruser", "requirepass",
     }
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TlsListen:
+    """Native TLS on a node or Sentinel: its files, and whether plaintext is still taken
+    (``preferred``: on ``port + PLAINTEXT_PORT_OFFSET``) or not (``required``)."""
+
+    files: TlsFiles
+    plaintext: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAuth:
+    """Who a node lets in as its default user: these passwords (kept in ``redis.conf`` as
+    SHA-256 digests), or anyone (``passwordless``); and the password it gives its primary
+    (``masterauth``: the current AUTH token)."""
+
+    passwords: tuple[str, ...] = field(default=(), repr=False)
+    passwordless: bool = True
+    masterauth: str = field(default="", repr=False)
+
+    def acl_rules(self) -> tuple[str, ...]:
+        """The default user's ACL rules (``user default …`` / ``ACL SETUSER default …``)."""
+        keys: tuple[str, ...]
+        if self.passwordless or not self.passwords:
+            keys = ("nopass",)
+        else:
+            keys = ("resetpass", *(f"#{sha256(p.encode()).hexdigest()}" for p in self.passwords))
+        return ("on", *keys, "~*", "&*", "+@all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +105,8 @@ class NodeConfig:
     replica_of: tuple[str, int] | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     engine: EngineFeatures = field(default_factory=lambda: features("7.0"))
+    tls: TlsListen | None = None
+    auth: NodeAuth | None = None
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -96,6 +134,7 @@ class SentinelConfig:
     paths: SentinelPaths
     port: int = DEFAULT_SENTINEL_PORT
     announce_address: str | None = None
+    tls: TlsListen | None = None
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -119,6 +158,9 @@ def render_node_conf(cfg: NodeConfig) -> str:
     paths = cfg.paths
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
     lines = [line for line in lines if _known(line[0], cfg.engine)]
+    lines = _with_tls(lines, cfg.port, cfg.tls)
+    if cfg.tls is not None and cfg.cluster_enabled:
+        lines.append(("tls-cluster", "yes"))
     lines += [
         ("save", ""),
         ("appendonly", "no"),
@@ -137,6 +179,11 @@ def render_node_conf(cfg: NodeConfig) -> str:
         ]
     if cfg.replica_of is not None:
         lines.append(("replicaof", cfg.replica_of[0], str(cfg.replica_of[1])))
+    if cfg.auth is not None:
+        rules = [rule for rule in cfg.auth.acl_rules() if rule != "resetpass"]
+        lines.append(("user", "default", *rules))
+        if cfg.auth.masterauth:
+            lines.append(("masterauth", cfg.auth.masterauth))
     lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
 
@@ -160,6 +207,7 @@ def render_sentinel_conf(cfg: SentinelConfig) -> str:
     """
     paths = cfg.paths
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
+    lines = _with_tls(lines, cfg.port, cfg.tls)
     lines += [
         ("sentinel", "announce-ip", cfg.announce_address or cfg.address),
         ("sentinel", "deny-scripts-reconfig", "no"),
@@ -196,6 +244,24 @@ def _common_lines(
         ("pidfile", str(pidfile)),
         ("logfile", str(logfile)),
         ("proc-title-template", PROC_TITLE),
+    ]
+
+
+def _with_tls(lines: list[_Line], port: int, tls: TlsListen | None) -> list[_Line]:
+    """``lines`` with TLS on ``port`` (plaintext moved off it, or off), clients not asked for a
+    certificate, and replication (for a Sentinel: its links to nodes and peers) over TLS."""
+    if tls is None:
+        return lines
+    plain = str(port + PLAINTEXT_PORT_OFFSET) if tls.plaintext else "0"
+    lines = [("port", plain) if line[0] == "port" else line for line in lines]
+    return [
+        *lines,
+        ("tls-port", str(port)),
+        ("tls-cert-file", str(tls.files.cert_file)),
+        ("tls-key-file", str(tls.files.key_file)),
+        ("tls-ca-cert-file", str(tls.files.ca_file)),
+        ("tls-auth-clients", "no"),
+        ("tls-replication", "yes"),
     ]
 
 

@@ -31,14 +31,16 @@ from redis import exceptions as redis_errors
 
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import (
+    Credentials,
     NodeAccess,
+    TlsMaterial,
     answers_ping,
     client_for,
     close_quietly,
     execute,
     session,
 )
-from cachefleet.engine.conf import NodeConfig, render_node_conf
+from cachefleet.engine.conf import NodeAuth, NodeConfig, TlsListen, render_node_conf
 from cachefleet.engine.paths import DATA_DIR_NAME
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
 
@@ -228,6 +230,27 @@ async def start_process(
     return pid
 
 
+def listen_access(
+    address: str, port: int, tls: TlsListen | None, auth: NodeAuth | None = None
+) -> NodeAccess:
+    """How the control plane reaches a process configured to listen so: over TLS, trusting the
+    CA, when it takes TLS on ``port``; as the default user with one of its passwords."""
+    material = None if tls is None else TlsMaterial(str(tls.files.ca_file))
+    return NodeAccess(address, port, material, *credential_choices(auth))
+
+
+def credential_choices(
+    auth: NodeAuth | None,
+) -> tuple[Credentials | None, tuple[Credentials | None, ...]]:
+    """The credentials to reach a node with and those to fall back on, from what it takes."""
+    if auth is None:
+        return None, ()
+    choices: list[Credentials | None] = [Credentials("default", p) for p in auth.passwords]
+    if auth.passwordless or not choices:
+        choices.append(None)
+    return choices[0], tuple(choices[1:])
+
+
 async def start_node(
     binary: EngineBinary, cfg: NodeConfig, timeout: float = START_TIMEOUT_S
 ) -> int:
@@ -241,7 +264,7 @@ async def start_node(
     cfg.paths.create()
     write_conf(cfg.paths.conf, render_node_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf)]
-    access = NodeAccess(cfg.address, cfg.port)
+    access = listen_access(cfg.address, cfg.port, cfg.tls, cfg.auth)
     return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 

@@ -30,7 +30,13 @@ from cachefleet.engine.client import (
     session,
 )
 from cachefleet.engine.conf import SentinelConfig, render_sentinel_conf
-from cachefleet.engine.process import START_TIMEOUT_S, adopt, start_process, write_conf
+from cachefleet.engine.process import (
+    START_TIMEOUT_S,
+    adopt,
+    listen_access,
+    start_process,
+    write_conf,
+)
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable
 
@@ -65,7 +71,7 @@ async def start_sentinel(
     if not cfg.paths.conf.exists():
         write_conf(cfg.paths.conf, render_sentinel_conf(cfg))
     argv = [binary.path, str(cfg.paths.conf), "--sentinel"]
-    access = NodeAccess(cfg.address, cfg.port)
+    access = listen_access(cfg.address, cfg.port, cfg.tls)
     return await start_process(argv, access, cfg.paths.logfile, timeout)
 
 
@@ -91,8 +97,10 @@ async def monitor(
     client_reconfig_script: str | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     repoint: bool = False,
+    auth_pass: str = "",
 ) -> None:
-    """Have every Sentinel watch group ``name`` with exactly these settings.
+    """Have every Sentinel watch group ``name`` with exactly these settings (``auth_pass``: the
+    password it gives the group's nodes; empty: none).
 
     Idempotent: a Sentinel that already watches ``name`` keeps the primary it knows (it may have
     failed over since); only the settings are applied again. ``client_reconfig_script`` must be an
@@ -111,6 +119,7 @@ async def monitor(
     settings = _settings(
         quorum, down_after_ms, failover_timeout_ms, parallel_syncs, client_reconfig_script
     )
+    settings["auth-pass"] = auth_pass
     await run_all(
         _monitor_one(s, name, primary, quorum, settings, timeout, repoint) for s in sentinels
     )
@@ -130,6 +139,23 @@ def _settings(
         "parallel-syncs": parallel_syncs,
         "client-reconfig-script": client_reconfig_script or "",
     }
+
+
+async def set_auth_pass(
+    sentinels: Sequence[NodeAccess], name: str, auth_pass: str, timeout: float = DEFAULT_TIMEOUT_S
+) -> None:
+    """Have every Sentinel that watches group ``name`` give its nodes ``auth_pass`` (empty:
+    none). Idempotent; a Sentinel that does not watch the group is left alone.
+
+    :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
+    """
+    await run_all(_set_auth_pass(s, name, auth_pass, timeout) for s in sentinels)
+
+
+async def _set_auth_pass(sentinel: NodeAccess, name: str, auth_pass: str, timeout: float) -> None:
+    async with session(sentinel, timeout) as client:
+        if await _watched_primary(client, name) is not None:
+            await execute(client, "SENTINEL SET", name, "auth-pass", auth_pass)
 
 
 async def remove(

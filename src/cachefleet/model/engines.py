@@ -197,11 +197,24 @@ class EngineCatalog:
 
     versions: tuple[str, ...]
     valkey: tuple[str, ...] = ()
+    tls: frozenset[tuple[str, str]] = frozenset()  # the (engine, version)s built with TLS
 
     @classmethod
-    def of(cls, versions: Iterable[str], valkey: Iterable[str] = ()) -> EngineCatalog:
-        """A catalogue of these Redis OSS and Valkey versions, each ordered newest first."""
-        return cls(EngineVersions.of(versions).versions, EngineVersions.of(valkey).versions)
+    def of(
+        cls,
+        versions: Iterable[str],
+        valkey: Iterable[str] = (),
+        tls: Iterable[tuple[str, str]] = (),
+    ) -> EngineCatalog:
+        """A catalogue of these Redis OSS and Valkey versions, each ordered newest first;
+        ``tls``: the (engine, version)s built with TLS."""
+        return cls(
+            EngineVersions.of(versions).versions, EngineVersions.of(valkey).versions, frozenset(tls)
+        )
+
+    def has_tls(self, version: str, engine: str = REDIS) -> bool:
+        """Whether the installed ``version`` of ``engine`` is built with TLS."""
+        return (engine, version) in self.tls
 
     def of_engine(self, engine: str) -> EngineVersions:
         """One engine's installed versions (none for an engine cachefleet does not run)."""

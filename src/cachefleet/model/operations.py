@@ -37,6 +37,8 @@ class OperationKind(StrEnum):
     REMOVE_REPLICAS = "decrease-replica-count"
     NODE_TYPE = "node-type"  # ModifyReplicationGroup / ModifyCacheCluster CacheNodeType
     RESHARD = "reshard"  # ModifyReplicationGroupShardConfiguration
+    AUTH_TOKEN = "auth-token"  # ModifyReplicationGroup AuthToken + AuthTokenUpdateStrategy
+    TRANSIT_MODE = "transit-mode"  # ModifyReplicationGroup TransitEncryptionMode
 
 
 class OperationStatus(StrEnum):
@@ -273,6 +275,48 @@ class ReshardProgress:
     moved: int = 0
 
 
+# --- AuthToken -----------------------------------------------------------------------------------
+
+
+class AuthTokenStep(StrEnum):
+    """The steps of an AUTH token change, in order, so that no replica or Sentinel is ever
+    refused on the way."""
+
+    ACCEPT = "accept"  # every node takes the old and the new tokens; replicas use the new one
+    SENTINELS = "sentinels"  # the Sentinels use the new one
+    SETTLE = "settle"  # every node takes only what the strategy leaves
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTokenParams:
+    """An AUTH token change (ROTATE, SET or DELETE). The tokens themselves are never here:
+    they are kept sealed apart (`model.auth`)."""
+
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTokenProgress:
+    """The step under way."""
+
+    step: AuthTokenStep = AuthTokenStep.ACCEPT
+
+
+# --- TransitEncryptionMode ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransitModeParams:
+    """A group with encryption in transit moved between ``preferred`` and ``required``."""
+
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransitModeProgress:
+    """Nothing to remember: whether a node takes plaintext is set on every node at once."""
+
+
 OperationParams = (
     FailoverParams
     | FailoverSettingParams
@@ -283,6 +327,8 @@ OperationParams = (
     | ReplicaCountParams
     | NodeTypeParams
     | ReshardParams
+    | AuthTokenParams
+    | TransitModeParams
 )
 OperationProgress = (
     FailoverProgress
@@ -294,6 +340,8 @@ OperationProgress = (
     | ReplicaCountProgress
     | NodeTypeProgress
     | ReshardProgress
+    | AuthTokenProgress
+    | TransitModeProgress
 )
 
 #: Each kind's params and progress types, for the store to decode them.
@@ -309,6 +357,8 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.REMOVE_REPLICAS: (ReplicaCountParams, ReplicaCountProgress),
     OperationKind.NODE_TYPE: (NodeTypeParams, NodeTypeProgress),
     OperationKind.RESHARD: (ReshardParams, ReshardProgress),
+    OperationKind.AUTH_TOKEN: (AuthTokenParams, AuthTokenProgress),
+    OperationKind.TRANSIT_MODE: (TransitModeParams, TransitModeProgress),
 }
 
 
@@ -458,6 +508,28 @@ def new_reshard(params: ReshardParams, now: datetime) -> Operation:
     return Operation(OperationKind.RESHARD, params, ReshardProgress(), now, updated_at=now)
 
 
+def new_auth_token_change(strategy: str, now: datetime) -> Operation:
+    """A new AUTH token change."""
+    return Operation(
+        OperationKind.AUTH_TOKEN,
+        AuthTokenParams(strategy),
+        AuthTokenProgress(),
+        now,
+        updated_at=now,
+    )
+
+
+def new_transit_mode(mode: str, now: datetime) -> Operation:
+    """A new TransitEncryptionMode change."""
+    return Operation(
+        OperationKind.TRANSIT_MODE,
+        TransitModeParams(mode),
+        TransitModeProgress(),
+        now,
+        updated_at=now,
+    )
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -476,4 +548,9 @@ def pending_changes(*operations: Operation) -> PendingChanges:
         elif isinstance(params, ReshardParams) and isinstance(operation.progress, ReshardProgress):
             done = operation.progress.moved / params.total if params.total else 1.0
             pending = replace(pending, slot_migration=round(100 * done, 1))
+        elif isinstance(params, AuthTokenParams):
+            status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
+            pending = replace(pending, auth_token_status=status)
+        elif isinstance(params, TransitModeParams):
+            pending = replace(pending, transit_encryption_mode=params.mode)
     return pending

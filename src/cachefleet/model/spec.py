@@ -8,7 +8,7 @@ from datetime import datetime
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.logs import LogDelivery
-from cachefleet.model.status import ClusterMode, EndpointKind
+from cachefleet.model.status import ClusterMode, EndpointKind, TransitEncryptionMode
 
 SLOT_COUNT = 16384
 
@@ -98,6 +98,15 @@ class GroupSpec:
     notification_topic_active: bool = True  # NotificationTopicStatus active / inactive
     log_deliveries: tuple[LogDelivery, ...] = ()  # LogDeliveryConfigurations
     snapshot_retention: int = 0  # days automatic backups are kept (0: no automatic backups)
+    transit_encryption: TransitEncryptionMode | None = None  # None: plaintext only
+    # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
+    auth_token_modified: datetime | None = None
+    auth_token_enabled: bool = False
+
+    @property
+    def tls(self) -> bool:
+        """Whether the group's nodes take TLS (TransitEncryptionEnabled)."""
+        return self.transit_encryption is not None
 
     @property
     def key(self) -> str:

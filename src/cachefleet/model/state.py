@@ -41,6 +41,8 @@ class PendingChanges:
     engine_version: str = ""  # the version an upgrade under way or waiting will run
     node_type: str = ""  # the node type a node-type change under way moves to
     slot_migration: float | None = None  # a resharding's progress, in percent of its slots
+    auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
+    transit_encryption_mode: str = ""  # the mode a change under way moves to
 
 
 @dataclass(frozen=True, slots=True)

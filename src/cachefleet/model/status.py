@@ -50,3 +50,11 @@ class EndpointKind(StrEnum):
     PRIMARY = "primary"
     READER = "reader"
     CONFIGURATION = "configuration"
+
+
+class TransitEncryptionMode(StrEnum):
+    """How a group with encryption in transit takes connections (ElastiCache's
+    TransitEncryptionMode): TLS and plaintext, or TLS only."""
+
+    PREFERRED = "preferred"
+    REQUIRED = "required"

@@ -282,6 +282,26 @@ class PlaceKeys:
     primaries: tuple[NodeSpec, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyAuth:
+    """Give a running node its group's AUTH tokens (``during_change``: the old ones too)."""
+
+    node: NodeSpec
+    during_change: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyTransitMode:
+    """Have a running node take plaintext besides TLS, or not, as its group's mode says."""
+
+    node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySentinelAuth:
+    """Have the Sentinels give the group's nodes its current AUTH token."""
+
+
 Action = (
     StartNode
     | RestartNode
@@ -314,4 +334,7 @@ Action = (
     | JoinAsPrimary
     | MoveSlots
     | RecordShards
+    | ApplyAuth
+    | ApplySentinelAuth
+    | ApplyTransitMode
 )

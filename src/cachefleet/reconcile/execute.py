@@ -23,7 +23,10 @@ from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
 from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
 from cachefleet.reconcile.actions import (
     Action,
+    ApplyAuth,
     ApplyParameters,
+    ApplySentinelAuth,
+    ApplyTransitMode,
     CompleteSnapshot,
     DeleteAfterSnapshot,
     EventNote,
@@ -152,6 +155,12 @@ class Executor:
                 await engine.move_slots(spec, source, target, slots)
             case RecordShards(slots, removed):
                 self._record_shards(spec, dict(slots), removed)
+            case ApplyAuth(node, during_change):
+                await engine.apply_auth(spec, node, during_change)
+            case ApplySentinelAuth():
+                await engine.apply_sentinel_auth(spec)
+            case ApplyTransitMode(node):
+                await engine.apply_transit_mode(spec, node)
             case _:
                 assert_never(action)
 

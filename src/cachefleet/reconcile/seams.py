@@ -140,6 +140,18 @@ class Engine(Protocol):
         how many."""
         ...
 
+    async def apply_auth(self, spec: GroupSpec, node: NodeSpec, during_change: bool) -> None:
+        """Give a running node its group's AUTH tokens (``during_change``: the old ones too)."""
+        ...
+
+    async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
+        """Have the Sentinels give the group's nodes its current AUTH token."""
+        ...
+
+    async def apply_transit_mode(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

@@ -13,6 +13,7 @@ from cachefleet.errors import (
     cluster_not_deletable,
     cluster_not_found,
 )
+from cachefleet.model.auth import AuthTokens
 from cachefleet.model.ids import (
     MAX_CACHE_CLUSTER_ID,
     ResourceKind,
@@ -30,6 +31,7 @@ from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_NODES_CMD, Layout, ShardLayout, spread
 from cachefleet.service.requests import CreateClusterRequest
 from cachefleet.service.restores import with_backups
+from cachefleet.service.security import keep_tokens
 from cachefleet.service.snapshot_taking import final_snapshot as take_final_snapshot
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.subnet_groups import placement_azs
@@ -106,6 +108,8 @@ def _create_standalone(
     ctx.store.insert_group(record)
     if restore is not None:
         ctx.store.add_operation(scope, spec.key, restore)
+    if req.auth_token:
+        keep_tokens(ctx, spec, AuthTokens(req.auth_token))
     return ClusterView(record, spec.nodes[0])
 
 
@@ -117,7 +121,8 @@ def _add_replica(
     spec = record.spec
     extra: list[object] = [req.node_type, req.engine_version, req.parameter_group, req.port]
     extra += [req.snapshot_name, req.snapshot_arns or None, req.snapshot_retention]
-    extra.append(req.snapshot_window)
+    extra += [req.snapshot_window, req.transit_encryption_enabled, req.transit_encryption_mode]
+    extra.append(req.auth_token)
     if any(value is not None for value in extra):
         raise InvalidParameterCombination(
             "Cannot specify additional cache cluster parameters when creating a replica cluster"

@@ -10,6 +10,7 @@ from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.model.spec import Event
+from cachefleet.secrets import Sealer
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
@@ -31,6 +32,7 @@ class ServiceContext:
     wake: Wake
     clock: Callable[[], datetime] = utc_now
     metrics: MetricsHistory = field(default_factory=MetricsHistory)
+    sealer: Sealer = field(default_factory=Sealer.ephemeral)  # AUTH tokens at rest
 
     def azs(self, scope: Scope) -> tuple[str, ...]:
         """The Availability Zones of the scope's region."""

@@ -18,6 +18,7 @@ from cachefleet.errors import (
     group_not_deletable,
     group_not_found,
 )
+from cachefleet.model.auth import AuthTokens
 from cachefleet.model.ids import MAX_GROUP_ID, ResourceKind, Scope, group_arn, validate_identifier
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.state import GroupRecord
@@ -27,6 +28,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
 from cachefleet.service.restores import with_backups
+from cachefleet.service.security import keep_tokens
 from cachefleet.service.snapshot_taking import final_snapshot as take_final_snapshot
 from cachefleet.service.specs import build_spec, initial_state
 from cachefleet.service.subnet_groups import placement_azs
@@ -67,6 +69,8 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))
         if restore is not None:
             ctx.store.add_operation(scope, spec.key, restore)
+        if req.auth_token:
+            keep_tokens(ctx, spec, AuthTokens(req.auth_token))
         if tags:
             ctx.store.put_tags(group_arn(scope, group_id), tags)
     ctx.wake(scope, spec.key)

@@ -10,7 +10,7 @@ Nothing is written when any check fails.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cachefleet.errors import (
     InvalidParameter,
@@ -45,6 +45,7 @@ from cachefleet.service.node_types import node_type_change
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation, check_modifiable, operation_running
 from cachefleet.service.parameter_groups import check_for_cache
+from cachefleet.service.security import token_change, transit_change
 from cachefleet.service.snapshot_lookup import check_retention
 
 
@@ -68,6 +69,10 @@ class ModifySettings:
     notification_topic_arn: str | None = None
     notification_topic_status: str | None = None
     log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
+    auth_token: str | None = field(default=None, repr=False)
+    auth_token_update_strategy: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
 
 
 def modify_group(
@@ -92,10 +97,22 @@ def modify_group(
         others = (upgrade, promotion, spec.automatic_failover != failover or None)
         scaling = _scaling(ctx, scope, replace(record, spec=spec), change, others)
         spec = scaling[0] if scaling is not None else spec
+        tokens = token_change(ctx, spec, change.auth_token, change.auth_token_update_strategy)
+        if tokens is not None:
+            spec = tokens[0]
+        transit = transit_change(
+            spec, change.transit_encryption_enabled, change.transit_encryption_mode, ctx.clock()
+        )
+        if transit is not None:
+            spec = transit[0]
         ctx.store.update_spec(spec)
         record = replace(record, spec=spec)
         if scaling is not None:
             record = accept_operation(ctx, scope, record, scaling[1])
+        if tokens is not None:
+            record = accept_operation(ctx, scope, record, tokens[1])
+        if transit is not None:
+            record = accept_operation(ctx, scope, record, transit[1])
         if upgrade is not None:
             record = accept_operation(ctx, scope, record, upgrade)
         if spec.automatic_failover != failover:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cachefleet.model.spec import Tag
 from cachefleet.service.logs import LogDeliveryRequest
@@ -42,6 +42,9 @@ class CreateGroupRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
     log_deliveries: tuple[LogDeliveryRequest, ...] | None = None
@@ -68,6 +71,9 @@ class CreateClusterRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    transit_encryption_enabled: bool | None = None
+    transit_encryption_mode: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
     tags: tuple[Tag, ...] = ()
     notification_topic_arn: str | None = None
     log_deliveries: tuple[LogDeliveryRequest, ...] | None = None

@@ -3,7 +3,7 @@ actions: CreateReplicationGroup (a replication group of any layout) and CreateCa
 without a group (a standalone cache cluster: one node, one shard, no endpoints of its own).
 
 Checks the settings both actions share (node type, port, parameter group, subnet group,
-maintenance window, network type) and allocates addresses; writes nothing.
+maintenance window, network type, encryption in transit) and allocates addresses; writes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from cachefleet.service.layout import Layout
 from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.parameter_groups import check_parameter_group
+from cachefleet.service.security import check_auth_token, check_transit
 from cachefleet.service.subnet_groups import check_subnet_group
 
 
@@ -48,6 +49,12 @@ class CreateSettings(Protocol):
     def notification_topic_arn(self) -> str | None: ...
     @property
     def log_deliveries(self) -> tuple[LogDeliveryRequest, ...] | None: ...
+    @property
+    def transit_encryption_enabled(self) -> bool | None: ...
+    @property
+    def transit_encryption_mode(self) -> str | None: ...
+    @property
+    def auth_token(self) -> str | None: ...
 
 
 def build_spec(
@@ -67,6 +74,14 @@ def build_spec(
     """
     now = ctx.clock()
     port = checks.check_port(settings.port)
+    transit = check_transit(
+        settings.transit_encryption_enabled,
+        settings.transit_encryption_mode,
+        version,
+        ctx.catalog,
+        engine,
+    )
+    token = check_auth_token(settings.auth_token, transit)
     rng = random.Random()
     maintenance = checks.check_maintenance_window(settings.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())
@@ -101,6 +116,9 @@ def build_spec(
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
         network_type=checks.check_network_type(settings.network_type),
         engine=engine,
+        transit_encryption=transit,
+        auth_token_modified=now if token else None,
+        auth_token_enabled=bool(token),
     )
     logs = check_log_deliveries(settings.log_deliveries or (), version)
     return replace(with_notification(ctx, spec, settings.notification_topic_arn, None),

@@ -19,6 +19,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.security import check_auth_token, check_transit
 from cachefleet.service.snapshot_lookup import check_retention
 from cachefleet.service.subnet_groups import check_subnet_group, placement_azs
 from cachefleet.service.tags import check_tags
@@ -75,6 +76,14 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     backup_window = req.snapshot_window
     if backup_window is not None:
         found.run(lambda: checks.check_snapshot_window(backup_window))
+    if version is not None:
+        enabled, mode_asked = req.transit_encryption_enabled, req.transit_encryption_mode
+        engine_asked = (req.engine or "redis").lower()
+        transit = found.run(
+            lambda: check_transit(enabled, mode_asked, version, ctx.catalog, engine_asked)
+        )
+        if transit is not None or not enabled:
+            found.run(lambda: check_auth_token(req.auth_token, transit))
     group = None
     if layout is not None and version is not None:
         engine = checks.check_engine_name(req.engine)  # known: its version resolved

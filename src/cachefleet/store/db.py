@@ -157,11 +157,30 @@ class Store:
         )
 
     def delete_group(self, scope: Scope, key: str) -> None:
-        """Forget a group whose nodes are gone."""
+        """Forget a group whose nodes are gone (and its AUTH tokens)."""
+        for table in ("groups", "auth_tokens"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE region = ? AND account = ? AND group_key = ?",
+                (scope.region, scope.account, key),
+            )
+
+    # --- AUTH tokens (sealed by the caller; never read by Describe) ----------------------
+
+    def put_auth_tokens(self, scope: Scope, key: str, sealed: bytes) -> None:
+        """Keep a group's sealed AUTH tokens, replacing any."""
         self._db.execute(
-            "DELETE FROM groups WHERE region = ? AND account = ? AND group_key = ?",
-            (scope.region, scope.account, key),
+            "INSERT OR REPLACE INTO auth_tokens (region, account, group_key, sealed)"
+            " VALUES (?, ?, ?, ?)",
+            (scope.region, scope.account, key, sealed),
         )
+
+    def get_auth_tokens(self, scope: Scope, key: str) -> bytes | None:
+        """A group's sealed AUTH tokens, or None."""
+        row = self._db.execute(
+            "SELECT sealed FROM auth_tokens WHERE region = ? AND account = ? AND group_key = ?",
+            (scope.region, scope.account, key),
+        ).fetchone()
+        return bytes(row[0]) if row else None
 
     def used_addresses(self) -> set[str]:
         """Every loopback address held by a node or an endpoint of any group."""

@@ -28,12 +28,15 @@ class HealthSources:
     binaries: tuple[EngineBinary, ...]
     sentinels: tuple[NodeAccess, ...]
     router: Router
+    tls_sentinels: tuple[NodeAccess, ...] = ()  # those watching groups with TLS
 
 
 async def health_report(sources: HealthSources) -> dict[str, Any]:
     """Version, engines, router, Sentinels and store, as ``/health`` reports them. Pings each
     Sentinel (bounded by the client's timeout)."""
-    sentinels_up = await asyncio.gather(*(answers_ping(s) for s in sources.sentinels))
+    sentinels_up, tls_up = await asyncio.gather(
+        _pings(sources.sentinels), _pings(sources.tls_sentinels)
+    )
     router = sources.router
     store = sources.store
     return {
@@ -47,6 +50,7 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
                 "version": b.version,
                 "path": b.path,
                 "source": b.source.value,
+                "tls": b.tls,
             }
             for b in sources.binaries
         ],
@@ -55,10 +59,8 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
             "reason": router.reason,
             "primary_endpoints_served_by_primaries": router.node_listeners,
         },
-        "sentinels": [
-            {"address": str(sentinel), "up": up}
-            for sentinel, up in zip(sources.sentinels, sentinels_up, strict=True)
-        ],
+        "sentinels": _sentinels(sources.sentinels, sentinels_up),
+        "tls_sentinels": _sentinels(sources.tls_sentinels, tls_up),
         "store": {
             "ok": store.integrity_ok(),
             "schema_version": store.schema_version,
@@ -66,6 +68,17 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
         },
         "data_dir": str(sources.data_dir),
     }
+
+
+async def _pings(sentinels: tuple[NodeAccess, ...]) -> list[bool]:
+    return list(await asyncio.gather(*(answers_ping(s) for s in sentinels)))
+
+
+def _sentinels(sentinels: tuple[NodeAccess, ...], up: list[bool]) -> list[dict[str, Any]]:
+    return [
+        {"address": str(sentinel), "up": is_up}
+        for sentinel, is_up in zip(sentinels, up, strict=True)
+    ]
 
 
 def health_route(sources: HealthSources) -> Route:

@@ -21,9 +21,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "AuthToken", "OutpostMode",
-    "PreferredOutpostArn", "PreferredOutpostArns",
-    "TransitEncryptionEnabled",
+    "CacheSecurityGroupNames", "SecurityGroupIds", "OutpostMode", "PreferredOutpostArn",
+    "PreferredOutpostArns",
 )  # fmt: skip
 
 

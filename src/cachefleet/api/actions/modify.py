@@ -14,9 +14,10 @@ from cachefleet.service.context import ServiceContext
 
 #: Parameters of capabilities that have not landed: refused unless given with their off value.
 _NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "AuthToken", "AuthTokenUpdateStrategy",
-    "TransitEncryptionEnabled", "TransitEncryptionMode",
+    "CacheSecurityGroupNames", "SecurityGroupIds",
 )  # fmt: skip
+#: Carried out on replication groups only.
+_GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
 _NOT_YET_ON_GROUPS = (
     "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
 )  # fmt: skip
@@ -36,6 +37,10 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         automatic_failover=params.get("AutomaticFailoverEnabled"),
         multi_az=params.get("MultiAZEnabled"),
         primary_cluster_id=params.get("PrimaryClusterId"),
+        auth_token=params.get("AuthToken"),
+        auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
+        transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
+        transit_encryption_mode=params.get("TransitEncryptionMode"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)
@@ -47,7 +52,7 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     InvalidParameterValue, InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, _NOT_YET)
+    refuse_unavailable(params, (*_NOT_YET, *_GROUPS_ONLY))
     _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
         raise InvalidParameterCombination(

@@ -21,9 +21,8 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "AuthToken", "TransitEncryptionEnabled", "AtRestEncryptionEnabled",
-    "KmsKeyId", "UserGroupIds",
-    "DataTieringEnabled", "TransitEncryptionMode", "ServerlessCacheSnapshotName",
+    "SecurityGroupIds", "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
+    "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ def list_engines(invocation: Invocation) -> None:
         print_json({"Engines": list[JsonValue](found)})
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in ("ENGINE", "PROGRAM", "VERSION", "FAMILY", "SOURCE"):
+    for header in ("ENGINE", "PROGRAM", "VERSION", "FAMILY", "TLS", "SOURCE"):
         table.add_column(header, no_wrap=True)
     table.add_column("PATH", overflow="fold")
     for engine in found:
@@ -44,8 +44,9 @@ def list_engines(invocation: Invocation) -> None:
         server = engine.get("kind") == "redis-server"
         family = family_of(version, name) if server else NONE
         program = str(engine.get("program") or engine.get("kind"))
+        tls = "yes" if engine.get("tls") else "no"
         table.add_row(
-            name, program, version, family, str(engine.get("source") or NONE),
+            name, program, version, family, tls, str(engine.get("source") or NONE),
             str(engine.get("path")),
         )  # fmt: skip
     invocation.stdout.print(table)

@@ -18,6 +18,7 @@ from typing import assert_never
 
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import (
+    AuthTokenParams,
     FailoverParams,
     FailoverSettingParams,
     NodeTypeParams,
@@ -27,9 +28,11 @@ from cachefleet.model.operations import (
     ReshardParams,
     RestoreParams,
     SnapshotParams,
+    TransitModeParams,
     UpgradeParams,
 )
 from cachefleet.reconcile.draft import Draft
+from cachefleet.reconcile.operations.auth_token import plan_auth_token
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.node_type import plan_node_type
@@ -38,6 +41,7 @@ from cachefleet.reconcile.operations.replicas import plan_replicas
 from cachefleet.reconcile.operations.resharding import plan_resharding
 from cachefleet.reconcile.operations.restore import plan_restore
 from cachefleet.reconcile.operations.snapshot import plan_snapshot
+from cachefleet.reconcile.operations.transit_mode import plan_transit_mode
 from cachefleet.reconcile.operations.upgrade import plan_upgrade
 
 
@@ -80,5 +84,9 @@ def plan_operation(
             plan_node_type(draft, operation, params, observation, now)
         case ReshardParams():
             plan_resharding(draft, operation, params, observation, now)
+        case AuthTokenParams():
+            plan_auth_token(draft, operation, params, observation, now)
+        case TransitModeParams():
+            plan_transit_mode(draft, operation, params, observation, now)
         case _:
             assert_never(params)

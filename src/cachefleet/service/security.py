@@ -1,0 +1,184 @@
+"""Encryption in transit and AUTH tokens: ElastiCache's rules, checked once for both create
+actions (CreateReplicationGroup, CreateCacheCluster) and for ModifyReplicationGroup; the tokens
+kept sealed (`cachefleet.secrets`) in the store's ``auth_tokens`` table, never in a spec."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+from datetime import datetime
+
+from cachefleet.errors import (
+    auth_token_invalid,
+    auth_token_strategy_invalid,
+    auth_token_with_preferred,
+    auth_token_without_encryption,
+    engine_without_tls,
+    transit_mode_engine_too_old,
+    transit_mode_invalid,
+    transit_mode_without_encryption,
+    transit_move_not_carried_out,
+    transit_required_first_step,
+)
+from cachefleet.model.auth import AuthTokens
+from cachefleet.model.engines import REDIS, EngineCatalog, version_tuple
+from cachefleet.model.operations import Operation, new_auth_token_change, new_transit_mode
+from cachefleet.model.spec import GroupSpec
+from cachefleet.model.status import TransitEncryptionMode
+from cachefleet.secrets import Sealer
+from cachefleet.service.context import ServiceContext
+from cachefleet.store import Store, codec
+
+MIN_TOKEN, MAX_TOKEN = 16, 128
+#: ElastiCache's AUTH token alphabet: letters, digits and these special characters only.
+TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!&#$^<>-")
+STRATEGIES = ("ROTATE", "SET", "DELETE")
+#: ElastiCache moves TransitEncryptionMode on a running cache from Redis 7.0.5.
+MODE_CHANGES_FROM = (7, 0, 5)
+
+
+def check_transit(
+    enabled: bool | None,
+    mode: str | None,
+    version: str,
+    catalog: EngineCatalog,
+    engine: str = REDIS,
+) -> TransitEncryptionMode | None:
+    """The group's transit encryption mode (None: plaintext only). Enabled without a mode is
+    ``required``, as on ElastiCache.
+
+    :raises InvalidParameterCombination: a mode without encryption, or an engine built without
+        TLS.
+    :raises InvalidParameter: an unknown mode.
+    """
+    if not enabled:
+        if mode:
+            raise transit_mode_without_encryption()
+        return None
+    chosen = TransitEncryptionMode.REQUIRED
+    if mode:
+        try:
+            chosen = TransitEncryptionMode(mode)
+        except ValueError:
+            raise transit_mode_invalid(mode) from None
+    if not catalog.has_tls(version, engine):
+        raise engine_without_tls(version, engine)
+    return chosen
+
+
+def check_auth_token(token: str | None, transit: TransitEncryptionMode | None) -> str:
+    """A create's AuthToken ("" for none), checked against ElastiCache's rules.
+
+    :raises InvalidParameter: not 16-128 allowed characters, or no encryption in transit.
+    :raises InvalidParameterCombination: with TransitEncryptionMode preferred.
+    """
+    if not token:
+        return ""
+    _check_token_text(token)
+    if transit is None:
+        raise auth_token_without_encryption()
+    if transit is TransitEncryptionMode.PREFERRED:
+        raise auth_token_with_preferred()
+    return token
+
+
+def _check_token_text(token: str) -> None:
+    if not MIN_TOKEN <= len(token) <= MAX_TOKEN or not set(token) <= TOKEN_CHARACTERS:
+        raise auth_token_invalid()
+
+
+def keep_tokens(ctx: ServiceContext, spec: GroupSpec, tokens: AuthTokens) -> None:
+    """Seal and store a group's AUTH tokens (inside the caller's transaction)."""
+    sealed = ctx.sealer.seal(codec.dumps(tokens).encode())
+    ctx.store.put_auth_tokens(spec.scope, spec.key, sealed)
+
+
+def load_tokens(store: Store, sealer: Sealer, spec: GroupSpec) -> AuthTokens:
+    """A group's AUTH tokens (none kept: no token)."""
+    sealed = store.get_auth_tokens(spec.scope, spec.key)
+    if sealed is None:
+        return AuthTokens()
+    return codec.loads(AuthTokens, sealer.open(sealed).decode())
+
+
+def token_change(
+    ctx: ServiceContext, spec: GroupSpec, token: str | None, strategy: str | None
+) -> tuple[GroupSpec, Operation] | None:
+    """ModifyReplicationGroup's AuthToken and AuthTokenUpdateStrategy: the spec as changed and
+    the operation that takes the change to every node (None: no change asked). Keeps the new
+    tokens (the caller's transaction).
+
+    ROTATE (the default) leaves the old token and the new one both taken; SET only the new one;
+    DELETE none at all (passwordless again). The nodes take the old tokens until the change has
+    reached every replica and Sentinel.
+
+    :raises InvalidParameter: ElastiCache's rules.
+    """
+    if token is None and strategy is None:
+        return None
+    chosen = strategy or "ROTATE"
+    if chosen not in STRATEGIES:
+        raise auth_token_strategy_invalid(chosen, "valid values are ROTATE, SET and DELETE.")
+    if not spec.tls:
+        raise auth_token_without_encryption()
+    old = load_tokens(ctx.store, ctx.sealer, spec) if spec.auth_token_modified else AuthTokens()
+    if chosen == "DELETE":
+        if token:
+            raise auth_token_strategy_invalid(chosen, "AuthToken cannot be given with DELETE.")
+        if not spec.auth_token_enabled:
+            raise auth_token_strategy_invalid(chosen, "the cache has no AUTH token.")
+        tokens = AuthTokens(passwordless=True)
+    else:
+        if not token:
+            raise auth_token_strategy_invalid(chosen, "AuthToken must be given with it.")
+        _check_token_text(token)
+        if chosen == "ROTATE":
+            _, passwordless = old.accepted(during_change=False)
+            kept = (old.current,) if old.current else ()
+            tokens = AuthTokens(token, kept, passwordless=passwordless)
+        else:
+            tokens = AuthTokens(token)
+    retiring, retiring_passwordless = old.accepted(during_change=False)
+    tokens = replace(tokens, retiring=retiring, retiring_passwordless=retiring_passwordless)
+    keep_tokens(ctx, spec, tokens)
+    now = ctx.clock()
+    changed = replace(spec, auth_token_modified=now, auth_token_enabled=chosen != "DELETE")
+    return changed, new_auth_token_change(chosen, now)
+
+
+def transit_change(
+    spec: GroupSpec, enabled: bool | None, mode: str | None, now: datetime
+) -> tuple[GroupSpec, Operation] | None:
+    """ModifyReplicationGroup's TransitEncryptionEnabled and TransitEncryptionMode: the spec as
+    changed and the operation that takes the new mode to every node (None: no change).
+
+    ElastiCache's rules: encryption in transit is turned on for a running cache in two steps
+    (``preferred``, then ``required``), on Redis 7.0.5 and later, and ``preferred`` does not go
+    with an AUTH token. Turning it on or off for a running cache is not carried out here
+    (`transit_move_not_carried_out`); moving between the two modes is.
+
+    :raises InvalidParameter, InvalidParameterCombination:
+    """
+    if enabled is None and not mode:
+        return None
+    if not spec.tls:
+        if not enabled:
+            raise transit_mode_without_encryption()
+        if mode != TransitEncryptionMode.PREFERRED.value:
+            raise transit_required_first_step()
+        raise transit_move_not_carried_out("on")
+    if enabled is False:
+        raise transit_move_not_carried_out("off")
+    if not mode:
+        return None
+    try:
+        chosen = TransitEncryptionMode(mode)
+    except ValueError:
+        raise transit_mode_invalid(mode) from None
+    if chosen is spec.transit_encryption:
+        return None
+    if version_tuple(spec.engine_version) < MODE_CHANGES_FROM:
+        raise transit_mode_engine_too_old(spec.engine_version)
+    if chosen is TransitEncryptionMode.PREFERRED and spec.auth_token_enabled:
+        raise auth_token_with_preferred()
+    return replace(spec, transit_encryption=chosen), new_transit_mode(chosen.value, now)
