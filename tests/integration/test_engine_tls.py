@@ -89,7 +89,7 @@ def test_the_tls_sentinels_are_restarted_one_by_one_on_a_renewed_certificate(
     ca = CertificateAuthority(tmp_path / "tls", clock)
     access = NodeAccess(addresses.take(), 26380, TlsMaterial(str(ca.cert_file)))
     files = ca.files_in(tmp_path / "tls" / "sentinels")
-    tls_set = SentinelSet((access,), tmp_path, None, files)
+    tls_set = SentinelSet((access,), tmp_path, None, tls=files)
     engine = HostEngine(
         tmp_path / "scopes", [engines.server, engines.sentinel], SentinelSet((), tmp_path),
         EngineTimings(1000, 1500, 2), ca, tls_set,
