@@ -8,7 +8,7 @@ always do, call DescribeReplicationGroups on each in alternation, ``--calls`` ca
 share is the largest it can be. Prints each side's median latency and the ratio. Target: on/off
 <= 1.1.
 
-    python bench/api_auth.py [--repeat 5] [--calls 300] [--address-base 127.97] [--port 8497]
+    python bench/api_auth.py [--repeat 5] [--calls 300] [--address-base 127.86] [--port 8486]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def timed_calls(client: Any, calls: int) -> list[float]:
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.97", 8497, repeat=5, extra={"--calls": 300})
+    args = parse_args(__doc__, "127.86", 8486, repeat=5, extra={"--calls": 300})
     key = new_access_key("111122223333")
 
     def seed(daemon: BenchDaemon) -> None:

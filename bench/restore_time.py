@@ -134,7 +134,7 @@ def run(daemon: BenchDaemon, size_mb: int, repeat: int) -> list[tuple[float, flo
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.89", 8489, repeat=3, extra={"--size-mb": 1024})
+    args = parse_args(__doc__, "127.84", 8484, repeat=3, extra={"--size-mb": 1024})
     with running_daemon(args.address_base, args.port) as daemon:
         rounds = run(daemon, args.size_mb, max(args.repeat, 1))
     print()

@@ -222,7 +222,7 @@ def report(replica_runs: list[ReplicaRun], type_runs: list[TypeRun]) -> bool:
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.97", 8497, repeat=1, extra={"--mb": 256})
+    args = parse_args(__doc__, "127.83", 8483, repeat=1, extra={"--mb": 256})
     repeat = max(args.repeat, 1)
     with running_daemon(args.address_base, args.port) as daemon:
         replica_runs = [

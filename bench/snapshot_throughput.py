@@ -133,7 +133,7 @@ def run(daemon: BenchDaemon, size_mb: int, repeat: int) -> list[list[float]]:
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.97", 8497, repeat=3, extra={"--size-mb": 256})
+    args = parse_args(__doc__, "127.85", 8485, repeat=3, extra={"--size-mb": 256})
     for tool in ("redis-cli", "redis-benchmark"):
         if shutil.which(tool) is None:
             print(f"{tool} is needed on PATH")

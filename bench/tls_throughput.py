@@ -118,7 +118,7 @@ def report(results: Results) -> bool:
 
 
 def main() -> int:
-    args = parse_args(__doc__, "127.97", 8497, repeat=5, extra={"--replicas": 1})
+    args = parse_args(__doc__, "127.82", 8482, repeat=5, extra={"--replicas": 1})
     with running_daemon(args.address_base, args.port) as daemon:
         ca = daemon.work_dir / "ca.pem"
         ca.write_bytes(httpx.get(f"{daemon.url}/ca.pem", timeout=10).content)
