@@ -77,6 +77,12 @@ def test_a_replica_without_its_primary_refuses_and_leaves_no_file(
     primary = redis_node()
     replica = redis_node(replica_of=primary.hostport)
     primary.kill()
+    seen = redis.Redis(host=replica.access.address, port=replica.access.port, socket_timeout=2)
+    deadline = time.monotonic() + 10
+    while seen.info("replication").get("master_link_status") != "down":
+        assert time.monotonic() < deadline, "the replica never saw its primary go"
+        time.sleep(0.05)
+    seen.close()
     target = tmp_path / "x.rdb"
     with pytest.raises(NodeCommandFailed):
         stream_rdb(replica.access, target, timeout=5)
