@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import secrets
 import threading
 from dataclasses import asdict, dataclass
@@ -20,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cachefleet.errors import FatalError
+from cachefleet.model.ids import is_account_id
 
 ACCESS_KEYS_FILE = "access-keys.json"
-_ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +42,7 @@ def new_access_key(account: str) -> AccessKey:
 
     :raises ValueError: the account is not 12 digits.
     """
-    if not _ACCOUNT.fullmatch(account):
+    if not is_account_id(account):
         raise ValueError(f"{account!r} is not an account id: use 12 digits.")
     key_id = "AKIA" + base64.b32encode(secrets.token_bytes(10)).decode()
     secret = base64.b64encode(secrets.token_bytes(30)).decode()

@@ -29,9 +29,9 @@ import botocore.session
 import httpx
 
 from cachefleet.installation import is_in_use
+from cachefleet.model.ids import DEFAULT_ACCOUNT
 
 DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"
 
 
 def free_port() -> int:

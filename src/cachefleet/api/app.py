@@ -36,6 +36,7 @@ from cachefleet.api.protocol import (
     render_result,
 )
 from cachefleet.errors import UNEXPECTED_MARKER, DomainError
+from cachefleet.model.ids import DEFAULT_ACCOUNT, is_account_id
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "000000000000"
 MAX_FIELDS = 10_000  # fields per request; more is a malformed (or hostile) request
 MAX_BODY_BYTES = 1 << 20
 """The largest request body read (1 MiB); larger is refused with 413 before parsing. AWS does
@@ -62,7 +62,6 @@ _log = logging.getLogger(__name__)
 
 _CREDENTIAL_IN_HEADER = re.compile(r"Credential=([^,\s]+)")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
-_ACCOUNT = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +158,7 @@ def caller_scope(authorization: str | None, presigned_credential: str | None) ->
     access_key, region = _credential(authorization, presigned_credential)
     return (
         region if _REGION.fullmatch(region) else DEFAULT_REGION,
-        access_key if _ACCOUNT.fullmatch(access_key) else DEFAULT_ACCOUNT,
+        access_key if is_account_id(access_key) else DEFAULT_ACCOUNT,
     )
 
 

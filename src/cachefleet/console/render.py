@@ -23,9 +23,8 @@ from starlette.templating import Jinja2Templates
 
 from cachefleet.console.nav import NAV
 from cachefleet.errors import InvalidParameter
-from cachefleet.model.ids import Scope
+from cachefleet.model.ids import DEFAULT_ACCOUNT, Scope
 
-ACCOUNT = "000000000000"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -47,7 +46,7 @@ ACCOUNT_STATE = "account"
 
 def account_of(request: Request) -> str:
     """The account the request acts in: the logged-in user's, else the default one."""
-    return str(getattr(request.state, ACCOUNT_STATE, ACCOUNT))
+    return str(getattr(request.state, ACCOUNT_STATE, DEFAULT_ACCOUNT))
 
 
 def scope_of(request: Request, region: str) -> Scope:

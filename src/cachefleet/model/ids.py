@@ -75,6 +75,20 @@ class ResourceKind(StrEnum):
     SERVERLESS_CACHE = "serverless-cache"
 
 
+#: The account of callers that name none (an access key that is not 12 digits, no login).
+DEFAULT_ACCOUNT = "000000000000"
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+
+def is_account_id(value: str) -> bool:
+    """Whether ``value`` is an AWS account id: 12 digits.
+
+    >>> is_account_id("111122223333"), is_account_id("AKIAEXAMPLE")
+    (True, False)
+    """
+    return _ACCOUNT_ID.fullmatch(value) is not None
+
+
 class ArnType(StrEnum):
     """The resource types of ElastiCache ARNs (``arn:aws:elasticache:REGION:ACCOUNT:TYPE:ID``)."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from cachefleet.errors import DomainError, group_already_exists
+from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import MAX_GROUP_ID, Scope, validate_identifier
 from cachefleet.service import checks, groups
 from cachefleet.service.context import ServiceContext
@@ -78,7 +79,7 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
         found.run(lambda: checks.check_snapshot_window(backup_window))
     if version is not None:
         enabled, mode_asked = req.transit_encryption_enabled, req.transit_encryption_mode
-        engine_asked = (req.engine or "redis").lower()
+        engine_asked = (req.engine or REDIS).lower()
         transit = found.run(
             lambda: check_transit(enabled, mode_asked, version, ctx.catalog, engine_asked)
         )

@@ -14,6 +14,7 @@ from cachefleet.cli.client import JsonValue
 from cachefleet.cli.context import Invocation, output_option, pass_invocation
 from cachefleet.cli.errors import CliError
 from cachefleet.cli.render import print_json
+from cachefleet.model.ids import DEFAULT_ACCOUNT
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -28,7 +29,7 @@ def access_keys() -> None:
 
 
 @access_keys.command(name="create")
-@click.option("--account", default="000000000000", show_default=True, help="12-digit account id.")
+@click.option("--account", default=DEFAULT_ACCOUNT, show_default=True, help="12-digit account id.")
 @_DATA_DIR
 @output_option
 @pass_invocation
