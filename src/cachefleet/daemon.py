@@ -38,7 +38,8 @@ from cachefleet.installation import (
     nodes_root,
     tls_dir,
 )
-from cachefleet.logs.shipper import SlowLogShipper
+from cachefleet.logs.destinations import Destinations
+from cachefleet.logs.shipper import LogShipper
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.notify.delivery import Deliverer
@@ -118,7 +119,7 @@ class Daemon:
     context: ServiceContext
     transport: HttpTransport
     deliverer: Deliverer
-    shipper: SlowLogShipper
+    shipper: LogShipper
     ca: CertificateAuthority
     tls_sentinels: SentinelSet
 
@@ -164,7 +165,11 @@ class Daemon:
         )
         transport = HttpTransport(settings.notifications)
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
-        shipper = SlowLogShipper(store, settings.data_dir, engine.read_slowlog)
+        destinations = Destinations(settings.logs, settings.data_dir, store)
+        shipper = LogShipper(
+            store, destinations, engine.read_slowlog, engine.read_engine_log,
+            settings.logs.poll_interval_s,
+        )  # fmt: skip
         return cls(
             settings, store, binaries, engine, sentinels, router, loop, context, transport,
             deliverer, shipper, ca, tls_sentinels,
@@ -207,7 +212,7 @@ async def serve(settings: Settings) -> None:
     loop_task = asyncio.create_task(daemon.loop.run(), name="reconcile")
     maintenance_task = asyncio.create_task(_schedule_maintenance(daemon), name="maintenance")
     delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
-    logs_task = asyncio.create_task(daemon.shipper.run(), name="slow-logs")
+    logs_task = asyncio.create_task(daemon.shipper.run(), name="logs")
     renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",

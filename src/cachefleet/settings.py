@@ -124,6 +124,23 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Where log deliveries go: a ``cloudwatch-logs`` delivery to the local log group of its
+    name unless ``cloudwatch_endpoint_url`` names a CloudWatch Logs endpoint; a
+    ``kinesis-firehose`` delivery to the delivery stream at ``firehose_endpoint_url`` (refused
+    without one). Both through boto3, with ``access_key_id`` / ``secret_access_key`` (boto3's
+    own chain when empty) and ``timeout_s`` a call. ``poll_interval_s``: how often every node's
+    slow log and log file are read and what waits is delivered."""
+
+    cloudwatch_endpoint_url: str = ""
+    firehose_endpoint_url: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    timeout_s: float = 5.0
+    poll_interval_s: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole settings tree."""
 
@@ -134,9 +151,10 @@ class Settings:
     loop: LoopSettings = field(default_factory=LoopSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    logs: LogSettings = field(default_factory=LogSettings)
 
 
-_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications")
+_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications", "logs")
 
 
 def load_settings(

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from cachefleet.errors import NodeUnreachable
+from cachefleet.logs.destinations import Destinations
 from cachefleet.logs.files import group_dir, read_streams
-from cachefleet.logs.shipper import SlowLogShipper
+from cachefleet.logs.shipper import LogShipper
 from cachefleet.model.logs import (
     DeliveryState,
     LogDelivery,
@@ -26,6 +27,7 @@ from cachefleet.model.spec import NodeSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
+from cachefleet.settings import LogSettings
 from cachefleet.store import Store
 
 from api_support import NODE_TYPE, ApiClient, ok, publish, refused
@@ -67,9 +69,10 @@ def test_a_slow_log_delivery_is_configured_on_create_and_removed_on_modify(
         ({"DestinationType": "s3"}, "InvalidParameterValue", "Must be one of: cloudwatch-logs"),
         ({"DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": "a/../b"}}},
          "InvalidParameterValue", "LogGroup"),
-        ({"LogType": "engine-log"}, "InvalidParameterValue", "not available in cachefleet yet"),
         ({"DestinationType": "kinesis-firehose"}, "InvalidParameterValue",
-         "not available in cachefleet yet"),
+         "none is configured (setting logs.firehose_endpoint_url)"),
+        ({"LogType": "engine-log", "DestinationType": "kinesis-firehose"},
+         "InvalidParameterValue", "none is configured"),
     ],
 )  # fmt: skip
 def test_log_delivery_rules(
@@ -113,13 +116,18 @@ class FakeNodes:
         return SlowLogRead(run_id, new, new[-1].id if new else last, missed)
 
 
-def shipping(tmp_path: Path) -> tuple[Store, FakeNodes, SlowLogShipper]:
+async def no_engine_log(*_: object) -> None:
+    return None
+
+
+def shipping(tmp_path: Path) -> tuple[Store, FakeNodes, LogShipper]:
     store = Store(tmp_path / "state.db")
     spec = a_group(2, group_id="w")
     delivery = LogDelivery("slow-log", "cloudwatch-logs", "/app/slow", LogFormat.JSON)
     store.insert_group(GroupRecord(replace(spec, log_deliveries=(delivery,)), available(spec)))
     nodes = FakeNodes()
-    return store, nodes, SlowLogShipper(store, tmp_path, nodes.read)
+    destinations = Destinations(LogSettings(), tmp_path, store)
+    return store, nodes, LogShipper(store, destinations, nodes.read, no_engine_log)
 
 
 def shipped(tmp_path: Path, node_id: str) -> list[int]:
@@ -175,7 +183,13 @@ def test_a_log_group_that_cannot_be_written_is_an_error_with_its_reason(tmp_path
     assert (
         delivery.status is DeliveryState.ERROR and "Cannot write to log group" in delivery.message
     )
-    assert store.log_cursors.get(SCOPE, "w-001") is None, "kept for when it can be written"
+    assert store.log_outbox.pending(SCOPE, "w", "slow-log", 10), "kept for when it can be written"
+    group_dir(tmp_path, "/app/slow").unlink()
+    asyncio.run(shipper.ship())
+    assert shipped(tmp_path, "w-001") == [0], "delivered once it could be"
+    assert not store.log_outbox.pending(SCOPE, "w", "slow-log", 10)
+    record = store.get_group(SCOPE, "w")
+    assert record is not None and record.spec.log_deliveries[0].status is DeliveryState.ACTIVE
 
 
 def test_a_log_group_name_never_leaves_the_log_groups_directory(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from cachefleet.model.ids import (
     group_arn,
     subnet_group_arn,
 )
+from cachefleet.model.logs import FIREHOSE
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.snapshots import ShardSnapshot, Snapshot
 from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
@@ -220,7 +221,11 @@ def _log_deliveries(spec: GroupSpec) -> list[dict[str, Any]]:
         {
             "LogType": d.log_type,
             "DestinationType": d.destination_type,
-            "DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": d.log_group}},
+            "DestinationDetails": (
+                {"KinesisFirehoseDetails": {"DeliveryStream": d.log_group}}
+                if d.destination_type == FIREHOSE
+                else {"CloudWatchLogsDetails": {"LogGroup": d.log_group}}
+            ),
             "LogFormat": d.log_format.value,
             "Status": d.status.value,
             "Message": d.message or None,

@@ -27,6 +27,7 @@ from cachefleet.engine.conf import (
     SentinelConfig,
     TlsListen,
 )
+from cachefleet.engine.engine_log import read_log_file
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
@@ -35,6 +36,7 @@ from cachefleet.engine.stats import CommandKinds
 from cachefleet.engine.tls import CertificateAuthority, TlsFiles
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, NodeUnreachable, PermanentError
 from cachefleet.model.auth import AuthTokens
+from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
 from cachefleet.model.logs import SlowLogRead
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
@@ -382,6 +384,12 @@ class HostEngine:
         :raises NodeUnreachable, NodeCommandFailed:
         """
         return await read_slowlog(self._connections, self._access(node), cursor)
+
+    async def read_engine_log(
+        self, spec: GroupSpec, node: NodeSpec, cursor: EngineLogCursor | None
+    ) -> EngineLogRead | None:
+        """The node's log lines after ``cursor`` (`engine.engine_log.read_log_file`)."""
+        return await asyncio.to_thread(read_log_file, self.paths(spec, node).logfile, cursor)
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = self._live_pid(paths.pidfile)

@@ -4,6 +4,7 @@ CloudWatch log streams after them). The log group's name is quoted into one dire
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +29,25 @@ def append(path: Path, lines: Sequence[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as stream:
         stream.write("".join(f"{line}\n" for line in lines))
+
+
+def append_at(path: Path, lines: Sequence[str], recorded: int | None) -> int:
+    """Append lines to a stream whose size after its last recorded delivery was ``recorded``
+    (None: not known), cutting off first what a delivery interrupted before it was recorded
+    wrote past that; the stream's size after them. :raises OSError:"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as stream:
+        if recorded is not None and os.fstat(stream.fileno()).st_size > recorded:
+            stream.truncate(recorded)
+        stream.write("".join(f"{line}\n" for line in lines).encode())
+        stream.flush()
+        return os.fstat(stream.fileno()).st_size
+
+
+def stream_file(folder: Path, node_id: str, log_type: str) -> Path:
+    """A cache cluster's stream of a log type in a local log group: ``<id>.log`` for the slow
+    log (as it always was), ``<id>.engine-log.log`` for the engine log."""
+    return folder / (f"{node_id}.log" if log_type == "slow-log" else f"{node_id}.{log_type}.log")
 
 
 def read_streams(data_dir: Path, log_group: str, start: dict[str, int]) -> dict[str, list[str]]:

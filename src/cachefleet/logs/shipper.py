@@ -1,44 +1,76 @@
-"""The slow-log shipper: every ``interval_s`` it reads the slow log of every node of every cache
-that delivers one, and appends the new entries, as ElastiCache's records, to the cache's log
-group; then it moves the node's cursor (the entries were written first, so none is lost; a
-kill between the two may write the last batch twice).
+"""The log shipper: every ``interval_s`` it reads, from every node of every cache that delivers
+a log, what is new in its slow log (``SLOWLOG``, from the node's cursor) and in its log file
+(from the file's cursor), one read of each a node; turns it into ElastiCache's records and
+queues them in the store's outbox in the same transaction as the cursors that moved past them
+(so a restart neither loses nor repeats a line); then hands each cache's waiting records to
+its delivery's destination (`destinations`) and forgets those it took.
 
-A node that does not answer keeps its cursor (its entries are read once it answers; a process
-that died took its unread entries with it). A delivery is ``active`` once a poll wrote what it
-found, ``error`` (with the reason) while the log group cannot be written.
+A node that does not answer keeps its cursors (its entries are read once it answers; a process
+that died took its unread slow-log entries with it; its log file is still there). A delivery is
+``active`` once its destination took what waited (or, with nothing waiting, is known to exist),
+``error`` with the destination's reason while it refuses: the records wait in the outbox and
+are retried every poll. A delivery under way when the shipper is stopped is finished and
+recorded first, so a graceful restart repeats nothing; a local log group also cuts off what an
+unrecorded delivery wrote before a kill.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
+from datetime import UTC
 
 from cachefleet.errors import UNEXPECTED_MARKER, EngineError
-from cachefleet.logs.files import append, group_dir
-from cachefleet.model.logs import SLOW_LOG, DeliveryState, LogDelivery, SlowLogRead, slow_log_record
+from cachefleet.logs.destinations import Batch, Delivered, Destinations
+from cachefleet.model.engine_log import (
+    EngineLogCursor,
+    EngineLogRead,
+    engine_log_record,
+    parse_engine_line,
+)
+from cachefleet.model.logs import (
+    ENGINE_LOG,
+    SLOW_LOG,
+    DeliveryState,
+    LogDelivery,
+    LogFormat,
+    SlowLogRead,
+    slow_log_record,
+)
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.store import Store
+from cachefleet.store.logs import PendingRecord
 
 log = logging.getLogger("cachefleet.logs")
 
 INTERVAL_S = 0.5
+#: Records handed to a destination at a time (the rest wait for the next poll).
+BATCH = 5000
 ReadSlowLog = Callable[[NodeSpec, tuple[str, int | None] | None], Awaitable[SlowLogRead]]
+ReadEngineLog = Callable[
+    [GroupSpec, NodeSpec, EngineLogCursor | None], Awaitable[EngineLogRead | None]
+]
 
 
-class SlowLogShipper:
-    """Delivers the slow logs until cancelled."""
+class LogShipper:
+    """Delivers the caches' slow and engine logs until cancelled."""
 
     def __init__(
-        self, store: Store, data_dir: Path, read: ReadSlowLog, interval_s: float = INTERVAL_S
+        self,
+        store: Store,
+        destinations: Destinations,
+        read_slow_log: ReadSlowLog,
+        read_engine_log: ReadEngineLog,
+        interval_s: float = INTERVAL_S,
     ) -> None:
         self._store = store
-        self._data_dir = data_dir
-        self._read = read
+        self._destinations = destinations
+        self._read_slow_log = read_slow_log
+        self._read_engine_log = read_engine_log
         self._interval_s = interval_s
-        self.missed = 0  # entries the engines dropped before they could be read
+        self.missed = 0  # slow-log entries the engines dropped before they could be read
 
     async def run(self) -> None:
         """Ship, then again every ``interval_s``, until cancelled."""
@@ -48,47 +80,120 @@ class SlowLogShipper:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("%s while delivering slow logs", UNEXPECTED_MARKER)
+                log.exception("%s while delivering logs", UNEXPECTED_MARKER)
             await asyncio.sleep(self._interval_s)
 
     async def ship(self) -> None:
-        """One poll of every cache that delivers its slow log."""
-        for record in self._store.list_groups():
-            delivery = _slow_log(record.spec)
-            if delivery is None or record.deleting:
-                continue
-            error = await self._ship_group(record.spec, delivery)
-            self._publish(record.spec, delivery, error)
+        """One poll: read every delivering cache's nodes, then deliver what waits."""
+        groups = [
+            r.spec for r in self._store.list_groups() if r.spec.log_deliveries and not r.deleting
+        ]
+        for spec in groups:
+            await self._collect(spec)
+        self._drop_undelivered_logs(groups)
+        for spec in groups:
+            for delivery in spec.log_deliveries:
+                error = await self._send(spec, delivery)
+                self._publish(spec, delivery, error)
 
-    async def _ship_group(self, spec: GroupSpec, delivery: LogDelivery) -> str:
-        """Ship every node's new entries; the reason the log group could not be written, or ""."""
-        reads = await asyncio.gather(*(self._read_node(spec, node) for node in spec.live_nodes))
-        folder = group_dir(self._data_dir, delivery.log_group)
-        for node, read in zip(spec.live_nodes, reads, strict=True):
-            if read is None:
-                continue
-            lines = [slow_log_record(node.node_id, e, delivery.log_format) for e in read.entries]
-            try:
-                if lines:
-                    await asyncio.to_thread(append, folder / f"{node.node_id}.log", lines)
-            except OSError as exc:
-                return f"Cannot write to log group {delivery.log_group}: {exc.strerror or exc}"
-            if read.missed:
-                self.missed += read.missed
-                log.warning(
-                    "%s: %d slow log entries were dropped by the engine before they could be "
-                    "read (raise slowlog-max-len)", node.node_id, read.missed,
-                )  # fmt: skip
-            self._store.log_cursors.put(spec.scope, node.node_id, (read.run_id, read.last_id))
-        return ""
+    # --- reading --------------------------------------------------------------------------
 
-    async def _read_node(self, spec: GroupSpec, node: NodeSpec) -> SlowLogRead | None:
+    async def _collect(self, spec: GroupSpec) -> None:
+        wanted = {d.log_type: d.log_format for d in spec.log_deliveries}
+        nodes = spec.live_nodes
+        none: list[None] = [None] * len(nodes)
+        slow: Sequence[SlowLogRead | None] = none
+        engine: Sequence[EngineLogRead | None] = none
+        if SLOW_LOG in wanted:
+            slow = await asyncio.gather(*(self._slow(spec, node) for node in nodes))
+        if ENGINE_LOG in wanted:
+            engine = await asyncio.gather(*(self._engine(spec, node) for node in nodes))
+        for node, slow_read, engine_read in zip(nodes, slow, engine, strict=True):
+            with self._store.transaction():
+                if slow_read is not None:
+                    self._queue_slow(spec, node, slow_read, wanted[SLOW_LOG])
+                if engine_read is not None:
+                    self._queue_engine(spec, node, engine_read, wanted[ENGINE_LOG])
+
+    async def _slow(self, spec: GroupSpec, node: NodeSpec) -> SlowLogRead | None:
         cursor = self._store.log_cursors.get(spec.scope, node.node_id)
         try:
-            return await self._read(node, cursor)
+            return await self._read_slow_log(node, cursor)
         except EngineError as exc:
             log.debug("slow log of %s not read: %s", node.node_id, exc)
             return None
+
+    async def _engine(self, spec: GroupSpec, node: NodeSpec) -> EngineLogRead | None:
+        cursor = self._store.log_outbox.engine_cursor(spec.scope, node.node_id)
+        try:
+            return await self._read_engine_log(spec, node, cursor)
+        except OSError as exc:
+            log.debug("log file of %s not read: %s", node.node_id, exc)
+            return None
+
+    def _queue_slow(
+        self, spec: GroupSpec, node: NodeSpec, read: SlowLogRead, fmt: LogFormat
+    ) -> None:
+        records = [
+            PendingRecord(node.node_id, e.timestamp * 1000, slow_log_record(node.node_id, e, fmt))
+            for e in read.entries
+        ]
+        self._store.log_outbox.add(spec.scope, spec.key, SLOW_LOG, records)
+        self._store.log_cursors.put(spec.scope, node.node_id, (read.run_id, read.last_id))
+        if read.missed:
+            self.missed += read.missed
+            log.warning(
+                "%s: %d slow log entries were dropped by the engine before they could be "
+                "read (raise slowlog-max-len)", node.node_id, read.missed,
+            )  # fmt: skip
+
+    def _queue_engine(
+        self, spec: GroupSpec, node: NodeSpec, read: EngineLogRead, log_format: LogFormat
+    ) -> None:
+        records = []
+        for text in read.lines:
+            line = parse_engine_line(text)
+            if line is None:
+                continue
+            when = line.time.astimezone(UTC)  # the node's local time, as this host's
+            record = engine_log_record(node.node_id, line, when, log_format)
+            records.append(PendingRecord(node.node_id, int(when.timestamp() * 1000), record))
+        self._store.log_outbox.add(spec.scope, spec.key, ENGINE_LOG, records)
+        self._store.log_outbox.put_engine_cursor(spec.scope, node.node_id, read.cursor)
+
+    def _drop_undelivered_logs(self, groups: Sequence[GroupSpec]) -> None:
+        """Forget waiting records of logs no longer delivered (disabled, or their cache gone)."""
+        delivered = {
+            (s.scope.region, s.scope.account, s.key, d.log_type)
+            for s in groups
+            for d in s.log_deliveries
+        }
+        for region, account, key, log_type in self._store.log_outbox.waiting() - delivered:
+            self._store.log_outbox.drop(region, account, key, log_type)
+
+    # --- delivering -----------------------------------------------------------------------
+
+    async def _send(self, spec: GroupSpec, delivery: LogDelivery) -> str:
+        """Hand the waiting records to the destination; why it did not take them all, or ""."""
+        waiting = self._store.log_outbox.pending(spec.scope, spec.key, delivery.log_type, BATCH)
+        clusters = [node.node_id for node in spec.live_nodes]
+        destination = self._destinations.of(delivery)
+        attempt = asyncio.ensure_future(
+            destination.deliver(Batch(spec.scope, delivery, clusters, waiting))
+        )
+        try:
+            delivered = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            self._record(await attempt)  # stopped: what the destination took is recorded
+            raise
+        self._record(delivered)
+        return delivered.error
+
+    def _record(self, delivered: Delivered) -> None:
+        with self._store.transaction():
+            for path, size in delivered.sizes.items():
+                self._store.log_outbox.put_stream_size(path, size)
+            self._store.log_outbox.remove(delivered.ids)
 
     def _publish(self, spec: GroupSpec, shipped: LogDelivery, error: str) -> None:
         """Write the delivery's status into the cache's spec, if it changed and the delivery is
@@ -98,18 +203,20 @@ class SlowLogShipper:
             return
         with self._store.transaction():
             record = self._store.get_group(spec.scope, spec.key)
-            current = _slow_log(record.spec) if record else None
+            current = _delivery(record.spec, shipped.log_type) if record else None
             if record is None or current is None or _target(current) != _target(shipped):
                 return
             deliveries = tuple(
-                replace(d, status=state, message=error) if d.log_type == SLOW_LOG else d
+                replace(d, status=state, message=error) if d.log_type == shipped.log_type else d
                 for d in record.spec.log_deliveries
             )
             self._store.update_spec(replace(record.spec, log_deliveries=deliveries))
+        if error:
+            log.warning("%s of %s: %s", shipped.log_type, spec.group_id, error)
 
 
-def _slow_log(spec: GroupSpec) -> LogDelivery | None:
-    return next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
+def _delivery(spec: GroupSpec, log_type: str) -> LogDelivery | None:
+    return next((d for d in spec.log_deliveries if d.log_type == log_type), None)
 
 
 def _target(delivery: LogDelivery) -> tuple[str, str, str]:

@@ -1,9 +1,9 @@
 """Log delivery: a cache's ``LogDeliveryConfigurations`` and the slow-log records ElastiCache
-writes, in its JSON and text forms. Pure.
+writes, in its JSON and text forms (the engine log's are in `engine_log`). Pure.
 
-cachefleet delivers the slow log to a local log group (a directory with one file per cache
-cluster, CloudWatch's log streams); the engine log and Kinesis Data Firehose are not offered
-yet. Each node's ``SLOWLOG`` is read from the entry after the last one delivered, per node and
+cachefleet delivers a log to a local log group (a directory with one file per cache cluster and
+log type, CloudWatch's log streams), or to a CloudWatch Logs or Firehose endpoint. Each node's
+``SLOWLOG`` is read from the entry after the last one delivered, per node and
 per run of its process (a restarted process numbers its entries from 0 again), so a poll or a
 failover neither repeats nor skips an entry.
 
@@ -42,7 +42,8 @@ class DeliveryState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LogDelivery:
-    """One ``LogDeliveryConfiguration``: a log of the cache to a log group, and how that goes."""
+    """One ``LogDeliveryConfiguration``: a log of the cache to a log group (for
+    ``kinesis-firehose``, ``log_group`` names the delivery stream), and how that goes."""
 
     log_type: str
     destination_type: str

@@ -1,7 +1,8 @@
-"""``LogDeliveryConfigurations`` on create and modify, with ElastiCache's rules: the slow log to
-a CloudWatch Logs log group (cachefleet's local log groups), as text or JSON; the engine log and
-Kinesis Data Firehose are refused as not available yet. And a cache's latest slow-log records,
-for its console page."""
+"""``LogDeliveryConfigurations`` on create and modify, with ElastiCache's rules: the slow log
+(Redis OSS 6.0 and later) and the engine log (6.2 and later) to a CloudWatch Logs log group
+(cachefleet's local log groups unless a CloudWatch Logs endpoint is configured) or a Kinesis
+Data Firehose delivery stream (refused without a Firehose endpoint), as text or JSON. And a
+cache's latest delivered records, for its console page."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from cachefleet.model.spec import GroupSpec
 from cachefleet.service.context import ServiceContext
 
 _LOG_GROUP = re.compile(r"[A-Za-z0-9_\-/.#]{1,512}")
+_DELIVERY_STREAM = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _PARAMETER = "LogDeliveryConfigurations"
 
 
@@ -45,13 +47,15 @@ def check_log_deliveries(
     requests: Sequence[LogDeliveryRequest],
     engine_version: str,
     current: tuple[LogDelivery, ...] = (),
+    firehose: bool = False,
 ) -> tuple[LogDelivery, ...]:
     """The configurations after a create (``current`` empty) or modify asks for ``requests``:
     each log type set, replaced or (``Enabled`` false) removed; a new or changed one starts
-    ``enabling``, an unchanged one keeps its status.
+    ``enabling``, an unchanged one keeps its status. ``firehose``: whether a Firehose endpoint
+    is configured.
 
     :raises InvalidParameter, InvalidParameterCombination: ElastiCache's rules.
-    :raises NotAvailableYet: the engine log, Kinesis Data Firehose.
+    :raises NotAvailableYet: Kinesis Data Firehose without a Firehose endpoint.
     """
     types = [r.log_type for r in requests]
     if len(set(types)) != len(types):
@@ -64,7 +68,7 @@ def check_log_deliveries(
         if request.enabled is False:
             kept.pop(log_type, None)
             continue
-        wanted = _delivery(request, log_type, engine_version)
+        wanted = _delivery(request, log_type, engine_version, firehose)
         before = kept.get(log_type)
         same = before is not None and (
             before.destination_type,
@@ -76,12 +80,7 @@ def check_log_deliveries(
 
 
 def _log_type(value: str | None) -> str:
-    if value == ENGINE_LOG:
-        raise NotAvailableYet(
-            "Engine log delivery (LogType engine-log) is not available in cachefleet yet: the "
-            "slow log is."
-        )
-    if value != SLOW_LOG:
+    if value not in (SLOW_LOG, ENGINE_LOG):
         raise InvalidParameter(
             f"Invalid LogType: {value}. Valid values are slow-log, engine-log.",
             parameter=_PARAMETER,
@@ -90,16 +89,29 @@ def _log_type(value: str | None) -> str:
     return value
 
 
-def _delivery(request: LogDeliveryRequest, log_type: str, engine_version: str) -> LogDelivery:
-    if version_tuple(engine_version) < (6, 0):
+def _delivery(
+    request: LogDeliveryRequest, log_type: str, engine_version: str, firehose: bool
+) -> LogDelivery:
+    oldest, name = ((6, 2), "Engine log") if log_type == ENGINE_LOG else ((6, 0), "Slow log")
+    if version_tuple(engine_version) < oldest:
         raise InvalidParameterCombination(
-            "Slow log delivery is supported for Redis OSS 6.0 and later."
+            f"{name} delivery is supported for Redis OSS {oldest[0]}.{oldest[1]} and later."
         )
     if request.destination_type == FIREHOSE:
-        raise NotAvailableYet(
-            "Log delivery to Kinesis Data Firehose is not available in cachefleet yet: use "
-            "cloudwatch-logs (a local log group)."
-        )
+        if not firehose:
+            raise NotAvailableYet(
+                "Log delivery to Kinesis Data Firehose needs a Firehose endpoint, and none is "
+                "configured (setting logs.firehose_endpoint_url): use cloudwatch-logs."
+            )
+        name_given = request.delivery_stream or ""
+        if not _DELIVERY_STREAM.fullmatch(name_given):
+            raise InvalidParameter(
+                "DestinationDetails.KinesisFirehoseDetails.DeliveryStream must be a delivery "
+                "stream name: 1 to 64 letters, digits and _-.",
+                parameter=_PARAMETER,
+                problem="delivery-stream",
+            )
+        return LogDelivery(log_type, FIREHOSE, name_given, _log_format(request))
     if request.destination_type != CLOUDWATCH:
         raise InvalidParameter(
             f"Invalid DestinationType: {request.destination_type}. Valid values are "
@@ -115,13 +127,17 @@ def _delivery(request: LogDeliveryRequest, log_type: str, engine_version: str) -
             parameter=_PARAMETER,
             problem="log-group",
         )
+    return LogDelivery(log_type, CLOUDWATCH, group, _log_format(request))
+
+
+def _log_format(request: LogDeliveryRequest) -> LogFormat:
     if request.log_format not in (LogFormat.JSON, LogFormat.TEXT):
         raise InvalidParameter(
             f"Invalid LogFormat: {request.log_format}. Valid values are text, json.",
             parameter=_PARAMETER,
             problem="log-format",
         )
-    return LogDelivery(log_type, CLOUDWATCH, group, LogFormat(request.log_format))
+    return LogFormat(request.log_format)
 
 
 @dataclass(frozen=True, slots=True)

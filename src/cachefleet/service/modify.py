@@ -206,7 +206,10 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
         ctx, spec, change.notification_topic_arn, change.notification_topic_status
     )
     if change.log_deliveries is not None:
-        logs = check_log_deliveries(change.log_deliveries, spec.engine_version, spec.log_deliveries)
+        firehose = bool(ctx.settings.logs.firehose_endpoint_url)
+        logs = check_log_deliveries(
+            change.log_deliveries, spec.engine_version, spec.log_deliveries, firehose
+        )
         spec = replace(spec, log_deliveries=logs)
     if change.description is not None:
         check_description(change.description)

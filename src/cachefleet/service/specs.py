@@ -120,7 +120,8 @@ def build_spec(
         auth_token_modified=now if token else None,
         auth_token_enabled=bool(token),
     )
-    logs = check_log_deliveries(settings.log_deliveries or (), version)
+    firehose = bool(ctx.settings.logs.firehose_endpoint_url)
+    logs = check_log_deliveries(settings.log_deliveries or (), version, (), firehose)
     return replace(with_notification(ctx, spec, settings.notification_topic_arn, None),
                    log_deliveries=logs)  # fmt: skip
 

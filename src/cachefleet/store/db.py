@@ -27,7 +27,7 @@ from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.subnets import SubnetGroup
 from cachefleet.model.users import User, UserGroup
 from cachefleet.store import codec
-from cachefleet.store.logs import LogCursors
+from cachefleet.store.logs import LogCursors, LogOutbox
 from cachefleet.store.notifications import NotificationTables
 from cachefleet.store.snapshots import SnapshotTable
 
@@ -196,6 +196,11 @@ class Store:
     def log_cursors(self) -> LogCursors:
         """Slow-log delivery's cursors (`store.logs`)."""
         return LogCursors(self._db)
+
+    @property
+    def log_outbox(self) -> LogOutbox:
+        """Engine-log cursors and the log records waiting for delivery (`store.logs`)."""
+        return LogOutbox(self._db)
 
     @property
     def notifications(self) -> NotificationTables:
