@@ -51,7 +51,8 @@ def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
 
 @pytest.fixture
 def moto_url() -> Iterator[str]:
-    """moto's server on 127.0.0.1: SNS and SQS (and the other AWS services moto knows)."""
+    """moto's server on 127.0.0.1: SNS, SQS, CloudWatch Logs, Firehose, S3 (and the other AWS
+    services moto knows)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -67,6 +68,18 @@ def sns_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
         "CACHEFLEET_NOTIFICATIONS_SNS_ENDPOINT_URL": moto_url,
         "CACHEFLEET_NOTIFICATIONS_ACCESS_KEY_ID": "testing",
         "CACHEFLEET_NOTIFICATIONS_SECRET_ACCESS_KEY": "testing",
+    }
+    yield from _run_daemon(tmp_path, env)
+
+
+@pytest.fixture
+def aws_logs_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon that delivers logs to moto's CloudWatch Logs and Firehose."""
+    env = {
+        "CACHEFLEET_LOGS_CLOUDWATCH_ENDPOINT_URL": moto_url,
+        "CACHEFLEET_LOGS_FIREHOSE_ENDPOINT_URL": moto_url,
+        "CACHEFLEET_LOGS_ACCESS_KEY_ID": "testing",
+        "CACHEFLEET_LOGS_SECRET_ACCESS_KEY": "testing",
     }
     yield from _run_daemon(tmp_path, env)
 

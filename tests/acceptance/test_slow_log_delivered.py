@@ -1,7 +1,7 @@
 """Slow-log delivery from the real daemon: with a slow-log threshold of 0 every command a client
 sends is delivered to the local log group in ElastiCache's JSON form, complete and in order,
 across a TestFailover (whose old primary is replaced, restarting its slow log); `cachefleet
-logs tail` shows the records; engine-log is refused as not available yet."""
+logs tail` shows the records; Kinesis Data Firehose without a Firehose endpoint is refused."""
 
 from __future__ import annotations
 
@@ -97,14 +97,19 @@ def test_every_command_reaches_the_log_group_once_across_a_failover(daemon: Daem
     delete_and_wait(client, "sl")
 
 
-def test_the_engine_log_and_firehose_are_refused_as_not_available_yet(daemon: Daemon) -> None:
+def test_firehose_without_an_endpoint_is_refused_naming_the_setting(daemon: Daemon) -> None:
     client = daemon.client()
-    for change in ({"LogType": "engine-log"}, {"DestinationType": "kinesis-firehose"}):
+    firehose = {
+        "DestinationType": "kinesis-firehose",
+        "DestinationDetails": {"KinesisFirehoseDetails": {"DeliveryStream": "s"}},
+    }
+    for log_type in ("slow-log", "engine-log"):
         with pytest.raises(ClientError) as refused:
             client.create_replication_group(
                 ReplicationGroupId="nl", ReplicationGroupDescription="n",
-                CacheNodeType="cache.t4g.micro", LogDeliveryConfigurations=[{**SLOW_LOG, **change}],
+                CacheNodeType="cache.t4g.micro",
+                LogDeliveryConfigurations=[{**SLOW_LOG, **firehose, "LogType": log_type}],
             )  # fmt: skip
         error = refused.value.response["Error"]
         assert error["Code"] == "InvalidParameterValue"
-        assert "not available in cachefleet yet" in error["Message"]
+        assert "logs.firehose_endpoint_url" in error["Message"]
