@@ -78,6 +78,7 @@ def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
     fields |= {"sns_topic": spec.notification_topic_arn}
     fields |= {"sns_active": "on"} if spec.notification_topic_active else {}
     fields |= {"slow_log_format": "json", "slow_log_group": ""}
+    fields |= {"engine_log_format": "json", "engine_log_group": ""}
     return {key: value for key, value in (fields | changes).items() if value != "off"}
 
 

@@ -191,8 +191,10 @@ def test_choices_that_are_not_available_yet_are_refused(
 
 
 def test_a_posted_field_of_a_capability_not_available_yet_is_refused_not_ignored() -> None:
-    errors = errors_of(form(at_rest_encryption="on", engine_logs="on"))
-    assert errors == {FORM: "Not available yet, so not accepted: Encryption at rest, Engine logs."}
+    errors = errors_of(form(at_rest_encryption="on", security_groups="on"))
+    assert errors == {
+        FORM: "Not available yet, so not accepted: Encryption at rest, Security groups."
+    }
 
 
 def layout_error(request: CreateGroupRequest) -> DomainError:

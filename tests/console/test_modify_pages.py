@@ -277,19 +277,24 @@ def test_the_topic_for_notifications_and_its_status_are_modified(
     assert groups.get_group(ctx, SCOPE, "orders").spec.notified_topic == ""
 
 
-def test_slow_log_delivery_is_turned_on_and_off_from_the_modify_page(
-    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+@pytest.mark.parametrize(("prefix", "log_type"), [("slow", "slow-log"), ("engine", "engine-log")])
+def test_log_delivery_is_turned_on_and_off_from_the_modify_page(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord, prefix: str, log_type: str
 ) -> None:
-    logs = {"slow_logs": "on", "slow_log_format": "text", "slow_log_group": "/app/slow"}
+    logs = {f"{prefix}_logs": "on", f"{prefix}_log_format": "text",
+            f"{prefix}_log_group": "/app/logs"}  # fmt: skip
     review = client.post("/caches/orders/modify", form_of(orders, **logs, step="review"))
-    assert review_rows(review.text) == ["Slow logs Disabled text to log group /app/slow"]
+    label = f"{prefix.title()} logs"
+    assert review_rows(review.text) == [f"{label} Disabled text to log group /app/logs"]
     client.post("/caches/orders/modify", form_of(orders, **logs, step="modify"))
     (delivery,) = groups.get_group(ctx, SCOPE, "orders").spec.log_deliveries
-    assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
+    assert (delivery.log_type, delivery.log_group, delivery.log_format.value) == (
+        log_type, "/app/logs", "text",
+    )  # fmt: skip
     ctx.store.update_state(SCOPE, "orders", orders.state)  # available again
     record = groups.get_group(ctx, SCOPE, "orders")
     assert (
-        'id="slow_logs" name="slow_logs" value="on" checked'
+        f'id="{prefix}_logs" name="{prefix}_logs" value="on" checked'
         in client.get("/caches/orders/modify").text
     )
     off = form_of(record, step="modify")

@@ -1,6 +1,6 @@
 """The Notifications page (topics created, subscribed and deleted from the console, deliveries
-shown with their status and error, an undeliverable one retried), and the wizard's topic and
-slow-log fields."""
+shown with their status and error, an undeliverable one retried), the wizard's topic, slow-log
+and engine-log fields, and the cache page's latest log records."""
 
 from __future__ import annotations
 
@@ -82,6 +82,32 @@ def test_the_wizard_creates_a_cache_that_delivers_its_slow_log(
     (record,) = ctx.store.list_groups(SCOPE)
     (delivery,) = record.spec.log_deliveries
     assert (delivery.log_group, delivery.log_format.value) == ("/app/slow", "text")
+
+
+def test_the_wizard_creates_a_cache_that_delivers_its_engine_log(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    logs = {"engine_logs": "on", "engine_log_format": "json", "engine_log_group": "/app/eng"}
+    review = client.post("/create", {**WIZARD, **logs, **TO_REVIEW})
+    assert "Engine logs json to log group /app/eng" in text_of(review.text)
+    assert client.post("/create", {**WIZARD, **logs, **CREATE}).status_code == 303
+    (record,) = ctx.store.list_groups(SCOPE)
+    (delivery,) = record.spec.log_deliveries
+    assert (delivery.log_type, delivery.log_group) == ("engine-log", "/app/eng")
+
+
+def test_the_cache_page_shows_its_latest_engine_log_records(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    request = LogDeliveryRequest("engine-log", "cloudwatch-logs", "/app/eng", None, "text")
+    a_group(ctx, "shop", log_deliveries=(request,))
+    assert "Engine logs are not delivered" not in text_of(client.get("/caches/shop").text)
+    lines = [f"shop-001/0001:M 01 Feb 2024 10:00:{i:02d}.000 UTC * line {i}" for i in range(25)]
+    append(group_dir(ctx.settings.data_dir, "/app/eng") / "shop-001.engine-log.log", lines)
+    page = text_of(client.get("/caches/shop").text)
+    assert "latest records in log group /app/eng" in page
+    assert "* line 24" in page and "* line 4" not in page  # the last 20, newest first
+    assert page.index("* line 24") < page.index("* line 23")
 
 
 def test_the_cache_page_shows_its_latest_slow_log_records(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +30,25 @@ from cachefleet.console.posted import read_form
 from cachefleet.console.render import Renderer, region_of, scope_of
 from cachefleet.errors import DomainError, InvalidParameter, Kind, NotFound
 from cachefleet.model.ids import ResourceKind, Scope
-from cachefleet.model.logs import SLOW_LOG
+from cachefleet.model.logs import ENGINE_LOG, SLOW_LOG
 from cachefleet.model.spec import Event
 from cachefleet.model.state import GroupRecord
 from cachefleet.service import catalog, clusters, failover, groups, logs, operations, reboot
 from cachefleet.service.context import ServiceContext
 
-SLOW_LOG_SHOWN = 20  # the cache page shows the last records of its slow log
+LOG_SHOWN = 20  # the cache page shows the last records of its slow and engine logs
+
+
+@dataclass(frozen=True, slots=True)
+class LogPanel:
+    """A log on the cache page: its type and title, its local log group (None: not delivered,
+    "": delivered elsewhere) and its latest records."""
+
+    log_type: str
+    title: str
+    group: str | None
+    lines: list[logs.LogLine]
+
 
 EVENT_WINDOW = timedelta(hours=24)
 OPENABLE = ("failover", "delete", "reboot")
@@ -199,10 +212,15 @@ class CachePages(PagesOfACache):
         context = {
             **self._live(scope, record),
             "charts": self._charts(scope, record),
-            "slow_log": logs.recent_slow_log(self._ctx, record.spec, SLOW_LOG_SHOWN),
-            "slow_log_group": next(
-                (d.log_group for d in record.spec.log_deliveries if d.log_type == SLOW_LOG), ""
-            ),
+            "logs": [
+                LogPanel(
+                    log_type,
+                    title,
+                    logs.local_log_group(self._ctx, record.spec, log_type),
+                    logs.recent_log(self._ctx, record.spec, log_type, LOG_SHOWN),
+                )
+                for log_type, title in ((SLOW_LOG, "Slow log"), (ENGINE_LOG, "Engine log"))
+            ],
             "notice": notice,
             "error": error,
             "opened": opened,

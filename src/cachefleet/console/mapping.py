@@ -16,7 +16,7 @@ from typing import Any
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import DAYS, UNAVAILABLE_FIELDS, WizardForm
 from cachefleet.errors import DomainError
-from cachefleet.model.logs import CLOUDWATCH, SLOW_LOG
+from cachefleet.model.logs import CLOUDWATCH, ENGINE_LOG, SLOW_LOG
 from cachefleet.model.spec import Tag
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.layout import MAX_SHARDS
@@ -88,19 +88,27 @@ def to_request(form: WizardForm, auth_token: str = "") -> CreateGroupRequest:
         network_type=form.network_type,
         tags=tags,
         notification_topic_arn=None if easy else form.sns_topic or None,
-        log_deliveries=None if easy or not form.slow_logs else (slow_log_request(form),),
+        log_deliveries=None if easy else log_requests(form) or None,
         snapshot_retention=retention,
         snapshot_window=form.backup_window or None if not easy else None,
         **security,
     )
 
 
-def slow_log_request(form: WizardForm) -> LogDeliveryRequest:
-    """The wizard's slow log: to a local log group (CloudWatch Logs' place here)."""
-    return LogDeliveryRequest(
-        log_type=SLOW_LOG, destination_type=CLOUDWATCH, log_group=form.slow_log_group,
-        log_format=form.slow_log_format,
-    )  # fmt: skip
+def log_requests(form: WizardForm) -> tuple[LogDeliveryRequest, ...]:
+    """The wizard's slow and engine logs: to log groups (local ones unless a CloudWatch Logs
+    endpoint is configured)."""
+    asked = (
+        (SLOW_LOG, form.slow_logs, form.slow_log_group, form.slow_log_format),
+        (ENGINE_LOG, form.engine_logs, form.engine_log_group, form.engine_log_format),
+    )
+    return tuple(
+        LogDeliveryRequest(
+            log_type=log_type, destination_type=CLOUDWATCH, log_group=group, log_format=fmt
+        )
+        for log_type, on, group, fmt in asked
+        if on
+    )
 
 
 def _retention(form: WizardForm, errors: dict[str, str]) -> int | None:

@@ -14,7 +14,7 @@ from typing import Any
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
 from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind
-from cachefleet.model.logs import CLOUDWATCH, SLOW_LOG
+from cachefleet.model.logs import CLOUDWATCH, ENGINE_LOG, SLOW_LOG
 from cachefleet.model.spec import FIRST_SHARD, GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
@@ -52,6 +52,9 @@ class ModifyForm:
     slow_logs: bool = False
     slow_log_format: str = "json"
     slow_log_group: str = ""
+    engine_logs: bool = False
+    engine_log_format: str = "json"
+    engine_log_group: str = ""
     backup_retention: str = ""  # days; "" for no change
     node_type: str = ""  # '' for no change
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
@@ -65,6 +68,8 @@ class ModifyForm:
             "mw_duration": self.mw_duration, "snapshot_window": self.snapshot_window,
             "primary": self.primary, "sns_topic": self.sns_topic,
             "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
+            "engine_log_format": self.engine_log_format,
+            "engine_log_group": self.engine_log_group,
             "backup_retention": self.backup_retention,
             "node_type": self.node_type, "replicas": self.replicas,
         }  # fmt: skip
@@ -72,6 +77,7 @@ class ModifyForm:
         boxes["auto_minor"] = self.auto_minor
         boxes["sns_active"] = self.sns_active
         boxes["slow_logs"] = self.slow_logs
+        boxes["engine_logs"] = self.engine_logs
         return {**values, **{name: ON for name, checked in boxes.items() if checked}}
 
 
@@ -94,7 +100,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         mw_time="05:00", mw_duration="1", snapshot_window=spec.snapshot_window,
         auto_minor=spec.auto_minor_version_upgrade, primary="",
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
-        **_slow_log_fields(spec),
+        **_log_fields(spec, SLOW_LOG), **_log_fields(spec, ENGINE_LOG),
         backup_retention=str(spec.snapshot_retention),
     )  # fmt: skip
 
@@ -119,45 +125,65 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         primary=fields.get("primary", "") if group else "",
         sns_topic=fields.get("sns_topic", ""),
         sns_active=fields.get("sns_active") == ON,
-        slow_logs=fields.get("slow_logs") == ON,
-        slow_log_format=fields.get("slow_log_format", "json"),
-        slow_log_group=fields.get("slow_log_group", "").strip(),
+        **_posted_log_fields(fields, SLOW_LOG),
+        **_posted_log_fields(fields, ENGINE_LOG),
         backup_retention=fields.get("backup_retention", "").strip(),
         node_type=fields.get("node_type", ""),
         replicas=fields.get("replicas", "").strip() if group else "",
     )
 
 
-def _slow_log_fields(spec: GroupSpec) -> dict[str, Any]:
-    slow = next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
-    if slow is None:
-        return {"slow_logs": False}
-    return {"slow_logs": True, "slow_log_format": slow.log_format.value,
-            "slow_log_group": slow.log_group}  # fmt: skip
+#: Each log's form fields are named after its prefix: ``<prefix>_logs`` (the box),
+#: ``<prefix>_log_format``, ``<prefix>_log_group``.
+LOG_PREFIXES = {SLOW_LOG: "slow", ENGINE_LOG: "engine"}
+_LOG_LABELS = {SLOW_LOG: "Slow logs", ENGINE_LOG: "Engine logs"}
 
 
-def _slow_log_change(
+def _log_fields(spec: GroupSpec, log_type: str) -> dict[str, Any]:
+    prefix = LOG_PREFIXES[log_type]
+    found = next((d for d in spec.log_deliveries if d.log_type == log_type), None)
+    if found is None:
+        return {f"{prefix}_logs": False}
+    return {f"{prefix}_logs": True, f"{prefix}_log_format": found.log_format.value,
+            f"{prefix}_log_group": found.log_group}  # fmt: skip
+
+
+def _posted_log_fields(fields: Mapping[str, str], log_type: str) -> dict[str, Any]:
+    prefix = LOG_PREFIXES[log_type]
+    return {
+        f"{prefix}_logs": fields.get(f"{prefix}_logs") == ON,
+        f"{prefix}_log_format": fields.get(f"{prefix}_log_format", "json"),
+        f"{prefix}_log_group": fields.get(f"{prefix}_log_group", "").strip(),
+    }
+
+
+def _log_changes(
     form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
 ) -> None:
-    now = _slow_log_fields(spec)
-    asked = {"slow_logs": form.slow_logs, "slow_log_format": form.slow_log_format,
-             "slow_log_group": form.slow_log_group}  # fmt: skip
-    if not form.slow_logs:
-        asked = {"slow_logs": False}
-    if asked == now:
-        return
-    request = LogDeliveryRequest(SLOW_LOG, enabled=False)
-    if form.slow_logs:
-        request = LogDeliveryRequest(SLOW_LOG, CLOUDWATCH, form.slow_log_group, None,
-                                     form.slow_log_format)  # fmt: skip
-    settings["log_deliveries"] = (request,)
-    lines.append(Change("Slow logs", _slow_log_text(now), _slow_log_text(asked)))
+    requests = []
+    for log_type, prefix in LOG_PREFIXES.items():
+        now = _log_fields(spec, log_type)
+        on = bool(getattr(form, f"{prefix}_logs"))
+        asked = {name: getattr(form, name) for name in _posted_log_fields({}, log_type)}
+        if not on:
+            asked = {f"{prefix}_logs": False}
+        if asked == now:
+            continue
+        request = LogDeliveryRequest(log_type, enabled=False)
+        if on:
+            request = LogDeliveryRequest(log_type, CLOUDWATCH, asked[f"{prefix}_log_group"], None,
+                                         asked[f"{prefix}_log_format"])  # fmt: skip
+        requests.append(request)
+        label = _LOG_LABELS[log_type]
+        lines.append(Change(label, _log_text(now, prefix), _log_text(asked, prefix)))
+    if requests:
+        settings["log_deliveries"] = tuple(requests)
 
 
-def _slow_log_text(fields: dict[str, Any]) -> str:
-    if not fields["slow_logs"]:
+def _log_text(fields: dict[str, Any], prefix: str) -> str:
+    if not fields[f"{prefix}_logs"]:
         return "Disabled"
-    return f"{fields['slow_log_format']} to log group {fields['slow_log_group']}"
+    return f"{fields[f'{prefix}_log_format']} to log group {fields[f'{prefix}_log_group']}"
 
 
 def _status(spec: GroupSpec) -> str:
@@ -250,7 +276,7 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         status = "active" if form.sns_active else "inactive"
         settings["notification_topic_status"] = status
         lines.append(Change("Notification topic status", _status(spec), status))
-    _slow_log_change(form, spec, settings, lines)
+    _log_changes(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)

@@ -12,6 +12,7 @@ from cachefleet.console.mapping import FormErrors, place
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import WizardForm
 from cachefleet.model.ids import Scope
+from cachefleet.model.logs import ENGINE_LOG, SLOW_LOG
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.subnets import DEFAULT_SUBNET_GROUP
@@ -66,7 +67,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
                       ("Security groups", NOT_YET)]),
         ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
-        ("Logs", [("Slow logs", _slow_logs(seen)), ("Engine logs", NOT_YET)]),
+        ("Logs", [("Slow logs", _log(seen, SLOW_LOG)), ("Engine logs", _log(seen, ENGINE_LOG))]),
         ("Tags", [(tag.key, tag.value or "—") for tag in seen.request.tags] or [("Tags", "None")]),
     ]  # fmt: skip
 
@@ -175,9 +176,8 @@ def _maintenance(seen: Preview) -> list[Row]:
     ]
 
 
-def _slow_logs(seen: Preview) -> str:
-    found = seen.request.log_deliveries or ()
+def _log(seen: Preview, log_type: str) -> str:
+    found = [d for d in seen.request.log_deliveries or () if d.log_type == log_type]
     if not found:
         return "Disabled"
-    (slow,) = found
-    return f"{slow.log_format} to log group {slow.log_group}"
+    return f"{found[0].log_format} to log group {found[0].log_group}"

@@ -20,7 +20,6 @@ UNAVAILABLE_FIELDS: dict[str, str] = {
     "at_rest_encryption": "Encryption at rest",
     "security_groups": "Security groups",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
-    "engine_logs": "Engine logs",
 }
 
 _PLACEMENT = re.compile(r"az_(\d{1,3})_(\d)")
@@ -68,6 +67,9 @@ class WizardForm:
     slow_logs: bool = False
     slow_log_format: str = "json"
     slow_log_group: str = ""
+    engine_logs: bool = False
+    engine_log_format: str = "json"
+    engine_log_group: str = ""
     unavailable: tuple[str, ...] = ()
     transit_encryption: bool = False
     transit_mode: str = "required"
@@ -113,6 +115,9 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         slow_logs=_checked(data, "slow_logs"),
         slow_log_format=text["slow_log_format"] or defaults.slow_log_format,
         slow_log_group=text["slow_log_group"],
+        engine_logs=_checked(data, "engine_logs"),
+        engine_log_format=text["engine_log_format"] or defaults.engine_log_format,
+        engine_log_group=text["engine_log_group"],
         backup_retention=text["backup_retention"],
         backup_window=text["backup_window"],
         automatic_backups=_checked(data, "automatic_backups"),
@@ -135,7 +140,8 @@ _CHOICE_FIELDS = (
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
-    "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "backup_retention",
+    "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "engine_log_format",
+    "engine_log_group", "backup_retention",
     "backup_window", "auth_token_sealed",
 )  # fmt: skip
 

@@ -10,9 +10,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from cachefleet.errors import InvalidParameter, InvalidParameterCombination, NotAvailableYet
-from cachefleet.logs.files import read_streams
+from cachefleet.logs.files import read_streams, stream_file
 from cachefleet.model.engines import version_tuple
 from cachefleet.model.ids import Scope
 from cachefleet.model.logs import (
@@ -141,24 +143,35 @@ def _log_format(request: LogDeliveryRequest) -> LogFormat:
 
 
 @dataclass(frozen=True, slots=True)
-class SlowLogLine:
-    """One delivered record of a cache's slow log: its cache cluster, time and text."""
+class LogLine:
+    """One delivered record of a cache's log: its cache cluster, time (seconds since the
+    epoch) and text."""
 
     cluster_id: str
-    timestamp: int
+    timestamp: float
     record: str
 
 
-def recent_slow_log(ctx: ServiceContext, spec: GroupSpec, count: int) -> list[SlowLogLine]:
-    """The last ``count`` records the cache's slow log delivered, newest first (none when it
-    delivers none)."""
-    delivery = next((d for d in spec.log_deliveries if d.log_type == SLOW_LOG), None)
+def local_log_group(ctx: ServiceContext, spec: GroupSpec, log_type: str) -> str | None:
+    """The local log group the cache delivers a log to ("" when it delivers it elsewhere: a
+    CloudWatch Logs or Firehose endpoint; None when it does not deliver it)."""
+    delivery = next((d for d in spec.log_deliveries if d.log_type == log_type), None)
     if delivery is None:
+        return None
+    remote = delivery.destination_type == FIREHOSE or ctx.settings.logs.cloudwatch_endpoint_url
+    return "" if remote else delivery.log_group
+
+
+def recent_log(ctx: ServiceContext, spec: GroupSpec, log_type: str, count: int) -> list[LogLine]:
+    """The last ``count`` records of a log the cache delivers to a local log group, newest
+    first (none when it delivers it elsewhere or not at all)."""
+    group = local_log_group(ctx, spec, log_type)
+    if not group:
         return []
-    nodes = {node.node_id for node in spec.nodes}
-    streams = read_streams(ctx.settings.data_dir, delivery.log_group, {})
+    nodes = {stream_file(Path(), node.node_id, log_type).stem: node.node_id for node in spec.nodes}
+    streams = read_streams(ctx.settings.data_dir, group, {})
     found = [
-        SlowLogLine(name, record_time(line), line)
+        LogLine(nodes[name], record_time(line), line)
         for name, lines in streams.items()
         if name in nodes
         for line in lines[-count:]
@@ -167,20 +180,36 @@ def recent_slow_log(ctx: ServiceContext, spec: GroupSpec, count: int) -> list[Sl
     return found[:count]
 
 
-def record_time(line: str) -> int:
-    """A slow-log record's Timestamp, in either form (0 when it has none).
+def record_time(line: str) -> float:
+    """A record's time, in either form of either log (0 when it has none).
 
     >>> record_time('{"Timestamp": 17, "Id": 1}'), record_time("1,0001,17,5,GET,a,b")
-    (17, 17)
+    (17.0, 17.0)
+    >>> record_time("w-001/0001:M 01 Jan 1970 00:00:01.500 UTC * Ready")
+    1.5
+    >>> record_time('{"Time": "01 Jan 1970 00:00:02.000 UTC", "Message": "Ready"}')
+    2.0
     """
     if line.startswith("{"):
         try:
-            value = json.loads(line).get("Timestamp", 0)
+            fields = json.loads(line)
         except ValueError:
-            return 0
-        return value if isinstance(value, int) else 0
+            return 0.0
+        value = fields.get("Timestamp", 0) if isinstance(fields, dict) else 0
+        if isinstance(fields, dict) and isinstance(fields.get("Time"), str):
+            return _engine_time(fields["Time"])
+        return float(value) if isinstance(value, int) else 0.0
+    if "/0001:" in line.split(" ", 1)[0]:
+        return _engine_time(" ".join(line.split(" ")[1:6]))
     fields = line.split(",")
-    return int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0
+    return float(fields[2]) if len(fields) > 2 and fields[2].isdigit() else 0.0
+
+
+def _engine_time(text: str) -> float:
+    try:
+        return datetime.strptime(text, "%d %b %Y %H:%M:%S.%f UTC").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def delivered_groups(ctx: ServiceContext, scope: Scope) -> set[str]:
