@@ -167,7 +167,7 @@ class Daemon:
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
         destinations = Destinations(settings.logs, settings.data_dir, store)
         shipper = LogShipper(
-            store, destinations, engine.read_slowlog, engine.read_engine_log,
+            store, destinations, engine.read_slowlog, engine.read_engine_logs,
             settings.logs.poll_interval_s,
         )  # fmt: skip
         return cls(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from cachefleet.engine.engine_log import read_log_file
+from cachefleet.engine.engine_log import read_log_file, read_log_files
 from cachefleet.errors import InvalidParameterCombination, NotAvailableYet
 from cachefleet.logs.destinations import Destinations
 from cachefleet.logs.files import group_dir, stream_file
@@ -188,9 +189,9 @@ class FakeFiles:
             stream.write("".join(f"{line}\n" for line in lines))
 
     async def read(
-        self, spec: GroupSpec, node: NodeSpec, cursor: EngineLogCursor | None
-    ) -> EngineLogRead | None:
-        return read_log_file(self.path(node.node_id), cursor)
+        self, wanted: Sequence[tuple[GroupSpec, NodeSpec, EngineLogCursor | None]]
+    ) -> list[EngineLogRead | None]:
+        return read_log_files([(self.path(node.node_id), cursor) for _, node, cursor in wanted])
 
 
 async def no_slow_log(*_: object) -> SlowLogRead:
@@ -253,7 +254,7 @@ def test_a_batch_a_kill_interrupted_is_not_written_twice(tmp_path: Path) -> None
     files.write("w-001", line(1, "first"))
     asyncio.run(shipper.ship())
     files.write("w-001", line(2, "second"))
-    asyncio.run(shipper._collect(store.get_group(SCOPE, "w").spec))  # type: ignore[union-attr]
+    asyncio.run(shipper.collect())  # read into the outbox, not delivered yet
     path = stream_file(group_dir(tmp_path, "/app/engine"), "w-001", "engine-log")
     with path.open("a") as stream:  # written, then killed before the delivery was recorded
         stream.write("w-001/0001:M 01 Feb 2024 10:00:02.000 UTC * sec")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
@@ -17,10 +18,32 @@ READ_LIMIT = 1 << 20
 _FIRST_LINE = 512
 
 
+def read_log_files(
+    wanted: Sequence[tuple[Path, EngineLogCursor | None]],
+) -> list[EngineLogRead | None]:
+    """`read_log_file` of each file in turn (one call off the event loop for many)."""
+    return [read_log_file(path, cursor) for path, cursor in wanted]
+
+
+def unchanged(path: Path, cursor: EngineLogCursor | None) -> bool:
+    """Whether the file is still the cursor's, as it was when read (its inode, size and
+    modification time: one ``stat``, cheap enough for the event loop)."""
+    if cursor is None:
+        return False
+    try:
+        status = os.stat(path)
+    except OSError:
+        return False
+    same = (status.st_size, status.st_mtime_ns) == (cursor.offset, cursor.mtime_ns)
+    return same and cursor.file_id.rpartition(":")[0] == f"{status.st_dev}:{status.st_ino}"
+
+
 def read_log_file(
     path: Path, cursor: EngineLogCursor | None, limit: int = READ_LIMIT
 ) -> EngineLogRead | None:
     """The complete lines after ``cursor`` and the cursor after them (None: no such file)."""
+    if cursor is not None and unchanged(path, cursor):
+        return EngineLogRead(cursor, ())
     try:
         stream = path.open("rb")
     except FileNotFoundError:
@@ -40,7 +63,8 @@ def read_log_file(
     if end == 0 and len(data) == limit:
         end = limit  # one line longer than a read: taken as it is, not waited for forever
     lines = data[:end].decode("utf-8", errors="replace").splitlines()
-    return EngineLogRead(EngineLogCursor(file_id, offset + end), tuple(lines))
+    cursor_after = EngineLogCursor(file_id, offset + end, status.st_mtime_ns)
+    return EngineLogRead(cursor_after, tuple(lines))
 
 
 def _same_file(known: str, found: str) -> bool:

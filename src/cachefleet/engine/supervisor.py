@@ -27,7 +27,7 @@ from cachefleet.engine.conf import (
     SentinelConfig,
     TlsListen,
 )
-from cachefleet.engine.engine_log import read_log_file
+from cachefleet.engine.engine_log import read_log_files, unchanged
 from cachefleet.engine.paths import NodePaths, node_paths, sentinel_paths
 from cachefleet.engine.probe import PROBE_TIMEOUT_S, observe_node
 from cachefleet.engine.sentinel_view import SentinelView
@@ -129,7 +129,9 @@ class HostEngine:
         self._tls_view = SentinelView(
             tls_sentinels.addresses if tls_sentinels else (), self._connections
         )
-        self._pidfiles: dict[tuple[str, str, str], Path] = {}  # glanced at every second
+        # Each node's paths, worked out once: its pidfile is glanced at every second, its log
+        # file looked at every log poll.
+        self._node_paths: dict[tuple[str, str, str], NodePaths] = {}
         self._kinds = CommandKinds()  # which commands read and which write, per version
         # How each node is reached, learnt from the specs the engine is handed (the calls that
         # name only a node: replica_of, promote, fence, listen, take_over).
@@ -356,10 +358,13 @@ class HostEngine:
         return pids, view.primary(spec.plane_name), view.watched(spec.plane_name)
 
     def _pidfile(self, spec: GroupSpec, node: NodeSpec) -> Path:
+        return self._known_paths(spec, node).pidfile
+
+    def _known_paths(self, spec: GroupSpec, node: NodeSpec) -> NodePaths:
         key = (spec.scope.region, spec.scope.account, node.node_id)
-        found = self._pidfiles.get(key)
+        found = self._node_paths.get(key)
         if found is None:
-            found = self._pidfiles[key] = self.paths(spec, node).pidfile
+            found = self._node_paths[key] = self.paths(spec, node)
         return found
 
     def _live_pid(self, pidfile: Path) -> int | None:
@@ -385,11 +390,24 @@ class HostEngine:
         """
         return await read_slowlog(self._connections, self._access(node), cursor)
 
-    async def read_engine_log(
-        self, spec: GroupSpec, node: NodeSpec, cursor: EngineLogCursor | None
-    ) -> EngineLogRead | None:
-        """The node's log lines after ``cursor`` (`engine.engine_log.read_log_file`)."""
-        return await asyncio.to_thread(read_log_file, self.paths(spec, node).logfile, cursor)
+    async def read_engine_logs(
+        self, wanted: Sequence[tuple[GroupSpec, NodeSpec, EngineLogCursor | None]]
+    ) -> list[EngineLogRead | None]:
+        """Each node's log lines after its cursor (`engine.engine_log`): a file unchanged since
+        its cursor is told by a ``stat``, the others read in one call off the event loop."""
+        paths = [self._known_paths(spec, node).logfile for spec, node, _ in wanted]
+        found: list[EngineLogRead | None] = [
+            EngineLogRead(cursor, ()) if cursor is not None and unchanged(path, cursor) else None
+            for path, (_, _, cursor) in zip(paths, wanted, strict=True)
+        ]
+        changed = [index for index, read in enumerate(found) if read is None]
+        if changed:
+            todo = [(paths[index], wanted[index][2]) for index in changed]
+            for index, read in zip(
+                changed, await asyncio.to_thread(read_log_files, todo), strict=True
+            ):
+                found[index] = read
+        return found
 
     def _running_pid(self, paths: NodePaths) -> int | None:
         pid = self._live_pid(paths.pidfile)

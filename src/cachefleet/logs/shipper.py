@@ -30,6 +30,7 @@ from cachefleet.model.engine_log import (
     engine_log_record,
     parse_engine_line,
 )
+from cachefleet.model.ids import Scope
 from cachefleet.model.logs import (
     ENGINE_LOG,
     SLOW_LOG,
@@ -49,8 +50,9 @@ INTERVAL_S = 0.5
 #: Records handed to a destination at a time (the rest wait for the next poll).
 BATCH = 5000
 ReadSlowLog = Callable[[NodeSpec, tuple[str, int | None] | None], Awaitable[SlowLogRead]]
-ReadEngineLog = Callable[
-    [GroupSpec, NodeSpec, EngineLogCursor | None], Awaitable[EngineLogRead | None]
+ReadEngineLogs = Callable[
+    [Sequence[tuple[GroupSpec, NodeSpec, EngineLogCursor | None]]],
+    Awaitable[list[EngineLogRead | None]],
 ]
 
 
@@ -62,14 +64,16 @@ class LogShipper:
         store: Store,
         destinations: Destinations,
         read_slow_log: ReadSlowLog,
-        read_engine_log: ReadEngineLog,
+        read_engine_logs: ReadEngineLogs,
         interval_s: float = INTERVAL_S,
     ) -> None:
         self._store = store
         self._destinations = destinations
         self._read_slow_log = read_slow_log
-        self._read_engine_log = read_engine_log
+        self._read_engine_logs = read_engine_logs
         self._interval_s = interval_s
+        # The engine-log cursors as stored (the shipper is their only writer): read once.
+        self._cursors: dict[tuple[Scope, str], EngineLogCursor | None] = {}
         self.missed = 0  # slow-log entries the engines dropped before they could be read
 
     async def run(self) -> None:
@@ -85,30 +89,44 @@ class LogShipper:
 
     async def ship(self) -> None:
         """One poll: read every delivering cache's nodes, then deliver what waits."""
+        await self.deliver(await self.collect())
+
+    async def collect(self) -> list[GroupSpec]:
+        """Read what is new on every delivering cache's nodes into the outbox; those caches."""
         groups = [
             r.spec for r in self._store.list_groups() if r.spec.log_deliveries and not r.deleting
         ]
+        engine = await self._engine(groups)
         for spec in groups:
-            await self._collect(spec)
-        self._drop_undelivered_logs(groups)
+            await self._collect(spec, engine)
+        return groups
+
+    async def deliver(self, groups: Sequence[GroupSpec]) -> None:
+        """Hand each delivery's waiting records to its destination, and publish its status."""
+        waiting = self._drop_undelivered_logs(groups)
         for spec in groups:
             for delivery in spec.log_deliveries:
+                key = (spec.scope.region, spec.scope.account, spec.key, delivery.log_type)
+                if key not in waiting and delivery.status is DeliveryState.ACTIVE:
+                    continue  # nothing to deliver, and the destination is known to take it
                 error = await self._send(spec, delivery)
                 self._publish(spec, delivery, error)
 
     # --- reading --------------------------------------------------------------------------
 
-    async def _collect(self, spec: GroupSpec) -> None:
+    async def _collect(
+        self, spec: GroupSpec, engine: dict[tuple[Scope, str], EngineLogRead]
+    ) -> None:
+        """Queue what is new in the nodes' slow logs and (read before) log files."""
         wanted = {d.log_type: d.log_format for d in spec.log_deliveries}
         nodes = spec.live_nodes
-        none: list[None] = [None] * len(nodes)
-        slow: Sequence[SlowLogRead | None] = none
-        engine: Sequence[EngineLogRead | None] = none
+        slow: Sequence[SlowLogRead | None] = [None] * len(nodes)
         if SLOW_LOG in wanted:
             slow = await asyncio.gather(*(self._slow(spec, node) for node in nodes))
-        if ENGINE_LOG in wanted:
-            engine = await asyncio.gather(*(self._engine(spec, node) for node in nodes))
-        for node, slow_read, engine_read in zip(nodes, slow, engine, strict=True):
+        for node, slow_read in zip(nodes, slow, strict=True):
+            engine_read = engine.get((spec.scope, node.node_id))
+            if slow_read is None and engine_read is None:
+                continue  # nothing new: no write
             with self._store.transaction():
                 if slow_read is not None:
                     self._queue_slow(spec, node, slow_read, wanted[SLOW_LOG])
@@ -116,20 +134,42 @@ class LogShipper:
                     self._queue_engine(spec, node, engine_read, wanted[ENGINE_LOG])
 
     async def _slow(self, spec: GroupSpec, node: NodeSpec) -> SlowLogRead | None:
+        """What is new in the node's slow log (None: nothing, or no answer)."""
         cursor = self._store.log_cursors.get(spec.scope, node.node_id)
         try:
-            return await self._read_slow_log(node, cursor)
+            read = await self._read_slow_log(node, cursor)
         except EngineError as exc:
             log.debug("slow log of %s not read: %s", node.node_id, exc)
             return None
+        moved = (read.run_id, read.last_id) != cursor
+        return read if read.entries or read.missed or moved else None
 
-    async def _engine(self, spec: GroupSpec, node: NodeSpec) -> EngineLogRead | None:
-        cursor = self._store.log_outbox.engine_cursor(spec.scope, node.node_id)
+    async def _engine(self, groups: Sequence[GroupSpec]) -> dict[tuple[Scope, str], EngineLogRead]:
+        """What is new in the log file of every node whose cache delivers its engine log, in
+        one read of them all (a node with nothing new, or no file, is left out)."""
+        wanted = [
+            (spec, node, self._cursor(spec.scope, node.node_id))
+            for spec in groups
+            if any(d.log_type == ENGINE_LOG for d in spec.log_deliveries)
+            for node in spec.live_nodes
+        ]
+        if not wanted:
+            return {}
         try:
-            return await self._read_engine_log(spec, node, cursor)
+            reads = await self._read_engine_logs(wanted)
         except OSError as exc:
-            log.debug("log file of %s not read: %s", node.node_id, exc)
-            return None
+            log.debug("log files not read: %s", exc)
+            return {}
+        return {
+            (spec.scope, node.node_id): read
+            for (spec, node, cursor), read in zip(wanted, reads, strict=True)
+            if read is not None and (read.lines or read.cursor != cursor)
+        }
+
+    def _cursor(self, scope: Scope, node_id: str) -> EngineLogCursor | None:
+        if (scope, node_id) not in self._cursors:
+            self._cursors[scope, node_id] = self._store.log_outbox.engine_cursor(scope, node_id)
+        return self._cursors[scope, node_id]
 
     def _queue_slow(
         self, spec: GroupSpec, node: NodeSpec, read: SlowLogRead, fmt: LogFormat
@@ -160,16 +200,20 @@ class LogShipper:
             records.append(PendingRecord(node.node_id, int(when.timestamp() * 1000), record))
         self._store.log_outbox.add(spec.scope, spec.key, ENGINE_LOG, records)
         self._store.log_outbox.put_engine_cursor(spec.scope, node.node_id, read.cursor)
+        self._cursors[spec.scope, node.node_id] = read.cursor
 
-    def _drop_undelivered_logs(self, groups: Sequence[GroupSpec]) -> None:
-        """Forget waiting records of logs no longer delivered (disabled, or their cache gone)."""
+    def _drop_undelivered_logs(self, groups: Sequence[GroupSpec]) -> set[tuple[str, ...]]:
+        """Forget waiting records of logs no longer delivered (disabled, or their cache gone);
+        the logs (region, account, cache key, log type) with records waiting."""
         delivered = {
             (s.scope.region, s.scope.account, s.key, d.log_type)
             for s in groups
             for d in s.log_deliveries
         }
-        for region, account, key, log_type in self._store.log_outbox.waiting() - delivered:
+        waiting = self._store.log_outbox.waiting()
+        for region, account, key, log_type in waiting - delivered:
             self._store.log_outbox.drop(region, account, key, log_type)
+        return set(waiting & delivered)
 
     # --- delivering -----------------------------------------------------------------------
 
@@ -190,6 +234,8 @@ class LogShipper:
         return delivered.error
 
     def _record(self, delivered: Delivered) -> None:
+        if not delivered.ids and not delivered.sizes:
+            return
         with self._store.transaction():
             for path, size in delivered.sizes.items():
                 self._store.log_outbox.put_stream_size(path, size)

@@ -40,11 +40,12 @@ class EngineLogLine:
 
 @dataclass(frozen=True, slots=True)
 class EngineLogCursor:
-    """Where a node's log was read up to: the file's identity and the offset after the last
-    complete line read."""
+    """Where a node's log was read up to: the file's identity, the offset after the last
+    complete line read, and the file's modification time (ns) when it was read."""
 
     file_id: str
     offset: int
+    mtime_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,19 +76,27 @@ class LogOutbox:
     def engine_cursor(self, scope: Scope, node_id: str) -> EngineLogCursor | None:
         """Where the node's log file was read up to."""
         row = self._db.execute(
-            "SELECT file_id, offset FROM engine_log_cursors WHERE region = ? AND account = ?"
-            " AND node_id = ?",
+            "SELECT file_id, offset, mtime_ns FROM engine_log_cursors WHERE region = ?"
+            " AND account = ? AND node_id = ?",
             (scope.region, scope.account, node_id),
         ).fetchone()
-        return EngineLogCursor(str(row[0]), int(row[1])) if row else None
+        return EngineLogCursor(str(row[0]), int(row[1]), int(row[2])) if row else None
 
     def put_engine_cursor(self, scope: Scope, node_id: str, cursor: EngineLogCursor) -> None:
         """Move the node's engine-log cursor."""
         self._db.execute(
-            "INSERT INTO engine_log_cursors (region, account, node_id, file_id, offset)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (region, account, node_id)"
-            " DO UPDATE SET file_id = excluded.file_id, offset = excluded.offset",
-            (scope.region, scope.account, node_id, cursor.file_id, cursor.offset),
+            "INSERT INTO engine_log_cursors (region, account, node_id, file_id, offset,"
+            " mtime_ns) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (region, account, node_id)"
+            " DO UPDATE SET file_id = excluded.file_id, offset = excluded.offset,"
+            " mtime_ns = excluded.mtime_ns",
+            (
+                scope.region,
+                scope.account,
+                node_id,
+                cursor.file_id,
+                cursor.offset,
+                cursor.mtime_ns,
+            ),
         )
 
     def add(self, scope: Scope, key: str, log_type: str, records: Sequence[PendingRecord]) -> None:

@@ -1,11 +1,12 @@
--- Engine-log delivery: where each node's log file was read up to (the file's identity and the
--- offset after the last complete line read).
+-- Engine-log delivery: where each node's log file was read up to (the file's identity, the
+-- offset after the last complete line read, and the file's modification time then).
 CREATE TABLE engine_log_cursors (
-    region  TEXT NOT NULL,
-    account TEXT NOT NULL,
-    node_id TEXT NOT NULL,
-    file_id TEXT NOT NULL,
-    offset  INTEGER NOT NULL,
+    region   TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    node_id  TEXT NOT NULL,
+    file_id  TEXT NOT NULL,
+    offset   INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
     PRIMARY KEY (region, account, node_id)
 );
 
