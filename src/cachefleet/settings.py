@@ -263,6 +263,8 @@ def _validate(settings: Settings) -> None:
         raise FatalError(
             "settings loop.interval_s and loop.settled_interval_s: 0 < interval <= settled"
         )
+    if settings.logs.poll_interval_s <= 0 or settings.logs.timeout_s <= 0:
+        raise FatalError("settings logs.poll_interval_s and logs.timeout_s: more than 0")
     if settings.loop.settled_probe_interval_s < settings.loop.settled_interval_s:
         raise FatalError(
             "settings loop.settled_interval_s and loop.settled_probe_interval_s: settled <= probe"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cachefleet.engine.engine_log import read_log_file, read_log_files
-from cachefleet.errors import InvalidParameterCombination, NotAvailableYet
+from cachefleet.errors import FatalError, InvalidParameterCombination, NotAvailableYet
 from cachefleet.logs.destinations import Destinations
 from cachefleet.logs.files import group_dir, stream_file
 from cachefleet.logs.shipper import LogShipper
@@ -29,11 +29,13 @@ from cachefleet.model.engine_log import (
 from cachefleet.model.logs import DeliveryState, LogDelivery, LogFormat, SlowLogRead
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import GroupStatus
+from cachefleet.service.context import ServiceContext
 from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
-from cachefleet.settings import LogSettings
+from cachefleet.settings import LogSettings, load_settings
 from cachefleet.store import Store
 
-from api_support import NODE_TYPE, ApiClient, ok
+from api_support import NODE_TYPE, ApiClient, ok, publish
 from builders import SCOPE, a_group, available
 
 LINE = "4242:M 29 Oct 2020 20:12:20.499 * Ready to accept connections tcp"
@@ -155,7 +157,9 @@ def test_firehose_needs_an_endpoint_and_a_delivery_stream() -> None:
     assert (delivery.destination_type, delivery.log_group) == ("kinesis-firehose", "s1")
 
 
-def test_the_api_shows_an_engine_log_and_a_firehose_delivery(api: ApiClient) -> None:
+def test_the_api_configures_an_engine_log_on_create_and_modify(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
     engine = {
         "LogType": "engine-log", "DestinationType": "cloudwatch-logs", "LogFormat": "text",
         "DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": "/app/engine"}},
@@ -167,6 +171,14 @@ def test_the_api_shows_an_engine_log_and_a_firehose_delivery(api: ApiClient) -> 
     found = ok(api, "DescribeReplicationGroups", {"ReplicationGroupId": "e"})
     assert found["ReplicationGroups"][0]["LogDeliveryConfigurations"] == [
         {**engine, "Status": "enabling"}
+    ]
+    publish(ctx, "e", GroupStatus.AVAILABLE)
+    json_form = {**engine, "LogFormat": "json"}
+    ok(api, "ModifyReplicationGroup",
+       {"ReplicationGroupId": "e", "LogDeliveryConfigurations": [json_form]})  # fmt: skip
+    found = ok(api, "DescribeReplicationGroups", {"ReplicationGroupId": "e"})
+    assert found["ReplicationGroups"][0]["LogDeliveryConfigurations"] == [
+        {**json_form, "Status": "enabling"}
     ]
 
 
@@ -283,3 +295,17 @@ def test_a_utc_time_is_written_in_utc() -> None:
     assert parsed is not None
     when = datetime(2020, 10, 29, 20, 12, 20, 499000, tzinfo=UTC)
     assert "20:12:20.499 UTC" in engine_log_record("c", parsed, when, LogFormat.TEXT)
+
+
+def test_the_log_endpoints_are_settings_of_their_own() -> None:
+    environ = {
+        "CACHEFLEET_LOGS_CLOUDWATCH_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "CACHEFLEET_LOGS_FIREHOSE_ENDPOINT_URL": "http://127.0.0.1:4567",
+    }
+    logs = load_settings(environ=environ).logs
+    assert (logs.cloudwatch_endpoint_url, logs.firehose_endpoint_url) == (
+        "http://127.0.0.1:4566",
+        "http://127.0.0.1:4567",
+    )
+    with pytest.raises(FatalError, match=r"logs\.poll_interval_s"):
+        load_settings(environ={"CACHEFLEET_LOGS_POLL_INTERVAL_S": "0"})

@@ -1,6 +1,6 @@
-"""``cachefleet logs tail <log group>``: a local log group's records (slow logs delivered by
-``LogDeliveryConfigurations``), read from the daemon's ``/logs/…``; ``--follow`` keeps printing
-new ones."""
+"""``cachefleet logs tail <log group>``: a local log group's records (slow and engine logs
+delivered by ``LogDeliveryConfigurations``), read from the daemon's ``/logs/…``; ``--follow``
+keeps printing new ones."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ FOLLOW_INTERVAL_S = 1.0
 
 @click.group()
 def logs() -> None:
-    """Local log groups: the slow logs caches deliver."""
+    """Local log groups: the slow and engine logs caches deliver."""
 
 
 @logs.command(name="tail")
