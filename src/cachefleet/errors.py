@@ -27,6 +27,7 @@ class Kind(StrEnum):
     NODE_GROUP = "node-group"
     USER = "user"
     USER_GROUP = "user-group"
+    SECURITY_GROUP = "security-group"
 
 
 class CachefleetError(Exception):

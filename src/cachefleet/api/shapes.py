@@ -27,6 +27,7 @@ from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.parameter_groups import ParameterView, parameter_group_arn
+from cachefleet.service.security_groups import member_ids
 from cachefleet.service.subnet_groups import SubnetGroupView
 from cachefleet.service.users import UserGroupView, UserView, user_arn, user_group_arn
 
@@ -191,7 +192,9 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         },
         "CacheSubnetGroupName": spec.subnet_group,
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
-        "SecurityGroups": [],
+        "SecurityGroups": [
+            {"SecurityGroupId": group_id, "Status": "active"} for group_id in member_ids(spec)
+        ],
         "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
         **auth_token(spec),

@@ -22,7 +22,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
-    "SecurityGroupIds", "OutpostMode", "PreferredOutpostArn",
+    "OutpostMode", "PreferredOutpostArn",
     "PreferredOutpostArns",
 )  # fmt: skip
 

@@ -21,9 +21,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
-    "GlobalReplicationGroupId", "PrimaryClusterId",
-    "SecurityGroupIds", "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
-    "DataTieringEnabled", "ServerlessCacheSnapshotName",
+    "GlobalReplicationGroupId", "PrimaryClusterId", "AtRestEncryptionEnabled", "KmsKeyId",
+    "UserGroupIds", "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
 
