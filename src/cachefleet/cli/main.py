@@ -104,7 +104,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
 
 for _command in (
     serve, create, list_groups, describe, wait, delete, events, topics, notifications, logs,
-    engines, access_keys, ca, purge, security_groups,
+    engines, access_keys, security_groups, ca, purge,
 ):  # fmt: skip
     cli.add_command(_command)
 
