@@ -20,6 +20,7 @@ from cachefleet.model.ids import (
     subnet_group_arn,
 )
 from cachefleet.model.parameters import ParameterGroup
+from cachefleet.model.security_groups import VPC_ID
 from cachefleet.model.snapshots import ShardSnapshot, Snapshot
 from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
@@ -276,7 +277,7 @@ def snapshot(item: Snapshot, node_groups: bool, status: str | None = None) -> di
         "Port": item.port,
         "CacheParameterGroupName": item.parameter_group,
         "CacheSubnetGroupName": item.subnet_group,
-        "VpcId": "vpc-loopback",
+        "VpcId": VPC_ID,
         "AutoMinorVersionUpgrade": item.auto_minor_version_upgrade,
         "SnapshotRetentionLimit": item.retention_limit,
         "SnapshotWindow": item.snapshot_window or None,
@@ -379,7 +380,7 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
     return {
         "CacheSubnetGroupName": view.name,
         "CacheSubnetGroupDescription": view.description,
-        "VpcId": "vpc-loopback",
+        "VpcId": VPC_ID,
         "Subnets": [
             {
                 "SubnetIdentifier": subnet.subnet_id,

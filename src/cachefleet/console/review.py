@@ -63,7 +63,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
         ("Cluster settings", _settings(seen)),
         ("Connectivity", _connectivity(form, seen)),
         ("Security", [("Encryption at rest", NOT_YET), *_security(seen),
-                      ("Security groups", NOT_YET)]),
+                      ("Security groups", ", ".join(form.security_groups) or "default")]),
         ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
         ("Logs", [("Slow logs", _slow_logs(seen)), ("Engine logs", NOT_YET)]),

@@ -19,7 +19,8 @@ connection through an endpoint is judged on the node it reaches, from the client
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from cachefleet.endpoints.nft import (
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 FIREWALL_DIR = "firewall"  # the table is named from <state dir>/firewall (see `firewall_table`)
 RulesByAddress = Mapping[str, tuple[InboundRule, ...]]
+VERIFY_INTERVAL_S = 30.0  # how often unchanged rules are checked against the kernel's table
 
 
 def firewall_table(state_dir: Path) -> str:
@@ -122,26 +124,39 @@ class Firewall:
     place and replaces it only when the rules differ.
     """
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.table = firewall_table(state_dir)
         self.owner = str(state_dir.resolve())
+        self._clock = clock
+        self._applied = ""  # the digest this object last found or put in the kernel
+        self._checked_at = -VERIFY_INTERVAL_S
 
     def apply(self, rules: RulesByAddress, internal: Sequence[str]) -> bool:
         """Make the kernel table say what ``rules`` say. Idempotent.
+
+        Rules equal to those this object last applied cost no ``nft`` call, except once every
+        `VERIFY_INTERVAL_S`, when the kernel's table is read back (someone may have deleted it).
 
         :returns: whether the table was replaced (False: it already said this).
         :raises RouterError: with nft's message when the transaction is refused.
         """
         digest = lines_digest(_body(rules, internal))
+        now = self._clock()
+        if digest == self._applied and now - self._checked_at < VERIFY_INTERVAL_S:
+            return False
+        self._checked_at = now
         listing = table_listing(self.table)
         if listing is not None and table_comment(digest, self.owner) in listing:
+            self._applied = digest
             return False
         run_tool_checked(
             ["nft", "-f", "-"], stdin=render_firewall(rules, internal, self.table, self.owner)
         )
+        self._applied = digest
         log.info("security groups applied to %d addresses (table %s)", len(rules), self.table)
         return True
 
     def remove(self) -> None:
         """Delete this instance's table (no-op when absent)."""
         run_tool_checked(["nft", "-f", "-"], stdin=render_removal(self.table))
+        self._applied = ""

@@ -28,7 +28,7 @@ DEFAULT_SECURITY_GROUP = "default"
 DEFAULT_DESCRIPTION = "default VPC security group"
 ID_PREFIX = "sg-"
 #: The VPC every cachefleet cache is in (one per scope, as an account's default VPC).
-VPC_ID = "vpc-cachefleet"
+VPC_ID = "vpc-loopback"
 TCP = "tcp"
 ALL = "-1"  # EC2's spelling of "every protocol" (and so every port)
 PROTOCOLS = (TCP, ALL)

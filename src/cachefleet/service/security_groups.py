@@ -9,7 +9,7 @@ nodes' and endpoints' addresses then let in only what those groups' rules let in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from cachefleet.errors import (
@@ -24,6 +24,7 @@ from cachefleet.errors import (
 from cachefleet.model.ids import Scope
 from cachefleet.model.security_groups import (
     DEFAULT_SECURITY_GROUP,
+    VPC_ID,
     InboundRule,
     SecurityGroup,
     default_group,
@@ -31,6 +32,9 @@ from cachefleet.model.security_groups import (
 )
 from cachefleet.model.spec import GroupSpec
 from cachefleet.service.context import ServiceContext
+
+RuleChange = Callable[[ServiceContext, Scope, str, Iterable[InboundRule]], SecurityGroup]
+"""`authorize_ingress` or `revoke_ingress`."""
 
 MAX_NAME = 255
 MAX_GROUPS = 2500  # security groups per VPC, EC2's quota
@@ -82,7 +86,7 @@ def create_group(ctx: ServiceContext, scope: Scope, name: str, description: str)
         groups = list_groups(ctx, scope)
         if any(group.name == name for group in groups):
             raise AlreadyExists(
-                f"The security group '{name}' already exists for VPC 'vpc-cachefleet'",
+                f"The security group '{name}' already exists for VPC '{VPC_ID}'",
                 Kind.SECURITY_GROUP,
                 parameter="GroupName",
                 problem="exists",
@@ -90,7 +94,7 @@ def create_group(ctx: ServiceContext, scope: Scope, name: str, description: str)
             )
         if len(groups) >= MAX_GROUPS:
             raise QuotaExceeded(
-                "The maximum number of security groups for VPC 'vpc-cachefleet' has been reached.",
+                f"The maximum number of security groups for VPC '{VPC_ID}' has been reached.",
                 "security-groups-per-vpc",
                 Kind.SECURITY_GROUP,
                 parameter="GroupName",

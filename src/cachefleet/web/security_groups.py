@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from cachefleet.model.security_groups import InboundRule, SecurityGroup, inbound_rule
+from cachefleet.model.security_groups import VPC_ID, InboundRule, SecurityGroup, inbound_rule
 from cachefleet.service import security_groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.web.callers import Callers
@@ -23,7 +23,7 @@ def group_json(group: SecurityGroup, blocker: str | None) -> dict[str, Any]:
         "GroupId": group.group_id,
         "GroupName": group.name,
         "Description": group.description,
-        "VpcId": "vpc-cachefleet",
+        "VpcId": VPC_ID,
         "IpPermissions": [rule_json(rule) for rule in group.rules],
         "Enforced": blocker is None,
         "NotEnforcedReason": blocker,
