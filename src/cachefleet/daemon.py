@@ -21,13 +21,19 @@ from cachefleet.backup.files import SnapshotFiles, snapshots_root
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
+from cachefleet.enforcement import (
+    control_plane_source,
+    enforce_security_groups,
+    enforcement_blocker,
+    remove_firewall,
+)
 from cachefleet.engine.binaries import (
     BinaryKind,
     EngineBinary,
     find_engines,
     registered_binaries,
 )
-from cachefleet.engine.client import Credentials, NodeAccess, TlsMaterial
+from cachefleet.engine.client import Credentials, NodeAccess, TlsMaterial, bind_source
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.engine.tls import CertificateAuthority
 from cachefleet.errors import UNEXPECTED_MARKER, EngineError
@@ -132,6 +138,7 @@ class Daemon:
         state_dir.mkdir(parents=True, exist_ok=True)
         prefer = None if settings.network.router == "auto" else settings.network.router
         router = choose_router(state_dir, prefer)
+        bind_source(control_plane_source(settings.network))
         switch_script = write_switch_script(state_dir)
         sentinels = sentinel_set(settings, switch_script)
         ca = await asyncio.to_thread(CertificateAuthority, tls_dir(settings.data_dir))
@@ -161,8 +168,9 @@ class Daemon:
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
         context = ServiceContext(
-            store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer
-        )
+            store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer,
+            security_groups_blocker=enforcement_blocker(router.name),
+        )  # fmt: skip
         transport = HttpTransport(settings.notifications)
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
         destinations = Destinations(settings.logs, settings.data_dir, store)
@@ -214,6 +222,7 @@ async def serve(settings: Settings) -> None:
     delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
     logs_task = asyncio.create_task(daemon.shipper.run(), name="logs")
     renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
+    firewall_task = _start_enforcing(daemon)
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -230,10 +239,23 @@ async def serve(settings: Settings) -> None:
         delivery_task.cancel()
         logs_task.cancel()
         renewal_task.cancel()
-        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task)
+        firewall_task.cancel()
+        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task, firewall_task)
         await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
+
+
+def _start_enforcing(daemon: Daemon) -> asyncio.Task[None]:
+    """Keep the kernel's security-group table true to the store, where it can be enforced."""
+    blocker = daemon.context.security_groups_blocker
+    if blocker is not None:
+        log.warning("security groups are not enforced: %s", blocker)
+        return asyncio.create_task(asyncio.sleep(0), name="security-groups")
+    state_dir = endpoints_dir(daemon.settings.data_dir)
+    return asyncio.create_task(
+        enforce_security_groups(daemon.context, state_dir), name="security-groups"
+    )
 
 
 async def _schedule_maintenance(daemon: Daemon) -> None:
@@ -350,6 +372,7 @@ def purge(data_dir: Path) -> int:
         if state_dir.exists():
             for name in ROUTER_NAMES:
                 open_router(state_dir, name).remove_all()
+            remove_firewall(state_dir)
             shutil.rmtree(state_dir)
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)

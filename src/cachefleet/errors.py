@@ -27,6 +27,7 @@ class Kind(StrEnum):
     NODE_GROUP = "node-group"
     USER = "user"
     USER_GROUP = "user-group"
+    SECURITY_GROUP = "security-group"
 
 
 class CachefleetError(Exception):
@@ -520,4 +521,17 @@ def transit_mode_engine_too_old(version: str) -> InvalidParameterCombination:
         parameter="TransitEncryptionMode",
         problem="engine-too-old",
         facts={"version": version},
+    )
+
+
+# --- cache security groups (EC2-Classic) --------------------------------------------------------
+
+
+def cache_security_groups_not_permitted(parameter: str = "") -> InvalidParameter:
+    """What ElastiCache answers an account without EC2-Classic: every cache runs in a subnet
+    group ("VPC"), so cache security groups cannot be used at all."""
+    return InvalidParameter(
+        "Use of cache security groups is not permitted in this API version for your account.",
+        parameter=parameter or "CacheSecurityGroupName",
+        problem="not-permitted",
     )

@@ -14,7 +14,7 @@ import pytest
 
 from cachefleet.api.actions import ACTIONS
 
-from api_support import ApiClient, call, ok, send
+from api_support import ApiClient, call, ok, refused, send
 
 ARN = "arn:aws:elasticache:us-east-1:000000000000:replicationgroup:orders"
 
@@ -178,6 +178,22 @@ def test_users_and_user_groups_on_the_wire(api: ApiClient) -> None:
     assert ok(api, "DescribeUserGroups", {})["UserGroups"][0]["UserIds"] == ["default", "app"]
     ok(api, "DeleteUserGroup", {"UserGroupId": "g"})
     ok(api, "DeleteUser", {"UserId": "app"})
+
+
+def test_cache_security_group_actions_answer_as_for_an_account_in_a_vpc(api: ApiClient) -> None:
+    named = {"CacheSecurityGroupName": "web"}
+    ingress = {**named, "EC2SecurityGroupName": "app", "EC2SecurityGroupOwnerId": "123456789012"}
+    calls = [
+        ("CreateCacheSecurityGroup", {**named, "Description": "d"}),
+        ("DescribeCacheSecurityGroups", {}),
+        ("DeleteCacheSecurityGroup", named),
+        ("AuthorizeCacheSecurityGroupIngress", ingress),
+        ("RevokeCacheSecurityGroupIngress", ingress),
+    ]
+    for action, params in calls:
+        status, code, message = refused(api, action, params)
+        assert (status, code) == (400, "InvalidParameterValue"), action
+        assert "cache security groups is not permitted" in message
 
 
 def test_every_implemented_action_is_exercised_here() -> None:

@@ -59,6 +59,8 @@ _NOT_FOUND: dict[Kind | None, AwsError] = {
     Kind.USER_GROUP: AwsError("UserGroupNotFoundFault", "UserGroupNotFound", 404),
     # A subnet that does not exist is a bad SubnetIds value ("Some input subnets … are invalid").
     Kind.SUBNET: INVALID_PARAMETER_VALUE,
+    # Security groups are EC2's, not ElastiCache's: the API only meets them as SecurityGroupIds.
+    Kind.SECURITY_GROUP: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
 }
 
@@ -82,6 +84,7 @@ _ALREADY_EXISTS: dict[Kind | None, AwsError] = {
     Kind.SUBNET: INVALID_PARAMETER_VALUE,
     Kind.USER: AwsError("UserAlreadyExistsFault", "UserAlreadyExists", 400),
     Kind.USER_GROUP: AwsError("UserGroupAlreadyExistsFault", "UserGroupAlreadyExists", 400),
+    Kind.SECURITY_GROUP: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
 }
 
@@ -105,6 +108,7 @@ _INVALID_STATE: dict[Kind | None, AwsError] = {
     Kind.USER_GROUP: AwsError("InvalidUserGroupStateFault", "InvalidUserGroupState", 400),
     # A subnet's only state is holding nodes of a cache in its group.
     Kind.SUBNET: AwsError("SubnetInUse", "SubnetInUse", 400),
+    Kind.SECURITY_GROUP: INVALID_PARAMETER_VALUE,
     None: INVALID_PARAMETER_VALUE,
 }
 

@@ -21,6 +21,7 @@ from cachefleet.model.ids import (
 )
 from cachefleet.model.logs import FIREHOSE
 from cachefleet.model.parameters import ParameterGroup
+from cachefleet.model.security_groups import VPC_ID
 from cachefleet.model.snapshots import ShardSnapshot, Snapshot
 from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
@@ -28,6 +29,7 @@ from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
 from cachefleet.service.catalog import EngineVersionView
 from cachefleet.service.clusters import ClusterView
 from cachefleet.service.parameter_groups import ParameterView, parameter_group_arn
+from cachefleet.service.security_groups import member_ids
 from cachefleet.service.subnet_groups import SubnetGroupView
 from cachefleet.service.users import UserGroupView, UserView, user_arn, user_group_arn
 
@@ -192,7 +194,9 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         },
         "CacheSubnetGroupName": spec.subnet_group,
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
-        "SecurityGroups": [],
+        "SecurityGroups": [
+            {"SecurityGroupId": group_id, "Status": "active"} for group_id in member_ids(spec)
+        ],
         "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
         **auth_token(spec),
@@ -278,7 +282,7 @@ def snapshot(item: Snapshot, node_groups: bool, status: str | None = None) -> di
         "Port": item.port,
         "CacheParameterGroupName": item.parameter_group,
         "CacheSubnetGroupName": item.subnet_group,
-        "VpcId": "vpc-loopback",
+        "VpcId": VPC_ID,
         "AutoMinorVersionUpgrade": item.auto_minor_version_upgrade,
         "SnapshotRetentionLimit": item.retention_limit,
         "SnapshotWindow": item.snapshot_window or None,
@@ -381,7 +385,7 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
     return {
         "CacheSubnetGroupName": view.name,
         "CacheSubnetGroupDescription": view.description,
-        "VpcId": "vpc-loopback",
+        "VpcId": VPC_ID,
         "Subnets": [
             {
                 "SubnetIdentifier": subnet.subnet_id,

@@ -22,6 +22,7 @@ from cachefleet.cli.commands.events import events
 from cachefleet.cli.commands.logs import logs
 from cachefleet.cli.commands.notifications import notifications, topics
 from cachefleet.cli.commands.purge import purge
+from cachefleet.cli.commands.security_groups import security_groups
 from cachefleet.cli.commands.serve import serve
 from cachefleet.cli.commands.show import describe, list_groups
 from cachefleet.cli.commands.wait import wait
@@ -103,7 +104,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
 
 for _command in (
     serve, create, list_groups, describe, wait, delete, events, topics, notifications, logs,
-    engines, access_keys, ca, purge,
+    engines, access_keys, security_groups, ca, purge,
 ):  # fmt: skip
     cli.add_command(_command)
 

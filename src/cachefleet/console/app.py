@@ -25,6 +25,8 @@ from cachefleet.console.parameter_groups import PATH as PARAMETER_GROUPS
 from cachefleet.console.parameter_groups import ParameterGroupPages
 from cachefleet.console.render import STATIC_DIR, Renderer, build_templates
 from cachefleet.console.sections import Sections
+from cachefleet.console.security_groups import PATH as SECURITY_GROUPS
+from cachefleet.console.security_groups import SecurityGroupPages
 from cachefleet.console.subnet_groups import PATH as SUBNET_GROUPS
 from cachefleet.console.subnet_groups import SubnetGroupPages
 from cachefleet.console.users import USER_GROUPS, USERS, UserPages
@@ -53,6 +55,7 @@ def create_console_app(
     sections = Sections(ctx, renderer)
     parameters = ParameterGroupPages(ctx, renderer)
     subnets = SubnetGroupPages(ctx, renderer)
+    firewall = SecurityGroupPages(ctx, renderer)
     user_pages = UserPages(ctx, renderer)
     notices = NotificationPages(ctx, renderer)
     backups = BackupPages(ctx, renderer)
@@ -62,6 +65,7 @@ def create_console_app(
         "caches": caches.page,
         "parameter-groups": parameters.list,
         "subnet-groups": subnets.list,
+        "security-groups": firewall.list,
         "users": user_pages.users,
         "user-groups": user_pages.user_groups,
         "backups": backups.list,
@@ -87,6 +91,7 @@ def create_console_app(
         *_cache_routes("/clusters", standalone, ModifyPages(ctx, renderer, True), guard),
         *_parameter_group_routes(parameters, guard),
         *_subnet_group_routes(subnets, guard),
+        *_security_group_routes(firewall, guard),
         *_user_routes(user_pages, guard),
         Route(NOTIFICATIONS, guard(notices.act), methods=["POST"]),
         *_backup_routes(backups, guard),
@@ -139,6 +144,17 @@ def _subnet_group_routes(pages: SubnetGroupPages, guard: Guard) -> list[Route]:
     return [
         Route(SUBNET_GROUPS, guard(pages.create), methods=["POST"]),
         Route(one, guard(pages.modify), methods=["POST"]),
+        Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
+    ]
+
+
+def _security_group_routes(pages: SecurityGroupPages, guard: Guard) -> list[Route]:
+    """The create form's target, and a group's rules and delete."""
+    one = SECURITY_GROUPS + "/{group_id}"
+    return [
+        Route(SECURITY_GROUPS, guard(pages.create), methods=["POST"]),
+        Route(f"{one}/rules", guard(pages.authorize), methods=["POST"]),
+        Route(f"{one}/rules/delete", guard(pages.revoke), methods=["POST"]),
         Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
     ]
 

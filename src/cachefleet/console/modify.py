@@ -37,14 +37,17 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import modify, notifications, parameter_groups, replicas
+from cachefleet.service import (
+    modify,
+    notifications,
+    parameter_groups,
+    replicas,
+    security_groups,
+)
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 from cachefleet.service.node_types import allowed_node_types
 from cachefleet.service.replicas import ReplicaChange
-
-# The settings of ElastiCache's Modify page whose backend has not landed.
-NOT_YET = ("Security groups",)
 
 
 class _Rehearsed(Exception):
@@ -159,7 +162,7 @@ class ModifyPages(PagesOfACache):
             "node_types": allowed_node_types(spec.node_type),
             "replicas": replica_count(record),
             "days": DAYS,
-            "not_yet": NOT_YET,
+            "security_groups": security_groups.list_groups(self._ctx, scope),
             "topics": notifications.topics_of(self._ctx, scope),
         }
 

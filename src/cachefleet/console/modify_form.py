@@ -8,10 +8,11 @@ those); the rules of each setting are the service's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cachefleet.console.mapping import FORM, FormErrors, maintenance_window
+from cachefleet.console.wizard_form import ticked_security_groups
 from cachefleet.model.engines import engine_title
 from cachefleet.model.ids import ResourceKind
 from cachefleet.model.logs import CLOUDWATCH, ENGINE_LOG, SLOW_LOG
@@ -22,6 +23,7 @@ from cachefleet.service.layout import MAX_REPLICAS
 from cachefleet.service.logs import LogDeliveryRequest
 from cachefleet.service.modify import ModifySettings
 from cachefleet.service.replicas import ReplicaChange
+from cachefleet.service.security_groups import member_ids
 
 KEEP = "keep"
 SPECIFY = "specify"
@@ -58,6 +60,7 @@ class ModifyForm:
     backup_retention: str = ""  # days; "" for no change
     node_type: str = ""  # '' for no change
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
+    security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -72,6 +75,7 @@ class ModifyForm:
             "engine_log_group": self.engine_log_group,
             "backup_retention": self.backup_retention,
             "node_type": self.node_type, "replicas": self.replicas,
+            "security_groups": ",".join(self.security_groups),
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -102,6 +106,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
         **_log_fields(spec, SLOW_LOG), **_log_fields(spec, ENGINE_LOG),
         backup_retention=str(spec.snapshot_retention),
+        security_groups=member_ids(spec),
     )  # fmt: skip
 
 
@@ -130,6 +135,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         backup_retention=fields.get("backup_retention", "").strip(),
         node_type=fields.get("node_type", ""),
         replicas=fields.get("replicas", "").strip() if group else "",
+        security_groups=_posted_security_groups(fields),
     )
 
 
@@ -277,6 +283,7 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         settings["notification_topic_status"] = status
         lines.append(Change("Notification topic status", _status(spec), status))
     _log_changes(form, spec, settings, lines)
+    _security_group_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
@@ -296,6 +303,23 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
+
+
+def _posted_security_groups(fields: Mapping[str, str]) -> tuple[str, ...]:
+    """The groups ticked on the page (``sg:<id>`` boxes), or carried by the review."""
+    ticked = ticked_security_groups(fields)
+    carried = tuple(i for i in fields.get("security_groups", "").split(",") if i)
+    return ticked or carried
+
+
+def _security_group_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    now = member_ids(spec)
+    asked = member_ids(replace(spec, security_group_ids=form.security_groups))
+    if asked != now:
+        settings["security_group_ids"] = form.security_groups
+        lines.append(Change("Security groups", ", ".join(now), ", ".join(asked)))
 
 
 def _days(text: str) -> int:

@@ -35,6 +35,7 @@ NAV: tuple[NavEntry, ...] = (
         "Custom engine parameters for caches.",
     ),
     NavEntry("subnet-groups", "Subnet groups", "/subnet-groups"),
+    NavEntry("security-groups", "Security groups", "/security-groups"),
     NavEntry(
         "user-management", "User management", "/users", "",
         (

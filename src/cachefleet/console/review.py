@@ -64,7 +64,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
         ("Cluster settings", _settings(seen)),
         ("Connectivity", _connectivity(form, seen)),
         ("Security", [("Encryption at rest", NOT_YET), *_security(seen),
-                      ("Security groups", NOT_YET)]),
+                      ("Security groups", ", ".join(form.security_groups) or "default")]),
         ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
         ("Logs", [("Slow logs", _log(seen, SLOW_LOG)), ("Engine logs", _log(seen, ENGINE_LOG))]),

@@ -37,9 +37,10 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
+from cachefleet.model.security_groups import SecurityGroup
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups, notifications, subnet_groups
+from cachefleet.service import catalog, groups, notifications, security_groups, subnet_groups
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
@@ -66,6 +67,7 @@ class WizardOptions:
     node_families: tuple[NodeFamily, ...]
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
+    security_groups: tuple[SecurityGroup, ...] = ()
     topics: tuple[str, ...] = ()
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
@@ -98,6 +100,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         node_families=node_families(),
         azs=ctx.azs(scope),
         subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
+        security_groups=tuple(security_groups.list_groups(ctx, scope)),
         topics=tuple(notifications.topics_of(ctx, scope)),
     )
 

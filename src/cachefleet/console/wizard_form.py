@@ -18,7 +18,6 @@ DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # Inputs of capabilities whose backend has not landed: shown disabled, refused if posted.
 UNAVAILABLE_FIELDS: dict[str, str] = {
     "at_rest_encryption": "Encryption at rest",
-    "security_groups": "Security groups",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
 }
 
@@ -78,6 +77,7 @@ class WizardForm:
     # never in the clear.
     auth_token: str = field(default="", repr=False)
     auth_token_sealed: str = ""
+    security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
 
     @property
     def cluster_mode_enabled(self) -> bool:
@@ -129,8 +129,14 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         transit_encryption=_checked(data, "transit_encryption"),
         auth_token=data.get("auth_token", "").strip(),
         auth_token_sealed=text["auth_token_sealed"],
+        security_groups=ticked_security_groups(data),
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
+
+
+def ticked_security_groups(data: Mapping[str, str]) -> tuple[str, ...]:
+    """The security groups whose box (``sg:<group id>``) is ticked, in the form's order."""
+    return tuple(key.removeprefix("sg:") for key in data if key.startswith("sg:"))
 
 
 _CHOICE_FIELDS = (

@@ -85,7 +85,7 @@ def render_ruleset(table: RouteTable, name: str, fence: bool = True, owner: str 
     """
     body = _body(table) if fence else _route_part(table)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
-    lines.append(f"\t{_comment(_digest(body), owner)}")
+    lines.append(f"\t{table_comment(lines_digest(body), owner)}")
     lines += body
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -93,11 +93,12 @@ def render_ruleset(table: RouteTable, name: str, fence: bool = True, owner: str 
 
 def ruleset_digest(table: RouteTable) -> str:
     """A short digest of the rules `render_ruleset` gives for ``table``."""
-    return _digest(_body(table))
+    return lines_digest(_body(table))
 
 
-def _comment(digest: str, owner: str) -> str:
-    """The table's ``comment "..."`` statement, as ``nft list`` shows it too."""
+def table_comment(digest: str, owner: str) -> str:
+    """A table's ``comment "..."`` statement, as ``nft list`` shows it too (every cachefleet
+    table carries one, so that `listed_owner` can name the instance it belongs to)."""
     text = f"{COMMENT_PREFIX}{digest}"
     stamped = f"{text} {owner}"
     fits = len(stamped.encode()) <= _COMMENT_MAX and owner.isprintable() and '"' not in owner
@@ -128,7 +129,8 @@ def _body(table: RouteTable) -> list[str]:
     return _route_part(table) + _fence_part(table)
 
 
-def _digest(lines: list[str]) -> str:
+def lines_digest(lines: list[str]) -> str:
+    """A short digest of a table's rule lines, for its comment."""
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
@@ -298,7 +300,7 @@ class NftRouter:
         :raises RouterError: with nft's message when the transaction is refused.
         """
         listing = self.listing()
-        if listing is not None and _comment(ruleset_digest(table), self.owner) in listing:
+        if listing is not None and table_comment(ruleset_digest(table), self.owner) in listing:
             return
         text = render_ruleset(table, self.table, owner=self.owner)
         run_tool_checked(["nft", "-f", "-"], stdin=text)

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+import redis
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -84,6 +87,54 @@ class NodeAccess:
         return f"{self.address}:{self.port}"
 
 
+_source = ""  # the address connections leave from ("": the kernel's choice, 127.0.0.1)
+
+
+def bind_source(address: str) -> None:
+    """Open every later connection to a node or Sentinel from ``address`` (set once by the
+    daemon, so that security groups can tell the control plane from clients)."""
+    global _source
+    _source = address
+
+
+def source_address() -> str:
+    """The address connections leave from ("" when the kernel chooses)."""
+    return _source
+
+
+class _FromSource(Connection):
+    """A connection opened from `source_address` (redis-py has no option for it: its
+    ``_connection_arguments`` are what it passes to ``asyncio.open_connection``)."""
+
+    def _connection_arguments(self) -> Mapping[str, object]:
+        return {**super()._connection_arguments(), "local_addr": (_source, 0)}
+
+
+class _FromSourceTls(SSLConnection):
+    """A TLS connection opened from `source_address`."""
+
+    def _connection_arguments(self) -> Mapping[str, object]:
+        return {**super()._connection_arguments(), "local_addr": (_source, 0)}
+
+
+class _SyncFromSource(redis.Connection):
+    """A blocking connection (the seeding of a restore) opened from `source_address`."""
+
+    def _connect(self) -> socket.socket:
+        address = (self.host, self.port)
+        sock = socket.create_connection(address, self.socket_connect_timeout, (_source, 0))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(self.socket_timeout)
+        return sock
+
+
+def from_source(client: redis.Redis) -> redis.Redis:
+    """A blocking plain-TCP client whose connections leave from `source_address`, if set."""
+    if _source:
+        client.connection_pool.connection_class = _SyncFromSource
+    return client
+
+
 def client_for(
     node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S, single: bool = True, name: str = ""
 ) -> Redis:
@@ -92,7 +143,7 @@ def client_for(
     its connections. The caller must close it (``close_quietly``); prefer ``session()``."""
     tls = node.tls
     credentials = node.credentials
-    return Redis(
+    client = Redis(
         host=node.address,
         port=node.port,
         socket_timeout=timeout,
@@ -110,6 +161,9 @@ def client_for(
         password=credentials.password if credentials else None,
         client_name=name or None,
     )
+    if _source:
+        client.connection_pool.connection_class = _FromSourceTls if tls else _FromSource
+    return client
 
 
 @asynccontextmanager

@@ -28,7 +28,7 @@ import redis
 from redis.crc import key_slot
 
 from cachefleet.engine.binaries import EngineBinary
-from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.client import NodeAccess, from_source
 from cachefleet.engine.process import is_alive, log_tail, spawn
 from cachefleet.errors import NodeCommandFailed, PermanentError
 
@@ -197,7 +197,7 @@ def _keyspace(client: redis.Redis) -> dict[int, int]:
 
 def _client(node: NodeAccess, timeout: float = 30.0) -> redis.Redis:
     credentials = node.credentials
-    return redis.Redis(
+    client = redis.Redis(
         host=node.address,
         port=node.port,
         socket_timeout=timeout,
@@ -205,6 +205,7 @@ def _client(node: NodeAccess, timeout: float = 30.0) -> redis.Redis:
         username=credentials.username if credentials else None,
         password=credentials.password if credentials else None,
     )
+    return from_source(client)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from io import RawIOBase
 from pathlib import Path
 
-from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.client import NodeAccess, source_address
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
 #: How long a read may wait: the node sends keep-alive newlines while its child starts.
@@ -102,7 +102,10 @@ def stream_rdb(node: NodeAccess, destination: Path, timeout: float = READ_TIMEOU
 
 
 def _connect(node: NodeAccess, timeout: float) -> socket.socket:
-    conn = socket.create_connection((node.address, node.port), timeout=timeout)
+    source = (source_address(), 0) if source_address() else None
+    conn = socket.create_connection(
+        (node.address, node.port), timeout=timeout, source_address=source
+    )
     if node.tls is None:
         return conn
     context = ssl.create_default_context(cafile=node.tls.ca_file)

@@ -102,6 +102,8 @@ class GroupSpec:
     # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
     auth_token_modified: datetime | None = None
     auth_token_enabled: bool = False
+    # SecurityGroupIds (empty: the scope's default security group)
+    security_group_ids: tuple[str, ...] = ()
 
     @property
     def tls(self) -> bool:

@@ -33,6 +33,8 @@ class ServiceContext:
     clock: Callable[[], datetime] = utc_now
     metrics: MetricsHistory = field(default_factory=MetricsHistory)
     sealer: Sealer = field(default_factory=Sealer.ephemeral)  # AUTH tokens at rest
+    # Why security groups are not enforced in the kernel here (None: they are; `enforcement`).
+    security_groups_blocker: str | None = "no firewall in this process"
 
     def azs(self, scope: Scope) -> tuple[str, ...]:
         """The Availability Zones of the scope's region."""

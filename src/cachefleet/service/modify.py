@@ -46,6 +46,7 @@ from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation, check_modifiable, operation_running
 from cachefleet.service.parameter_groups import check_for_cache
 from cachefleet.service.security import token_change, transit_change
+from cachefleet.service.security_groups import check_cache_groups
 from cachefleet.service.snapshot_lookup import check_retention
 
 
@@ -73,6 +74,7 @@ class ModifySettings:
     auth_token_update_strategy: str | None = None
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
+    security_group_ids: tuple[str, ...] | None = None
 
 
 def modify_group(
@@ -226,6 +228,9 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
         spec = replace(spec, snapshot_retention=retention)
     if change.auto_minor_version_upgrade is not None:
         spec = replace(spec, auto_minor_version_upgrade=change.auto_minor_version_upgrade)
+    if change.security_group_ids is not None:
+        chosen = check_cache_groups(ctx, spec.scope, change.security_group_ids)
+        spec = replace(spec, security_group_ids=chosen)
     return spec
 
 

@@ -39,6 +39,7 @@ class CreateGroupRequest:
     cluster_mode: str | None = None
     parameter_group: str | None = None
     subnet_group: str | None = None
+    security_group_ids: tuple[str, ...] | None = None
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
@@ -68,6 +69,7 @@ class CreateClusterRequest:
     az: str | None = None
     parameter_group: str | None = None
     subnet_group: str | None = None
+    security_group_ids: tuple[str, ...] | None = None
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None

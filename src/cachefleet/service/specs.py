@@ -25,6 +25,7 @@ from cachefleet.service.logs import LogDeliveryRequest, check_log_deliveries
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.parameter_groups import check_parameter_group
 from cachefleet.service.security import check_auth_token, check_transit
+from cachefleet.service.security_groups import check_cache_groups
 from cachefleet.service.subnet_groups import check_subnet_group
 
 
@@ -39,6 +40,8 @@ class CreateSettings(Protocol):
     def parameter_group(self) -> str | None: ...
     @property
     def subnet_group(self) -> str | None: ...
+    @property
+    def security_group_ids(self) -> tuple[str, ...] | None: ...
     @property
     def maintenance_window(self) -> str | None: ...
     @property
@@ -106,6 +109,7 @@ def build_spec(
             ctx, scope, settings.parameter_group, version, layout.cluster_mode, engine
         ),
         subnet_group=check_subnet_group(ctx, scope, settings.subnet_group),
+        security_group_ids=check_cache_groups(ctx, scope, settings.security_group_ids),
         maintenance_window=maintenance,
         snapshot_window=checks.default_snapshot_window(scope.region, maintenance, rng),
         created_at=now,

@@ -22,6 +22,7 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.notifications import notification_for
 from cachefleet.model.operations import KINDS, Operation, OperationKind, OperationStatus
 from cachefleet.model.parameters import ParameterGroup
+from cachefleet.model.security_groups import SecurityGroup
 from cachefleet.model.spec import Event, GroupSpec, Tag
 from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.subnets import SubnetGroup
@@ -360,6 +361,26 @@ class Store:
     def delete_subnet_group(self, scope: Scope, name: str) -> None:
         """Forget a user subnet group."""
         self._delete("subnet_groups", "name", scope, name)
+
+    # --- security groups ---------------------------------------------------------------------
+
+    def put_security_group(self, group: SecurityGroup) -> None:
+        """Add a security group or replace it."""
+        self._put("security_groups", "group_id", group.scope, group.group_id, codec.dumps(group))
+
+    def get_security_group(self, scope: Scope, group_id: str) -> SecurityGroup | None:
+        """One stored security group by id, or None."""
+        body = self._get("security_groups", "group_id", scope, group_id)
+        return codec.loads(SecurityGroup, body) if body else None
+
+    def list_security_groups(self, scope: Scope) -> list[SecurityGroup]:
+        """The stored security groups of a scope, by id."""
+        bodies = self._list("security_groups", "group_id", scope)
+        return [codec.loads(SecurityGroup, body) for body in bodies]
+
+    def delete_security_group(self, scope: Scope, group_id: str) -> None:
+        """Forget a security group."""
+        self._delete("security_groups", "group_id", scope, group_id)
 
     # --- users and user groups -------------------------------------------------------------
 

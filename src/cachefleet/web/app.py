@@ -19,6 +19,7 @@ from cachefleet.web.health import HealthSources, health_route
 from cachefleet.web.logs import logs_route
 from cachefleet.web.metrics import metrics_route
 from cachefleet.web.notifications import notification_routes
+from cachefleet.web.security_groups import security_group_routes
 
 
 def build_app(
@@ -43,6 +44,7 @@ def build_app(
             *extra,
             metrics_route(context.store, context.metrics),
             *notification_routes(context, callers),
+            *security_group_routes(context, callers),
             logs_route(context, callers),
             Mount("/console", app=create_console_app(context, keys=keys), name="console"),
             api_route(build_handlers(context), verifier=verifier),

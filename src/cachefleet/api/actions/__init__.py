@@ -13,6 +13,7 @@ from typing import Any
 
 from cachefleet.api.actions import (
     cache_clusters,
+    cache_security_groups,
     catalog,
     failover,
     identity,
@@ -76,6 +77,13 @@ ACTIONS: dict[str, _Action] = {
     "DescribeSnapshots": snapshots.describe_snapshots,
     "DeleteSnapshot": snapshots.delete_snapshot,
     "CopySnapshot": snapshots.copy_snapshot,
+    "CreateCacheSecurityGroup": cache_security_groups.create_cache_security_group,
+    "DescribeCacheSecurityGroups": cache_security_groups.describe_cache_security_groups,
+    "DeleteCacheSecurityGroup": cache_security_groups.delete_cache_security_group,
+    "AuthorizeCacheSecurityGroupIngress": (
+        cache_security_groups.authorize_cache_security_group_ingress
+    ),
+    "RevokeCacheSecurityGroupIngress": cache_security_groups.revoke_cache_security_group_ingress,
 }
 
 

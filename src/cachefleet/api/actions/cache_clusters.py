@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
+from cachefleet.api.actions.cache_security_groups import refuse_cache_security_groups
 from cachefleet.api.actions.common import (
     backup_settings,
     node_settings,
@@ -21,7 +22,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateClusterRequest
 
 _NOT_YET_ON_CREATE = (
-    "CacheSecurityGroupNames", "SecurityGroupIds", "OutpostMode", "PreferredOutpostArn",
+    "OutpostMode", "PreferredOutpostArn",
     "PreferredOutpostArns",
 )  # fmt: skip
 
@@ -33,6 +34,7 @@ async def create_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     ReplicationGroupNotFoundFault, InvalidReplicationGroupState, NodeQuotaForCustomerExceeded.
     """
     params = request.params
+    refuse_cache_security_groups(params)
     refuse_unavailable(params, _NOT_YET_ON_CREATE)
     if params.get("AZMode") == "cross-az":
         refuse_unavailable(params, ("AZMode",))

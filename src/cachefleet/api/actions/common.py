@@ -54,6 +54,7 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "port": params.get("Port"),
         "parameter_group": params.get("CacheParameterGroupName"),
         "subnet_group": params.get("CacheSubnetGroupName"),
+        "security_group_ids": ids_given(params.get("SecurityGroupIds")),
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
         "network_type": params.get("NetworkType"),
@@ -64,6 +65,11 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "notification_topic_arn": params.get("NotificationTopicArn"),
         "log_deliveries": log_delivery_requests(params),
     }
+
+
+def ids_given(value: Any) -> tuple[str, ...] | None:
+    """A list parameter of ids as given (None when left out, so "unchanged" on a modify)."""
+    return None if value is None else tuple(value)
 
 
 def log_delivery_requests(params: Mapping[str, Any]) -> tuple[LogDeliveryRequest, ...] | None:

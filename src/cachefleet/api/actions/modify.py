@@ -6,16 +6,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
-from cachefleet.api.actions.common import log_delivery_requests, refuse_unavailable, scope_of
+from cachefleet.api.actions.cache_security_groups import refuse_cache_security_groups
+from cachefleet.api.actions.common import (
+    ids_given,
+    log_delivery_requests,
+    refuse_unavailable,
+    scope_of,
+)
 from cachefleet.api.app import ApiRequest
 from cachefleet.errors import InvalidParameterCombination
 from cachefleet.service import modify
 from cachefleet.service.context import ServiceContext
 
-#: Parameters of capabilities that have not landed: refused unless given with their off value.
-_NOT_YET = (
-    "CacheSecurityGroupNames", "SecurityGroupIds",
-)  # fmt: skip
 #: Carried out on replication groups only.
 _GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
 _NOT_YET_ON_GROUPS = (
@@ -30,7 +32,8 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     InvalidReplicationGroupState, InvalidParameterValue, InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, (*_NOT_YET, *_NOT_YET_ON_GROUPS))
+    refuse_cache_security_groups(params)
+    refuse_unavailable(params, _NOT_YET_ON_GROUPS)
     _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     change = modify.ModifySettings(
         description=params.get("ReplicationGroupDescription"),
@@ -52,7 +55,8 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     InvalidParameterValue, InvalidParameterCombination.
     """
     params = request.params
-    refuse_unavailable(params, (*_NOT_YET, *_GROUPS_ONLY))
+    refuse_cache_security_groups(params)
+    refuse_unavailable(params, _GROUPS_ONLY)
     _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
         raise InvalidParameterCombination(
@@ -78,6 +82,7 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "notification_topic_arn": params.get("NotificationTopicArn"),
         "notification_topic_status": params.get("NotificationTopicStatus"),
         "log_deliveries": log_delivery_requests(params),
+        "security_group_ids": ids_given(params.get("SecurityGroupIds")),
     }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cachefleet.api import shapes
+from cachefleet.api.actions.cache_security_groups import refuse_cache_security_groups
 from cachefleet.api.actions.common import (
     backup_settings,
     node_settings,
@@ -20,9 +21,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
-    "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
-    "DataTieringEnabled", "ServerlessCacheSnapshotName",
+    "GlobalReplicationGroupId", "PrimaryClusterId", "AtRestEncryptionEnabled", "KmsKeyId",
+    "UserGroupIds", "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
 
@@ -34,6 +34,7 @@ async def create_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     CacheParameterGroupNotFound, CacheSubnetGroupNotFoundFault, TagQuotaPerResourceExceeded.
     """
     params = request.params
+    refuse_cache_security_groups(params)
     refuse_unavailable(params, _NOT_YET_ON_CREATE)
     if params.get("IpDiscovery") not in (None, "ipv4"):
         refuse_unavailable(params, ("IpDiscovery",))

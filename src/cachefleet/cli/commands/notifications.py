@@ -4,47 +4,22 @@ daemon's ``/notifications/…`` JSON surface."""
 
 from __future__ import annotations
 
-import json
-
 import click
-import httpx
 from rich.table import Table
 
 from cachefleet.cli.client import JsonObject, JsonValue, objects
 from cachefleet.cli.context import Invocation, output_option, pass_invocation
-from cachefleet.cli.errors import CliError, EndpointUnreachableError
 from cachefleet.cli.render import NONE, print_json
+from cachefleet.cli.surfaces import daemon_json
 
-TIMEOUT_S = 10.0
 STATUSES = ("pending", "delivered", "undeliverable")
 
 
 def call(
     invocation: Invocation, method: str, path: str, body: JsonObject | None = None
 ) -> JsonObject:
-    """One request to ``/notifications/<path>``; its JSON answer.
-
-    :raises EndpointUnreachableError: nothing answers. :raises CliError: an error answer.
-    """
-    url = f"{invocation.endpoint_url}/notifications/{path}"
-    content = json.dumps(body).encode() if body is not None else b""
-    kind = {"content-type": "application/json"} if body is not None else {}
-    headers = invocation.api.signed_headers(method, url, content, kind)
-    try:
-        answer = httpx.request(method, url, content=content, headers=headers, timeout=TIMEOUT_S)
-    except httpx.TransportError as exc:
-        raise EndpointUnreachableError(invocation.endpoint_url, str(exc)) from exc
-    try:
-        document = answer.json()
-    except ValueError as exc:
-        raise CliError(f"{url} answered {answer.status_code} without JSON") from exc
-    if not isinstance(document, dict):
-        raise CliError(f"{url} did not answer a JSON object")
-    if answer.status_code != 200:
-        error = document.get("Error")
-        message = error.get("Message") if isinstance(error, dict) else None
-        raise CliError(str(message or f"{url} answered {answer.status_code}"))
-    return document
+    """One request to ``/notifications/<path>``; its JSON answer."""
+    return daemon_json(invocation, method, f"/notifications/{path}", body)
 
 
 @click.group()
