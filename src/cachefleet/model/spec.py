@@ -102,6 +102,17 @@ class GroupSpec:
     # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
     auth_token_modified: datetime | None = None
     auth_token_enabled: bool = False
+    # Encryption at rest: the key store's key id ("": not encrypted) and the KmsKeyId shown
+    # (the key's ARN; "" for the default key, which ElastiCache does not show).
+    at_rest_key: str = ""
+    kms_key_arn: str = ""
+    # SnapshottingClusterId: the node backups are taken from ("": a replica when there is one).
+    snapshotting_cluster: str = ""
+
+    @property
+    def at_rest_encrypted(self) -> bool:
+        """Whether the group's data is encrypted at rest (AtRestEncryptionEnabled)."""
+        return bool(self.at_rest_key)
 
     @property
     def tls(self) -> bool:
