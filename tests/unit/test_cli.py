@@ -339,7 +339,7 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     names = [line.split()[0] for line in lines]
     assert names == [
         "serve", "create", "list", "describe", "wait", "delete", "events", "topics",
-        "notifications", "logs", "engines", "access-keys", "ca", "purge",
+        "notifications", "logs", "engines", "access-keys", "keys", "ca", "purge",
     ]  # fmt: skip
 
 

@@ -205,7 +205,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "SnapshotWindow": spec.snapshot_window or None,
         **auth_token(spec),
         **transit(spec),
-        **at_rest(spec),
+        "AtRestEncryptionEnabled": spec.at_rest_encrypted,
         "ARN": cluster_arn(spec.scope, node.node_id),
         "ReplicationGroupLogDeliveryEnabled": bool(spec.log_deliveries)
         and spec.kind is ResourceKind.REPLICATION_GROUP,

@@ -4,10 +4,13 @@ for AtRestEncryptionEnabled / KmsKeyId (shapes, errors, snapshots carrying the k
 from __future__ import annotations
 
 import io
+import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from cachefleet.backup.encryption import (
     CHUNK_BYTES,
@@ -17,7 +20,11 @@ from cachefleet.backup.encryption import (
     decrypt_chunks,
     file_key_id,
 )
+from cachefleet.cli.main import cli
+from cachefleet.engine.conf import NodeConfig, render_node_conf
+from cachefleet.engine.paths import NodePaths
 from cachefleet.errors import InvalidKmsKey, KeyUnusable
+from cachefleet.installation import sealing_key_file
 from cachefleet.model.ids import Scope
 from cachefleet.model.keys import DEFAULT_ALIAS, KeyState
 from cachefleet.model.spec import GroupSpec
@@ -195,6 +202,8 @@ def test_a_named_key_is_shown_by_its_arn_on_the_group_and_its_snapshots(
     group = a_group(api, "orders", AtRestEncryptionEnabled=True, KmsKeyId="alias/orders",
                     NumCacheClusters=2)  # fmt: skip
     assert group["KmsKeyId"] == named.arn
+    member = ok(api, "DescribeCacheClusters", {"CacheClusterId": "orders-001"})
+    assert member["CacheClusters"][0]["AtRestEncryptionEnabled"] is True
     assert _spec(ctx, "orders").at_rest_key == named.key_id
     publish(ctx, "orders", GroupStatus.AVAILABLE)
     snapshot = ok(api, "CreateSnapshot", {"ReplicationGroupId": "orders", "SnapshotName": "s"})
@@ -223,3 +232,65 @@ def test_kms_key_rules_and_errors(api: ApiClient, ctx: ServiceContext) -> None:
         assert (status, got) == (400, code)
         assert words in message
         assert ctx.store.get_group(SCOPE, f"g{index}") is None
+
+
+def test_the_cli_makes_lists_and_disables_keys_in_the_data_directory(tmp_path: Path) -> None:
+    where = ["--data-dir", str(tmp_path)]
+    made = CliRunner().invoke(cli, ["keys", "create", "orders", "-o", "json", *where])
+    assert made.exit_code == 0, made.output
+    key = json.loads(made.stdout)["Keys"][0]
+    assert key["Alias"] == "alias/orders" and key["KeyState"] == "Enabled"
+    assert "material" not in made.stdout.lower()
+    off = CliRunner().invoke(cli, ["keys", "disable", key["Arn"], *where])
+    assert off.exit_code == 0 and "Disabled" in off.stdout
+    listed = CliRunner().invoke(cli, ["--region", "eu-west-1", "keys", "list", "-o", "json",
+                                      *where])  # fmt: skip
+    assert json.loads(listed.stdout) == {"Keys": []}
+    store = Store(tmp_path / "state.db")
+    sealer = Sealer.from_file(sealing_key_file(tmp_path))
+    with pytest.raises(KeyUnusable, match="disabled"):
+        KeyStore(store, sealer).material(SCOPE, key["KeyId"])
+    bad = CliRunner().invoke(cli, ["keys", "create", "aws/x", *where])
+    assert bad.exit_code == 1 and "not a valid alias" in bad.stderr
+
+
+def test_snapshotting_cluster_id_is_a_replica_by_default_and_can_be_chosen(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    a_group(api, "orders", NumCacheClusters=2)
+    a_group(api, "other", NumCacheClusters=2)
+    a_group(api, "cme", NumNodeGroups=2, AutomaticFailoverEnabled=True)
+
+    def shown(group_id: str) -> object:
+        found = ok(api, "DescribeReplicationGroups", {"ReplicationGroupId": group_id})
+        return found["ReplicationGroups"][0].get("SnapshottingClusterId")
+
+    assert shown("orders") == "orders-002"
+    assert shown("cme") is None
+    for group_id in ("orders", "other", "cme"):
+        publish(ctx, group_id, GroupStatus.AVAILABLE)
+    changed = ok(
+        api,
+        "ModifyReplicationGroup",
+        {"ReplicationGroupId": "orders", "SnapshottingClusterId": "ORDERS-001"},
+    )
+    assert changed["ReplicationGroup"]["SnapshottingClusterId"] == "orders-001"
+    assert shown("orders") == "orders-001"
+    assert _spec(ctx, "orders").snapshotting_cluster == "orders-001"
+    cases = [
+        ("orders", "nope-001", 404, "CacheClusterNotFound"),
+        ("orders", "other-001", 400, "InvalidParameterValue"),
+        ("cme", "cme-0001-001", 400, "InvalidParameterCombination"),
+    ]  # fmt: skip
+    for group_id, cluster_id, status, code in cases:
+        params = {"ReplicationGroupId": group_id, "SnapshottingClusterId": cluster_id}
+        assert refused(api, "ModifyReplicationGroup", params)[:2] == (status, code)
+    assert _spec(ctx, "orders").snapshotting_cluster == "orders-001"
+
+
+def test_an_encrypted_groups_nodes_keep_nothing_on_disk() -> None:
+    cfg = NodeConfig("127.77.10.3", NodePaths(Path("/n/a")), replica_of=("127.77.10.2", 6379))
+    lines = render_node_conf(replace(cfg, diskless_load=True)).splitlines()
+    assert 'save ""' in lines and "appendonly no" in lines
+    assert "repl-diskless-sync yes" in lines and "repl-diskless-load swapdb" in lines
+    assert "repl-diskless-load swapdb" not in render_node_conf(cfg)
