@@ -13,6 +13,8 @@ from dataclasses import replace
 
 from cachefleet.errors import kms_key_without_encryption
 from cachefleet.model.engines import VALKEY
+from cachefleet.model.ids import Scope
+from cachefleet.model.keys import MasterKey
 from cachefleet.model.spec import GroupSpec
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.keys import KeyStore
@@ -32,11 +34,23 @@ def with_at_rest(
     :raises InvalidParameterCombination: KmsKeyId without AtRestEncryptionEnabled.
     :raises InvalidKmsKey: a KmsKeyId that names no enabled key.
     """
+    key = at_rest_key(ctx, spec.scope, spec.engine, enabled, kms_key_id)
+    if key is None:
+        return spec
+    return replace(spec, at_rest_key=key.key_id, kms_key_arn="" if key.is_default else key.arn)
+
+
+def at_rest_key(
+    ctx: ServiceContext, scope: Scope, engine: str, enabled: bool | None, kms_key_id: str | None
+) -> MasterKey | None:
+    """The key a create's data is encrypted with (None: not encrypted at rest).
+
+    :raises InvalidParameterCombination, InvalidKmsKey: as `with_at_rest`.
+    """
     if enabled is None:
-        enabled = spec.engine == VALKEY
+        enabled = engine == VALKEY
     if not enabled:
         if kms_key_id:
             raise kms_key_without_encryption()
-        return spec
-    key = key_store(ctx).resolve(spec.scope, kms_key_id)
-    return replace(spec, at_rest_key=key.key_id, kms_key_arn="" if key.is_default else key.arn)
+        return None
+    return key_store(ctx).resolve(scope, kms_key_id)
