@@ -6,7 +6,9 @@ A cluster-mode-disabled group of a primary and a replica (``cache.r7g.large``), 
 then times a SET and a GET of random keys against the primary, in turn, for the whole run
 (bounded in time). Each of ``--repeat`` rounds takes a quiet window as long as the previous
 snapshot took (at least ``BASELINE_S``) and then a CreateSnapshot, timed from the call until
-DescribeSnapshots says ``available``; the client's p99 is read in each window.
+DescribeSnapshots says ``available``; the client's p99 is read in each window. DescribeSnapshots
+is polled at the same pace in both windows, so that the bench's own API calls (which share the
+client's process) weigh the same on both sides.
 
 Printed per round: p99 without and during the snapshot, and their ratio. Verdict: the median of
 the ratios. Target (issue 9): <= 1.2.
@@ -32,6 +34,7 @@ TARGET = 1.2
 BASELINE_S = 3.0
 MAX_CLIENT_S = 1800.0
 SNAPSHOT_TIMEOUT_S = 600.0
+POLL_S = 0.05
 
 
 @dataclass
@@ -66,6 +69,14 @@ class Client:
         return (window[int(len(window) * 0.99)] if window else float("nan")), len(window)
 
 
+def quiet_window(client: Any, seconds: float) -> None:
+    """Poll DescribeSnapshots as `take_snapshot` does, with no snapshot under way."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        client.describe_snapshots(ReplicationGroupId=GROUP)
+        time.sleep(POLL_S)
+
+
 def take_snapshot(client: Any, name: str) -> tuple[float, float]:
     """A CreateSnapshot until available: when it began and ended (monotonic)."""
     began = time.monotonic()
@@ -75,7 +86,7 @@ def take_snapshot(client: Any, name: str) -> tuple[float, float]:
         found = client.describe_snapshots(SnapshotName=name)["Snapshots"][0]
         return bool(found["SnapshotStatus"] == "available")
 
-    wait_for(available, SNAPSHOT_TIMEOUT_S, f"snapshot {name}", interval=0.05)
+    wait_for(available, SNAPSHOT_TIMEOUT_S, f"snapshot {name}", interval=POLL_S)
     ended = time.monotonic()
     snapshot = client.describe_snapshots(SnapshotName=name)["Snapshots"][0]
     assert snapshot["CacheClusterId"] != _primary_id(client), "taken from the replica"
@@ -105,7 +116,7 @@ def run(daemon: BenchDaemon, mb: int, repeat: int, encrypted: bool) -> list[list
     try:
         for index in range(repeat):
             quiet_began = time.monotonic()
-            time.sleep(quiet)
+            quiet_window(client, quiet)
             began, ended = take_snapshot(client, f"lat-{index}")
             before, n_before = user.p99(quiet_began, began)
             during, n_during = user.p99(began, ended)

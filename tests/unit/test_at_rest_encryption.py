@@ -3,9 +3,11 @@ for AtRestEncryptionEnabled / KmsKeyId (shapes, errors, snapshots carrying the k
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from cachefleet.backup.encryption import (
     file_key_id,
 )
 from cachefleet.cli.main import cli
+from cachefleet.engine.background import BACKGROUND_NICE, in_background
 from cachefleet.engine.conf import NodeConfig, render_node_conf
 from cachefleet.engine.paths import NodePaths
 from cachefleet.errors import InvalidKmsKey, KeyUnusable
@@ -294,3 +297,17 @@ def test_an_encrypted_groups_nodes_keep_nothing_on_disk() -> None:
     assert 'save ""' in lines and "appendonly no" in lines
     assert "repl-diskless-sync yes" in lines and "repl-diskless-load swapdb" in lines
     assert "repl-diskless-load swapdb" not in render_node_conf(cfg)
+
+
+def test_background_work_runs_at_a_lower_priority_and_hands_back_its_outcome() -> None:
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def fails() -> int:
+        raise EncryptedFileError("boom")
+
+    mine = niceness()
+    assert asyncio.run(in_background(niceness)) >= min(mine + BACKGROUND_NICE, 19)
+    with pytest.raises(EncryptedFileError, match="boom"):
+        asyncio.run(in_background(fails))
+    assert niceness() == mine, "the caller's priority is untouched"

@@ -28,6 +28,7 @@ from cachefleet.engine import (
     resharding,
     sentinel,
 )
+from cachefleet.engine.background import in_background
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial, refused
 from cachefleet.engine.conf import (
@@ -731,11 +732,12 @@ class HostEngine:
         self, node: NodeSpec, destination: Path, key: FileKey | None = None
     ) -> tuple[int, str]:
         """Stream the node's RDB over the replication protocol into ``destination`` (encrypted
-        as it is written with ``key``), in a worker thread (see `rdbstream`); return the file's
-        size and SHA-256."""
+        as it is written with ``key``), in a low-priority thread (`background`; see
+        `rdbstream`); return the file's size and SHA-256."""
         started = time.monotonic()
-        written = await asyncio.to_thread(
-            rdbstream.stream_rdb, self._access(node), destination, rdbstream.READ_TIMEOUT_S, key
+        access = self._access(node)
+        written = await in_background(
+            lambda: rdbstream.stream_rdb(access, destination, rdbstream.READ_TIMEOUT_S, key)
         )
         took = time.monotonic() - started
         log.info("%s: %d bytes of RDB streamed in %.2f s", node.node_id, written.size, took)
