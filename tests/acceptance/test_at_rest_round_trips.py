@@ -104,6 +104,11 @@ def test_an_encrypted_cluster_mode_disabled_cache_round_trips_without_plaintext(
     for cluster_id in ("enc-copy-001", "enc-copy-002"):
         assert not list((daemon.data_dir / "scopes").rglob(f"*{cluster_id}*/**/*.rdb"))
 
+    # A standalone cache cluster restored from the encrypted snapshot has the same data.
+    ec.create_cache_cluster(CacheClusterId="enc-solo", SnapshotName="enc-snap", **NODE)
+    wait_until(lambda: node_client(ec, "enc-solo").dbsize() == 7 * 60, 60, "enc-solo restored")
+    assert read_every_type(node_client(ec, "enc-solo")) == before
+
     # A primary rebooted keeps its data, and no plaintext RDB is left in its directory.
     ec.reboot_cache_cluster(CacheClusterId="enc-copy-001", CacheNodeIdsToReboot=["0001"])
     wait_until(lambda: _status(ec, "enc-copy") == "available"
