@@ -42,6 +42,7 @@ from cachefleet.installation import (
     data_dir_lock,
     endpoints_dir,
     nodes_root,
+    sealing_key_file,
     tls_dir,
 )
 from cachefleet.logs.destinations import Destinations
@@ -57,6 +58,7 @@ from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.backups import schedule_backups
 from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
+from cachefleet.service.keys import KeyStore
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.service.security import load_tokens
 from cachefleet.settings import Settings, load_settings
@@ -67,7 +69,6 @@ from cachefleet.web.health import HealthSources
 log = logging.getLogger("cachefleet")
 
 #: The key that seals AUTH tokens at rest, beside the CA in the data directory's ``tls/``.
-SEALING_KEY = "secrets.key"
 #: How often certificates are checked for renewal (they are renewed 30 days before expiry).
 RENEWAL_INTERVAL_S = 3600.0
 
@@ -148,7 +149,7 @@ class Daemon:
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
             sentinel_quorum=min(settings.engine.sentinel_quorum, len(sentinels.addresses)),
         )
-        sealer = await asyncio.to_thread(Sealer.from_file, tls_dir(settings.data_dir) / SEALING_KEY)
+        sealer = await asyncio.to_thread(Sealer.from_file, sealing_key_file(settings.data_dir))
         engine = HostEngine(
             nodes_root(settings.data_dir),
             binaries,
@@ -163,7 +164,9 @@ class Daemon:
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
         files = SnapshotFiles(snapshots_root(settings.data_dir))
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now)
+        keys = KeyStore(store, sealer, utc_now)
+        endpoints = GroupEndpoints(state_dir, router)
+        executor = Executor(engine, endpoints, store, files, utc_now, keys.material)
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)

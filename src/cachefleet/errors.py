@@ -535,3 +535,41 @@ def cache_security_groups_not_permitted(parameter: str = "") -> InvalidParameter
         parameter=parameter or "CacheSecurityGroupName",
         problem="not-permitted",
     )
+
+
+# --- encryption at rest -------------------------------------------------------------------------
+
+
+class InvalidKmsKey(DomainError):
+    """A KmsKeyId that names no usable key of the key store (InvalidKMSKeyFault)."""
+
+
+class KeyUnusable(PermanentError):
+    """An encryption-at-rest key that cannot be used now: unknown, disabled, or not the key a
+    file was encrypted with; the snapshot or restore using it fails."""
+
+
+_KMS_PROBLEMS = {
+    "malformed": "name a key by its id, ARN or alias (alias/...) in this account and region",
+    "unknown": "no such key exists in this account and region",
+    "disabled": "the key is disabled",
+}
+
+
+def kms_key_invalid(value: str, problem: str) -> InvalidKmsKey:
+    """A KmsKeyId that is ``malformed``, ``unknown`` or ``disabled`` (InvalidKMSKeyFault)."""
+    return InvalidKmsKey(
+        f"The KMS key {value} is not valid: {_KMS_PROBLEMS[problem]}.",
+        parameter="KmsKeyId",
+        problem=problem,
+        facts={"key": value},
+    )
+
+
+def kms_key_without_encryption() -> InvalidParameterCombination:
+    """KmsKeyId given while encryption at rest is off."""
+    return InvalidParameterCombination(
+        "KmsKeyId can be specified only when AtRestEncryptionEnabled is true.",
+        parameter="KmsKeyId",
+        problem="without-encryption",
+    )

@@ -49,6 +49,11 @@ def tls_dir(data_dir: Path) -> Path:
     return data_dir / "tls"
 
 
+def sealing_key_file(data_dir: Path) -> Path:
+    """The key that seals secrets at rest (AUTH tokens, the key store's keys)."""
+    return tls_dir(data_dir) / "secrets.key"
+
+
 def nodes_root(data_dir: Path) -> Path:
     """Under which the nodes of every region and account live."""
     return data_dir / "scopes"

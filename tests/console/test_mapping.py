@@ -191,10 +191,18 @@ def test_choices_that_are_not_available_yet_are_refused(
 
 
 def test_a_posted_field_of_a_capability_not_available_yet_is_refused_not_ignored() -> None:
-    errors = errors_of(form(at_rest_encryption="on", security_groups="on"))
-    assert errors == {
-        FORM: "Not available yet, so not accepted: Encryption at rest, Security groups."
-    }
+    errors = errors_of(form(auto_minor_version_upgrade="on"))
+    assert errors == {FORM: "Not available yet, so not accepted: Auto upgrade minor versions."}
+
+
+def test_encryption_at_rest_takes_the_default_key_or_the_key_chosen() -> None:
+    plain = to_request(form())
+    assert plain.at_rest_encryption is None and plain.kms_key_id is None
+    default = to_request(form(at_rest_encryption="on"))
+    assert default.at_rest_encryption is True and default.kms_key_id is None
+    named = to_request(form(at_rest_encryption="on", kms_key="alias/orders"))
+    assert named.kms_key_id == "alias/orders"
+    assert to_request(form(kms_key="alias/orders")).kms_key_id is None, "ignored when off"
 
 
 def layout_error(request: CreateGroupRequest) -> DomainError:

@@ -64,8 +64,8 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
     client: ConsoleClient,
 ) -> None:
     html = client.get("/create").text
-    for name in ("at_rest_encryption",):
-        assert re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
+    for name in ("at_rest_encryption", "engine_logs"):
+        assert not re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
     assert re.search(r'value="restore" disabled', html)
     assert re.search(r'value="onprem" disabled', html)

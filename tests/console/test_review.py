@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cachefleet.console.mapping import FormErrors, to_request
-from cachefleet.console.review import NOT_YET, preview, summary
+from cachefleet.console.review import preview, summary
 from cachefleet.console.wizard_form import parse_form
 from cachefleet.service import groups
+from cachefleet.service.at_rest import key_store
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
@@ -80,7 +81,8 @@ def test_the_preview_knows_the_default_parameter_group_and_the_placement(
     assert rows["Maintenance window"] == "mon:03:00-mon:05:00 (UTC)"
     assert rows["Encryption in transit"] == "Disabled"
     assert rows["Access control"] == "No access control"
-    assert rows["Encryption at rest"] == NOT_YET
+    assert rows["Encryption at rest"] == "Disabled"
+    assert rows["Security groups"] == "default"
     assert rows["team"] == "web"
 
 
@@ -134,3 +136,11 @@ def test_the_review_lists_automatic_backups_and_the_service_checks_their_window(
         "backup_retention": "Enter 0 to 35 days.",
         "backup_window": "The window is at least 60 minutes long.",
     }
+
+
+def test_the_review_says_which_key_encrypts_at_rest(ctx: ServiceContext) -> None:
+    fields = {"name": "shop", "at_rest_encryption": "on"}
+    assert rows_of(ctx, fields)["Encryption at rest"] == "Enabled (default key)"
+    key_store(ctx).create(SCOPE, "orders")
+    chosen = rows_of(ctx, {**fields, "kms_key": "alias/orders"})
+    assert chosen["Encryption at rest"] == "Enabled (alias/orders)"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from cachefleet.model.state import GroupRecord
 from cachefleet.service import groups
+from cachefleet.service.at_rest import key_store
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.security import load_tokens
 
@@ -105,4 +106,32 @@ def test_the_wizard_shows_security_refusals_beside_their_fields(
     forged = {**WIZARD, "transit_encryption": "on", "access_control": "auth",
               "auth_token_sealed": "bm90LXNlYWxlZA==", **TO_TAGS}  # fmt: skip
     assert "Enter an AUTH token." in client.post("/create", forged).text
+    assert ctx.store.list_groups(SCOPE) == []
+
+
+def test_the_wizard_creates_encrypted_at_rest_with_a_named_key(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    keys = key_store(ctx)
+    named = keys.create(SCOPE, "orders")
+    keys.create(SCOPE, "retired")
+    keys.set_enabled(SCOPE, "alias/retired", False)
+    html = client.get("/create").text
+    assert f'<option value="{named.arn}">alias/orders</option>' in html
+    assert "alias/retired" not in html, "a disabled key is not offered"
+    sealed = {**WIZARD, "at_rest_encryption": "on", "kms_key": named.arn}
+    review = client.post("/create", {**sealed, **TO_REVIEW})
+    assert f"Encryption at rest Enabled ({named.arn})" in text_of(review.text)
+    answer = client.post("/create", {**sealed, **CREATE})
+    assert answer.status_code == 303
+    spec = groups.get_group(ctx, SCOPE, "safe").spec
+    assert spec.at_rest_key == named.key_id and spec.kms_key_arn == named.arn
+
+
+def test_a_key_gone_bad_is_shown_beside_the_key_field(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    gone = {**WIZARD, "at_rest_encryption": "on", "kms_key": "alias/nope", **TO_TAGS}
+    html = client.post("/create", gone).text
+    assert 'id="kms_key-error"' in html and "no such key" in html
     assert ctx.store.list_groups(SCOPE) == []

@@ -339,7 +339,8 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     names = [line.split()[0] for line in lines]
     assert names == [
         "serve", "create", "list", "describe", "wait", "delete", "events", "topics",
-        "notifications", "logs", "engines", "access-keys", "security-groups", "ca", "purge",
+        "notifications", "logs", "engines", "access-keys", "keys", "security-groups", "ca",
+        "purge",
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from test_loop_failures import FailingEngine, NoEndpoints
 
+from cachefleet.backup.encryption import FileKey
 from cachefleet.backup.files import SnapshotFiles
 from cachefleet.errors import NodeUnreachable
 from cachefleet.model.operations import OperationStatus, new_snapshot
@@ -33,7 +34,9 @@ class SnapshottingEngine(FailingEngine):
 
     streamed: list[str] = field(default_factory=list)
 
-    async def snapshot_node(self, node: NodeSpec, destination: Path) -> tuple[int, str]:
+    async def snapshot_node(
+        self, node: NodeSpec, destination: Path, key: FileKey | None = None
+    ) -> tuple[int, str]:
         if self.times:
             self.times -= 1
             raise NodeUnreachable("the RDB stream broke off")

@@ -132,3 +132,19 @@ def test_a_restored_group_is_not_available_while_a_node_still_loads_its_file():
     loaded = plan_group(spec, state, False, observed(primary(n1), sentinel=n1.node_id), Memory(),
                         T0, (op,))  # fmt: skip
     assert loaded.state.status is GroupStatus.AVAILABLE
+
+
+def test_the_snapshotting_cluster_chosen_is_streamed_from():
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    op = replace(new_snapshot("s", T0), id=7)
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    for chosen, expected in [(n3, n3), (n1, n1)]:
+        chosen_spec = replace(spec, snapshotting_cluster=chosen.node_id)
+        decision = plan_group(chosen_spec, available(spec), False, seen, Memory(), T0, (op,))
+        assert [a.node for a in decision.actions if isinstance(a, SnapshotShard)] == [expected]
+    # A chosen replica out of sync is passed over for another replica, never the primary.
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1, up=False), sentinel=n1.node_id)
+    chosen_spec = replace(spec, snapshotting_cluster=n3.node_id)
+    decision = plan_group(chosen_spec, available(spec), False, seen, Memory(), T0, (op,))
+    assert [a.node for a in decision.actions if isinstance(a, SnapshotShard)] == [n2]

@@ -16,6 +16,7 @@ from cachefleet.errors import (
     DomainError,
     DuplicateUserName,
     InvalidArn,
+    InvalidKmsKey,
     InvalidParameter,
     InvalidParameterCombination,
     InvalidState,
@@ -169,6 +170,7 @@ FIXED: dict[type[DomainError], AwsError] = {
     # The message carries the explanation of what cachefleet does not do yet.
     NotAvailableYet: INVALID_PARAMETER_VALUE,
     NoOperation: AwsError("NoOperationFault", "NoOperationFault", 400),
+    InvalidKmsKey: AwsError("InvalidKMSKeyFault", "InvalidKMSKeyFault", 400),
 }
 """Domain errors whose AWS error is the same whatever the resource kind."""
 

@@ -22,7 +22,7 @@ from cachefleet.model.ids import (
 from cachefleet.model.logs import FIREHOSE
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.security_groups import VPC_ID
-from cachefleet.model.snapshots import ShardSnapshot, Snapshot
+from cachefleet.model.snapshots import ShardSnapshot, Snapshot, snapshotting_cluster
 from cachefleet.model.spec import EndpointSpec, Event, GroupSpec, NodeSpec, Tag
 from cachefleet.model.state import GroupRecord, PendingChanges
 from cachefleet.model.status import ClusterMode, EndpointKind, NodeStatus, Role
@@ -64,6 +64,14 @@ def auth_token(spec: GroupSpec) -> dict[str, Any]:
     return fields
 
 
+def at_rest(spec: GroupSpec) -> dict[str, Any]:
+    """AtRestEncryptionEnabled and, for a key other than the default one, KmsKeyId."""
+    fields: dict[str, Any] = {"AtRestEncryptionEnabled": spec.at_rest_encrypted}
+    if spec.kms_key_arn:
+        fields["KmsKeyId"] = spec.kms_key_arn
+    return fields
+
+
 def _enabled(flag: bool) -> str:
     return "enabled" if flag else "disabled"
 
@@ -83,13 +91,14 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "AutomaticFailover": state.pending.automatic_failover or _enabled(spec.automatic_failover),
         "MultiAZ": _enabled(spec.multi_az),
         "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
+        "SnapshottingClusterId": snapshotting_cluster(spec, state.primaries) or None,
         "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
         "ClusterEnabled": cluster,
         "CacheNodeType": spec.node_type,
         **auth_token(spec),
         **transit(spec),
-        "AtRestEncryptionEnabled": False,
+        **at_rest(spec),
         "ARN": group_arn(spec.scope, spec.group_id),
         "UserGroupIds": [],
         "LogDeliveryConfigurations": _log_deliveries(spec),
@@ -201,7 +210,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         "SnapshotWindow": spec.snapshot_window or None,
         **auth_token(spec),
         **transit(spec),
-        "AtRestEncryptionEnabled": False,
+        "AtRestEncryptionEnabled": spec.at_rest_encrypted,
         "ARN": cluster_arn(spec.scope, node.node_id),
         "ReplicationGroupLogDeliveryEnabled": bool(spec.log_deliveries)
         and spec.kind is ResourceKind.REPLICATION_GROUP,
@@ -290,6 +299,8 @@ def snapshot(item: Snapshot, node_groups: bool, status: str | None = None) -> di
         "ARN": arn(item.scope, ArnType.SNAPSHOT, item.name),
         "DataTiering": "disabled",
     }
+    if item.kms_key_arn:
+        shape["KmsKeyId"] = item.kms_key_arn
     if standalone:
         shape["CacheClusterId"] = item.source_id
         shape["NumCacheNodes"] = 1

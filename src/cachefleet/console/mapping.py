@@ -120,7 +120,7 @@ def _retention(form: WizardForm, errors: dict[str, str]) -> int | None:
 
 
 def _security(form: WizardForm, auth_token: str, errors: dict[str, str]) -> dict[str, Any]:
-    """Encryption in transit and access control, as CreateGroupRequest fields."""
+    """Encryption in transit and at rest, and access control, as CreateGroupRequest fields."""
     if form.transit_mode not in ("required", "preferred"):
         errors["transit_mode"] = "Choose Required or Preferred."
     if form.access_control not in ("none", "auth"):
@@ -132,6 +132,8 @@ def _security(form: WizardForm, auth_token: str, errors: dict[str, str]) -> dict
         "transit_encryption_enabled": form.transit_encryption or None,
         "transit_encryption_mode": form.transit_mode if form.transit_encryption else None,
         "auth_token": token or None,
+        "at_rest_encryption": form.at_rest_encryption or None,
+        "kms_key_id": form.kms_key or None if form.at_rest_encryption else None,
     }
 
 
@@ -292,6 +294,8 @@ _FIELDS: dict[str, str] = {
     "TransitEncryptionEnabled": "transit_encryption",
     "TransitEncryptionMode": "transit_mode",
     "AuthToken": "auth_token",
+    "AtRestEncryptionEnabled": "at_rest_encryption",
+    "KmsKeyId": "kms_key",
     "PreferredMaintenanceWindow": "maintenance",
     "SnapshotRetentionLimit": "backup_retention",
     "SnapshotWindow": "backup_window",

@@ -63,7 +63,7 @@ def summary(form: WizardForm, seen: Preview, azs: tuple[str, ...]) -> list[tuple
         ("Location", _location(seen, azs)),
         ("Cluster settings", _settings(seen)),
         ("Connectivity", _connectivity(form, seen)),
-        ("Security", [("Encryption at rest", NOT_YET), *_security(seen),
+        ("Security", [("Encryption at rest", _at_rest(seen)), *_security(seen),
                       ("Security groups", ", ".join(form.security_groups) or "default")]),
         ("Backup", _backup(seen)),
         ("Maintenance", _maintenance(seen)),
@@ -80,6 +80,14 @@ def _security(seen: Preview) -> list[Row]:
         transit = f"Enabled ({request.transit_encryption_mode or 'required'})"
     access = "AUTH default user access" if request.auth_token else "No access control"
     return [("Encryption in transit", transit), ("Access control", access)]
+
+
+def _at_rest(seen: Preview) -> str:
+    """Encryption at rest as asked, and with which key."""
+    request = seen.request
+    if not request.at_rest_encryption:
+        return "Disabled"
+    return f"Enabled ({request.kms_key_id or 'default key'})"
 
 
 def _on(flag: bool) -> str:

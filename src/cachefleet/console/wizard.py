@@ -42,6 +42,7 @@ from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
 from cachefleet.service import catalog, groups, notifications, security_groups, subnet_groups
 from cachefleet.service import parameter_groups as parameter_groups_service
+from cachefleet.service.at_rest import key_store
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
 from cachefleet.service.subnet_groups import SubnetGroupView
@@ -69,6 +70,7 @@ class WizardOptions:
     subnet_groups: tuple[SubnetGroupView, ...]
     security_groups: tuple[SecurityGroup, ...] = ()
     topics: tuple[str, ...] = ()
+    keys: tuple[tuple[str, str], ...] = ()  # the enabled named keys: (ARN, alias)
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -102,6 +104,11 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
         security_groups=tuple(security_groups.list_groups(ctx, scope)),
         topics=tuple(notifications.topics_of(ctx, scope)),
+        keys=tuple(
+            (key.arn, key.alias)
+            for key in key_store(ctx).list(scope)
+            if key.enabled and not key.is_default
+        ),
     )
 
 

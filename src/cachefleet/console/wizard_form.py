@@ -17,7 +17,6 @@ DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 # Inputs of capabilities whose backend has not landed: shown disabled, refused if posted.
 UNAVAILABLE_FIELDS: dict[str, str] = {
-    "at_rest_encryption": "Encryption at rest",
     "auto_minor_version_upgrade": "Auto upgrade minor versions",
 }
 
@@ -71,6 +70,8 @@ class WizardForm:
     engine_log_group: str = ""
     unavailable: tuple[str, ...] = ()
     transit_encryption: bool = False
+    at_rest_encryption: bool = False
+    kms_key: str = ""  # blank: the default key; else a key of the key store (id, ARN or alias)
     transit_mode: str = "required"
     access_control: str = "none"  # or "auth": AUTH default user access
     # The AUTH token as typed on this post only; pages carry it sealed (`wizard_security`),
@@ -127,6 +128,8 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         slot_ranges=_slot_ranges(data),
         tags=_tags(data),
         transit_encryption=_checked(data, "transit_encryption"),
+        at_rest_encryption=_checked(data, "at_rest_encryption"),
+        kms_key=text["kms_key"],
         auth_token=data.get("auth_token", "").strip(),
         auth_token_sealed=text["auth_token_sealed"],
         security_groups=ticked_security_groups(data),
@@ -147,8 +150,7 @@ _CHOICE_FIELDS = (
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "engine_log_format",
-    "engine_log_group", "backup_retention",
-    "backup_window", "auth_token_sealed",
+    "engine_log_group", "backup_retention", "backup_window", "auth_token_sealed", "kms_key",
 )  # fmt: skip
 
 

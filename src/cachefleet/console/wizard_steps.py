@@ -33,15 +33,15 @@ _SETTINGS = (
     "engine_version", "port", "node_type", "shards", "replicas_per_shard", "replicas",
     "slots_mode",
 )  # fmt: skip
+_ADVANCED = (
+    "at_rest_encryption", "kms_key", "transit_encryption", "transit_mode", "access_control",
+    "auth_token", "maintenance",
+)  # fmt: skip
 STEPS: tuple[Step, ...] = (
     Step("method", "Creation method", ("deployment", "method", "preset")),
     Step("settings", "Cluster settings", _SETTINGS),
     Step("connectivity", "Connectivity", ("network_type", "subnet_group", "az_placement")),
-    Step(
-        "advanced",
-        "Advanced settings",
-        ("transit_encryption", "transit_mode", "access_control", "auth_token", "maintenance"),
-    ),
+    Step("advanced", "Advanced settings", _ADVANCED),
     Step("tags", "Tags", ("tags",)),
     Step(REVIEW, "Review and create", (FORM,)),
 )

@@ -128,10 +128,17 @@ class _SyncFromSource(redis.Connection):
         return sock
 
 
+class _SyncFromSourceTls(redis.SSLConnection, _SyncFromSource):
+    """A blocking TLS connection opened from `source_address` (TLS wraps `_SyncFromSource`'s
+    socket)."""
+
+
 def from_source(client: redis.Redis) -> redis.Redis:
-    """A blocking plain-TCP client whose connections leave from `source_address`, if set."""
+    """A blocking client whose connections leave from `source_address`, if set."""
     if _source:
-        client.connection_pool.connection_class = _SyncFromSource
+        pool = client.connection_pool
+        tls = issubclass(pool.connection_class, redis.SSLConnection)
+        pool.connection_class = _SyncFromSourceTls if tls else _SyncFromSource
     return client
 
 

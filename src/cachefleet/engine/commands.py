@@ -239,10 +239,22 @@ async def save(node: NodeAccess, timeout: float = 60.0, hold_writes: bool = Fals
     """
     async with session(node, timeout) as client:
         if hold_writes:
-            version = str((await client.info("server")).get("redis_version", "0"))
-            if version_tuple(version)[:2] >= (6, 2):  # before 6.2 a pause holds every command
-                await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
+            await _pause_writes(client, timeout)
         await execute(client, "SAVE")
+
+
+async def hold_writes(node: NodeAccess, timeout: float = 60.0) -> None:
+    """``CLIENT PAUSE <timeout> WRITE``: the node is about to stop once its data is copied, and
+    no write may be acknowledged after the copy (nothing on 6.0, whose pause holds every
+    command, the copy's too)."""
+    async with session(node, timeout) as client:
+        await _pause_writes(client, timeout)
+
+
+async def _pause_writes(client: Redis, timeout: float) -> None:
+    version = str((await client.info("server")).get("redis_version", "0"))
+    if version_tuple(version)[:2] >= (6, 2):  # before 6.2 a pause holds every command
+        await execute(client, "CLIENT", "PAUSE", int(timeout * 1000), "WRITE")
 
 
 async def set_default_user(

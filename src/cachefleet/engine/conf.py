@@ -13,6 +13,8 @@ Decisions kept here (DESIGN.md §4):
   cluster) otherwise does not know its own address and ``CLUSTER SLOTS`` shows it empty;
 - ``repl-diskless-sync-delay 0`` (its 5 s default delays every replica attach);
 - ``save ""`` and ``appendonly no``: snapshots are taken on demand by the backup package;
+- ``repl-diskless-load swapdb`` for a group encrypted at rest: a replica loads its sync from
+  the socket, so no RDB of the group's data is written to its disk;
 - the process title names the config file, so that adoption can check a pid's identity;
 - directives an engine version does not know are left out (`EngineFeatures`): before 7.0 there
   is no ``bind-source-addr`` (Redis then connects from its first ``bind`` address anyway), before
@@ -47,6 +49,7 @@ MANAGED_DIRECTIVES = frozenset(
     {
         "daemonize", "bind", "bind-source-addr", "port", "protected-mode", "dir", "pidfile",
         "logfile", "proc-title-template", "save", "appendonly", "repl-diskless-sync",
+        "repl-diskless-load",
         "repl-diskless-sync-delay", "maxmemory", "maxmemory-policy", "maxclients",
         "cluster-enabled", "cluster-announce-ip", "cluster-config-file", "cluster-node-timeout",
         "replicaof", "slaveof",
@@ -107,6 +110,8 @@ class NodeConfig:
     engine: EngineFeatures = field(default_factory=lambda: features("7.0"))
     tls: TlsListen | None = None
     auth: NodeAuth | None = None
+    # Encryption at rest: a replica loads its full sync from the socket, never from a file.
+    diskless_load: bool = False
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -166,6 +171,7 @@ def render_node_conf(cfg: NodeConfig) -> str:
         ("appendonly", "no"),
         ("repl-diskless-sync", "yes"),
         ("repl-diskless-sync-delay", "0"),
+        *([("repl-diskless-load", "swapdb")] if cfg.diskless_load else []),
         ("maxmemory", str(cfg.maxmemory)),
         ("maxmemory-policy", cfg.maxmemory_policy),
         ("maxclients", str(cfg.maxclients)),

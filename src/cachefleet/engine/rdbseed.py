@@ -20,16 +20,24 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 from redis.crc import key_slot
 
+from cachefleet.backup.encryption import (
+    MAGIC,
+    EncryptedFileError,
+    FileKey,
+    decrypt_chunks,
+    is_encrypted,
+)
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import NodeAccess, from_source
 from cachefleet.engine.process import is_alive, log_tail, spawn
+from cachefleet.engine.rdbfeed import RdbFeed
 from cachefleet.errors import NodeCommandFailed, PermanentError
 
 #: The file a node loads at start (redis-server's default ``dbfilename``).
@@ -66,6 +74,8 @@ def install(seed: Path, data_dir: Path, sha256: str) -> None:
     """
     target = data_dir / DUMP_NAME
     check_sha256(seed, sha256)
+    if _encrypted(seed):  # loaded through `place_by_slot` only
+        raise SeedRefused(f"the RDB file {seed} is encrypted and cannot be loaded at start")
     try:
         os.link(seed, target)
         return
@@ -80,6 +90,18 @@ def install(seed: Path, data_dir: Path, sha256: str) -> None:
         out.flush()
         os.fsync(out.fileno())
     partial.replace(target)
+
+
+def _encrypted(path: Path) -> bool:
+    """Whether a file is an encrypted snapshot file (`backup.encryption`).
+
+    :raises SeedRefused: the file is missing.
+    """
+    try:
+        with path.open("rb") as head:
+            return is_encrypted(head.read(len(MAGIC)))
+    except FileNotFoundError as exc:
+        raise SeedRefused(f"the RDB file {path} does not exist") from exc
 
 
 def check_sha256(path: Path, sha256: str) -> None:
@@ -102,12 +124,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def databases(binary: EngineBinary, rdb: Path) -> dict[int, int]:
+def databases(binary: EngineBinary, rdb: Path, keys: Sequence[FileKey] = ()) -> dict[int, int]:
     """Load ``rdb`` into a temporary server and return its databases and their key counts.
 
     :raises SeedRefused: the file is missing, corrupt or truncated.
     """
-    with _loaded(binary, rdb) as client:
+    with _loaded(binary, rdb, keys) as client:
         return _keyspace(client)
 
 
@@ -117,24 +139,40 @@ def place_by_slot(
     owners: Sequence[SlotOwner],
     single_db: bool,
     sha256: str = "",
+    keys: Sequence[FileKey] = (),
 ) -> int:
-    """Write every key of ``rdb`` (database 0) to the primary owning its slot; returns how many.
+    """Write every key of ``rdb`` to the primary owning its slot; returns how many. With
+    ``single_db`` (a cluster-mode-enabled target) only database 0 is allowed; otherwise (one
+    primary, cluster mode disabled) every database is copied to the same database. An encrypted
+    file is decrypted with its key (of ``keys``) as it is fed to the temporary server (`rdbfeed`).
 
-    :raises SeedRefused: the file is missing, corrupt, truncated, does not match ``sha256``, or
-        holds keys in another database than 0 when ``single_db``.
+    :raises SeedRefused: the file is missing, corrupt, truncated, altered, does not match
+        ``sha256``, cannot be decrypted with ``keys``, or holds keys in another database than 0
+        when ``single_db``.
     :raises NodeCommandFailed: a primary refused a key.
     """
     check_sha256(rdb, sha256)
-    with _loaded(binary, rdb) as source:
+    with _loaded(binary, rdb, keys) as source:
         spread = _keyspace(source)
         if single_db and any(db != 0 for db in spread):
             raise multiple_databases(rdb)
-        targets = [_client(owner.node) for owner in owners]
-        try:
-            return _copy_keys(source, owners, targets)
-        finally:
-            for client in targets:
-                client.close()
+        copied = 0
+        for db in sorted(spread) or [0]:
+            copied += _copy_database(source, owners, db)
+        return copied
+
+
+def _copy_database(loaded: redis.Redis, owners: Sequence[SlotOwner], db: int) -> int:
+    port = int(loaded.connection_pool.connection_kwargs["port"])
+    source = _client(NodeAccess("127.0.0.1", port), db=db) if db else loaded
+    targets = [_client(owner.node, db=db) for owner in owners]
+    try:
+        return _copy_keys(source, owners, targets)
+    finally:
+        for client in targets:
+            client.close()
+        if source is not loaded:
+            source.close()
 
 
 def multiple_databases(rdb: Path) -> SeedRefused:
@@ -195,13 +233,19 @@ def _keyspace(client: redis.Redis) -> dict[int, int]:
     return {int(name[2:]): int(db["keys"]) for name, db in info.items() if name.startswith("db")}
 
 
-def _client(node: NodeAccess, timeout: float = 30.0) -> redis.Redis:
-    credentials = node.credentials
+def _client(node: NodeAccess, timeout: float = 30.0, db: int = 0) -> redis.Redis:
+    credentials, tls = node.credentials, node.tls
     client = redis.Redis(
         host=node.address,
         port=node.port,
+        db=db,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        ssl=tls is not None,
+        ssl_ca_certs=tls.ca_file if tls else None,
+        ssl_certfile=tls.cert_file or None if tls else None,
+        ssl_keyfile=tls.key_file or None if tls else None,
+        ssl_check_hostname=False,
         username=credentials.username if credentials else None,
         password=credentials.password if credentials else None,
     )
@@ -209,13 +253,18 @@ def _client(node: NodeAccess, timeout: float = 30.0) -> redis.Redis:
 
 
 @contextmanager
-def _loaded(binary: EngineBinary, rdb: Path) -> Iterator[redis.Redis]:
-    """A temporary server that loaded ``rdb``, stopped (by its pid) afterwards."""
+def _loaded(binary: EngineBinary, rdb: Path, keys: Sequence[FileKey] = ()) -> Iterator[redis.Redis]:
+    """A temporary server that loaded ``rdb``, stopped (by its pid) afterwards. A plain file is
+    loaded at start (linked as its dump file); an encrypted one is fed decrypted over the
+    replication protocol and loaded from the socket, so no plaintext copy is written."""
     if not rdb.is_file():
         raise SeedRefused(f"the RDB file {rdb} does not exist")
-    with tempfile.TemporaryDirectory(prefix="cachefleet-seed-") as work:
+    encrypted = _encrypted(rdb)
+    with tempfile.TemporaryDirectory(prefix="cachefleet-seed-") as work, ExitStack() as stack:
         workdir = Path(work)
-        (workdir / DUMP_NAME).symlink_to(rdb.absolute())
+        feed = stack.enter_context(RdbFeed(_decrypted(rdb, keys))) if encrypted else None
+        if feed is None:
+            (workdir / DUMP_NAME).symlink_to(rdb.absolute())
         port = _free_port()
         log_path = workdir / "redis.log"
         argv = [
@@ -223,14 +272,48 @@ def _loaded(binary: EngineBinary, rdb: Path) -> Iterator[redis.Redis]:
             "--dbfilename", DUMP_NAME, "--save", "", "--appendonly", "no",
             "--protected-mode", "yes", "--daemonize", "no", "--databases", "16",
         ]  # fmt: skip
+        if feed is not None:
+            argv += ["--repl-diskless-load", "swapdb", "--replicaof", feed.address, str(feed.port)]
         pid = spawn(argv, log_path)
         client = _client(NodeAccess("127.0.0.1", port))
         try:
             _wait_loaded(client, pid, rdb, log_path)
+            if feed is not None:
+                _wait_fed(client, feed, rdb)
             yield client
         finally:
             client.close()
             _kill(pid)
+
+
+def _decrypted(rdb: Path, keys: Sequence[FileKey]) -> Iterator[bytes]:
+    """The plaintext of an encrypted file, chunk by chunk (authenticated before it is given)."""
+
+    def master_key(key_id: str) -> bytes:
+        for key in keys:
+            if key.key_id == key_id:
+                return key.material
+        raise EncryptedFileError(f"the file is encrypted with key {key_id}, which is not usable")
+
+    with rdb.open("rb") as source:
+        yield from decrypt_chunks(source, master_key)
+
+
+def _wait_fed(client: redis.Redis, feed: RdbFeed, rdb: Path) -> None:
+    """Wait until the temporary server has loaded what was fed, then make it a primary."""
+    deadline = time.monotonic() + _LOAD_BASE_S + rdb.stat().st_size / _LOAD_BYTES_PER_S
+    while True:
+        if feed.error is not None:
+            raise SeedRefused(f"the encrypted RDB file {rdb} cannot be restored: {feed.error}")
+        if feed.sent:
+            info = client.info("replication") | client.info("persistence")
+            loading = int(info.get("loading", 0)) or int(info.get("async_loading", 0))
+            if info.get("master_link_status") == "up" and not loading:
+                client.replicaof("NO", "ONE")
+                return
+        if time.monotonic() > deadline:
+            raise SeedRefused(f"the encrypted RDB file {rdb} did not load within the time allowed")
+        time.sleep(0.05)
 
 
 def _wait_loaded(client: redis.Redis, pid: int, rdb: Path, log_path: Path) -> None:

@@ -10,8 +10,7 @@ bytes ending with the mark; empty lines before it are the node's keep-alives.
 The bytes go to ``<destination>.part`` while their SHA-256 is computed; the file is fsynced,
 checked to end like an RDB (the EOF opcode and its CRC64), renamed into place and its directory
 fsynced: a file under its final name is always whole. Blocking: run it in a worker thread
-(`asyncio.to_thread`). The writer is one object (`_Sink`) so that a later step can encrypt as it
-writes.
+(`asyncio.to_thread`). For a group encrypted at rest, the sink (`_Sink`) encrypts as it writes.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from io import RawIOBase
 from pathlib import Path
 
+from cachefleet.backup.encryption import EncryptingWriter, FileKey
 from cachefleet.engine.client import NodeAccess, source_address
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
@@ -43,13 +43,35 @@ class RdbFile:
     sha256: str
 
 
-class _Sink:
-    """Where the stream goes: the temporary file (unbuffered: the stream comes in large reads),
-    with its running checksum and size."""
+class _File:
+    """The temporary file (unbuffered: the stream comes in large reads), with the running
+    checksum and size of what is written to it."""
 
     def __init__(self, stream: RawIOBase) -> None:
         self._stream = stream
         self._digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        written = 0
+        while written < len(view):  # an unbuffered file may take part of a write
+            written += self._stream.write(view[written:]) or 0
+        self._digest.update(data)
+        self.size += len(data)
+
+    def finish(self) -> RdbFile:
+        os.fsync(self._stream.fileno())
+        return RdbFile(self.size, self._digest.hexdigest())
+
+
+class _Sink:
+    """Where the stream goes: the file, through the encryption when there is a key; the RDB's
+    first and last bytes are kept to check that it is whole."""
+
+    def __init__(self, stream: RawIOBase, key: FileKey | None = None) -> None:
+        self._file = _File(stream)
+        self._encrypting = EncryptingWriter(self._file, key) if key is not None else None
         self.size = 0
         self.head = b""
         self.tail = b""
@@ -57,24 +79,30 @@ class _Sink:
     def write(self, data: bytes | memoryview) -> None:
         if not data:
             return
-        view = memoryview(data)
-        written = 0
-        while written < len(view):  # an unbuffered file may take part of a write
-            written += self._stream.write(view[written:]) or 0
-        self._digest.update(data)
+        if self._encrypting is not None:
+            self._encrypting.write(data)
+        else:
+            self._file.write(data)
         self.size += len(data)
         if len(self.head) < len(_RDB_MAGIC):
             self.head = (self.head + bytes(data[: len(_RDB_MAGIC)]))[: len(_RDB_MAGIC)]
         self.tail = (self.tail + bytes(data[-9:]))[-9:]
 
     def finish(self) -> RdbFile:
-        os.fsync(self._stream.fileno())
-        return RdbFile(self.size, self._digest.hexdigest())
+        if self._encrypting is not None:
+            self._encrypting.close()
+        return self._file.finish()
 
 
-def stream_rdb(node: NodeAccess, destination: Path, timeout: float = READ_TIMEOUT_S) -> RdbFile:
-    """Stream the node's dataset into ``destination`` (replacing it) and return its size and
-    checksum.
+def stream_rdb(
+    node: NodeAccess,
+    destination: Path,
+    timeout: float = READ_TIMEOUT_S,
+    key: FileKey | None = None,
+) -> RdbFile:
+    """Stream the node's dataset into ``destination`` (replacing it) and return the file's size
+    and checksum; with a ``key``, the file is encrypted as it is written (`backup.encryption`),
+    so no plaintext byte reaches the disk.
 
     :raises NodeUnreachable: the node could not be reached or the stream broke off.
     :raises NodeCommandFailed: the node refused the synchronisation (e.g. a replica whose link
@@ -86,7 +114,7 @@ def stream_rdb(node: NodeAccess, destination: Path, timeout: float = READ_TIMEOU
         with _connect(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
             reader = _Reader(conn)
             _handshake(conn, reader, node)
-            sink = _Sink(stream)
+            sink = _Sink(stream, key)
             _receive(reader, sink)
             result = sink.finish()
         _check_whole(sink, node)

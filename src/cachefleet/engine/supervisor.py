@@ -17,7 +17,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
-from cachefleet.engine import cluster, commands, process, rdbseed, rdbstream, resharding, sentinel
+from cachefleet.backup.encryption import FileKey
+from cachefleet.engine import (
+    cluster,
+    commands,
+    kept_data,
+    process,
+    rdbseed,
+    rdbstream,
+    resharding,
+    sentinel,
+)
+from cachefleet.engine.background import in_background
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial, refused
 from cachefleet.engine.conf import (
@@ -477,6 +488,7 @@ class HostEngine:
             replica_of=None if clustered or replica_of is None else _hostport(replica_of),
             extra=parameters,
             engine=features(binary.version),
+            diskless_load=spec.at_rest_encrypted,
         )
 
     async def restart_node(
@@ -490,16 +502,26 @@ class HostEngine:
         """Stop the node's process (``SHUTDOWN NOSAVE``, as a reboot loses what only memory
         held; ``keep_data`` first holds writes and writes its RDB with ``SAVE``, so no write
         acknowledged before the stop is lost) and start it again on its own
-        directory, with the group's engine version and a freshly rendered config."""
+        directory, with the group's engine version and a freshly rendered config. A group
+        encrypted at rest keeps its data through an encrypted stream instead (`kept_data`)."""
         self._learn(spec)
         paths = self.paths(spec, node)
         pid = self._running_pid(paths)
         await self._connections.forget(self._access(node))
-        if pid is not None and keep_data:
+        kept = None
+        if pid is not None and keep_data and spec.at_rest_encrypted:
+            kept = await kept_data.keep(self._access(node), paths.data_dir)
+        elif pid is not None and keep_data:
             await commands.save(self._access(node), hold_writes=True)
         if pid is not None:
             await process.stop(pid, self._access(node), expected_conf=paths.conf)
         await self.start_node(spec, node, replica_of, False, parameters)
+        if kept is not None:
+            binary = self._binary(BinaryKind.SERVER, spec.engine_version, spec.engine)
+            shard = next((s for s in spec.shards if s.shard_id == node.shard_id), None)
+            slots = [(r.start, r.end) for r in shard.slots] if shard else []
+            clustered = spec.cluster_mode is ClusterMode.ENABLED
+            await kept_data.reload(binary, kept, self._access(node), slots, clustered)
 
     async def apply_parameters(
         self, spec: GroupSpec, node: NodeSpec, parameters: tuple[tuple[str, str], ...]
@@ -732,11 +754,17 @@ class HostEngine:
 
     # --- snapshots and seeds --------------------------------------------------------------
 
-    async def snapshot_node(self, node: NodeSpec, destination: Path) -> tuple[int, str]:
-        """Stream the node's RDB over the replication protocol into ``destination``, in a
-        worker thread (see `rdbstream`); return its size and SHA-256."""
+    async def snapshot_node(
+        self, node: NodeSpec, destination: Path, key: FileKey | None = None
+    ) -> tuple[int, str]:
+        """Stream the node's RDB over the replication protocol into ``destination`` (encrypted
+        as it is written with ``key``), in a low-priority thread (`background`; see
+        `rdbstream`); return the file's size and SHA-256."""
         started = time.monotonic()
-        written = await asyncio.to_thread(rdbstream.stream_rdb, self._access(node), destination)
+        access = self._access(node)
+        written = await in_background(
+            lambda: rdbstream.stream_rdb(access, destination, rdbstream.READ_TIMEOUT_S, key)
+        )
         took = time.monotonic() - started
         log.info("%s: %d bytes of RDB streamed in %.2f s", node.node_id, written.size, took)
         return written.size, written.sha256
@@ -764,7 +792,11 @@ class HostEngine:
         await asyncio.to_thread(rdbseed.install, path, paths.data_dir, seed.sha256)
 
     async def place_keys(
-        self, spec: GroupSpec, files: tuple[SeedFile, ...], primaries: tuple[NodeSpec, ...]
+        self,
+        spec: GroupSpec,
+        files: tuple[SeedFile, ...],
+        primaries: tuple[NodeSpec, ...],
+        keys: tuple[FileKey, ...] = (),
     ) -> int:
         """Write every key of the files to the primary owning its slot (``primaries``: each
         shard's, in the spec's shard order), in a worker thread."""
@@ -782,6 +814,7 @@ class HostEngine:
                 owners,
                 seed.single_db,
                 seed.sha256,
+                keys,
             )
         log.info("%s: %d keys placed by slot", spec.group_id, placed)
         return placed

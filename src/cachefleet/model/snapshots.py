@@ -7,6 +7,7 @@ shard's file is complete, and only then ``available``. Pure data, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -95,6 +96,8 @@ class Snapshot:
     source_created_at: datetime
     shards: tuple[ShardSnapshot, ...]
     error: str = ""
+    kms_key_arn: str = ""  # KmsKeyId, as the source showed it ("": none, or the default key)
+    encrypted: bool = False  # the files are encrypted at rest (backup.encryption)
 
     @property
     def complete(self) -> bool:
@@ -159,7 +162,23 @@ def snapshot_of(
         auto_minor_version_upgrade=spec.auto_minor_version_upgrade,
         source_created_at=spec.created_at,
         shards=tuple(shards),
+        kms_key_arn=spec.kms_key_arn,
+        encrypted=spec.at_rest_encrypted,
     )
+
+
+def snapshotting_cluster(spec: GroupSpec, primaries: Mapping[str, str]) -> str:
+    """SnapshottingClusterId: the node a cluster-mode-disabled group's backups come from (the
+    one chosen, else its first replica, else its primary); "" in cluster mode, where each shard
+    is backed up from its own replica."""
+    if spec.cluster_mode is ClusterMode.ENABLED or not spec.shards:
+        return ""
+    members = [n.node_id for n in spec.nodes_of(spec.shards[0].shard_id) if not n.deleting]
+    if spec.snapshotting_cluster in members:
+        return spec.snapshotting_cluster
+    primary = primaries.get(spec.shards[0].shard_id, members[0] if members else "")
+    replicas = [node_id for node_id in members if node_id != primary]
+    return replicas[0] if replicas else primary
 
 
 def automatic_name(source_id: str, moment: datetime) -> str:

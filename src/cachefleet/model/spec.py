@@ -104,6 +104,17 @@ class GroupSpec:
     auth_token_enabled: bool = False
     # SecurityGroupIds (empty: the scope's default security group)
     security_group_ids: tuple[str, ...] = ()
+    # Encryption at rest: the key store's key id ("": not encrypted) and the KmsKeyId shown
+    # (the key's ARN; "" for the default key, which ElastiCache does not show).
+    at_rest_key: str = ""
+    kms_key_arn: str = ""
+    # SnapshottingClusterId: the node backups are taken from ("": a replica when there is one).
+    snapshotting_cluster: str = ""
+
+    @property
+    def at_rest_encrypted(self) -> bool:
+        """Whether the group's data is encrypted at rest (AtRestEncryptionEnabled)."""
+        return bool(self.at_rest_key)
 
     @property
     def tls(self) -> bool:

@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import assert_never
 
+from cachefleet.backup.encryption import EncryptedFileError, FileKey, file_key_id
 from cachefleet.backup.files import SnapshotFiles
-from cachefleet.errors import PermanentError
+from cachefleet.errors import KeyUnusable, PermanentError
 from cachefleet.model import events as texts
-from cachefleet.model.ids import ArnType, ResourceKind, arn, cluster_arn, group_arn
+from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, cluster_arn, group_arn
 from cachefleet.model.operations import Operation, SnapshotParams
-from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
+from cachefleet.model.snapshots import SeedFile, SnapshotSource, SnapshotStatus
 from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
 from cachefleet.reconcile.actions import (
     Action,
@@ -62,6 +63,9 @@ from cachefleet.reconcile.actions import (
 from cachefleet.reconcile.seams import Endpoints, Engine
 from cachefleet.store import Store
 
+#: Opens an encryption-at-rest key: its material, or `KeyUnusable`.
+KeyOpener = Callable[[Scope, str], bytes]
+
 
 class Executor:
     """Runs actions for groups against one engine, one endpoint router and the store."""
@@ -73,7 +77,9 @@ class Executor:
         store: Store,
         snapshot_files: SnapshotFiles | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        keys: KeyOpener | None = None,
     ) -> None:
+        self._keys = keys
         self._engine = engine
         self._endpoints = endpoints
         self._store = store
@@ -144,7 +150,7 @@ class Executor:
             case SeedNode(node, seed):
                 await engine.seed_node(spec, node, seed)
             case PlaceKeys(files, primaries):
-                await engine.place_keys(spec, files, primaries)
+                await engine.place_keys(spec, files, primaries, self._seed_keys(spec, files))
             case ForgetClusterNode(node):
                 await engine.forget_cluster_node(spec, node)
             case RetireNodes(node_ids):
@@ -247,7 +253,8 @@ class Executor:
         if self._store.snapshots.get(spec.scope, name) is None:
             raise PermanentError(f"snapshot {name} is no longer recorded")
         destination = self._files().shard_file(spec.scope, name, shard_id)
-        size, sha256 = await self._engine.snapshot_node(node, destination)
+        key = self._file_key(spec.scope, spec.at_rest_key) if spec.at_rest_encrypted else None
+        size, sha256 = await self._engine.snapshot_node(node, destination, key)
         with self._store.transaction():
             snapshot = self._store.snapshots.get(spec.scope, name)
             if snapshot is None:
@@ -259,6 +266,27 @@ class Executor:
                 for s in snapshot.shards
             )
             self._store.snapshots.put(replace(snapshot, shards=shards))
+
+    def _file_key(self, scope: Scope, key_id: str) -> FileKey:
+        """An encryption-at-rest key with its material.
+
+        :raises KeyUnusable: no key store, or the key is unknown or disabled (permanent).
+        """
+        if self._keys is None:
+            raise KeyUnusable("this control plane has no key store")
+        return FileKey(key_id, self._keys(scope, key_id))
+
+    def _seed_keys(self, spec: GroupSpec, files: tuple[SeedFile, ...]) -> tuple[FileKey, ...]:
+        """The keys of the encrypted files among ``files`` (read off their headers)."""
+        found: dict[str, FileKey] = {}
+        for seed in files:
+            try:
+                key_id = file_key_id(seed.path)
+            except (OSError, EncryptedFileError):
+                continue  # missing or damaged: refused with its reason when it is loaded
+            if key_id is not None and key_id not in found:
+                found[key_id] = self._file_key(spec.scope, key_id)
+        return tuple(found.values())
 
     def _complete_snapshot(self, spec: GroupSpec, name: str) -> None:
         with self._store.transaction():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from cachefleet.backup.encryption import FileKey
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import GroupSpec, NodeSpec
@@ -124,9 +125,11 @@ class Engine(Protocol):
         """Stop the Sentinels watching the group."""
         ...
 
-    async def snapshot_node(self, node: NodeSpec, destination: Path) -> tuple[int, str]:
+    async def snapshot_node(
+        self, node: NodeSpec, destination: Path, key: FileKey | None = None
+    ) -> tuple[int, str]:
         """Stream the node's dataset as an RDB into ``destination`` (written whole or not at
-        all); return its size and SHA-256."""
+        all; encrypted as it is written with ``key``); return the file's size and SHA-256."""
         ...
 
     async def seed_node(self, spec: GroupSpec, node: NodeSpec, seed: SeedFile) -> None:
@@ -134,10 +137,14 @@ class Engine(Protocol):
         ...
 
     async def place_keys(
-        self, spec: GroupSpec, files: tuple[SeedFile, ...], primaries: tuple[NodeSpec, ...]
+        self,
+        spec: GroupSpec,
+        files: tuple[SeedFile, ...],
+        primaries: tuple[NodeSpec, ...],
+        keys: tuple[FileKey, ...] = (),
     ) -> int:
         """Write the files' keys to the shards' ``primaries`` (in shard order) by slot; return
-        how many."""
+        how many (encrypted files are decrypted with their key of ``keys``)."""
         ...
 
     async def apply_auth(self, spec: GroupSpec, node: NodeSpec, during_change: bool) -> None:

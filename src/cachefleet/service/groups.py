@@ -24,6 +24,7 @@ from cachefleet.model.spec import GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service import checks
+from cachefleet.service.at_rest import with_at_rest
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
 from cachefleet.service.requests import CreateGroupRequest
@@ -64,6 +65,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
             version,
             engine,
         )
+        spec = with_at_rest(ctx, spec, req.at_rest_encryption, req.kms_key_id)
         spec, restore = with_backups(ctx, scope, spec, req)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))

@@ -48,6 +48,7 @@ from cachefleet.service.parameter_groups import check_for_cache
 from cachefleet.service.security import token_change, transit_change
 from cachefleet.service.security_groups import check_cache_groups
 from cachefleet.service.snapshot_lookup import check_retention
+from cachefleet.service.snapshotting import with_snapshotting_cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class ModifySettings:
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
     security_group_ids: tuple[str, ...] | None = None
+    snapshotting_cluster: str | None = None  # SnapshottingClusterId
 
 
 def modify_group(
@@ -90,6 +92,8 @@ def modify_group(
         record = get_group(ctx, scope, group_id)
         check_modifiable(ctx, scope, record)
         spec = _with_settings(ctx, record.spec, change)
+        if change.snapshotting_cluster is not None:
+            spec = with_snapshotting_cluster(ctx, spec, change.snapshotting_cluster)
         failover = record.spec.automatic_failover
         if change.automatic_failover is not None or change.multi_az is not None:
             spec = _with_failover(spec, change)

@@ -53,6 +53,8 @@ class CreateGroupRequest:
     snapshot_arns: tuple[str, ...] = ()
     snapshot_retention: int | None = None
     snapshot_window: str | None = None
+    at_rest_encryption: bool | None = None
+    kms_key_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

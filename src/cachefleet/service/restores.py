@@ -7,7 +7,10 @@ file's SHA-256 checked as it is put in place. Otherwise (another shard count or 
 cluster-mode-disabled snapshot into cluster mode with several shards) every key is placed by
 slot into the formed cluster. A ``.rdb`` named in ``SnapshotArns`` by its local path seeds a
 one-shard group directly, or is placed by slot; it is checked by loading it first (corrupt or
-truncated: the create fails, nothing else is touched). ElastiCache's rules: a cluster-mode-enabled
+truncated: the create fails, nothing else is touched). An encrypted snapshot, and any restore
+into a group encrypted at rest, is placed by slot: the file is fed decrypted to a temporary
+server over the replication protocol (`engine.rdbfeed`), never linked into a node's directory.
+ElastiCache's rules: a cluster-mode-enabled
 snapshot cannot be restored into cluster mode disabled; a file with keys in more than one
 database cannot seed cluster mode. S3 ARNs wait for the S3 export.
 """
@@ -77,13 +80,14 @@ def _from_snapshot(
     ]
     # A cluster-mode-disabled snapshot may hold several databases: checked when it seeds one.
     single_db = into_cluster and not from_cluster
-    if _same_layout(snapshot, spec):
+    if _same_layout(snapshot, spec) and not (snapshot.encrypted or spec.at_rest_encrypted):
         return tuple(
             SeedFile(path, shard.shard_id, source.sha256, single_db)
             for path, shard, source in zip(paths, spec.shards, snapshot.shards, strict=True)
         )
+    # Placed by slot: an encrypted file is decrypted into memory, never put in a node's directory.
     return tuple(
-        SeedFile(path, "", source.sha256, True)
+        SeedFile(path, "", source.sha256, into_cluster)
         for path, source in zip(paths, snapshot.shards, strict=True)
     )
 
@@ -104,9 +108,9 @@ def _from_files(arns: tuple[str, ...], spec: GroupSpec) -> tuple[SeedFile, ...]:
         raise InvalidParameterCombination(
             "A Redis OSS (cluster mode disabled) cache is seeded from one .rdb file."
         )
-    if len(spec.shards) == 1 and len(paths) == 1:
+    if len(spec.shards) == 1 and len(paths) == 1 and not spec.at_rest_encrypted:
         return (SeedFile(str(paths[0]), spec.shards[0].shard_id, "", into_cluster),)
-    return tuple(SeedFile(str(path), "", "", True) for path in paths)
+    return tuple(SeedFile(str(path), "", "", into_cluster) for path in paths)
 
 
 def _local_path(arn: str) -> Path:

@@ -16,6 +16,7 @@ from cachefleet.errors import DomainError, group_already_exists
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import MAX_GROUP_ID, Scope, validate_identifier
 from cachefleet.service import checks, groups
+from cachefleet.service.at_rest import at_rest_key
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import Layout, plan_layout
 from cachefleet.service.parameter_groups import check_parameter_group
@@ -85,6 +86,8 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
         )
         if transit is not None or not enabled:
             found.run(lambda: check_auth_token(req.auth_token, transit))
+    engine_name = (req.engine or REDIS).lower()
+    found.run(lambda: at_rest_key(ctx, scope, engine_name, req.at_rest_encryption, req.kms_key_id))
     group = None
     if layout is not None and version is not None:
         engine = checks.check_engine_name(req.engine)  # known: its version resolved

@@ -28,6 +28,7 @@ from cachefleet.model.state import GroupRecord, GroupState
 from cachefleet.model.subnets import SubnetGroup
 from cachefleet.model.users import User, UserGroup
 from cachefleet.store import codec
+from cachefleet.store.keys import MasterKeyTable
 from cachefleet.store.logs import LogCursors, LogOutbox
 from cachefleet.store.notifications import NotificationTables
 from cachefleet.store.snapshots import SnapshotTable
@@ -48,6 +49,7 @@ class Store:
             raise StoreError(f"cannot open the state database {path}: {exc}") from exc
         self._depth = 0
         self.snapshots = SnapshotTable(self._db)
+        self.master_keys = MasterKeyTable(self._db)
 
     def close(self) -> None:
         """Close the connection."""

@@ -21,7 +21,7 @@ from cachefleet.service.context import ServiceContext
 #: Carried out on replication groups only.
 _GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
 _NOT_YET_ON_GROUPS = (
-    "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
+    "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
 )  # fmt: skip
 #: Memcached's parameters: a Redis cache cluster has exactly one node.
 _MEMCACHED_ONLY = ("CacheNodeIdsToRemove", "AZMode", "NewAvailabilityZones")
@@ -44,6 +44,7 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
         transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
         transit_encryption_mode=params.get("TransitEncryptionMode"),
+        snapshotting_cluster=params.get("SnapshottingClusterId"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)

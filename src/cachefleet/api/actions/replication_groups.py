@@ -21,8 +21,8 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
-    "GlobalReplicationGroupId", "PrimaryClusterId", "AtRestEncryptionEnabled", "KmsKeyId",
-    "UserGroupIds", "DataTieringEnabled", "ServerlessCacheSnapshotName",
+    "GlobalReplicationGroupId", "PrimaryClusterId", "UserGroupIds", "DataTieringEnabled",
+    "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
 
@@ -54,6 +54,8 @@ def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
         automatic_failover=params.get("AutomaticFailoverEnabled"),
         multi_az=params.get("MultiAZEnabled"),
         cluster_mode=params.get("ClusterMode"),
+        at_rest_encryption=params.get("AtRestEncryptionEnabled"),
+        kms_key_id=params.get("KmsKeyId"),
         **node_settings(params),
         **backup_settings(params),
     )

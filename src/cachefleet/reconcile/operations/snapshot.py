@@ -68,24 +68,35 @@ def plan_snapshot(
 def snapshot_source(
     draft: Draft, shard_id: str, observation: GroupObservation, from_primary: bool = False
 ) -> NodeSpec | None:
-    """The node to stream a shard's RDB from: an available replica whose link to its primary
-    is up (the lowest id), else the shard's primary if it answers; None if neither."""
+    """The node to stream a shard's RDB from: the SnapshottingClusterId node when it is usable
+    (the primary, or a replica in sync), else an available replica whose link to its primary is
+    up (the lowest id), else the shard's primary if it answers; None if neither."""
     spec = draft.spec
     primary = spec.node(draft.state.primaries.get(shard_id, ""))
+    chosen = spec.node(spec.snapshotting_cluster)  # SnapshottingClusterId, when set
+    if chosen is not None and chosen == primary:
+        from_primary = True
     if not from_primary:
-        for node in spec.nodes_of(shard_id):
-            seen = observation.of(node.node_id)
-            link = seen.replica_link
-            if (
-                node != primary
-                and not node.deleting
-                and draft.node_state(node.node_id).status is NodeStatus.AVAILABLE
-                and seen.reachable
-                and not seen.loading
-                and link is not None
-                and link.link_up
-            ):
+        members = spec.nodes_of(shard_id)
+        if chosen is not None and chosen in members:
+            members = (chosen, *(n for n in members if n != chosen))
+        for node in members:
+            if node != primary and _in_sync(draft, node, observation):
                 return node
     if primary is not None and observation.of(primary.node_id).is_primary:
         return primary
     return None
+
+
+def _in_sync(draft: Draft, node: NodeSpec, observation: GroupObservation) -> bool:
+    """Whether a replica serves and its link to its primary is up."""
+    seen = observation.of(node.node_id)
+    link = seen.replica_link
+    return (
+        not node.deleting
+        and draft.node_state(node.node_id).status is NodeStatus.AVAILABLE
+        and seen.reachable
+        and not seen.loading
+        and link is not None
+        and link.link_up
+    )
