@@ -41,6 +41,7 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
         transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
         transit_encryption_mode=params.get("TransitEncryptionMode"),
+        cluster_mode=params.get("ClusterMode"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)
