@@ -365,6 +365,7 @@ _MODIFY_FIELDS: dict[str, str] = {
     "PrimaryClusterId": "primary",
     "CacheNodeType": "node_type",
     "NewReplicaCount": "replicas",
+    "ClusterMode": "cluster_mode",
 }
 
 
