@@ -47,6 +47,20 @@ def _refused(call: Callable[[], object]) -> tuple[str, str]:
     return error["Code"], error["Message"]
 
 
+def _watching_sentinels(daemon: Daemon, group_id: str) -> list[str]:
+    """The Sentinels (one per AZ, on the installation's addresses) that watch the group."""
+    watching = []
+    for az_index in range(3):
+        address = f"{daemon.address_base}.0.{az_index + 1}"
+        sentinel = redis.Redis(host=address, port=26379, socket_timeout=2, decode_responses=True)
+        try:
+            names = list(sentinel.sentinel_masters())
+        except redis.ConnectionError:
+            continue  # no Sentinel in this AZ
+        watching += [address for name in names if name.startswith(f"{group_id}.")]
+    return watching
+
+
 @pytest.mark.timeout(300)
 def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Daemon) -> None:
     client = daemon.client()
@@ -62,6 +76,7 @@ def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Dae
         answer = client.modify_replication_group(ReplicationGroupId="cm", **params)
         return dict(answer["ReplicationGroup"])
 
+    assert _watching_sentinels(daemon, "cm") != []
     code, message = _refused(lambda: modify(ClusterMode="enabled", ApplyImmediately=True))
     assert code == "InvalidParameterCombination" and "first set the cluster mode to compatible" in (
         message)  # fmt: skip
@@ -80,6 +95,7 @@ def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Dae
           f"errors, longest pause {plain_writer.longest_pause:.3f}s, {len(lost)} lost")  # fmt: skip
     assert lost == []
     assert (group["ClusterMode"], group["ClusterEnabled"]) == ("compatible", False)
+    assert _watching_sentinels(daemon, "cm") == [], "the cluster fails over by itself now"
     assert group["PendingModifiedValues"] == {}
     assert group["NodeGroups"][0]["Slots"] == "0-16383"
     assert group["NodeGroups"][0]["PrimaryEndpoint"] == shard["PrimaryEndpoint"]

@@ -39,7 +39,7 @@ def _spec() -> GroupSpec:
 
 def _plain(seen: NodeObservation) -> NodeObservation:
     """A node running without cluster support."""
-    return replace(seen, cluster_node_id="")
+    return replace(seen, cluster_node_id="", cluster_known_nodes=0)
 
 
 def _move(step: ClusterModeStep = ClusterModeStep.CONVERT) -> Operation:
@@ -61,11 +61,11 @@ def test_the_replicas_join_the_cluster_one_at_a_time_while_the_primary_serves() 
         JoinOneShardCluster(n2, n1)
     ]
     assert _records(first.actions) == []
-    syncing = observed(_plain(primary(n1)), replica(n2, n1, up=False), _plain(replica(n3, n1)),
+    syncing = observed(_plain(primary(n1)), replica(n2, n1, True, False), _plain(replica(n3, n1)),
                        sentinel=n1.node_id)  # fmt: skip
     waiting = plan_group(spec, available(spec), False, syncing, Memory(), T0, (_move(),))
     assert not any(isinstance(a, JoinOneShardCluster) for a in waiting.actions)
-    joined = observed(_plain(primary(n1)), replica(n2, n1), _plain(replica(n3, n1)),
+    joined = observed(_plain(primary(n1)), replica(n2, n1, True), _plain(replica(n3, n1)),
                       sentinel=n1.node_id)  # fmt: skip
     second = plan_group(spec, available(spec), False, joined, Memory(), T0, (_move(),))
     assert [a for a in second.actions if isinstance(a, JoinOneShardCluster)] == [
@@ -76,8 +76,11 @@ def test_the_replicas_join_the_cluster_one_at_a_time_while_the_primary_serves() 
 def test_with_every_replica_in_the_cluster_the_handover_is_recorded_next() -> None:
     spec = _spec()
     n1, n2, n3 = spec.nodes
-    seen = observed(_plain(primary(n1)), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    seen = observed(_plain(primary(n1)), replica(n2, n1, True), replica(n3, n1, True),
+                    sentinel=n1.node_id)  # fmt: skip
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0, (_move(),))
+    reader = dict(desired_routes(spec, available(spec), seen).targets)[EndpointKind.READER]
+    assert reader == (n1,), "a replica in the cluster would redirect plain readers"
     (record,) = _records(decision.actions)
     assert record.operation.progress == ClusterModeProgress(ClusterModeStep.HANDOVER)
     assert [e.message for e in record.events] == [
@@ -89,7 +92,8 @@ def test_with_every_replica_in_the_cluster_the_handover_is_recorded_next() -> No
 def test_the_handover_stops_the_sentinels_then_hands_over_and_records_compatible() -> None:
     spec = _spec()
     n1, n2, n3 = spec.nodes
-    seen = observed(_plain(primary(n1)), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    seen = observed(_plain(primary(n1)), replica(n2, n1, True), replica(n3, n1, True),
+                    sentinel=n1.node_id)  # fmt: skip
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0,
                           (_move(ClusterModeStep.HANDOVER),))  # fmt: skip
     steps = Unmonitor | ClusterHandover | RecordClusterMode | RecordOperation
@@ -105,8 +109,8 @@ def test_a_handover_done_before_a_crash_is_finished_without_waiting_for_health()
     spec = _spec()
     n1, n2, n3 = spec.nodes
     # n2 owns the slots; n1 was stopped; the Sentinels are gone; the spec still says disabled.
-    taken = observed(replace(_plain(primary(n1)), alive=False, reachable=False), primary(n2),
-                     replica(n3, n2), monitored=False)  # fmt: skip
+    taken = observed(replace(_plain(primary(n1)), alive=False, reachable=False),
+                     primary(n2, True), replica(n3, n2, True), monitored=False)  # fmt: skip
     decision = plan_group(spec, available(spec), False, taken, Memory(), T0,
                           (_move(ClusterModeStep.HANDOVER),))  # fmt: skip
     assert ClusterHandover(n1, n2) in decision.actions

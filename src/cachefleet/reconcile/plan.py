@@ -178,6 +178,7 @@ def desired_routes(
         if n != primary
         and state.node(n.node_id).status is NodeStatus.AVAILABLE
         and observation.of(n.node_id).reachable
+        and not observation.of(n.node_id).in_cluster  # moving to compatible: it redirects
     )
     targets: tuple[tuple[EndpointKind, tuple[NodeSpec, ...]], ...] = (
         (EndpointKind.PRIMARY, (primary,)),

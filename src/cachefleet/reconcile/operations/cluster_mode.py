@@ -78,7 +78,7 @@ def _convert(
         draft.waits.append(f"{label} waits for health")
         return
     replicas = [n for n in draft.spec.live_nodes if n != primary]
-    outside = [n for n in replicas if not observation.of(n.node_id).cluster_node_id]
+    outside = [n for n in replicas if not observation.of(n.node_id).in_cluster]
     if outside:
         join_one_shard(draft, outside[0], primary)
         draft.waits.append(f"{label}: {outside[0].node_id} restarting in the cluster")
@@ -124,7 +124,7 @@ def _handover(
 def _owns_slots(observation: GroupObservation, node: NodeSpec) -> bool:
     """Whether the node serves as a primary in the cluster (it took the slots over)."""
     seen = observation.of(node.node_id)
-    return bool(seen.cluster_node_id) and seen.is_primary
+    return seen.in_cluster and seen.is_primary
 
 
 def _serves(draft: Draft, node: NodeSpec) -> bool:
