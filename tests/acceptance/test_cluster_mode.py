@@ -47,6 +47,13 @@ def _refused(call: Callable[[], object]) -> tuple[str, str]:
     return error["Code"], error["Message"]
 
 
+def _answers(connect: Callable[[], redis.Redis]) -> bool:
+    try:
+        return bool(connect().ping())
+    except redis.ConnectionError:
+        return False
+
+
 def _watching_sentinels(daemon: Daemon, group_id: str) -> list[str]:
     """The Sentinels (one per AZ, on the installation's addresses) that watch the group."""
     watching = []
@@ -118,6 +125,7 @@ def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Dae
     assert (group["ClusterMode"], group["ClusterEnabled"]) == ("enabled", True)
     assert "PrimaryEndpoint" not in group["NodeGroups"][0]
     assert group["ConfigurationEndpoint"] == configuration
+    wait_until(lambda: not _answers(primary), 10, "the primary endpoint removed")
     code, message = _refused(lambda: modify(ClusterMode="compatible", ApplyImmediately=True))
     assert code == "InvalidParameterCombination" and "not possible" in message
 
