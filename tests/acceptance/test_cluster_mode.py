@@ -21,7 +21,9 @@ from acceptance_support import (
     delete_and_wait,
     describe,
     messages,
+    primaries,
     wait_available,
+    wait_recovered,
     wait_until,
 )
 
@@ -142,5 +144,13 @@ def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Dae
     assert plain_writer.lost(check) == [] and cluster_writer.lost(check) == []
     print(f"to enabled: {len(cluster_writer.acknowledged)} writes, {cluster_writer.errors} "
           "errors")  # fmt: skip
+
+    # A failover now takes Redis Cluster's path (the Sentinels forgot the group).
+    old = primaries(group)[0]
+    client.test_failover(ReplicationGroupId="cm", NodeGroupId="0001")
+    wait_recovered(client, old)
+    group = wait_available(client, "cm")
+    assert old not in primaries(group)
+    assert cluster().get("seed1") == b"1"
     wait_until(lambda: describe(client, "cm")["Status"] == "available", 10, "available")
     delete_and_wait(client, "cm")

@@ -22,7 +22,7 @@ from cachefleet.errors import (
     cluster_mode_one_way,
     cluster_mode_parameter_group,
 )
-from cachefleet.model.engines import VALKEY, version_tuple
+from cachefleet.model.engines import REDIS, VALKEY, version_tuple
 from cachefleet.model.ids import Scope
 from cachefleet.model.operations import Operation, new_cluster_mode_change
 from cachefleet.model.spec import EndpointSpec, GroupSpec
@@ -34,8 +34,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.parameter_groups import check_for_cache
 
 #: The oldest engine version of each engine whose groups may change cluster mode.
-_OLDEST = {VALKEY: (7, 2)}
-_OLDEST_REDIS = (7, 0)
+_OLDEST = {REDIS: (7, 0), VALKEY: (7, 2)}
 
 
 def cluster_mode_change(
@@ -82,7 +81,7 @@ def cluster_mode_change(
 
 
 def _check_compatible(spec: GroupSpec) -> None:
-    oldest = _OLDEST.get(spec.engine, _OLDEST_REDIS)
+    oldest = _OLDEST[spec.engine]
     if version_tuple(spec.engine_version)[:2] < oldest:
         raise cluster_mode_engine_too_old(spec.engine, spec.engine_version)
     if not spec.automatic_failover or len(spec.live_nodes) < 2:
