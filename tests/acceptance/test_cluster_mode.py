@@ -2,7 +2,8 @@
 a plain client writes through the primary endpoint while the group moves to compatible (its
 replicas restart in the one-shard cluster, the primary hands over), a cluster client through the
 configuration endpoint while it moves on to enabled; every acknowledged write and every seeded
-key is read back, and the enabled group reshards to two shards."""
+key is read back, the enabled group reshards to two shards and fails over by Redis Cluster's
+path. On Redis OSS and on Valkey."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 from test_scaling import Writer
+from test_valkey_caches import require_valkey
 
 from acceptance_support import (
     Daemon,
@@ -71,11 +73,17 @@ def _watching_sentinels(daemon: Daemon, group_id: str) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Daemon) -> None:
+@pytest.mark.parametrize("engine", ["redis", "valkey"])
+def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(
+    daemon: Daemon, engine: str
+) -> None:
     client = daemon.client()
+    if engine == "valkey":
+        require_valkey(client)
     group = create_and_wait(
         client, ReplicationGroupId="cm", ReplicationGroupDescription="cluster mode",
         NumCacheClusters=3, CacheNodeType="cache.t4g.micro", AutomaticFailoverEnabled=True,
+        Engine=engine,
     )  # fmt: skip
     shard = group["NodeGroups"][0]
     primary, reader = _plain(shard["PrimaryEndpoint"]), _plain(shard["ReaderEndpoint"])
@@ -131,12 +139,13 @@ def test_a_group_moves_to_cluster_mode_enabled_online_losing_nothing(daemon: Dae
     code, message = _refused(lambda: modify(ClusterMode="compatible", ApplyImmediately=True))
     assert code == "InvalidParameterCombination" and "not possible" in message
 
-    answer = client.modify_replication_group_shard_configuration(
-        ReplicationGroupId="cm", NodeGroupCount=2, ApplyImmediately=True
-    )["ReplicationGroup"]
-    assert answer["Status"] == "modifying"
-    group = wait_available(client, "cm")
-    assert [ng["Slots"] for ng in group["NodeGroups"]] == ["0-8191", "8192-16383"]
+    if engine == "redis":  # a resharding on Valkey is the resharding tests' (slower there)
+        answer = client.modify_replication_group_shard_configuration(
+            ReplicationGroupId="cm", NodeGroupCount=2, ApplyImmediately=True
+        )["ReplicationGroup"]
+        assert answer["Status"] == "modifying"
+        group = wait_available(client, "cm")
+        assert [ng["Slots"] for ng in group["NodeGroups"]] == ["0-8191", "8192-16383"]
     check = cluster()
     assert [check.get(f"seed{i}") for i in range(SEEDS)] == [
         str(i).encode() for i in range(SEEDS)]  # fmt: skip
