@@ -79,6 +79,9 @@ def test_compatible_then_enabled_are_operations_with_their_pending_value(
     assert shard["Slots"] == "0-16383" and "PrimaryEndpoint" in shard and "ReaderEndpoint" in shard
     status, code, message = _modify(api, EngineVersion="7.0", ApplyImmediately=True)
     assert (status, code) == (400, "InvalidParameterCombination") and "compatible" in message
+    scaled = {"ReplicationGroupId": "orders", "NewReplicaCount": 2, "ApplyImmediately": True}
+    status, code, message = refused(api, "IncreaseReplicaCount", scaled)
+    assert (status, code) == (400, "InvalidParameterCombination") and "compatible" in message
     answer = ok(api, MODIFY, {"ReplicationGroupId": "orders", "ClusterMode": "enabled",
                               "ApplyImmediately": True})["ReplicationGroup"]  # fmt: skip
     assert answer["PendingModifiedValues"] == {"ClusterMode": "enabled"}

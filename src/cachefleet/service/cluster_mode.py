@@ -21,6 +21,7 @@ from cachefleet.errors import (
     cluster_mode_needs_failover,
     cluster_mode_one_way,
     cluster_mode_parameter_group,
+    modify_in_compatible_mode,
 )
 from cachefleet.model.engines import REDIS, VALKEY, version_tuple
 from cachefleet.model.ids import Scope
@@ -78,6 +79,15 @@ def cluster_mode_change(
     return _with_configuration_endpoint(ctx, scope, spec), new_cluster_mode_change(
         target, group, now
     )
+
+
+def check_not_compatible(spec: GroupSpec) -> None:
+    """Scaling waits until a group in cluster mode compatible is enabled, as on ElastiCache.
+
+    :raises InvalidParameterCombination:
+    """
+    if spec.cluster_mode is ClusterMode.COMPATIBLE:
+        raise modify_in_compatible_mode(spec.group_id)
 
 
 def _check_compatible(spec: GroupSpec) -> None:

@@ -21,7 +21,6 @@ from cachefleet.errors import (
     cluster_mode_without_failover,
     engine_change_refused,
     engine_version_not_found,
-    modify_in_compatible_mode,
 )
 from cachefleet.model.engines import family_of, may_change_engine, version_tuple
 from cachefleet.model.ids import ResourceKind, Scope
@@ -37,7 +36,7 @@ from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, NodeStatus
 from cachefleet.model.windows import MaintenanceWindow
 from cachefleet.service import checks
-from cachefleet.service.cluster_mode import cluster_mode_change
+from cachefleet.service.cluster_mode import check_not_compatible, cluster_mode_change
 from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
@@ -159,10 +158,9 @@ def _cluster_mode(
         ctx, scope, record, change.cluster_mode, change.parameter_group,
         apply_immediately=change.apply_immediately, combined=combined,
     )  # fmt: skip
-    compatible = record.spec.cluster_mode is ClusterMode.COMPATIBLE
     working = any(getattr(change, name) is not None for name in (*_NODE_WORK, "parameter_group"))
-    if moved is None and compatible and working:
-        raise modify_in_compatible_mode(record.spec.group_id)
+    if moved is None and working:
+        check_not_compatible(record.spec)
     return moved
 
 
