@@ -573,3 +573,77 @@ def kms_key_without_encryption() -> InvalidParameterCombination:
         parameter="KmsKeyId",
         problem="without-encryption",
     )
+
+
+def cluster_mode_one_way(current: str, asked: str) -> InvalidParameterCombination:
+    """A ClusterMode change other than disabled → compatible → enabled."""
+    return InvalidParameterCombination(
+        f"Cluster mode cannot be modified from {current} to {asked}: cluster mode can only be "
+        "changed from disabled to compatible, then from compatible to enabled. Reverting this "
+        "configuration is not possible.",
+        parameter="ClusterMode",
+        problem="one-way",
+        facts={"current": current, "asked": asked},
+    )
+
+
+def cluster_mode_compatible_first() -> InvalidParameterCombination:
+    """ClusterMode enabled asked of a cluster-mode-disabled group."""
+    return InvalidParameterCombination(
+        "To modify cluster mode from disabled to enabled, you must first set the cluster mode "
+        "to compatible.",
+        parameter="ClusterMode",
+        problem="compatible-first",
+    )
+
+
+def cluster_mode_engine_too_old(engine: str, version: str) -> InvalidParameterCombination:
+    """A ClusterMode change on an engine before Redis OSS 7.0 / Valkey 7.2."""
+    return InvalidParameterCombination(
+        "The minimum engine version required to modify cluster mode is Valkey 7.2 or Redis OSS "
+        f"7.0; this replication group runs {engine} {version}.",
+        parameter="ClusterMode",
+        problem="engine-too-old",
+        facts={"engine": engine, "version": version},
+    )
+
+
+def cluster_mode_needs_failover() -> InvalidParameterCombination:
+    """A ClusterMode change of a group without automatic failover or without a replica."""
+    return InvalidParameterCombination(
+        "Automatic failover must be enabled, with at least one replica, to modify cluster mode.",
+        parameter="ClusterMode",
+        problem="needs-failover",
+    )
+
+
+def cluster_mode_combined() -> InvalidParameterCombination:
+    """ClusterMode asked together with another change (CacheParameterGroupName aside)."""
+    return InvalidParameterCombination(
+        "No parameter other than CacheParameterGroupName and ApplyImmediately can be modified "
+        "in a request that modifies ClusterMode.",
+        parameter="ClusterMode",
+        problem="combined",
+    )
+
+
+def cluster_mode_parameter_group(name: str) -> InvalidParameterCombination:
+    """A move to cluster mode compatible of a group using a custom parameter group, without a
+    cluster-enabled one named."""
+    return InvalidParameterCombination(
+        f"Parameter group {name} has cluster-enabled no: name a parameter group with "
+        "cluster-enabled yes (CacheParameterGroupName) to modify cluster mode to compatible.",
+        parameter="CacheParameterGroupName",
+        problem="cluster-mode",
+        facts={"name": name},
+    )
+
+
+def modify_in_compatible_mode(group_id: str) -> InvalidParameterCombination:
+    """A change other than ClusterMode enabled asked of a group in cluster mode compatible."""
+    return InvalidParameterCombination(
+        f"Replication group {group_id} is in cluster mode compatible: other modifications, such "
+        "as scaling or an engine version, are not allowed until its cluster mode is enabled.",
+        parameter="ClusterMode",
+        problem="compatible-only",
+    )

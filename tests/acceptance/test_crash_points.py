@@ -36,12 +36,17 @@ from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import OperationStatus
 from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
+from cachefleet.model.status import ClusterMode
 from cachefleet.reconcile.actions import (
+    ClusterHandover,
+    JoinOneShardCluster,
     PlannedFailover,
+    RecordClusterMode,
     RecordEngineVersion,
     RecordOperation,
     RestartNode,
     StopNode,
+    Unmonitor,
 )
 from cachefleet.service import failover
 from cachefleet.service.context import ServiceContext
@@ -158,6 +163,16 @@ def _upgraded_once(outcome: Outcome) -> None:
     _one_failover(outcome)
 
 
+def _in_the_cluster(outcome: Outcome) -> None:
+    """Cluster mode compatible: every node in the one-shard cluster, the Sentinels gone, the
+    old primary handed over once."""
+    assert outcome.after.spec.cluster_mode is ClusterMode.COMPATIBLE
+    assert all(node.cluster_node_id for node in outcome.observation.nodes.values())
+    assert not outcome.observation.monitored
+    assert len(outcome.ledger.of(ClusterHandover)) >= 1
+    _one_failover(outcome)
+
+
 FAILOVER_POINTS = (
     before(RecordOperation, 1),  # promoted, not recorded
     after(RecordOperation, 1),  # recorded; endpoints and Sentinels not yet told
@@ -243,6 +258,27 @@ SCENARIOS = (
             after(RecordOperation, 2),
         ),
         _upgraded_once,
+        fresh=True,
+    ),
+    Scenario(
+        "cluster-mode-compatible",
+        _group("cp-cm", num_cache_clusters=2),
+        lambda ctx, record: modify_group(
+            ctx,
+            SCOPE,
+            record.spec.group_id,
+            ModifySettings(cluster_mode="compatible", apply_immediately=True),
+        ),
+        (
+            after(JoinOneShardCluster),  # the replica restarted in the cluster, not recorded
+            after(RecordOperation, 1),  # HANDOVER recorded
+            after(Unmonitor),  # the Sentinels gone, the primary not yet handed over
+            after(ClusterHandover),  # handed over, the spec still says disabled
+            after(RecordClusterMode),  # compatible in the spec, SETTLE not recorded
+            after(RecordOperation, 2),
+            before(RecordOperation, 3),
+        ),
+        _in_the_cluster,
         fresh=True,
     ),
 )

@@ -90,7 +90,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "NodeGroups": [_node_group(record, shard.shard_id) for shard in spec.shards],
         "AutomaticFailover": state.pending.automatic_failover or _enabled(spec.automatic_failover),
         "MultiAZ": _enabled(spec.multi_az),
-        "ConfigurationEndpoint": endpoint(spec.endpoint(EndpointKind.CONFIGURATION)),
+        "ConfigurationEndpoint": _configuration_endpoint(spec),
         "SnapshottingClusterId": snapshotting_cluster(spec, state.primaries) or None,
         "SnapshotRetentionLimit": spec.snapshot_retention,
         "SnapshotWindow": spec.snapshot_window or None,
@@ -112,6 +112,14 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
     }
 
 
+def _configuration_endpoint(spec: GroupSpec) -> dict[str, Any] | None:
+    """A group moving to cluster mode compatible holds its configuration endpoint's address
+    from the start; it is shown once the group is compatible."""
+    if not spec.cluster_mode.clustered:
+        return None
+    return endpoint(spec.endpoint(EndpointKind.CONFIGURATION))
+
+
 _SETTLES_AS = {"enabling": "enabled", "disabling": "disabled"}
 
 
@@ -128,6 +136,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["AuthTokenStatus"] = pending.auth_token_status
     if pending.transit_encryption_mode:
         values["TransitEncryptionMode"] = pending.transit_encryption_mode
+    if pending.cluster_mode:
+        values["ClusterMode"] = pending.cluster_mode
     return values
 
 
@@ -150,9 +160,9 @@ def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:
         "Status": "deleting" if record.deleting else state.status.value,
         "NodeGroupMembers": [_member(record, node) for node in members],
     }
-    if spec.cluster_mode is ClusterMode.ENABLED:
+    if spec.cluster_mode.clustered:
         group["Slots"] = ",".join(str(r) for r in shard.slots)
-    else:
+    if spec.cluster_mode is not ClusterMode.ENABLED:  # compatible keeps both kinds
         group["PrimaryEndpoint"] = endpoint(spec.endpoint(EndpointKind.PRIMARY))
         group["ReaderEndpoint"] = endpoint(spec.endpoint(EndpointKind.READER))
     return group

@@ -18,6 +18,9 @@ from cachefleet.model.ids import ResourceKind, cluster_arn, group_arn
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.operations import (
     AuthTokenParams,
+    ClusterModeParams,
+    ClusterModeProgress,
+    ClusterModeStep,
     FailoverParams,
     FailoverProgress,
     FailoverSettingParams,
@@ -228,9 +231,21 @@ def operation_line(operation: Operation) -> OperationLine:
         case TransitModeParams(mode=mode):
             action = f"Moving encryption in transit to {mode}"
             return OperationLine("", action, "on every node", retry)
+        case ClusterModeParams(mode=mode):
+            progress = operation.progress
+            step = ""
+            if isinstance(progress, ClusterModeProgress):
+                step = _CLUSTER_MODE_STEPS[progress.step]
+            return OperationLine("", f"Changing the cluster mode to {mode}", step, retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 
+
+_CLUSTER_MODE_STEPS = {
+    ClusterModeStep.CONVERT: "restarting each replica in the cluster",
+    ClusterModeStep.HANDOVER: "handing the primary over to a replica in the cluster",
+    ClusterModeStep.SETTLE: "waiting for every node to serve",
+}
 
 _NODE_TYPE_STEPS = {
     NodeTypeStep.SYNC: "synchronising nodes of the new type",
@@ -295,7 +310,12 @@ def _arn(spec: GroupSpec) -> str:
 def _endpoints(spec: GroupSpec) -> tuple[EndpointView, ...]:
     if spec.kind is ResourceKind.CACHE_CLUSTER:
         return tuple(node_endpoint_view(node.address, node.port, spec.tls) for node in spec.nodes)
-    return tuple(endpoint_view(spec, ep) for ep in spec.endpoints)
+    shown = (
+        ep
+        for ep in spec.endpoints  # a configuration endpoint held for a move to compatible: not yet
+        if spec.cluster_mode.clustered or ep.kind is not EndpointKind.CONFIGURATION
+    )
+    return tuple(endpoint_view(spec, ep) for ep in shown)
 
 
 def is_deletable(record: GroupRecord) -> bool:

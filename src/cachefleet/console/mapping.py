@@ -379,6 +379,7 @@ _MODIFY_FIELDS: dict[str, str] = {
     "PrimaryClusterId": "primary",
     "CacheNodeType": "node_type",
     "NewReplicaCount": "replicas",
+    "ClusterMode": "cluster_mode",
 }
 
 

@@ -61,6 +61,7 @@ class ModifyForm:
     node_type: str = ""  # '' for no change
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
     security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
+    cluster_mode: str = ""  # the next cluster mode ('' for no change)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -76,6 +77,7 @@ class ModifyForm:
             "backup_retention": self.backup_retention,
             "node_type": self.node_type, "replicas": self.replicas,
             "security_groups": ",".join(self.security_groups),
+            "cluster_mode": self.cluster_mode,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -136,6 +138,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         node_type=fields.get("node_type", ""),
         replicas=fields.get("replicas", "").strip() if group else "",
         security_groups=_posted_security_groups(fields),
+        cluster_mode=fields.get("cluster_mode", "") if group else "",
     )
 
 
@@ -292,6 +295,10 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         settings["apply_immediately"] = True  # the only way cachefleet offers
         shown = f"{form.node_type}, applied immediately"
         lines.append(Change("Node type", spec.node_type, shown))
+    if form.cluster_mode and form.cluster_mode != spec.cluster_mode.value:
+        settings["cluster_mode"] = form.cluster_mode
+        settings["apply_immediately"] = True  # the only way cachefleet offers
+        lines.append(Change("Cluster mode", spec.cluster_mode.value, form.cluster_mode))
     resize = replica_change(form, record)
     if resize is not None:
         if lines:
@@ -320,6 +327,17 @@ def _security_group_change(
     if asked != now:
         settings["security_group_ids"] = form.security_groups
         lines.append(Change("Security groups", ", ".join(now), ", ".join(asked)))
+
+
+def next_cluster_mode(spec: GroupSpec) -> str:
+    """The cluster mode a replication group may move to next ('' for none): disabled moves to
+    compatible, compatible to enabled, and enabled stays."""
+    if spec.kind is not ResourceKind.REPLICATION_GROUP:
+        return ""
+    following = {ClusterMode.DISABLED: ClusterMode.COMPATIBLE,
+                 ClusterMode.COMPATIBLE: ClusterMode.ENABLED}  # fmt: skip
+    after = following.get(spec.cluster_mode)
+    return after.value if after is not None else ""
 
 
 def _days(text: str) -> int:

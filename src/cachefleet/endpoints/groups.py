@@ -27,6 +27,8 @@ from cachefleet.endpoints.routes import (
     Route,
     RouteTable,
     drop_group,
+    drop_route,
+    routes_of,
     set_group_nodes,
     set_route,
 )
@@ -93,6 +95,9 @@ class GroupEndpoints:
         name = spec.plane_name
 
         def change(table: RouteTable) -> RouteTable:
+            kept = {HostPort(endpoint.address, endpoint.port) for endpoint in spec.endpoints}
+            for gone in set(routes_of(table, name)) - kept:  # e.g. after cluster mode enabled
+                table = drop_route(table, gone)
             for endpoint in spec.endpoints:
                 address = HostPort(endpoint.address, endpoint.port)
                 nodes = tuple(_hostport(node) for node in targets.get(endpoint.kind, ()))

@@ -11,9 +11,10 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
@@ -22,6 +23,7 @@ from cachefleet.engine import (
     cluster,
     commands,
     kept_data,
+    one_shard,
     process,
     rdbseed,
     rdbstream,
@@ -473,7 +475,7 @@ class HostEngine:
         parameters: dict[str, str],
     ) -> NodeConfig:
         node_type = NODE_TYPES[spec.node_type]
-        clustered = spec.cluster_mode is ClusterMode.ENABLED
+        clustered = spec.cluster_mode.clustered or _clustered(self.paths(spec, node))
         maxmemory = parameters.pop("maxmemory", None)
         policy = parameters.pop("maxmemory-policy", "volatile-lru")
         return NodeConfig(
@@ -644,7 +646,7 @@ class HostEngine:
         :raises EngineError: a Sentinel is not ready or the failover was refused or aborted.
         """
         self._learn(spec)
-        if spec.cluster_mode is ClusterMode.ENABLED:
+        if spec.cluster_mode.clustered:
             await cluster.failover(self._access(candidate))
             return
         sentinels = self._sentinels_for(spec).addresses
@@ -662,7 +664,11 @@ class HostEngine:
         log.info("%s took over from %s:%d in %.0f ms", candidate.node_id, *old, took)
 
     async def _paused_handover(
-        self, spec: GroupSpec, primary: NodeAccess, candidate: NodeSpec
+        self,
+        spec: GroupSpec,
+        primary: NodeAccess,
+        candidate: NodeSpec,
+        promote: Callable[[NodeAccess], Awaitable[object]] = commands.promote,
     ) -> None:
         """A planned failover for Redis 6.0 (no ``FAILOVER``, no ``CLIENT PAUSE WRITE``) that
         loses no acknowledged write.
@@ -694,8 +700,64 @@ class HostEngine:
         await process.kill(pid, expected_conf=paths.conf)
         paths.pidfile.unlink(missing_ok=True)  # stopped on purpose: nothing to adopt
         await self._connections.forget(primary)
-        await commands.promote(self._access(candidate))
+        await promote(self._access(candidate))
         log.info("%s stopped at offset %d; %s promoted", old.node_id, offset, candidate.node_id)
+
+    # --- cluster mode compatible --------------------------------------------------------------
+
+    async def join_one_shard_cluster(
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        primary: NodeSpec,
+        parameters: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Restart the node, emptied, in Redis Cluster as ``primary``'s replica in the group's
+        one-shard cluster (see `one_shard`): it replicates from ``primary`` whether that runs in
+        cluster mode yet or not."""
+        self._learn(spec)
+        paths = self.paths(spec, node)
+        pid = self._running_pid(paths)
+        await self._connections.forget(self._access(node))
+        if pid is not None:
+            await process.stop(pid, self._access(node), expected_conf=paths.conf)
+        if paths.data_dir.exists():
+            shutil.rmtree(paths.data_dir)
+        paths.create()
+        members = {n.node_id: self._member(spec, n) for n in spec.live_nodes}
+        text = one_shard.render_nodes_conf(
+            members[node.node_id], members[primary.node_id], tuple(members.values())
+        )
+        await asyncio.to_thread(paths.cluster_conf.write_text, text)
+        await self.start_node(spec, node, None, False, parameters)
+        log.info("%s restarted in the cluster of %s", node.node_id, spec.group_id)
+
+    async def cluster_handover(
+        self,
+        spec: GroupSpec,
+        old: NodeSpec,
+        candidate: NodeSpec,
+        parameters: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Hand the primary ``old``, running without cluster support, over to ``candidate``, its
+        replica in the one-shard cluster: writes held on ``old`` once ``candidate`` caught up,
+        ``old`` stopped, ``candidate`` takes the slots (``CLUSTER FAILOVER TAKEOVER``: nobody
+        else can vote), then ``old`` rejoins as a replica. Idempotent, step by step."""
+        self._learn(spec)
+        access = self._access(candidate)
+        if not await _owns_slots(access):
+            if self._running_pid(self.paths(spec, old)) is not None:
+                takeover = partial(cluster.failover, mode="TAKEOVER")
+                await self._paused_handover(spec, self._access(old), candidate, takeover)
+            else:
+                await cluster.failover(access, "TAKEOVER")
+        old_paths = self.paths(spec, old)
+        if not _clustered(old_paths) or self._running_pid(old_paths) is None:
+            await self.join_one_shard_cluster(spec, old, candidate, parameters)
+
+    def _member(self, spec: GroupSpec, node: NodeSpec) -> one_shard.Member:
+        ident = one_shard.cluster_id(spec.plane_name, node.node_id)
+        return one_shard.Member(ident, node.address, node.port)
 
     async def repoint(self, spec: GroupSpec, primary: NodeSpec) -> None:
         """Re-point every Sentinel at ``primary``, promoted without them (see
@@ -818,3 +880,16 @@ class HostEngine:
             )
         log.info("%s: %d keys placed by slot", spec.group_id, placed)
         return placed
+
+
+def _clustered(paths: NodePaths) -> bool:
+    """Whether the node starts in Redis Cluster whatever its group's mode: it was brought into
+    its group's one-shard cluster (`HostEngine.join_one_shard_cluster`) and keeps its cluster
+    configuration (a fresh start, which empties its directory, brings it back without)."""
+    return paths.cluster_conf.exists()
+
+
+async def _owns_slots(node: NodeAccess) -> bool:
+    """Whether the node (in cluster mode) is a primary owning slots."""
+    mine = [entry for entry in await cluster.cluster_topology(node) if entry.is_myself]
+    return bool(mine) and mine[0].is_primary and bool(mine[0].slots)

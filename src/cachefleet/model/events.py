@@ -152,3 +152,13 @@ def resharding_started(group_id: str, shards: int) -> str:
 def resharding_completed(group_id: str, shards: int) -> str:
     """Every slot moved; the group has its new node groups."""
     return f"Resharding of {group_id} to {shards} node groups completed"
+
+
+def cluster_mode_changing(group_id: str, mode: str) -> str:
+    """A ClusterMode change began."""
+    return f"Cluster mode of {group_id} is being modified to {mode}"
+
+
+def cluster_mode_changed(group_id: str, mode: str) -> str:
+    """The group runs in its new cluster mode."""
+    return f"Modified cluster mode of {group_id} to {mode}"

@@ -59,6 +59,11 @@ class NodeObservation:
         """Whether the node answered and says it is a primary."""
         return self.reachable and self.role is Role.PRIMARY
 
+    @property
+    def in_cluster(self) -> bool:
+        """Whether the node answered and runs in Redis Cluster (it knows at least itself)."""
+        return self.reachable and self.cluster_known_nodes > 0
+
 
 @dataclass(frozen=True, slots=True)
 class GroupObservation:

@@ -21,6 +21,7 @@ from cachefleet.model.engines import REDIS
 from cachefleet.model.resharding import SlotMove
 from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.state import PendingChanges
+from cachefleet.model.status import ClusterMode
 
 
 class OperationKind(StrEnum):
@@ -39,6 +40,7 @@ class OperationKind(StrEnum):
     RESHARD = "reshard"  # ModifyReplicationGroupShardConfiguration
     AUTH_TOKEN = "auth-token"  # ModifyReplicationGroup AuthToken + AuthTokenUpdateStrategy
     TRANSIT_MODE = "transit-mode"  # ModifyReplicationGroup TransitEncryptionMode
+    CLUSTER_MODE = "cluster-mode"  # ModifyReplicationGroup ClusterMode
 
 
 class OperationStatus(StrEnum):
@@ -317,6 +319,33 @@ class TransitModeProgress:
     """Nothing to remember: whether a node takes plaintext is set on every node at once."""
 
 
+# --- ClusterMode ---------------------------------------------------------------------------------
+
+
+class ClusterModeStep(StrEnum):
+    """The steps of a move to cluster mode compatible, in order (enabled takes only SETTLE)."""
+
+    CONVERT = "convert"  # each replica restarted in the one-shard cluster, in sync again
+    HANDOVER = "handover"  # the primary handed over to a cluster replica, then rejoins as one
+    SETTLE = "settle"  # every node serves in the cluster
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterModeParams:
+    """A group moved to ``mode`` (compatible from disabled, enabled from compatible), with the
+    parameter group (cluster-enabled yes) its nodes use from then on."""
+
+    mode: ClusterMode
+    parameter_group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterModeProgress:
+    """The step under way; which nodes run in the cluster is read off the nodes."""
+
+    step: ClusterModeStep = ClusterModeStep.CONVERT
+
+
 OperationParams = (
     FailoverParams
     | FailoverSettingParams
@@ -329,6 +358,7 @@ OperationParams = (
     | ReshardParams
     | AuthTokenParams
     | TransitModeParams
+    | ClusterModeParams
 )
 OperationProgress = (
     FailoverProgress
@@ -342,6 +372,7 @@ OperationProgress = (
     | ReshardProgress
     | AuthTokenProgress
     | TransitModeProgress
+    | ClusterModeProgress
 )
 
 #: Each kind's params and progress types, for the store to decode them.
@@ -359,6 +390,7 @@ KINDS: dict[OperationKind, tuple[type[OperationParams], type[OperationProgress]]
     OperationKind.RESHARD: (ReshardParams, ReshardProgress),
     OperationKind.AUTH_TOKEN: (AuthTokenParams, AuthTokenProgress),
     OperationKind.TRANSIT_MODE: (TransitModeParams, TransitModeProgress),
+    OperationKind.CLUSTER_MODE: (ClusterModeParams, ClusterModeProgress),
 }
 
 
@@ -530,6 +562,18 @@ def new_transit_mode(mode: str, now: datetime) -> Operation:
     )
 
 
+def new_cluster_mode_change(mode: ClusterMode, parameter_group: str, now: datetime) -> Operation:
+    """A new ClusterMode change (compatible starts with CONVERT; enabled has only SETTLE)."""
+    first = ClusterModeStep.CONVERT if mode is ClusterMode.COMPATIBLE else ClusterModeStep.SETTLE
+    return Operation(
+        OperationKind.CLUSTER_MODE,
+        ClusterModeParams(mode, parameter_group),
+        ClusterModeProgress(first),
+        now,
+        updated_at=now,
+    )
+
+
 def pending_changes(*operations: Operation) -> PendingChanges:
     """What operations under way or waiting for the maintenance window will change, for
     PendingModifiedValues."""
@@ -553,4 +597,6 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             pending = replace(pending, auth_token_status=status)
         elif isinstance(params, TransitModeParams):
             pending = replace(pending, transit_encryption_mode=params.mode)
+        elif isinstance(params, ClusterModeParams):
+            pending = replace(pending, cluster_mode=params.mode.value)
     return pending

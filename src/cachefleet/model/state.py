@@ -43,6 +43,7 @@ class PendingChanges:
     slot_migration: float | None = None  # a resharding's progress, in percent of its slots
     auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
     transit_encryption_mode: str = ""  # the mode a change under way moves to
+    cluster_mode: str = ""  # the ClusterMode a change under way moves to
 
 
 @dataclass(frozen=True, slots=True)

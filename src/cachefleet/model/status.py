@@ -42,6 +42,15 @@ class ClusterMode(StrEnum):
 
     DISABLED = "disabled"
     ENABLED = "enabled"
+    # One shard owning every slot, its nodes in Redis Cluster: reached through the primary and
+    # reader endpoints as a cluster-mode-disabled group and through the configuration endpoint
+    # as a cluster (the step between disabled and enabled; `reconcile.operations.cluster_mode`).
+    COMPATIBLE = "compatible"
+
+    @property
+    def clustered(self) -> bool:
+        """Whether the group's nodes run Redis Cluster."""
+        return self is not ClusterMode.DISABLED
 
 
 class EndpointKind(StrEnum):

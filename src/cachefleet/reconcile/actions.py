@@ -10,7 +10,7 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.operations import Operation
 from cachefleet.model.snapshots import SeedFile
 from cachefleet.model.spec import NodeSpec, SlotRange
-from cachefleet.model.status import EndpointKind
+from cachefleet.model.status import ClusterMode, EndpointKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +298,36 @@ class ApplyTransitMode:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinOneShardCluster:
+    """Restart a node in Redis Cluster as a replica of ``primary`` in the group's one-shard
+    cluster, on an empty directory (cluster mode compatible; ``primary`` may still run without
+    cluster support: the node replicates from it all the same)."""
+
+    node: NodeSpec
+    primary: NodeSpec
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHandover:
+    """Hand a primary running without cluster support over to ``candidate``, a replica in
+    the one-shard cluster, without losing an acknowledged write; the old primary then rejoins
+    as a replica in the cluster. Idempotent: a candidate that owns the slots already is left."""
+
+    old: NodeSpec
+    candidate: NodeSpec
+    parameters: tuple[tuple[str, str], ...] = ()  # the old primary's, as it rejoins
+
+
+@dataclass(frozen=True, slots=True)
+class RecordClusterMode:
+    """Write the group's new cluster mode (and parameter group, "" to keep it) into its spec."""
+
+    mode: ClusterMode
+    parameter_group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ApplySentinelAuth:
     """Have the Sentinels give the group's nodes its current AUTH token."""
 
@@ -337,4 +367,7 @@ Action = (
     | ApplyAuth
     | ApplySentinelAuth
     | ApplyTransitMode
+    | JoinOneShardCluster
+    | ClusterHandover
+    | RecordClusterMode
 )

@@ -19,7 +19,9 @@ from cachefleet.model.state import GroupState, NodeState
 from cachefleet.model.status import GroupStatus, NodeStatus, Role
 from cachefleet.reconcile.actions import (
     Action,
+    ClusterHandover,
     EventNote,
+    JoinOneShardCluster,
     PlannedFailover,
     RecordOperation,
     RestartNode,
@@ -148,6 +150,18 @@ def restart_in_place(
     group's values, reboot-only ones included, and record them as the node's."""
     values = _launch_values(draft, node)
     draft.actions.append(RestartNode(node, replica_of, keep_data, values))
+
+
+def join_one_shard(draft: Draft, node: NodeSpec, primary: NodeSpec) -> None:
+    """Restart a node in the group's one-shard cluster as ``primary``'s replica (cluster mode
+    compatible) with its parameter group's values, and record them as the node's."""
+    draft.actions.append(JoinOneShardCluster(node, primary, _launch_values(draft, node)))
+
+
+def hand_over_to_cluster(draft: Draft, old: NodeSpec, candidate: NodeSpec) -> None:
+    """Hand the primary ``old`` over to ``candidate`` in the one-shard cluster (``old`` then
+    rejoins it with its parameter group's values)."""
+    draft.actions.append(ClusterHandover(old, candidate, _launch_values(draft, old)))
 
 
 def _launch_values(draft: Draft, node: NodeSpec) -> tuple[tuple[str, str], ...]:

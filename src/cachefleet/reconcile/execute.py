@@ -18,16 +18,19 @@ from cachefleet.backup.encryption import EncryptedFileError, FileKey, file_key_i
 from cachefleet.backup.files import SnapshotFiles
 from cachefleet.errors import KeyUnusable, PermanentError
 from cachefleet.model import events as texts
+from cachefleet.model.cluster_mode import in_cluster_mode
 from cachefleet.model.ids import ArnType, ResourceKind, Scope, arn, cluster_arn, group_arn
 from cachefleet.model.operations import Operation, SnapshotParams
 from cachefleet.model.snapshots import SeedFile, SnapshotSource, SnapshotStatus
 from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
+from cachefleet.model.status import ClusterMode
 from cachefleet.reconcile.actions import (
     Action,
     ApplyAuth,
     ApplyParameters,
     ApplySentinelAuth,
     ApplyTransitMode,
+    ClusterHandover,
     CompleteSnapshot,
     DeleteAfterSnapshot,
     EventNote,
@@ -38,12 +41,14 @@ from cachefleet.reconcile.actions import (
     FormCluster,
     JoinAsPrimary,
     JoinCluster,
+    JoinOneShardCluster,
     Listen,
     Monitor,
     MoveSlots,
     PlaceKeys,
     PlannedFailover,
     Promote,
+    RecordClusterMode,
     RecordEngineVersion,
     RecordOperation,
     RecordShards,
@@ -167,6 +172,12 @@ class Executor:
                 await engine.apply_sentinel_auth(spec)
             case ApplyTransitMode(node):
                 await engine.apply_transit_mode(spec, node)
+            case JoinOneShardCluster(node, primary, parameters):
+                await engine.join_one_shard_cluster(spec, node, primary, parameters)
+            case ClusterHandover(old, candidate, parameters):
+                await engine.cluster_handover(spec, old, candidate, parameters)
+            case RecordClusterMode(mode, parameter_group):
+                self._record_cluster_mode(spec, mode, parameter_group)
             case _:
                 assert_never(action)
 
@@ -191,6 +202,14 @@ class Executor:
                     record.spec, engine=engine, engine_version=version, parameter_group=group
                 )
                 self._store.update_spec(upgraded)
+
+    def _record_cluster_mode(
+        self, spec: GroupSpec, mode: ClusterMode, parameter_group: str
+    ) -> None:
+        with self._store.transaction():
+            record = self._store.get_group(spec.scope, spec.key)
+            if record is not None:
+                self._store.update_spec(in_cluster_mode(record.spec, mode, parameter_group))
 
     def _forget_nodes(self, spec: GroupSpec, node_ids: tuple[str, ...]) -> None:
         with self._store.transaction():

@@ -25,7 +25,7 @@ from cachefleet.model.ids import ResourceKind
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, OperationKind, pending_changes
 from cachefleet.model.parameters import NodeParameters
-from cachefleet.model.spec import EndpointSpec, GroupSpec, NodeSpec
+from cachefleet.model.spec import FIRST_SHARD, EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
 from cachefleet.reconcile.actions import (
@@ -41,7 +41,7 @@ from cachefleet.reconcile.actions import (
     Unmonitor,
     Unroute,
 )
-from cachefleet.reconcile.cluster import plan_cluster
+from cachefleet.reconcile.cluster import plan_cluster, shard_primary
 from cachefleet.reconcile.draft import Decision, Draft
 from cachefleet.reconcile.operations import plan_operation
 from cachefleet.reconcile.operations.restore import seeds
@@ -83,7 +83,7 @@ def plan_group(
     if state.status is GroupStatus.CREATING:
         draft.seeds = seeds(spec, operations)
     _retire_nodes(draft, observation)
-    if spec.cluster_mode is ClusterMode.ENABLED:
+    if spec.cluster_mode.clustered:
         plan_cluster(draft, observation, now)
     else:
         plan_single_shard(draft, observation, now)
@@ -142,7 +142,7 @@ def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
     if not retired:
         return
     draft.actions.extend(StopNode(node) for node in retired)
-    if draft.spec.cluster_mode is ClusterMode.ENABLED:
+    if draft.spec.cluster_mode.clustered:
         draft.actions.extend(ForgetClusterNode(node) for node in retired)
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
@@ -166,9 +166,11 @@ def desired_routes(
     if not spec.endpoints:
         return None
     live = spec.live_nodes
+    serving = tuple(n for n in live if observation.of(n.node_id).reachable) or live
     if spec.cluster_mode is ClusterMode.ENABLED:
-        serving = tuple(n for n in live if observation.of(n.node_id).reachable) or live
         return Route(((EndpointKind.CONFIGURATION, serving),))
+    if spec.cluster_mode is ClusterMode.COMPATIBLE:
+        return _compatible_routes(spec, state, observation, serving)
     primary = primary or authoritative_primary(spec, state, observation)
     readers = tuple(
         n
@@ -176,8 +178,14 @@ def desired_routes(
         if n != primary
         and state.node(n.node_id).status is NodeStatus.AVAILABLE
         and observation.of(n.node_id).reachable
+        and not observation.of(n.node_id).in_cluster  # moving to compatible: it redirects
     )
-    targets = ((EndpointKind.PRIMARY, (primary,)), (EndpointKind.READER, readers or (primary,)))
+    targets: tuple[tuple[EndpointKind, tuple[NodeSpec, ...]], ...] = (
+        (EndpointKind.PRIMARY, (primary,)),
+        (EndpointKind.READER, readers or (primary,)),
+    )
+    if spec.endpoint(EndpointKind.CONFIGURATION) is not None:  # a move to compatible under way
+        targets += ((EndpointKind.CONFIGURATION, (primary,)),)
     endpoint = spec.endpoint(EndpointKind.PRIMARY)
     seen = observation.of(primary.node_id)
     listener: bool | None = False
@@ -186,6 +194,22 @@ def desired_routes(
     elif node_listeners and endpoint is not None and seen.alive:
         listener = None  # a silent primary may still serve it: unknown
     return Route(targets, listener)
+
+
+def _compatible_routes(
+    spec: GroupSpec, state: GroupState, observation: GroupObservation, serving: tuple[NodeSpec, ...]
+) -> Route:
+    """Cluster mode compatible: the configuration endpoint leads to the cluster's nodes, the
+    primary endpoint to the shard's primary, and the reader endpoint to the primary too (a
+    replica in cluster mode redirects a plain client that did not send ``READONLY``)."""
+    primary = shard_primary(spec, state, observation, FIRST_SHARD)
+    return Route(
+        (
+            (EndpointKind.PRIMARY, (primary,)),
+            (EndpointKind.READER, (primary,)),
+            (EndpointKind.CONFIGURATION, serving),
+        )
+    )
 
 
 def _plan_routes(
@@ -229,7 +253,7 @@ def _cut_demoted(
 
 def _planned_promotion(draft: Draft) -> NodeSpec | None:
     """The candidate of a planned failover of a cluster-mode-disabled group in this draft."""
-    if draft.spec.cluster_mode is ClusterMode.ENABLED:
+    if draft.spec.cluster_mode.clustered:
         return None
     return next((a.candidate for a in draft.actions if isinstance(a, PlannedFailover)), None)
 
@@ -251,10 +275,11 @@ def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) 
     """
     spec = draft.spec
     endpoint = spec.endpoint(EndpointKind.PRIMARY)
-    if endpoint is None or spec.cluster_mode is ClusterMode.ENABLED:
+    if endpoint is None:
         return
     primary = authoritative_primary(spec, draft.state, observation)
     allowed = allowed and features(spec.engine_version).runtime_bind  # 6.0 cannot re-bind
+    allowed = allowed and not spec.cluster_mode.clustered  # compatible: routed, not listened
     serve = allowed and endpoint.port == primary.port and observation.of(primary.node_id).is_primary
     letting_go = [
         Listen(node, (node.address,))

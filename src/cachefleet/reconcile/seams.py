@@ -159,6 +159,28 @@ class Engine(Protocol):
         """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
         ...
 
+    async def join_one_shard_cluster(
+        self,
+        spec: GroupSpec,
+        node: NodeSpec,
+        primary: NodeSpec,
+        parameters: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Restart the node, emptied, in the group's one-shard cluster as ``primary``'s
+        replica (``primary`` may run without cluster support)."""
+        ...
+
+    async def cluster_handover(
+        self,
+        spec: GroupSpec,
+        old: NodeSpec,
+        candidate: NodeSpec,
+        parameters: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Hand the primary ``old`` (no cluster support) over to the cluster replica
+        ``candidate`` without losing an acknowledged write; ``old`` rejoins as its replica."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

@@ -79,7 +79,7 @@ def default_parameter_group(version: str, mode: ClusterMode, engine: str = ENGIN
     """ElastiCache's default parameter group for an engine version and cluster mode."""
     family = family_of(version, engine)
     base = f"default.{family}"
-    return f"{base}.cluster.on" if mode is ClusterMode.ENABLED else base
+    return f"{base}.cluster.on" if mode.clustered else base
 
 
 def check_network_type(value: str | None) -> str:

@@ -10,7 +10,7 @@ Nothing is written when any check fails.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from cachefleet.errors import (
     InvalidParameter,
@@ -36,6 +36,7 @@ from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode, NodeStatus
 from cachefleet.model.windows import MaintenanceWindow
 from cachefleet.service import checks
+from cachefleet.service.cluster_mode import check_not_compatible, cluster_mode_change
 from cachefleet.service.clusters import ClusterView, find_cluster
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_description, get_group
@@ -77,6 +78,7 @@ class ModifySettings:
     transit_encryption_mode: str | None = None
     security_group_ids: tuple[str, ...] | None = None
     snapshotting_cluster: str | None = None  # SnapshottingClusterId
+    cluster_mode: str | None = None  # ClusterMode: disabled → compatible → enabled
 
 
 def modify_group(
@@ -91,6 +93,12 @@ def modify_group(
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         check_modifiable(ctx, scope, record)
+        moved = _cluster_mode(ctx, scope, record, change)
+        if moved is not None:
+            ctx.store.update_spec(moved[0])
+            record = accept_operation(ctx, scope, replace(record, spec=moved[0]), moved[1])
+            ctx.wake(scope, record.spec.key)
+            return record
         spec = _with_settings(ctx, record.spec, change)
         if change.snapshotting_cluster is not None:
             spec = with_snapshotting_cluster(ctx, spec, change.snapshotting_cluster)
@@ -128,6 +136,38 @@ def modify_group(
             record = accept_operation(ctx, scope, record, promotion)
     ctx.wake(scope, spec.key)
     return record
+
+
+#: The settings that work on the nodes (refused with ClusterMode, and in compatible mode).
+_NODE_WORK = (
+    "automatic_failover", "multi_az", "primary_cluster_id", "engine_version", "engine",
+    "node_type", "auth_token", "auth_token_update_strategy", "transit_encryption_enabled",
+    "transit_encryption_mode",
+)  # fmt: skip
+#: What a ClusterMode request may carry besides it.
+_WITH_CLUSTER_MODE = ("cluster_mode", "parameter_group", "apply_immediately")
+
+
+def _cluster_mode(
+    ctx: ServiceContext, scope: Scope, record: GroupRecord, change: ModifySettings
+) -> tuple[GroupSpec, Operation] | None:
+    """The ClusterMode change asked for, if any (`service.cluster_mode`).
+
+    :raises InvalidParameterCombination: another change of a group in compatible mode.
+    """
+    combined = any(
+        getattr(change, f.name) not in (None, ())
+        for f in fields(change)
+        if f.name not in _WITH_CLUSTER_MODE
+    )
+    moved = cluster_mode_change(
+        ctx, scope, record, change.cluster_mode, change.parameter_group,
+        apply_immediately=change.apply_immediately, combined=combined,
+    )  # fmt: skip
+    working = any(getattr(change, name) is not None for name in (*_NODE_WORK, "parameter_group"))
+    if moved is None and working:
+        check_not_compatible(record.spec)
+    return moved
 
 
 def modify_cluster(

@@ -342,7 +342,7 @@ def groups_for(
     ctx: ServiceContext, scope: Scope, version: str, mode: ClusterMode, engine: str = REDIS
 ) -> list[str]:
     """The names of the groups a cache of this engine version and cluster mode can use."""
-    on = mode is ClusterMode.ENABLED
+    on = mode.clustered
     return [
         g.name
         for g in list_groups(ctx, scope)
@@ -388,7 +388,7 @@ def check_for_cache(
             problem="family",
             facts={"expected": family, "found": group.family},
         )
-    on = mode is ClusterMode.ENABLED
+    on = mode.clustered
     if group.cluster_enabled != on:
         raise InvalidParameterCombination(
             f"Parameter group {group.name} has cluster-enabled "

@@ -35,6 +35,7 @@ from cachefleet.model.spec import GroupSpec, NodeSpec, shard_id
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.addresses import AddressAllocator
+from cachefleet.service.cluster_mode import check_not_compatible
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.groups import check_capacity, get_group
 from cachefleet.service.layout import MAX_REPLICAS, check_az, check_failover
@@ -77,6 +78,7 @@ def increase_replicas(
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         check_modifiable(ctx, scope, record)
+        check_not_compatible(record.spec)
         spec = record.spec
         added = _new_replicas(ctx, scope, spec, _targets(spec, change))
         _check_quota(ctx, spec, len(added))
@@ -110,6 +112,7 @@ def decrease_replicas(
     with ctx.store.transaction():
         record = get_group(ctx, scope, group_id)
         check_modifiable(ctx, scope, record)
+        check_not_compatible(record.spec)
         spec = record.spec
         if change.to_remove:
             removed = _named_replicas(record, change.to_remove)

@@ -45,6 +45,7 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
         transit_encryption_mode=params.get("TransitEncryptionMode"),
         snapshotting_cluster=params.get("SnapshottingClusterId"),
+        cluster_mode=params.get("ClusterMode"),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)

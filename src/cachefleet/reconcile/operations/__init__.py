@@ -19,6 +19,7 @@ from typing import assert_never
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import (
     AuthTokenParams,
+    ClusterModeParams,
     FailoverParams,
     FailoverSettingParams,
     NodeTypeParams,
@@ -33,6 +34,7 @@ from cachefleet.model.operations import (
 )
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.auth_token import plan_auth_token
+from cachefleet.reconcile.operations.cluster_mode import plan_cluster_mode
 from cachefleet.reconcile.operations.failover import plan_failover
 from cachefleet.reconcile.operations.failover_setting import plan_failover_setting
 from cachefleet.reconcile.operations.node_type import plan_node_type
@@ -88,5 +90,7 @@ def plan_operation(
             plan_auth_token(draft, operation, params, observation, now)
         case TransitModeParams():
             plan_transit_mode(draft, operation, params, observation, now)
+        case ClusterModeParams():
+            plan_cluster_mode(draft, operation, params, observation, now)
         case _:
             assert_never(params)
