@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from cachefleet import __version__
 from cachefleet.backup.files import SnapshotFiles, snapshots_root
+from cachefleet.backup.s3 import S3Objects
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -50,6 +51,7 @@ from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.backups import schedule_backups
 from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
+from cachefleet.service.exports import EXPORT_INTERVAL_S, run_exports
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.service.security import load_tokens
 from cachefleet.settings import Settings, load_settings
@@ -155,7 +157,8 @@ class Daemon:
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
         files = SnapshotFiles(snapshots_root(settings.data_dir))
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now)
+        s3 = S3Objects(settings.backup, settings.network.default_region)
+        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now, s3)
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
@@ -209,6 +212,7 @@ async def serve(settings: Settings) -> None:
     delivery_task = asyncio.create_task(daemon.deliverer.run(), name="notifications")
     logs_task = asyncio.create_task(daemon.shipper.run(), name="slow-logs")
     renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
+    exports_task = asyncio.create_task(_run_exports(daemon), name="exports")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -225,7 +229,8 @@ async def serve(settings: Settings) -> None:
         delivery_task.cancel()
         logs_task.cancel()
         renewal_task.cancel()
-        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task)
+        exports_task.cancel()
+        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task, exports_task)
         await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
@@ -245,6 +250,18 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)
+
+
+async def _run_exports(daemon: Daemon) -> None:
+    """Carry on with the snapshot exports to S3 under way (`service.exports`), now and then every
+    `EXPORT_INTERVAL_S`, for as long as the daemon runs."""
+    while True:
+        try:
+            for name in await run_exports(daemon.context):
+                log.info("snapshot %s exported to S3", name)
+        except Exception:
+            log.exception("%s while exporting snapshots", UNEXPECTED_MARKER)
+        await asyncio.sleep(EXPORT_INTERVAL_S)
 
 
 async def _renew_certificates(daemon: Daemon) -> None:

@@ -124,6 +124,21 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """The S3-compatible endpoint snapshots are exported to (CopySnapshot ``TargetBucket``)
+    and ``.rdb`` files are restored from (``SnapshotArns`` naming ``arn:aws:s3:::bucket/key``),
+    used through boto3 as ``notifications.sns_endpoint_url`` is: ``s3_endpoint_url`` (empty:
+    no S3), ``s3_region`` (empty: ``network.default_region``), ``access_key_id`` /
+    ``secret_access_key`` (empty: boto3's own chain)."""
+
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole settings tree."""
 
@@ -134,9 +149,10 @@ class Settings:
     loop: LoopSettings = field(default_factory=LoopSettings)
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
-_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications")
+_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications", "backup")
 
 
 def load_settings(

@@ -7,16 +7,15 @@ pidfile (``cachefleet purge``) and its log is scanned for the unexpected-error m
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
+from moto_support import moto_server
 
 from acceptance_support import TIMEOUT_FACTOR
 
@@ -52,12 +51,8 @@ def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
 @pytest.fixture
 def moto_url() -> Iterator[str]:
     """moto's server on 127.0.0.1: SNS and SQS (and the other AWS services moto knows)."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

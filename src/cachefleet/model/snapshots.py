@@ -28,6 +28,7 @@ class SnapshotStatus(StrEnum):
     CREATING = "creating"
     AVAILABLE = "available"
     FAILED = "failed"
+    EXPORTING = "exporting"  # an available snapshot being copied to an S3 bucket
 
 
 class SnapshotSource(StrEnum):
@@ -70,6 +71,16 @@ class ShardSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotExport:
+    """A CopySnapshot to ``bucket`` under way: one ``<name>-0001.rdb`` object per shard;
+    ``done``: the shards whose object is written."""
+
+    bucket: str
+    name: str
+    done: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One snapshot of a replication group or a standalone cache cluster."""
 
@@ -95,6 +106,7 @@ class Snapshot:
     source_created_at: datetime
     shards: tuple[ShardSnapshot, ...]
     error: str = ""
+    export: SnapshotExport | None = None  # while ``exporting``
 
     @property
     def complete(self) -> bool:
@@ -186,6 +198,7 @@ class SeedFile:
     shard_id: str = ""
     sha256: str = ""
     single_db: bool = False
+    source: str = ""  # the S3 ARN the file is downloaded from to ``path`` first ("": local)
 
     @property
     def trusted(self) -> bool:

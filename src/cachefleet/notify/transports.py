@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from cachefleet.aws_clients import aws_client
 from cachefleet.model.notifications import Notification, parse_topic_arn
 from cachefleet.settings import NotificationSettings
 
@@ -83,27 +84,13 @@ class HttpTransport:
             raise DeliveryFailed(f"SNS Publish: {exc}") from exc
 
     def _sns_client(self, arn: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
         parsed = parse_topic_arn(arn)
         region = parsed[0].region if parsed else "us-east-1"
         client = self._sns.get(region)
         if client is None:
             settings = self._settings
-            keys = {}
-            if settings.access_key_id:
-                keys = {
-                    "aws_access_key_id": settings.access_key_id,
-                    "aws_secret_access_key": settings.secret_access_key,
-                }
-            config = Config(
-                connect_timeout=settings.webhook_timeout_s,
-                read_timeout=settings.webhook_timeout_s,
-                retries={"total_max_attempts": 1},
-            )
-            client = self._sns[region] = boto3.client(
-                "sns", endpoint_url=settings.sns_endpoint_url, region_name=region,
-                config=config, **keys,
+            client = self._sns[region] = aws_client(
+                "sns", settings.sns_endpoint_url, region,
+                (settings.access_key_id, settings.secret_access_key), settings.webhook_timeout_s,
             )  # fmt: skip
         return client

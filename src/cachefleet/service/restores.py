@@ -9,7 +9,9 @@ slot into the formed cluster. A ``.rdb`` named in ``SnapshotArns`` by its local 
 one-shard group directly, or is placed by slot; it is checked by loading it first (corrupt or
 truncated: the create fails, nothing else is touched). ElastiCache's rules: a cluster-mode-enabled
 snapshot cannot be restored into cluster mode disabled; a file with keys in more than one
-database cannot seed cluster mode. S3 ARNs wait for the S3 export.
+database cannot seed cluster mode. An ``arn:aws:s3:::bucket/key.rdb`` is checked to exist at
+once and downloaded by the loop just before it is used (`SeedFile.source`), then treated as a
+local file.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from cachefleet.backup.s3 import S3_ARN_PREFIX, S3Failure, parse_s3_arn, staged_seed
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    export_not_available,
+    bucket_not_found,
+    s3_not_configured,
+    s3_object_not_found,
     snapshot_not_ready,
 )
 from cachefleet.model.ids import Scope
@@ -31,9 +36,8 @@ from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.checks import check_snapshot_window
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.exports import s3_objects
 from cachefleet.service.snapshot_lookup import check_retention, get_snapshot, snapshot_files
-
-_S3_ARN = "arn:aws:s3:::"
 
 
 def restore_operation(
@@ -45,8 +49,8 @@ def restore_operation(
 ) -> Operation | None:
     """The restore a new group's create asks for (None: an empty group).
 
-    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
-        NotAvailableYet: ElastiCache's rules; nothing is written.
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState:
+        ElastiCache's rules; nothing is written.
     """
     if snapshot_name and arns:
         raise InvalidParameterCombination("SnapshotName and SnapshotArns cannot both be specified.")
@@ -55,7 +59,7 @@ def restore_operation(
         snapshot = get_snapshot(ctx, scope, snapshot_name)
         return new_restore(_from_snapshot(ctx, snapshot, spec), snapshot.name, now)
     if arns:
-        return new_restore(_from_files(arns, spec), "", now)
+        return new_restore(_from_files(ctx, arns, spec), "", now)
     return None
 
 
@@ -97,27 +101,59 @@ def _same_layout(snapshot: Snapshot, spec: GroupSpec) -> bool:
     return all(a.slots == b.slots for a, b in zip(snapshot.shards, spec.shards, strict=True))
 
 
-def _from_files(arns: tuple[str, ...], spec: GroupSpec) -> tuple[SeedFile, ...]:
-    paths = [_local_path(arn) for arn in arns]
+def _from_files(
+    ctx: ServiceContext, arns: tuple[str, ...], spec: GroupSpec
+) -> tuple[SeedFile, ...]:
+    located = [_located(ctx, spec, index, arn) for index, arn in enumerate(arns, start=1)]
     into_cluster = spec.cluster_mode is ClusterMode.ENABLED
-    if not into_cluster and len(paths) > 1:
+    if not into_cluster and len(located) > 1:
         raise InvalidParameterCombination(
             "A Redis OSS (cluster mode disabled) cache is seeded from one .rdb file."
         )
-    if len(spec.shards) == 1 and len(paths) == 1:
-        return (SeedFile(str(paths[0]), spec.shards[0].shard_id, "", into_cluster),)
-    return tuple(SeedFile(str(path), "", "", True) for path in paths)
+    if len(spec.shards) == 1 and len(located) == 1:
+        path, source = located[0]
+        return (SeedFile(path, spec.shards[0].shard_id, "", into_cluster, source),)
+    return tuple(SeedFile(path, "", "", True, source) for path, source in located)
+
+
+def _located(ctx: ServiceContext, spec: GroupSpec, index: int, arn: str) -> tuple[str, str]:
+    """Where an entry of SnapshotArns is read from: (local path, S3 ARN or "")."""
+    if not arn.startswith(S3_ARN_PREFIX):
+        return str(_local_path(arn)), ""
+    _check_s3_object(ctx, arn)
+    return str(staged_seed(ctx.settings.data_dir, spec.scope, spec.key, index)), arn
+
+
+def _check_s3_object(ctx: ServiceContext, arn: str) -> None:
+    """An S3 ARN naming an ``.rdb`` object that exists on the configured endpoint."""
+    target = parse_s3_arn(arn)
+    if target is None or not target.key.endswith(".rdb") or "," in arn:
+        raise InvalidParameter(
+            f"Invalid SnapshotArns entry {arn!r}: name an .rdb object as "
+            "arn:aws:s3:::bucket/key.rdb.",
+            parameter="SnapshotArns",
+            problem="format",
+        )
+    objects = s3_objects(ctx)
+    if not objects.configured:
+        raise s3_not_configured("SnapshotArns")
+    try:
+        objects.check_object(target)
+    except S3Failure as exc:
+        if exc.reason == "no-bucket":
+            raise bucket_not_found(target.bucket, "SnapshotArns") from exc
+        if exc.reason == "no-key":
+            raise s3_object_not_found(target.bucket, target.key) from exc
+        raise InvalidParameter(str(exc), parameter="SnapshotArns", problem="refused") from exc
 
 
 def _local_path(arn: str) -> Path:
-    """The file an entry of SnapshotArns names: an absolute local path (S3 ARNs later)."""
-    if arn.startswith(_S3_ARN):
-        raise export_not_available()
+    """The file an entry of SnapshotArns names by its absolute local path."""
     path = Path(arn.removeprefix("file://"))
     if not path.is_absolute() or path.suffix != ".rdb" or "," in arn:
         raise InvalidParameter(
             f"Invalid SnapshotArns entry {arn!r}: name an .rdb file by its absolute path "
-            "(S3 ARNs are not available yet).",
+            "or an S3 object as arn:aws:s3:::bucket/key.rdb.",
             parameter="SnapshotArns",
             problem="format",
         )
@@ -149,8 +185,7 @@ def with_backups(
     """The new group's spec with its automatic backup settings, and the restore its create
     asks for (None: none). Call inside the create's transaction, after `build_spec`.
 
-    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
-        NotAvailableYet:
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState:
     """
     retention = check_retention(req.snapshot_retention) or 0
     window = spec.snapshot_window
