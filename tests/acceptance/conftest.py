@@ -66,6 +66,17 @@ def sns_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
     yield from _run_daemon(tmp_path, env)
 
 
+@pytest.fixture
+def s3_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose S3-compatible endpoint (exports, SnapshotArns) is moto's."""
+    env = {
+        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": moto_url,
+        "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
+        "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
+    }
+    yield from _run_daemon(tmp_path, env)
+
+
 def _run_daemon(
     tmp_path: Path, env: dict[str, str], credentials: tuple[str, str] = ("local", "local")
 ) -> Iterator[LocalDaemon]:
