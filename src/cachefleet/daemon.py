@@ -17,8 +17,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from cachefleet import __version__
-from cachefleet.backup.files import SnapshotFiles, snapshots_root
-from cachefleet.backup.s3 import S3Objects
+from cachefleet.backup.bucket import snapshot_store
+from cachefleet.backup.files import snapshots_root
+from cachefleet.backup.s3 import s3_endpoint
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -156,9 +157,9 @@ class Daemon:
             await engine.ensure_sentinels()
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
-        files = SnapshotFiles(snapshots_root(settings.data_dir))
-        s3 = S3Objects(settings.backup, settings.network.default_region)
-        executor = Executor(engine, GroupEndpoints(state_dir, router), store, files, utc_now, s3)
+        files = snapshot_store(settings)
+        endpoints = GroupEndpoints(state_dir, router)
+        executor = Executor(engine, endpoints, store, files, utc_now, s3_endpoint(settings))
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
@@ -73,6 +74,22 @@ def s3_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
         "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": moto_url,
         "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
         "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
+    }
+    yield from _run_daemon(tmp_path, env)
+
+
+@pytest.fixture
+def bucket_store_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon that keeps its snapshots in moto's S3 bucket ``snapshot-store`` (made
+    here, before the daemon starts)."""
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    s3.create_bucket(Bucket="snapshot-store")
+    env = {
+        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": moto_url,
+        "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
+        "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
+        "CACHEFLEET_BACKUP_SNAPSHOT_BUCKET": "snapshot-store",
     }
     yield from _run_daemon(tmp_path, env)
 

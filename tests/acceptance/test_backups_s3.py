@@ -41,6 +41,17 @@ def _export(ec: Any, s3: Any, snapshot: str, name: str, bucket: str) -> list[str
     return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
+def _snapshot_of_every_type(ec: Any, group_id: str, name: str, **shape: Any) -> dict[str, Any]:
+    """A new group holding every type of data, and an available snapshot of it; the data."""
+    create_and_wait(ec, ReplicationGroupId=group_id, ReplicationGroupDescription="s", **shape)
+    source = group_client(ec, group_id)
+    write_every_type(source)
+    before = read_every_type(source)
+    ec.create_snapshot(ReplicationGroupId=group_id, SnapshotName=name)
+    wait_snapshot(ec, name)
+    return before
+
+
 def _refused(call: Any, **params: Any) -> tuple[str, str]:
     with pytest.raises(Exception) as caught:
         call(**params)
@@ -59,13 +70,7 @@ def test_a_cluster_mode_disabled_export_restores_into_both_cluster_modes(
     ec = s3_daemon.client()
     s3 = _s3(s3_daemon)
     s3.create_bucket(Bucket="exports")
-    create_and_wait(ec, ReplicationGroupId="src", ReplicationGroupDescription="s",
-                    NumCacheClusters=1, **NODE)  # fmt: skip
-    source = group_client(ec, "src")
-    write_every_type(source)
-    before = read_every_type(source)
-    ec.create_snapshot(ReplicationGroupId="src", SnapshotName="snap")
-    wait_snapshot(ec, "snap")
+    before = _snapshot_of_every_type(ec, "src", "snap", NumCacheClusters=1, **NODE)
     assert _export(ec, s3, "snap", "snap-export", "exports") == ["snap-export-0001.rdb"]
     body = s3.get_object(Bucket="exports", Key="snap-export-0001.rdb")["Body"].read()
     assert body.startswith(b"REDIS"), "a plain RDB"
@@ -101,13 +106,7 @@ def test_a_cluster_mode_enabled_export_writes_one_file_per_shard_and_restores(
     ec = s3_daemon.client()
     s3 = _s3(s3_daemon)
     s3.create_bucket(Bucket="cme-exports")
-    create_and_wait(ec, ReplicationGroupId="cme", ReplicationGroupDescription="s",
-                    NumNodeGroups=2, **CLUSTER)  # fmt: skip
-    source = group_client(ec, "cme")
-    write_every_type(source)
-    before = read_every_type(source)
-    ec.create_snapshot(ReplicationGroupId="cme", SnapshotName="cme-snap")
-    wait_snapshot(ec, "cme-snap")
+    before = _snapshot_of_every_type(ec, "cme", "cme-snap", NumNodeGroups=2, **CLUSTER)
     keys = _export(ec, s3, "cme-snap", "nightly/cme", "cme-exports")
     assert keys == ["nightly/cme-0001.rdb", "nightly/cme-0002.rdb"]
     arns = [f"arn:aws:s3:::cme-exports/{key}" for key in keys]
@@ -131,3 +130,35 @@ def test_a_cluster_mode_enabled_export_writes_one_file_per_shard_and_restores(
         assert code == "InvalidParameterValue"
     assert "never" not in [g["ReplicationGroupId"] for g in
                            ec.describe_replication_groups()["ReplicationGroups"]]  # fmt: skip
+
+
+def test_a_snapshot_store_in_a_bucket_keeps_files_there_and_checks_them_on_restore(
+    bucket_store_daemon: Daemon,
+) -> None:
+    daemon = bucket_store_daemon
+    ec = daemon.client()
+    s3 = _s3(daemon)
+    before = _snapshot_of_every_type(ec, "kept", "in-bucket", NumCacheClusters=1, **NODE)
+    key = "us-east-1/000000000000/in-bucket/0001.rdb"
+    body = s3.get_object(Bucket="snapshot-store", Key=key)["Body"].read()
+    assert body.startswith(b"REDIS")
+    assert not list((daemon.data_dir / "snapshots").rglob("*.rdb")), "no copy left locally"
+    ec.copy_snapshot(SourceSnapshotName="in-bucket", TargetSnapshotName="copied")
+    s3.create_bucket(Bucket="out")
+    assert _export(ec, s3, "in-bucket", "out-name", "out") == ["out-name-0001.rdb"]
+    assert s3.get_object(Bucket="out", Key="out-name-0001.rdb")["Body"].read() == body
+    ec.create_replication_group(ReplicationGroupId="back", ReplicationGroupDescription="r",
+                                SnapshotName="in-bucket", NumCacheClusters=1, **NODE)  # fmt: skip
+    wait_group(ec, "back")
+    assert read_every_type(group_client(ec, "back")) == before
+    # A file changed in the bucket does not match its recorded checksum: only its target fails.
+    copied = "us-east-1/000000000000/copied/0001.rdb"
+    s3.put_object(Bucket="snapshot-store", Key=copied, Body=body[:-9] + bytes(9))
+    ec.create_replication_group(ReplicationGroupId="tampered", ReplicationGroupDescription="r",
+                                SnapshotName="copied", NumCacheClusters=1, **NODE)  # fmt: skip
+    wait_until(lambda: _status(ec, "tampered") == "create-failed", 60, "tampered failed")
+    assert any("SHA-256" in m for m in messages(ec, "replication-group", "tampered"))
+    ec.delete_snapshot(SnapshotName="in-bucket")
+    left = s3.list_objects_v2(Bucket="snapshot-store", Prefix="us-east-1/000000000000/in-bucket/")
+    assert left.get("KeyCount", 0) == 0
+    assert _status(ec, "kept") == "available"

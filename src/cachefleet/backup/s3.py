@@ -18,7 +18,7 @@ from typing import Any
 from cachefleet.aws_clients import aws_client
 from cachefleet.errors import PermanentError
 from cachefleet.model.ids import Scope
-from cachefleet.settings import BackupSettings
+from cachefleet.settings import BackupSettings, Settings
 
 #: How an S3 object is named in ``SnapshotArns``.
 S3_ARN_PREFIX = "arn:aws:s3:::"
@@ -134,16 +134,36 @@ class S3Objects:
         if not self.exists(target):
             raise _missing_key(target)
 
-    def upload(self, source: Path, target: S3Object) -> None:
-        """Write a file as an object (replacing it: a repeat after a crash is harmless).
+    def put(self, source: Path | S3Object, target: S3Object) -> None:
+        """Write a local file, or copy an object of the endpoint, as ``target`` (replacing it: a
+        repeat after a crash is harmless).
 
-        :raises S3Failure: the bucket is gone or the endpoint refused the object.
+        :raises S3Failure: a bucket is gone or the endpoint refused the object.
         """
         try:
-            self._s3().upload_file(str(source), target.bucket, target.key)
+            if isinstance(source, S3Object):
+                origin = {"Bucket": source.bucket, "Key": source.key}
+                self._s3().copy(origin, target.bucket, target.key)
+            else:
+                self._s3().upload_file(str(source), target.bucket, target.key)
         except Exception as exc:
-            if "NoSuchBucket" in str(exc):  # upload_file wraps the error in its own
+            if "NoSuchBucket" in str(exc):  # the transfer manager wraps the error in its own
                 raise _missing_bucket(target.bucket) from exc
+            raise _refused(exc) from exc
+
+    def delete_prefix(self, bucket: str, prefix: str) -> None:
+        """Delete every object whose key begins with ``prefix``.
+
+        :raises S3Failure: the endpoint refused.
+        """
+        try:
+            pages = (
+                self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            )
+            for page in pages:
+                for found in page.get("Contents", []):
+                    self._s3().delete_object(Bucket=bucket, Key=found["Key"])
+        except Exception as exc:
             raise _refused(exc) from exc
 
     def download(self, source: S3Object, destination: Path) -> Download:
@@ -174,6 +194,11 @@ class S3Objects:
             raise _refused(exc) from exc
         partial.replace(destination)
         return Download(size, digest.hexdigest())
+
+
+def s3_endpoint(settings: Settings) -> S3Objects:
+    """The installation's S3-compatible endpoint (setting ``backup.s3_endpoint_url``)."""
+    return S3Objects(settings.backup, settings.network.default_region)
 
 
 def _code(exc: Exception) -> str:

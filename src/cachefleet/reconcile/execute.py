@@ -278,8 +278,10 @@ class Executor:
         """Stream the shard's file, then record its size and checksum in the snapshot."""
         if self._store.snapshots.get(spec.scope, name) is None:
             raise PermanentError(f"snapshot {name} is no longer recorded")
-        destination = self._files().shard_file(spec.scope, name, shard_id)
+        files = self._files()
+        destination = files.shard_file(spec.scope, name, shard_id)
         size, sha256 = await self._engine.snapshot_node(node, destination)
+        await asyncio.to_thread(files.stored, spec.scope, name, shard_id)
         with self._store.transaction():
             snapshot = self._store.snapshots.get(spec.scope, name)
             if snapshot is None:

@@ -18,7 +18,14 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cachefleet.backup.s3 import S3Failure, S3Object, S3Objects, export_key
+from cachefleet.backup.s3 import (
+    S3Failure,
+    S3Object,
+    S3Objects,
+    export_key,
+    parse_s3_arn,
+    s3_endpoint,
+)
 from cachefleet.errors import (
     InvalidParameter,
     InvalidState,
@@ -45,7 +52,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 def s3_objects(ctx: ServiceContext) -> S3Objects:
     """The installation's S3-compatible endpoint (setting ``backup.s3_endpoint_url``)."""
-    return S3Objects(ctx.settings.backup, ctx.settings.network.default_region)
+    return s3_endpoint(ctx.settings)
 
 
 def start_export(
@@ -115,7 +122,7 @@ class _Upload:
     scope: Scope
     snapshot: str
     shard_id: str
-    source: Path
+    source: Path | S3Object  # the shard's file: in the data directory, or in a bucket
     target: S3Object
 
 
@@ -130,7 +137,7 @@ async def run_exports(ctx: ServiceContext) -> list[str]:
             completed.append(snapshot.name)
         for upload in owed:
             try:
-                await asyncio.to_thread(objects.upload, upload.source, upload.target)
+                await asyncio.to_thread(objects.put, upload.source, upload.target)
             except S3Failure as exc:
                 _give_up(ctx, snapshot, str(exc))
                 break
@@ -143,18 +150,23 @@ def _owed(ctx: ServiceContext, snapshot: Snapshot) -> list[_Upload]:
     export = snapshot.export
     if export is None:
         return []
-    files = snapshot_files(ctx)
     return [
         _Upload(
             snapshot.scope,
             snapshot.name,
             shard.shard_id,
-            files.shard_file(snapshot.scope, snapshot.name, shard.shard_id),
+            _shard_source(ctx, snapshot, shard.shard_id),
             S3Object(export.bucket, export_key(export.name, index)),
         )
         for index, shard in enumerate(snapshot.shards, start=1)
         if shard.shard_id not in export.done
     ]
+
+
+def _shard_source(ctx: ServiceContext, snapshot: Snapshot, shard_id: str) -> Path | S3Object:
+    files = snapshot_files(ctx)
+    remote = parse_s3_arn(files.remote(snapshot.scope, snapshot.name, shard_id))
+    return remote or files.shard_file(snapshot.scope, snapshot.name, shard_id)
 
 
 def _record(ctx: ServiceContext, upload: _Upload) -> bool:

@@ -75,21 +75,36 @@ def _from_snapshot(
             f"Snapshot {snapshot.name} is of a Redis OSS (cluster mode enabled) cache; it can "
             "be restored only into cluster mode enabled."
         )
-    files = snapshot_files(ctx)
-    paths = [
-        str(files.shard_file(snapshot.scope, snapshot.name, s.shard_id)) for s in snapshot.shards
+    located = [
+        _snapshot_file(ctx, snapshot, spec, index, shard.shard_id)
+        for index, shard in enumerate(snapshot.shards, start=1)
     ]
     # A cluster-mode-disabled snapshot may hold several databases: checked when it seeds one.
     single_db = into_cluster and not from_cluster
     if _same_layout(snapshot, spec):
         return tuple(
-            SeedFile(path, shard.shard_id, source.sha256, single_db)
-            for path, shard, source in zip(paths, spec.shards, snapshot.shards, strict=True)
+            SeedFile(path, shard.shard_id, source.sha256, single_db, remote)
+            for (path, remote), shard, source in zip(
+                located, spec.shards, snapshot.shards, strict=True
+            )
         )
     return tuple(
-        SeedFile(path, "", source.sha256, True)
-        for path, source in zip(paths, snapshot.shards, strict=True)
+        SeedFile(path, "", source.sha256, True, remote)
+        for (path, remote), source in zip(located, snapshot.shards, strict=True)
     )
+
+
+def _snapshot_file(
+    ctx: ServiceContext, snapshot: Snapshot, spec: GroupSpec, index: int, shard_id: str
+) -> tuple[str, str]:
+    """Where a snapshot's shard file is read from: (local path, S3 ARN or ""). A file of a
+    snapshot store in a bucket is downloaded for the new group first (then checked against its
+    recorded SHA-256 like any snapshot file)."""
+    files = snapshot_files(ctx)
+    remote = files.remote(snapshot.scope, snapshot.name, shard_id)
+    if remote:
+        return str(staged_seed(ctx.settings.data_dir, spec.scope, spec.key, index)), remote
+    return str(files.shard_file(snapshot.scope, snapshot.name, shard_id)), ""
 
 
 def _same_layout(snapshot: Snapshot, spec: GroupSpec) -> bool:
