@@ -37,9 +37,10 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
+from cachefleet.model.snapshots import SnapshotStatus
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups, notifications, subnet_groups
+from cachefleet.service import catalog, groups, notifications, snapshots, subnet_groups
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
@@ -67,6 +68,7 @@ class WizardOptions:
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
     topics: tuple[str, ...] = ()
+    snapshots: tuple[str, ...] = ()  # the available backups a new cache can be restored from
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -99,6 +101,11 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         azs=ctx.azs(scope),
         subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
         topics=tuple(notifications.topics_of(ctx, scope)),
+        snapshots=tuple(
+            s.name
+            for s in snapshots.describe_snapshots(ctx, scope)
+            if s.status is SnapshotStatus.AVAILABLE
+        ),
     )
 
 

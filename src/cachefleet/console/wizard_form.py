@@ -76,6 +76,10 @@ class WizardForm:
     # never in the clear.
     auth_token: str = field(default="", repr=False)
     auth_token_sealed: str = ""
+    # Restore from backup: a snapshot of this region, or .rdb files (local paths or S3 ARNs).
+    restore_source: str = "snapshot"
+    restore_snapshot: str = ""
+    restore_rdb: str = ""
 
     @property
     def cluster_mode_enabled(self) -> bool:
@@ -124,6 +128,8 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         transit_encryption=_checked(data, "transit_encryption"),
         auth_token=data.get("auth_token", "").strip(),
         auth_token_sealed=text["auth_token_sealed"],
+        restore_snapshot=text["restore_snapshot"],
+        restore_rdb=text["restore_rdb"],
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
 
@@ -131,12 +137,12 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
 _CHOICE_FIELDS = (
     "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
     "network_type", "subnet_group", "parameter_group", "az_placement", "slots_mode",
-    "maintenance", "mw_day", "mw_duration", "transit_mode", "access_control",
+    "maintenance", "mw_day", "mw_duration", "transit_mode", "access_control", "restore_source",
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "backup_retention",
-    "backup_window", "auth_token_sealed",
+    "backup_window", "auth_token_sealed", "restore_snapshot", "restore_rdb",
 )  # fmt: skip
 
 

@@ -34,7 +34,11 @@ _SETTINGS = (
     "slots_mode",
 )  # fmt: skip
 STEPS: tuple[Step, ...] = (
-    Step("method", "Creation method", ("deployment", "method", "preset")),
+    Step(
+        "method",
+        "Creation method",
+        ("deployment", "method", "preset", "restore_source", "restore_snapshot", "restore_rdb"),
+    ),
     Step("settings", "Cluster settings", _SETTINGS),
     Step("connectivity", "Connectivity", ("network_type", "subnet_group", "az_placement")),
     Step(
