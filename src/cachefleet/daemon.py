@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from cachefleet import __version__
 from cachefleet.backup.bucket import snapshot_store
 from cachefleet.backup.files import snapshots_root
-from cachefleet.backup.s3 import s3_endpoint
+from cachefleet.backup.s3 import s3_endpoint, seeds_root
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -367,6 +367,7 @@ def purge(data_dir: Path) -> int:
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
         shutil.rmtree(snapshots_root(data_dir), ignore_errors=True)
+        shutil.rmtree(seeds_root(data_dir), ignore_errors=True)
         for name in ("state.db", "state.db-wal", "state.db-shm"):
             (data_dir / name).unlink(missing_ok=True)
     return stopped

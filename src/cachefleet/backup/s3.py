@@ -73,10 +73,15 @@ def export_key(name: str, index: int) -> str:
     return f"{name}-{index:04d}.rdb"
 
 
+def seeds_root(data_dir: Path) -> Path:
+    """Where ``.rdb`` objects are downloaded to before they seed a new group."""
+    return data_dir / "seeds"
+
+
 def staged_seed(data_dir: Path, scope: Scope, group_key: str, index: int) -> Path:
     """Where the ``index``-th ``.rdb`` object a new group is seeded from is downloaded to
     (removed once the group's node or cluster loaded it)."""
-    return data_dir / "seeds" / scope.region / scope.account / group_key / f"{index:04d}.rdb"
+    return seeds_root(data_dir) / scope.region / scope.account / group_key / f"{index:04d}.rdb"
 
 
 @dataclass(frozen=True, slots=True)
