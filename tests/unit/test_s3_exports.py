@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ from test_api_snapshots import _available_group, _complete
 
 from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import create_api_app
-from cachefleet.model.snapshots import Snapshot, SnapshotExport, SnapshotStatus
+from cachefleet.model.snapshots import Snapshot, SnapshotExport, SnapshotSource, SnapshotStatus
 from cachefleet.model.status import GroupStatus
+from cachefleet.service.backups import expire_backups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.exports import run_exports
 from cachefleet.service.snapshot_lookup import snapshot_files
@@ -177,3 +179,17 @@ def test_an_s3_arn_seed_is_staged_in_the_data_directory_for_the_loop_to_download
     (seed,) = restore.params.files  # type: ignore[union-attr]
     assert seed.source == arn
     assert Path(seed.path).is_relative_to(tmp_path / "seeds") and seed.shard_id == "0001"
+
+
+def test_an_automatic_backup_being_exported_is_not_expired_meanwhile(
+    s3_api: ApiClient, s3_ctx: ServiceContext, s3: Any
+) -> None:
+    _snapshot_s(s3_api, s3_ctx)
+    automatic = replace(_snapshot(s3_ctx), source=SnapshotSource.AUTOMATED)
+    s3_ctx.store.snapshots.delete(SCOPE, "s")  # the table keeps a snapshot's origin apart
+    s3_ctx.store.snapshots.put(automatic)
+    _export(s3_api, "kept", _bucket(s3, "exports-d"))
+    later = _snapshot(s3_ctx).created_at + timedelta(days=40)
+    assert expire_backups(s3_ctx, SCOPE, later) == []
+    asyncio.run(run_exports(s3_ctx))
+    assert expire_backups(s3_ctx, SCOPE, later) == ["s"]
