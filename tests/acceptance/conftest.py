@@ -7,6 +7,12 @@ pidfile (``cachefleet purge``) and its log is scanned for the unexpected-error m
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,12 +76,44 @@ def sns_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
 @pytest.fixture
 def s3_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
     """A fresh daemon whose S3-compatible endpoint (exports, SnapshotArns) is moto's."""
-    env = {
-        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": moto_url,
+    yield from _run_daemon(tmp_path, _s3_env(moto_url))
+
+
+@pytest.fixture
+def moto_process() -> Iterator[tuple[str, int]]:
+    """moto's server as a process of its own on 127.0.0.1 (so a test can freeze it); its URL
+    and pid."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", server.pid
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.kill()
+        server.wait(10)
+
+
+@pytest.fixture
+def moto_process_daemon(tmp_path: Path, moto_process: tuple[str, int]) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose S3-compatible endpoint is the moto process's."""
+    yield from _run_daemon(tmp_path, _s3_env(moto_process[0]))
+
+
+def _s3_env(url: str) -> dict[str, str]:
+    return {
+        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": url,
         "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
         "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
     }
-    yield from _run_daemon(tmp_path, env)
 
 
 @pytest.fixture
@@ -85,12 +123,7 @@ def bucket_store_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
     s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
     s3.create_bucket(Bucket="snapshot-store")
-    env = {
-        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": moto_url,
-        "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
-        "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
-        "CACHEFLEET_BACKUP_SNAPSHOT_BUCKET": "snapshot-store",
-    }
+    env = {**_s3_env(moto_url), "CACHEFLEET_BACKUP_SNAPSHOT_BUCKET": "snapshot-store"}
     yield from _run_daemon(tmp_path, env)
 
 

@@ -5,6 +5,9 @@ failing only its target."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 from typing import Any
 
 import boto3
@@ -162,3 +165,27 @@ def test_a_snapshot_store_in_a_bucket_keeps_files_there_and_checks_them_on_resto
     left = s3.list_objects_v2(Bucket="snapshot-store", Prefix="us-east-1/000000000000/in-bucket/")
     assert left.get("KeyCount", 0) == 0
     assert _status(ec, "kept") == "available"
+
+
+def test_an_export_cut_by_a_control_plane_kill_is_finished_after_the_restart(
+    moto_process_daemon: Daemon, moto_process: tuple[str, int]
+) -> None:
+    daemon = moto_process_daemon
+    ec = daemon.client()
+    s3 = _s3(daemon)
+    s3.create_bucket(Bucket="cut")
+    _snapshot_of_every_type(ec, "cutsrc", "cut-snap", NumNodeGroups=2, **CLUSTER)
+    ec.copy_snapshot(SourceSnapshotName="cut-snap", TargetSnapshotName="cut", TargetBucket="cut")
+    # The endpoint frozen, the export cannot finish; the control plane is killed meanwhile.
+    os.kill(moto_process[1], signal.SIGSTOP)
+    daemon.kill()
+    with sqlite3.connect(daemon.data_dir / "state.db") as db:
+        (status,) = db.execute("SELECT status FROM snapshots WHERE name = 'cut-snap'").fetchone()
+    assert status == "exporting"
+    os.kill(moto_process[1], signal.SIGCONT)
+    daemon.start()
+    wait_snapshot(ec, "cut-snap")
+    snapshots = daemon.data_dir / "snapshots" / "us-east-1" / "000000000000" / "cut-snap"
+    for index, shard in enumerate(("0001", "0002"), start=1):
+        body = s3.get_object(Bucket="cut", Key=f"cut-{index:04d}.rdb")["Body"].read()
+        assert body == (snapshots / f"{shard}.rdb").read_bytes()
