@@ -1,7 +1,7 @@
-"""boto3 clients for the AWS-compatible endpoints cachefleet delivers to (SNS for
-notifications, CloudWatch Logs and Firehose for log delivery): one way to build them, from an
-endpoint URL, a region and the configured key pair (boto3's own chain when it is empty). One
-attempt per call: the callers retry on their own schedule."""
+"""boto3 clients of the AWS-compatible endpoints named in the settings (SNS for notifications,
+CloudWatch Logs and Firehose for log delivery, S3 for snapshot exports and seeds): one way to
+build them, with the settings' keys (boto3's own credential chain when none are given) and
+bounded timeouts and retries."""
 
 from __future__ import annotations
 
@@ -12,20 +12,29 @@ def aws_client(
     service: str,
     endpoint_url: str,
     region: str,
-    access_key_id: str,
-    secret_access_key: str,
+    keys: tuple[str, str],
     timeout_s: float,
+    attempts: int = 1,
+    **config: Any,
 ) -> Any:
-    """A boto3 client of ``service`` at ``endpoint_url`` in ``region``."""
+    """A boto3 client of ``service`` at ``endpoint_url`` (``keys``: access key id and secret,
+    or empty strings for boto3's chain); ``config``: more botocore ``Config`` options."""
     import boto3
     from botocore.config import Config
 
-    keys = {}
+    access_key_id, secret_access_key = keys
+    credentials = {}
     if access_key_id:
-        keys = {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
-    config = Config(
-        connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 1}
+        credentials = {
+            "aws_access_key_id": access_key_id,
+            "aws_secret_access_key": secret_access_key,
+        }
+    settings = Config(
+        connect_timeout=timeout_s,
+        read_timeout=timeout_s,
+        retries={"total_max_attempts": attempts},
+        **config,
     )
     return boto3.client(
-        service, endpoint_url=endpoint_url, region_name=region, config=config, **keys
+        service, endpoint_url=endpoint_url, region_name=region, config=settings, **credentials
     )

@@ -17,7 +17,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from cachefleet import __version__
-from cachefleet.backup.files import SnapshotFiles, snapshots_root
+from cachefleet.backup.bucket import snapshot_store
+from cachefleet.backup.files import snapshots_root
+from cachefleet.backup.s3 import s3_endpoint, seeds_root
 from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
@@ -58,6 +60,7 @@ from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.backups import schedule_backups
 from cachefleet.service.catalog import prune_events
 from cachefleet.service.context import ServiceContext, utc_now
+from cachefleet.service.exports import EXPORT_INTERVAL_S, run_exports
 from cachefleet.service.keys import KeyStore
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
 from cachefleet.service.security import load_tokens
@@ -163,10 +166,12 @@ class Daemon:
             await engine.ensure_sentinels()
         except EngineError as exc:
             log.error("Sentinels could not be started (automatic failover is off): %s", exc)
-        files = SnapshotFiles(snapshots_root(settings.data_dir))
+        files = snapshot_store(settings)
         keys = KeyStore(store, sealer, utc_now)
         endpoints = GroupEndpoints(state_dir, router)
-        executor = Executor(engine, endpoints, store, files, utc_now, keys.material)
+        executor = Executor(
+            engine, endpoints, store, files, utc_now, keys.material, s3_endpoint(settings)
+        )
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
@@ -226,6 +231,7 @@ async def serve(settings: Settings) -> None:
     logs_task = asyncio.create_task(daemon.shipper.run(), name="logs")
     renewal_task = asyncio.create_task(_renew_certificates(daemon), name="certificates")
     firewall_task = _start_enforcing(daemon)
+    exports_task = asyncio.create_task(_run_exports(daemon), name="exports")
     log.info(
         "cachefleet %s serving http://%s:%d (data in %s, router %s)",
         __version__,
@@ -243,7 +249,11 @@ async def serve(settings: Settings) -> None:
         logs_task.cancel()
         renewal_task.cancel()
         firewall_task.cancel()
-        tasks = (loop_task, maintenance_task, delivery_task, logs_task, renewal_task, firewall_task)
+        exports_task.cancel()
+        tasks = (
+            loop_task, maintenance_task, delivery_task, logs_task, renewal_task, firewall_task,
+            exports_task,
+        )  # fmt: skip
         await asyncio.gather(*tasks, return_exceptions=True)
         await daemon.close()
         log.info("cachefleet stopped; nodes keep running")
@@ -275,6 +285,18 @@ async def _schedule_maintenance(daemon: Daemon) -> None:
         except Exception:
             log.exception("%s while scheduling maintenance", UNEXPECTED_MARKER)
         await asyncio.sleep(SCHEDULE_INTERVAL_S)
+
+
+async def _run_exports(daemon: Daemon) -> None:
+    """Carry on with the snapshot exports to S3 under way (`service.exports`), now and then every
+    `EXPORT_INTERVAL_S`, for as long as the daemon runs."""
+    while True:
+        try:
+            for name in await run_exports(daemon.context):
+                log.info("snapshot %s exported to S3", name)
+        except Exception:
+            log.exception("%s while exporting snapshots", UNEXPECTED_MARKER)
+        await asyncio.sleep(EXPORT_INTERVAL_S)
 
 
 async def _renew_certificates(daemon: Daemon) -> None:
@@ -380,6 +402,7 @@ def purge(data_dir: Path) -> int:
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
         shutil.rmtree(snapshots_root(data_dir), ignore_errors=True)
+        shutil.rmtree(seeds_root(data_dir), ignore_errors=True)
         for name in ("state.db", "state.db-wal", "state.db-shm"):
             (data_dir / name).unlink(missing_ok=True)
     return stopped

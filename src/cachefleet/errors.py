@@ -352,16 +352,6 @@ def snapshot_quota(limit: int) -> QuotaExceeded:
     )
 
 
-def export_not_available() -> NotAvailableYet:
-    """CopySnapshot's TargetBucket, SnapshotArns naming S3: the S3 export has not landed."""
-    return NotAvailableYet(
-        "Exporting snapshots to S3 and restoring from S3 ARNs are not available in cachefleet "
-        "yet: name a local .rdb file in SnapshotArns, or copy the snapshot without TargetBucket.",
-        parameter="TargetBucket",
-        problem="not-available",
-    )
-
-
 # --- scaling -----------------------------------------------------------------------------------
 
 
@@ -646,4 +636,57 @@ def modify_in_compatible_mode(group_id: str) -> InvalidParameterCombination:
         "as scaling or an engine version, are not allowed until its cluster mode is enabled.",
         parameter="ClusterMode",
         problem="compatible-only",
+    )
+
+
+# --- S3 export and restore ---------------------------------------------------------------------
+
+
+def s3_not_configured(parameter: str) -> InvalidParameter:
+    """TargetBucket or an S3 ARN in SnapshotArns with no S3-compatible endpoint in the settings."""
+    return InvalidParameter(
+        f"No S3-compatible endpoint is configured for this installation (setting "
+        f"backup.s3_endpoint_url), so {parameter} cannot name an S3 bucket.",
+        parameter=parameter,
+        problem="no-s3",
+    )
+
+
+def bucket_name_invalid(bucket: str) -> InvalidParameter:
+    """A TargetBucket that is not a DNS-compliant bucket name."""
+    return InvalidParameter(
+        f"The S3 bucket name {bucket!r} is not valid: use 3 to 63 lowercase letters, digits, "
+        "hyphens and dots, beginning and ending with a letter or a digit.",
+        parameter="TargetBucket",
+        problem="format",
+    )
+
+
+def bucket_not_found(bucket: str, parameter: str) -> InvalidParameter:
+    """An S3 bucket that does not exist (ElastiCache's CopySnapshot wording)."""
+    return InvalidParameter(
+        f"The S3 bucket {bucket} does not exist.",
+        parameter=parameter,
+        problem="unknown",
+        facts={"bucket": bucket},
+    )
+
+
+def export_object_exists(bucket: str, key: str) -> InvalidParameter:
+    """An export whose object name is taken in its bucket."""
+    return InvalidParameter(
+        f"The S3 bucket {bucket} already contains an object with key {key}.",
+        parameter="TargetSnapshotName",
+        problem="taken",
+        facts={"bucket": bucket, "key": key},
+    )
+
+
+def s3_object_not_found(bucket: str, key: str) -> InvalidParameter:
+    """An S3 ARN in SnapshotArns whose object does not exist."""
+    return InvalidParameter(
+        f"The object {key} does not exist in the S3 bucket {bucket}.",
+        parameter="SnapshotArns",
+        problem="unknown",
+        facts={"bucket": bucket, "key": key},
     )

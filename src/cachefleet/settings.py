@@ -141,6 +141,23 @@ class LogSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """The S3-compatible endpoint snapshots are exported to (CopySnapshot ``TargetBucket``)
+    and ``.rdb`` files are restored from (``SnapshotArns`` naming ``arn:aws:s3:::bucket/key``),
+    used through boto3 as ``notifications.sns_endpoint_url`` is: ``s3_endpoint_url`` (empty:
+    no S3), ``s3_region`` (empty: ``network.default_region``), ``access_key_id`` /
+    ``secret_access_key`` (empty: boto3's own chain). ``snapshot_bucket``: keep snapshots in
+    this bucket of the endpoint instead of the data directory."""
+
+    s3_endpoint_url: str = ""
+    snapshot_bucket: str = ""
+    s3_region: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The whole settings tree."""
 
@@ -152,9 +169,10 @@ class Settings:
     quotas: QuotaSettings = field(default_factory=QuotaSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     logs: LogSettings = field(default_factory=LogSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
-_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications", "logs")
+_SECTIONS = ("api", "network", "engine", "loop", "quotas", "notifications", "logs", "backup")
 
 
 def load_settings(
@@ -257,6 +275,8 @@ def _validate(settings: Settings) -> None:
         raise FatalError("setting network.az_suffixes: between 1 and 6 zones")
     if settings.network.router not in ("auto", "nftables", "forwarder"):
         raise FatalError("setting network.router: one of auto, nftables, forwarder")
+    if settings.backup.snapshot_bucket and not settings.backup.s3_endpoint_url:
+        raise FatalError("setting backup.snapshot_bucket: needs backup.s3_endpoint_url")
     if settings.engine.sentinel_engine not in ("redis", "valkey"):
         raise FatalError("setting engine.sentinel_engine: one of redis, valkey")
     if not 0 < settings.loop.interval_s <= settings.loop.settled_interval_s:

@@ -7,16 +7,22 @@ pidfile (``cachefleet purge``) and its log is scanned for the unexpected-error m
 
 from __future__ import annotations
 
-import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.harness import LocalDaemon, free_port, random_address_base
+from moto_support import moto_server
 
 from acceptance_support import TIMEOUT_FACTOR
 
@@ -53,12 +59,8 @@ def signing_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
 def moto_url() -> Iterator[str]:
     """moto's server on 127.0.0.1: SNS, SQS, CloudWatch Logs, Firehose, S3 (and the other AWS
     services moto knows)."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -81,6 +83,60 @@ def aws_logs_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
         "CACHEFLEET_LOGS_ACCESS_KEY_ID": "testing",
         "CACHEFLEET_LOGS_SECRET_ACCESS_KEY": "testing",
     }
+    yield from _run_daemon(tmp_path, env)
+
+
+@pytest.fixture
+def s3_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose S3-compatible endpoint (exports, SnapshotArns) is moto's."""
+    yield from _run_daemon(tmp_path, _s3_env(moto_url))
+
+
+@pytest.fixture
+def moto_process() -> Iterator[tuple[str, int]]:
+    """moto's server as a process of its own on 127.0.0.1 (so a test can freeze it); its URL
+    and pid."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", server.pid
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.kill()
+        server.wait(10)
+
+
+@pytest.fixture
+def moto_process_daemon(tmp_path: Path, moto_process: tuple[str, int]) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose S3-compatible endpoint is the moto process's."""
+    yield from _run_daemon(tmp_path, _s3_env(moto_process[0]))
+
+
+def _s3_env(url: str) -> dict[str, str]:
+    return {
+        "CACHEFLEET_BACKUP_S3_ENDPOINT_URL": url,
+        "CACHEFLEET_BACKUP_ACCESS_KEY_ID": "testing",
+        "CACHEFLEET_BACKUP_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+@pytest.fixture
+def bucket_store_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
+    """A fresh daemon that keeps its snapshots in moto's S3 bucket ``snapshot-store`` (made
+    here, before the daemon starts)."""
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    s3.create_bucket(Bucket="snapshot-store")
+    env = {**_s3_env(moto_url), "CACHEFLEET_BACKUP_SNAPSHOT_BUCKET": "snapshot-store"}
     yield from _run_daemon(tmp_path, env)
 
 

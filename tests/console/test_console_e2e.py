@@ -214,7 +214,7 @@ def test_unavailable_choices_are_disabled_and_say_so(
 ) -> None:
     page.goto(console_url(console_daemon, "/create"))
     for label in (
-        "Serverless", "Restore from backup", "On premises", "Dual stack (IPv4 and IPv6)",
+        "Serverless", "On premises", "Dual stack (IPv4 and IPv6)",
     ):  # fmt: skip
         control = page.get_by_label(label)
         expect(control).to_be_disabled()

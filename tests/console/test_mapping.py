@@ -178,7 +178,6 @@ def test_numbers_that_are_not_numbers_are_errors_beside_their_fields() -> None:
     ("fields", "name", "words"),
     [
         ({"deployment": "serverless"}, "deployment", "Serverless"),
-        ({"method": "restore"}, "method", "Restore from backup"),
         ({"location": "onprem"}, "location", "On premises"),
         ({"network_type": "dual_stack"}, "network_type", "IPv4"),
     ],

@@ -67,7 +67,6 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
     for name in ("at_rest_encryption", "engine_logs"):
         assert not re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
-    assert re.search(r'value="restore" disabled', html)
     assert re.search(r'value="onprem" disabled', html)
     assert text_of(html).count("not available yet") >= 5
     assert "cache.r7g.large — 13.07 GiB" in html

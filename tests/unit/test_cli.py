@@ -10,7 +10,6 @@ and `serve` are left to the acceptance tests against the real daemon.
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,11 +19,11 @@ from typing import Any
 import botocore.session
 import pytest
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
 
 from cachefleet.cli.main import cli
 from cachefleet.cli.render import engine_version
 from cachefleet.cli.resources import Group, Node
+from moto_support import moto_server
 
 Run = Callable[..., Result]
 
@@ -40,12 +39,8 @@ CLEAN_ENV: dict[str, str | None] = {
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -17,11 +17,12 @@ chunk, fails to decrypt. Pure byte work, no key store: the caller supplies the m
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -172,3 +173,26 @@ def decrypt_chunks(source: BinaryIO, master_key_of: Callable[[str], bytes]) -> I
             if source.read(1):
                 raise EncryptedFileError("the encrypted file has bytes after its last chunk")
             return
+
+
+class DecryptedReader(io.RawIOBase):
+    """The plaintext of an encrypted file as a readable stream (for an upload of a plain RDB),
+    each chunk authenticated before any of its bytes is given (`decrypt_chunks`)."""
+
+    def __init__(self, source: BinaryIO, master_key_of: Callable[[str], bytes]) -> None:
+        self._chunks = decrypt_chunks(source, master_key_of)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), len(self._pending))
+        view[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size

@@ -31,6 +31,14 @@ class SnapshotFiles:
         """Where one shard's RDB file of a snapshot lives."""
         return self.directory(scope, name) / f"{shard_id}.rdb"
 
+    def stored(self, scope: Scope, name: str, shard_id: str) -> None:
+        """A shard's file is whole under its final name: nothing more to do here (a store in a
+        bucket uploads it; blocking)."""
+
+    def remote(self, scope: Scope, name: str, shard_id: str) -> str:
+        """The S3 ARN a shard's file is read from ("": from `shard_file`)."""
+        return ""
+
     def remove(self, scope: Scope, name: str) -> None:
         """Delete a snapshot's files (nothing if there are none)."""
         shutil.rmtree(self.directory(scope, name), ignore_errors=True)

@@ -113,11 +113,12 @@ def _parameter_group_routes(pages: ParameterGroupPages, guard: Guard) -> list[Ro
 
 
 def _backup_routes(pages: BackupPages, guard: Guard) -> list[Route]:
-    """The create form's target, and a backup's copy, delete and restore."""
+    """The create form's target, and a backup's copy, export, delete and restore."""
     one = BACKUPS + "/{name}"
     return [
         Route(BACKUPS, guard(pages.create), methods=["POST"]),
         Route(f"{one}/copy", guard(pages.copy), methods=["POST"]),
+        Route(f"{one}/export", guard(pages.export), methods=["POST"]),
         Route(f"{one}/delete", guard(pages.delete), methods=["POST"]),
         Route(f"{one}/restore", guard(pages.restore), methods=["POST"]),
     ]

@@ -2,7 +2,8 @@
 delete, and restore one into a new cache. Every form calls the service layer's functions (the
 same as CreateSnapshot, CopySnapshot, DeleteSnapshot and CreateReplicationGroup /
 CreateCacheCluster with SnapshotName), so the rules and messages are ElastiCache's. Exporting to
-S3 has not landed and is shown so."""
+S3 (CopySnapshot with TargetBucket) is offered when the settings name an S3-compatible
+endpoint."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ class BackupPages:
             "node_types": tuple(NODE_TYPES),
             "error": error,
             "notice": request.query_params.get("notice", ""),
+            "s3": bool(self._ctx.settings.backup.s3_endpoint_url),
         }
         return self._renderer.page(request, "backups.html", context, status=status, region=region)
 
@@ -95,6 +97,20 @@ class BackupPages:
         except DomainError as error:
             return await self.list(request, error.message, status_of(error))
         return self._back(request, region, "copied")
+
+    async def export(self, request: Request) -> Response:
+        """POST /backups/{name}/export: CopySnapshot with TargetBucket (the export goes on in
+        the background; the backup shows ``exporting`` meanwhile)."""
+        region = region_of(request, self._renderer.default_region)
+        fields = await read_form(request)
+        try:
+            snapshots.copy_snapshot(
+                self._ctx, scope_of(request, region), request.path_params["name"],
+                fields.get("target", "").strip(), target_bucket=fields.get("bucket", "").strip(),
+            )  # fmt: skip
+        except DomainError as error:
+            return await self.list(request, error.message, status_of(error))
+        return self._back(request, region, "export started")
 
     async def delete(self, request: Request) -> Response:
         """POST /backups/{name}/delete: DeleteSnapshot."""

@@ -24,6 +24,7 @@ from cachefleet.service.logs import LogDeliveryRequest
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 FORM = "form"  # the key of errors that belong to the whole form, shown at its top
+RESTORE = "restore"  # the creation method that seeds the new cache from a backup
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _MINUTES_PER_WEEK = 7 * 24 * 60
 
@@ -65,6 +66,7 @@ def to_request(form: WizardForm, auth_token: str = "") -> CreateGroupRequest:
     retention = None if easy else _retention(form, errors)
     tags = _tags(form, errors)
     security = {} if easy else _security(form, auth_token, errors)
+    restore = _restore(form, errors) if form.method == RESTORE else {}
     if errors or shape is None:
         raise FormErrors(errors)
     enabled = shape.cluster_mode is ClusterMode.ENABLED
@@ -93,6 +95,7 @@ def to_request(form: WizardForm, auth_token: str = "") -> CreateGroupRequest:
         snapshot_retention=retention,
         snapshot_window=form.backup_window or None if not easy else None,
         **security,
+        **restore,
     )
 
 
@@ -110,6 +113,22 @@ def log_requests(form: WizardForm) -> tuple[LogDeliveryRequest, ...]:
         for log_type, on, group, fmt in asked
         if on
     )
+
+
+def _restore(form: WizardForm, errors: dict[str, str]) -> dict[str, Any]:
+    """Restore from backup: the snapshot chosen, or the .rdb files named (local paths or S3
+    ARNs, separated by commas or lines), as CreateGroupRequest fields."""
+    if form.restore_source == "snapshot":
+        if not form.restore_snapshot:
+            errors["restore_snapshot"] = "Choose a backup."
+        return {"snapshot_name": form.restore_snapshot or None}
+    if form.restore_source != "rdb":
+        errors["restore_source"] = "Choose a backup or .rdb files."
+        return {}
+    arns = tuple(part.strip() for part in re.split(r"[,\n]", form.restore_rdb) if part.strip())
+    if not arns:
+        errors["restore_rdb"] = "Enter an .rdb file's path or S3 ARN."
+    return {"snapshot_arns": arns}
 
 
 def _retention(form: WizardForm, errors: dict[str, str]) -> int | None:
@@ -165,8 +184,8 @@ def shape_of(form: WizardForm, errors: dict[str, str]) -> Shape | None:
 def _check_choices(form: WizardForm, errors: dict[str, str]) -> None:
     if form.deployment != "design":
         errors["deployment"] = "Serverless caches are not available yet."
-    if form.method not in ("easy", "cluster"):
-        errors["method"] = "Restore from backup is not available yet."
+    if form.method not in ("easy", "cluster", RESTORE):
+        errors["method"] = "Choose Easy create, Cluster cache or Restore from backup."
     if form.location != "cloud":
         errors["location"] = "On premises (Outposts) is not available yet."
     if form.network_type != "ipv4":
@@ -302,6 +321,8 @@ _FIELDS: dict[str, str] = {
     "Tags": "tags",
     "Slots": "slots_mode",
     "ClusterMode": "cluster_mode",
+    "SnapshotName": "restore_snapshot",
+    "SnapshotArns": "restore_rdb",
 }
 
 # The page's words for each (parameter, problem) the service reports; {facts} are filled in.

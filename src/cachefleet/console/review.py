@@ -99,7 +99,12 @@ def _deployment(form: WizardForm) -> list[Row]:
     chosen = preset(form.preset)
     if form.method == "easy" and chosen is not None:
         method = f"Easy create — {chosen.title}"
-    return [("Deployment option", "Design your own cache"), ("Creation method", method)]
+    rows = [("Deployment option", "Design your own cache"), ("Creation method", method)]
+    if form.method == "restore":
+        rows[1] = ("Creation method", "Restore from backup")
+        source = form.restore_snapshot if form.restore_source == "snapshot" else form.restore_rdb
+        rows.append(("Restored from", source))
+    return rows
 
 
 def _location(seen: Preview, azs: tuple[str, ...]) -> list[Row]:

@@ -38,9 +38,17 @@ from cachefleet.model.engines import REDIS
 from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.security_groups import SecurityGroup
+from cachefleet.model.snapshots import SnapshotStatus
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups, notifications, security_groups, subnet_groups
+from cachefleet.service import (
+    catalog,
+    groups,
+    notifications,
+    security_groups,
+    snapshots,
+    subnet_groups,
+)
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.at_rest import key_store
 from cachefleet.service.context import ServiceContext
@@ -71,6 +79,7 @@ class WizardOptions:
     security_groups: tuple[SecurityGroup, ...] = ()
     topics: tuple[str, ...] = ()
     keys: tuple[tuple[str, str], ...] = ()  # the enabled named keys: (ARN, alias)
+    snapshots: tuple[str, ...] = ()  # the available backups a new cache can be restored from
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -108,6 +117,11 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
             (key.arn, key.alias)
             for key in key_store(ctx).list(scope)
             if key.enabled and not key.is_default
+        ),
+        snapshots=tuple(
+            s.name
+            for s in snapshots.describe_snapshots(ctx, scope)
+            if s.status is SnapshotStatus.AVAILABLE
         ),
     )
 

@@ -79,6 +79,10 @@ class WizardForm:
     auth_token: str = field(default="", repr=False)
     auth_token_sealed: str = ""
     security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
+    # Restore from backup: a snapshot of this region, or .rdb files (local paths or S3 ARNs).
+    restore_source: str = "snapshot"
+    restore_snapshot: str = ""
+    restore_rdb: str = ""
 
     @property
     def cluster_mode_enabled(self) -> bool:
@@ -133,6 +137,8 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         auth_token=data.get("auth_token", "").strip(),
         auth_token_sealed=text["auth_token_sealed"],
         security_groups=ticked_security_groups(data),
+        restore_snapshot=text["restore_snapshot"],
+        restore_rdb=text["restore_rdb"],
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
 
@@ -145,12 +151,13 @@ def ticked_security_groups(data: Mapping[str, str]) -> tuple[str, ...]:
 _CHOICE_FIELDS = (
     "deployment", "method", "preset", "cluster_mode", "location", "engine_version", "node_type",
     "network_type", "subnet_group", "parameter_group", "az_placement", "slots_mode",
-    "maintenance", "mw_day", "mw_duration", "transit_mode", "access_control",
+    "maintenance", "mw_day", "mw_duration", "transit_mode", "access_control", "restore_source",
 )  # fmt: skip
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "engine_log_format",
     "engine_log_group", "backup_retention", "backup_window", "auth_token_sealed", "kms_key",
+    "restore_snapshot", "restore_rdb",
 )  # fmt: skip
 
 

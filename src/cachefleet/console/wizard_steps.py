@@ -38,7 +38,11 @@ _ADVANCED = (
     "auth_token", "maintenance",
 )  # fmt: skip
 STEPS: tuple[Step, ...] = (
-    Step("method", "Creation method", ("deployment", "method", "preset")),
+    Step(
+        "method",
+        "Creation method",
+        ("deployment", "method", "preset", "restore_source", "restore_snapshot", "restore_rdb"),
+    ),
     Step("settings", "Cluster settings", _SETTINGS),
     Step("connectivity", "Connectivity", ("network_type", "subnet_group", "az_placement")),
     Step("advanced", "Advanced settings", _ADVANCED),

@@ -141,7 +141,7 @@ class _Remote:
         if client is None:
             s = self._settings
             client = self._clients[region] = aws_client(
-                self.service, self._endpoint_url, region, s.access_key_id, s.secret_access_key,
+                self.service, self._endpoint_url, region, (s.access_key_id, s.secret_access_key),
                 s.timeout_s,
             )  # fmt: skip
         return client

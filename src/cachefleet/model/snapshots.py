@@ -29,6 +29,7 @@ class SnapshotStatus(StrEnum):
     CREATING = "creating"
     AVAILABLE = "available"
     FAILED = "failed"
+    EXPORTING = "exporting"  # an available snapshot being copied to an S3 bucket
 
 
 class SnapshotSource(StrEnum):
@@ -71,6 +72,16 @@ class ShardSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotExport:
+    """A CopySnapshot to ``bucket`` under way: one ``<name>-0001.rdb`` object per shard;
+    ``done``: the shards whose object is written."""
+
+    bucket: str
+    name: str
+    done: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One snapshot of a replication group or a standalone cache cluster."""
 
@@ -98,6 +109,7 @@ class Snapshot:
     error: str = ""
     kms_key_arn: str = ""  # KmsKeyId, as the source showed it ("": none, or the default key)
     encrypted: bool = False  # the files are encrypted at rest (backup.encryption)
+    export: SnapshotExport | None = None  # while ``exporting``
 
     @property
     def complete(self) -> bool:
@@ -205,6 +217,7 @@ class SeedFile:
     shard_id: str = ""
     sha256: str = ""
     single_db: bool = False
+    source: str = ""  # the S3 ARN the file is downloaded from to ``path`` first ("": local)
 
     @property
     def trusted(self) -> bool:

@@ -90,7 +90,7 @@ class HttpTransport:
         if client is None:
             settings = self._settings
             client = self._sns[region] = aws_client(
-                "sns", settings.sns_endpoint_url, region, settings.access_key_id,
-                settings.secret_access_key, settings.webhook_timeout_s,
+                "sns", settings.sns_endpoint_url, region,
+                (settings.access_key_id, settings.secret_access_key), settings.webhook_timeout_s,
             )  # fmt: skip
         return client

@@ -9,13 +9,16 @@ one transaction, so a spec written by the service layer during the cycle is neve
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import assert_never
 
 from cachefleet.backup.encryption import EncryptedFileError, FileKey, file_key_id
 from cachefleet.backup.files import SnapshotFiles
+from cachefleet.backup.s3 import S3Objects, parse_s3_arn
 from cachefleet.errors import KeyUnusable, PermanentError
 from cachefleet.model import events as texts
 from cachefleet.model.cluster_mode import in_cluster_mode
@@ -83,8 +86,10 @@ class Executor:
         snapshot_files: SnapshotFiles | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         keys: KeyOpener | None = None,
+        s3: S3Objects | None = None,
     ) -> None:
         self._keys = keys
+        self._s3 = s3
         self._engine = engine
         self._endpoints = endpoints
         self._store = store
@@ -153,9 +158,13 @@ class Executor:
             case DeleteAfterSnapshot():
                 self._store.mark_deleting(spec.scope, spec.key)
             case SeedNode(node, seed):
+                await self._fetch((seed,))
                 await engine.seed_node(spec, node, seed)
+                self._unstage((seed,))
             case PlaceKeys(files, primaries):
+                await self._fetch(files)
                 await engine.place_keys(spec, files, primaries, self._seed_keys(spec, files))
+                self._unstage(files)
             case ForgetClusterNode(node):
                 await engine.forget_cluster_node(spec, node)
             case RetireNodes(node_ids):
@@ -258,6 +267,29 @@ class Executor:
                 self._store.remove_tags(group_arn(spec.scope, spec.group_id))
             self._forget_snapshots(spec)
 
+    # --- seeds from S3 ---------------------------------------------------------------------------
+
+    async def _fetch(self, seeds: tuple[SeedFile, ...]) -> None:
+        """Download the seeds named by an S3 ARN to their local path (unless already there: a
+        download appears whole or not at all).
+
+        :raises S3Failure: the bucket or the object is gone (permanent: the create fails).
+        """
+        for seed in seeds:
+            target = parse_s3_arn(seed.source) if seed.source else None
+            if target is None or Path(seed.path).is_file():
+                continue
+            if self._s3 is None or not self._s3.configured:
+                raise PermanentError(f"no S3 endpoint is configured to read {seed.source}")
+            await asyncio.to_thread(self._s3.download, target, Path(seed.path))
+
+    @staticmethod
+    def _unstage(seeds: tuple[SeedFile, ...]) -> None:
+        """Remove downloaded seeds once used (a seeded node has its own link or copy)."""
+        for seed in seeds:
+            if seed.source:
+                Path(seed.path).unlink(missing_ok=True)
+
     # --- snapshots ----------------------------------------------------------------------------
 
     def _files(self) -> SnapshotFiles:
@@ -271,9 +303,11 @@ class Executor:
         """Stream the shard's file, then record its size and checksum in the snapshot."""
         if self._store.snapshots.get(spec.scope, name) is None:
             raise PermanentError(f"snapshot {name} is no longer recorded")
-        destination = self._files().shard_file(spec.scope, name, shard_id)
+        files = self._files()
+        destination = files.shard_file(spec.scope, name, shard_id)
         key = self._file_key(spec.scope, spec.at_rest_key) if spec.at_rest_encrypted else None
         size, sha256 = await self._engine.snapshot_node(node, destination, key)
+        await asyncio.to_thread(files.stored, spec.scope, name, shard_id)
         with self._store.transaction():
             snapshot = self._store.snapshots.get(spec.scope, name)
             if snapshot is None:

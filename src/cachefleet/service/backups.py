@@ -80,7 +80,7 @@ def expire_backups(ctx: ServiceContext, scope: Scope, now: datetime) -> list[str
 
 
 def _expired(snapshot: Snapshot, now: datetime) -> bool:
-    if snapshot.status is SnapshotStatus.CREATING:
+    if snapshot.status in (SnapshotStatus.CREATING, SnapshotStatus.EXPORTING):
         return False
     limit = max(snapshot.retention_limit, 1)
     return snapshot.created_at < now - timedelta(days=limit)

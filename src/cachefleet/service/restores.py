@@ -12,7 +12,9 @@ into a group encrypted at rest, is placed by slot: the file is fed decrypted to 
 server over the replication protocol (`engine.rdbfeed`), never linked into a node's directory.
 ElastiCache's rules: a cluster-mode-enabled
 snapshot cannot be restored into cluster mode disabled; a file with keys in more than one
-database cannot seed cluster mode. S3 ARNs wait for the S3 export.
+database cannot seed cluster mode. An ``arn:aws:s3:::bucket/key.rdb`` is checked to exist at
+once and downloaded by the loop just before it is used (`SeedFile.source`), then treated as a
+local file.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from cachefleet.backup.s3 import S3_ARN_PREFIX, S3Failure, parse_s3_arn, staged_seed
 from cachefleet.errors import (
     InvalidParameter,
     InvalidParameterCombination,
-    export_not_available,
+    bucket_not_found,
+    s3_not_configured,
+    s3_object_not_found,
     snapshot_not_ready,
 )
 from cachefleet.model.ids import Scope
@@ -34,9 +39,8 @@ from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.checks import check_snapshot_window
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.exports import s3_objects
 from cachefleet.service.snapshot_lookup import check_retention, get_snapshot, snapshot_files
-
-_S3_ARN = "arn:aws:s3:::"
 
 
 def restore_operation(
@@ -48,8 +52,8 @@ def restore_operation(
 ) -> Operation | None:
     """The restore a new group's create asks for (None: an empty group).
 
-    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
-        NotAvailableYet: ElastiCache's rules; nothing is written.
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState:
+        ElastiCache's rules; nothing is written.
     """
     if snapshot_name and arns:
         raise InvalidParameterCombination("SnapshotName and SnapshotArns cannot both be specified.")
@@ -58,7 +62,7 @@ def restore_operation(
         snapshot = get_snapshot(ctx, scope, snapshot_name)
         return new_restore(_from_snapshot(ctx, snapshot, spec), snapshot.name, now)
     if arns:
-        return new_restore(_from_files(arns, spec), "", now)
+        return new_restore(_from_files(ctx, arns, spec), "", now)
     return None
 
 
@@ -74,22 +78,37 @@ def _from_snapshot(
             f"Snapshot {snapshot.name} is of a Redis OSS (cluster mode enabled) cache; it can "
             "be restored only into cluster mode enabled."
         )
-    files = snapshot_files(ctx)
-    paths = [
-        str(files.shard_file(snapshot.scope, snapshot.name, s.shard_id)) for s in snapshot.shards
+    located = [
+        _snapshot_file(ctx, snapshot, spec, index, shard.shard_id)
+        for index, shard in enumerate(snapshot.shards, start=1)
     ]
     # A cluster-mode-disabled snapshot may hold several databases: checked when it seeds one.
     single_db = into_cluster and not from_cluster
     if _same_layout(snapshot, spec) and not (snapshot.encrypted or spec.at_rest_encrypted):
         return tuple(
-            SeedFile(path, shard.shard_id, source.sha256, single_db)
-            for path, shard, source in zip(paths, spec.shards, snapshot.shards, strict=True)
+            SeedFile(path, shard.shard_id, source.sha256, single_db, remote)
+            for (path, remote), shard, source in zip(
+                located, spec.shards, snapshot.shards, strict=True
+            )
         )
     # Placed by slot: an encrypted file is decrypted into memory, never put in a node's directory.
     return tuple(
-        SeedFile(path, "", source.sha256, into_cluster)
-        for path, source in zip(paths, snapshot.shards, strict=True)
+        SeedFile(path, "", source.sha256, into_cluster, remote)
+        for (path, remote), source in zip(located, snapshot.shards, strict=True)
     )
+
+
+def _snapshot_file(
+    ctx: ServiceContext, snapshot: Snapshot, spec: GroupSpec, index: int, shard_id: str
+) -> tuple[str, str]:
+    """Where a snapshot's shard file is read from: (local path, S3 ARN or ""). A file of a
+    snapshot store in a bucket is downloaded for the new group first (then checked against its
+    recorded SHA-256 like any snapshot file)."""
+    files = snapshot_files(ctx)
+    remote = files.remote(snapshot.scope, snapshot.name, shard_id)
+    if remote:
+        return str(staged_seed(ctx.settings.data_dir, spec.scope, spec.key, index)), remote
+    return str(files.shard_file(snapshot.scope, snapshot.name, shard_id)), ""
 
 
 def _same_layout(snapshot: Snapshot, spec: GroupSpec) -> bool:
@@ -101,27 +120,59 @@ def _same_layout(snapshot: Snapshot, spec: GroupSpec) -> bool:
     return all(a.slots == b.slots for a, b in zip(snapshot.shards, spec.shards, strict=True))
 
 
-def _from_files(arns: tuple[str, ...], spec: GroupSpec) -> tuple[SeedFile, ...]:
-    paths = [_local_path(arn) for arn in arns]
+def _from_files(
+    ctx: ServiceContext, arns: tuple[str, ...], spec: GroupSpec
+) -> tuple[SeedFile, ...]:
+    located = [_located(ctx, spec, index, arn) for index, arn in enumerate(arns, start=1)]
     into_cluster = spec.cluster_mode is ClusterMode.ENABLED
-    if not into_cluster and len(paths) > 1:
+    if not into_cluster and len(located) > 1:
         raise InvalidParameterCombination(
             "A Redis OSS (cluster mode disabled) cache is seeded from one .rdb file."
         )
-    if len(spec.shards) == 1 and len(paths) == 1 and not spec.at_rest_encrypted:
-        return (SeedFile(str(paths[0]), spec.shards[0].shard_id, "", into_cluster),)
-    return tuple(SeedFile(str(path), "", "", into_cluster) for path in paths)
+    if len(spec.shards) == 1 and len(located) == 1 and not spec.at_rest_encrypted:
+        path, source = located[0]
+        return (SeedFile(path, spec.shards[0].shard_id, "", into_cluster, source),)
+    return tuple(SeedFile(path, "", "", into_cluster, source) for path, source in located)
+
+
+def _located(ctx: ServiceContext, spec: GroupSpec, index: int, arn: str) -> tuple[str, str]:
+    """Where an entry of SnapshotArns is read from: (local path, S3 ARN or "")."""
+    if not arn.startswith(S3_ARN_PREFIX):
+        return str(_local_path(arn)), ""
+    _check_s3_object(ctx, arn)
+    return str(staged_seed(ctx.settings.data_dir, spec.scope, spec.key, index)), arn
+
+
+def _check_s3_object(ctx: ServiceContext, arn: str) -> None:
+    """An S3 ARN naming an ``.rdb`` object that exists on the configured endpoint."""
+    target = parse_s3_arn(arn)
+    if target is None or not target.key.endswith(".rdb") or "," in arn:
+        raise InvalidParameter(
+            f"Invalid SnapshotArns entry {arn!r}: name an .rdb object as "
+            "arn:aws:s3:::bucket/key.rdb.",
+            parameter="SnapshotArns",
+            problem="format",
+        )
+    objects = s3_objects(ctx)
+    if not objects.configured:
+        raise s3_not_configured("SnapshotArns")
+    try:
+        objects.check_object(target)
+    except S3Failure as exc:
+        if exc.reason == "no-bucket":
+            raise bucket_not_found(target.bucket, "SnapshotArns") from exc
+        if exc.reason == "no-key":
+            raise s3_object_not_found(target.bucket, target.key) from exc
+        raise InvalidParameter(str(exc), parameter="SnapshotArns", problem="refused") from exc
 
 
 def _local_path(arn: str) -> Path:
-    """The file an entry of SnapshotArns names: an absolute local path (S3 ARNs later)."""
-    if arn.startswith(_S3_ARN):
-        raise export_not_available()
+    """The file an entry of SnapshotArns names by its absolute local path."""
     path = Path(arn.removeprefix("file://"))
     if not path.is_absolute() or path.suffix != ".rdb" or "," in arn:
         raise InvalidParameter(
             f"Invalid SnapshotArns entry {arn!r}: name an .rdb file by its absolute path "
-            "(S3 ARNs are not available yet).",
+            "or an S3 object as arn:aws:s3:::bucket/key.rdb.",
             parameter="SnapshotArns",
             problem="format",
         )
@@ -153,8 +204,7 @@ def with_backups(
     """The new group's spec with its automatic backup settings, and the restore its create
     asks for (None: none). Call inside the create's transaction, after `build_spec`.
 
-    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState,
-        NotAvailableYet:
+    :raises InvalidParameter, InvalidParameterCombination, NotFound, InvalidState:
     """
     retention = check_retention(req.snapshot_retention) or 0
     window = spec.snapshot_window

@@ -3,7 +3,8 @@ snapshot names and of SnapshotRetentionLimit (no dependency on the groups' modul
 
 from __future__ import annotations
 
-from cachefleet.backup.files import SnapshotFiles, snapshots_root
+from cachefleet.backup.bucket import snapshot_store
+from cachefleet.backup.files import SnapshotFiles
 from cachefleet.errors import InvalidParameter, snapshot_not_found
 from cachefleet.model.ids import ArnType, Scope, arn, validate_identifier
 from cachefleet.model.snapshots import MAX_RETENTION_DAYS, MAX_SNAPSHOT_NAME, Snapshot
@@ -11,8 +12,8 @@ from cachefleet.service.context import ServiceContext
 
 
 def snapshot_files(ctx: ServiceContext) -> SnapshotFiles:
-    """The installation's snapshot store."""
-    return SnapshotFiles(snapshots_root(ctx.settings.data_dir))
+    """The installation's snapshot store (the data directory's, or a bucket's)."""
+    return snapshot_store(ctx.settings)
 
 
 def check_snapshot_name(name: str | None, parameter: str = "SnapshotName") -> str:

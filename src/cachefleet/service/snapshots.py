@@ -16,7 +16,6 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
-    export_not_available,
     snapshot_already_exists,
     snapshot_not_ready,
     snapshot_quota,
@@ -28,6 +27,7 @@ from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
 from cachefleet.service.clusters import find_cluster
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.exports import refuse_while_exporting, start_export
 from cachefleet.service.groups import get_group
 from cachefleet.service.snapshot_lookup import (
     check_snapshot_name,
@@ -155,6 +155,7 @@ def delete_snapshot(ctx: ServiceContext, scope: Scope, name: str) -> Snapshot:
                 f"Snapshot {snapshot.name} is being created and cannot be deleted yet.",
                 Kind.SNAPSHOT,
             )
+        refuse_while_exporting(snapshot)
         ctx.store.snapshots.delete(scope, snapshot.name)
         ctx.store.remove_tags(snapshot_arn(scope, snapshot.name))
     snapshot_files(ctx).remove(scope, snapshot.name)
@@ -169,13 +170,14 @@ def copy_snapshot(
     target_bucket: str | None = None,
     tags: Sequence[Tag] = (),
 ) -> Snapshot:
-    """CopySnapshot to a new name in the snapshot store (a manual snapshot).
+    """CopySnapshot to a new name in the snapshot store (a manual snapshot), or with
+    ``TargetBucket`` an export to S3 (`exports.start_export`: the source is returned
+    ``exporting``).
 
-    :raises NotAvailableYet: ``TargetBucket`` (the S3 export has not landed).
     :raises NotFound, AlreadyExists, InvalidState, InvalidParameter:
     """
     if target_bucket:
-        raise export_not_available()
+        return start_export(ctx, scope, source_name, target_name, target_bucket)
     target = check_snapshot_name(target_name, "TargetSnapshotName")
     checked = check_tags(tags)
     with ctx.store.transaction():

@@ -42,6 +42,13 @@ class SnapshotTable:
         ).fetchone()
         return codec.loads(Snapshot, row[0]) if row else None
 
+    def exporting(self) -> list[Snapshot]:
+        """Every scope's snapshots being exported to S3, in creation order."""
+        rows = self._db.execute(
+            "SELECT body FROM snapshots WHERE status = 'exporting' ORDER BY created, name"
+        )
+        return [codec.loads(Snapshot, row[0]) for row in rows]
+
     def list(
         self,
         scope: Scope,

@@ -3,7 +3,7 @@
 //   of the answer into the page (a part holding the focus or an open <details> is left alone);
 //   with data-gone, a 404 (the cache was deleted) swaps its parts in once and stops polling;
 // - [data-copy] buttons copy the text of the element whose id they name;
-// - the create wizard shows [data-when="field=value"] sections, keeps auto-failover on with
+// - the create wizard shows [data-when="field=value|value"] sections, keeps auto-failover on with
 //   Multi-AZ or cluster mode, names the default parameter group, draws the AZ grid and gives
 //   every shard a slots field under "Custom distribution";
 // - a wizard field that is left is checked by the service (POST data-check): the answer's
@@ -97,7 +97,7 @@
   function showConditional(form) {
     for (const element of document.querySelectorAll("[data-when]")) {
       const [name, expected] = element.dataset.when.split("=");
-      element.hidden = valueOf(form, name) !== expected;
+      element.hidden = !expected.split("|").includes(valueOf(form, name));
     }
   }
 
