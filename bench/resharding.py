@@ -67,6 +67,7 @@ class Client:
     stop: threading.Event = field(default_factory=threading.Event)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
     errors: int = 0
+    kinds: dict[str, int] = field(default_factory=dict)  # error type and message -> count
 
     def run(self) -> None:
         deadline = time.monotonic() + MAX_CLIENT_S
@@ -77,8 +78,10 @@ class Client:
             try:
                 self.cluster.set(key, VALUE)
                 self.cluster.get(key)
-            except (redis.RedisError, RedisClusterException, AttributeError):
+            except (redis.RedisError, RedisClusterException, AttributeError) as exc:
                 self.errors += 1  # AttributeError: redis-py following a redirect, see README
+                kind = f"{type(exc).__name__}: {str(exc)[:80]}"
+                self.kinds[kind] = self.kinds.get(kind, 0) + 1
                 continue
             self.latencies.append((started, time.monotonic() - started))
 
@@ -238,6 +241,8 @@ def main() -> int:
     table(["change", "seconds", "keys moved (est.)", "keys/s"], rows)
     print(f"client: p99 before {before * 1000:.2f} ms, during {during * 1000:.2f} ms, "
           f"errors {user.errors}, keys missing {missing}")  # fmt: skip
+    for kind, count in sorted(user.kinds.items()):
+        print(f"  {count} x {kind}")
     ok = verdict("client errors", user.errors, 0, "", False)
     ok &= verdict("keys lost", missing, 0, "", False)
     rate = min(k / s for _, s, k in runs)
