@@ -26,7 +26,7 @@ from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.replicas import in_sync
 
 #: Slots moved per cycle: small enough for a cycle to stay short, large enough to keep moving.
-SLOTS_PER_STEP = 512
+SLOTS_PER_STEP = 1024
 
 
 def plan_resharding(
@@ -90,9 +90,15 @@ def _migrate(
     source = spec.node(draft.state.primaries.get(move.from_shard, ""))
     target = spec.node(draft.state.primaries.get(move.to_shard, ""))
     # A removed shard's primary that gave its last slot away turns replica of the receiver:
-    # the source need not answer as a primary for the batch to be confirmed.
+    # the source need not answer as a primary for the batch to be confirmed. A source or target
+    # lost mid-batch: its replica takes over (without the slot flags, which are not replicated)
+    # and the batch is run again between the shards' new primaries.
     ready = source is not None and target is not None and not draft.waits
-    if not ready or not observation.of(target.node_id if target else "").is_primary:
+    if (
+        not ready
+        or not observation.of(target.node_id if target else "").is_primary
+        or not observation.of(source.node_id if source else "").reachable
+    ):
         draft.waits.append(
             f"resharding waits for the primaries of {move.from_shard}, {move.to_shard}"
         )
