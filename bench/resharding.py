@@ -97,6 +97,14 @@ def fill(cluster: RedisCluster, keys: int) -> None:
         cluster.mset_nonatomic({f"fill:{i}": VALUE for i in range(start, min(start + 2000, keys))})
 
 
+def count_missing(cluster: RedisCluster, keys: int) -> int:
+    missing = 0
+    for start in range(0, keys, 2000):
+        names = [f"fill:{i}" for i in range(start, min(start + 2000, keys))]
+        missing += sum(value != VALUE for value in cluster.mget_nonatomic(names))
+    return missing
+
+
 def changed_slots(before: dict[str, Any], after: dict[str, Any]) -> list[int]:
     """The slots whose shard differs between two descriptions of the group."""
 
@@ -251,7 +259,7 @@ def main() -> int:
             user.stop.set()
             thread.join(30)
         ended = time.monotonic()
-        missing = sum(1 for i in range(keys) if seed.get(f"fill:{i}") is None)
+        missing = count_missing(seed, keys)
         batches = moving(daemon.log_text())
         phases = [moving_rate(batches[:first_batches]), moving_rate(batches[first_batches:])]
         print(f"  primaries after: {[p['CacheClusterId'] for p in primaries(shrunk)]}")
