@@ -5,6 +5,8 @@ middle of an operation and restarted."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
 from acceptance_support import (
@@ -21,6 +24,7 @@ from acceptance_support import (
     delete_and_wait,
     describe,
     messages,
+    node_pid,
     primaries,
     wait_available,
     wait_until,
@@ -401,3 +405,61 @@ def test_shards_added_and_removed_online_with_a_control_plane_kill(daemon: Daemo
         "the removed shard's nodes forgotten",
     )
     delete_and_wait(client, "rs")
+
+
+def _slot_progress(client: Any, group_id: str) -> float:
+    pending = describe(client, group_id)["PendingModifiedValues"]
+    migration = pending.get("Resharding", {}).get("SlotMigration", {})
+    return float(migration.get("ProgressPercentage", 0.0))
+
+
+def _keys_in_one_place(client: Any, group: dict[str, Any]) -> int:
+    """Every key is on exactly one primary, the one serving its slot; how many keys there are."""
+    seen: set[bytes] = set()
+    for ng in group["NodeGroups"]:
+        slots = {
+            slot
+            for part in ng["Slots"].split(",")
+            for slot in range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1)
+        }
+        (primary,) = [m for m in ng["NodeGroupMembers"] if m["CurrentRole"] == "primary"]
+        keys = set(_node(client, primary["CacheClusterId"]).scan_iter(count=1000))
+        assert all(key_slot(key) in slots for key in keys), f"{ng['NodeGroupId']}: stray keys"
+        assert not keys & seen, f"keys in two places: {sorted(keys & seen)[:5]}"
+        seen |= keys
+    return len(seen)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("victim", ["source", "target"])
+def test_a_shard_primary_killed_in_the_middle_of_a_slot_migration(
+    daemon: Daemon, victim: str
+) -> None:
+    """The source shard's (or the new target shard's) primary is killed (SIGKILL) while slots
+    move to the new shard: Redis Cluster promotes its replica, which has no slot flags, and the
+    control plane moves the interrupted batch again between the new primaries."""
+    client = daemon.client()
+    group_id = f"rk-{victim}"
+    connect = _cluster_group(client, group_id, "cache.t4g.micro")
+    seed = connect()
+    seed.mset_nonatomic({f"seed{i}": i for i in range(20_000)})
+    with Writer(connect, limit_s=240) as writer:
+        client.modify_replication_group_shard_configuration(
+            ReplicationGroupId=group_id, NodeGroupCount=3, ApplyImmediately=True
+        )
+        wait_until(lambda: _slot_progress(client, group_id) > 0, 120, "slots moving")
+        shard = "0001" if victim == "source" else "0003"
+        os.kill(node_pid(daemon, f"{group_id}-{shard}-001"), signal.SIGKILL)
+        group = wait_available(client, group_id)
+        assert group["NodeGroups"][0]["NodeGroupMembers"]  # the writer keeps writing meanwhile
+    assert [ng["Slots"] for ng in group["NodeGroups"]] == [
+        "0-5461", "8192-13652", "5462-8191,13653-16383"]  # fmt: skip
+    _no_slot_in_flight(client, group)
+    reader = connect()
+    values = [reader.get(f"seed{i}") for i in range(20_000)]
+    assert values == [str(i).encode() for i in range(20_000)]
+    lost = writer.lost(reader)
+    print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, {len(lost)} lost")
+    assert lost == []
+    assert _keys_in_one_place(client, group) >= 20_000 + len(writer.acknowledged)
+    delete_and_wait(client, group_id)

@@ -256,3 +256,22 @@ def test_every_kind_of_operation_has_its_line() -> None:
         "Changing the node type to cache.t4g.small — synchronising nodes of the new type",
         "Adding shards — 25% of 8192 slots moved",
     ]
+
+
+def test_the_modify_page_follows_a_resharding_live(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    a_cluster_mode_group(ctx)
+    make_available("shop")
+    moves = (SlotMove(5462, 8191, "0001", "0003"), SlotMove(13653, 16383, "0002", "0003"))
+    ctx.store.add_operation(SCOPE, "shop", new_reshard(ReshardParams(moves, ("0003",)), NOW))
+    publish_status(ctx, "shop", GroupStatus.MODIFYING)
+    html = client.get("/caches/shop/modify").text
+    assert "Status: modifying" in text_of(html)
+    assert "Adding shards — new shards joining the cluster" in text_of(html)
+    poller = re.search(r'data-poll="([^"]+)"', html)
+    assert poller is not None and poller[1] == "/caches/shop/fragments/live"
+    operation = the_operation(ctx, "shop")
+    ctx.store.update_operation(operation.advanced(ReshardProgress(ReshardStep.MIGRATE, 2048), NOW))
+    live = text_of(client.get(poller[1]).text)  # what the Modify page's poller swaps in
+    assert "Adding shards — 38% of 5461 slots moved" in live

@@ -8,13 +8,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from cachefleet.model import resharding
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.operations import ReshardParams, ReshardProgress, ReshardStep, new_reshard
 from cachefleet.model.resharding import SlotMove, layout_after, plan_moves, slots_of
 from cachefleet.model.spec import SLOT_COUNT, NodeSpec, ShardSpec, SlotRange, split_slots
 from cachefleet.model.status import GroupStatus, Role
-from cachefleet.reconcile.actions import JoinAsPrimary, MoveSlots, RecordOperation, RecordShards
+from cachefleet.reconcile.actions import (
+    JoinAsPrimary,
+    MoveSlotBatches,
+    RecordOperation,
+    RecordShards,
+)
+from cachefleet.reconcile.operations.resharding import SLOTS_PER_STEP
 from cachefleet.reconcile.plan import Memory, plan_group
 from cachefleet.service.context import ServiceContext
 
@@ -152,12 +160,14 @@ def test_the_planner_moves_a_batch_records_it_then_writes_the_layout():
     seen = observed(primary(a1, True), replica(a2, a1, True), primary(b1, True),
                     replica(b2, b1, True), primary(c1, True), replica(c2, c1, True))  # fmt: skip
     decision = plan_group(grown, state, False, seen, Memory(), T0, (migrating,))
-    (move,) = [a for a in decision.actions if isinstance(a, MoveSlots)]
-    assert (move.source, move.target, len(move.slots)) == (a1, c1, 512)
+    (move,) = [a for a in decision.actions if isinstance(a, MoveSlotBatches)]
+    half = SLOTS_PER_STEP // 2  # two moves side by side: 0001 -> 0003 and 0002 -> 0003
+    assert [(b.source, b.target, len(b.slots)) for b in move.batches] == [
+        (a1, c1, half), (b1, c1, half)]  # fmt: skip
     step = [a for a in decision.actions if isinstance(a, RecordOperation)]
-    assert step[0].operation.progress == ReshardProgress(ReshardStep.MIGRATE, 512)
+    assert step[0].operation.progress == ReshardProgress(ReshardStep.MIGRATE, SLOTS_PER_STEP)
     assert decision.actions.index(move) < decision.actions.index(step[0])
-    assert "9 %" in decision.reason
+    assert f"{100 * SLOTS_PER_STEP / params.total:.0f} %" in decision.reason
     done = replace(operation, progress=ReshardProgress(ReshardStep.MIGRATE, params.total))
     final = plan_group(grown, state, False, seen, Memory(), T0, (done,))
     (record,) = [a for a in final.actions if isinstance(a, RecordShards)]
@@ -165,7 +175,33 @@ def test_the_planner_moves_a_batch_records_it_then_writes_the_layout():
     assert [str(r) for r in layout["0003"]] == ["5462-8191", "13653-16383"]
 
 
+def test_a_batch_whose_source_primary_is_lost_waits_then_moves_from_its_replica():
+    grown, c1, c2 = _grown()
+    current = {s.shard_id: s.slots for s in grown.shards}
+    params = ReshardParams(plan_moves(current, ["0001", "0002", "0003"]), added=("0003",))
+    migrating = replace(new_reshard(params, T0), id=12, progress=ReshardProgress(
+        ReshardStep.MIGRATE, SLOTS_PER_STEP))  # fmt: skip
+    state = available(grown)
+    a1, a2, b1, b2 = grown.nodes[:4]
+    lost = observed(dead(a1), replica(a2, a1, True), primary(b1, True),
+                    replica(b2, b1, True), primary(c1, True), replica(c2, c1, True))  # fmt: skip
+    waiting = plan_group(grown, state, False, lost, Memory(), T0, (migrating,))
+    assert not [a for a in waiting.actions if isinstance(a, MoveSlotBatches)]
+    assert not [a for a in waiting.actions if isinstance(a, RecordOperation)]
+    back = replica(a1, a2, True)  # the old primary, restarted as its replica
+    promoted = observed(back, primary(a2, True), primary(b1, True), replica(b2, b1, True),
+                        primary(c1, True), replica(c2, c1, True))  # fmt: skip
+    decision = plan_group(grown, state, False, promoted, Memory(), T0, (migrating,))
+    (move,) = [a for a in decision.actions if isinstance(a, MoveSlotBatches)]
+    assert [(b.source, b.target) for b in move.batches] == [(a2, c1), (b1, c1)]
+    again = resharding.next_step(params.moves, SLOTS_PER_STEP, SLOTS_PER_STEP)
+    assert [list(b.slots) for b in move.batches] == [slots for _, slots in again]
+
+
 def test_a_move_repeated_after_a_crash_is_the_same_batch():
     moves = (SlotMove(0, 999, "0001", "0002"),)
     params = ReshardParams(moves, added=("0002",))
-    assert resharding.nth_slots(params.moves, 512, 512)[1] == list(range(512, 1000))
+    ((_, slots),) = resharding.next_step(params.moves, 512, 512)
+    assert slots == list(range(512, 1000))
+    with pytest.raises(ValueError, match="no step starts after 500 slots"):
+        resharding.next_step(params.moves, 500, 512)  # not the end of a step

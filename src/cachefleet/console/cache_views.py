@@ -157,13 +157,13 @@ class PagesOfACache:
     def _target(self, request: Request) -> tuple[str, Scope, GroupRecord]:
         return target_of(self._ctx, self._renderer, request, self._standalone)
 
-
-class CachePages(PagesOfACache):
-    """GET the page and its fragments; POST failover, reboot and delete."""
-
     def _details(self, scope: Scope, record: GroupRecord) -> CacheDetails:
         under_way = operations.active_operations(self._ctx, record)
         return cache_details(record, clusters.list_clusters(self._ctx, scope), under_way)
+
+
+class CachePages(PagesOfACache):
+    """GET the page and its fragments; POST failover, reboot and delete."""
 
     def _live(self, scope: Scope, record: GroupRecord) -> dict[str, Any]:
         return {

@@ -129,6 +129,7 @@ class ModifyPages(PagesOfACache):
             "errors": errors or {},
             "form_error": (errors or {}).get(FORM, ""),
             "options": self._options(scope, record),
+            "live": self._details(scope, record),  # its status and operations, polled
         }
         return self._renderer.page(request, "modify.html", context, status, region)
 

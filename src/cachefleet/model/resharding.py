@@ -7,6 +7,7 @@ must move do: all of a removed shard's, and a remaining shard's surplus (its hig
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -94,14 +95,42 @@ def layout_after(
     return {shard: ranges_of(slots) for shard, slots in owned.items()}
 
 
-def nth_slots(moves: Sequence[SlotMove], done: int, limit: int) -> tuple[SlotMove, list[int]]:
-    """The next slots to move after the first ``done``: at most ``limit``, all of one move."""
-    skipped = done
-    for move in moves:
-        if skipped >= move.size:
-            skipped -= move.size
-            continue
-        first = move.start + skipped
-        last = min(move.end, first + limit - 1)
-        return move, list(range(first, last + 1))
-    raise ValueError(f"no slot left after {done}")
+def next_step(
+    moves: Sequence[SlotMove], done: int, per_step: int
+) -> list[tuple[SlotMove, list[int]]]:
+    """The slots of the step after the first ``done`` slots: the next chunk of each move that has
+    slots left (a chunk is ``per_step`` shared out over the moves), moved side by side. The
+    steps' order is fixed by the moves alone, so ``done`` is always the end of a step.
+
+    >>> moves = (SlotMove(0, 4, "0001", "0003"), SlotMove(10, 12, "0002", "0003"))
+    >>> [(m.from_shard, s) for m, s in next_step(moves, 0, 4)]
+    [('0001', [0, 1]), ('0002', [10, 11])]
+    >>> [(m.from_shard, s) for m, s in next_step(moves, 4, 4)]
+    [('0001', [2, 3]), ('0002', [12])]
+    >>> [(m.from_shard, s) for m, s in next_step(moves, 7, 4)]
+    [('0001', [4])]
+    """
+    chunk = max(per_step // max(len(moves), 1), 1)
+    counted = 0
+    for index in itertools.count():
+        step = [
+            (
+                move,
+                list(
+                    range(
+                        move.start + index * chunk,
+                        min(move.end + 1, move.start + (index + 1) * chunk),
+                    )
+                ),
+            )
+            for move in moves
+            if move.size > index * chunk
+        ]
+        if not step:
+            break
+        if counted == done:
+            return step
+        counted += sum(len(slots) for _, slots in step)
+        if counted > done:
+            break
+    raise ValueError(f"no step starts after {done} slots")

@@ -228,6 +228,13 @@ class MoveSlots:
 
 
 @dataclass(frozen=True, slots=True)
+class MoveSlotBatches:
+    """Several `MoveSlots`, each between its own pair of primaries, run side by side."""
+
+    batches: tuple[MoveSlots, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RecordShards:
     """Write the shards' slots once a resharding moved them; drop the removed shards and mark
     their nodes deleting."""
@@ -363,6 +370,7 @@ Action = (
     | RetireNodes
     | JoinAsPrimary
     | MoveSlots
+    | MoveSlotBatches
     | RecordShards
     | ApplyAuth
     | ApplySentinelAuth

@@ -10,7 +10,7 @@ one transaction, so a spec written by the service layer during the cycle is neve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from cachefleet.reconcile.actions import (
     JoinOneShardCluster,
     Listen,
     Monitor,
+    MoveSlotBatches,
     MoveSlots,
     PlaceKeys,
     PlannedFailover,
@@ -173,6 +174,10 @@ class Executor:
                 await engine.join_as_primary(spec, node)
             case MoveSlots(source, target, slots):
                 await engine.move_slots(spec, source, target, slots)
+            case MoveSlotBatches(batches):
+                await _side_by_side(
+                    engine.move_slots(spec, b.source, b.target, b.slots) for b in batches
+                )
             case RecordShards(slots, removed):
                 self._record_shards(spec, dict(slots), removed)
             case ApplyAuth(node, during_change):
@@ -381,3 +386,10 @@ class Executor:
                 self._store.remove_tags(arn(spec.scope, ArnType.SNAPSHOT, snapshot.name))
                 if self._snapshot_files is not None:
                     self._snapshot_files.remove(spec.scope, snapshot.name)
+
+
+async def _side_by_side(calls: Iterable[Awaitable[None]]) -> None:
+    """Run the calls concurrently, each to its end; then raise the first failure."""
+    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result

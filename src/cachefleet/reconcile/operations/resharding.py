@@ -3,13 +3,14 @@ spread evenly again, as ElastiCache reshards.
 
 Steps (`ReshardStep`): JOIN (the new shards' nodes, added to the spec when the request was
 accepted, started and in the cluster: each new primary joins without slots, its replicas follow
-it; the group's own planner does this, the step waits for them to serve) → MIGRATE (a batch of
-slots per cycle moves with its keys from its shard's primary to the receiving shard's primary;
-the count moved is recorded after each batch, and a batch repeated after a crash finds the
-slots it already moved owned by their target and only confirms them, so no slot stays
-importing or migrating) → SETTLE (the new layout written into the spec, the removed shards'
-nodes retired and forgotten by the cluster). ``PendingModifiedValues.Resharding.SlotMigration.
-ProgressPercentage`` is the share of the slots moved.
+it; the group's own planner does this, the step waits for them to serve) → MIGRATE (each cycle,
+the next chunk of every move goes, with its keys, from its shard's primary to the receiving
+shard's primary, the moves side by side; the count moved is recorded after each step, and a
+step repeated after a crash or a failover finds the slots it already moved owned by their
+target and only confirms them, so no slot stays importing or migrating) → SETTLE (the new
+layout written into the spec, the removed shards' nodes retired and forgotten by the cluster).
+``PendingModifiedValues.Resharding.SlotMigration.ProgressPercentage`` is the share of the slots
+moved.
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from datetime import datetime
 from cachefleet.model import events as texts
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, ReshardParams, ReshardProgress, ReshardStep
-from cachefleet.model.resharding import layout_after, nth_slots
-from cachefleet.reconcile.actions import MoveSlots, RecordOperation, RecordShards
+from cachefleet.model.resharding import layout_after, next_step
+from cachefleet.reconcile.actions import (
+    MoveSlotBatches,
+    MoveSlots,
+    RecordOperation,
+    RecordShards,
+)
 from cachefleet.reconcile.draft import Draft
 from cachefleet.reconcile.operations.replicas import in_sync
 
-#: Slots moved per cycle: small enough for a cycle to stay short, large enough to keep moving.
-SLOTS_PER_STEP = 512
+#: Slots moved per cycle, shared out over the moves (each between its own pair of primaries,
+#: run side by side): small enough for a cycle to stay short, large enough to keep moving.
+SLOTS_PER_STEP = 3072
 
 
 def plan_resharding(
@@ -86,20 +93,29 @@ def _migrate(
         draft.actions.append(RecordOperation(operation.advanced(settle, now)))
         draft.waits.append("resharding: slots moved, writing the layout")
         return
-    move, slots = nth_slots(params.moves, progress.moved, SLOTS_PER_STEP)
-    source = spec.node(draft.state.primaries.get(move.from_shard, ""))
-    target = spec.node(draft.state.primaries.get(move.to_shard, ""))
-    # A removed shard's primary that gave its last slot away turns replica of the receiver:
-    # the source need not answer as a primary for the batch to be confirmed.
-    ready = source is not None and target is not None and not draft.waits
-    if not ready or not observation.of(target.node_id if target else "").is_primary:
-        draft.waits.append(
-            f"resharding waits for the primaries of {move.from_shard}, {move.to_shard}"
-        )
-        return
-    assert source is not None and target is not None
-    draft.actions.append(MoveSlots(source, target, tuple(slots)))
-    moved = ReshardProgress(ReshardStep.MIGRATE, progress.moved + len(slots))
+    batches = []
+    for move, slots in next_step(params.moves, progress.moved, SLOTS_PER_STEP):
+        source = spec.node(draft.state.primaries.get(move.from_shard, ""))
+        target = spec.node(draft.state.primaries.get(move.to_shard, ""))
+        # A removed shard's primary that gave its last slot away turns replica of the receiver:
+        # the source need not answer as a primary for the batch to be confirmed. A source or
+        # target lost mid-batch: its replica takes over (without the slot flags, which are not
+        # replicated) and the batch is run again between the shards' new primaries.
+        if (
+            source is None
+            or target is None
+            or draft.waits
+            or not observation.of(target.node_id).is_primary
+            or not observation.of(source.node_id).reachable
+        ):
+            draft.waits.append(
+                f"resharding waits for the primaries of {move.from_shard}, {move.to_shard}"
+            )
+            return
+        batches.append(MoveSlots(source, target, tuple(slots)))
+    draft.actions.append(MoveSlotBatches(tuple(batches)))
+    count = sum(len(batch.slots) for batch in batches)
+    moved = ReshardProgress(ReshardStep.MIGRATE, progress.moved + count)
     draft.actions.append(RecordOperation(operation.advanced(moved, now)))
     share = 100 * moved.moved / params.total
     draft.waits.append(f"resharding: {moved.moved} of {params.total} slots moved ({share:.0f} %)")

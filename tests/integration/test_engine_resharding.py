@@ -1,0 +1,108 @@
+"""Slots moved between real cluster primaries (`engine.resharding`) while a redis-py cluster
+client reads and writes: every key arrives, no slot is left importing or migrating, the client
+sees no error, and a move run again finds its work done."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException, RedisError
+
+from cachefleet.engine import cluster, resharding
+from cachefleet.engine.cluster import ShardLayout, cluster_topology
+from cachefleet.engine.probe import observe_node
+
+from engine_support import Running, eventually
+
+pytestmark = pytest.mark.integration
+
+NodeFactory = Callable[..., Running]
+KEYS = 4000
+BIG_SLOT_KEYS = 2 * resharding.KEYS_PER_MIGRATE + 10  # moved in batches, with ASK
+
+
+class Client:
+    """SET then GET of random keys in turn, counting errors, for at most 60 s."""
+
+    def __init__(self, seed: Running) -> None:
+        self.cluster = RedisCluster(host=seed.address, port=seed.port, socket_timeout=5)
+        self.stop = threading.Event()
+        self.done = 0
+        self.errors: list[str] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        rng = random.Random(3)
+        deadline = time.monotonic() + 60
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            key = f"k{rng.randrange(KEYS)}"
+            try:
+                self.cluster.set(key, key)
+                assert self.cluster.get(key) == key.encode()
+            except (RedisError, RedisClusterException, AttributeError, AssertionError) as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            self.done += 1
+
+
+def test_slots_move_with_their_keys_under_a_cluster_client(redis_node: NodeFactory) -> None:
+    source, peer, target = (redis_node(cluster=True) for _ in range(3))
+    shards = [
+        ShardLayout(source.access, (), ((0, 8191),)),
+        ShardLayout(peer.access, (), ((8192, 16383),)),
+    ]
+    moving = list(range(0, 2048))
+    big = next(f"{{t{n}}}" for n in range(10_000) if key_slot(f"t{n}".encode()) < 2048)
+
+    async def prepare() -> None:
+        await cluster.form_cluster(shards)
+        await resharding.join_as_primary(target.access, [source.access, peer.access])
+
+        async def serving() -> bool:
+            seen = await observe_node("target", target.access, target.pid)
+            return seen.cluster_ok
+
+        await eventually(serving, 10, "the target serving the cluster")
+
+    asyncio.run(prepare())
+    seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
+    seed.mset_nonatomic({f"k{i}": f"k{i}" for i in range(KEYS)})
+    seed.mset_nonatomic({f"{big}:{i}": i for i in range(BIG_SLOT_KEYS)})
+    wanted = sum(key_slot(f"k{i}".encode()) in moving for i in range(KEYS)) + BIG_SLOT_KEYS
+    user = Client(source)
+    user.thread.start()
+    try:
+        moved = asyncio.run(resharding.move_slots(source.access, target.access, moving))
+    finally:
+        user.stop.set()
+        user.thread.join(10)
+    print(f"moved {moved} keys; the client: {user.done} SET+GET, {len(user.errors)} errors")
+    assert user.errors == [] and user.done > 0
+    assert moved >= wanted  # keys the client wrote meanwhile move too
+    assert asyncio.run(resharding.move_slots(source.access, target.access, moving)) == 0
+
+    async def owners() -> list[dict[int, str]]:
+        views = []
+        for node in (source, peer, target):
+            text = await cluster_topology(node.access)
+            views.append({s: n.node_id for n in text for a, b in n.slots for s in range(a, b + 1)})
+        return views
+
+    target_id = asyncio.run(cluster.my_id(target.access))
+    for view in asyncio.run(owners()):
+        assert all(view[slot] == target_id for slot in moving)
+    for node in (source, peer, target):
+        lines = redis.Redis(host=node.address, port=node.port).execute_command("CLUSTER", "NODES")
+        assert b"[" not in lines, f"{node.hostport} has a slot in flight: {lines!r}"
+    reader = RedisCluster(host=peer.address, port=peer.port, socket_timeout=5)
+    assert [reader.get(f"k{i}") for i in range(KEYS)] == [f"k{i}".encode() for i in range(KEYS)]
+    assert [reader.get(f"{big}:{i}") for i in range(BIG_SLOT_KEYS)] == [
+        str(i).encode() for i in range(BIG_SLOT_KEYS)
+    ]
