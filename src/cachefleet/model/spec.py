@@ -102,6 +102,10 @@ class GroupSpec:
     # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
     auth_token_modified: datetime | None = None
     auth_token_enabled: bool = False
+    # The user group whose users the nodes take (UserGroupIds; "": none), and when the ACL the
+    # nodes should have last changed (None: the group never had a user group).
+    user_group_id: str = ""
+    acl_modified: datetime | None = None
 
     @property
     def tls(self) -> bool:

@@ -302,6 +302,13 @@ class ApplySentinelAuth:
     """Have the Sentinels give the group's nodes its current AUTH token."""
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyAcl:
+    """Give a running node its group's user group as ACL users (or take them away)."""
+
+    node: NodeSpec
+
+
 Action = (
     StartNode
     | RestartNode
@@ -337,4 +344,5 @@ Action = (
     | ApplyAuth
     | ApplySentinelAuth
     | ApplyTransitMode
+    | ApplyAcl
 )

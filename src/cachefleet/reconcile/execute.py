@@ -23,6 +23,7 @@ from cachefleet.model.snapshots import SnapshotSource, SnapshotStatus
 from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
 from cachefleet.reconcile.actions import (
     Action,
+    ApplyAcl,
     ApplyAuth,
     ApplyParameters,
     ApplySentinelAuth,
@@ -161,6 +162,8 @@ class Executor:
                 await engine.apply_sentinel_auth(spec)
             case ApplyTransitMode(node):
                 await engine.apply_transit_mode(spec, node)
+            case ApplyAcl(node):
+                await engine.apply_acl(spec, node)
             case _:
                 assert_never(action)
 

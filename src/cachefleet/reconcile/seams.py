@@ -152,6 +152,10 @@ class Engine(Protocol):
         """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
         ...
 
+    async def apply_acl(self, spec: GroupSpec, node: NodeSpec) -> None:
+        """Give a running node its group's user group as ACL users (or take them away)."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

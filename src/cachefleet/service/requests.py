@@ -52,6 +52,7 @@ class CreateGroupRequest:
     snapshot_arns: tuple[str, ...] = ()
     snapshot_retention: int | None = None
     snapshot_window: str | None = None
+    user_group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

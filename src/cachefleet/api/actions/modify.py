@@ -18,9 +18,7 @@ _NOT_YET = (
 )  # fmt: skip
 #: Carried out on replication groups only.
 _GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
-_NOT_YET_ON_GROUPS = (
-    "SnapshottingClusterId", "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
-)  # fmt: skip
+_NOT_YET_ON_GROUPS = ("SnapshottingClusterId",)
 #: Memcached's parameters: a Redis cache cluster has exactly one node.
 _MEMCACHED_ONLY = ("CacheNodeIdsToRemove", "AZMode", "NewAvailabilityZones")
 
@@ -41,6 +39,9 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         auth_token_update_strategy=params.get("AuthTokenUpdateStrategy"),
         transit_encryption_enabled=params.get("TransitEncryptionEnabled"),
         transit_encryption_mode=params.get("TransitEncryptionMode"),
+        user_group_ids_to_add=tuple(params.get("UserGroupIdsToAdd") or ()),
+        user_group_ids_to_remove=tuple(params.get("UserGroupIdsToRemove") or ()),
+        remove_user_groups=bool(params.get("RemoveUserGroups")),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)

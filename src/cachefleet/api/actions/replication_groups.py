@@ -21,7 +21,7 @@ from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
     "GlobalReplicationGroupId", "PrimaryClusterId", "CacheSecurityGroupNames",
-    "SecurityGroupIds", "AtRestEncryptionEnabled", "KmsKeyId", "UserGroupIds",
+    "SecurityGroupIds", "AtRestEncryptionEnabled", "KmsKeyId",
     "DataTieringEnabled", "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
@@ -53,6 +53,7 @@ def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
         automatic_failover=params.get("AutomaticFailoverEnabled"),
         multi_az=params.get("MultiAZEnabled"),
         cluster_mode=params.get("ClusterMode"),
+        user_group_ids=tuple(params.get("UserGroupIds") or ()),
         **node_settings(params),
         **backup_settings(params),
     )
