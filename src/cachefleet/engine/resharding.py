@@ -105,9 +105,15 @@ async def _move_keys(src: Redis, target: NodeAccess, slot: int) -> int:
             return moved
         await execute(
             src, "MIGRATE", target.address, target.port, "", 0, MIGRATE_TIMEOUT_MS,
-            "REPLACE", "KEYS", *names,
+            "REPLACE", *_auth(target), "KEYS", *names,
         )  # fmt: skip
         moved += len(names)
+
+
+def _auth(target: NodeAccess) -> tuple[str, ...]:
+    """How ``MIGRATE`` signs in to the target: as the user the control plane signs in as."""
+    found = target.credentials
+    return ("AUTH2", found.username, found.password) if found is not None else ()
 
 
 async def _owned_by(node: NodeAccess) -> set[int]:
