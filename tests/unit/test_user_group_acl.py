@@ -69,7 +69,7 @@ def test_nodes_out_of_sync_get_the_acl_after_the_sentinels_and_in_sync_records_i
     stale = observed(primary(n1), replace(replica(n2, n1), acl_in_sync=False), sentinel=n1.node_id)
     decision = plan_group(spec, state, False, stale, Memory(), T0)
     acl_actions = [a for a in decision.actions if isinstance(a, ApplyAcl | ApplySentinelAuth)]
-    assert acl_actions == [ApplySentinelAuth(), ApplyAcl(n2)]
+    assert acl_actions == [ApplySentinelAuth(), ApplyAcl((n2,))]
     assert decision.state.acl_applied == ""
 
     synced = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)

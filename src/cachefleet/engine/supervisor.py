@@ -42,6 +42,7 @@ from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.engine.slowlog import read_slowlog
 from cachefleet.engine.stats import CommandKinds
 from cachefleet.engine.tls import CertificateAuthority, TlsFiles
+from cachefleet.engine.waiting import run_all
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, NodeUnreachable, PermanentError
 from cachefleet.model.acl import CONTROL_USER, AclSet, sha256_hex
 from cachefleet.model.auth import AuthTokens
@@ -152,6 +153,8 @@ class HostEngine:
         self._acl_cache: dict[tuple[str, str, str], tuple[datetime | None, AclSet]] = {}
         # What each node was last given (the wanted ACL's key) and its ACL LIST's digest then.
         self._acl_applied: dict[HostPort, tuple[str, str]] = {}
+        # What the Sentinels were last told to sign in to each group's nodes with (this run).
+        self._sentinels_told: dict[str, tuple[str, str, str]] = {}
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -271,18 +274,28 @@ class HostEngine:
             cached = self._acl_cache[key] = (spec.acl_modified, self._acls(spec))
         return cached[1]
 
-    async def apply_acl(self, spec: GroupSpec, node: NodeSpec) -> None:
-        """Give a running node its group's user group as ACL users, or (the group was removed)
-        take them away and leave the default user open or on the AUTH tokens."""
+    async def apply_acl(self, spec: GroupSpec, nodes: tuple[NodeSpec, ...]) -> None:
+        """Give running nodes (at once) their group's user group as ACL users, or (the group
+        was removed) take them away and leave the default user open or on the AUTH tokens.
+
+        :raises NodeUnreachable, NodeCommandFailed: the first failure, after trying all.
+        """
         self._learn(spec)
         auth = self._node_auth(spec, during_change=False) or NodeAuth()
-        access = self._access(node)
-        if auth.acl is not None:
-            listed = await acl.give_acl(access, auth.acl)
+        await run_all(self._apply_acl(auth, node) for node in nodes)
+
+    async def _apply_acl(self, auth: NodeAuth, node: NodeSpec) -> None:
+        access, given = self._access(node), auth.acl
+        if given is not None:
+            listed = await self._connections.run(access, lambda c: acl.give_acl(c, given))
         else:
-            listed = await acl.take_acl(access, auth.acl_rules(), auth.masterauth)
+            rules, masterauth = auth.acl_rules(), auth.masterauth
+            listed = await self._connections.run(
+                access, lambda c: acl.take_acl(c, rules, masterauth)
+            )
             await self._connections.forget(access)  # it signed in as the user deleted
         self._acl_applied[_hostport(node)] = (_acl_key(auth), listed)
+        log.info("%s: ACL users given (%s)", node.node_id, "user group" if auth.acl else "none")
 
     async def _acl_in_sync(self, spec: GroupSpec, node: NodeSpec) -> bool:
         """Whether the node's ACL LIST is what it was last given, and that is what its group
@@ -320,7 +333,11 @@ class HostEngine:
             return
         user, password = self._sentinel_auth(spec)
         sentinels = self._sentinels_for(spec).addresses
+        told = (spec.plane_name, user, password)
+        if self._sentinels_told.get(spec.plane_name) == told:
+            return  # a user group's users changed, not what the Sentinels sign in with
         await sentinel.set_auth_pass(sentinels, spec.plane_name, password, user)
+        self._sentinels_told[spec.plane_name] = told
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
         if spec.tls and self._tls_sentinels is not None:

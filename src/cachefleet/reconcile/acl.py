@@ -36,6 +36,6 @@ def plan_acl(draft: Draft, observation: GroupObservation) -> None:
             stale.append(node)
     if stale:
         draft.actions.append(ApplySentinelAuth())
-        draft.actions.extend(ApplyAcl(node) for node in stale)
+        draft.actions.append(ApplyAcl(tuple(stale)))
     elif not waiting:
         draft.state = replace(draft.state, acl_applied=spec.acl_modified.isoformat())

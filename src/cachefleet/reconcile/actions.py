@@ -304,9 +304,9 @@ class ApplySentinelAuth:
 
 @dataclass(frozen=True, slots=True)
 class ApplyAcl:
-    """Give a running node its group's user group as ACL users (or take them away)."""
+    """Give running nodes their group's user group as ACL users (or take them away)."""
 
-    node: NodeSpec
+    nodes: tuple[NodeSpec, ...]
 
 
 Action = (

@@ -162,8 +162,8 @@ class Executor:
                 await engine.apply_sentinel_auth(spec)
             case ApplyTransitMode(node):
                 await engine.apply_transit_mode(spec, node)
-            case ApplyAcl(node):
-                await engine.apply_acl(spec, node)
+            case ApplyAcl(nodes):
+                await engine.apply_acl(spec, nodes)
             case _:
                 assert_never(action)
 

@@ -152,8 +152,9 @@ class Engine(Protocol):
         """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
         ...
 
-    async def apply_acl(self, spec: GroupSpec, node: NodeSpec) -> None:
-        """Give a running node its group's user group as ACL users (or take them away)."""
+    async def apply_acl(self, spec: GroupSpec, nodes: tuple[NodeSpec, ...]) -> None:
+        """Give running nodes (at once) their group's user group as ACL users (or take them
+        away)."""
         ...
 
 
