@@ -37,7 +37,7 @@ from cachefleet.errors import DomainError
 from cachefleet.model.engines import engine_title, family_of
 from cachefleet.model.ids import ResourceKind, Scope
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import modify, notifications, parameter_groups, replicas
+from cachefleet.service import modify, notifications, parameter_groups, replicas, users
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
 from cachefleet.service.node_types import allowed_node_types
@@ -161,6 +161,9 @@ class ModifyPages(PagesOfACache):
             "days": DAYS,
             "not_yet": NOT_YET,
             "topics": notifications.topics_of(self._ctx, scope),
+            "user_groups": [
+                v.group.user_group_id for v in users.describe_user_groups(self._ctx, scope)
+            ],
         }
 
 

@@ -55,6 +55,7 @@ class ModifyForm:
     backup_retention: str = ""  # days; "" for no change
     node_type: str = ""  # '' for no change
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
+    user_group: str = ""  # the user group the cache uses ('' for none)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -67,6 +68,7 @@ class ModifyForm:
             "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
             "backup_retention": self.backup_retention,
             "node_type": self.node_type, "replicas": self.replicas,
+            "user_group": self.user_group,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -95,7 +97,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         auto_minor=spec.auto_minor_version_upgrade, primary="",
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
         **_slow_log_fields(spec),
-        backup_retention=str(spec.snapshot_retention),
+        backup_retention=str(spec.snapshot_retention), user_group=spec.user_group_id,
     )  # fmt: skip
 
 
@@ -125,6 +127,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         backup_retention=fields.get("backup_retention", "").strip(),
         node_type=fields.get("node_type", ""),
         replicas=fields.get("replicas", "").strip() if group else "",
+        user_group=fields.get("user_group", "") if group else spec.user_group_id,
     )
 
 
@@ -251,6 +254,7 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         settings["notification_topic_status"] = status
         lines.append(Change("Notification topic status", _status(spec), status))
     _slow_log_change(form, spec, settings, lines)
+    _user_group_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
@@ -270,6 +274,27 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     if not lines:
         raise FormErrors({FORM: "Nothing is changed: change a setting first."})
     return ModifySettings(**settings), lines
+
+
+def _user_group_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    """A user group chosen, changed or removed; an AUTH token gives way to it (as ElastiCache
+    moves a cache from AUTH to RBAC: AuthTokenUpdateStrategy DELETE)."""
+    if form.user_group == spec.user_group_id:
+        return
+    if form.user_group:
+        settings["user_group_ids_to_add"] = (form.user_group,)
+        if spec.user_group_id:
+            settings["user_group_ids_to_remove"] = (spec.user_group_id,)
+        elif spec.auth_token_enabled:
+            settings["auth_token_update_strategy"] = "DELETE"
+            lines.append(Change("AUTH token", "Enabled", "Deleted (the user group replaces it)"))
+    else:
+        settings["remove_user_groups"] = True
+    settings["apply_immediately"] = True
+    shown = form.user_group or "None (no access control)"
+    lines.append(Change("User group access control", spec.user_group_id or "—", shown))
 
 
 def _days(text: str) -> int:

@@ -39,7 +39,7 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.nodetypes import NODE_TYPES, NodeType
 from cachefleet.model.spec import split_slots
 from cachefleet.model.status import ClusterMode
-from cachefleet.service import catalog, groups, notifications, subnet_groups
+from cachefleet.service import catalog, groups, notifications, subnet_groups, users
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import MAX_SHARDS
@@ -67,6 +67,7 @@ class WizardOptions:
     azs: tuple[str, ...]
     subnet_groups: tuple[SubnetGroupView, ...]
     topics: tuple[str, ...] = ()
+    user_groups: tuple[str, ...] = ()
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -99,6 +100,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
         azs=ctx.azs(scope),
         subnet_groups=tuple(subnet_groups.list_groups(ctx, scope)),
         topics=tuple(notifications.topics_of(ctx, scope)),
+        user_groups=tuple(g.group.user_group_id for g in users.describe_user_groups(ctx, scope)),
     )
 
 

@@ -71,7 +71,8 @@ class WizardForm:
     unavailable: tuple[str, ...] = ()
     transit_encryption: bool = False
     transit_mode: str = "required"
-    access_control: str = "none"  # or "auth": AUTH default user access
+    access_control: str = "none"  # "auth": AUTH default user access; "rbac": a user group
+    user_group: str = ""  # the user group, with access_control "rbac"
     # The AUTH token as typed on this post only; pages carry it sealed (`wizard_security`),
     # never in the clear.
     auth_token: str = field(default="", repr=False)
@@ -124,6 +125,7 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         transit_encryption=_checked(data, "transit_encryption"),
         auth_token=data.get("auth_token", "").strip(),
         auth_token_sealed=text["auth_token_sealed"],
+        user_group=text["user_group"],
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
 
@@ -136,7 +138,7 @@ _CHOICE_FIELDS = (
 _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "backup_retention",
-    "backup_window", "auth_token_sealed",
+    "backup_window", "auth_token_sealed", "user_group",
 )  # fmt: skip
 
 

@@ -40,7 +40,14 @@ STEPS: tuple[Step, ...] = (
     Step(
         "advanced",
         "Advanced settings",
-        ("transit_encryption", "transit_mode", "access_control", "auth_token", "maintenance"),
+        (
+            "transit_encryption",
+            "transit_mode",
+            "access_control",
+            "auth_token",
+            "user_group",
+            "maintenance",
+        ),
     ),
     Step("tags", "Tags", ("tags",)),
     Step(REVIEW, "Review and create", (FORM,)),
