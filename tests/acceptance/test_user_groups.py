@@ -92,6 +92,7 @@ def user_group_active(client: Any) -> bool:
     )
 
 
+@pytest.mark.timeout(300)  # a failover and a node restart on a shared machine
 def test_a_user_group_is_enforced_on_every_node_and_follows_changes(
     daemon: Daemon, tmp_path: Path
 ) -> None:

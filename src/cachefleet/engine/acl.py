@@ -28,23 +28,39 @@ async def list_digest(client: Redis) -> str:
 async def give_acl(client: Redis, acl: AclSet) -> str:
     """Give the node exactly these ACL users (others are deleted, which disconnects their
     clients) and have it sign in to its primary as the control plane's user; return the
-    digest of its ``ACL LIST`` then. Idempotent.
+    digest of its ``ACL LIST`` then. Idempotent. Two round trips (pipelines).
 
     The control plane's user is set first and this connection signs in as it, so that changing
     the user ``default`` (perhaps the one this connection came in as) never locks it out.
     """
     control = acl.control_user()
-    await execute(client, "ACL SETUSER", control.name, "reset", *control.rules)
-    await execute(client, "AUTH", control.name, acl.control_password)
-    for user in acl.users:
-        await execute(client, "ACL SETUSER", user.name, *user.rules)
+    first: list[tuple[str | int, ...]] = [
+        ("ACL", "SETUSER", control.name, "reset", *control.rules),
+        ("AUTH", control.name, acl.control_password),
+        *(("ACL", "SETUSER", user.name, *user.rules) for user in acl.users),
+        ("ACL", "USERS"),
+    ]
+    replies = await _pipelined(client, first)
+    listed = replies[-1]
+    names = [as_text(name) for name in listed] if isinstance(listed, list) else []
     wanted = {user.name for user in acl.all_users()}
-    for name in await _user_names(client):
-        if name not in wanted:
-            await execute(client, "ACL DELUSER", name)
-    await execute(client, "CONFIG SET", "masteruser", CONTROL_USER)
-    await execute(client, "CONFIG SET", "masterauth", acl.control_password)
-    return _digest(await _acl_list(client))
+    second: list[tuple[str | int, ...]] = [
+        *(("ACL", "DELUSER", name) for name in names if name not in wanted),
+        ("CONFIG", "SET", "masteruser", CONTROL_USER),
+        ("CONFIG", "SET", "masterauth", acl.control_password),
+        ("ACL", "LIST"),
+    ]
+    lines = (await _pipelined(client, second))[-1]
+    return _digest([as_text(line) for line in lines] if isinstance(lines, list) else [])
+
+
+async def _pipelined(client: Redis, commands: Sequence[tuple[str | int, ...]]) -> list[object]:
+    """The replies of the commands sent in one pipeline (the first error reply is raised)."""
+    async with client.pipeline(transaction=False) as pipe:
+        for command in commands:
+            pipe.execute_command(*command)
+        replies: list[object] = await pipe.execute()
+    return replies
 
 
 async def take_acl(client: Redis, default_rules: Sequence[str], masterauth: str) -> str:

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cachefleet.model.users import DEFAULT_USER, AuthenticationType, User
+from cachefleet.model.users import DEFAULT_USER, AuthenticationType, User, builtin_default
 
 #: The control plane's own ACL user on a node of a cache with a user group.
 CONTROL_USER = "cachefleet-control"
@@ -64,7 +64,9 @@ def acl_user(user: User) -> AclUser:
         keys: tuple[str, ...] = ("nopass",)
     else:
         keys = tuple(f"#{digest}" for digest in user.password_digests)
-    return AclUser(user.user_name, ("reset", *user.access_string.split(), *keys))
+    # The built-in default user keeps every channel too, as Redis's own default user has.
+    channels = ("&*",) if user == builtin_default(user.scope) else ()
+    return AclUser(user.user_name, ("reset", *user.access_string.split(), *channels, *keys))
 
 
 def acl_set(users: Sequence[User], control_password: str) -> AclSet:
