@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from botocore.exceptions import ClientError
+from redis.cluster import RedisCluster
 
 from acceptance_support import (
     Daemon,
@@ -246,3 +247,47 @@ def test_user_groups_are_refused_as_elasticache_refuses_them(daemon: Daemon) -> 
     assert code == "InvalidParameterValue"
     code, _ = refused(client.delete_user_group, UserGroupId="team")
     assert code == "InvalidUserGroupState"
+
+
+@pytest.mark.timeout(300)
+def test_a_cluster_with_a_user_group_keeps_it_on_a_new_shard(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    client = daemon.client()
+    make_users(client)
+    # A cluster client also reads the slots and the command table.
+    client.modify_user(
+        UserId="app", AppendAccessString="+cluster|slots +cluster|shards +command +readonly"
+    )
+    group = create_and_wait(
+        client, ReplicationGroupId="sharded", ReplicationGroupDescription="s",
+        NumNodeGroups=2, ReplicasPerNodeGroup=1, AutomaticFailoverEnabled=True,
+        CacheNodeType=MICRO, TransitEncryptionEnabled=True, UserGroupIds=["team"],
+    )  # fmt: skip
+    ca = ca_file(daemon, tmp_path)
+    endpoint = group["ConfigurationEndpoint"]["Address"]
+
+    def app_cluster() -> RedisCluster:
+        return RedisCluster(
+            host=endpoint, port=6379, ssl=True, ssl_ca_certs=ca, username="app",
+            password=APP_PASSWORD, socket_timeout=2,
+        )  # fmt: skip
+
+    cluster = app_cluster()
+    cluster.mset_nonatomic({f"app:{i}": i for i in range(500)})
+    assert denied(lambda: cluster.set("other", "x"))
+    cluster.close()
+    # A new shard: its nodes start with the users, and the keys reach it (MIGRATE signs in).
+    client.modify_replication_group_shard_configuration(
+        ReplicationGroupId="sharded", NodeGroupCount=3, ApplyImmediately=True
+    )
+    group = wait_available(client, "sharded")
+    assert len(group["NodeGroups"]) == 3
+    cluster = app_cluster()
+    assert [cluster.get(f"app:{i}") for i in range(500)] == [str(i).encode() for i in range(500)]
+    cluster.close()
+    new_nodes = [m["ReadEndpoint"]["Address"] for m in group["NodeGroups"][2]["NodeGroupMembers"]]
+    for address in new_nodes:
+        with as_user(address, ca, "app", APP_PASSWORD) as app:
+            assert app.ping() and denied(lambda c=app: c.execute_command("CONFIG", "GET", "port"))
+        assert denied(lambda a=address: tls_client(a, ca).ping())
