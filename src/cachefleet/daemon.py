@@ -63,6 +63,7 @@ from cachefleet.service.context import ServiceContext, utc_now
 from cachefleet.service.exports import EXPORT_INTERVAL_S, run_exports
 from cachefleet.service.keys import KeyStore
 from cachefleet.service.maintenance import SCHEDULE_INTERVAL_S, schedule_minor_upgrades
+from cachefleet.service.rbac import load_acl
 from cachefleet.service.security import load_tokens
 from cachefleet.settings import Settings, load_settings
 from cachefleet.store import Store
@@ -161,6 +162,7 @@ class Daemon:
             ca,
             tls_sentinels,
             partial(load_tokens, store, sealer),
+            partial(load_acl, store, sealer),
         )
         try:
             await engine.ensure_sentinels()
@@ -369,10 +371,12 @@ def _listen_address(conf_text: str) -> NodeAccess:
         key, _, value = line.partition(" ")
         values.setdefault(key, value.strip())
     address = (values.get("bind") or "127.0.0.1").split()[0]
-    # A node's masterauth is its group's current AUTH token, which its default user takes (the
-    # token's alphabet needs no escapes in redis.conf, only quotes).
+    # A node's masterauth is its group's current AUTH token, which its default user takes, or
+    # (with a user group) the password of the control plane's own user, its masteruser (neither
+    # needs escapes in redis.conf, only quotes).
     token = values.get("masterauth", "").strip('"')
-    credentials = Credentials("default", token) if token else None
+    user = values.get("masteruser", "").strip('"') or "default"
+    credentials = Credentials(user, token) if token else None
     tls_port = values.get("tls-port", "")
     if tls_port.isdigit() and "tls-ca-cert-file" in values:
         material = TlsMaterial(values["tls-ca-cert-file"])

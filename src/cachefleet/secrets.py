@@ -6,6 +6,8 @@ nonce followed by the ciphertext and its tag, so the same secret never seals to 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -22,6 +24,7 @@ class Sealer:
         if len(key) != KEY_BYTES:
             raise ValueError("a sealing key is 32 bytes")
         self._aead = AESGCM(key)
+        self._derivation = hmac.new(key, b"cachefleet derivation", hashlib.sha256).digest()
 
     @classmethod
     def ephemeral(cls) -> Sealer:
@@ -51,3 +54,8 @@ class Sealer:
         :raises cryptography.exceptions.InvalidTag: sealed with another key, or altered.
         """
         return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], None)
+
+    def derivation_key(self) -> bytes:
+        """A key derived from the sealing key for deriving secrets that need not be stored
+        (e.g. the control plane's own ACL password on a cache's nodes)."""
+        return self._derivation

@@ -7,12 +7,12 @@ import re
 from collections.abc import Callable
 
 from cachefleet.model.state import GroupRecord
-from cachefleet.service import groups
+from cachefleet.service import groups, users
 from cachefleet.service.at_rest import key_store
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.security import load_tokens
 
-from console_support import SCOPE, ConsoleClient, a_group, text_of
+from console_support import SCOPE, ConsoleClient, a_group, form_of, text_of
 
 
 def test_the_cache_page_of_a_tls_group_offers_the_ca_and_tls_snippets(
@@ -135,3 +135,45 @@ def test_a_key_gone_bad_is_shown_beside_the_key_field(
     html = client.post("/create", gone).text
     assert 'id="kms_key-error"' in html and "no such key" in html
     assert ctx.store.list_groups(SCOPE) == []
+
+
+def a_user_group(ctx: ServiceContext) -> None:
+    users.create_user(ctx, SCOPE, "app", "app", "redis", "on ~app:* +get",
+                      users.Credentials(passwords=("app-Password-0123456789",)))  # fmt: skip
+    users.create_user_group(ctx, SCOPE, "team", "redis", ["default", "app"])
+
+
+def test_the_wizard_creates_a_cache_with_a_user_group(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    a_user_group(ctx)
+    secure = {**WIZARD, "transit_encryption": "on", "transit_mode": "required",
+              "access_control": "rbac"}  # fmt: skip
+    advanced = client.post("/create", {**secure, "at": "advanced", "reached": "3"}).text
+    assert '<option value="team">team</option>' in advanced
+    assert "Choose a user group." in client.post("/create", {**secure, **TO_TAGS}).text
+    chosen = {**secure, "user_group": "team"}
+    review = text_of(client.post("/create", {**chosen, **TO_REVIEW}).text)
+    assert "Access control User group access control (team)" in review
+    assert client.post("/create", {**chosen, **CREATE}).status_code == 303
+    assert groups.get_group(ctx, SCOPE, "safe").spec.user_group_id == "team"
+
+
+def test_the_modify_page_attaches_and_removes_a_user_group(
+    client: ConsoleClient, ctx: ServiceContext, make_available: Callable[[str], GroupRecord]
+) -> None:
+    a_user_group(ctx)
+    a_group(ctx, "safe", num_cache_clusters=2, automatic_failover=True,
+            transit_encryption_enabled=True)  # fmt: skip
+    record = make_available("safe")
+    page = client.get("/caches/safe/modify").text
+    assert 'id="user_group"' in page and '<option value="team">team</option>' in page
+    review = client.post("/caches/safe/modify", form_of(record, user_group="team", step="review"))
+    assert "User group access control" in text_of(review.text)
+    answer = client.post("/caches/safe/modify", form_of(record, user_group="team", step="modify"))
+    assert answer.status_code == 303
+    record = make_available("safe")
+    assert record.spec.user_group_id == "team"
+    answer = client.post("/caches/safe/modify", form_of(record, user_group="", step="modify"))
+    assert answer.status_code == 303
+    assert groups.get_group(ctx, SCOPE, "safe").spec.user_group_id == ""

@@ -4,6 +4,7 @@ Create, Describe and ModifyReplicationGroup answer, and that no answer carries a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,69 @@ def test_token_changes_the_cache_cannot_take_are_refused(
         == "InvalidParameterValue"
     )
     assert tls_ctx.store.active_operations(SCOPE, "orders") == []
+
+
+def a_user_group(api: ApiClient) -> None:
+    ok(api, "CreateUser", {"UserId": "app", "UserName": "app", "Engine": "redis",
+                           "AccessString": "on ~app:* +get", "Passwords": [NEW]})  # fmt: skip
+    ok(api, "CreateUserGroup", {"UserGroupId": "team", "Engine": "redis",
+                                "UserIds": ["default", "app"]})  # fmt: skip
+
+
+def acl_reached_nodes(ctx: ServiceContext, key: str) -> None:
+    """Publish that every node has the group's ACL, as the loop would."""
+    record = ctx.store.get_group(SCOPE, key)
+    assert record is not None and record.spec.acl_modified is not None
+    state = replace(record.state, acl_applied=record.spec.acl_modified.isoformat())
+    ctx.store.update_state(SCOPE, key, state)
+
+
+def statuses(api: ApiClient) -> tuple[str, str]:
+    group = ok(api, "DescribeUserGroups", {"UserGroupId": "team"})["UserGroups"][0]
+    user = ok(api, "DescribeUsers", {"UserId": "app"})["Users"][0]
+    return group["Status"], user["Status"]
+
+
+def test_a_user_group_is_modifying_until_its_change_reaches_the_nodes(
+    tls_api: ApiClient, tls_ctx: ServiceContext
+) -> None:
+    a_user_group(tls_api)
+    created = a_group(tls_api, TransitEncryptionEnabled=True, UserGroupIds=["team"])
+    assert created["UserGroupIds"] == ["team"]
+    group = ok(tls_api, "DescribeUserGroups", {"UserGroupId": "team"})["UserGroups"][0]
+    assert group["ReplicationGroups"] == ["orders"]
+    assert statuses(tls_api) == ("modifying", "modifying")
+    acl_reached_nodes(tls_ctx, "orders")
+    assert statuses(tls_api) == ("active", "active")
+    ok(tls_api, "ModifyUser", {"UserId": "app", "AccessString": "on ~app:* +get +set"})
+    assert statuses(tls_api) == ("modifying", "modifying")
+    acl_reached_nodes(tls_ctx, "orders")
+    assert statuses(tls_api) == ("active", "active")
+    _, code, _ = refused(tls_api, "DeleteUserGroup", {"UserGroupId": "team"})
+    assert code == "InvalidUserGroupState"
+
+
+def test_a_user_group_is_removed_or_swapped_for_an_auth_token_by_elasticache_rules(
+    tls_api: ApiClient, tls_ctx: ServiceContext
+) -> None:
+    a_user_group(tls_api)
+    a_group(tls_api, TransitEncryptionEnabled=True, UserGroupIds=["team"])
+    publish(tls_ctx, "orders", GroupStatus.AVAILABLE)
+    base = {"ReplicationGroupId": "orders", "ApplyImmediately": True}
+    for params, code in [
+        ({"AuthToken": TOKEN}, "InvalidParameterCombination"),
+        ({"UserGroupIdsToRemove": ["other"]}, "InvalidParameterValue"),
+        ({"RemoveUserGroups": True, "UserGroupIdsToAdd": ["team"]}, "InvalidParameterCombination"),
+        ({"RemoveUserGroups": True, "AuthToken": TOKEN, "AuthTokenUpdateStrategy": "ROTATE"},
+         "InvalidParameterCombination"),
+    ]:  # fmt: skip
+        assert refused(tls_api, "ModifyReplicationGroup", {**base, **params})[1] == code
+    changed = ok(tls_api, "ModifyReplicationGroup", {**base, "RemoveUserGroups": True,
+                 "AuthToken": TOKEN, "AuthTokenUpdateStrategy": "SET"})  # fmt: skip
+    group = changed["ReplicationGroup"]
+    assert group["UserGroupIds"] == [] and group["AuthTokenEnabled"] is True
+    assert "AuthTokenStatus" not in group["PendingModifiedValues"]  # the ACL step carries it
+    found = ok(tls_api, "DescribeUserGroups", {"UserGroupId": "team"})["UserGroups"][0]
+    assert found["ReplicationGroups"] == [] and found["Status"] == "active"
+    again = {**base, "RemoveUserGroups": True}
+    assert refused(tls_api, "ModifyReplicationGroup", again)[1] == "InvalidParameterValue"

@@ -100,7 +100,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         **transit(spec),
         **at_rest(spec),
         "ARN": group_arn(spec.scope, spec.group_id),
-        "UserGroupIds": [],
+        "UserGroupIds": [spec.user_group_id] if spec.user_group_id else [],
         "LogDeliveryConfigurations": _log_deliveries(spec),
         "ReplicationGroupCreateTime": spec.created_at,
         "DataTiering": "disabled",

@@ -142,17 +142,23 @@ def _security(form: WizardForm, auth_token: str, errors: dict[str, str]) -> dict
     """Encryption in transit and at rest, and access control, as CreateGroupRequest fields."""
     if form.transit_mode not in ("required", "preferred"):
         errors["transit_mode"] = "Choose Required or Preferred."
-    if form.access_control not in ("none", "auth"):
-        errors["access_control"] = "Choose No access control or AUTH default user access."
+    if form.access_control not in ("none", "auth", "rbac"):
+        errors["access_control"] = (
+            "Choose No access control, AUTH default user access or User group access control."
+        )
     token = auth_token if form.access_control == "auth" else ""
     if form.access_control == "auth" and not token:
         errors["auth_token"] = "Enter an AUTH token."
+    user_group = form.user_group if form.access_control == "rbac" else ""
+    if form.access_control == "rbac" and not user_group:
+        errors["user_group"] = "Choose a user group."
     return {
         "transit_encryption_enabled": form.transit_encryption or None,
         "transit_encryption_mode": form.transit_mode if form.transit_encryption else None,
         "auth_token": token or None,
         "at_rest_encryption": form.at_rest_encryption or None,
         "kms_key_id": form.kms_key or None if form.at_rest_encryption else None,
+        "user_group_ids": (user_group,) if user_group else (),
     }
 
 
@@ -315,6 +321,7 @@ _FIELDS: dict[str, str] = {
     "AuthToken": "auth_token",
     "AtRestEncryptionEnabled": "at_rest_encryption",
     "KmsKeyId": "kms_key",
+    "UserGroupIds": "user_group",
     "PreferredMaintenanceWindow": "maintenance",
     "SnapshotRetentionLimit": "backup_retention",
     "SnapshotWindow": "backup_window",
@@ -401,6 +408,11 @@ _MODIFY_FIELDS: dict[str, str] = {
     "CacheNodeType": "node_type",
     "NewReplicaCount": "replicas",
     "ClusterMode": "cluster_mode",
+    "UserGroupIdsToAdd": "user_group",
+    "UserGroupIdsToRemove": "user_group",
+    "RemoveUserGroups": "user_group",
+    "AuthTokenUpdateStrategy": "user_group",
+    "UserGroupId": "user_group",
 }
 
 

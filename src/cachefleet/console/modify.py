@@ -44,6 +44,7 @@ from cachefleet.service import (
     parameter_groups,
     replicas,
     security_groups,
+    users,
 )
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.modify import ModifySettings
@@ -167,6 +168,9 @@ class ModifyPages(PagesOfACache):
             "days": DAYS,
             "security_groups": security_groups.list_groups(self._ctx, scope),
             "topics": notifications.topics_of(self._ctx, scope),
+            "user_groups": [
+                v.group.user_group_id for v in users.describe_user_groups(self._ctx, scope)
+            ],
         }
 
 

@@ -62,6 +62,7 @@ class ModifyForm:
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
     security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
     cluster_mode: str = ""  # the next cluster mode ('' for no change)
+    user_group: str = ""  # the user group the cache uses ('' for none)
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -78,6 +79,7 @@ class ModifyForm:
             "node_type": self.node_type, "replicas": self.replicas,
             "security_groups": ",".join(self.security_groups),
             "cluster_mode": self.cluster_mode,
+            "user_group": self.user_group,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
@@ -108,7 +110,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
         **_log_fields(spec, SLOW_LOG), **_log_fields(spec, ENGINE_LOG),
         backup_retention=str(spec.snapshot_retention),
-        security_groups=member_ids(spec),
+        security_groups=member_ids(spec), user_group=spec.user_group_id,
     )  # fmt: skip
 
 
@@ -139,6 +141,7 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         replicas=fields.get("replicas", "").strip() if group else "",
         security_groups=_posted_security_groups(fields),
         cluster_mode=fields.get("cluster_mode", "") if group else "",
+        user_group=fields.get("user_group", "") if group else spec.user_group_id,
     )
 
 
@@ -287,6 +290,7 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         lines.append(Change("Notification topic status", _status(spec), status))
     _log_changes(form, spec, settings, lines)
     _security_group_change(form, spec, settings, lines)
+    _user_group_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
@@ -338,6 +342,27 @@ def next_cluster_mode(spec: GroupSpec) -> str:
                  ClusterMode.COMPATIBLE: ClusterMode.ENABLED}  # fmt: skip
     after = following.get(spec.cluster_mode)
     return after.value if after is not None else ""
+
+
+def _user_group_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    """A user group chosen, changed or removed; an AUTH token gives way to it (as ElastiCache
+    moves a cache from AUTH to RBAC: AuthTokenUpdateStrategy DELETE)."""
+    if form.user_group == spec.user_group_id:
+        return
+    if form.user_group:
+        settings["user_group_ids_to_add"] = (form.user_group,)
+        if spec.user_group_id:
+            settings["user_group_ids_to_remove"] = (spec.user_group_id,)
+        elif spec.auth_token_enabled:
+            settings["auth_token_update_strategy"] = "DELETE"
+            lines.append(Change("AUTH token", "Enabled", "Deleted (the user group replaces it)"))
+    else:
+        settings["remove_user_groups"] = True
+    settings["apply_immediately"] = True
+    shown = form.user_group or "None (no access control)"
+    lines.append(Change("User group access control", spec.user_group_id or "—", shown))
 
 
 def _days(text: str) -> int:

@@ -79,6 +79,8 @@ def _security(seen: Preview) -> list[Row]:
     if request.transit_encryption_enabled:
         transit = f"Enabled ({request.transit_encryption_mode or 'required'})"
     access = "AUTH default user access" if request.auth_token else "No access control"
+    if request.user_group_ids:
+        access = f"User group access control ({', '.join(request.user_group_ids)})"
     return [("Encryption in transit", transit), ("Access control", access)]
 
 

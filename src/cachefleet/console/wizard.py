@@ -48,6 +48,7 @@ from cachefleet.service import (
     security_groups,
     snapshots,
     subnet_groups,
+    users,
 )
 from cachefleet.service import parameter_groups as parameter_groups_service
 from cachefleet.service.at_rest import key_store
@@ -80,6 +81,7 @@ class WizardOptions:
     topics: tuple[str, ...] = ()
     keys: tuple[tuple[str, str], ...] = ()  # the enabled named keys: (ARN, alias)
     snapshots: tuple[str, ...] = ()  # the available backups a new cache can be restored from
+    user_groups: tuple[str, ...] = ()
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -123,6 +125,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
             for s in snapshots.describe_snapshots(ctx, scope)
             if s.status is SnapshotStatus.AVAILABLE
         ),
+        user_groups=tuple(g.group.user_group_id for g in users.describe_user_groups(ctx, scope)),
     )
 
 

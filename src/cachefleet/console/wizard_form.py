@@ -73,7 +73,8 @@ class WizardForm:
     at_rest_encryption: bool = False
     kms_key: str = ""  # blank: the default key; else a key of the key store (id, ARN or alias)
     transit_mode: str = "required"
-    access_control: str = "none"  # or "auth": AUTH default user access
+    access_control: str = "none"  # "auth": AUTH default user access; "rbac": a user group
+    user_group: str = ""  # the user group, with access_control "rbac"
     # The AUTH token as typed on this post only; pages carry it sealed (`wizard_security`),
     # never in the clear.
     auth_token: str = field(default="", repr=False)
@@ -139,6 +140,7 @@ def parse_form(data: Mapping[str, str]) -> WizardForm:
         security_groups=ticked_security_groups(data),
         restore_snapshot=text["restore_snapshot"],
         restore_rdb=text["restore_rdb"],
+        user_group=text["user_group"],
         unavailable=tuple(name for name in UNAVAILABLE_FIELDS if data.get(name, "").strip()),
     )
 
@@ -157,7 +159,7 @@ _TEXT_FIELDS = (
     *_CHOICE_FIELDS, "name", "description", "port", "shards", "replicas_per_shard", "replicas",
     "mw_time", "sns_topic", "slow_log_format", "slow_log_group", "engine_log_format",
     "engine_log_group", "backup_retention", "backup_window", "auth_token_sealed", "kms_key",
-    "restore_snapshot", "restore_rdb",
+    "restore_snapshot", "restore_rdb", "user_group",
 )  # fmt: skip
 
 

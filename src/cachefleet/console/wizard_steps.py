@@ -35,7 +35,7 @@ _SETTINGS = (
 )  # fmt: skip
 _ADVANCED = (
     "at_rest_encryption", "kms_key", "transit_encryption", "transit_mode", "access_control",
-    "auth_token", "maintenance",
+    "auth_token", "user_group", "maintenance",
 )  # fmt: skip
 STEPS: tuple[Step, ...] = (
     Step(

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from cachefleet.engine.paths import NodePaths, SentinelPaths
 from cachefleet.engine.tls import TlsFiles
+from cachefleet.model.acl import CONTROL_USER, AclSet
 from cachefleet.model.engines import EngineFeatures, features
 
 DEFAULT_PORT = 6379
@@ -73,11 +74,19 @@ class TlsListen:
 class NodeAuth:
     """Who a node lets in as its default user: these passwords (kept in ``redis.conf`` as
     SHA-256 digests), or anyone (``passwordless``); and the password it gives its primary
-    (``masterauth``: the current AUTH token)."""
+    (``masterauth``: the current AUTH token).
+
+    ``acl``: the cache's user group as ACL users (the default user among them), who then sign
+    in instead; replicas sign in to their primary as the control plane's own user.
+    ``control_password``: that user's password, while nodes may have it (with ``acl``, or
+    after a user group was removed, until every node has dropped it).
+    """
 
     passwords: tuple[str, ...] = field(default=(), repr=False)
     passwordless: bool = True
     masterauth: str = field(default="", repr=False)
+    acl: AclSet | None = None
+    control_password: str = field(default="", repr=False)
 
     def acl_rules(self) -> tuple[str, ...]:
         """The default user's ACL rules (``user default …`` / ``ACL SETUSER default …``)."""
@@ -186,12 +195,23 @@ def render_node_conf(cfg: NodeConfig) -> str:
     if cfg.replica_of is not None:
         lines.append(("replicaof", cfg.replica_of[0], str(cfg.replica_of[1])))
     if cfg.auth is not None:
-        rules = [rule for rule in cfg.auth.acl_rules() if rule != "resetpass"]
-        lines.append(("user", "default", *rules))
-        if cfg.auth.masterauth:
-            lines.append(("masterauth", cfg.auth.masterauth))
+        lines += _auth_lines(cfg.auth)
     lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
+
+
+def _auth_lines(auth: NodeAuth) -> list[_Line]:
+    """The users a node starts with, and how it signs in to its primary."""
+    if auth.acl is not None:
+        users = [
+            ("user", u.name, *(r for r in u.rules if r != "reset")) for u in auth.acl.all_users()
+        ]
+        return [*users, ("masteruser", CONTROL_USER), ("masterauth", auth.acl.control_password)]
+    rules = [rule for rule in auth.acl_rules() if rule != "resetpass"]
+    lines: list[_Line] = [("user", "default", *rules)]
+    if auth.masterauth:
+        lines.append(("masterauth", auth.masterauth))
+    return lines
 
 
 def _parameter_lines(name: str, value: str) -> list[_Line]:

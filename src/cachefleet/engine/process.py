@@ -43,6 +43,7 @@ from cachefleet.engine.client import (
 from cachefleet.engine.conf import NodeAuth, NodeConfig, TlsListen, render_node_conf
 from cachefleet.engine.paths import DATA_DIR_NAME
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable, ProcessStartFailed
+from cachefleet.model.acl import CONTROL_USER
 
 log = logging.getLogger(__name__)
 
@@ -242,12 +243,17 @@ def listen_access(
 def credential_choices(
     auth: NodeAuth | None,
 ) -> tuple[Credentials | None, tuple[Credentials | None, ...]]:
-    """The credentials to reach a node with and those to fall back on, from what it takes."""
+    """The credentials to reach a node with and those to fall back on, from what it takes:
+    the control plane's own user first when the node has a user group, last when it may still
+    have that user (the group was removed)."""
     if auth is None:
         return None, ()
     choices: list[Credentials | None] = [Credentials("default", p) for p in auth.passwords]
     if auth.passwordless or not choices:
         choices.append(None)
+    if auth.control_password:
+        control = Credentials(CONTROL_USER, auth.control_password)
+        choices = [control, *choices] if auth.acl is not None else [*choices, control]
     return choices[0], tuple(choices[1:])
 
 

@@ -98,9 +98,10 @@ async def monitor(
     timeout: float = DEFAULT_TIMEOUT_S,
     repoint: bool = False,
     auth_pass: str = "",
+    auth_user: str = "",
 ) -> None:
-    """Have every Sentinel watch group ``name`` with exactly these settings (``auth_pass``: the
-    password it gives the group's nodes; empty: none).
+    """Have every Sentinel watch group ``name`` with exactly these settings (``auth_pass`` /
+    ``auth_user``: the password and ACL user it gives the group's nodes; empty: none).
 
     Idempotent: a Sentinel that already watches ``name`` keeps the primary it knows (it may have
     failed over since); only the settings are applied again. ``client_reconfig_script`` must be an
@@ -120,6 +121,7 @@ async def monitor(
         quorum, down_after_ms, failover_timeout_ms, parallel_syncs, client_reconfig_script
     )
     settings["auth-pass"] = auth_pass
+    settings["auth-user"] = auth_user
     await run_all(
         _monitor_one(s, name, primary, quorum, settings, timeout, repoint) for s in sentinels
     )
@@ -142,20 +144,28 @@ def _settings(
 
 
 async def set_auth_pass(
-    sentinels: Sequence[NodeAccess], name: str, auth_pass: str, timeout: float = DEFAULT_TIMEOUT_S
+    sentinels: Sequence[NodeAccess],
+    name: str,
+    auth_pass: str,
+    auth_user: str = "",
+    timeout: float = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Have every Sentinel that watches group ``name`` give its nodes ``auth_pass`` (empty:
-    none). Idempotent; a Sentinel that does not watch the group is left alone.
+    """Have every Sentinel that watches group ``name`` give its nodes ``auth_pass`` as
+    ``auth_user`` (empty: none, the default user). Idempotent; a Sentinel that does not watch
+    the group is left alone.
 
     :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
     """
-    await run_all(_set_auth_pass(s, name, auth_pass, timeout) for s in sentinels)
+    await run_all(_set_auth_pass(s, name, auth_pass, auth_user, timeout) for s in sentinels)
 
 
-async def _set_auth_pass(sentinel: NodeAccess, name: str, auth_pass: str, timeout: float) -> None:
+async def _set_auth_pass(
+    sentinel: NodeAccess, name: str, auth_pass: str, auth_user: str, timeout: float
+) -> None:
     async with session(sentinel, timeout) as client:
         if await _watched_primary(client, name) is not None:
             await execute(client, "SENTINEL SET", name, "auth-pass", auth_pass)
+            await execute(client, "SENTINEL SET", name, "auth-user", auth_user)
 
 
 async def remove(

@@ -20,6 +20,7 @@ from typing import TypedDict
 
 from cachefleet.backup.encryption import FileKey
 from cachefleet.engine import (
+    acl,
     cluster,
     commands,
     kept_data,
@@ -47,7 +48,9 @@ from cachefleet.engine.sentinel_view import SentinelView
 from cachefleet.engine.slowlog import read_slowlog
 from cachefleet.engine.stats import CommandKinds
 from cachefleet.engine.tls import CertificateAuthority, TlsFiles
+from cachefleet.engine.waiting import run_all
 from cachefleet.errors import EngineNotInstalled, NodeCommandFailed, NodeUnreachable, PermanentError
+from cachefleet.model.acl import CONTROL_USER, AclSet, sha256_hex
 from cachefleet.model.auth import AuthTokens
 from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
@@ -65,6 +68,8 @@ log = logging.getLogger("cachefleet.engine")
 _HANDOVER_MARGIN_S = 0.2
 #: Where the engine reads a group's AUTH tokens (the daemon opens them from the store).
 TokenSource = Callable[[GroupSpec], AuthTokens]
+#: Where the engine reads the ACL of a group that has (or had) a user group.
+AclSource = Callable[[GroupSpec], AclSet]
 
 
 class _WatchSettings(TypedDict):
@@ -129,6 +134,7 @@ class HostEngine:
         ca: CertificateAuthority | None = None,
         tls_sentinels: SentinelSet | None = None,
         tokens: TokenSource | None = None,
+        acls: AclSource | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
@@ -152,6 +158,12 @@ class HostEngine:
         self._tokens = tokens
         self._token_cache: dict[tuple[str, str, str], tuple[datetime | None, AuthTokens]] = {}
         self._node_auth_by: dict[HostPort, NodeAuth] = {}
+        self._acls = acls
+        self._acl_cache: dict[tuple[str, str, str], tuple[datetime | None, AclSet]] = {}
+        # What each node was last given (the wanted ACL's key) and its ACL LIST's digest then.
+        self._acl_applied: dict[HostPort, tuple[str, str]] = {}
+        # What the Sentinels were last told to sign in to each group's nodes with (this run).
+        self._sentinels_told: dict[str, tuple[str, str, str]] = {}
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -250,10 +262,62 @@ class HostEngine:
         """What the group's nodes take as their default user's password: after the last token
         change, or (``during_change``) while it reaches them."""
         tokens = self._tokens_of(spec)
-        if tokens is None:
+        auth = None
+        if tokens is not None:
+            passwords, passwordless = tokens.accepted(during_change)
+            auth = NodeAuth(passwords, passwordless, tokens.current)
+        acl_set = self._acl_of(spec)
+        if acl_set is None:
+            return auth
+        users = acl_set if spec.user_group_id else None
+        return replace(auth or NodeAuth(), acl=users, control_password=acl_set.control_password)
+
+    def _acl_of(self, spec: GroupSpec) -> AclSet | None:
+        """The group's ACL (None if it never had a user group), read again only when it changed
+        (`GroupSpec.acl_modified`)."""
+        if spec.acl_modified is None or self._acls is None:
             return None
-        passwords, passwordless = tokens.accepted(during_change)
-        return NodeAuth(passwords, passwordless, tokens.current)
+        key = (spec.scope.region, spec.scope.account, spec.key)
+        cached = self._acl_cache.get(key)
+        if cached is None or cached[0] != spec.acl_modified:
+            cached = self._acl_cache[key] = (spec.acl_modified, self._acls(spec))
+        return cached[1]
+
+    async def apply_acl(self, spec: GroupSpec, nodes: tuple[NodeSpec, ...]) -> None:
+        """Give running nodes (at once) their group's user group as ACL users, or (the group
+        was removed) take them away and leave the default user open or on the AUTH tokens.
+
+        :raises NodeUnreachable, NodeCommandFailed: the first failure, after trying all.
+        """
+        self._learn(spec)
+        auth = self._node_auth(spec, during_change=False) or NodeAuth()
+        await run_all(self._apply_acl(auth, node) for node in nodes)
+
+    async def _apply_acl(self, auth: NodeAuth, node: NodeSpec) -> None:
+        access, given = self._access(node), auth.acl
+        if given is not None:
+            listed = await self._connections.run(access, lambda c: acl.give_acl(c, given))
+        else:
+            rules, masterauth = auth.acl_rules(), auth.masterauth
+            listed = await self._connections.run(
+                access, lambda c: acl.take_acl(c, rules, masterauth)
+            )
+            await self._connections.forget(access)  # it signed in as the user deleted
+        self._acl_applied[_hostport(node)] = (_acl_key(auth), listed)
+        log.info("%s: ACL users given (%s)", node.node_id, "user group" if auth.acl else "none")
+
+    async def _acl_in_sync(self, spec: GroupSpec, node: NodeSpec) -> bool:
+        """Whether the node's ACL LIST is what it was last given, and that is what its group
+        wants now (a node never given anything here is not)."""
+        auth = self._node_auth(spec, during_change=False) or NodeAuth()
+        applied = self._acl_applied.get(_hostport(node))
+        if applied is None or applied[0] != _acl_key(auth):
+            return False
+        try:
+            listed = await self._connections.run(self._access(node), acl.list_digest)
+        except (NodeUnreachable, NodeCommandFailed):
+            return False
+        return listed == applied[1]
 
     async def apply_auth(self, spec: GroupSpec, node: NodeSpec, during_change: bool) -> None:
         """Give a running node the group's AUTH tokens: the passwords its default user takes
@@ -276,9 +340,13 @@ class HostEngine:
         """Have the Sentinels that watch the group give its nodes its current AUTH token."""
         if not self._watched(spec):
             return
-        tokens = self._tokens_of(spec)
-        current = tokens.current if tokens is not None else ""
-        await sentinel.set_auth_pass(self._sentinels_for(spec).addresses, spec.plane_name, current)
+        user, password = self._sentinel_auth(spec)
+        sentinels = self._sentinels_for(spec).addresses
+        told = (spec.plane_name, user, password)
+        if self._sentinels_told.get(spec.plane_name) == told:
+            return  # a user group's users changed, not what the Sentinels sign in with
+        await sentinel.set_auth_pass(sentinels, spec.plane_name, password, user)
+        self._sentinels_told[spec.plane_name] = told
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
         if spec.tls and self._tls_sentinels is not None:
@@ -389,9 +457,12 @@ class HostEngine:
 
     async def _observe_node(self, spec: GroupSpec, node: NodeSpec) -> NodeObservation:
         pid = self._running_pid(self.paths(spec, node))
-        return await observe_node(
+        seen = await observe_node(
             node.node_id, self._access(node), pid, connections=self._connections, kinds=self._kinds
         )
+        if spec.acl_modified is None or not seen.reachable:
+            return seen
+        return replace(seen, acl_in_sync=await self._acl_in_sync(spec, node))
 
     async def read_slowlog(
         self, node: NodeSpec, cursor: tuple[str, int | None] | None
@@ -765,9 +836,15 @@ class HostEngine:
         Sentinels name it."""
         sentinels = self._sentinels_for(spec).addresses
         name, address = spec.plane_name, _hostport(primary)
-        auth_pass = self._auth_pass(spec)
+        user, password = self._sentinel_auth(spec)
         await sentinel.monitor(
-            sentinels, name, address, **self._watch(), repoint=True, auth_pass=auth_pass
+            sentinels,
+            name,
+            address,
+            **self._watch(),
+            repoint=True,
+            auth_pass=password,
+            auth_user=user,
         )
         self._view_for(spec).invalidate()
 
@@ -793,12 +870,18 @@ class HostEngine:
             spec.plane_name,
             _hostport(primary),
             **self._watch(),
-            auth_pass=self._auth_pass(spec),
+            auth_pass=self._sentinel_auth(spec)[1],
+            auth_user=self._sentinel_auth(spec)[0],
         )
 
-    def _auth_pass(self, spec: GroupSpec) -> str:
+    def _sentinel_auth(self, spec: GroupSpec) -> tuple[str, str]:
+        """The user and password the Sentinels give the group's nodes ("": none): the control
+        plane's own user with a user group, else the default user with the current token."""
+        acl_set = self._acl_of(spec)
+        if acl_set is not None and spec.user_group_id:
+            return CONTROL_USER, acl_set.control_password
         tokens = self._tokens_of(spec)
-        return tokens.current if tokens is not None else ""
+        return "", tokens.current if tokens is not None else ""
 
     def _watch(self) -> _WatchSettings:
         """How every Sentinel watches every group."""
@@ -893,3 +976,10 @@ async def _owns_slots(node: NodeAccess) -> bool:
     """Whether the node (in cluster mode) is a primary owning slots."""
     mine = [entry for entry in await cluster.cluster_topology(node) if entry.is_myself]
     return bool(mine) and mine[0].is_primary and bool(mine[0].slots)
+
+
+def _acl_key(auth: NodeAuth) -> str:
+    """Identifies the ACL a node should have: its user group's, or its open / AUTH token one."""
+    if auth.acl is not None:
+        return auth.acl.digest
+    return sha256_hex(" ".join((*auth.acl_rules(), auth.masterauth)))

@@ -53,6 +53,7 @@ class NodeObservation:
     engine_version: str = ""  # the program's own version: valkey_version on Valkey
     engine: str = REDIS  # "valkey" when INFO's server_name says so
     stats: NodeStats | None = None
+    acl_in_sync: bool = True  # a user group's ACL: the node has what its group wants
 
     @property
     def is_primary(self) -> bool:

@@ -110,6 +110,10 @@ class GroupSpec:
     kms_key_arn: str = ""
     # SnapshottingClusterId: the node backups are taken from ("": a replica when there is one).
     snapshotting_cluster: str = ""
+    # The user group whose users the nodes take (UserGroupIds; "": none), and when the ACL the
+    # nodes should have last changed (None: the group never had a user group).
+    user_group_id: str = ""
+    acl_modified: datetime | None = None
 
     @property
     def at_rest_encrypted(self) -> bool:

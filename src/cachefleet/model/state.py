@@ -55,6 +55,7 @@ class GroupState:
     nodes: dict[str, NodeState] = field(default_factory=dict)
     reason: str = ""
     pending: PendingChanges = PendingChanges()
+    acl_applied: str = ""  # the ACL change (GroupSpec.acl_modified) every node has
 
     def node(self, node_id: str) -> NodeState:
         """The published state of a node (a fresh one if never published)."""

@@ -339,6 +339,13 @@ class ApplySentinelAuth:
     """Have the Sentinels give the group's nodes its current AUTH token."""
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyAcl:
+    """Give running nodes their group's user group as ACL users (or take them away)."""
+
+    nodes: tuple[NodeSpec, ...]
+
+
 Action = (
     StartNode
     | RestartNode
@@ -378,4 +385,5 @@ Action = (
     | JoinOneShardCluster
     | ClusterHandover
     | RecordClusterMode
+    | ApplyAcl
 )

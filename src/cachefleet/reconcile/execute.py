@@ -29,6 +29,7 @@ from cachefleet.model.spec import Event, GroupSpec, NodeSpec, SlotRange
 from cachefleet.model.status import ClusterMode
 from cachefleet.reconcile.actions import (
     Action,
+    ApplyAcl,
     ApplyAuth,
     ApplyParameters,
     ApplySentinelAuth,
@@ -192,6 +193,8 @@ class Executor:
                 await engine.cluster_handover(spec, old, candidate, parameters)
             case RecordClusterMode(mode, parameter_group):
                 self._record_cluster_mode(spec, mode, parameter_group)
+            case ApplyAcl(nodes):
+                await engine.apply_acl(spec, nodes)
             case _:
                 assert_never(action)
 

@@ -28,6 +28,7 @@ from cachefleet.model.parameters import NodeParameters
 from cachefleet.model.spec import FIRST_SHARD, EndpointSpec, GroupSpec, NodeSpec
 from cachefleet.model.state import GroupState
 from cachefleet.model.status import ClusterMode, EndpointKind, GroupStatus, NodeStatus
+from cachefleet.reconcile.acl import plan_acl
 from cachefleet.reconcile.actions import (
     Fence,
     ForgetClusterNode,
@@ -89,6 +90,7 @@ def plan_group(
         plan_single_shard(draft, observation, now)
     if draft.state.status is not GroupStatus.CREATING:
         plan_parameters(draft, observation)
+        plan_acl(draft, observation)
     if draft.state.status in _WORKING:
         plan_operation(draft, operations, observation, now)
     elif draft.state.status is GroupStatus.CREATING and _nodes_up(draft):

@@ -181,6 +181,11 @@ class Engine(Protocol):
         ``candidate`` without losing an acknowledged write; ``old`` rejoins as its replica."""
         ...
 
+    async def apply_acl(self, spec: GroupSpec, nodes: tuple[NodeSpec, ...]) -> None:
+        """Give running nodes (at once) their group's user group as ACL users (or take them
+        away)."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.

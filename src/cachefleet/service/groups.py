@@ -27,6 +27,7 @@ from cachefleet.service import checks
 from cachefleet.service.at_rest import with_at_rest
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.layout import plan_layout
+from cachefleet.service.rbac import with_user_group
 from cachefleet.service.requests import CreateGroupRequest
 from cachefleet.service.restores import with_backups
 from cachefleet.service.security import keep_tokens
@@ -66,6 +67,7 @@ def create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupRequest) -> 
             engine,
         )
         spec = with_at_rest(ctx, spec, req.at_rest_encryption, req.kms_key_id)
+        spec = with_user_group(ctx, spec, req.user_group_ids, bool(req.auth_token))
         spec, restore = with_backups(ctx, scope, spec, req)
         check_capacity(ctx, scope, spec)
         ctx.store.insert_group(GroupRecord(spec, initial_state(spec)))

@@ -46,6 +46,7 @@ from cachefleet.service.node_types import node_type_change
 from cachefleet.service.notifications import with_notification
 from cachefleet.service.operations import accept_operation, check_modifiable, operation_running
 from cachefleet.service.parameter_groups import check_for_cache
+from cachefleet.service.rbac import user_group_change
 from cachefleet.service.security import token_change, transit_change
 from cachefleet.service.security_groups import check_cache_groups
 from cachefleet.service.snapshot_lookup import check_retention
@@ -79,6 +80,9 @@ class ModifySettings:
     security_group_ids: tuple[str, ...] | None = None
     snapshotting_cluster: str | None = None  # SnapshottingClusterId
     cluster_mode: str | None = None  # ClusterMode: disabled → compatible → enabled
+    user_group_ids_to_add: tuple[str, ...] = ()
+    user_group_ids_to_remove: tuple[str, ...] = ()
+    remove_user_groups: bool = False
 
 
 def modify_group(
@@ -111,9 +115,15 @@ def modify_group(
         others = (upgrade, promotion, spec.automatic_failover != failover or None)
         scaling = _scaling(ctx, scope, replace(record, spec=spec), change, others)
         spec = scaling[0] if scaling is not None else spec
+        users = _user_groups(ctx, spec, change)
         tokens = token_change(ctx, spec, change.auth_token, change.auth_token_update_strategy)
         if tokens is not None:
             spec = tokens[0]
+        if users is not None:
+            # The user group's ACL carries the token's change to the nodes (none is in use
+            # during the move): no AUTH token operation.
+            spec = replace(spec, user_group_id=users.user_group_id, acl_modified=users.acl_modified)
+            tokens = None
         transit = transit_change(
             spec, change.transit_encryption_enabled, change.transit_encryption_mode, ctx.clock()
         )
@@ -156,7 +166,7 @@ def _cluster_mode(
     :raises InvalidParameterCombination: another change of a group in compatible mode.
     """
     combined = any(
-        getattr(change, f.name) not in (None, ())
+        getattr(change, f.name) != f.default
         for f in fields(change)
         if f.name not in _WITH_CLUSTER_MODE
     )
@@ -213,6 +223,34 @@ def modify_cluster(
             record = accept_operation(ctx, scope, record, upgrade)
     ctx.wake(scope, spec.key)
     return ClusterView(record, view.node)
+
+
+def _user_groups(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings) -> GroupSpec | None:
+    """The spec with the user group change asked for (None: none), checked with the AUTH
+    token change that may come with it."""
+    users = user_group_change(
+        ctx,
+        spec,
+        change.user_group_ids_to_add,
+        change.user_group_ids_to_remove,
+        change.remove_user_groups,
+        change.auth_token_update_strategy,
+    )
+    token_given = change.auth_token is not None or change.auth_token_update_strategy is not None
+    if users is None and spec.user_group_id and token_given:
+        raise InvalidParameterCombination(
+            f"Replication group {spec.group_id} uses user group {spec.user_group_id}: remove "
+            "it (RemoveUserGroups) to use an AUTH token.",
+            parameter="AuthToken",
+        )
+    moving = users is not None and not users.user_group_id and token_given
+    if moving and (change.auth_token_update_strategy != "SET" or not change.auth_token):
+        raise InvalidParameterCombination(
+            "To move from a user group to an AUTH token, give AuthToken with "
+            "AuthTokenUpdateStrategy SET and RemoveUserGroups.",
+            parameter="AuthTokenUpdateStrategy",
+        )
+    return users
 
 
 def _scaling(

@@ -55,6 +55,7 @@ class CreateGroupRequest:
     snapshot_window: str | None = None
     at_rest_encryption: bool | None = None
     kms_key_id: str | None = None
+    user_group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from cachefleet.errors import (
     DuplicateUserName,
     InvalidParameter,
     InvalidParameterCombination,
+    InvalidState,
     Kind,
     NotAvailableYet,
     QuotaExceeded,
@@ -41,6 +42,7 @@ from cachefleet.model.users import (
     password_problem,
 )
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.rbac import acl_changed, attached, user_group_status
 from cachefleet.service.tags import check_tags
 
 MAX_USERS = 2000  # per region, ElastiCache's quota
@@ -137,7 +139,7 @@ def describe_users(
         wanted = {value.lower() if name != "UserName" else value for value in values}
         users = [u for u in users if getattr(u, field) in wanted]
     memberships = _memberships(ctx, scope)
-    return [UserView(u, memberships.get(u.user_id, ())) for u in users]
+    return [_user_view(ctx, u, memberships.get(u.user_id, ())) for u in users]
 
 
 def create_user(
@@ -213,7 +215,9 @@ def modify_user(
             authentication, digests = _authentication(credentials)
             user = replace(user, authentication=authentication, password_digests=digests)
         ctx.store.put_user(user)
-    return UserView(user, _memberships(ctx, scope).get(user.user_id, ()))
+        holding = _memberships(ctx, scope).get(user.user_id, ())
+        acl_changed(ctx, scope, holding)
+        return _user_view(ctx, user, holding)
 
 
 def delete_user(ctx: ServiceContext, scope: Scope, user_id: str) -> UserView:
@@ -233,6 +237,7 @@ def delete_user(ctx: ServiceContext, scope: Scope, user_id: str) -> UserView:
         for group in holding:
             left = tuple(u for u in group.user_ids if u != user.user_id)
             ctx.store.put_user_group(replace(group, user_ids=left))
+        acl_changed(ctx, scope, [group.user_group_id for group in holding])
         ctx.store.delete_user(scope, user.user_id)
         ctx.store.remove_tags(user_arn(scope, user.user_id))
     return UserView(replace(user, status=UserStatus.DELETING), ())
@@ -260,7 +265,7 @@ def describe_user_groups(
         groups = [find_user_group(ctx, scope, user_group_id)]
     else:
         groups = ctx.store.list_user_groups(scope)
-    return [UserGroupView(group, ()) for group in groups]
+    return [_group_view(ctx, group) for group in groups]
 
 
 def create_user_group(
@@ -334,19 +339,43 @@ def modify_user_group(
         members = _check_members(ctx, scope, group.engine, (*kept, *adding))
         group = replace(group, user_ids=members)
         ctx.store.put_user_group(group)
-    return UserGroupView(group, ())
+        acl_changed(ctx, scope, [group.user_group_id])
+        return _group_view(ctx, group)
 
 
 def delete_user_group(ctx: ServiceContext, scope: Scope, user_group_id: str) -> UserGroupView:
     """DeleteUserGroup (its users stay)."""
     with ctx.store.transaction():
         group = find_user_group(ctx, scope, user_group_id)
+        using = [r.spec.group_id for r in attached(ctx, scope, group.user_group_id)]
+        if using:
+            raise InvalidState(
+                f"User group {group.user_group_id} is associated with replication group "
+                f"{using[0]}: remove it from the replication group first.",
+                Kind.USER_GROUP,
+            )
         ctx.store.delete_user_group(scope, group.user_group_id)
         ctx.store.remove_tags(user_group_arn(scope, group.user_group_id))
     return UserGroupView(replace(group, status=UserStatus.DELETING), ())
 
 
 # --- rules -------------------------------------------------------------------------------------
+
+
+def _group_view(ctx: ServiceContext, group: UserGroup) -> UserGroupView:
+    """A user group with its caches, ``modifying`` while its last change reaches them."""
+    caches = tuple(r.spec.group_id for r in attached(ctx, group.scope, group.user_group_id))
+    return UserGroupView(replace(group, status=user_group_status(ctx, group)), caches)
+
+
+def _user_view(ctx: ServiceContext, user: User, holding: tuple[str, ...]) -> UserView:
+    """A user with its user groups, ``modifying`` while a change of one reaches its caches."""
+    if user.status is UserStatus.ACTIVE:
+        for user_group_id in holding:
+            group = ctx.store.get_user_group(user.scope, user_group_id)
+            if group is not None and user_group_status(ctx, group) is UserStatus.MODIFYING:
+                return UserView(replace(user, status=UserStatus.MODIFYING), holding)
+    return UserView(user, holding)
 
 
 def _all_users(ctx: ServiceContext, scope: Scope) -> list[User]:

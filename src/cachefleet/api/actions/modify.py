@@ -20,9 +20,6 @@ from cachefleet.service.context import ServiceContext
 
 #: Carried out on replication groups only.
 _GROUPS_ONLY = ("AuthToken", "AuthTokenUpdateStrategy")
-_NOT_YET_ON_GROUPS = (
-    "UserGroupIdsToAdd", "UserGroupIdsToRemove", "RemoveUserGroups",
-)  # fmt: skip
 #: Memcached's parameters: a Redis cache cluster has exactly one node.
 _MEMCACHED_ONLY = ("CacheNodeIdsToRemove", "AZMode", "NewAvailabilityZones")
 
@@ -33,7 +30,6 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     """
     params = request.params
     refuse_cache_security_groups(params)
-    refuse_unavailable(params, _NOT_YET_ON_GROUPS)
     _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     change = modify.ModifySettings(
         description=params.get("ReplicationGroupDescription"),
@@ -46,6 +42,9 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
         transit_encryption_mode=params.get("TransitEncryptionMode"),
         snapshotting_cluster=params.get("SnapshottingClusterId"),
         cluster_mode=params.get("ClusterMode"),
+        user_group_ids_to_add=tuple(params.get("UserGroupIdsToAdd") or ()),
+        user_group_ids_to_remove=tuple(params.get("UserGroupIdsToRemove") or ()),
+        remove_user_groups=bool(params.get("RemoveUserGroups")),
         **_common(params),
     )
     record = modify.modify_group(ctx, scope_of(request), params["ReplicationGroupId"], change)

@@ -21,7 +21,7 @@ from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest, ShardRequest
 
 _NOT_YET_ON_CREATE = (
-    "GlobalReplicationGroupId", "PrimaryClusterId", "UserGroupIds", "DataTieringEnabled",
+    "GlobalReplicationGroupId", "PrimaryClusterId", "DataTieringEnabled",
     "ServerlessCacheSnapshotName",
 )  # fmt: skip
 
@@ -56,6 +56,7 @@ def _create_request(params: Mapping[str, Any]) -> CreateGroupRequest:
         cluster_mode=params.get("ClusterMode"),
         at_rest_encryption=params.get("AtRestEncryptionEnabled"),
         kms_key_id=params.get("KmsKeyId"),
+        user_group_ids=tuple(params.get("UserGroupIds") or ()),
         **node_settings(params),
         **backup_settings(params),
     )
