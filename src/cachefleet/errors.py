@@ -489,19 +489,6 @@ def auth_token_strategy_invalid(strategy: str, reason: str) -> InvalidParameter:
     )
 
 
-def transit_move_not_carried_out(turning: str) -> InvalidParameter:
-    """Encryption in transit turned on or off on a running cache (not carried out yet)."""
-    return InvalidParameter(
-        f"Turning encryption in transit {turning} for a running cache is not carried out by "
-        "cachefleet yet: Redis's native TLS cannot take TLS and plaintext on one port, so the "
-        "move would take plaintext clients off the cache's port. Create a cache with the "
-        "TransitEncryptionEnabled you need; TransitEncryptionMode moves between preferred and "
-        "required on a running cache.",
-        parameter="TransitEncryptionEnabled",
-        problem="not-carried-out",
-    )
-
-
 def transit_required_first_step() -> InvalidParameterCombination:
     """Encryption in transit turned on for a running cache straight to required."""
     return InvalidParameterCombination(
@@ -520,4 +507,24 @@ def transit_mode_engine_too_old(version: str) -> InvalidParameterCombination:
         parameter="TransitEncryptionMode",
         problem="engine-too-old",
         facts={"version": version},
+    )
+
+
+def transit_off_from_required() -> InvalidParameterCombination:
+    """Encryption in transit turned off for a running cache still in required mode."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode must be preferred before encryption in transit is turned off for "
+        "a running cache: set it to preferred first.",
+        parameter="TransitEncryptionEnabled",
+        problem="two-steps",
+    )
+
+
+def auth_token_needs_encryption() -> InvalidParameterCombination:
+    """Encryption in transit turned off for a running cache with an AUTH token."""
+    return InvalidParameterCombination(
+        "Encryption in transit cannot be turned off for a cache with an AUTH token: remove the "
+        "token first (AuthTokenUpdateStrategy DELETE).",
+        parameter="TransitEncryptionEnabled",
+        problem="auth-token",
     )

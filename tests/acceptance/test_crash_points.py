@@ -15,7 +15,9 @@ the handover has stopped it already), then done;
 a promotion records the promotion, then done; the failover setting records done (after
 ``Unmonitor`` when turned off); a reboot records the node's run id, restarts it, records
 RECOVER, then done; an upgrade records its start (after ``RecordEngineVersion``), restarts the
-replica, fails over, restarts the old primary, then records done.
+replica, fails over, restarts the old primary, then records done; encryption in transit turned
+off (its port moving from TLS to plaintext) has the TLS Sentinels let go and records it, then
+switches each node's listeners and links (the primary first) and records done.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from cachefleet.model.operations import OperationStatus
 from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
 from cachefleet.reconcile.actions import (
+    ApplyTransitMode,
     PlannedFailover,
     RecordEngineVersion,
     RecordOperation,
     RestartNode,
     StopNode,
+    UnwatchOtherSentinels,
 )
 from cachefleet.service import failover
 from cachefleet.service.context import ServiceContext
@@ -158,6 +162,14 @@ def _upgraded_once(outcome: Outcome) -> None:
     _one_failover(outcome)
 
 
+def _transit_off(outcome: Outcome) -> None:
+    assert not outcome.after.spec.tls
+    nodes = outcome.observation.nodes.values()
+    assert all(node.reachable for node in nodes)  # in plaintext, on their port
+    assert outcome.observation.monitored  # by the plaintext Sentinels
+    assert outcome.after.state.primaries == outcome.before.state.primaries  # no failover
+
+
 FAILOVER_POINTS = (
     before(RecordOperation, 1),  # promoted, not recorded
     after(RecordOperation, 1),  # recorded; endpoints and Sentinels not yet told
@@ -243,6 +255,27 @@ SCENARIOS = (
             after(RecordOperation, 2),
         ),
         _upgraded_once,
+        fresh=True,
+    ),
+    Scenario(
+        "transit-off",  # preferred → plaintext: the group's port moves from TLS to plaintext
+        _group(
+            "cp-tls",
+            num_cache_clusters=2,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="preferred",
+        ),
+        lambda ctx, record: modify_group(
+            ctx, SCOPE, record.spec.group_id, ModifySettings(transit_encryption_enabled=False)
+        ),
+        (
+            after(UnwatchOtherSentinels),  # the TLS Sentinels let go, not recorded
+            after(RecordOperation, 1),
+            after(ApplyTransitMode, 1),  # the primary in plaintext, the replica still TLS
+            before(RecordOperation, 2),
+            after(RecordOperation, 2),
+        ),
+        _transit_off,
         fresh=True,
     ),
 )

@@ -116,6 +116,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["AuthTokenStatus"] = pending.auth_token_status
     if pending.transit_encryption_mode:
         values["TransitEncryptionMode"] = pending.transit_encryption_mode
+    if pending.transit_encryption_enabled is not None:
+        values["TransitEncryptionEnabled"] = pending.transit_encryption_enabled
     return values
 
 

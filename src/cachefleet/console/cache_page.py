@@ -225,9 +225,10 @@ def operation_line(operation: Operation) -> OperationLine:
         case AuthTokenParams(strategy=strategy):
             action = f"Changing the AUTH token ({strategy})"
             return OperationLine("", action, "on every node, then the Sentinels", retry)
-        case TransitModeParams(mode=mode):
-            action = f"Moving encryption in transit to {mode}"
-            return OperationLine("", action, "on every node", retry)
+        case TransitModeParams(mode=mode, relink=relink):
+            action = f"Moving encryption in transit to {mode}" if mode else "Turning it off"
+            where = "Sentinels, then every node" if relink else "on every node"
+            return OperationLine("", action, where, retry)
         case _:  # pragma: no cover - every kind has a case
             assert_never(params)
 

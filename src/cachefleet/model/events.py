@@ -152,3 +152,11 @@ def resharding_started(group_id: str, shards: int) -> str:
 def resharding_completed(group_id: str, shards: int) -> str:
     """Every slot moved; the group has its new node groups."""
     return f"Resharding of {group_id} to {shards} node groups completed"
+
+
+def certificates_renewed(node_ids: list[str]) -> str:
+    """Node certificates (encryption in transit) re-issued and reloaded by the running nodes."""
+    return (
+        f"Encryption in transit certificates renewed for cache nodes {', '.join(node_ids)} "
+        "without a restart"
+    )

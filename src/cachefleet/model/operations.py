@@ -307,14 +307,21 @@ class AuthTokenProgress:
 
 @dataclass(frozen=True, slots=True)
 class TransitModeParams:
-    """A group with encryption in transit moved between ``preferred`` and ``required``."""
+    """Encryption in transit moved on a running group: ``mode`` is the new TransitEncryptionMode
+    ("" when it is turned off). ``relink``: replication, the cluster bus and the Sentinels change
+    protocol with it (the group's port moves between plaintext and TLS), so the Sentinels let go
+    of the group first."""
 
     mode: str
+    relink: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class TransitModeProgress:
-    """Nothing to remember: whether a node takes plaintext is set on every node at once."""
+    """Whether the Sentinels of the group's old protocol have let go of it (a relink); which
+    node listens how is read off the nodes."""
+
+    unwatched: bool = False
 
 
 OperationParams = (
@@ -519,11 +526,11 @@ def new_auth_token_change(strategy: str, now: datetime) -> Operation:
     )
 
 
-def new_transit_mode(mode: str, now: datetime) -> Operation:
-    """A new TransitEncryptionMode change."""
+def new_transit_mode(mode: str, now: datetime, relink: bool = False) -> Operation:
+    """A new change of encryption in transit (``mode`` "": turned off)."""
     return Operation(
         OperationKind.TRANSIT_MODE,
-        TransitModeParams(mode),
+        TransitModeParams(mode, relink),
         TransitModeProgress(),
         now,
         updated_at=now,
@@ -552,5 +559,8 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
             pending = replace(pending, auth_token_status=status)
         elif isinstance(params, TransitModeParams):
-            pending = replace(pending, transit_encryption_mode=params.mode)
+            enabled = bool(params.mode)
+            pending = replace(
+                pending, transit_encryption_mode=params.mode, transit_encryption_enabled=enabled
+            )
     return pending

@@ -43,6 +43,7 @@ class PendingChanges:
     slot_migration: float | None = None  # a resharding's progress, in percent of its slots
     auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
     transit_encryption_mode: str = ""  # the mode a change under way moves to
+    transit_encryption_enabled: bool | None = None  # whether a change under way leaves it on
 
 
 @dataclass(frozen=True, slots=True)

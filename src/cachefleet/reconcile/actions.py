@@ -292,9 +292,15 @@ class ApplyAuth:
 
 @dataclass(frozen=True, slots=True)
 class ApplyTransitMode:
-    """Have a running node take plaintext besides TLS, or not, as its group's mode says."""
+    """Give a running node the listeners and links its group's encryption in transit asks for
+    (plaintext, TLS or both, on which port; replication and cluster bus over TLS or not)."""
 
     node: NodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchOtherSentinels:
+    """Have the Sentinel set of the protocol the group's links are leaving forget it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,5 +342,6 @@ Action = (
     | RecordShards
     | ApplyAuth
     | ApplySentinelAuth
+    | UnwatchOtherSentinels
     | ApplyTransitMode
 )

@@ -58,6 +58,7 @@ from cachefleet.reconcile.actions import (
     TakeOver,
     Unmonitor,
     Unroute,
+    UnwatchOtherSentinels,
 )
 from cachefleet.reconcile.seams import Endpoints, Engine
 from cachefleet.store import Store
@@ -161,6 +162,8 @@ class Executor:
                 await engine.apply_sentinel_auth(spec)
             case ApplyTransitMode(node):
                 await engine.apply_transit_mode(spec, node)
+            case UnwatchOtherSentinels():
+                await engine.unwatch_other_set(spec)
             case _:
                 assert_never(action)
 

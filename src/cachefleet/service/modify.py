@@ -101,7 +101,11 @@ def modify_group(
         if tokens is not None:
             spec = tokens[0]
         transit = transit_change(
-            spec, change.transit_encryption_enabled, change.transit_encryption_mode, ctx.clock()
+            spec,
+            change.transit_encryption_enabled,
+            change.transit_encryption_mode,
+            ctx.clock(),
+            ctx.catalog,
         )
         if transit is not None:
             spec = transit[0]
