@@ -55,6 +55,8 @@ class ModifyForm:
     backup_retention: str = ""  # days; "" for no change
     node_type: str = ""  # '' for no change
     replicas: str = ""  # replicas per shard, as typed ('' for no change)
+    transit_encryption: bool = False  # Encryption in transit
+    transit_mode: str = "preferred"  # TransitEncryptionMode: preferred or required
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -67,11 +69,13 @@ class ModifyForm:
             "slow_log_format": self.slow_log_format, "slow_log_group": self.slow_log_group,
             "backup_retention": self.backup_retention,
             "node_type": self.node_type, "replicas": self.replicas,
+            "transit_mode": self.transit_mode,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
         boxes["sns_active"] = self.sns_active
         boxes["slow_logs"] = self.slow_logs
+        boxes["transit_encryption"] = self.transit_encryption
         return {**values, **{name: ON for name, checked in boxes.items() if checked}}
 
 
@@ -96,6 +100,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         sns_topic=spec.notification_topic_arn, sns_active=spec.notification_topic_active,
         **_slow_log_fields(spec),
         backup_retention=str(spec.snapshot_retention),
+        **_transit_fields(spec),
     )  # fmt: skip
 
 
@@ -125,7 +130,38 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         backup_retention=fields.get("backup_retention", "").strip(),
         node_type=fields.get("node_type", ""),
         replicas=fields.get("replicas", "").strip() if group else "",
+        **(_posted_transit(fields) if group else _transit_fields(spec)),
     )
+
+
+def _transit_fields(spec: GroupSpec) -> dict[str, Any]:
+    mode = spec.transit_encryption.value if spec.transit_encryption else "preferred"
+    return {"transit_encryption": spec.tls, "transit_mode": mode}
+
+
+def _posted_transit(fields: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "transit_encryption": fields.get("transit_encryption") == ON,
+        "transit_mode": fields.get("transit_mode", "preferred"),
+    }
+
+
+def _transit_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    """Encryption in transit turned on or off, or its mode moved (ElastiCache's two steps
+    each way are the service's rules)."""
+    now = f"Enabled ({spec.transit_encryption.value})" if spec.transit_encryption else "Disabled"
+    if form.transit_encryption != spec.tls:
+        settings["transit_encryption_enabled"] = form.transit_encryption
+        shown = "Disabled"
+        if form.transit_encryption:
+            settings["transit_encryption_mode"] = form.transit_mode
+            shown = f"Enabled ({form.transit_mode})"
+        lines.append(Change("Encryption in transit", now, shown))
+    elif spec.transit_encryption and form.transit_mode != spec.transit_encryption.value:
+        settings["transit_encryption_mode"] = form.transit_mode
+        lines.append(Change("Encryption in transit", now, f"Enabled ({form.transit_mode})"))
 
 
 def _slow_log_fields(spec: GroupSpec) -> dict[str, Any]:
@@ -251,6 +287,8 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
         settings["notification_topic_status"] = status
         lines.append(Change("Notification topic status", _status(spec), status))
     _slow_log_change(form, spec, settings, lines)
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
+        _transit_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)
