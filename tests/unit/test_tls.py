@@ -32,7 +32,7 @@ from cachefleet.engine.tls import (
     supports_tls,
 )
 from cachefleet.engine.transit import stages
-from cachefleet.errors import InvalidParameter, InvalidParameterCombination
+from cachefleet.errors import FatalError, InvalidParameter, InvalidParameterCombination
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.operations import (
     TransitModeParams,
@@ -50,7 +50,7 @@ from cachefleet.reconcile.actions import (
 )
 from cachefleet.reconcile.plan import Memory, plan_group
 from cachefleet.service.security import check_transit, transit_change
-from cachefleet.settings import default_engines_dir
+from cachefleet.settings import default_engines_dir, load_settings
 
 from builders import T0, a_group, available, dead, observed, primary, replica
 
@@ -318,3 +318,31 @@ def test_each_layout_renders_its_listeners(tmp_path: Path) -> None:
     assert TlsListen(files, plaintext=True).listeners(7000) == Listeners(7001, 7000, True)
     assert TlsListen(files).listeners(7000) == Listeners(0, 7000, True)
     assert Listeners(7000).config(cluster=True)["tls-cluster"] == "no"
+
+
+def test_short_lived_certificates_are_renewed_within_their_own_horizon(tmp_path: Path) -> None:
+    clock = Clock()
+    validity, horizon = timedelta(seconds=40), timedelta(seconds=30)
+    authority = CertificateAuthority(tmp_path / "tls", clock, validity, horizon)
+    files = authority.files_in(tmp_path / "node")
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is True
+    cert = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
+    assert cert.not_valid_after_utc == START + validity
+    clock.now = START + timedelta(seconds=9)
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is False
+    clock.now = START + timedelta(seconds=10)
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is True
+    with pytest.raises(ValueError, match="within their validity"):
+        CertificateAuthority(tmp_path / "tls", clock, horizon, validity)
+
+
+def test_the_renewal_horizon_setting_must_fall_within_the_validity() -> None:
+    environ = {
+        "CACHEFLEET_ENGINE_CERTIFICATE_VALIDITY_S": "40",
+        "CACHEFLEET_ENGINE_CERTIFICATE_RENEW_BEFORE_S": "30",
+    }
+    settings = load_settings(None, environ=environ)
+    assert settings.engine.certificate_renew_before_s == 30
+    too_late = {**environ, "CACHEFLEET_ENGINE_CERTIFICATE_RENEW_BEFORE_S": "40"}
+    with pytest.raises(FatalError, match="renew before < validity"):
+        load_settings(None, environ=too_late)
