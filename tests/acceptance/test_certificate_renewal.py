@@ -53,7 +53,9 @@ def test_short_lived_certificates_are_renewed_on_the_running_nodes(
     assert {node: node_pid(daemon, node) for node in pids} == pids
 
     def renewal_event() -> bool:
-        events = client.describe_events(SourceIdentifier="renewing", Duration=60)["Events"]
+        events = client.describe_events(
+            SourceIdentifier="renewing", SourceType="replication-group", Duration=60
+        )["Events"]
         return any("certificates renewed" in e["Message"] for e in events)
 
     wait_until(renewal_event, 10, "the renewal event")

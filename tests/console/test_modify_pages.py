@@ -350,7 +350,7 @@ def test_encryption_in_transit_is_turned_on_then_required_from_the_modify_page(
     done = client.post("/caches/orders/modify", {**fields, "step": "modify"})
     assert done.status_code == 303
     (operation,) = ctx.store.active_operations(SCOPE, "orders")
-    assert operation.params == TransitModeParams("preferred", relink=False)
+    assert operation.params == TransitModeParams("preferred", relink=False, toggles=True)
     spec = groups.get_group(ctx, SCOPE, "orders").spec
     assert spec.tls and spec.tls_next_port
     cache_page = text_of(client.get("/caches/orders").text)

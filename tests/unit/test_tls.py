@@ -195,6 +195,7 @@ def test_transit_mode_moves_between_preferred_and_required_as_an_operation() -> 
     assert moved.transit_encryption is TransitEncryptionMode.REQUIRED
     assert operation.params == TransitModeParams("required")
     assert pending_changes(operation).transit_encryption_mode == "required"
+    assert pending_changes(operation).transit_encryption_enabled is None  # unchanged
     assert transit_change(moved, True, "required", T0, TLS_CATALOG) is None  # already there
     assert transit_change(moved, None, None, T0, TLS_CATALOG) is None
 
@@ -206,7 +207,7 @@ def test_encryption_in_transit_is_turned_on_and_off_in_two_steps_each() -> None:
     preferred, operation = on
     assert preferred.transit_encryption is TransitEncryptionMode.PREFERRED
     assert preferred.tls_next_port and not preferred.tls_links  # plaintext keeps the port
-    assert operation.params == TransitModeParams("preferred", relink=False)
+    assert operation.params == TransitModeParams("preferred", relink=False, toggles=True)
     pending = pending_changes(operation)
     assert (pending.transit_encryption_enabled, pending.transit_encryption_mode) == (
         True,
@@ -223,12 +224,12 @@ def test_encryption_in_transit_is_turned_on_and_off_in_two_steps_each() -> None:
     off = transit_change(back[0], False, None, T0, TLS_CATALOG)
     assert off is not None
     assert off[0].transit_encryption is None and not off[0].tls
-    assert off[1].params == TransitModeParams("", relink=True)
+    assert off[1].params == TransitModeParams("", relink=True, toggles=True)
     assert pending_changes(off[1]).transit_encryption_enabled is False
     # Turned off again before it was required: TLS on the next port closes, nothing relinks.
     undone = transit_change(preferred, False, None, T0, TLS_CATALOG)
     assert undone is not None
-    assert undone[1].params == TransitModeParams("", relink=False)
+    assert undone[1].params == TransitModeParams("", relink=False, toggles=True)
 
 
 def test_transit_moves_elasticache_refuses_are_refused() -> None:

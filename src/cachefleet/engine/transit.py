@@ -70,12 +70,15 @@ def stages(current: Mapping[str, str], wanted: Mapping[str, str]) -> list[dict[s
 
 async def _cut_clients(client: Redis, port: int) -> None:
     """Disconnect the clients that came in on ``port`` (a listener just closed: its protocol
-    is no longer taken), before anything else may listen there; not this connection."""
+    is no longer taken), before anything else may listen there; not this connection, and not
+    a replica's link, which its replica moves itself (cut here, a replica still speaking the
+    old protocol would dial the new one and wait for a handshake until ``repl-timeout``)."""
     own = as_int(await execute(client, "CLIENT", "ID"))
     for entry in await client.client_list():
         laddr = str(entry.get("laddr", ""))
         ident = int(entry.get("id", own))
-        if laddr.rpartition(":")[2] == str(port) and ident != own:
+        replica = "S" in str(entry.get("flags", ""))
+        if laddr.rpartition(":")[2] == str(port) and ident != own and not replica:
             await execute(client, "CLIENT", "KILL", "ID", str(ident))
 
 

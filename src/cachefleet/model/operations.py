@@ -314,6 +314,7 @@ class TransitModeParams:
 
     mode: str
     relink: bool = False
+    toggles: bool = False  # TransitEncryptionEnabled changes with it (on, or off: mode "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,11 +527,13 @@ def new_auth_token_change(strategy: str, now: datetime) -> Operation:
     )
 
 
-def new_transit_mode(mode: str, now: datetime, relink: bool = False) -> Operation:
+def new_transit_mode(
+    mode: str, now: datetime, relink: bool = False, toggles: bool = False
+) -> Operation:
     """A new change of encryption in transit (``mode`` "": turned off)."""
     return Operation(
         OperationKind.TRANSIT_MODE,
-        TransitModeParams(mode, relink),
+        TransitModeParams(mode, relink, toggles),
         TransitModeProgress(),
         now,
         updated_at=now,
@@ -559,7 +562,7 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
             pending = replace(pending, auth_token_status=status)
         elif isinstance(params, TransitModeParams):
-            enabled = bool(params.mode)
+            enabled = bool(params.mode) if params.toggles else None
             pending = replace(
                 pending, transit_encryption_mode=params.mode, transit_encryption_enabled=enabled
             )

@@ -180,7 +180,7 @@ def transit_change(
             raise transit_required_first_step()
         _check_movable(spec, catalog)
         changed = replace(spec, transit_encryption=chosen, tls_next_port=True)
-        return changed, new_transit_mode(chosen.value, now)
+        return changed, new_transit_mode(chosen.value, now, toggles=True)
     if enabled is False:
         _check_movable(spec, catalog)
         if spec.transit_encryption is not TransitEncryptionMode.PREFERRED:
@@ -188,7 +188,7 @@ def transit_change(
         if spec.auth_token_enabled:
             raise auth_token_needs_encryption()
         changed = replace(spec, transit_encryption=None, tls_next_port=False)
-        return changed, new_transit_mode("", now, relink=not spec.tls_next_port)
+        return changed, new_transit_mode("", now, relink=not spec.tls_next_port, toggles=True)
     if chosen is None or chosen is spec.transit_encryption:
         return None
     _check_movable(spec, catalog)
