@@ -187,7 +187,6 @@ def test_a_running_group_moves_to_tls_and_back_keeping_every_acknowledged_write(
         assert all(plain_answers(address) for address in [endpoint, *nodes])
         assert not tls_answers(nodes[0], ca)  # the port is plaintext's alone again
         wait_until(lambda: len(writer.acked) > acked_before_off + 100, 20, "plaintext writes")
-        assert writer.switches % 2 == 0 and writer.switches >= 2  # plaintext again
     assert {node: node_pid(daemon, node) for node in pids} == pids  # no node restarted
     assert missing_writes(primary_node, writer.acked) == []
     replica_node = nodes[1] if primary_node == nodes[0] else nodes[0]

@@ -279,7 +279,7 @@ def test_a_relinking_change_lets_the_old_sentinels_go_before_any_node_switches()
         a_tls_spec(TransitEncryptionMode.REQUIRED), automatic_failover=True, multi_az=False
     )
     n1, n2 = spec.nodes
-    seen = observed(primary(n1), replica(n2, n1))  # the new set does not watch it yet
+    seen = observed(primary(n1), replica(n2, n1), monitored=False)  # not the new set yet
     operation = replace(new_transit_mode("required", T0, relink=True), id=4)
     first = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
     assert not [a for a in first.actions if isinstance(a, Monitor | ApplyTransitMode)]
@@ -290,8 +290,17 @@ def test_a_relinking_change_lets_the_old_sentinels_go_before_any_node_switches()
     assert not [a for a in second.actions if isinstance(a, Monitor)]
     applied = [a for a in second.actions if isinstance(a, ApplyTransitMode)]
     assert applied == [ApplyTransitMode(n1), ApplyTransitMode(n2)]  # the primary first
-    done = [a for a in second.actions if isinstance(a, RecordOperation)]
-    assert done[0].operation.status.value == "done"
+    (switched,) = [a for a in second.actions if isinstance(a, RecordOperation)]
+    assert switched.operation.progress == TransitModeProgress(unwatched=True, switched=True)
+    # Then the usual planning gives the new Sentinels the group; the change ends once they
+    # watch it.
+    third = plan_group(spec, available(spec), False, seen, Memory(), T0, (switched.operation,))
+    assert Monitor(n1) in third.actions
+    assert not [a for a in third.actions if isinstance(a, RecordOperation | ApplyTransitMode)]
+    watching = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    last = plan_group(spec, available(spec), False, watching, Memory(), T0, (switched.operation,))
+    (done,) = [a for a in last.actions if isinstance(a, RecordOperation)]
+    assert done.operation.status.value == "done"
 
 
 def test_listener_changes_never_ask_for_a_port_the_other_listener_holds() -> None:

@@ -319,10 +319,11 @@ class TransitModeParams:
 
 @dataclass(frozen=True, slots=True)
 class TransitModeProgress:
-    """Whether the Sentinels of the group's old protocol have let go of it (a relink); which
-    node listens how is read off the nodes."""
+    """Whether the Sentinels of the group's old protocol have let go of it and whether every
+    node was switched (a relink); which node listens how is read off the nodes."""
 
     unwatched: bool = False
+    switched: bool = False
 
 
 OperationParams = (

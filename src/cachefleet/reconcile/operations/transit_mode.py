@@ -13,8 +13,9 @@ the cluster bus and the Sentinels with it, in two steps:
 1. UNWATCH: the Sentinels of the old protocol let go of the group (they would take the
    switched primary for down and fail it over); none watches until the end;
 2. NODES: every node, primaries first (their replicas reconnect to them with the new protocol
-   and continue where they were), then the operation ends and the Sentinels of the new protocol
-   are given the group by the usual planning.
+   and continue where they were);
+3. WATCH: the Sentinels of the new protocol are given the group by the usual planning, and
+   the operation ends once they watch it.
 
 Each step is declarative and read off the nodes, so a step repeated after a control-plane kill
 finds its work done.
@@ -46,8 +47,9 @@ def plan_transit_mode(
     """Add the next step of a change of encryption in transit to the draft."""
     spec = draft.spec
     progress = operation.progress
-    unwatched = isinstance(progress, TransitModeProgress) and progress.unwatched
-    if params.relink:
+    if not isinstance(progress, TransitModeProgress):
+        progress = TransitModeProgress()
+    if params.relink and not progress.switched:
         # No Sentinel watches the group until every node speaks the new protocol.
         draft.actions[:] = [action for action in draft.actions if not isinstance(action, Monitor)]
     nodes = spec.live_nodes
@@ -56,13 +58,23 @@ def plan_transit_mode(
         draft.waits.append(f"encryption in transit change waits for {', '.join(down)}")
         return
     watched = spec.automatic_failover and spec.cluster_mode is ClusterMode.DISABLED
-    if params.relink and watched and not unwatched:
+    relinking = params.relink and watched
+    if relinking and not progress.unwatched:
         draft.actions.append(UnwatchOtherSentinels())
         step = TransitModeProgress(unwatched=True)
         draft.actions.append(RecordOperation(operation.advanced(step, now)))
         return
-    primaries = [node for node in nodes if observation.of(node.node_id).is_primary]
-    others = [node for node in nodes if node not in primaries]
-    draft.actions.extend(ApplyTransitMode(node) for node in (*primaries, *others))
+    if relinking and progress.switched:
+        if not observation.monitored:
+            draft.waits.append("encryption in transit change waits for its Sentinels")
+            return
+    else:
+        primaries = [node for node in nodes if observation.of(node.node_id).is_primary]
+        others = [node for node in nodes if node not in primaries]
+        draft.actions.extend(ApplyTransitMode(node) for node in (*primaries, *others))
+        if relinking:
+            step = TransitModeProgress(unwatched=True, switched=True)
+            draft.actions.append(RecordOperation(operation.advanced(step, now)))
+            return
     draft.actions.append(RecordOperation(operation.finished(now)))
     draft.operation_active = False
