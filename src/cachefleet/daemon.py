@@ -10,6 +10,7 @@ import asyncio
 import logging
 import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from cachefleet.installation import (
 )
 from cachefleet.logs.destinations import Destinations
 from cachefleet.logs.shipper import LogShipper
+from cachefleet.model import events as texts
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
 from cachefleet.notify.delivery import Deliverer
@@ -73,8 +75,6 @@ from cachefleet.web.health import HealthSources
 log = logging.getLogger("cachefleet")
 
 #: The key that seals AUTH tokens at rest, beside the CA in the data directory's ``tls/``.
-#: How often certificates are checked for renewal (they are renewed 30 days before expiry).
-RENEWAL_INTERVAL_S = 3600.0
 
 
 def engine_catalog(binaries: list[EngineBinary]) -> EngineCatalog:
@@ -146,7 +146,12 @@ class Daemon:
         bind_source(control_plane_source(settings.network))
         switch_script = write_switch_script(state_dir)
         sentinels = sentinel_set(settings, switch_script)
-        ca = await asyncio.to_thread(CertificateAuthority, tls_dir(settings.data_dir))
+        ca = await asyncio.to_thread(
+            CertificateAuthority,
+            tls_dir(settings.data_dir),
+            validity=timedelta(seconds=settings.engine.certificate_validity_s),
+            renew_before=timedelta(seconds=settings.engine.certificate_renew_before_s),
+        )
         tls_sentinels = sentinel_set(settings, switch_script, ca)
         timings = EngineTimings(
             cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
@@ -304,7 +309,7 @@ async def _run_exports(daemon: Daemon) -> None:
 async def _renew_certificates(daemon: Daemon) -> None:
     """Renew the certificates of the TLS Sentinels and of groups with encryption in transit
     before they expire (`HostEngine.renew_sentinel_certificate`, `renew_certificates`), now and
-    then every `RENEWAL_INTERVAL_S`."""
+    then every ``engine.certificate_check_interval_s``; each group's renewal is an event."""
     while True:
         try:
             if await daemon.engine.renew_sentinel_certificate():
@@ -321,7 +326,10 @@ async def _renew_certificates(daemon: Daemon) -> None:
                 continue
             if renewed:
                 log.info("%s: renewed the certificates of %s", record.spec.group_id, renewed)
-        await asyncio.sleep(RENEWAL_INTERVAL_S)
+                spec = record.spec
+                message = texts.certificates_renewed(renewed)
+                daemon.context.record_event(spec.scope, spec.kind, spec.group_id, message)
+        await asyncio.sleep(daemon.context.settings.engine.certificate_check_interval_s)
 
 
 def run(

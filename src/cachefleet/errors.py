@@ -480,19 +480,6 @@ def auth_token_strategy_invalid(strategy: str, reason: str) -> InvalidParameter:
     )
 
 
-def transit_move_not_carried_out(turning: str) -> InvalidParameter:
-    """Encryption in transit turned on or off on a running cache (not carried out yet)."""
-    return InvalidParameter(
-        f"Turning encryption in transit {turning} for a running cache is not carried out by "
-        "cachefleet yet: Redis's native TLS cannot take TLS and plaintext on one port, so the "
-        "move would take plaintext clients off the cache's port. Create a cache with the "
-        "TransitEncryptionEnabled you need; TransitEncryptionMode moves between preferred and "
-        "required on a running cache.",
-        parameter="TransitEncryptionEnabled",
-        problem="not-carried-out",
-    )
-
-
 def transit_required_first_step() -> InvalidParameterCombination:
     """Encryption in transit turned on for a running cache straight to required."""
     return InvalidParameterCombination(
@@ -689,4 +676,35 @@ def s3_object_not_found(bucket: str, key: str) -> InvalidParameter:
         parameter="SnapshotArns",
         problem="unknown",
         facts={"bucket": bucket, "key": key},
+    )
+
+
+def transit_off_from_required() -> InvalidParameterCombination:
+    """Encryption in transit turned off for a running cache still in required mode."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode must be preferred before encryption in transit is turned off for "
+        "a running cache: set it to preferred first.",
+        parameter="TransitEncryptionEnabled",
+        problem="two-steps",
+    )
+
+
+def auth_token_needs_encryption() -> InvalidParameterCombination:
+    """Encryption in transit turned off for a running cache with an AUTH token."""
+    return InvalidParameterCombination(
+        "Encryption in transit cannot be turned off for a cache with an AUTH token: remove the "
+        "token first (AuthTokenUpdateStrategy DELETE).",
+        parameter="TransitEncryptionEnabled",
+        problem="auth-token",
+    )
+
+
+def user_group_needs_required() -> InvalidParameterCombination:
+    """TransitEncryptionMode moved to preferred on a cache with a user group (RBAC needs TLS
+    only)."""
+    return InvalidParameterCombination(
+        "TransitEncryptionMode must stay required while the cache has a user group: remove the "
+        "user group first (RemoveUserGroups).",
+        parameter="TransitEncryptionMode",
+        problem="user-group",
     )

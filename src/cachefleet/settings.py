@@ -79,6 +79,11 @@ class EngineSettings:
     # Whose Sentinel runs the shared trio that watches every group of either engine: "redis"
     # (the OS package's redis-sentinel) or "valkey" (a valkey-server in its sentinel mode).
     sentinel_engine: str = "redis"
+    # Node and Sentinel certificates (encryption in transit): how long one is valid, how long
+    # before its expiry it is renewed (the renewal horizon), and how often that is checked.
+    certificate_validity_s: int = 90 * 86400
+    certificate_renew_before_s: int = 30 * 86400
+    certificate_check_interval_s: float = 3600.0
 
     @property
     def engines_path(self) -> Path:
@@ -277,6 +282,14 @@ def _validate(settings: Settings) -> None:
         raise FatalError("setting network.router: one of auto, nftables, forwarder")
     if settings.backup.snapshot_bucket and not settings.backup.s3_endpoint_url:
         raise FatalError("setting backup.snapshot_bucket: needs backup.s3_endpoint_url")
+    engine = settings.engine
+    if not 0 < engine.certificate_renew_before_s < engine.certificate_validity_s:
+        raise FatalError(
+            "settings engine.certificate_renew_before_s and engine.certificate_validity_s: "
+            "0 < renew before < validity"
+        )
+    if engine.certificate_check_interval_s <= 0:
+        raise FatalError("setting engine.certificate_check_interval_s: more than 0")
     if settings.engine.sentinel_engine not in ("redis", "valkey"):
         raise FatalError("setting engine.sentinel_engine: one of redis, valkey")
     if not 0 < settings.loop.interval_s <= settings.loop.settled_interval_s:

@@ -64,6 +64,18 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def short_certificates_daemon(tmp_path: Path) -> Iterator[LocalDaemon]:
+    """A fresh daemon whose certificates last 40 s and are renewed 30 s before they expire,
+    checked every second."""
+    env = {
+        "CACHEFLEET_ENGINE_CERTIFICATE_VALIDITY_S": "40",
+        "CACHEFLEET_ENGINE_CERTIFICATE_RENEW_BEFORE_S": "30",
+        "CACHEFLEET_ENGINE_CERTIFICATE_CHECK_INTERVAL_S": "1",
+    }
+    yield from _run_daemon(tmp_path, env)
+
+
+@pytest.fixture
 def sns_daemon(tmp_path: Path, moto_url: str) -> Iterator[LocalDaemon]:
     """A fresh daemon that publishes its notifications to moto's SNS."""
     env = {

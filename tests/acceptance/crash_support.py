@@ -212,10 +212,12 @@ class ControlPlane:
 
 
 def node_client(record: GroupRecord, node_id: str) -> redis.Redis:
-    """A client of one node of the group, by its own address."""
+    """A plaintext client of one node of the group, by its own address (on the port after
+    the node's when the group takes TLS on its port and plaintext too: ``preferred``)."""
     node = record.spec.node(node_id)
     assert node is not None
-    return redis.Redis(host=node.address, port=node.port, socket_timeout=2)
+    port = node.port + 1 if record.spec.tls_links else node.port
+    return redis.Redis(host=node.address, port=port, socket_timeout=2)
 
 
 def write_keys(record: GroupRecord, prefix: str, count: int) -> list[str]:

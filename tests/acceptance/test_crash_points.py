@@ -20,7 +20,9 @@ nodes added to or marked in the spec when accepted) starts or stops and forgets 
 records done; a node type change records SWITCH once its new nodes are in sync, hands over
 (``PlannedFailover``), records RETIRE (after ``RetireNodes``), then done; a resharding records
 MIGRATE once the new shard joined, each step of slots after its ``MoveSlotBatches``, SETTLE with
-``RecordShards``, then done.
+``RecordShards``, then done; encryption in transit turned off (its port moving from TLS to
+plaintext; failover off here, so no Sentinel moves) switches each node's listeners and links
+(the primary first), then records done.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from cachefleet.model.spec import FIRST_SHARD
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import ClusterMode
 from cachefleet.reconcile.actions import (
+    ApplyTransitMode,
     ClusterHandover,
     ForgetNodes,
     JoinOneShardCluster,
@@ -184,6 +187,14 @@ def _in_the_cluster(outcome: Outcome) -> None:
     assert not outcome.observation.monitored
     assert len(outcome.ledger.of(ClusterHandover)) >= 1
     _one_failover(outcome)
+
+
+def _transit_off(outcome: Outcome) -> None:
+    assert not outcome.after.spec.tls
+    nodes = outcome.observation.nodes.values()
+    assert all(node.reachable for node in nodes)  # in plaintext, on their port
+    assert all(node.replica_link.link_up for node in nodes if node.replica_link is not None)
+    assert outcome.after.state.primaries == outcome.before.state.primaries  # no failover
 
 
 def _replica_count(record: GroupRecord) -> int:
@@ -385,6 +396,26 @@ SCENARIOS = (
             before(RecordOperation, 3),
         ),
         _in_the_cluster,
+        fresh=True,
+    ),
+    Scenario(
+        "transit-off",  # preferred → plaintext: the group's port moves from TLS to plaintext
+        _group(
+            "cp-tls",
+            num_cache_clusters=2,
+            automatic_failover=False,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="preferred",
+        ),
+        lambda ctx, record: modify_group(
+            ctx, SCOPE, record.spec.group_id, ModifySettings(transit_encryption_enabled=False)
+        ),
+        (
+            after(ApplyTransitMode, 1),  # the primary in plaintext, the replica still TLS
+            before(RecordOperation, 1),  # both switched, not recorded
+            after(RecordOperation, 1),
+        ),
+        _transit_off,
         fresh=True,
     ),
 )

@@ -78,6 +78,8 @@ def form_of(record: GroupRecord, **changes: str) -> dict[str, str]:
     fields |= {"sns_topic": spec.notification_topic_arn}
     fields |= {"sns_active": "on"} if spec.notification_topic_active else {}
     fields |= {"slow_log_format": "json", "slow_log_group": ""}
+    if spec.transit_encryption is not None:
+        fields |= {"transit_encryption": "on", "transit_mode": spec.transit_encryption.value}
     fields |= {"engine_log_format": "json", "engine_log_group": ""}
     return {key: value for key, value in (fields | changes).items() if value != "off"}
 

@@ -11,7 +11,12 @@ import pytest
 
 from cachefleet.console import create_console_app
 from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.operations import OperationKind, RebootParams, UpgradeParams
+from cachefleet.model.operations import (
+    OperationKind,
+    RebootParams,
+    TransitModeParams,
+    UpgradeParams,
+)
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
 from cachefleet.service import clusters, groups, notifications, parameter_groups
@@ -331,3 +336,25 @@ def test_the_replica_count_is_changed_on_its_own_through_the_replica_calls(
     assert operation.kind is OperationKind.ADD_REPLICAS
     record = ctx.store.get_group(SCOPE, "orders")
     assert record is not None and len(record.spec.live_nodes) == 4
+
+
+def test_encryption_in_transit_is_turned_on_then_required_from_the_modify_page(
+    client: ConsoleClient, ctx: ServiceContext, orders: GroupRecord
+) -> None:
+    page = client.get("/caches/orders/modify").text
+    assert 'id="transit_encryption"' in page and 'id="transit_mode"' in page
+    straight = form_of(orders, transit_encryption="on", transit_mode="required", step="modify")
+    refused = client.post("/caches/orders/modify", straight)
+    assert refused.status_code == 400
+    assert "must be preferred" in text_of(refused.text)
+    fields = form_of(orders, transit_encryption="on", transit_mode="preferred", step="review")
+    answer = client.post("/caches/orders/modify", fields)
+    assert review_rows(answer.text) == ["Encryption in transit Disabled Enabled (preferred)"]
+    done = client.post("/caches/orders/modify", {**fields, "step": "modify"})
+    assert done.status_code == 303
+    (operation,) = ctx.store.active_operations(SCOPE, "orders")
+    assert operation.params == TransitModeParams("preferred", relink=False, toggles=True)
+    spec = groups.get_group(ctx, SCOPE, "orders").spec
+    assert spec.tls and spec.tls_next_port
+    cache_page = text_of(client.get("/caches/orders").text)
+    assert "TLS clients use port 6380" in cache_page

@@ -152,6 +152,7 @@ def test_a_user_group_is_removed_or_swapped_for_an_auth_token_by_elasticache_rul
     base = {"ReplicationGroupId": "orders", "ApplyImmediately": True}
     for params, code in [
         ({"AuthToken": TOKEN}, "InvalidParameterCombination"),
+        ({"TransitEncryptionMode": "preferred"}, "InvalidParameterCombination"),
         ({"UserGroupIdsToRemove": ["other"]}, "InvalidParameterValue"),
         ({"RemoveUserGroups": True, "UserGroupIdsToAdd": ["team"]}, "InvalidParameterCombination"),
         ({"RemoveUserGroups": True, "AuthToken": TOKEN, "AuthTokenUpdateStrategy": "ROTATE"},

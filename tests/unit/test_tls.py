@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cachefleet.engine.conf import (
+    Listeners,
     NodeConfig,
     SentinelConfig,
     TlsListen,
@@ -26,18 +27,30 @@ from cachefleet.engine.tls import (
     CERT_VALIDITY,
     RENEW_BEFORE,
     CertificateAuthority,
+    TlsFiles,
     certificate_addresses,
     supports_tls,
 )
-from cachefleet.errors import InvalidParameter, InvalidParameterCombination
+from cachefleet.engine.transit import stages
+from cachefleet.errors import FatalError, InvalidParameter, InvalidParameterCombination
 from cachefleet.model.engines import EngineCatalog
-from cachefleet.model.operations import TransitModeParams, new_transit_mode, pending_changes
+from cachefleet.model.operations import (
+    TransitModeParams,
+    TransitModeProgress,
+    new_transit_mode,
+    pending_changes,
+)
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.status import TransitEncryptionMode
-from cachefleet.reconcile.actions import ApplyTransitMode, RecordOperation
+from cachefleet.reconcile.actions import (
+    ApplyTransitMode,
+    Monitor,
+    RecordOperation,
+    UnwatchOtherSentinels,
+)
 from cachefleet.reconcile.plan import Memory, plan_group
 from cachefleet.service.security import check_transit, transit_change
-from cachefleet.settings import default_engines_dir
+from cachefleet.settings import default_engines_dir, load_settings
 
 from builders import T0, a_group, available, dead, observed, primary, replica
 
@@ -176,36 +189,74 @@ def a_tls_spec(mode: TransitEncryptionMode | None, version: str = "7.0.15") -> G
 
 def test_transit_mode_moves_between_preferred_and_required_as_an_operation() -> None:
     spec = a_tls_spec(TransitEncryptionMode.PREFERRED)
-    changed = transit_change(spec, None, "required", T0)
+    changed = transit_change(spec, None, "required", T0, TLS_CATALOG)
     assert changed is not None
     moved, operation = changed
     assert moved.transit_encryption is TransitEncryptionMode.REQUIRED
     assert operation.params == TransitModeParams("required")
     assert pending_changes(operation).transit_encryption_mode == "required"
-    assert transit_change(moved, True, "required", T0) is None  # already there
-    assert transit_change(moved, None, None, T0) is None
+    assert pending_changes(operation).transit_encryption_enabled is None  # unchanged
+    assert transit_change(moved, True, "required", T0, TLS_CATALOG) is None  # already there
+    assert transit_change(moved, None, None, T0, TLS_CATALOG) is None
+
+
+def test_encryption_in_transit_is_turned_on_and_off_in_two_steps_each() -> None:
+    plain = a_tls_spec(None)
+    on = transit_change(plain, True, "preferred", T0, TLS_CATALOG)
+    assert on is not None
+    preferred, operation = on
+    assert preferred.transit_encryption is TransitEncryptionMode.PREFERRED
+    assert preferred.tls_next_port and not preferred.tls_links  # plaintext keeps the port
+    assert operation.params == TransitModeParams("preferred", relink=False, toggles=True)
+    pending = pending_changes(operation)
+    assert (pending.transit_encryption_enabled, pending.transit_encryption_mode) == (
+        True,
+        "preferred",
+    )
+    to_required = transit_change(preferred, None, "required", T0, TLS_CATALOG)
+    assert to_required is not None
+    required, operation = to_required
+    assert required.tls_links and not required.tls_next_port
+    assert operation.params == TransitModeParams("required", relink=True)
+    back = transit_change(required, None, "preferred", T0, TLS_CATALOG)
+    assert back is not None
+    assert back[1].params == TransitModeParams("preferred", relink=False)
+    off = transit_change(back[0], False, None, T0, TLS_CATALOG)
+    assert off is not None
+    assert off[0].transit_encryption is None and not off[0].tls
+    assert off[1].params == TransitModeParams("", relink=True, toggles=True)
+    assert pending_changes(off[1]).transit_encryption_enabled is False
+    # Turned off again before it was required: TLS on the next port closes, nothing relinks.
+    undone = transit_change(preferred, False, None, T0, TLS_CATALOG)
+    assert undone is not None
+    assert undone[1].params == TransitModeParams("", relink=False, toggles=True)
 
 
 def test_transit_moves_elasticache_refuses_are_refused() -> None:
     plain = a_tls_spec(None)
     with pytest.raises(InvalidParameterCombination, match="must be preferred"):
-        transit_change(plain, True, "required", T0)
+        transit_change(plain, True, "required", T0, TLS_CATALOG)
     with pytest.raises(InvalidParameterCombination, match="must be preferred"):
-        transit_change(plain, True, None, T0)
-    with pytest.raises(InvalidParameter, match="cannot take TLS and plaintext on one port"):
-        transit_change(plain, True, "preferred", T0)
-    with pytest.raises(InvalidParameterCombination, match="TransitEncryptionEnabled is true"):
-        transit_change(plain, None, "preferred", T0)
-    required = a_tls_spec(TransitEncryptionMode.REQUIRED)
-    with pytest.raises(InvalidParameter, match="Turning encryption in transit off"):
-        transit_change(required, False, None, T0)
-    with pytest.raises(InvalidParameter, match="Valid values are preferred and required"):
-        transit_change(required, None, "sometimes", T0)
+        transit_change(plain, True, None, T0, TLS_CATALOG)
     with pytest.raises(InvalidParameterCombination, match=r"7\.0\.5 and later"):
-        transit_change(a_tls_spec(TransitEncryptionMode.REQUIRED, "7.0.4"), None, "preferred", T0)
+        transit_change(a_tls_spec(None, "6.2.14"), True, "preferred", T0, TLS_CATALOG)
+    with pytest.raises(InvalidParameterCombination, match="TransitEncryptionEnabled is true"):
+        transit_change(plain, None, "preferred", T0, TLS_CATALOG)
+    required = a_tls_spec(TransitEncryptionMode.REQUIRED)
+    with pytest.raises(InvalidParameterCombination, match="must be preferred before") as caught:
+        transit_change(required, False, None, T0, TLS_CATALOG)
+    assert caught.value.parameter == "TransitEncryptionEnabled"
+    with pytest.raises(InvalidParameter, match="Valid values are preferred and required"):
+        transit_change(required, None, "sometimes", T0, TLS_CATALOG)
+    old = a_tls_spec(TransitEncryptionMode.REQUIRED, "7.0.4")
+    with pytest.raises(InvalidParameterCombination, match=r"7\.0\.5 and later"):
+        transit_change(old, None, "preferred", T0, TLS_CATALOG)
     locked = replace(required, auth_token_enabled=True)
     with pytest.raises(InvalidParameterCombination, match="preferred is not supported"):
-        transit_change(locked, None, "preferred", T0)
+        transit_change(locked, None, "preferred", T0, TLS_CATALOG)
+    preferred_locked = replace(locked, transit_encryption=TransitEncryptionMode.PREFERRED)
+    with pytest.raises(InvalidParameterCombination, match="AUTH token"):
+        transit_change(preferred_locked, False, None, T0, TLS_CATALOG)
 
 
 def test_a_transit_mode_change_sets_every_node_then_ends() -> None:
@@ -221,3 +272,87 @@ def test_a_transit_mode_change_sets_every_node_then_ends() -> None:
     down = observed(primary(n1), dead(n2), sentinel=n1.node_id)
     waiting = plan_group(spec, available(spec), False, down, Memory(), T0, (operation,))
     assert not [a for a in waiting.actions if isinstance(a, ApplyTransitMode)]
+
+
+def test_a_relinking_change_lets_the_old_sentinels_go_before_any_node_switches() -> None:
+    spec = replace(
+        a_tls_spec(TransitEncryptionMode.REQUIRED), automatic_failover=True, multi_az=False
+    )
+    n1, n2 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), monitored=False)  # not the new set yet
+    operation = replace(new_transit_mode("required", T0, relink=True), id=4)
+    first = plan_group(spec, available(spec), False, seen, Memory(), T0, (operation,))
+    assert not [a for a in first.actions if isinstance(a, Monitor | ApplyTransitMode)]
+    assert UnwatchOtherSentinels() in first.actions
+    (record,) = [a for a in first.actions if isinstance(a, RecordOperation)]
+    assert record.operation.progress == TransitModeProgress(unwatched=True)
+    second = plan_group(spec, available(spec), False, seen, Memory(), T0, (record.operation,))
+    assert not [a for a in second.actions if isinstance(a, Monitor)]
+    applied = [a for a in second.actions if isinstance(a, ApplyTransitMode)]
+    assert applied == [ApplyTransitMode(n1), ApplyTransitMode(n2)]  # the primary first
+    (switched,) = [a for a in second.actions if isinstance(a, RecordOperation)]
+    assert switched.operation.progress == TransitModeProgress(unwatched=True, switched=True)
+    # Then the usual planning gives the new Sentinels the group; the change ends once they
+    # watch it.
+    third = plan_group(spec, available(spec), False, seen, Memory(), T0, (switched.operation,))
+    assert Monitor(n1) in third.actions
+    assert not [a for a in third.actions if isinstance(a, RecordOperation | ApplyTransitMode)]
+    watching = observed(primary(n1), replica(n2, n1), sentinel=n1.node_id)
+    last = plan_group(spec, available(spec), False, watching, Memory(), T0, (switched.operation,))
+    (done,) = [a for a in last.actions if isinstance(a, RecordOperation)]
+    assert done.operation.status.value == "done"
+
+
+def test_listener_changes_never_ask_for_a_port_the_other_listener_holds() -> None:
+    opened = {"port": "6379", "tls-port": "6380", "tls-replication": "no"}
+    required = {"port": "0", "tls-port": "6379", "tls-replication": "yes"}
+    assert stages(opened, required) == [
+        {"port": "0", "tls-replication": "yes"},
+        {"tls-port": "6379"},
+    ]
+    preferred = {"port": "6380", "tls-port": "6379", "tls-replication": "yes"}
+    plain = {"port": "6379", "tls-port": "0", "tls-replication": "no"}
+    assert stages(preferred, plain) == [
+        {"tls-port": "0", "tls-replication": "no"},
+        {"port": "6379"},
+    ]
+    assert stages(opened, preferred)[0] == {"tls-replication": "yes", "tls-port": "0"}
+    assert stages(plain, plain) == []
+
+
+def test_each_layout_renders_its_listeners(tmp_path: Path) -> None:
+    files = TlsFiles(tmp_path / "c", tmp_path / "k", tmp_path / "ca")
+    assert TlsListen(files, plaintext=True, next_port=True).listeners(7000) == Listeners(
+        7000, 7001, tls_links=False
+    )
+    assert TlsListen(files, plaintext=True).listeners(7000) == Listeners(7001, 7000, True)
+    assert TlsListen(files).listeners(7000) == Listeners(0, 7000, True)
+    assert Listeners(7000).config(cluster=True)["tls-cluster"] == "no"
+
+
+def test_short_lived_certificates_are_renewed_within_their_own_horizon(tmp_path: Path) -> None:
+    clock = Clock()
+    validity, horizon = timedelta(seconds=40), timedelta(seconds=30)
+    authority = CertificateAuthority(tmp_path / "tls", clock, validity, horizon)
+    files = authority.files_in(tmp_path / "node")
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is True
+    cert = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
+    assert cert.not_valid_after_utc == START + validity
+    clock.now = START + timedelta(seconds=9)
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is False
+    clock.now = START + timedelta(seconds=10)
+    assert authority.ensure_certificate("n", ["127.77.32.1"], files) is True
+    with pytest.raises(ValueError, match="within their validity"):
+        CertificateAuthority(tmp_path / "tls", clock, horizon, validity)
+
+
+def test_the_renewal_horizon_setting_must_fall_within_the_validity() -> None:
+    environ = {
+        "CACHEFLEET_ENGINE_CERTIFICATE_VALIDITY_S": "40",
+        "CACHEFLEET_ENGINE_CERTIFICATE_RENEW_BEFORE_S": "30",
+    }
+    settings = load_settings(None, environ=environ)
+    assert settings.engine.certificate_renew_before_s == 30
+    too_late = {**environ, "CACHEFLEET_ENGINE_CERTIFICATE_RENEW_BEFORE_S": "40"}
+    with pytest.raises(FatalError, match="renew before < validity"):
+        load_settings(None, environ=too_late)

@@ -138,6 +138,8 @@ def _pending(pending: PendingChanges) -> dict[str, Any]:
         values["TransitEncryptionMode"] = pending.transit_encryption_mode
     if pending.cluster_mode:
         values["ClusterMode"] = pending.cluster_mode
+    if pending.transit_encryption_enabled is not None:
+        values["TransitEncryptionEnabled"] = pending.transit_encryption_enabled
     return values
 
 

@@ -139,6 +139,7 @@ class CacheDetails:
     maintenance_window: str
     network_type: str
     transit_encryption: str  # "" when off, else the mode: "preferred" or "required"
+    tls_next_port: bool  # turned on while running: TLS on the port after the cache's
     auth_token_modified: str  # "" without an AUTH token, else when it last changed (UTC)
     endpoints: tuple[EndpointView, ...]
     shards: tuple[ShardView, ...]
@@ -178,6 +179,7 @@ def cache_details(
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
         transit_encryption=spec.transit_encryption.value if spec.transit_encryption else "",
+        tls_next_port=spec.tls_next_port,
         auth_token_modified=_auth_token_modified(spec),
         endpoints=_endpoints(spec),
         shards=tuple(_shard(record, shard.shard_id, nodes, lines) for shard in spec.shards),
@@ -228,9 +230,10 @@ def operation_line(operation: Operation) -> OperationLine:
         case AuthTokenParams(strategy=strategy):
             action = f"Changing the AUTH token ({strategy})"
             return OperationLine("", action, "on every node, then the Sentinels", retry)
-        case TransitModeParams(mode=mode):
-            action = f"Moving encryption in transit to {mode}"
-            return OperationLine("", action, "on every node", retry)
+        case TransitModeParams(mode=mode, relink=relink):
+            action = f"Moving encryption in transit to {mode}" if mode else "Turning it off"
+            where = "Sentinels, then every node" if relink else "on every node"
+            return OperationLine("", action, where, retry)
         case ClusterModeParams(mode=mode):
             progress = operation.progress
             step = ""
@@ -309,7 +312,8 @@ def _arn(spec: GroupSpec) -> str:
 
 def _endpoints(spec: GroupSpec) -> tuple[EndpointView, ...]:
     if spec.kind is ResourceKind.CACHE_CLUSTER:
-        return tuple(node_endpoint_view(node.address, node.port, spec.tls) for node in spec.nodes)
+        tls = spec.tls_links
+        return tuple(node_endpoint_view(node.address, node.port, tls) for node in spec.nodes)
     shown = (
         ep
         for ep in spec.endpoints  # a configuration endpoint held for a move to compatible: not yet
@@ -342,17 +346,17 @@ def endpoint_view(spec: GroupSpec, endpoint: EndpointSpec) -> EndpointView:
     label, help_text = _LABELS[endpoint.kind]
     host, port = endpoint.address, endpoint.port
     if spec.cluster_mode is ClusterMode.ENABLED:
-        cli = f"redis-cli -c -h {host} -p {port}{_cli_tls(spec.tls)}"
+        cli = f"redis-cli -c -h {host} -p {port}{_cli_tls(spec.tls_links)}"
         py = (
             "from redis.cluster import RedisCluster\n\n"
-            f'rc = RedisCluster(host="{host}", port={port}{_py_tls(spec.tls)}, '
+            f'rc = RedisCluster(host="{host}", port={port}{_py_tls(spec.tls_links)}, '
             "decode_responses=True)\n"
             'rc.set("greeting", "hello")\n'
             'print(rc.get("greeting"))'
         )
         return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
     writes = endpoint.kind is not EndpointKind.READER
-    cli, py = _plain_snippets(host, port, writes, spec.tls)
+    cli, py = _plain_snippets(host, port, writes, spec.tls_links)
     return EndpointView(endpoint.kind.value, label, help_text, host, port, cli, py)
 
 

@@ -63,6 +63,8 @@ class ModifyForm:
     security_groups: tuple[str, ...] = ()  # ids ticked (none: the default group)
     cluster_mode: str = ""  # the next cluster mode ('' for no change)
     user_group: str = ""  # the user group the cache uses ('' for none)
+    transit_encryption: bool = False  # Encryption in transit
+    transit_mode: str = "preferred"  # TransitEncryptionMode: preferred or required
 
     def hidden(self) -> dict[str, str]:
         """The fields as the review carries them on to the modify (a box left out is off)."""
@@ -80,12 +82,14 @@ class ModifyForm:
             "security_groups": ",".join(self.security_groups),
             "cluster_mode": self.cluster_mode,
             "user_group": self.user_group,
+            "transit_mode": self.transit_mode,
         }  # fmt: skip
         boxes = {"multi_az": self.multi_az, "auto_failover": self.auto_failover}
         boxes["auto_minor"] = self.auto_minor
         boxes["sns_active"] = self.sns_active
         boxes["slow_logs"] = self.slow_logs
         boxes["engine_logs"] = self.engine_logs
+        boxes["transit_encryption"] = self.transit_encryption
         return {**values, **{name: ON for name, checked in boxes.items() if checked}}
 
 
@@ -111,6 +115,7 @@ def current_form(record: GroupRecord) -> ModifyForm:
         **_log_fields(spec, SLOW_LOG), **_log_fields(spec, ENGINE_LOG),
         backup_retention=str(spec.snapshot_retention),
         security_groups=member_ids(spec), user_group=spec.user_group_id,
+        **_transit_fields(spec),
     )  # fmt: skip
 
 
@@ -142,7 +147,38 @@ def posted_form(fields: Mapping[str, str], record: GroupRecord) -> ModifyForm:
         security_groups=_posted_security_groups(fields),
         cluster_mode=fields.get("cluster_mode", "") if group else "",
         user_group=fields.get("user_group", "") if group else spec.user_group_id,
+        **(_posted_transit(fields) if group else _transit_fields(spec)),
     )
+
+
+def _transit_fields(spec: GroupSpec) -> dict[str, Any]:
+    mode = spec.transit_encryption.value if spec.transit_encryption else "preferred"
+    return {"transit_encryption": spec.tls, "transit_mode": mode}
+
+
+def _posted_transit(fields: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "transit_encryption": fields.get("transit_encryption") == ON,
+        "transit_mode": fields.get("transit_mode", "preferred"),
+    }
+
+
+def _transit_change(
+    form: ModifyForm, spec: GroupSpec, settings: dict[str, Any], lines: list[Change]
+) -> None:
+    """Encryption in transit turned on or off, or its mode moved (ElastiCache's two steps
+    each way are the service's rules)."""
+    now = f"Enabled ({spec.transit_encryption.value})" if spec.transit_encryption else "Disabled"
+    if form.transit_encryption != spec.tls:
+        settings["transit_encryption_enabled"] = form.transit_encryption
+        shown = "Disabled"
+        if form.transit_encryption:
+            settings["transit_encryption_mode"] = form.transit_mode
+            shown = f"Enabled ({form.transit_mode})"
+        lines.append(Change("Encryption in transit", now, shown))
+    elif spec.transit_encryption and form.transit_mode != spec.transit_encryption.value:
+        settings["transit_encryption_mode"] = form.transit_mode
+        lines.append(Change("Encryption in transit", now, f"Enabled ({form.transit_mode})"))
 
 
 #: Each log's form fields are named after its prefix: ``<prefix>_logs`` (the box),
@@ -291,6 +327,8 @@ def changes_of(form: ModifyForm, record: GroupRecord) -> tuple[ModifySettings, l
     _log_changes(form, spec, settings, lines)
     _security_group_change(form, spec, settings, lines)
     _user_group_change(form, spec, settings, lines)
+    if spec.kind is ResourceKind.REPLICATION_GROUP:
+        _transit_change(form, spec, settings, lines)
     primary = record.state.primaries.get(FIRST_SHARD, "")
     if form.primary and form.primary != primary:
         differs("primary_cluster_id", "Primary node", primary, form.primary, form.primary)

@@ -64,10 +64,44 @@ MANAGED_DIRECTIVES = frozenset(
 @dataclass(frozen=True, slots=True)
 class TlsListen:
     """Native TLS on a node or Sentinel: its files, and whether plaintext is still taken
-    (``preferred``: on ``port + PLAINTEXT_PORT_OFFSET``) or not (``required``)."""
+    (``preferred``: on ``port + PLAINTEXT_PORT_OFFSET``) or not (``required``).
+
+    ``next_port``: the other way round, TLS on ``port + PLAINTEXT_PORT_OFFSET`` for clients
+    only, plaintext kept on ``port`` and for replication and the cluster bus (a group whose
+    encryption in transit was turned on while running, in ``preferred``)."""
 
     files: TlsFiles
     plaintext: bool = False
+    next_port: bool = False
+
+    def listeners(self, port: int) -> Listeners:
+        """The ports and links this TLS setting gives a process whose port is ``port``."""
+        if self.next_port:
+            return Listeners(port, port + PLAINTEXT_PORT_OFFSET, tls_links=False)
+        plain = port + PLAINTEXT_PORT_OFFSET if self.plaintext else 0
+        return Listeners(plain, port, tls_links=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """Where a node takes plaintext and TLS (0: not at all), and whether replication and the
+    cluster bus use TLS: what ``port``, ``tls-port``, ``tls-replication`` and ``tls-cluster``
+    say."""
+
+    plain_port: int
+    tls_port: int = 0
+    tls_links: bool = False
+
+    def config(self, cluster: bool) -> dict[str, str]:
+        """The node's settings for them, as ``CONFIG SET`` takes them."""
+        values = {
+            "port": str(self.plain_port),
+            "tls-port": str(self.tls_port),
+            "tls-replication": "yes" if self.tls_links else "no",
+        }
+        if cluster:
+            values["tls-cluster"] = values["tls-replication"]
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +207,7 @@ def render_node_conf(cfg: NodeConfig) -> str:
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
     lines = [line for line in lines if _known(line[0], cfg.engine)]
     lines = _with_tls(lines, cfg.port, cfg.tls)
-    if cfg.tls is not None and cfg.cluster_enabled:
+    if cfg.tls is not None and cfg.cluster_enabled and not cfg.tls.next_port:
         lines.append(("tls-cluster", "yes"))
     lines += [
         ("save", ""),
@@ -278,16 +312,16 @@ def _with_tls(lines: list[_Line], port: int, tls: TlsListen | None) -> list[_Lin
     certificate, and replication (for a Sentinel: its links to nodes and peers) over TLS."""
     if tls is None:
         return lines
-    plain = str(port + PLAINTEXT_PORT_OFFSET) if tls.plaintext else "0"
-    lines = [("port", plain) if line[0] == "port" else line for line in lines]
+    listen = tls.listeners(port)
+    lines = [("port", str(listen.plain_port)) if line[0] == "port" else line for line in lines]
     return [
         *lines,
-        ("tls-port", str(port)),
+        ("tls-port", str(listen.tls_port)),
         ("tls-cert-file", str(tls.files.cert_file)),
         ("tls-key-file", str(tls.files.key_file)),
         ("tls-ca-cert-file", str(tls.files.ca_file)),
         ("tls-auth-clients", "no"),
-        ("tls-replication", "yes"),
+        ("tls-replication", "yes" if listen.tls_links else "no"),
     ]
 
 

@@ -30,12 +30,21 @@ from cachefleet.engine import (
     rdbstream,
     resharding,
     sentinel,
+    transit,
 )
 from cachefleet.engine.background import in_background
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
-from cachefleet.engine.client import Connections, HostPort, NodeAccess, TlsMaterial, refused
+from cachefleet.engine.client import (
+    Connections,
+    HostPort,
+    NodeAccess,
+    TlsMaterial,
+    answers_ping,
+    refused,
+)
 from cachefleet.engine.conf import (
     PLAINTEXT_PORT_OFFSET,
+    Listeners,
     NodeAuth,
     NodeConfig,
     SentinelConfig,
@@ -66,6 +75,8 @@ log = logging.getLogger("cachefleet.engine")
 
 #: A 6.0 handover stops the old primary at least this long before its clients' pause ends.
 _HANDOVER_MARGIN_S = 0.2
+#: How long each other port is given to answer when a node is not where its spec says.
+_LAYOUT_PROBE_S = 0.3
 #: Where the engine reads a group's AUTH tokens (the daemon opens them from the store).
 TokenSource = Callable[[GroupSpec], AuthTokens]
 #: Where the engine reads the ACL of a group that has (or had) a user group.
@@ -238,7 +249,7 @@ class HostEngine:
         over TLS or not, and with which of its AUTH tokens (any it may take now)."""
         auth = self._node_auth(spec, during_change=True)
         for node in spec.nodes:
-            if spec.tls:
+            if spec.tls_links:
                 self._tls_nodes.add(_hostport(node))
             else:
                 self._tls_nodes.discard(_hostport(node))
@@ -327,14 +338,46 @@ class HostEngine:
         await commands.set_default_user(self._access(node), auth.acl_rules(), auth.masterauth)
 
     async def apply_transit_mode(self, spec: GroupSpec, node: NodeSpec) -> None:
-        """Have a running node take plaintext on the port after its TLS port (``preferred``),
-        or on none (``required``): ``CONFIG SET port``, which Redis 7 applies at run time."""
+        """Give a running node the listeners and links its group's encryption in transit
+        asks for (`engine.transit`), at run time: its certificate issued first when it takes
+        TLS, reached on whichever of its ports answers (a switch interrupted half-way)."""
         self._learn(spec)
         tls = self._node_tls(spec, node)
-        if tls is None:
+        wanted, files = Listeners(node.port), None
+        if tls is not None:
+            assert self._ca is not None  # _node_tls checked
+            names = self._names(spec, node)
+            await asyncio.to_thread(self._ca.ensure_certificate, node.node_id, names, tls.files)
+            wanted, files = tls.listeners(node.port), tls.files
+        access = await transit.reach(self._layouts(node))
+        bus = node.port + transit.CLUSTER_BUS_OFFSET
+        cluster_bus = bus if spec.cluster_mode is ClusterMode.ENABLED else None
+        await self._connections.forget(access)
+        if await transit.apply_listeners(access, wanted, files, cluster_bus):
+            log.info("%s: replication link reconnecting with the new protocol", node.node_id)
+
+    def _layouts(self, node: NodeSpec) -> list[NodeAccess]:
+        """How the node may be reached while its listeners move: as its group's spec says
+        first, then on its port and the next, over TLS and not."""
+        expected = self._access(node)
+        kinds = [None] if self._ca is None else [None, TlsMaterial(str(self._ca.cert_file))]
+        others = [
+            replace(expected, port=port, tls=tls)
+            for port in (node.port, node.port + PLAINTEXT_PORT_OFFSET)
+            for tls in kinds
+        ]
+        return [expected, *others]
+
+    async def unwatch_other_set(self, spec: GroupSpec) -> None:
+        """Have the Sentinel set that does not match the group's links forget it (its links
+        are about to change protocol; the matching set is given it once they have)."""
+        tls_set = self._tls_sentinels
+        if tls_set is None or not self._watched(spec):
             return
-        plain = node.port + PLAINTEXT_PORT_OFFSET if tls.plaintext else 0
-        await commands.config_set(self._access(node), {"port": str(plain)})
+        other = self._sentinels if spec.tls_links else tls_set
+        await sentinel.remove(other.addresses, spec.plane_name)
+        self._view.invalidate()
+        self._tls_view.invalidate()
 
     async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
         """Have the Sentinels that watch the group give its nodes its current AUTH token."""
@@ -349,12 +392,12 @@ class HostEngine:
         self._sentinels_told[spec.plane_name] = told
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
-        if spec.tls and self._tls_sentinels is not None:
+        if spec.tls_links and self._tls_sentinels is not None:
             return self._tls_sentinels
         return self._sentinels
 
     def _view_for(self, spec: GroupSpec) -> SentinelView:
-        return self._tls_view if spec.tls else self._view
+        return self._tls_view if spec.tls_links else self._view
 
     def _node_tls(self, spec: GroupSpec, node: NodeSpec) -> TlsListen | None:
         """The node's TLS settings (None without encryption in transit)."""
@@ -364,7 +407,7 @@ class HostEngine:
             raise PermanentError("encryption in transit needs the installation's CA")
         files = self._ca.files_in(self.paths(spec, node).root)
         plaintext = spec.transit_encryption is TransitEncryptionMode.PREFERRED
-        return TlsListen(files, plaintext)
+        return TlsListen(files, plaintext, next_port=spec.tls_next_port)
 
     def _names(self, spec: GroupSpec, node: NodeSpec) -> list[str]:
         """The addresses a node's certificate names: its own and its group's endpoints'."""
@@ -460,6 +503,15 @@ class HostEngine:
         seen = await observe_node(
             node.node_id, self._access(node), pid, connections=self._connections, kinds=self._kinds
         )
+        if not seen.reachable and pid is not None and (spec.tls or self._ca is not None):
+            # A running node that its group's spec cannot reach may be half-way through a
+            # change of encryption in transit (interrupted): seen on whichever port answers.
+            try:
+                access = await transit.reach(self._layouts(node)[1:], timeout=_LAYOUT_PROBE_S)
+            except NodeUnreachable:
+                return seen
+            # Its ACL is looked at once it answers where its spec says.
+            return await observe_node(node.node_id, access, pid, kinds=self._kinds)
         if spec.acl_modified is None or not seen.reachable:
             return seen
         return replace(seen, acl_in_sync=await self._acl_in_sync(spec, node))
@@ -863,8 +915,14 @@ class HostEngine:
     # --- Sentinel -------------------------------------------------------------------------
 
     async def monitor(self, spec: GroupSpec, primary: NodeSpec) -> None:
-        """Have every Sentinel watch the group's primary, with the endpoint switch script."""
+        """Have every Sentinel watch the group's primary, with the endpoint switch script.
+
+        :raises NodeUnreachable: the primary does not answer as the Sentinels would reach it
+            (its encryption in transit is being changed): they would fail it over.
+        """
         self._learn(spec)
+        if not await answers_ping(self._access(primary)):
+            raise NodeUnreachable(f"{primary.node_id} does not answer as its Sentinels would")
         await sentinel.monitor(
             self._sentinels_for(spec).addresses,
             spec.plane_name,

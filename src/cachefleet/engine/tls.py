@@ -8,8 +8,10 @@ Rules:
   its group's endpoint addresses) as IP subject alternative names, so a client that checks the
   certificate against the CA and the address it dialled accepts it through any of them.
 - A certificate is re-issued when it is missing, when it no longer names every address, or
-  within ``RENEW_BEFORE`` of its expiry (`needs_certificate`); the clock is passed in, so renewal
-  is tested by moving it. A running Redis reloads its files on ``CONFIG SET tls-cert-file``.
+  within the renewal horizon (``renew_before``, default `RENEW_BEFORE`) of its expiry
+  (`needs_certificate`); the clock, the validity and the horizon are passed in, so renewal is
+  tested by moving the clock or with short-lived certificates. A running Redis reloads its
+  files on ``CONFIG SET tls-cert-file``.
 - Keys are ECDSA P-256: fast to make (a group's certificates are issued as its nodes start) and
   understood by every OpenSSL that Redis builds against.
 """
@@ -68,11 +70,22 @@ class TlsFiles:
 
 class CertificateAuthority:
     """The installation's CA: loads its key and certificate from ``directory``, creating them
-    on first use."""
+    on first use. Certificates it issues last ``validity`` and are renewed ``renew_before``
+    their expiry."""
 
-    def __init__(self, directory: Path, clock: Clock = _now) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        clock: Clock = _now,
+        validity: timedelta = CERT_VALIDITY,
+        renew_before: timedelta = RENEW_BEFORE,
+    ) -> None:
+        if not timedelta(0) < renew_before < validity:
+            raise ValueError("certificates must be renewed within their validity")
         self._dir = directory
         self._clock = clock
+        self._validity = validity
+        self._renew_before = renew_before
         self._key, self._cert = self._load_or_create()
 
     @property
@@ -115,7 +128,7 @@ class CertificateAuthority:
 
     def issue(self, name: str, addresses: Sequence[str]) -> tuple[bytes, bytes]:
         """A certificate (PEM) for ``name`` naming ``addresses``, and its private key (PEM),
-        valid for `CERT_VALIDITY`, for both serving and connecting (replication, cluster bus)."""
+        valid for the CA's validity, for both serving and connecting (replication, cluster bus)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = self._clock()
         alt_names = [x509.IPAddress(ipaddress.ip_address(a)) for a in dict.fromkeys(addresses)]
@@ -126,7 +139,7 @@ class CertificateAuthority:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + CERT_VALIDITY)
+            .not_valid_after(now + self._validity)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
             .add_extension(
@@ -146,7 +159,10 @@ class CertificateAuthority:
         """Issue ``files``' certificate and key unless the present ones will do
         (`needs_certificate`); True if it issued them."""
         present = _read_certificate(files.cert_file)
-        fresh = present is not None and not needs_certificate(present, addresses, self._clock())
+        now = self._clock()
+        fresh = present is not None and not needs_certificate(
+            present, addresses, now, self._renew_before
+        )
         if fresh and files.key_file.exists():
             return False
         cert, key = self.issue(name, addresses)
@@ -160,10 +176,15 @@ class CertificateAuthority:
         return TlsFiles(directory / "tls.crt", directory / "tls.key", self.cert_file)
 
 
-def needs_certificate(cert: x509.Certificate, addresses: Sequence[str], now: datetime) -> bool:
-    """Whether a certificate must be re-issued: it expires within `RENEW_BEFORE` of ``now``, or
-    does not name every one of ``addresses``."""
-    if cert.not_valid_after_utc - RENEW_BEFORE <= now:
+def needs_certificate(
+    cert: x509.Certificate,
+    addresses: Sequence[str],
+    now: datetime,
+    renew_before: timedelta = RENEW_BEFORE,
+) -> bool:
+    """Whether a certificate must be re-issued: it expires within ``renew_before`` of ``now``,
+    or does not name every one of ``addresses``."""
+    if cert.not_valid_after_utc - renew_before <= now:
         return True
     return not set(addresses) <= certificate_addresses(cert)
 

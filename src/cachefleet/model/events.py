@@ -162,3 +162,11 @@ def cluster_mode_changing(group_id: str, mode: str) -> str:
 def cluster_mode_changed(group_id: str, mode: str) -> str:
     """The group runs in its new cluster mode."""
     return f"Modified cluster mode of {group_id} to {mode}"
+
+
+def certificates_renewed(node_ids: list[str]) -> str:
+    """Node certificates (encryption in transit) re-issued and reloaded by the running nodes."""
+    return (
+        f"Encryption in transit certificates renewed for cache nodes {', '.join(node_ids)} "
+        "without a restart"
+    )

@@ -309,14 +309,23 @@ class AuthTokenProgress:
 
 @dataclass(frozen=True, slots=True)
 class TransitModeParams:
-    """A group with encryption in transit moved between ``preferred`` and ``required``."""
+    """Encryption in transit moved on a running group: ``mode`` is the new TransitEncryptionMode
+    ("" when it is turned off). ``relink``: replication, the cluster bus and the Sentinels change
+    protocol with it (the group's port moves between plaintext and TLS), so the Sentinels let go
+    of the group first."""
 
     mode: str
+    relink: bool = False
+    toggles: bool = False  # TransitEncryptionEnabled changes with it (on, or off: mode "")
 
 
 @dataclass(frozen=True, slots=True)
 class TransitModeProgress:
-    """Nothing to remember: whether a node takes plaintext is set on every node at once."""
+    """Whether the Sentinels of the group's old protocol have let go of it and whether every
+    node was switched (a relink); which node listens how is read off the nodes."""
+
+    unwatched: bool = False
+    switched: bool = False
 
 
 # --- ClusterMode ---------------------------------------------------------------------------------
@@ -551,11 +560,13 @@ def new_auth_token_change(strategy: str, now: datetime) -> Operation:
     )
 
 
-def new_transit_mode(mode: str, now: datetime) -> Operation:
-    """A new TransitEncryptionMode change."""
+def new_transit_mode(
+    mode: str, now: datetime, relink: bool = False, toggles: bool = False
+) -> Operation:
+    """A new change of encryption in transit (``mode`` "": turned off)."""
     return Operation(
         OperationKind.TRANSIT_MODE,
-        TransitModeParams(mode),
+        TransitModeParams(mode, relink, toggles),
         TransitModeProgress(),
         now,
         updated_at=now,
@@ -596,7 +607,10 @@ def pending_changes(*operations: Operation) -> PendingChanges:
             status = "ROTATING" if params.strategy == "ROTATE" else "SETTING"
             pending = replace(pending, auth_token_status=status)
         elif isinstance(params, TransitModeParams):
-            pending = replace(pending, transit_encryption_mode=params.mode)
+            enabled = bool(params.mode) if params.toggles else None
+            pending = replace(
+                pending, transit_encryption_mode=params.mode, transit_encryption_enabled=enabled
+            )
         elif isinstance(params, ClusterModeParams):
             pending = replace(pending, cluster_mode=params.mode.value)
     return pending

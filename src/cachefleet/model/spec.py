@@ -99,6 +99,9 @@ class GroupSpec:
     log_deliveries: tuple[LogDelivery, ...] = ()  # LogDeliveryConfigurations
     snapshot_retention: int = 0  # days automatic backups are kept (0: no automatic backups)
     transit_encryption: TransitEncryptionMode | None = None  # None: plaintext only
+    # TLS on the port after the group's, plaintext kept on the group's port and between nodes:
+    # a group whose encryption in transit was turned on while running, until it is required.
+    tls_next_port: bool = False
     # When the AUTH tokens last changed (None: never had any); the tokens are kept sealed apart.
     auth_token_modified: datetime | None = None
     auth_token_enabled: bool = False
@@ -124,6 +127,12 @@ class GroupSpec:
     def tls(self) -> bool:
         """Whether the group's nodes take TLS (TransitEncryptionEnabled)."""
         return self.transit_encryption is not None
+
+    @property
+    def tls_links(self) -> bool:
+        """Whether the group's own links (replication, cluster bus, Sentinels, the control
+        plane's connections) and its port take TLS; not so while ``tls_next_port``."""
+        return self.tls and not self.tls_next_port
 
     @property
     def key(self) -> str:

@@ -44,6 +44,7 @@ class PendingChanges:
     auth_token_status: str = ""  # "ROTATING" or "SETTING" (AuthTokenStatus)
     transit_encryption_mode: str = ""  # the mode a change under way moves to
     cluster_mode: str = ""  # the ClusterMode a change under way moves to
+    transit_encryption_enabled: bool | None = None  # whether a change under way leaves it on
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,7 +299,8 @@ class ApplyAuth:
 
 @dataclass(frozen=True, slots=True)
 class ApplyTransitMode:
-    """Have a running node take plaintext besides TLS, or not, as its group's mode says."""
+    """Give a running node the listeners and links its group's encryption in transit asks for
+    (plaintext, TLS or both, on which port; replication and cluster bus over TLS or not)."""
 
     node: NodeSpec
 
@@ -332,6 +333,11 @@ class RecordClusterMode:
 
     mode: ClusterMode
     parameter_group: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnwatchOtherSentinels:
+    """Have the Sentinel set of the protocol the group's links are leaving forget it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +387,7 @@ Action = (
     | RecordShards
     | ApplyAuth
     | ApplySentinelAuth
+    | UnwatchOtherSentinels
     | ApplyTransitMode
     | JoinOneShardCluster
     | ClusterHandover

@@ -69,6 +69,7 @@ from cachefleet.reconcile.actions import (
     TakeOver,
     Unmonitor,
     Unroute,
+    UnwatchOtherSentinels,
 )
 from cachefleet.reconcile.seams import Endpoints, Engine
 from cachefleet.store import Store
@@ -195,6 +196,8 @@ class Executor:
                 self._record_cluster_mode(spec, mode, parameter_group)
             case ApplyAcl(nodes):
                 await engine.apply_acl(spec, nodes)
+            case UnwatchOtherSentinels():
+                await engine.unwatch_other_set(spec)
             case _:
                 assert_never(action)
 

@@ -156,7 +156,12 @@ class Engine(Protocol):
         ...
 
     async def apply_transit_mode(self, spec: GroupSpec, node: NodeSpec) -> None:
-        """Have a running node take plaintext besides TLS, or not, as the group's mode says."""
+        """Give a running node the listeners and links its group's encryption in transit asks
+        for, at run time."""
+        ...
+
+    async def unwatch_other_set(self, spec: GroupSpec) -> None:
+        """Have the Sentinel set that does not match the group's links forget the group."""
         ...
 
     async def join_one_shard_cluster(

@@ -125,7 +125,11 @@ def modify_group(
             spec = replace(spec, user_group_id=users.user_group_id, acl_modified=users.acl_modified)
             tokens = None
         transit = transit_change(
-            spec, change.transit_encryption_enabled, change.transit_encryption_mode, ctx.clock()
+            spec,
+            change.transit_encryption_enabled,
+            change.transit_encryption_mode,
+            ctx.clock(),
+            ctx.catalog,
         )
         if transit is not None:
             spec = transit[0]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from cachefleet.errors import (
     auth_token_invalid,
+    auth_token_needs_encryption,
     auth_token_strategy_invalid,
     auth_token_with_preferred,
     auth_token_without_encryption,
@@ -17,8 +18,9 @@ from cachefleet.errors import (
     transit_mode_engine_too_old,
     transit_mode_invalid,
     transit_mode_without_encryption,
-    transit_move_not_carried_out,
+    transit_off_from_required,
     transit_required_first_step,
+    user_group_needs_required,
 )
 from cachefleet.model.auth import AuthTokens
 from cachefleet.model.engines import REDIS, EngineCatalog, version_tuple
@@ -147,38 +149,71 @@ def token_change(
 
 
 def transit_change(
-    spec: GroupSpec, enabled: bool | None, mode: str | None, now: datetime
+    spec: GroupSpec,
+    enabled: bool | None,
+    mode: str | None,
+    now: datetime,
+    catalog: EngineCatalog,
 ) -> tuple[GroupSpec, Operation] | None:
     """ModifyReplicationGroup's TransitEncryptionEnabled and TransitEncryptionMode: the spec as
-    changed and the operation that takes the new mode to every node (None: no change).
+    changed and the operation that takes it to every running node (None: no change).
 
-    ElastiCache's rules: encryption in transit is turned on for a running cache in two steps
-    (``preferred``, then ``required``), on Redis 7.0.5 and later, and ``preferred`` does not go
-    with an AUTH token. Turning it on or off for a running cache is not carried out here
-    (`transit_move_not_carried_out`); moving between the two modes is.
+    ElastiCache's rules, on Redis 7.0.5 and later: encryption in transit is turned on for a
+    running cache in two steps (``preferred``, then ``required``) and off in two (``preferred``,
+    then off), and ``preferred`` does not go with an AUTH token. Turned on, a group keeps
+    plaintext on its port and takes TLS on the next one until it is required
+    (`GroupSpec.tls_next_port`); the step that moves its port between plaintext and TLS moves
+    replication, the cluster bus and the Sentinels with it (``relink``).
 
     :raises InvalidParameter, InvalidParameterCombination:
     """
     if enabled is None and not mode:
         return None
+    if enabled is False and mode:
+        raise transit_mode_without_encryption()
+    chosen = _mode(mode) if mode else None
     if not spec.tls:
         if not enabled:
-            raise transit_mode_without_encryption()
-        if mode != TransitEncryptionMode.PREFERRED.value:
+            if mode:
+                raise transit_mode_without_encryption()
+            return None
+        if chosen is not TransitEncryptionMode.PREFERRED:
             raise transit_required_first_step()
-        raise transit_move_not_carried_out("on")
+        _check_movable(spec, catalog)
+        changed = replace(spec, transit_encryption=chosen, tls_next_port=True)
+        return changed, new_transit_mode(chosen.value, now, toggles=True)
     if enabled is False:
-        raise transit_move_not_carried_out("off")
-    if not mode:
+        _check_movable(spec, catalog)
+        if spec.transit_encryption is not TransitEncryptionMode.PREFERRED:
+            raise transit_off_from_required()
+        if spec.auth_token_enabled:
+            raise auth_token_needs_encryption()
+        changed = replace(spec, transit_encryption=None, tls_next_port=False)
+        return changed, new_transit_mode("", now, relink=not spec.tls_next_port, toggles=True)
+    if chosen is None or chosen is spec.transit_encryption:
         return None
-    try:
-        chosen = TransitEncryptionMode(mode)
-    except ValueError:
-        raise transit_mode_invalid(mode) from None
-    if chosen is spec.transit_encryption:
-        return None
-    if version_tuple(spec.engine_version) < MODE_CHANGES_FROM:
-        raise transit_mode_engine_too_old(spec.engine_version)
+    _check_movable(spec, catalog)
     if chosen is TransitEncryptionMode.PREFERRED and spec.auth_token_enabled:
         raise auth_token_with_preferred()
-    return replace(spec, transit_encryption=chosen), new_transit_mode(chosen.value, now)
+    if chosen is TransitEncryptionMode.PREFERRED and spec.user_group_id:
+        raise user_group_needs_required()
+    changed = replace(spec, transit_encryption=chosen, tls_next_port=False)
+    return changed, new_transit_mode(chosen.value, now, relink=spec.tls_next_port)
+
+
+def _mode(mode: str) -> TransitEncryptionMode:
+    try:
+        return TransitEncryptionMode(mode)
+    except ValueError:
+        raise transit_mode_invalid(mode) from None
+
+
+def _check_movable(spec: GroupSpec, catalog: EngineCatalog) -> None:
+    """Encryption in transit changes on a running group of Redis 7.0.5 or later built with TLS.
+
+    :raises InvalidParameterCombination:
+    """
+    if version_tuple(spec.engine_version) < MODE_CHANGES_FROM:
+        raise transit_mode_engine_too_old(spec.engine_version)
+    if not catalog.has_tls(spec.engine_version, spec.engine):
+        raise engine_without_tls(spec.engine_version, spec.engine)
