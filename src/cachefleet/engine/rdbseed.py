@@ -267,10 +267,12 @@ def _loaded(binary: EngineBinary, rdb: Path, keys: Sequence[FileKey] = ()) -> It
             (workdir / DUMP_NAME).symlink_to(rdb.absolute())
         port = _free_port()
         log_path = workdir / "redis.log"
+        # Bound to 127.0.0.1 only; protected mode off because the control plane connects from
+        # its own address (`client.bind_source`), which protected mode would refuse.
         argv = [
             binary.path, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
             "--dbfilename", DUMP_NAME, "--save", "", "--appendonly", "no",
-            "--protected-mode", "yes", "--daemonize", "no", "--databases", "16",
+            "--protected-mode", "no", "--daemonize", "no", "--databases", "16",
         ]  # fmt: skip
         if feed is not None:
             argv += ["--repl-diskless-load", "swapdb", "--replicaof", feed.address, str(feed.port)]
