@@ -670,12 +670,16 @@ class HostEngine:
         """Stop the node's process (if it runs) and remove its directory."""
         self._learn(spec)
         paths = self.paths(spec, node)
+        await self._stop_running(node, paths)
+        if paths.root.exists():
+            shutil.rmtree(paths.root)
+
+    async def _stop_running(self, node: NodeSpec, paths: NodePaths) -> None:
+        """Stop the node's process if it runs, its observation connection forgotten first."""
         pid = self._running_pid(paths)
         await self._connections.forget(self._access(node))
         if pid is not None:
             await process.stop(pid, self._access(node), expected_conf=paths.conf)
-        if paths.root.exists():
-            shutil.rmtree(paths.root)
 
     # --- replication ----------------------------------------------------------------------
 
@@ -840,10 +844,7 @@ class HostEngine:
         cluster mode yet or not."""
         self._learn(spec)
         paths = self.paths(spec, node)
-        pid = self._running_pid(paths)
-        await self._connections.forget(self._access(node))
-        if pid is not None:
-            await process.stop(pid, self._access(node), expected_conf=paths.conf)
+        await self._stop_running(node, paths)
         if paths.data_dir.exists():
             shutil.rmtree(paths.data_dir)
         paths.create()
