@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cachefleet.endpoints.nft import instance_tables, listed_owner, table_listing, table_name
+from cachefleet.endpoints.firewall import own_tables
+from cachefleet.endpoints.nft import instance_tables, listed_owner, table_listing
 from cachefleet.engine.process import REDIS_PROGRAMS, process_title, started_in
 from cachefleet.errors import FatalError
 
@@ -222,9 +223,9 @@ def _foreign_processes(address_base: str, own: Path | None) -> Iterator[Holder]:
 
 def _foreign_tables(address_base: str, own: Path | None) -> Iterator[Holder]:
     """Other instances' nftables tables that route an address of the base."""
-    ours = table_name(endpoints_dir(own)) if own is not None else None
+    ours = own_tables(endpoints_dir(own)) if own is not None else ()
     for name in instance_tables():
-        listing = table_listing(name) if name != ours else None
+        listing = table_listing(name) if name not in ours else None
         if listing is None:
             continue
         owner = listed_owner(listing)

@@ -87,6 +87,14 @@ def test_a_cache_lets_in_only_what_its_security_groups_allow(daemon: Daemon) -> 
         kept.sendall(b"PING\r\n")
         assert kept.recv(16) == b"+PONG\r\n"
 
+    # A restarted control plane adopts its table and keeps enforcing (a kill -9 leaves it).
+    daemon.kill()
+    daemon.start()
+    wait_available(client, "guarded")
+    assert ping_from(HOST, endpoint) == "ConnectionRefusedError"
+    cli(daemon, "authorize", app_group, "--cidr", f"{APP}/32", "--port", "6379")
+    wait_until(lambda: ping_from(APP, endpoint) == "+PONG", 5, "a rule added after the restart")
+
     # A group in use cannot go; moving the cache to the default group lets this host in again.
     refused = run_cli(daemon, "security-groups", "delete", app_group)
     assert refused.returncode != 0 and "dependent object" in refused.stderr

@@ -45,6 +45,12 @@ def firewall_table(state_dir: Path) -> str:
     return table_name(state_dir / FIREWALL_DIR)
 
 
+def own_tables(state_dir: Path) -> tuple[str, str]:
+    """Every nftables table of the instance whose state is in ``state_dir``: its routes' and
+    its security groups'."""
+    return (table_name(state_dir), firewall_table(state_dir))
+
+
 def render_firewall(
     rules: RulesByAddress, internal: Sequence[str], name: str, owner: str = ""
 ) -> str:
