@@ -263,6 +263,14 @@ class HostEngine:
         current = tokens.current if tokens is not None else ""
         await sentinel.set_auth_pass(self._sentinels_for(spec).addresses, spec.plane_name, current)
 
+    async def reset_sentinels(self, spec: GroupSpec) -> None:
+        """Have the Sentinels that watch the group forget its replicas and learn them again
+        from its primary, so that none keeps a retired node's address (see `sentinel.reset`)."""
+        if not self._watched(spec):
+            return
+        await sentinel.reset(self._sentinels_for(spec).addresses, spec.plane_name)
+        self._view_for(spec).invalidate()
+
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
         if spec.tls and self._tls_sentinels is not None:
             return self._tls_sentinels

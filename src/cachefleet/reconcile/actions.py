@@ -309,6 +309,14 @@ class ApplySentinelAuth:
     """Have the Sentinels give the group's nodes its current AUTH token."""
 
 
+@dataclass(frozen=True, slots=True)
+class ResetSentinels:
+    """Have the Sentinels watching the group forget the replicas they know and learn them
+    again from its primary, once retired nodes are stopped (cluster mode disabled): they would
+    otherwise keep a retired node's address as the group's replica and take over a later node
+    that reuses it, replacing its data with this group's."""
+
+
 Action = (
     StartNode
     | RestartNode
@@ -345,4 +353,5 @@ Action = (
     | ApplyAuth
     | ApplySentinelAuth
     | ApplyTransitMode
+    | ResetSentinels
 )

@@ -50,6 +50,7 @@ from cachefleet.reconcile.actions import (
     RecordShards,
     ReplicaOf,
     RepointSentinels,
+    ResetSentinels,
     RestartNode,
     RetireNodes,
     Route,
@@ -167,6 +168,8 @@ class Executor:
                 await engine.apply_sentinel_auth(spec)
             case ApplyTransitMode(node):
                 await engine.apply_transit_mode(spec, node)
+            case ResetSentinels():
+                await engine.reset_sentinels(spec)
             case _:
                 assert_never(action)
 
