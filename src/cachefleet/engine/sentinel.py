@@ -6,7 +6,8 @@ primary, and re-points them after a planned failover done with Redis's own ``FAI
 
 Rules: Sentinels run detached and are adopted like nodes; ``monitor`` and ``remove`` are idempotent
 and declarative (they set every option, so re-running converges); the primary is what a majority of
-Sentinels agree on, never what one says.
+Sentinels agree on, never what one says; a group's replicas removed for good are forgotten with
+``reset`` before their addresses go to other nodes.
 """
 
 from __future__ import annotations
