@@ -56,6 +56,7 @@ from cachefleet.reconcile.actions import (
     RecordOperation,
     RecordShards,
     RestartNode,
+    RetireNodes,
     StartNode,
     StopNode,
     Unmonitor,
@@ -357,10 +358,13 @@ SCENARIOS = (
             record.spec.group_id,
             ModifySettings(node_type=_other_node_type(record), apply_immediately=True),
         ),
-        # Only before the hand-over: killed after it (after PlannedFailover, RetireNodes or
-        # the second record), the restarted control plane finishes with the keys written before
-        # the change missing from the primary; not fixed yet.
-        (after(RecordOperation, 1),),  # the new nodes in sync, recorded
+        (
+            after(RecordOperation, 1),  # the new nodes in sync, recorded
+            after(PlannedFailover),  # handed over, not recorded
+            after(RetireNodes),  # the old nodes marked for removal, the step not recorded
+            after(RecordOperation, 2),
+            before(RecordOperation, 3),
+        ),
         _node_type_changed,
         fresh=True,
     ),

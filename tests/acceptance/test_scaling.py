@@ -242,7 +242,25 @@ def test_node_type_change_hands_over_without_losing_a_write(daemon: Daemon) -> N
     print(f"{len(writer.acknowledged)} writes, {writer.errors} errors, {len(lost)} lost, "
           f"longest pause {writer.longest_pause:.3f}s")  # fmt: skip
     assert lost == []
+    (replica,) = (node for node, role in _members(group).items() if role == "replica")
+    live = {_node(client, replica).connection_pool.connection_kwargs["host"]}
+    wait_until(
+        lambda: all(known == live for known in _sentinel_replicas(daemon, "nt")),
+        20,
+        "the Sentinels to know the new replica alone (a retired node's address is free again)",
+    )
     delete_and_wait(client, "nt")
+
+
+def _sentinel_replicas(daemon: Daemon, group_id: str) -> list[set[str]]:
+    """The replica addresses each Sentinel of the installation knows for the group."""
+    known = []
+    for sentinel in daemon.wait_healthy()["sentinels"]:
+        host, port = sentinel["address"].rsplit(":", 1)
+        client = redis.Redis(host=host, port=int(port), socket_timeout=1)
+        (name,) = (n for n in client.sentinel_masters() if n.startswith(f"{group_id}."))
+        known.append({replica["ip"] for replica in client.sentinel_slaves(name)})
+    return known
 
 
 def test_a_standalone_cache_cluster_changes_type_keeping_its_data(daemon: Daemon) -> None:

@@ -126,6 +126,40 @@ def test_planned_failovers_follow_each_other_and_remove_forgets_the_group(
     asyncio.run(scenario())
 
 
+def test_reset_forgets_a_stopped_replica_that_sentinels_otherwise_keep(
+    group: tuple[list[Running], list[NodeAccess], Path],
+) -> None:
+    """A Sentinel keeps a stopped replica for good: a later node at its address would be
+    taken over for this group. ``reset`` leaves the live replica and the peers known again."""
+    nodes, trio, _ = group
+    gone = nodes[2]
+
+    async def scenario() -> None:
+        gone.kill()
+        await eventually(lambda: _replica_down(trio, gone.hostport), 10.0, "the replica seen down")
+        assert not await watching(trio, replicas=1), "Sentinels forgot the replica by themselves"
+        for _ in range(2):  # the second call must change nothing
+            await sentinel.reset(trio, GROUP)
+        await eventually(lambda: watching(trio, replicas=1), 10.0, "Sentinels learning again")
+        assert await sentinel.current_primary(trio, GROUP) == nodes[0].hostport
+
+    asyncio.run(scenario())
+
+
+async def _replica_down(sentinels: list[NodeAccess], replica: HostPort) -> bool:
+    """Every Sentinel still lists ``replica``, and sees it down."""
+    name = f"{replica[0]}:{replica[1]}"
+    for s in sentinels:
+        async with session(s) as client:
+            listed = await execute(client, "SENTINEL REPLICAS", GROUP)
+        assert isinstance(listed, list)
+        fields = [dict(zip(entry[::2], entry[1::2], strict=True)) for entry in listed]
+        found = [f for f in fields if f["name"] == name]
+        if not found or "s_down" not in found[0]["flags"]:
+            return False
+    return True
+
+
 def test_an_aborted_failover_is_retried_within_twice_the_failover_timeout(
     group: tuple[list[Running], list[NodeAccess], Path],
 ) -> None:

@@ -20,6 +20,7 @@ from cachefleet.reconcile.actions import (
     JoinCluster,
     PlannedFailover,
     RecordOperation,
+    ResetSentinels,
     RestartNode,
     RetireNodes,
     Route,
@@ -83,6 +84,20 @@ def test_a_removed_cluster_replica_is_stopped_forgotten_by_the_cluster_then_the_
     gone = spec.with_nodes(tuple(n for n in spec.nodes if n != leaving))
     second = plan_group(gone, first.state, False, seen, Memory(), T0, (operation,))
     assert recorded(second) == [RecordOperation(operation.finished(T0))]
+
+
+def test_a_removed_replica_is_stopped_and_forgotten_by_the_sentinels_before_its_address_frees():
+    spec = a_group(3)
+    n1, n2, leaving = spec.nodes
+    shrunk = spec.with_nodes((n1, n2, replace(leaving, deleting=True)))
+    operation = replace(new_replica_count((), (leaving.node_id,), T0), id=4)
+    seen = observed(primary(n1), replica(n2, n1), replica(leaving, n1), sentinel="g-001")
+    watched = plan_group(shrunk, available(spec), False, seen, Memory(), T0, (operation,))
+    kinds = [type(a) for a in watched.actions[:3]]
+    assert kinds == [StopNode, ResetSentinels, ForgetNodes]
+    unwatched = replace(shrunk, automatic_failover=False, multi_az=False)
+    alone = plan_group(unwatched, available(spec), False, seen, Memory(), T0, (operation,))
+    assert [type(a) for a in alone.actions[:2]] == [StopNode, ForgetNodes]
 
 
 def test_a_new_cluster_replica_joins_its_shard():

@@ -6,7 +6,8 @@ primary, and re-points them after a planned failover done with Redis's own ``FAI
 
 Rules: Sentinels run detached and are adopted like nodes; ``monitor`` and ``remove`` are idempotent
 and declarative (they set every option, so re-running converges); the primary is what a majority of
-Sentinels agree on, never what one says.
+Sentinels agree on, never what one says; a group's replicas removed for good are forgotten with
+``reset`` before their addresses go to other nodes.
 """
 
 from __future__ import annotations
@@ -176,6 +177,36 @@ async def remove(
     :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
     """
     await run_all(_remove_one(sentinel, name, timeout) for sentinel in sentinels)
+
+
+async def reset(
+    sentinels: Sequence[NodeAccess], name: str, timeout: float = DEFAULT_TIMEOUT_S
+) -> None:
+    """Have every Sentinel drop the replicas and peers it knows for group ``name`` and learn
+    them again from the primary (``SENTINEL RESET``): a Sentinel never forgets a replica by
+    itself, and one it remembers at an address a later node reuses is turned into a replica of
+    this group's primary (``+convert-to-slave``), its data replaced. Idempotent; a Sentinel that
+    does not watch the group is left alone.
+
+    :raises NodeUnreachable: / :raises NodeCommandFailed: the first failure, after trying all.
+    """
+    await run_all(_reset_one(sentinel, name, timeout) for sentinel in sentinels)
+
+
+async def _reset_one(sentinel: NodeAccess, name: str, timeout: float) -> None:
+    async with session(sentinel, timeout) as client:
+        await execute(client, "SENTINEL RESET", glob_literal(name))
+
+
+def glob_literal(name: str) -> str:
+    r"""``name`` as a glob pattern that matches it alone (``SENTINEL RESET`` takes a pattern).
+
+    >>> glob_literal("a-1")
+    'a-1'
+    >>> glob_literal("a*[b]?")
+    'a\\*\\[b\\]\\?'
+    """
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in name)
 
 
 async def current_primary(

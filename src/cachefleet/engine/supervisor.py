@@ -391,6 +391,14 @@ class HostEngine:
         await sentinel.set_auth_pass(sentinels, spec.plane_name, password, user)
         self._sentinels_told[spec.plane_name] = told
 
+    async def reset_sentinels(self, spec: GroupSpec) -> None:
+        """Have the Sentinels that watch the group forget its replicas and learn them again
+        from its primary, so that none keeps a retired node's address (see `sentinel.reset`)."""
+        if not self._watched(spec):
+            return
+        await sentinel.reset(self._sentinels_for(spec).addresses, spec.plane_name)
+        self._view_for(spec).invalidate()
+
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
         if spec.tls_links and self._tls_sentinels is not None:
             return self._tls_sentinels

@@ -352,6 +352,14 @@ class ApplyAcl:
     nodes: tuple[NodeSpec, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ResetSentinels:
+    """Have the Sentinels watching the group forget the replicas they know and learn them
+    again from its primary, once retired nodes are stopped (cluster mode disabled): they would
+    otherwise keep a retired node's address as the group's replica and take over a later node
+    that reuses it, replacing its data with this group's."""
+
+
 Action = (
     StartNode
     | RestartNode
@@ -393,4 +401,5 @@ Action = (
     | ClusterHandover
     | RecordClusterMode
     | ApplyAcl
+    | ResetSentinels
 )

@@ -59,6 +59,7 @@ from cachefleet.reconcile.actions import (
     RecordShards,
     ReplicaOf,
     RepointSentinels,
+    ResetSentinels,
     RestartNode,
     RetireNodes,
     Route,
@@ -198,6 +199,8 @@ class Executor:
                 await engine.apply_acl(spec, nodes)
             case UnwatchOtherSentinels():
                 await engine.unwatch_other_set(spec)
+            case ResetSentinels():
+                await engine.reset_sentinels(spec)
             case _:
                 assert_never(action)
 

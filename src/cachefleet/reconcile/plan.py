@@ -37,6 +37,7 @@ from cachefleet.reconcile.actions import (
     Listen,
     PlannedFailover,
     RepointSentinels,
+    ResetSentinels,
     Route,
     StopNode,
     Unmonitor,
@@ -132,8 +133,10 @@ def _plan_delete(draft: Draft) -> Decision:
 
 
 def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
-    """Stop and forget the nodes marked deleting; one that serves as its shard's primary (a
-    failover made it one after it was marked) is kept until it has handed over."""
+    """Stop and forget the nodes marked deleting (the cluster or the Sentinels too, so that a
+    later node at the same address is not taken for one of them); one that serves as its
+    shard's primary (a failover made it one after it was marked) is kept until it has handed
+    over."""
     retired = []
     for node in (n for n in draft.spec.nodes if n.deleting):
         staying = any(not n.deleting for n in draft.spec.nodes_of(node.shard_id))
@@ -146,6 +149,8 @@ def _retire_nodes(draft: Draft, observation: GroupObservation) -> None:
     draft.actions.extend(StopNode(node) for node in retired)
     if draft.spec.cluster_mode.clustered:
         draft.actions.extend(ForgetClusterNode(node) for node in retired)
+    elif draft.spec.automatic_failover:
+        draft.actions.append(ResetSentinels())  # before the nodes' addresses are free again
     draft.actions.append(ForgetNodes(tuple(node.node_id for node in retired)))
     for node in retired:
         draft.event(ResourceKind.CACHE_CLUSTER, node.node_id, texts.cluster_deleted())

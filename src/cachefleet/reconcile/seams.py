@@ -191,6 +191,11 @@ class Engine(Protocol):
         away)."""
         ...
 
+    async def reset_sentinels(self, spec: GroupSpec) -> None:
+        """Have the Sentinels forget the group's replicas and learn them again from its
+        primary (once retired nodes are stopped)."""
+        ...
+
 
 class Endpoints(Protocol):
     """The group's stable endpoint addresses in the data plane.
