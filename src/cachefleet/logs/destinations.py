@@ -11,6 +11,7 @@ log streams), so a delivery is ``active`` only once its destination is known to 
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,7 +126,7 @@ class Unconfigured:
         return Delivered(error=self._reason)
 
 
-class _Remote:
+class _Remote(ABC):
     """A boto3 destination: a client per region, and the targets known to exist."""
 
     service = ""
@@ -157,12 +158,13 @@ class _Remote:
             return Delivered(tuple(ids), error=self._reason(batch.delivery, code, message))
         return Delivered(tuple(ids))
 
+    @abstractmethod
     def _put(self, client: Any, batch: Batch, ids: list[int]) -> None:
         """Deliver (blocking), appending each id taken to ``ids``. :raises Exception:"""
-        raise NotImplementedError
 
+    @abstractmethod
     def _reason(self, delivery: LogDelivery, code: str, message: str) -> str:
-        raise NotImplementedError
+        """The delivery's status message for the endpoint's refusal ``code`` / ``message``."""
 
 
 class CloudWatchLogs(_Remote):
