@@ -230,7 +230,7 @@ def enforced_rules(ctx: ServiceContext) -> dict[str, tuple[InboundRule, ...]]:
     with ctx.store.transaction():
         for record in ctx.store.list_groups():
             spec = record.spec
-            groups = _groups_or_default(ctx, spec.scope, member_ids(spec))
+            groups = _existing_groups(ctx, spec.scope, member_ids(spec))
             rules = tuple(dict.fromkeys(rule for group in groups for rule in group.rules))
             addresses = [node.address for node in spec.nodes]
             addresses += [endpoint.address for endpoint in spec.endpoints]
@@ -239,10 +239,8 @@ def enforced_rules(ctx: ServiceContext) -> dict[str, tuple[InboundRule, ...]]:
     return table
 
 
-def _groups_or_default(
-    ctx: ServiceContext, scope: Scope, ids: Sequence[str]
-) -> list[SecurityGroup]:
-    """The groups with these ids; a group deleted behind a cache's back lets nothing in."""
+def _existing_groups(ctx: ServiceContext, scope: Scope, ids: Sequence[str]) -> list[SecurityGroup]:
+    """The groups with these ids that exist (a group gone from the registry lets nothing in)."""
     found = []
     for group_id in ids:
         try:
