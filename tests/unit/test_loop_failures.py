@@ -122,3 +122,37 @@ def test_a_failing_operation_step_is_retried_then_the_operation_fails(tmp_path: 
     ]
     step(loop, spec)
     assert store.get_group(SCOPE, spec.key).state.status is GroupStatus.AVAILABLE
+
+
+@dataclass
+class ModifiedWhileObserving(FailingEngine):
+    """An engine during whose observation the service accepts an operation (as an API call
+    on the same event loop would, between two of the cycle's awaits)."""
+
+    accept: list[object] = field(default_factory=list)
+
+    async def observe(self, spec: GroupSpec, state: GroupState) -> GroupObservation:
+        while self.accept:
+            accept = self.accept.pop()
+            assert callable(accept)
+            accept()
+        return self.seen
+
+
+def test_an_operation_accepted_during_observation_waits_for_the_next_cycle(
+    tmp_path: Path,
+) -> None:
+    """An operation is planned with the spec it was accepted with, never with the one read
+    before it (which would apply the old spec's layout and mark the operation done)."""
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
+    engine = ModifiedWhileObserving(seen)
+    loop, store = a_loop(tmp_path, engine, GroupRecord(spec, available(spec)))
+    engine.accept.append(
+        lambda: store.add_operation(SCOPE, spec.key, new_test_failover("0001", "g-001", T0))
+    )
+    step(loop, spec)
+    assert "planned_failover" not in engine.calls
+    step(loop, spec)
+    assert "planned_failover" in engine.calls

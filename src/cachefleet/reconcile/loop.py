@@ -181,6 +181,10 @@ class Loop:
         record = self._store.get_group(scope, group_key)
         if record is None:
             return False
+        # Read with the spec, with no await in between: an operation accepted while this cycle
+        # observes changed the spec too, and is planned next cycle with the spec it goes with
+        # (planned now, it would be applied with the spec from before it and marked done).
+        operations = tuple(self._store.active_operations(scope, group_key))
         worker.seen = None
         glance = await self._engine.glance(record.spec)  # before observing: a later change shows
         observation = await self._engine.observe(record.spec, record.state)
@@ -189,7 +193,6 @@ class Loop:
             self._say(worker, record, "tilt: the loop was late, observing only")
             return True
         now = self._clock()
-        operations = tuple(self._store.active_operations(scope, group_key))
         decision = plan_group(
             record.spec,
             record.state,
