@@ -5,6 +5,9 @@ user of the same cache is untouched; a key pair added to the account signs valid
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,13 +19,14 @@ import redis
 from botocore.credentials import Credentials
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
+from test_user_groups import denied, user_group_active, within
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.harness import LocalDaemon
 
 from acceptance_support import ca_file, create_and_wait, tls_client
-from test_user_groups import denied, user_group_active, within
 
+SESSION = botocore.session.get_session()  # the signer holds its event emitter weakly
 pytestmark = [
     pytest.mark.acceptance,
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
@@ -37,7 +41,7 @@ def token(user: str, cache: str, key: tuple[str, str], at: datetime | None = Non
     now or, with ``at``, on a clock set to it."""
     signer = RequestSigner(
         ServiceId("elasticache"), REGION, "elasticache", "v4", Credentials(*key),
-        botocore.session.get_session().get_component("event_emitter"),
+        SESSION.get_component("event_emitter"),
     )  # fmt: skip
     request = {"method": "GET", "url": f"https://{cache}/?Action=connect&User={user}",
                "body": {}, "headers": {}, "context": {}}  # fmt: skip
@@ -109,6 +113,15 @@ def test_iam_users_sign_in_with_tokens_and_password_users_are_untouched(
     with tls_client(primary, ca, username="app", password=APP_PASSWORD) as app:
         assert app.set("app:1", "a") and app.get("app:1") == b"a"
     assert denied(lambda: as_svc(primary, APP_PASSWORD).ping())
+
+    # `cachefleet iam-token` makes one with the caller's credentials.
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": key[0], "AWS_SECRET_ACCESS_KEY": key[1]}
+    made = subprocess.run(
+        [sys.executable, "-m", "cachefleet", "iam-token", "--cache", "Tokens", "--user", "svc"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert as_svc(primary, made.stdout.strip()).ping()
 
     # A key pair added to the account signs valid tokens within a probe or two.
     added = new_access_key("111122223333")

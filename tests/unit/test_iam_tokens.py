@@ -14,6 +14,7 @@ from botocore.signers import RequestSigner
 from cachefleet.model import iam
 from cachefleet.model.iam import IamUser, SigningKey, TokenDigests, iam_token, token_digest, window
 
+SESSION = botocore.session.get_session()  # the signer holds its event emitter weakly
 USER = IamUser("app", "orders", "us-east-1")
 KEY = SigningKey("AKIAEXAMPLEKEY000001", "secret/one")
 OTHER = SigningKey("AKIAEXAMPLEKEY000002", "secret/two")
@@ -25,7 +26,7 @@ def documented_token(user: str, cache: str, key: SigningKey, region: str) -> str
     signer = RequestSigner(
         ServiceId("elasticache"), region, "elasticache", "v4",
         Credentials(key.access_key_id, key.secret_access_key),
-        botocore.session.get_session().get_component("event_emitter"),
+        SESSION.get_component("event_emitter"),
     )  # fmt: skip
     url = signer.generate_presigned_url(
         {"method": "GET", "url": f"https://{cache}/?Action=connect&User={user}", "body": {},
