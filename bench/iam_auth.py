@@ -13,7 +13,7 @@ them. Measured, in alternating rounds (``--repeat``):
 2. The non-IAM clients' throughput: ``app`` doing ``--commands`` unpipelined GETs on a node
    that has the IAM user's digests and on a second node (127.81.0.2) given the ACL without
    the IAM user, in alternating blocks of 500 (median rates; target ~1: nothing stands
-   between those clients and the node).
+   between those clients and the node). The nodes swap roles every round.
 3. The roll forward, ``--rolls`` times with a clock moved on by a roll period: the control
    plane's CPU to sign the seconds added (per cache, user and key pair) and to send the change
    to a node (`engine.acl.roll_tokens`), and the node's own CPU for it (``INFO commandstats``).
@@ -221,10 +221,12 @@ def main() -> int:
     token = iam_token(with_iam.iam[0], keys[0], now)
     iam_node, plain_node = f"{args.address_base}.0.1", f"{args.address_base}.0.2"
     with redis_server(iam_node), redis_server(plain_node):
-        give(iam_node, with_iam, tokens)
-        give(plain_node, without, {})
         rows, auth_ratio, cpu_ratio, rates = [], [], [], []
         for round_number in range(1, args.repeat + 1):
+            # The two nodes swap roles every round, so that neither's own speed biases the ratio.
+            iam_node, plain_node = plain_node, iam_node
+            give(iam_node, with_iam, tokens)
+            give(plain_node, without, {})
             auth = measure_auth(iam_node, token, args.auths)
             auth_ratio.append(auth[0] / auth[1])
             cpu_ratio.append(auth[2] / auth[3])
