@@ -167,6 +167,16 @@ def _check_attachable(
     return group
 
 
+def check_iam_engines(ctx: ServiceContext, group: UserGroup, parameter: str) -> None:
+    """A user group as changed still fits every cache it is attached to: an IAM user only on
+    Redis OSS 7.0 or later.
+
+    :raises InvalidParameterCombination:
+    """
+    for record in attached(ctx, group.scope, group.user_group_id):
+        _check_iam_engine(ctx, record.spec, group, parameter)
+
+
 def _check_iam_engine(
     ctx: ServiceContext, spec: GroupSpec, group: UserGroup, parameter: str
 ) -> None:

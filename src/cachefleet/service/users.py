@@ -41,7 +41,7 @@ from cachefleet.model.users import (
     password_problem,
 )
 from cachefleet.service.context import ServiceContext
-from cachefleet.service.rbac import acl_changed, attached, user_group_status
+from cachefleet.service.rbac import acl_changed, attached, check_iam_engines, user_group_status
 from cachefleet.service.tags import check_tags
 
 MAX_USERS = 2000  # per region, ElastiCache's quota
@@ -217,6 +217,8 @@ def modify_user(
             user = replace(user, authentication=authentication, password_digests=digests)
         ctx.store.put_user(user)
         holding = _memberships(ctx, scope).get(user.user_id, ())
+        for user_group_id in holding:
+            check_iam_engines(ctx, find_user_group(ctx, scope, user_group_id), "AuthenticationMode")
         acl_changed(ctx, scope, holding)
         return _user_view(ctx, user, holding)
 
@@ -340,6 +342,7 @@ def modify_user_group(
         members = _check_members(ctx, scope, group.engine, (*kept, *adding))
         group = replace(group, user_ids=members)
         ctx.store.put_user_group(group)
+        check_iam_engines(ctx, group, "UserIdsToAdd")
         acl_changed(ctx, scope, [group.user_group_id])
         return _group_view(ctx, group)
 
