@@ -1,11 +1,14 @@
 """IAM authentication: an IAM user of a TLS cache's user group signs in with a token made by
 botocore as ElastiCache's documentation makes one, and gets what its access string allows;
 expired tokens, other secrets, other users' and other caches' tokens are refused; a password
-user of the same cache is untouched; a key pair added to the account signs valid tokens."""
+user of the same cache is untouched; a key pair added to the account signs valid tokens;
+`cachefleet iam-token` makes one; after a control-plane kill -9 and a node's, tokens work on
+every node again."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -34,6 +37,7 @@ pytestmark = [
 
 APP_PASSWORD = "app-Password-0123456789"
 REGION = "us-east-1"
+ACCOUNT = "111122223333"  # the signing daemon's key pair's
 
 
 def token(user: str, cache: str, key: tuple[str, str], at: datetime | None = None) -> str:
@@ -67,7 +71,7 @@ def make_users(client: Any) -> None:
                              UserIds=["closed", "svc", "other", "app"])  # fmt: skip
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_iam_users_sign_in_with_tokens_and_password_users_are_untouched(
     signing_daemon: LocalDaemon, tmp_path: Path
 ) -> None:
@@ -128,6 +132,15 @@ def test_iam_users_sign_in_with_tokens_and_password_users_are_untouched(
     AccessKeyFile(signing_daemon.data_dir).add(added)
     second = (added.access_key_id, added.secret_access_key)
     assert within(30, lambda: as_svc(primary, token("svc", "tokens", second)).ping())
+
+    # The control plane killed, a replica killed meanwhile, the control plane started again:
+    # nothing about tokens was stored, the restarted node is given the ones valid now.
+    signing_daemon.kill()
+    replica = next(m for m in shard["NodeGroupMembers"] if m["CurrentRole"] == "replica")
+    os.kill(signing_daemon.node_pid(replica["CacheClusterId"], account=ACCOUNT), signal.SIGKILL)
+    signing_daemon.start()
+    for address in nodes:
+        assert within(60, lambda a=address: as_svc(a, token("svc", "tokens", key)).ping())
     assert secret_free(signing_daemon, [key[1], second[1], APP_PASSWORD])
 
 
