@@ -95,8 +95,8 @@ def window(now: datetime) -> range:
     """The seconds (since the epoch) a token accepted at some moment of ``now``'s roll period may
     have been signed at: from the period's start less the token's lifetime, to the next
     period's end plus `CLOCK_SKEW_S` (one period more, so a roll that comes late loses no
-    token). A token is so accepted from `CLOCK_SKEW_S` before its X-Amz-Date until 15 to 17
-    minutes after it."""
+    token). A token is so accepted from at least `CLOCK_SKEW_S` (at most 3 minutes) before its
+    X-Amz-Date until at least 15 (at most 16, plus a late roll's delay) minutes after it."""
     start = int(now.timestamp()) // ROLL_PERIOD_S * ROLL_PERIOD_S
     return range(start - TOKEN_LIFETIME_S, start + 2 * ROLL_PERIOD_S + CLOCK_SKEW_S)
 
