@@ -22,12 +22,18 @@ import redis
 from botocore.credentials import Credentials
 from botocore.model import ServiceId
 from botocore.signers import RequestSigner
-from test_user_groups import denied, user_group_active, within
 
 from cachefleet.access_keys import AccessKeyFile, new_access_key
 from cachefleet.harness import LocalDaemon
 
-from acceptance_support import ca_file, create_and_wait, tls_client
+from acceptance_support import (
+    ca_file,
+    create_and_wait,
+    denied,
+    tls_client,
+    user_group_active,
+    within,
+)
 
 SESSION = botocore.session.get_session()  # the signer holds its event emitter weakly
 pytestmark = [

@@ -727,6 +727,15 @@ class HostEngine:
         await self._stop_running(node, paths)
         if paths.root.exists():
             shutil.rmtree(paths.root)
+        self._acl_applied.pop(_hostport(node), None)
+        if not any(self.paths(spec, other).root.exists() for other in spec.nodes):
+            self._forget_tokens(spec)  # the group's last node is gone: its IAM tokens with it
+
+    def _forget_tokens(self, spec: GroupSpec) -> None:
+        """Drop the IAM users' tokens signed for a group."""
+        group = (spec.scope.region, spec.scope.account, spec.key)
+        self._token_digests.pop(group, None)
+        self._tokens_now.pop(group, None)
 
     async def _stop_running(self, node: NodeSpec, paths: NodePaths) -> None:
         """Stop the node's process if it runs, its observation connection forgotten first."""
