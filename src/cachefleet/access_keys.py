@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cachefleet.errors import FatalError
+from cachefleet.model.iam import SigningKey
 from cachefleet.model.ids import is_account_id
 
 ACCESS_KEYS_FILE = "access-keys.json"
@@ -61,6 +62,14 @@ class AccessKeyFile:
     def find(self, access_key_id: str) -> AccessKey | None:
         """The key pair with this id, if there is one."""
         return self.keys().get(access_key_id)
+
+    def signing_keys(self, account: str) -> tuple[SigningKey, ...]:
+        """The account's key pairs, as they sign its IAM users' tokens (in a stable order)."""
+        return tuple(
+            SigningKey(key.access_key_id, key.secret_access_key)
+            for key in sorted(self.keys().values(), key=lambda key: key.access_key_id)
+            if key.account == account
+        )
 
     def keys(self) -> dict[str, AccessKey]:
         """Every key pair, by id (one ``stat`` when the file has not changed)."""

@@ -18,6 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from cachefleet import __version__
+from cachefleet.access_keys import AccessKeyFile
 from cachefleet.backup.bucket import snapshot_store
 from cachefleet.backup.files import snapshots_root
 from cachefleet.backup.s3 import s3_endpoint, seeds_root
@@ -168,6 +169,8 @@ class Daemon:
             tls_sentinels,
             partial(load_tokens, store, sealer),
             partial(load_acl, store, sealer),
+            AccessKeyFile(settings.data_dir).signing_keys,
+            utc_now,
         )
         try:
             await engine.ensure_sentinels()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,37 @@ def tls_command(address: str, ca: str, *command: str, **extra: Any) -> Any:
     """One command over TLS (`tls_client`) on a connection closed right after."""
     with tls_client(address, ca, **extra) as client:
         return client.execute_command(*command)
+
+
+def denied(call: Callable[[], object]) -> bool:
+    """Whether the call was refused for want of permission or sign-in."""
+    try:
+        call()
+    except (redis.exceptions.NoPermissionError, redis.AuthenticationError):
+        return True
+    except redis.ResponseError as exc:
+        return "NOPERM" in str(exc) or "NOAUTH" in str(exc) or "WRONGPASS" in str(exc)
+    return False
+
+
+def within(seconds: float, check: Callable[[], bool]) -> bool:
+    """Whether ``check`` holds at some point within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _holds(check):
+            return True
+        time.sleep(0.1)
+    return _holds(check)
+
+
+def _holds(check: Callable[[], bool]) -> bool:
+    try:
+        return check()
+    except redis.RedisError:
+        return False
+
+
+def user_group_active(client: Any, user_group_id: str = "team") -> bool:
+    """Whether the user group's changes are done (its status ``active``)."""
+    groups = client.describe_user_groups(UserGroupId=user_group_id)["UserGroups"]
+    return bool(groups[0]["Status"] == "active")

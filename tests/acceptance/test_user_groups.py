@@ -21,12 +21,15 @@ from acceptance_support import (
     Daemon,
     ca_file,
     create_and_wait,
+    denied,
     describe,
     first_write_after,
     node_pid,
     primaries,
     tls_client,
+    user_group_active,
     wait_available,
+    within,
 )
 
 pytestmark = [
@@ -57,40 +60,6 @@ def make_users(client: Any) -> None:
 
 def as_user(address: str, ca: str, user: str, password: str) -> redis.Redis:
     return tls_client(address, ca, username=user, password=password)
-
-
-def denied(call: Callable[[], object]) -> bool:
-    """Whether the call was refused for want of permission or sign-in."""
-    try:
-        call()
-    except (redis.exceptions.NoPermissionError, redis.AuthenticationError):
-        return True
-    except redis.ResponseError as exc:
-        return "NOPERM" in str(exc) or "NOAUTH" in str(exc) or "WRONGPASS" in str(exc)
-    return False
-
-
-def within(seconds: float, check: Callable[[], bool]) -> bool:
-    """Whether ``check`` holds at some point within ``seconds`` (polled)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if _holds(check):
-            return True
-        time.sleep(0.1)
-    return _holds(check)
-
-
-def _holds(check: Callable[[], bool]) -> bool:
-    try:
-        return check()
-    except redis.RedisError:
-        return False
-
-
-def user_group_active(client: Any) -> bool:
-    return bool(
-        client.describe_user_groups(UserGroupId="team")["UserGroups"][0]["Status"] == "active"
-    )
 
 
 @pytest.mark.timeout(300)  # a failover and a node restart on a shared machine

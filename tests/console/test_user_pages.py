@@ -31,6 +31,18 @@ def test_create_change_and_delete_a_user(client: ConsoleClient, ctx: ServiceCont
     assert 'data-user="app"' not in client.get("/users").text
 
 
+def test_an_iam_user_is_offered(client: ConsoleClient, ctx: ServiceContext) -> None:
+    assert 'name="iam"' in client.get("/users").text
+    made = client.post("/users", {"user_id": "svc", "user_name": "svc", "engine": "redis",
+                                  "access_string": "on ~* +@read", "iam": "on"})  # fmt: skip
+    assert made.status_code == 303
+    assert users.find_user(ctx, SCOPE, "svc").authentication.value == "iam"
+    assert re.search(r"svc svc redis on ~\* \+@read iam", text_of(client.get("/users").text))
+    refused = client.post("/users", {"user_id": "b", "user_name": "other", "engine": "redis",
+                                     "access_string": "on", "iam": "on"})  # fmt: skip
+    assert refused.status_code == 400 and "must be identical" in text_of(refused.text)
+
+
 def test_create_change_and_delete_a_user_group(client: ConsoleClient, ctx: ServiceContext) -> None:
     users.create_user(ctx, SCOPE, "app", "app", "redis", "on ~* +@all",
                       users.Credentials((PASSWORD,)))  # fmt: skip

@@ -11,9 +11,11 @@ import pytest
 
 from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import create_api_app
+from cachefleet.errors import InvalidParameterCombination
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.status import GroupStatus
 from cachefleet.service.context import ServiceContext
+from cachefleet.service.rbac import with_user_group
 from cachefleet.settings import Settings
 from cachefleet.store import Store
 
@@ -168,3 +170,46 @@ def test_a_user_group_is_removed_or_swapped_for_an_auth_token_by_elasticache_rul
     assert found["ReplicationGroups"] == [] and found["Status"] == "active"
     again = {**base, "RemoveUserGroups": True}
     assert refused(tls_api, "ModifyReplicationGroup", again)[1] == "InvalidParameterValue"
+
+
+def test_a_user_group_with_an_iam_user_needs_redis_7(
+    tls_api: ApiClient, tls_ctx: ServiceContext
+) -> None:
+    ok(tls_api, "CreateUser", {"UserId": "svc", "UserName": "svc", "Engine": "redis",
+                               "AccessString": "on ~* +get",
+                               "AuthenticationMode": {"Type": "iam"}})  # fmt: skip
+    ok(tls_api, "CreateUserGroup", {"UserGroupId": "team", "Engine": "redis",
+                                    "UserIds": ["default", "svc"]})  # fmt: skip
+    created = a_group(tls_api, TransitEncryptionEnabled=True, UserGroupIds=["team"])
+    assert created["UserGroupIds"] == ["team"]
+    record = tls_ctx.store.get_group(SCOPE, "orders")
+    assert record is not None
+    older = replace(record.spec, user_group_id="", engine_version="6.2.14")
+    with pytest.raises(InvalidParameterCombination, match="IAM authentication"):
+        with_user_group(tls_ctx, older, ["team"], auth_token=False)
+
+
+def test_an_iam_user_cannot_join_a_cache_on_redis_6(
+    tls_api: ApiClient, tls_ctx: ServiceContext
+) -> None:
+    a_user_group(tls_api)
+    a_group(tls_api, TransitEncryptionEnabled=True, UserGroupIds=["team"])
+    record = tls_ctx.store.get_group(SCOPE, "orders")
+    assert record is not None
+    with tls_ctx.store.transaction():  # as a cache created on 6.2 with TLS would be
+        tls_ctx.store.update_spec(replace(record.spec, engine_version="6.2.14"))
+    ok(tls_api, "CreateUser", {"UserId": "svc", "UserName": "svc", "Engine": "redis",
+                               "AccessString": "on ~* +get",
+                               "AuthenticationMode": {"Type": "iam"}})  # fmt: skip
+    _, code, message = refused(
+        tls_api, "ModifyUserGroup", {"UserGroupId": "team", "UserIdsToAdd": ["svc"]}
+    )
+    assert code == "InvalidParameterCombination" and "IAM authentication" in message
+    _, code, _ = refused(
+        tls_api, "ModifyUser", {"UserId": "app", "AuthenticationMode": {"Type": "iam"}}
+    )
+    assert code == "InvalidParameterCombination"
+    assert ok(tls_api, "DescribeUsers", {"UserId": "app"})["Users"][0]["Authentication"] == {
+        "Type": "password", "PasswordCount": 1}  # fmt: skip
+    group = ok(tls_api, "DescribeUserGroups", {"UserGroupId": "team"})["UserGroups"][0]
+    assert group["UserIds"] == ["default", "app"]

@@ -50,8 +50,14 @@ def test_a_user_is_created_with_its_passwords_kept_only_as_digests(
         ({"AccessString": "on ~* +@all reset"}, "InvalidParameterValue", "not allowed"),
         ({"AccessString": "on sideways"}, "InvalidParameterValue", "not a valid access rule"),
         ({"Engine": "memcached"}, "InvalidParameterValue", "use redis or valkey"),
-        ({"AuthenticationMode": {"Type": "iam"}, "Passwords": None},
-         "InvalidParameterValue", "IAM authentication"),
+        ({"AuthenticationMode": {"Type": "iam"}}, "InvalidParameterCombination",
+         "Passwords cannot be given for a user with authentication type iam"),
+        ({"AuthenticationMode": {"Type": "iam", "Passwords": [PASSWORD]}, "Passwords": None},
+         "InvalidParameterCombination", "authentication type iam"),
+        ({"AuthenticationMode": {"Type": "iam"}, "Passwords": None, "NoPasswordRequired": True},
+         "InvalidParameterCombination", "NoPasswordRequired cannot be given"),
+        ({"AuthenticationMode": {"Type": "iam"}, "Passwords": None, "UserName": "robert"},
+         "InvalidParameterValue", "UserId and UserName must be identical"),
     ],
 )  # fmt: skip
 def test_bad_users_are_refused(
@@ -62,6 +68,29 @@ def test_bad_users_are_refused(
     params = {name: value for name, value in params.items() if value is not None}
     _, got, message = refused(api, "CreateUser", params)
     assert got == code and words in message
+
+
+def test_an_iam_user_has_no_passwords_and_needs_7_0(api: ApiClient, ctx: ServiceContext) -> None:
+    made = ok(api, "CreateUser", {"UserId": "app", "UserName": "app", "Engine": "redis",
+                                  "AccessString": "on ~app:* +@all",
+                                  "AuthenticationMode": {"Type": "iam"}})  # fmt: skip
+    assert made["Authentication"] == {"Type": "iam", "PasswordCount": 0}
+    assert made["MinimumEngineVersion"] == "7.0"
+    stored = ctx.store.get_user(SCOPE, "app")
+    assert stored is not None and stored.password_digests == ()
+    back = ok(api, "ModifyUser", {"UserId": "app", "AuthenticationMode": {
+        "Type": "password", "Passwords": [PASSWORD]}})  # fmt: skip
+    assert back["Authentication"] == {"Type": "password", "PasswordCount": 1}
+    again = ok(api, "ModifyUser", {"UserId": "app", "AuthenticationMode": {"Type": "iam"}})
+    assert again["Authentication"] == {"Type": "iam", "PasswordCount": 0}
+
+
+def test_a_user_named_otherwise_cannot_become_an_iam_user(api: ApiClient) -> None:
+    a_user(api, "alice", UserName="alice-name")
+    _, code, message = refused(
+        api, "ModifyUser", {"UserId": "alice", "AuthenticationMode": {"Type": "iam"}}
+    )
+    assert code == "InvalidParameterValue" and "must be identical" in message
 
 
 def test_ids_and_names_are_taken_once(api: ApiClient) -> None:

@@ -334,9 +334,24 @@ def test_help_lists_the_commands_in_lifecycle_order() -> None:
     names = [line.split()[0] for line in lines]
     assert names == [
         "serve", "create", "list", "describe", "wait", "delete", "events", "topics",
-        "notifications", "logs", "engines", "access-keys", "keys", "security-groups", "ca",
-        "purge",
+        "notifications", "logs", "engines", "access-keys", "iam-token", "keys",
+        "security-groups", "ca", "purge",
     ]  # fmt: skip
+
+
+def test_iam_token_signs_for_the_cache_and_user_with_the_callers_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY000001")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret/one")
+    result = CliRunner().invoke(
+        cli, ["--region", "eu-west-1", "iam-token", "--cache", "Orders", "--user", "svc"]
+    )
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert token.startswith("orders/?Action=connect&User=svc&X-Amz-Algorithm=AWS4-HMAC-SHA256")
+    assert "X-Amz-Credential=AKIAEXAMPLEKEY000001%2F" in token and "%2Feu-west-1%2F" in token
+    assert "X-Amz-Expires=900" in token and "secret" not in token
 
 
 def test_engines_add_registers_a_binary_that_reports_a_version(tmp_path: Path) -> None:

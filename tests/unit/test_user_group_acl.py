@@ -85,3 +85,15 @@ def test_a_group_that_never_had_a_user_group_is_not_looked_at():
     seen = observed(primary(n1), replace(replica(n2, n1), acl_in_sync=False), sentinel=n1.node_id)
     decision = plan_group(spec, available(spec), False, seen, Memory(), T0)
     assert not [a for a in decision.actions if isinstance(a, ApplyAcl)]
+
+
+def test_an_iam_user_has_no_password_of_its_own_and_is_named_for_its_tokens():
+    iam_user = User(SCOPE, "svc", "svc", "redis", "on ~* +@read", (), AuthenticationType.IAM)
+    acl = acl_set([iam_user, app_user(), builtin_default(SCOPE)], SECRET, "Orders", "eu-west-1")
+    assert acl.users[2].rules == ("reset", "on", "~*", "+@read")  # neither nopass nor a digest
+    assert [(u.user_id, u.cache_name, u.region) for u in acl.iam] == [
+        ("svc", "orders", "eu-west-1")
+    ]
+    plain = acl_set([replace(iam_user, authentication=AuthenticationType.NO_PASSWORD)], SECRET)
+    assert plain.iam == () and "nopass" in plain.users[0].rules
+    assert acl.digest != acl_set([iam_user, app_user(), builtin_default(SCOPE)], SECRET).digest

@@ -19,6 +19,7 @@ from cachefleet.cli.commands.create import create
 from cachefleet.cli.commands.delete import delete
 from cachefleet.cli.commands.engines import engines
 from cachefleet.cli.commands.events import events
+from cachefleet.cli.commands.iam_token import iam_token_command
 from cachefleet.cli.commands.keys import keys
 from cachefleet.cli.commands.logs import logs
 from cachefleet.cli.commands.notifications import notifications, topics
@@ -105,7 +106,7 @@ def cli(ctx: click.Context, endpoint_url: str, region: str, output: str) -> None
 
 for _command in (
     serve, create, list_groups, describe, wait, delete, events, topics, notifications, logs,
-    engines, access_keys, keys, security_groups, ca, purge,
+    engines, access_keys, iam_token_command, keys, security_groups, ca, purge,
 ):  # fmt: skip
     cli.add_command(_command)
 

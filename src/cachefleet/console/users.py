@@ -148,10 +148,11 @@ class UserPages:
 
 
 def _credentials(fields: dict[str, str]) -> Credentials:
-    """The form's passwords (empty boxes left out), or no password when ticked."""
+    """The form's passwords (empty boxes left out), or no password, or IAM, when ticked."""
     passwords = tuple(p for p in (fields.get("password", ""), fields.get("password2", "")) if p)
     no_password = True if fields.get("no_password") == "on" else None
-    return Credentials(passwords, no_password)
+    mode = "iam" if fields.get("iam") == "on" else None
+    return Credentials(passwords, no_password, mode)
 
 
 def _members(fields: dict[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -25,9 +25,16 @@ async def list_digest(client: Redis) -> str:
     return _digest(await _acl_list(client))
 
 
-async def give_acl(client: Redis, acl: AclSet) -> str:
+#: An IAM user's token digests: (added, removed), as a roll forward changes them.
+TokenChange = tuple[frozenset[str], frozenset[str]]
+
+
+async def give_acl(
+    client: Redis, acl: AclSet, tokens: Mapping[str, frozenset[str]] | None = None
+) -> str:
     """Give the node exactly these ACL users (others are deleted, which disconnects their
-    clients) and have it sign in to its primary as the control plane's user; return the
+    clients), the IAM users among them with the digests of their accepted ``tokens`` as
+    passwords, and have it sign in to its primary as the control plane's user; return the
     digest of its ``ACL LIST`` then. Idempotent. Two round trips (pipelines).
 
     The control plane's user is set first and this connection signs in as it, so that changing
@@ -37,7 +44,10 @@ async def give_acl(client: Redis, acl: AclSet) -> str:
     first: list[tuple[str | int, ...]] = [
         ("ACL", "SETUSER", control.name, "reset", *control.rules),
         ("AUTH", control.name, acl.control_password),
-        *(("ACL", "SETUSER", user.name, *user.rules) for user in acl.users),
+        *(
+            ("ACL", "SETUSER", user.name, *user.rules, *_hashes("#", (tokens or {}).get(user.name)))
+            for user in acl.users
+        ),
         ("ACL", "USERS"),
     ]
     replies = await _pipelined(client, first)
@@ -52,6 +62,43 @@ async def give_acl(client: Redis, acl: AclSet) -> str:
     ]
     lines = (await _pipelined(client, second))[-1]
     return _digest([as_text(line) for line in lines] if isinstance(lines, list) else [])
+
+
+async def roll_tokens(
+    client: Redis, listed: str, changes: Mapping[str, TokenChange], max_age_s: int
+) -> str | None:
+    """Move IAM users' accepted tokens forward on a node whose ``ACL LIST`` digest is still
+    ``listed`` (what it was last given): only the digests added and removed are sent. Their
+    connections older than ``max_age_s`` are closed, as ElastiCache closes them after 12 hours.
+    Returns the new digest, or None (nothing sent) when the node's ACL is not ``listed``.
+    Two round trips, plus one when a connection is to be closed."""
+    if await list_digest(client) != listed:
+        return None
+    commands: list[tuple[str | int, ...]] = [
+        ("ACL", "SETUSER", name, *_hashes("#", added), *_hashes("!", removed))
+        for name, (added, removed) in changes.items()
+        if added or removed
+    ]
+    replies = await _pipelined(client, [*commands, ("ACL", "LIST"), ("CLIENT", "LIST")])
+    lines, clients = replies[-2], as_text(replies[-1])
+    old = _old_clients(clients, set(changes), max_age_s)
+    if old:
+        await _pipelined(client, [("CLIENT", "KILL", "ID", client_id) for client_id in old])
+    return _digest([as_text(line) for line in lines] if isinstance(lines, list) else [])
+
+
+def _hashes(prefix: str, digests: frozenset[str] | None) -> tuple[str, ...]:
+    return tuple(f"{prefix}{digest}" for digest in sorted(digests or ()))
+
+
+def _old_clients(listing: str, users: set[str], max_age_s: int) -> list[str]:
+    """The ids of the connections of ``users`` older than ``max_age_s`` in a ``CLIENT LIST``."""
+    found = []
+    for line in listing.splitlines():
+        fields = dict(part.split("=", 1) for part in line.split(" ") if "=" in part)
+        if fields.get("user") in users and int(fields.get("age", "0")) > max_age_s:
+            found.append(fields["id"])
+    return found
 
 
 async def _pipelined(client: Redis, commands: Sequence[tuple[str | int, ...]]) -> list[object]:

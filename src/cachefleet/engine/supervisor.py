@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypedDict
@@ -63,6 +63,7 @@ from cachefleet.model.acl import CONTROL_USER, AclSet, sha256_hex
 from cachefleet.model.auth import AuthTokens
 from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
+from cachefleet.model.iam import MAX_CONNECTION_AGE_S, SigningKey, TokenDigests, window
 from cachefleet.model.logs import SlowLogRead
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
@@ -81,6 +82,10 @@ _LAYOUT_PROBE_S = 0.3
 TokenSource = Callable[[GroupSpec], AuthTokens]
 #: Where the engine reads the ACL of a group that has (or had) a user group.
 AclSource = Callable[[GroupSpec], AclSet]
+#: The key pairs of an account that sign its IAM users' tokens (read at every roll forward).
+SigningKeySource = Callable[[str], tuple[SigningKey, ...]]
+#: IAM users' accepted token digests, by user name.
+Tokens = dict[str, frozenset[str]]
 
 
 class _WatchSettings(TypedDict):
@@ -146,6 +151,8 @@ class HostEngine:
         tls_sentinels: SentinelSet | None = None,
         tokens: TokenSource | None = None,
         acls: AclSource | None = None,
+        signing_keys: SigningKeySource | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
@@ -171,8 +178,15 @@ class HostEngine:
         self._node_auth_by: dict[HostPort, NodeAuth] = {}
         self._acls = acls
         self._acl_cache: dict[tuple[str, str, str], tuple[datetime | None, AclSet]] = {}
-        # What each node was last given (the wanted ACL's key) and its ACL LIST's digest then.
-        self._acl_applied: dict[HostPort, tuple[str, str]] = {}
+        # What each node was last given (the wanted ACL's key, its IAM users' tokens) and its
+        # ACL LIST's digest then.
+        self._acl_applied: dict[HostPort, tuple[str, str, Tokens]] = {}
+        # IAM users' tokens: signed per cache, and what each cache accepts in this roll period.
+        self._signing_keys = signing_keys
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._token_digests: dict[tuple[str, str, str], TokenDigests] = {}
+        self._tokens_now: dict[tuple[str, str, str], tuple[object, Tokens]] = {}
+        self._signing = asyncio.Lock()
         # What the Sentinels were last told to sign in to each group's nodes with (this run).
         self._sentinels_told: dict[str, tuple[str, str, str]] = {}
 
@@ -302,19 +316,49 @@ class HostEngine:
         """
         self._learn(spec)
         auth = self._node_auth(spec, during_change=False) or NodeAuth()
-        await run_all(self._apply_acl(auth, node) for node in nodes)
+        tokens = await self._iam_tokens(spec, auth.acl)
+        await run_all(self._apply_acl(auth, node, tokens) for node in nodes)
 
-    async def _apply_acl(self, auth: NodeAuth, node: NodeSpec) -> None:
+    async def _iam_tokens(self, spec: GroupSpec, acl_set: AclSet | None) -> Tokens:
+        """The digests of the tokens the group's IAM users are accepted with now (signed off
+        the event loop: a cache's first window is ~1,000 signatures per user and key pair; a
+        roll forward signs only the seconds added)."""
+        if acl_set is None or not acl_set.iam:
+            return {}
+        keys = self._signing_keys(spec.scope.account) if self._signing_keys else ()
+        now = self._clock()
+        group = (spec.scope.region, spec.scope.account, spec.key)
+        stamp = (window(now).start, acl_set.digest, keys)
+        cached = self._tokens_now.get(group)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        digests = self._token_digests.setdefault(group, TokenDigests())
+        async with self._signing:
+            tokens = await asyncio.to_thread(digests.accepted, acl_set.iam, keys, now)
+        self._tokens_now[group] = (stamp, tokens)
+        return tokens
+
+    async def _apply_acl(self, auth: NodeAuth, node: NodeSpec, tokens: Tokens) -> None:
         access, given = self._access(node), auth.acl
+        key, before = _acl_key(auth), self._acl_applied.get(_hostport(node))
+        if given is not None and before is not None and before[0] == key and tokens:
+            # Only the IAM users' tokens moved on: send the digests added and removed.
+            changes = _token_changes(before[2], tokens)
+            rolled = await self._connections.run(
+                access, lambda c: acl.roll_tokens(c, before[1], changes, MAX_CONNECTION_AGE_S)
+            )
+            if rolled is not None:
+                self._acl_applied[_hostport(node)] = (key, rolled, tokens)
+                return
         if given is not None:
-            listed = await self._connections.run(access, lambda c: acl.give_acl(c, given))
+            listed = await self._connections.run(access, lambda c: acl.give_acl(c, given, tokens))
         else:
             rules, masterauth = auth.acl_rules(), auth.masterauth
             listed = await self._connections.run(
                 access, lambda c: acl.take_acl(c, rules, masterauth)
             )
             await self._connections.forget(access)  # it signed in as the user deleted
-        self._acl_applied[_hostport(node)] = (_acl_key(auth), listed)
+        self._acl_applied[_hostport(node)] = (key, listed, tokens)
         log.info("%s: ACL users given (%s)", node.node_id, "user group" if auth.acl else "none")
 
     async def _acl_in_sync(self, spec: GroupSpec, node: NodeSpec) -> bool:
@@ -324,6 +368,8 @@ class HostEngine:
         applied = self._acl_applied.get(_hostport(node))
         if applied is None or applied[0] != _acl_key(auth):
             return False
+        if applied[2] != await self._iam_tokens(spec, auth.acl):
+            return False  # the IAM users' tokens are to move forward
         try:
             listed = await self._connections.run(self._access(node), acl.list_digest)
         except (NodeUnreachable, NodeCommandFailed):
@@ -681,6 +727,15 @@ class HostEngine:
         await self._stop_running(node, paths)
         if paths.root.exists():
             shutil.rmtree(paths.root)
+        self._acl_applied.pop(_hostport(node), None)
+        if not any(self.paths(spec, other).root.exists() for other in spec.nodes):
+            self._forget_tokens(spec)  # the group's last node is gone: its IAM tokens with it
+
+    def _forget_tokens(self, spec: GroupSpec) -> None:
+        """Drop the IAM users' tokens signed for a group."""
+        group = (spec.scope.region, spec.scope.account, spec.key)
+        self._token_digests.pop(group, None)
+        self._tokens_now.pop(group, None)
 
     async def _stop_running(self, node: NodeSpec, paths: NodePaths) -> None:
         """Stop the node's process if it runs, its observation connection forgotten first."""
@@ -1043,6 +1098,15 @@ async def _owns_slots(node: NodeAccess) -> bool:
     """Whether the node (in cluster mode) is a primary owning slots."""
     mine = [entry for entry in await cluster.cluster_topology(node) if entry.is_myself]
     return bool(mine) and mine[0].is_primary and bool(mine[0].slots)
+
+
+def _token_changes(before: Tokens, after: Tokens) -> dict[str, acl.TokenChange]:
+    """Each IAM user's token digests added and removed."""
+    none: frozenset[str] = frozenset()
+    return {
+        name: (now - before.get(name, none), before.get(name, none) - now)
+        for name, now in after.items()
+    }
 
 
 def _acl_key(auth: NodeAuth) -> str:

@@ -63,7 +63,10 @@ class User:
 
     @property
     def minimum_engine_version(self) -> str:
-        """The oldest engine that runs the access string (selectors of 7.0 need 7.0)."""
+        """The oldest engine that runs the access string (selectors of 7.0 need 7.0), and the
+        user: IAM authentication needs 7.0."""
+        if self.authentication is AuthenticationType.IAM:
+            return "7.0"
         return minimum_engine_version(self.access_string)
 
     def __repr__(self) -> str:  # digests stay out of logs too

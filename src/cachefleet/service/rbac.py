@@ -21,13 +21,14 @@ from cachefleet.model.ids import Scope
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import TransitEncryptionMode
-from cachefleet.model.users import UserGroup, UserStatus, builtin_default
+from cachefleet.model.users import AuthenticationType, UserGroup, UserStatus, builtin_default
 from cachefleet.secrets import Sealer
 from cachefleet.service.context import ServiceContext
 from cachefleet.store import Store
 
 MAX_USER_GROUPS_PER_CACHE = 1
 MIN_ENGINE = (6, 0)
+MIN_IAM_ENGINE = (7, 0)  # IAM authentication: Redis OSS 7.0 or later (every Valkey)
 
 
 def attached(ctx: ServiceContext, scope: Scope, user_group_id: str) -> list[GroupRecord]:
@@ -156,6 +157,7 @@ def _check_attachable(
             f"User groups need engine version 6.0 or later; this cache runs {spec.engine_version}.",
             parameter=parameter,
         )
+    _check_iam_engine(ctx, spec, group, parameter)
     if group.engine != spec.engine:
         raise InvalidParameterCombination(
             f"User group {group.user_group_id} is for {group.engine}; this cache runs "
@@ -163,6 +165,33 @@ def _check_attachable(
             parameter=parameter,
         )
     return group
+
+
+def check_iam_engines(ctx: ServiceContext, group: UserGroup, parameter: str) -> None:
+    """A user group as changed still fits every cache it is attached to: an IAM user only on
+    Redis OSS 7.0 or later.
+
+    :raises InvalidParameterCombination:
+    """
+    for record in attached(ctx, group.scope, group.user_group_id):
+        _check_iam_engine(ctx, record.spec, group, parameter)
+
+
+def _check_iam_engine(
+    ctx: ServiceContext, spec: GroupSpec, group: UserGroup, parameter: str
+) -> None:
+    """A user group with IAM users only on Redis OSS 7.0 or later, as on ElastiCache."""
+    if version_tuple(spec.engine_version)[:2] >= MIN_IAM_ENGINE:
+        return
+    for user_id in group.user_ids:
+        user = ctx.store.get_user(spec.scope, user_id)
+        if user is not None and user.authentication is AuthenticationType.IAM:
+            raise InvalidParameterCombination(
+                f"User group {group.user_group_id} has user {user_id} with IAM authentication, "
+                f"which needs engine version 7.0 or later; this cache runs "
+                f"{spec.engine_version}.",
+                parameter=parameter,
+            )
 
 
 # --- what the engine gives the nodes -----------------------------------------------------------
@@ -187,4 +216,4 @@ def load_acl(store: Store, sealer: Sealer, spec: GroupSpec) -> AclSet:
         )
         if user is not None:
             users.append(user)
-    return acl_set(users, control_password(sealer, spec))
+    return acl_set(users, control_password(sealer, spec), spec.group_id, spec.scope.region)

@@ -20,7 +20,6 @@ from cachefleet.errors import (
     InvalidParameterCombination,
     InvalidState,
     Kind,
-    NotAvailableYet,
     QuotaExceeded,
     required,
     user_group_not_found,
@@ -42,7 +41,7 @@ from cachefleet.model.users import (
     password_problem,
 )
 from cachefleet.service.context import ServiceContext
-from cachefleet.service.rbac import acl_changed, attached, user_group_status
+from cachefleet.service.rbac import acl_changed, attached, check_iam_engines, user_group_status
 from cachefleet.service.tags import check_tags
 
 MAX_USERS = 2000  # per region, ElastiCache's quota
@@ -155,7 +154,7 @@ def create_user(
     """CreateUser.
 
     :raises InvalidParameter, InvalidParameterCombination, AlreadyExists, DuplicateUserName,
-        QuotaExceeded, NotAvailableYet (IAM authentication): nothing is written.
+        QuotaExceeded: nothing is written.
     """
     checked_id = _check_id(user_id, "UserId")
     if not user_name:
@@ -163,6 +162,7 @@ def create_user(
     checked_engine = _check_engine(engine)
     _check_access_string(access_string)
     authentication, digests = _authentication(credentials)
+    _check_iam_name(checked_id, user_name, authentication)
     valid_tags = check_tags(tags)
     user = User(
         scope, checked_id, user_name, checked_engine, access_string.strip(), digests,
@@ -213,9 +213,12 @@ def modify_user(
             user = replace(user, access_string=f"{user.access_string} {append_access_string}")
         if credentials.given:
             authentication, digests = _authentication(credentials)
+            _check_iam_name(user.user_id, user.user_name, authentication)
             user = replace(user, authentication=authentication, password_digests=digests)
         ctx.store.put_user(user)
         holding = _memberships(ctx, scope).get(user.user_id, ())
+        for user_group_id in holding:
+            check_iam_engines(ctx, find_user_group(ctx, scope, user_group_id), "AuthenticationMode")
         acl_changed(ctx, scope, holding)
         return _user_view(ctx, user, holding)
 
@@ -339,6 +342,7 @@ def modify_user_group(
         members = _check_members(ctx, scope, group.engine, (*kept, *adding))
         group = replace(group, user_ids=members)
         ctx.store.put_user_group(group)
+        check_iam_engines(ctx, group, "UserIdsToAdd")
         acl_changed(ctx, scope, [group.user_group_id])
         return _group_view(ctx, group)
 
@@ -436,14 +440,12 @@ def _check_access_string(access: str) -> None:
 def _authentication(credentials: Credentials) -> tuple[AuthenticationType, tuple[str, ...]]:
     """How the user will sign in, and its passwords' digests.
 
-    :raises InvalidParameter, InvalidParameterCombination, NotAvailableYet.
+    :raises InvalidParameter, InvalidParameterCombination.
     """
     mode = credentials.mode
     passwords = credentials.mode_passwords or credentials.passwords
     if mode == "iam":
-        raise NotAvailableYet(
-            "IAM authentication (AuthenticationMode Type=iam) is not available in cachefleet yet."
-        )
+        return _iam_authentication(credentials, passwords)
     no_password = mode == "no-password-required" or (
         mode is None and credentials.no_password_required
     )
@@ -475,6 +477,40 @@ def _authentication(credentials: Credentials) -> tuple[AuthenticationType, tuple
         if problem is not None:
             raise InvalidParameter(problem, parameter="Passwords", problem="malformed")
     return AuthenticationType.PASSWORD, tuple(password_digest(p) for p in passwords)
+
+
+def _iam_authentication(
+    credentials: Credentials, passwords: tuple[str, ...]
+) -> tuple[AuthenticationType, tuple[str, ...]]:
+    """AuthenticationMode Type=iam: no passwords, and no NoPasswordRequired.
+
+    :raises InvalidParameterCombination:
+    """
+    if passwords:
+        raise InvalidParameterCombination(
+            "Passwords cannot be given for a user with authentication type iam.",
+            parameter="Passwords",
+        )
+    if credentials.no_password_required is not None:
+        raise InvalidParameterCombination(
+            "NoPasswordRequired cannot be given for a user with authentication type iam.",
+            parameter="NoPasswordRequired",
+        )
+    return AuthenticationType.IAM, ()
+
+
+def _check_iam_name(user_id: str, user_name: str, authentication: AuthenticationType) -> None:
+    """An IAM user's UserName is its UserId, as on ElastiCache (its tokens name it so).
+
+    :raises InvalidParameterValue:
+    """
+    if authentication is AuthenticationType.IAM and user_name != user_id:
+        raise InvalidParameter(
+            f"UserId and UserName must be identical for a user with authentication type iam: "
+            f"{user_id} != {user_name}.",
+            parameter="UserName",
+            problem="iam",
+        )
 
 
 def _unique(user_ids: Sequence[str]) -> tuple[str, ...]:
