@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import redis
 
 from cachefleet.engine import cluster, rdbseed
+from cachefleet.engine.background import yield_children
 from cachefleet.engine.rdbstream import stream_rdb
 from cachefleet.errors import NodeCommandFailed
 
@@ -69,6 +71,23 @@ def test_a_replica_streams_while_its_primary_takes_writes(
     written = stream_rdb(replica.access, tmp_path / "r.rdb")
     assert written.sha256 == _sha(tmp_path / "r.rdb")
     assert rdbseed.databases(engines.server, tmp_path / "r.rdb")[0] >= 4001
+
+
+def test_the_fork_child_producing_the_stream_is_put_at_the_lowest_priority(
+    redis_node: NodeFactory, tmp_path: Path
+) -> None:
+    node = redis_node()
+    _fill(node)
+    seen: list[tuple[int, int]] = []
+
+    def lowered() -> None:
+        children = yield_children(node.pid)
+        seen.extend((child, os.sched_getscheduler(child)) for child in children)
+
+    written = stream_rdb(node.access, tmp_path / "n.rdb", on_payload=lowered)
+    assert written.size > 0
+    assert seen and all(policy == os.SCHED_IDLE for _, policy in seen)
+    assert os.sched_getscheduler(node.pid) == os.SCHED_OTHER, "the node itself is untouched"
 
 
 def test_a_replica_without_its_primary_refuses_and_leaves_no_file(

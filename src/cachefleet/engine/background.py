@@ -1,6 +1,8 @@
-"""Blocking work that must not compete with serving: run in a thread of its own at a lower CPU
-priority (``nice``), so that on a busy host the nodes' own processes are scheduled first. A
-backup streamed from a replica then leaves the primary's clients as they were.
+"""Blocking work that must not compete with serving: run in a thread of its own at the lowest CPU
+priority (``SCHED_IDLE``, else ``nice`` 19), so that on a busy host the nodes' own processes are
+scheduled first. A backup streamed from a replica then leaves the primary's clients as they
+were; the replica's fork child that produces the stream is put at the same priority
+(`yield_children`) while it runs.
 """
 
 from __future__ import annotations
@@ -10,12 +12,45 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 
-#: How much lower than the control plane's the thread's priority is (``nice`` increment).
-BACKGROUND_NICE = 10
+#: The ``nice`` value used where ``SCHED_IDLE`` cannot be set.
+LOWEST_NICE = 19
+
+
+def lowest_priority(tid: int) -> bool:
+    """Put a thread (its native id) or a single-threaded process at the lowest CPU priority:
+    ``SCHED_IDLE`` (it runs only on a CPU nothing else wants), else ``nice`` 19. False when
+    neither could be set (it is gone or not ours)."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        return True
+    except OSError:
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, LOWEST_NICE)
+        return True
+    except OSError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The process's children now (from every one of its threads; Linux's /proc)."""
+    found: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError, ValueError):
+            found.extend(int(word) for word in listing.read_text().split())
+    return found
+
+
+def yield_children(pid: int) -> list[int]:
+    """Put the process's children (e.g. a node's fork child writing an RDB) at the lowest CPU
+    priority; they exit when their work is done, so nothing has to be set back. Return those
+    that were lowered."""
+    return [child for child in children(pid) if lowest_priority(child)]
 
 
 async def in_background(work: Callable[[], T]) -> T:
@@ -33,8 +68,7 @@ async def in_background(work: Callable[[], T]) -> T:
             future.set_result(result)  # type: ignore[arg-type]
 
     def run() -> None:
-        with contextlib.suppress(OSError):  # Linux: a thread's priority is its own
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+        lowest_priority(threading.get_native_id())  # Linux: a thread's priority is its own
         try:
             result = work()
         except BaseException as exc:  # handed to the awaiting coroutine

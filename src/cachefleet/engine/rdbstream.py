@@ -19,6 +19,7 @@ import hashlib
 import os
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import RawIOBase
 from pathlib import Path
@@ -99,10 +100,12 @@ def stream_rdb(
     destination: Path,
     timeout: float = READ_TIMEOUT_S,
     key: FileKey | None = None,
+    on_payload: Callable[[], object] | None = None,
 ) -> RdbFile:
     """Stream the node's dataset into ``destination`` (replacing it) and return the file's size
     and checksum; with a ``key``, the file is encrypted as it is written (`backup.encryption`),
-    so no plaintext byte reaches the disk.
+    so no plaintext byte reaches the disk. ``on_payload`` is called once the payload begins
+    (the node's fork child producing it is running then).
 
     :raises NodeUnreachable: the node could not be reached or the stream broke off.
     :raises NodeCommandFailed: the node refused the synchronisation (e.g. a replica whose link
@@ -115,7 +118,7 @@ def stream_rdb(
             reader = _Reader(conn)
             _handshake(conn, reader, node)
             sink = _Sink(stream, key)
-            _receive(reader, sink)
+            _receive(reader, sink, on_payload)
             result = sink.finish()
         _check_whole(sink, node)
         partial.replace(destination)
@@ -212,7 +215,7 @@ def _handshake(conn: socket.socket, reader: _Reader, node: NodeAccess) -> None:
     conn.sendall(b"*1\r\n$4\r\nSYNC\r\n")
 
 
-def _receive(reader: _Reader, sink: _Sink) -> None:
+def _receive(reader: _Reader, sink: _Sink, on_payload: Callable[[], object] | None) -> None:
     reader.skip_keepalives()
     header = reader.line()
     if header.startswith(b"-"):
@@ -221,6 +224,8 @@ def _receive(reader: _Reader, sink: _Sink) -> None:
         )
     if not header.startswith(b"$"):
         raise NodeCommandFailed(f"unexpected reply to SYNC: {header[:60]!r}")
+    if on_payload is not None:
+        on_payload()
     if header.startswith(b"$EOF:"):
         _receive_until_mark(reader, sink, header[5:])
         return
