@@ -25,7 +25,8 @@ from io import RawIOBase
 from pathlib import Path
 
 from cachefleet.backup.encryption import EncryptingWriter, FileKey
-from cachefleet.engine.client import NodeAccess, source_address
+from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.resp import open_socket
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
 #: How long a read may wait: the node sends keep-alive newlines while its child starts.
@@ -114,7 +115,7 @@ def stream_rdb(
     partial = destination.with_name(destination.name + ".part")
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _connect(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
+        with open_socket(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
             reader = _Reader(conn)
             _handshake(conn, reader, node)
             sink = _Sink(stream, key)
@@ -130,20 +131,6 @@ def stream_rdb(
         partial.unlink(missing_ok=True)
         raise
     return result
-
-
-def _connect(node: NodeAccess, timeout: float) -> socket.socket:
-    source = (source_address(), 0) if source_address() else None
-    conn = socket.create_connection(
-        (node.address, node.port), timeout=timeout, source_address=source
-    )
-    if node.tls is None:
-        return conn
-    context = ssl.create_default_context(cafile=node.tls.ca_file)
-    context.check_hostname = False
-    if node.tls.cert_file:
-        context.load_cert_chain(node.tls.cert_file, node.tls.key_file or None)
-    return context.wrap_socket(conn)
 
 
 class _Reader:
