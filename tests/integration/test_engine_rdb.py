@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from cachefleet.engine import cluster, rdbseed
-from cachefleet.engine.background import yield_children
+from cachefleet.engine.background import BACKGROUND_NICE, yield_children
 from cachefleet.engine.client import Credentials
 from cachefleet.engine.rdbstream import stream_rdb
 from cachefleet.errors import NodeCommandFailed
@@ -75,7 +75,7 @@ def test_a_replica_streams_while_its_primary_takes_writes(
     assert rdbseed.databases(engines.server, tmp_path / "r.rdb")[0] >= 4001
 
 
-def test_the_fork_child_producing_the_stream_is_put_at_the_lowest_priority(
+def test_the_fork_child_producing_the_stream_is_lowered_to_the_background_priority(
     redis_node: NodeFactory, tmp_path: Path
 ) -> None:
     node = redis_node()
@@ -84,12 +84,12 @@ def test_the_fork_child_producing_the_stream_is_put_at_the_lowest_priority(
 
     def lowered() -> None:
         children = yield_children(node.pid)
-        seen.extend((child, os.sched_getscheduler(child)) for child in children)
+        seen.extend((child, os.getpriority(os.PRIO_PROCESS, child)) for child in children)
 
     written = stream_rdb(node.access, tmp_path / "n.rdb", on_payload=lowered)
     assert written.size > 0
-    assert seen and all(policy == os.SCHED_IDLE for _, policy in seen)
-    assert os.sched_getscheduler(node.pid) == os.SCHED_OTHER, "the node itself is untouched"
+    assert seen and all(nice == BACKGROUND_NICE for _, nice in seen)
+    assert os.getpriority(os.PRIO_PROCESS, node.pid) == 0, "the node itself is untouched"
 
 
 def test_a_replica_without_its_primary_refuses_and_leaves_no_file(

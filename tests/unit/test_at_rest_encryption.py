@@ -23,7 +23,7 @@ from cachefleet.backup.encryption import (
     file_key_id,
 )
 from cachefleet.cli.main import cli
-from cachefleet.engine.background import in_background
+from cachefleet.engine.background import BACKGROUND_NICE, in_background
 from cachefleet.engine.conf import NodeConfig, render_node_conf
 from cachefleet.engine.paths import NodePaths
 from cachefleet.errors import InvalidKmsKey, KeyUnusable
@@ -299,18 +299,15 @@ def test_an_encrypted_groups_nodes_keep_nothing_on_disk() -> None:
     assert "repl-diskless-load swapdb" not in render_node_conf(cfg)
 
 
-def test_background_work_runs_at_the_lowest_priority_and_hands_back_its_outcome() -> None:
+def test_background_work_runs_at_a_lower_priority_and_hands_back_its_outcome() -> None:
     def niceness() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    def policy() -> int:
-        return os.sched_getscheduler(threading.get_native_id())
 
     def fails() -> int:
         raise EncryptedFileError("boom")
 
-    mine, own_policy = niceness(), policy()
-    assert asyncio.run(in_background(policy)) == os.SCHED_IDLE
+    mine = niceness()
+    assert asyncio.run(in_background(niceness)) >= min(mine + BACKGROUND_NICE, 19)
     with pytest.raises(EncryptedFileError, match="boom"):
         asyncio.run(in_background(fails))
-    assert (niceness(), policy()) == (mine, own_policy), "the caller's priority is untouched"
+    assert niceness() == mine, "the caller's priority is untouched"

@@ -1,8 +1,7 @@
-"""Blocking work that must not compete with serving: run in a thread of its own at the lowest CPU
-priority (``SCHED_IDLE``, else ``nice`` 19), so that on a busy host the nodes' own processes are
-scheduled first. A backup streamed from a replica then leaves the primary's clients as they
-were; the replica's fork child that produces the stream is put at the same priority
-(`yield_children`) while it runs.
+"""Blocking work that must not compete with serving: run in a thread of its own at a lower CPU
+priority (``nice``), so that on a busy host the nodes' own processes are scheduled first. A
+backup streamed from a replica then leaves the primary's clients as they were; the replica's
+fork child that produces the stream is lowered alike (`yield_children`) while it runs.
 """
 
 from __future__ import annotations
@@ -17,21 +16,19 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-#: The ``nice`` value used where ``SCHED_IDLE`` cannot be set.
-LOWEST_NICE = 19
+#: The ``nice`` value of background work. Not ``SCHED_IDLE``: that runs only on a CPU nothing
+#: else wants, so on a busy host a snapshot all but stops (measured: docs/benchmarks.md,
+#: "Encryption at rest").
+BACKGROUND_NICE = 10
 
 
-def lowest_priority(tid: int) -> bool:
-    """Put a thread (its native id) or a single-threaded process at the lowest CPU priority:
-    ``SCHED_IDLE`` (it runs only on a CPU nothing else wants), else ``nice`` 19. False when
-    neither could be set (it is gone or not ours)."""
+def lower_priority(tid: int) -> bool:
+    """Lower a thread (its native id) or a single-threaded process to ``nice``
+    `BACKGROUND_NICE` (left as it is when already lower). False when it could not be set (it
+    is gone or not ours)."""
     try:
-        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
-        return True
-    except OSError:
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, LOWEST_NICE)
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
         return True
     except OSError:
         return False
@@ -47,10 +44,10 @@ def children(pid: int) -> list[int]:
 
 
 def yield_children(pid: int) -> list[int]:
-    """Put the process's children (e.g. a node's fork child writing an RDB) at the lowest CPU
+    """Lower the process's children (e.g. a node's fork child writing an RDB) to the background
     priority; they exit when their work is done, so nothing has to be set back. Return those
     that were lowered."""
-    return [child for child in children(pid) if lowest_priority(child)]
+    return [child for child in children(pid) if lower_priority(child)]
 
 
 async def in_background(work: Callable[[], T]) -> T:
@@ -68,7 +65,7 @@ async def in_background(work: Callable[[], T]) -> T:
             future.set_result(result)  # type: ignore[arg-type]
 
     def run() -> None:
-        lowest_priority(threading.get_native_id())  # Linux: a thread's priority is its own
+        lower_priority(threading.get_native_id())  # Linux: a thread's priority is its own
         try:
             result = work()
         except BaseException as exc:  # handed to the awaiting coroutine

@@ -970,7 +970,7 @@ class HostEngine:
         self, node: NodeSpec, destination: Path, key: FileKey | None = None
     ) -> tuple[int, str]:
         """Stream the node's RDB over the replication protocol into ``destination`` (encrypted
-        as it is written with ``key``), in a thread at the lowest CPU priority, the node's fork
+        as it is written with ``key``), in a thread at a lower CPU priority, the node's fork
         child producing it lowered alike (`background`; see `rdbstream`); return the file's
         size and SHA-256."""
         started = time.monotonic()
