@@ -7,12 +7,13 @@ of a group without encryption at rest is encrypted). The files are written into 
 directory beside the snapshot store's, in a worker thread, and put under the new name in the
 transaction that records the copy (`SnapshotFiles.publish`): a copy is recorded whole or not at
 all; a control plane killed meanwhile leaves only the staging directory, removed by the next
-copy.
+copy to the same name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -106,12 +107,15 @@ def _available(ctx: ServiceContext, scope: Scope, source_name: str, target: str)
 
 
 def _staging(ctx: ServiceContext, scope: Scope, target: str) -> Path:
-    """A new staging directory for the copy's files; those of copies that never finished
-    (a control plane killed meanwhile) are removed."""
+    """A new staging directory for the copy's files, named for this control plane's process;
+    those another process left (one killed during a copy) are removed, not those of copies
+    under way here."""
     final = snapshot_files(ctx).directory(scope, target)
+    mine = f"{target}{_STAGING}{os.getpid()}-"
     for stale in final.parent.glob(f"{target}{_STAGING}*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = final.with_name(f"{target}{_STAGING}{uuid.uuid4().hex}")
+        if not stale.name.startswith(mine):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = final.with_name(f"{mine}{uuid.uuid4().hex}")
     staging.mkdir(parents=True)
     return staging
 
