@@ -708,3 +708,13 @@ def user_group_needs_required() -> InvalidParameterCombination:
         parameter="TransitEncryptionMode",
         problem="user-group",
     )
+
+
+def kms_key_with_export() -> InvalidParameterCombination:
+    """CopySnapshot with both KmsKeyId and TargetBucket (an export is a plain RDB)."""
+    return InvalidParameterCombination(
+        "KmsKeyId cannot be specified with TargetBucket: an exported .rdb file is written "
+        "as a plain RDB file.",
+        parameter="KmsKeyId",
+        problem="with-export",
+    )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import redis
+from click.testing import CliRunner
 
-from acceptance_support import fast_waiter_config, wait_until
+from cachefleet.cli.main import cli
+
+from acceptance_support import Daemon, fast_waiter_config, wait_until
 
 #: Keys of every type, each with a hash tag so that a cluster's keys land on several shards.
 KEYS = 60
@@ -81,3 +85,16 @@ def node_client(ec: Any, cluster_id: str) -> redis.Redis:
     endpoint = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
     return redis.Redis(host=endpoint["Address"], port=endpoint["Port"], decode_responses=True,
                        socket_timeout=5)  # fmt: skip
+
+
+def keys_cli(daemon: Daemon, *args: str) -> str:
+    """Run ``cachefleet keys ARGS`` on the daemon's data directory; its output."""
+    result = CliRunner().invoke(cli, ["keys", *args, "--data-dir", str(daemon.data_dir)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def stored_files(daemon: Daemon, name: str) -> list[Path]:
+    """A snapshot's files in the daemon's snapshot store."""
+    root = daemon.data_dir / "snapshots" / "us-east-1" / "000000000000" / name
+    return sorted(root.glob("*.rdb"))

@@ -5,19 +5,17 @@ key, value, type, database and TTL, a primary rebooted without losing its data, 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-
-from cachefleet.cli.main import cli
 
 from acceptance_support import Daemon, create_and_wait, messages, wait_until
 from backup_support import (
     group_client,
+    keys_cli,
     node_client,
     read_every_type,
+    stored_files,
     wait_group,
     wait_snapshot,
     write_every_type,
@@ -28,24 +26,13 @@ pytestmark = pytest.mark.acceptance
 NODE = {"CacheNodeType": "cache.t4g.micro"}
 
 
-def _keys(daemon: Daemon, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["keys", *args, "--data-dir", str(daemon.data_dir)])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
-def _files(daemon: Daemon, name: str) -> list[Path]:
-    root = daemon.data_dir / "snapshots" / "us-east-1" / "000000000000" / name
-    return sorted(root.glob("*.rdb"))
-
-
 def _status(ec: Any, group_id: str) -> str:
     return str(ec.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
                ["Status"])  # fmt: skip
 
 
 def _no_plaintext(daemon: Daemon, name: str) -> None:
-    files = _files(daemon, name)
+    files = stored_files(daemon, name)
     assert files
     for path in files:
         raw = path.read_bytes()
@@ -65,7 +52,7 @@ def test_an_encrypted_cluster_mode_disabled_cache_round_trips_without_plaintext(
     daemon: Daemon,
 ) -> None:
     ec = daemon.client()
-    _keys(daemon, "create", "orders")
+    keys_cli(daemon, "create", "orders")
     group = create_and_wait(
         ec, ReplicationGroupId="enc", ReplicationGroupDescription="e", NumCacheClusters=2,
         AutomaticFailoverEnabled=True, AtRestEncryptionEnabled=True, KmsKeyId="alias/orders",
@@ -120,7 +107,7 @@ def test_an_encrypted_cluster_mode_disabled_cache_round_trips_without_plaintext(
     # A tampered snapshot file fails its restore only.
     ec.create_snapshot(ReplicationGroupId="enc", SnapshotName="enc-bad")
     wait_snapshot(ec, "enc-bad")
-    path = _files(daemon, "enc-bad")[0]
+    path = stored_files(daemon, "enc-bad")[0]
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     path.write_bytes(bytes(raw))
@@ -131,12 +118,12 @@ def test_an_encrypted_cluster_mode_disabled_cache_round_trips_without_plaintext(
                                                                  "enc-bad"))  # fmt: skip
 
     # A disabled key fails the snapshot, and a restore, with a clear reason; the cache serves.
-    _keys(daemon, "disable", "alias/orders")
+    keys_cli(daemon, "disable", "alias/orders")
     ec.create_snapshot(ReplicationGroupId="enc", SnapshotName="enc-off")
     failed = wait_snapshot(ec, "enc-off", status="failed")
     assert failed["SnapshotStatus"] == "failed"
     assert any("disabled" in m for m in messages(ec, "replication-group", "enc"))
-    assert not _files(daemon, "enc-off")
+    assert not stored_files(daemon, "enc-off")
     ec.create_replication_group(ReplicationGroupId="enc-off", ReplicationGroupDescription="r",
                                 SnapshotName="enc-snap", NumCacheClusters=1, **NODE)  # fmt: skip
     wait_until(lambda: _status(ec, "enc-off") == "create-failed", 60, "the restore failed")

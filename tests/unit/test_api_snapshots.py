@@ -4,12 +4,15 @@ group's status, the shapes, the filters and pages, the errors. No loop runs: a s
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from cachefleet.backup.encryption import file_key_id
 from cachefleet.model.snapshots import Snapshot, SnapshotSource, SnapshotStatus
 from cachefleet.model.status import GroupStatus, NodeStatus
 from cachefleet.service.context import ServiceContext
@@ -245,3 +248,38 @@ def test_modify_stores_the_backup_settings(api: ApiClient, ctx: ServiceContext) 
     too_long = refused(api, "ModifyReplicationGroup", {"ReplicationGroupId": "orders",
                                                        "SnapshotRetentionLimit": 40})  # fmt: skip
     assert too_long[1] == "InvalidParameterValue"
+
+
+def test_a_copy_under_the_default_key_is_encrypted_and_checks_its_source(
+    api: ApiClient, ctx: ServiceContext
+) -> None:
+    _available_group(api, ctx)
+    ok(api, "CreateSnapshot", {"ReplicationGroupId": "orders", "SnapshotName": "s"})
+    done = _complete(ctx, "s")
+    files = snapshot_files(ctx)
+    source = files.shard_file(SCOPE, "s", "0001")
+    recorded = hashlib.sha256(source.read_bytes()).hexdigest()
+    shards = tuple(replace(shard, sha256=recorded) for shard in done.shards)
+    ctx.store.snapshots.put(replace(done, shards=shards))
+    root = files.directory(SCOPE, "c").parent
+    stale, running = root / "c.copy-1-abc", root / f"c.copy-{os.getpid()}-def"
+    stale.mkdir()
+    running.mkdir()
+
+    copy = ok(api, "CopySnapshot", {"SourceSnapshotName": "s", "TargetSnapshotName": "c",
+                                    "KmsKeyId": "alias/aws/elasticache"})["Snapshot"]  # fmt: skip
+    assert copy["SnapshotStatus"] == "available" and "KmsKeyId" not in copy  # the default key
+    copied = ctx.store.snapshots.get(SCOPE, "c")
+    assert copied is not None and copied.encrypted
+    target = files.shard_file(SCOPE, "c", "0001")
+    assert copied.shards[0].sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert not target.read_bytes().startswith(b"REDIS") and file_key_id(target)
+    assert not stale.exists() and running.exists(), "only another process's staging is removed"
+    assert sorted(p.name for p in root.iterdir()) == ["c", running.name, "s"]
+
+    source.write_bytes(b"REDIS0010\xff87654321")  # not the file recorded
+    broken = refused(api, "CopySnapshot", {"SourceSnapshotName": "s", "TargetSnapshotName": "d",
+                                           "KmsKeyId": "alias/aws/elasticache"})  # fmt: skip
+    assert broken[1] == "InvalidSnapshotState" and "SHA-256" in broken[2]
+    assert ctx.store.snapshots.get(SCOPE, "d") is None
+    assert sorted(p.name for p in root.iterdir()) == ["c", running.name, "s"]

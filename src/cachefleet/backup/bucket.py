@@ -11,6 +11,9 @@ worker thread where it matters.
 from __future__ import annotations
 
 import logging
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cachefleet.backup.files import SnapshotFiles, snapshots_root
@@ -54,6 +57,28 @@ class BucketSnapshots(SnapshotFiles):
             self._objects.delete_prefix(self.bucket, f"{scope.region}/{scope.account}/{name}/")
         except S3Failure as exc:
             log.warning("objects of snapshot %s left in bucket %s: %s", name, self.bucket, exc)
+
+    @contextmanager
+    def reading(self, scope: Scope, name: str, shard_id: str, staging: Path) -> Iterator[Path]:
+        """The shard's object downloaded into ``staging`` for the time of the block.
+
+        :raises S3Failure: the object cannot be read.
+        """
+        local = staging / f"{shard_id}.download"
+        self._objects.download(self.shard_object(scope, name, shard_id), local)
+        try:
+            yield local
+        finally:
+            local.unlink(missing_ok=True)
+
+    def publish(self, scope: Scope, target: str, staging: Path) -> None:
+        """Upload the shard files written in ``staging`` as the new snapshot's objects.
+
+        :raises S3Failure: the bucket refused an object.
+        """
+        for local in sorted(staging.glob("*.rdb")):
+            self._objects.put(local, self.shard_object(scope, target, local.stem))
+        shutil.rmtree(staging, ignore_errors=True)
 
     def copy(self, scope: Scope, source: str, target: str, shard_ids: tuple[str, ...]) -> None:
         for shard_id in shard_ids:

@@ -50,6 +50,12 @@ class EncryptedFileError(ValueError):
     """An encrypted file that cannot be read: not one, truncated, altered, or another key."""
 
 
+class Readable(Protocol):
+    """Where encrypted bytes come from (a file, or a hashing wrapper around one)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class Writable(Protocol):
     """Where encrypted bytes go (a file, or a hashing wrapper around one)."""
 
@@ -126,7 +132,7 @@ def _associated(salt: bytes, index: int, flag: int) -> bytes:
     return salt + index.to_bytes(8, "big") + bytes([flag])
 
 
-def decrypt_chunks(source: BinaryIO, master_key_of: Callable[[str], bytes]) -> Iterator[bytes]:
+def decrypt_chunks(source: Readable, master_key_of: Callable[[str], bytes]) -> Iterator[bytes]:
     """The plaintext of an encrypted file, chunk by chunk, each authenticated before it is
     given; ``master_key_of`` maps the header's key id to the master key (and may raise).
 

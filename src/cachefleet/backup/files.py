@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cachefleet.model.ids import Scope
@@ -42,6 +44,20 @@ class SnapshotFiles:
     def remove(self, scope: Scope, name: str) -> None:
         """Delete a snapshot's files (nothing if there are none)."""
         shutil.rmtree(self.directory(scope, name), ignore_errors=True)
+
+    @contextmanager
+    def reading(self, scope: Scope, name: str, shard_id: str, staging: Path) -> Iterator[Path]:
+        """A shard's file on this host for the time of the block (blocking: a store in a bucket
+        downloads it into ``staging``)."""
+        yield self.shard_file(scope, name, shard_id)
+
+    def publish(self, scope: Scope, target: str, staging: Path) -> None:
+        """Put the shard files written in ``staging`` (``<shard id>.rdb``) under the new
+        snapshot's name, all at once, and remove ``staging``.
+
+        :raises OSError: files are already kept under that name.
+        """
+        staging.rename(self.directory(scope, target))
 
     def copy(self, scope: Scope, source: str, target: str, shard_ids: tuple[str, ...]) -> None:
         """Copy a snapshot's shard files under another name (hard links where possible); the

@@ -222,7 +222,7 @@ async def start_process(
             )
         await asyncio.sleep(pause)
         pause = min(pause * 1.5, _START_POLL_MAX_S)
-    answering = await _answering_pid(node, timeout=1.0)
+    answering = await answering_pid(node, timeout=1.0)
     if answering != pid:
         await _kill_now(pid)
         raise ProcessStartFailed(
@@ -371,7 +371,8 @@ def _foreign(pid: int, expected_conf: Path | None) -> bool:
     return reason is not None
 
 
-async def _answering_pid(node: NodeAccess, timeout: float) -> int | None:
+async def answering_pid(node: NodeAccess, timeout: float = 1.0) -> int | None:
+    """The pid the node says it has (``INFO server``; None when it does not answer)."""
     try:
         async with session(node, timeout) as client:
             info = await client.info("server")
@@ -383,7 +384,7 @@ async def _answering_pid(node: NodeAccess, timeout: float) -> int | None:
 
 async def _shutdown_nosave(pid: int, node: NodeAccess, timeout: float) -> None:
     """Ask the process to exit without saving, if ``node`` is really ``pid``."""
-    if await _answering_pid(node, timeout) != pid:
+    if await answering_pid(node, timeout) != pid:
         return
     client = client_for(node, timeout)
     try:

@@ -6,7 +6,9 @@ group's engine on a loopback port, with nothing saved (``save ""``): a corrupt o
 makes it exit, and ``INFO keyspace`` says which databases hold keys. Placing keys by slot reads
 them from that temporary server (``SCAN``, ``DUMP``, ``PTTL``) and writes them to the primary that
 owns their slot (``RESTORE … REPLACE``), so a repeat after a crash writes the same keys again.
-Every value, type and time to live comes across as the engine serialises it.
+Every value, type and time to live comes across as the engine serialises it. The commands go in
+batches over raw pipelined connections (`resp.Pipeline`): every primary restores its share of a
+batch while the next is read, and Python only packs and routes bytes.
 
 Blocking: the supervisor runs these in a worker thread.
 """
@@ -34,16 +36,24 @@ from cachefleet.backup.encryption import (
     decrypt_chunks,
     is_encrypted,
 )
+from cachefleet.engine import resp
 from cachefleet.engine.binaries import EngineBinary
 from cachefleet.engine.client import NodeAccess, from_source
 from cachefleet.engine.process import is_alive, log_tail, spawn
 from cachefleet.engine.rdbfeed import RdbFeed
+from cachefleet.engine.resp import Pipeline
 from cachefleet.errors import NodeCommandFailed, PermanentError
 
 #: The file a node loads at start (redis-server's default ``dbfilename``).
 DUMP_NAME = "dump.rdb"
 _CHUNK = 1 << 20
-_BATCH = 500
+#: Keys read from the temporary server and sent to the primaries at a time.
+_BATCH = b"1000"
+#: How long a read or write of a batch may wait.
+_PLACE_TIMEOUT_S = 60.0
+SLOTS = 16384
+_DUMP_PTTL = b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n"
+_RESTORE = b"*5\r\n$7\r\nRESTORE\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$7\r\nREPLACE\r\n"
 #: Load time allowed per byte beyond a base, generous for a busy machine (~20 MB/s).
 _LOAD_BASE_S = 20.0
 _LOAD_BYTES_PER_S = 20 << 20
@@ -164,15 +174,18 @@ def place_by_slot(
 
 def _copy_database(loaded: redis.Redis, owners: Sequence[SlotOwner], db: int) -> int:
     port = int(loaded.connection_pool.connection_kwargs["port"])
-    source = _client(NodeAccess("127.0.0.1", port), db=db) if db else loaded
-    targets = [_client(owner.node, db=db) for owner in owners]
+    pipes: list[Pipeline] = []
     try:
-        return _copy_keys(source, owners, targets)
+        source = Pipeline(NodeAccess("127.0.0.1", port), _PLACE_TIMEOUT_S, db)
+        pipes.append(source)
+        for owner in owners:
+            pipes.append(Pipeline(owner.node, _PLACE_TIMEOUT_S, db))
+        return _copy_keys(source, _slot_table(owners), pipes[1:])
+    except OSError as exc:
+        raise NodeCommandFailed(f"placing keys by slot: {exc}") from exc
     finally:
-        for client in targets:
-            client.close()
-        if source is not loaded:
-            source.close()
+        for pipe in pipes:
+            pipe.close()
 
 
 def multiple_databases(rdb: Path) -> SeedRefused:
@@ -183,49 +196,65 @@ def multiple_databases(rdb: Path) -> SeedRefused:
     )
 
 
-def _copy_keys(
-    source: redis.Redis, owners: Sequence[SlotOwner], targets: Sequence[redis.Redis]
-) -> int:
+def _slot_table(owners: Sequence[SlotOwner]) -> list[int]:
+    """For each slot, the index of the owner that has it (-1: none)."""
+    table = [-1] * SLOTS
+    for index, owner in enumerate(owners):
+        for start, end in owner.slots:
+            table[start : end + 1] = [index] * (end - start + 1)
+    return table
+
+
+def _copy_keys(source: Pipeline, owner_of: list[int], targets: Sequence[Pipeline]) -> int:
+    """Copy every key of the source's database, a batch at a time: while the primaries restore
+    one batch (sent to all of them at once), the next is read from the source; their replies
+    are checked before each primary is sent another, so one batch per primary is in flight."""
     copied = 0
-    cursor = 0
+    cursor = b"0"
     while True:
-        cursor, found = source.scan(cursor, count=_BATCH)
-        keys = [key if isinstance(key, bytes) else key.encode() for key in found]
+        source.send(resp.command(b"SCAN", cursor, b"COUNT", _BATCH), 1)
+        cursor, keys = _scanned(source.replies())
         if keys:
-            copied += _copy_batch(source, keys, owners, targets)
-        if cursor == 0:
-            return copied
+            writes = _read_batch(source, keys, owner_of, len(targets))
+            for target, commands in zip(targets, writes, strict=True):
+                target.check(target.replies(), "RESTORE")
+                if commands:
+                    target.send(b"".join(commands), len(commands))
+                    copied += len(commands)
+        if cursor == b"0":
+            break
+    for target in targets:
+        target.check(target.replies(), "RESTORE")
+    return copied
 
 
-def _copy_batch(
-    source: redis.Redis,
-    keys: list[bytes],
-    owners: Sequence[SlotOwner],
-    targets: Sequence[redis.Redis],
-) -> int:
-    reading = source.pipeline(transaction=False)
-    for key in keys:
-        reading.dump(key)
-        reading.pttl(key)
-    replies = reading.execute()
-    writes = [target.pipeline(transaction=False) for target in targets]
-    copied = 0
+def _scanned(replies: list[object]) -> tuple[bytes, list[bytes]]:
+    """SCAN's reply: the next cursor and the keys found."""
+    match replies:
+        case [[bytes() as cursor, list() as keys]] if all(isinstance(k, bytes) for k in keys):
+            return cursor, keys
+    raise NodeCommandFailed(f"unexpected reply to SCAN: {replies!r:.80}")
+
+
+def _read_batch(
+    source: Pipeline, keys: list[bytes], owner_of: list[int], owners: int
+) -> list[list[bytes]]:
+    """``DUMP`` and ``PTTL`` of each key, turned into a ``RESTORE … REPLACE`` for the primary
+    owning its slot (a key that expired meanwhile is left out)."""
+    source.send(b"".join(_DUMP_PTTL % (len(k), k, len(k), k) for k in keys), 2 * len(keys))
+    replies = source.replies()
+    source.check(replies, "DUMP")
+    writes: list[list[bytes]] = [[] for _ in range(owners)]
     for index, key in enumerate(keys):
         payload, ttl = replies[2 * index], replies[2 * index + 1]
-        if payload is None or ttl == -2:  # expired meanwhile
+        if not isinstance(payload, bytes) or not isinstance(ttl, int) or ttl == -2:
             continue
-        slot = key_slot(key)
-        owner = next((i for i, o in enumerate(owners) if o.owns(slot)), None)
-        if owner is None:
-            raise NodeCommandFailed(f"no primary owns slot {slot}")
-        writes[owner].restore(key, max(ttl, 0), payload, replace=True)
-        copied += 1
-    try:
-        for pipe in writes:
-            pipe.execute()
-    except redis.RedisError as exc:
-        raise NodeCommandFailed(f"placing keys by slot: {exc}") from exc
-    return copied
+        owner = owner_of[key_slot(key)]
+        if owner < 0:
+            raise NodeCommandFailed(f"no primary owns slot {key_slot(key)}")
+        expiry = b"%d" % max(ttl, 0)
+        writes[owner].append(_RESTORE % (len(key), key, len(expiry), expiry, len(payload), payload))
+    return writes
 
 
 def _keyspace(client: redis.Redis) -> dict[int, int]:

@@ -19,12 +19,14 @@ import hashlib
 import os
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import RawIOBase
 from pathlib import Path
 
 from cachefleet.backup.encryption import EncryptingWriter, FileKey
-from cachefleet.engine.client import NodeAccess, source_address
+from cachefleet.engine.client import NodeAccess
+from cachefleet.engine.resp import open_socket
 from cachefleet.errors import NodeCommandFailed, NodeUnreachable
 
 #: How long a read may wait: the node sends keep-alive newlines while its child starts.
@@ -99,10 +101,12 @@ def stream_rdb(
     destination: Path,
     timeout: float = READ_TIMEOUT_S,
     key: FileKey | None = None,
+    on_payload: Callable[[], object] | None = None,
 ) -> RdbFile:
     """Stream the node's dataset into ``destination`` (replacing it) and return the file's size
     and checksum; with a ``key``, the file is encrypted as it is written (`backup.encryption`),
-    so no plaintext byte reaches the disk.
+    so no plaintext byte reaches the disk. ``on_payload`` is called once the payload begins
+    (the node's fork child producing it is running then).
 
     :raises NodeUnreachable: the node could not be reached or the stream broke off.
     :raises NodeCommandFailed: the node refused the synchronisation (e.g. a replica whose link
@@ -111,11 +115,11 @@ def stream_rdb(
     partial = destination.with_name(destination.name + ".part")
     destination.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _connect(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
+        with open_socket(node, timeout) as conn, partial.open("wb", buffering=0) as stream:
             reader = _Reader(conn)
             _handshake(conn, reader, node)
             sink = _Sink(stream, key)
-            _receive(reader, sink)
+            _receive(reader, sink, on_payload)
             result = sink.finish()
         _check_whole(sink, node)
         partial.replace(destination)
@@ -127,20 +131,6 @@ def stream_rdb(
         partial.unlink(missing_ok=True)
         raise
     return result
-
-
-def _connect(node: NodeAccess, timeout: float) -> socket.socket:
-    source = (source_address(), 0) if source_address() else None
-    conn = socket.create_connection(
-        (node.address, node.port), timeout=timeout, source_address=source
-    )
-    if node.tls is None:
-        return conn
-    context = ssl.create_default_context(cafile=node.tls.ca_file)
-    context.check_hostname = False
-    if node.tls.cert_file:
-        context.load_cert_chain(node.tls.cert_file, node.tls.key_file or None)
-    return context.wrap_socket(conn)
 
 
 class _Reader:
@@ -212,7 +202,7 @@ def _handshake(conn: socket.socket, reader: _Reader, node: NodeAccess) -> None:
     conn.sendall(b"*1\r\n$4\r\nSYNC\r\n")
 
 
-def _receive(reader: _Reader, sink: _Sink) -> None:
+def _receive(reader: _Reader, sink: _Sink, on_payload: Callable[[], object] | None) -> None:
     reader.skip_keepalives()
     header = reader.line()
     if header.startswith(b"-"):
@@ -221,6 +211,8 @@ def _receive(reader: _Reader, sink: _Sink) -> None:
         )
     if not header.startswith(b"$"):
         raise NodeCommandFailed(f"unexpected reply to SYNC: {header[:60]!r}")
+    if on_payload is not None:
+        on_payload()
     if header.startswith(b"$EOF:"):
         _receive_until_mark(reader, sink, header[5:])
         return

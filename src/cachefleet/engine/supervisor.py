@@ -32,7 +32,7 @@ from cachefleet.engine import (
     sentinel,
     transit,
 )
-from cachefleet.engine.background import in_background
+from cachefleet.engine.background import in_background, yield_children
 from cachefleet.engine.binaries import BinaryKind, EngineBinary, pick_binary
 from cachefleet.engine.client import (
     Connections,
@@ -1025,12 +1025,17 @@ class HostEngine:
         self, node: NodeSpec, destination: Path, key: FileKey | None = None
     ) -> tuple[int, str]:
         """Stream the node's RDB over the replication protocol into ``destination`` (encrypted
-        as it is written with ``key``), in a low-priority thread (`background`; see
-        `rdbstream`); return the file's size and SHA-256."""
+        as it is written with ``key``), in a thread at a lower CPU priority, the node's fork
+        child producing it lowered alike (`background`; see `rdbstream`); return the file's
+        size and SHA-256."""
         started = time.monotonic()
         access = self._access(node)
+        pid = await process.answering_pid(access)
+        lower = None if pid is None else (lambda: yield_children(pid))
         written = await in_background(
-            lambda: rdbstream.stream_rdb(access, destination, rdbstream.READ_TIMEOUT_S, key)
+            lambda: rdbstream.stream_rdb(
+                access, destination, rdbstream.READ_TIMEOUT_S, key, on_payload=lower
+            )
         )
         took = time.monotonic() - started
         log.info("%s: %d bytes of RDB streamed in %.2f s", node.node_id, written.size, took)

@@ -8,8 +8,9 @@ from cachefleet.api import shapes
 from cachefleet.api.actions.common import refuse_unavailable, scope_of, tags_of
 from cachefleet.api.app import ApiRequest
 from cachefleet.api.pagination import Position, instant, paginate
+from cachefleet.errors import kms_key_with_export
 from cachefleet.model.snapshots import Snapshot
-from cachefleet.service import snapshots
+from cachefleet.service import snapshot_copies, snapshots
 from cachefleet.service.context import ServiceContext
 
 
@@ -61,12 +62,25 @@ async def delete_snapshot(ctx: ServiceContext, request: ApiRequest) -> dict[str,
 
 
 async def copy_snapshot(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
-    """CopySnapshot to a new name (``TargetBucket``, the S3 export, is not available yet).
-    Errors: SnapshotNotFoundFault, SnapshotAlreadyExistsFault, InvalidSnapshotState,
-    InvalidParameterValue.
+    """CopySnapshot to a new name, encrypted under ``KmsKeyId`` when one is given, or with
+    ``TargetBucket`` an export to S3. Errors: SnapshotNotFoundFault,
+    SnapshotAlreadyExistsFault, InvalidSnapshotState, InvalidParameterValue,
+    InvalidParameterCombination, InvalidKMSKeyFault.
     """
     params = request.params
-    refuse_unavailable(params, ("KmsKeyId",))
+    kms_key_id = params.get("KmsKeyId")
+    if kms_key_id and params.get("TargetBucket"):
+        raise kms_key_with_export()
+    if kms_key_id:
+        copy = await snapshot_copies.copy_under_key(
+            ctx,
+            scope_of(request),
+            params["SourceSnapshotName"],
+            params["TargetSnapshotName"],
+            kms_key_id,
+            tags=tags_of(params),
+        )
+        return {"Snapshot": shapes.snapshot(copy, node_groups=True)}
     snapshot = snapshots.copy_snapshot(
         ctx,
         scope_of(request),
