@@ -20,6 +20,7 @@ from cachefleet.model.ids import (
     subnet_group_arn,
 )
 from cachefleet.model.logs import FIREHOSE
+from cachefleet.model.network import IPV4
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.security_groups import VPC_ID
 from cachefleet.model.snapshots import ShardSnapshot, Snapshot, snapshotting_cluster
@@ -403,8 +404,10 @@ def engine_version(view: EngineVersionView) -> dict[str, Any]:
     }
 
 
-def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[str, Any]:
-    """A CacheSubnetGroup shape."""
+def subnet_group(
+    view: SubnetGroupView, spec_region: str, account: str, network_types: tuple[str, ...] = (IPV4,)
+) -> dict[str, Any]:
+    """A CacheSubnetGroup shape; ``network_types``: what this host can give caches."""
     return {
         "CacheSubnetGroupName": view.name,
         "CacheSubnetGroupDescription": view.description,
@@ -413,12 +416,12 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
             {
                 "SubnetIdentifier": subnet.subnet_id,
                 "SubnetAvailabilityZone": {"Name": subnet.az},
-                "SupportedNetworkTypes": ["ipv4"],
+                "SupportedNetworkTypes": list(network_types),
             }
             for subnet in view.subnets
         ],
         "ARN": subnet_group_arn(Scope(spec_region, account), view.name),
-        "SupportedNetworkTypes": ["ipv4"],
+        "SupportedNetworkTypes": list(network_types),
     }
 
 

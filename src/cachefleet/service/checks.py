@@ -11,7 +11,8 @@ from cachefleet.errors import (
     engine_version_not_found,
     required,
 )
-from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of
+from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of, version_tuple
+from cachefleet.model.network import IPV4, IPV6, IPV6_MIN_VERSION, NETWORK_TYPES
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.windows import DAYS, DailyWindow, MaintenanceWindow
@@ -82,11 +83,43 @@ def default_parameter_group(version: str, mode: ClusterMode, engine: str = ENGIN
     return f"{base}.cluster.on" if mode.clustered else base
 
 
-def check_network_type(value: str | None) -> str:
-    """Only IPv4 loopback addressing exists so far."""
-    if value not in (None, "ipv4"):
-        raise InvalidParameter(f"NetworkType {value} is not available in cachefleet yet.")
-    return "ipv4"
+def check_network_type(
+    value: str | None, version: str | None = None, ipv6_blocker: str | None = "unknown"
+) -> str:
+    """The network type: ``ipv4`` (the default) or ``dual_stack`` where the host can give
+    nodes IPv6 addresses (``ipv6_blocker`` None) and the engine is Redis OSS 6.2 or later, as
+    ElastiCache requires. ``ipv6`` alone is refused: replication, Sentinel and the cluster bus
+    run over IPv4 here."""
+    if value in (None, IPV4):
+        return IPV4
+    if value not in NETWORK_TYPES:
+        raise InvalidParameter(
+            f"Invalid NetworkType {value}: use one of {', '.join(NETWORK_TYPES)}.",
+            parameter="NetworkType",
+            problem="unknown",
+        )
+    if value == IPV6:
+        raise InvalidParameterCombination(
+            "NetworkType ipv6 is not available in cachefleet: replication, Sentinel and the "
+            "cluster bus run over IPv4 here. Use dual_stack to reach nodes and endpoints over "
+            "IPv6.",
+            parameter="NetworkType",
+            problem="ipv6-only",
+        )
+    if version is not None and version_tuple(version)[:2] < IPV6_MIN_VERSION:
+        raise InvalidParameterCombination(
+            f"NetworkType {value} requires Redis OSS 6.2 or later; {version} was given.",
+            parameter="NetworkType",
+            problem="engine-version",
+        )
+    if ipv6_blocker is not None:
+        raise InvalidParameterCombination(
+            f"NetworkType {value} is not available on this host: {ipv6_blocker}.",
+            parameter="NetworkType",
+            problem="host",
+            facts={"reason": ipv6_blocker},
+        )
+    return value
 
 
 def check_maintenance_window(window: str | None, region: str, rng: random.Random) -> str:

@@ -118,7 +118,7 @@ def build_spec(
         endpoints=_endpoints(kind, layout, allocator, port),
         kind=kind,
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
-        network_type=checks.check_network_type(settings.network_type),
+        network_type=checks.check_network_type(settings.network_type, version, ctx.ipv6_blocker),
         engine=engine,
         transit_encryption=transit,
         auth_token_modified=now if token else None,
