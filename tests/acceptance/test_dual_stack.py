@@ -1,0 +1,126 @@
+"""NetworkType dual_stack: every node and endpoint is reachable over IPv6 too (its address on
+``lo`` in the installation's own prefix), through a failover, and the addresses are gone when
+the cache is deleted or the installation purged."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+import redis
+from redis.cluster import RedisCluster
+
+from cachefleet.loopback6 import held_addresses
+from cachefleet.model.network import ipv6_of, ipv6_prefix
+
+from acceptance_support import (
+    Daemon,
+    create_and_wait,
+    delete_and_wait,
+    primaries,
+    require_kernel_router,
+    wait_available,
+    wait_recovered,
+    wait_until,
+)
+
+pytestmark = pytest.mark.acceptance
+
+NODE_TYPE = "cache.t4g.micro"
+
+
+def v6_client(address: str, port: int = 6379) -> redis.Redis:
+    """A redis-py client of the IPv6 side of a node or endpoint given by its IPv4 address."""
+    return redis.Redis(host=ipv6_of(address), port=port, socket_timeout=2)
+
+
+def held(daemon: Daemon) -> list[str]:
+    """The IPv6 addresses of the daemon's prefix that ``lo`` holds."""
+    return held_addresses(ipv6_prefix(daemon.address_base))
+
+
+def members(group: dict[str, Any]) -> dict[str, str]:
+    """Each node's IPv4 address by cache cluster id."""
+    return {
+        m["CacheClusterId"]: m["ReadEndpoint"]["Address"]
+        for shard in group["NodeGroups"]
+        for m in shard["NodeGroupMembers"]
+    }
+
+
+def role(address: str) -> str:
+    return str(v6_client(address).execute_command("ROLE")[0].decode())
+
+
+def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daemon) -> None:
+    require_kernel_router(daemon)
+    client = daemon.client()
+    subnets = client.describe_cache_subnet_groups()["CacheSubnetGroups"][0]
+    assert "dual_stack" in subnets["SupportedNetworkTypes"]
+    group = create_and_wait(
+        client, ReplicationGroupId="dual", ReplicationGroupDescription="d",
+        CacheNodeType=NODE_TYPE, NumCacheClusters=2, AutomaticFailoverEnabled=True,
+        NetworkType="dual_stack",
+    )  # fmt: skip
+    assert (group["NetworkType"], group["IpDiscovery"]) == ("dual_stack", "ipv4")
+    shard = group["NodeGroups"][0]
+    primary, reader = shard["PrimaryEndpoint"]["Address"], shard["ReaderEndpoint"]["Address"]
+    nodes = members(group)
+    assert sorted(held(daemon)) == sorted(ipv6_of(a) for a in [*nodes.values(), primary, reader])
+
+    assert v6_client(primary).set("greeting", "hello")
+    wait_until(lambda: v6_client(reader).get("greeting") == b"hello", 10, "the reader over IPv6")
+    for address in nodes.values():
+        assert v6_client(address).get("greeting") == b"hello"
+    with socket.create_connection((primary, 6379), timeout=2):
+        pass  # IPv4 keeps working beside it
+
+    (old,) = primaries(group)
+    client.test_failover(ReplicationGroupId="dual", NodeGroupId="0001")
+    wait_recovered(client, old)
+    group = wait_available(client, "dual")
+    (new,) = primaries(group)
+    assert new != old
+    wait_until(lambda: role(nodes[new]) == "master", 10, "the new primary over IPv6")
+    wait_until(lambda: v6_client(primary).set("after", "failover") is True, 15, "writes over IPv6")
+    assert v6_client(nodes[new]).get("after") == b"failover"
+
+    delete_and_wait(client, "dual")
+    assert held(daemon) == []
+
+
+def test_a_dual_stack_cluster_is_reached_over_ipv6_and_purged(daemon: Daemon) -> None:
+    require_kernel_router(daemon)
+    client = daemon.client()
+    group = create_and_wait(
+        client, ReplicationGroupId="dualc", ReplicationGroupDescription="d",
+        CacheNodeType=NODE_TYPE, NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        ClusterMode="enabled", AutomaticFailoverEnabled=True, NetworkType="dual_stack",
+    )  # fmt: skip
+    configuration = group["ConfigurationEndpoint"]["Address"]
+    cluster = RedisCluster(host=ipv6_of(configuration), port=6379, socket_timeout=2)
+    for index in range(20):
+        cluster.set(f"k{index}", index)
+    assert [cluster.get(f"k{index}") for index in range(20)] == [
+        str(index).encode() for index in range(20)
+    ]
+    cluster.close()
+    for address in members(group).values():
+        assert v6_client(address).ping()
+    assert len(held(daemon)) == len(members(group)) + 1
+
+    daemon.purge()
+    assert held(daemon) == []
+
+
+def test_ipv6_only_is_refused_naming_why(daemon: Daemon) -> None:
+    client = daemon.client()
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        client.create_replication_group(
+            ReplicationGroupId="six", ReplicationGroupDescription="d",
+            CacheNodeType=NODE_TYPE, NetworkType="ipv6",
+        )  # fmt: skip
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterCombination"
+    assert "Use dual_stack" in error["Message"]
