@@ -86,6 +86,14 @@ def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daem
     wait_until(lambda: v6_client(primary).set("after", "failover") is True, 15, "writes over IPv6")
     assert v6_client(nodes[new]).get("after") == b"failover"
 
+    client.modify_replication_group(
+        ReplicationGroupId="dual", IpDiscovery="ipv6", ApplyImmediately=True
+    )
+    group = wait_available(client, "dual")
+    shown = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    assert (group["IpDiscovery"], shown) == ("ipv6", ipv6_of(primary))
+    assert redis.Redis(host=shown, port=6379, socket_timeout=2).get("after") == b"failover"
+
     delete_and_wait(client, "dual")
     assert held(daemon) == []
 
@@ -99,6 +107,8 @@ def test_a_dual_stack_cluster_is_reached_over_ipv6_and_purged(daemon: Daemon) ->
         ClusterMode="enabled", AutomaticFailoverEnabled=True, NetworkType="dual_stack",
     )  # fmt: skip
     configuration = group["ConfigurationEndpoint"]["Address"]
+    # IpDiscovery ipv4: the configuration endpoint's IPv6 address leads to the cluster, whose
+    # CLUSTER SLOTS gives the nodes' IPv4 addresses, as ElastiCache's does.
     cluster = RedisCluster(host=ipv6_of(configuration), port=6379, socket_timeout=2)
     for index in range(20):
         cluster.set(f"k{index}", index)

@@ -12,7 +12,14 @@ from cachefleet.errors import (
     required,
 )
 from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of, version_tuple
-from cachefleet.model.network import IPV4, IPV6, IPV6_MIN_VERSION, NETWORK_TYPES
+from cachefleet.model.network import (
+    DUAL_STACK,
+    IP_DISCOVERY_TYPES,
+    IPV4,
+    IPV6,
+    IPV6_MIN_VERSION,
+    NETWORK_TYPES,
+)
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.windows import DAYS, DailyWindow, MaintenanceWindow
@@ -92,12 +99,7 @@ def check_network_type(
     run over IPv4 here."""
     if value in (None, IPV4):
         return IPV4
-    if value not in NETWORK_TYPES:
-        raise InvalidParameter(
-            f"Invalid NetworkType {value}: use one of {', '.join(NETWORK_TYPES)}.",
-            parameter="NetworkType",
-            problem="unknown",
-        )
+    _check_one_of(value, NETWORK_TYPES, "NetworkType")
     if value == IPV6:
         raise InvalidParameterCombination(
             "NetworkType ipv6 is not available in cachefleet: replication, Sentinel and the "
@@ -118,6 +120,40 @@ def check_network_type(
             parameter="NetworkType",
             problem="host",
             facts={"reason": ipv6_blocker},
+        )
+    return value
+
+
+def _check_one_of(value: str, choices: tuple[str, ...], parameter: str) -> None:
+    if value not in choices:
+        raise InvalidParameter(
+            f"Invalid {parameter} {value}: use one of {', '.join(choices)}.",
+            parameter=parameter,
+            problem="unknown",
+        )
+
+
+def check_ip_discovery(value: str | None, network_type: str | None, mode: ClusterMode) -> str:
+    """IpDiscovery: ``ipv4`` (the default) or, for a dual-stack cache without cluster mode,
+    ``ipv6``: its endpoints and nodes are then given by their IPv6 addresses. In cluster mode
+    clients learn nodes from ``CLUSTER SLOTS``, where Redis gives a node's one announced IP
+    (``cluster-announce-ip``, which the cluster bus uses too, and a host name may not be an
+    IPv6 address), and the cluster bus keeps to IPv4 here, so ``ipv6`` is refused there."""
+    if value in (None, IPV4):
+        return IPV4
+    _check_one_of(value, IP_DISCOVERY_TYPES, "IpDiscovery")
+    if network_type != DUAL_STACK:
+        raise InvalidParameterCombination(
+            f"IpDiscovery {value} requires NetworkType dual_stack.",
+            parameter="IpDiscovery",
+            problem="network-type",
+        )
+    if mode.clustered:
+        raise InvalidParameterCombination(
+            "IpDiscovery ipv6 is not available in cluster mode in cachefleet: nodes announce "
+            "one IP address in CLUSTER SLOTS, and the cluster bus keeps to IPv4 here.",
+            parameter="IpDiscovery",
+            problem="cluster-mode",
         )
     return value
 
