@@ -20,6 +20,7 @@ from acceptance_support import (
     delete_and_wait,
     primaries,
     require_kernel_router,
+    run_cli,
     wait_available,
     wait_recovered,
     wait_until,
@@ -49,6 +50,30 @@ def members(group: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def exchange(sock: socket.socket, command: bytes) -> bytes:
+    """Send a command on an open connection and read the answer (b"" once it was cut)."""
+    try:
+        sock.sendall(command)
+        return sock.recv(64)
+    except OSError:
+        return b""
+
+
+def ping(address: str) -> str:
+    """PING an IPv6 address on a new connection: ``+PONG`` or why it failed."""
+    try:
+        with socket.create_connection((address, 6379), timeout=2) as sock:
+            return exchange(sock, b"PING\r\n").decode().strip()
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def group_ids(client: Any, group_id: str) -> list[str]:
+    """The security groups of a replication group's first member."""
+    found = client.describe_cache_clusters(CacheClusterId=f"{group_id}-001")["CacheClusters"]
+    return [g["SecurityGroupId"] for g in found[0]["SecurityGroups"]]
+
+
 def role(address: str) -> str:
     return str(v6_client(address).execute_command("ROLE")[0].decode())
 
@@ -76,6 +101,8 @@ def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daem
     with socket.create_connection((primary, 6379), timeout=2):
         pass  # IPv4 keeps working beside it
 
+    before = socket.create_connection((ipv6_of(primary), 6379), timeout=2)
+    assert exchange(before, b"PING\r\n") == b"+PONG\r\n"
     (old,) = primaries(group)
     client.test_failover(ReplicationGroupId="dual", NodeGroupId="0001")
     wait_recovered(client, old)
@@ -85,6 +112,8 @@ def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daem
     wait_until(lambda: role(nodes[new]) == "master", 10, "the new primary over IPv6")
     wait_until(lambda: v6_client(primary).set("after", "failover") is True, 15, "writes over IPv6")
     assert v6_client(nodes[new]).get("after") == b"failover"
+    assert exchange(before, b"SET late write\r\n") == b""  # cut: it led to the old primary
+    before.close()
 
     client.modify_replication_group(
         ReplicationGroupId="dual", IpDiscovery="ipv6", ApplyImmediately=True
@@ -93,6 +122,18 @@ def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daem
     shown = group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
     assert (group["IpDiscovery"], shown) == ("ipv6", ipv6_of(primary))
     assert redis.Redis(host=shown, port=6379, socket_timeout=2).get("after") == b"failover"
+
+    # Security groups guard the IPv6 side too: a group that lets in one IPv4 source only lets
+    # in no IPv6 connection; the default group (all of this host) lets this host's in.
+    app = run_cli(daemon, "security-groups", "create", "app", "--description", "app servers")
+    assert app.returncode == 0, app.stderr
+    default = group_ids(client, "dual")
+    client.modify_replication_group(
+        ReplicationGroupId="dual", SecurityGroupIds=[app.stdout.strip()]
+    )
+    wait_until(lambda: ping(shown) == "ConnectionRefusedError", 5, "the IPv6 side closed")
+    client.modify_replication_group(ReplicationGroupId="dual", SecurityGroupIds=default)
+    wait_until(lambda: ping(shown) == "+PONG", 5, "the IPv6 side open again")
 
     delete_and_wait(client, "dual")
     assert held(daemon) == []
