@@ -68,7 +68,8 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
         assert not re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
     assert re.search(r'value="onprem" disabled', html)
-    assert text_of(html).count("not available yet") >= 5
+    assert text_of(html).count("not available yet") >= 4
+    assert re.search(r'value="dual_stack" disabled', html) and "not on this host" in html
     assert "cache.r7g.large — 13.07 GiB" in html
     assert "default.redis7" in html
 
