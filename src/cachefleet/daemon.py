@@ -210,6 +210,7 @@ class Daemon:
             self.sentinels.addresses,
             self.router,
             self.tls_sentinels.addresses,
+            self.context.ipv6_blocker,
         )
         return build_app(self.context, sources, self.ca.cert_file)
 

@@ -25,10 +25,19 @@ from acceptance_support import (
     wait_recovered,
     wait_until,
 )
+from ci_support import skip_or_fail
 
 pytestmark = pytest.mark.acceptance
 
 NODE_TYPE = "cache.t4g.micro"
+
+
+def require_dual_stack(daemon: Daemon) -> None:
+    """These tests need a host where the daemon may add IPv6 addresses on lo (root)."""
+    require_kernel_router(daemon)
+    offered = daemon.wait_healthy()["network_types"]
+    if not offered["dual_stack"]:
+        skip_or_fail(f"dual-stack caches are not offered here: {offered['reason']}")
 
 
 def v6_client(address: str, port: int = 6379) -> redis.Redis:
@@ -79,7 +88,7 @@ def role(address: str) -> str:
 
 
 def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daemon) -> None:
-    require_kernel_router(daemon)
+    require_dual_stack(daemon)
     client = daemon.client()
     subnets = client.describe_cache_subnet_groups()["CacheSubnetGroups"][0]
     assert "dual_stack" in subnets["SupportedNetworkTypes"]
@@ -140,7 +149,7 @@ def test_a_dual_stack_group_is_reached_over_ipv6_through_a_failover(daemon: Daem
 
 
 def test_a_dual_stack_cluster_is_reached_over_ipv6_and_purged(daemon: Daemon) -> None:
-    require_kernel_router(daemon)
+    require_dual_stack(daemon)
     client = daemon.client()
     group = create_and_wait(
         client, ReplicationGroupId="dualc", ReplicationGroupDescription="d",
