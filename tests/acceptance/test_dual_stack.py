@@ -5,6 +5,7 @@ the cache is deleted or the installation purged."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +17,14 @@ from cachefleet.model.network import ipv6_of, ipv6_prefix
 
 from acceptance_support import (
     Daemon,
+    ca_file,
     create_and_wait,
     delete_and_wait,
+    fast_waiter_config,
     primaries,
     require_kernel_router,
     run_cli,
+    tls_command,
     wait_available,
     wait_recovered,
     wait_until,
@@ -171,6 +175,27 @@ def test_a_dual_stack_cluster_is_reached_over_ipv6_and_purged(daemon: Daemon) ->
     assert len(held(daemon)) == len(members(group)) + 1
 
     daemon.purge()
+    assert held(daemon) == []
+
+
+def test_a_standalone_dual_stack_node_takes_tls_over_ipv6(daemon: Daemon, tmp_path: Path) -> None:
+    require_dual_stack(daemon)
+    client = daemon.client()
+    client.create_cache_cluster(
+        CacheClusterId="solo", CacheNodeType=NODE_TYPE, NetworkType="dual_stack",
+        IpDiscovery="ipv6", TransitEncryptionEnabled=True,
+    )  # fmt: skip
+    waiter = client.get_waiter("cache_cluster_available")
+    waiter.wait(CacheClusterId="solo", WaiterConfig=fast_waiter_config())
+    found = client.describe_cache_clusters(CacheClusterId="solo", ShowCacheNodeInfo=True)
+    address = found["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]["Address"]
+    assert ":" in address  # IpDiscovery ipv6
+    # The node's certificate names its IPv6 address too: the hostname check passes.
+    assert tls_command(address, ca_file(daemon, tmp_path), "PING") is True
+    client.delete_cache_cluster(CacheClusterId="solo")
+    client.get_waiter("cache_cluster_deleted").wait(
+        CacheClusterId="solo", WaiterConfig=fast_waiter_config()
+    )
     assert held(daemon) == []
 
 
