@@ -26,6 +26,7 @@ from cachefleet.endpoints.groups import GroupEndpoints
 from cachefleet.endpoints.router import Router, choose_router
 from cachefleet.endpoints.switch import write_switch_script
 from cachefleet.enforcement import (
+    KERNEL_ROUTER,
     control_plane_source,
     enforce_security_groups,
     enforcement_blocker,
@@ -51,6 +52,7 @@ from cachefleet.installation import (
 )
 from cachefleet.logs.destinations import Destinations
 from cachefleet.logs.shipper import LogShipper
+from cachefleet.loopback6 import ipv6_blocker, purge_prefix, remember_prefix
 from cachefleet.model import events as texts
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
@@ -185,9 +187,10 @@ class Daemon:
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
+        ipv6 = await asyncio.to_thread(host_ipv6_blocker, settings, router.name)
         context = ServiceContext(
             store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer,
-            security_groups_blocker=enforcement_blocker(router.name),
+            security_groups_blocker=enforcement_blocker(router.name), ipv6_blocker=ipv6,
         )  # fmt: skip
         transport = HttpTransport(settings.notifications)
         deliverer = Deliverer(store, settings.notifications, transport, utc_now)
@@ -210,6 +213,7 @@ class Daemon:
             self.sentinels.addresses,
             self.router,
             self.tls_sentinels.addresses,
+            self.context.ipv6_blocker,
         )
         return build_app(self.context, sources, self.ca.cert_file)
 
@@ -221,6 +225,17 @@ class Daemon:
         await self.transport.close()
         self.router.close()
         self.store.close()
+
+
+def host_ipv6_blocker(settings: Settings, router_name: str) -> str | None:
+    """Why dual-stack caches cannot be offered here, or None; when they can, the installation's
+    IPv6 prefix is noted for `purge`."""
+    if router_name != KERNEL_ROUTER:
+        return f"the endpoints run on the {router_name} router, which carries IPv4 only"
+    blocker = ipv6_blocker(settings.network.address_base)
+    if blocker is None:
+        remember_prefix(settings.data_dir, settings.network.address_base)
+    return blocker
 
 
 async def serve(settings: Settings) -> None:
@@ -415,6 +430,7 @@ def purge(data_dir: Path) -> int:
             remove_firewall(state_dir)
             shutil.rmtree(state_dir)
         shutil.rmtree(nodes_root(data_dir), ignore_errors=True)
+        purge_prefix(data_dir)
         shutil.rmtree(data_dir / "sentinels", ignore_errors=True)
         shutil.rmtree(snapshots_root(data_dir), ignore_errors=True)
         shutil.rmtree(seeds_root(data_dir), ignore_errors=True)

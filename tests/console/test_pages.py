@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from cachefleet.console import create_console_app
 from cachefleet.errors import UNEXPECTED_MARKER
 from cachefleet.model.state import GroupRecord
 from cachefleet.model.status import GroupStatus
@@ -13,7 +14,7 @@ from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
 
-from console_support import SCOPE, ConsoleClient, a_group, text_of
+from console_support import SCOPE, TOKEN, ConsoleClient, a_group, text_of
 
 WIZARD = {
     "deployment": "design", "method": "cluster", "cluster_mode": "disabled", "name": "orders",
@@ -68,7 +69,8 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
         assert not re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
     assert re.search(r'value="onprem" disabled', html)
-    assert text_of(html).count("not available yet") >= 5
+    assert text_of(html).count("not available yet") >= 4
+    assert re.search(r'value="dual_stack" disabled', html) and "not on this host" in html
     assert "cache.r7g.large — 13.07 GiB" in html
     assert "default.redis7" in html
 
@@ -356,3 +358,17 @@ def test_an_unexpected_error_is_logged_with_the_marker_and_not_shown(
     assert answer.status_code == 500
     assert "Traceback" not in answer.text and "went wrong on our side" in answer.text
     assert UNEXPECTED_MARKER in caplog.text  # type: ignore[attr-defined]
+
+
+def test_a_dual_stack_cache_is_created_where_the_host_can_and_refused_beside_the_field_where_not(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    refused = client.post("/create", {**WIZARD, "network_type": "dual_stack", **CREATE})
+    assert refused.status_code == 400
+    assert "NetworkType dual_stack is not available on this host" in refused.text
+    host = ConsoleClient(create_console_app(replace(ctx, ipv6_blocker=None), form_token=TOKEN))
+    assert re.search(r'value="dual_stack"(?! disabled)', host.get("/create").text)
+    answer = host.post("/create", {**WIZARD, "network_type": "dual_stack", **CREATE})
+    assert answer.status_code == 303
+    assert groups.get_group(ctx, SCOPE, "orders").spec.network_type == "dual_stack"
+    assert "Dual stack (IPv4 and IPv6)" in text_of(host.get("/caches/orders").text)

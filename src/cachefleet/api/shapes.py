@@ -20,6 +20,7 @@ from cachefleet.model.ids import (
     subnet_group_arn,
 )
 from cachefleet.model.logs import FIREHOSE
+from cachefleet.model.network import IPV4, announced
 from cachefleet.model.parameters import ParameterGroup
 from cachefleet.model.security_groups import VPC_ID
 from cachefleet.model.snapshots import ShardSnapshot, Snapshot, snapshotting_cluster
@@ -36,13 +37,13 @@ from cachefleet.service.users import UserGroupView, UserView, user_arn, user_gro
 CACHE_NODE_ID = "0001"
 
 
-def endpoint(ep: EndpointSpec | None) -> dict[str, Any] | None:
-    """An Endpoint shape."""
-    return None if ep is None else {"Address": ep.address, "Port": ep.port}
+def endpoint(ep: EndpointSpec | None, ip_discovery: str = IPV4) -> dict[str, Any] | None:
+    """An Endpoint shape, at the address of the IpDiscovery's protocol."""
+    return None if ep is None else {"Address": announced(ep.address, ip_discovery), "Port": ep.port}
 
 
-def _node_endpoint(node: NodeSpec) -> dict[str, Any]:
-    return {"Address": node.address, "Port": node.port}
+def _node_endpoint(node: NodeSpec, ip_discovery: str) -> dict[str, Any]:
+    return {"Address": announced(node.address, ip_discovery), "Port": node.port}
 
 
 def transit(spec: GroupSpec) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def replication_group(record: GroupRecord) -> dict[str, Any]:
         "DataTiering": "disabled",
         "AutoMinorVersionUpgrade": spec.auto_minor_version_upgrade,
         "NetworkType": spec.network_type,
-        "IpDiscovery": "ipv4",
+        "IpDiscovery": spec.ip_discovery,
         "ClusterMode": spec.cluster_mode.value,
         "Engine": spec.engine,
     }
@@ -117,7 +118,7 @@ def _configuration_endpoint(spec: GroupSpec) -> dict[str, Any] | None:
     from the start; it is shown once the group is compatible."""
     if not spec.cluster_mode.clustered:
         return None
-    return endpoint(spec.endpoint(EndpointKind.CONFIGURATION))
+    return endpoint(spec.endpoint(EndpointKind.CONFIGURATION), spec.ip_discovery)
 
 
 _SETTLES_AS = {"enabling": "enabled", "disabling": "disabled"}
@@ -165,8 +166,8 @@ def _node_group(record: GroupRecord, shard_id: str) -> dict[str, Any]:
     if spec.cluster_mode.clustered:
         group["Slots"] = ",".join(str(r) for r in shard.slots)
     if spec.cluster_mode is not ClusterMode.ENABLED:  # compatible keeps both kinds
-        group["PrimaryEndpoint"] = endpoint(spec.endpoint(EndpointKind.PRIMARY))
-        group["ReaderEndpoint"] = endpoint(spec.endpoint(EndpointKind.READER))
+        group["PrimaryEndpoint"] = endpoint(spec.endpoint(EndpointKind.PRIMARY), spec.ip_discovery)
+        group["ReaderEndpoint"] = endpoint(spec.endpoint(EndpointKind.READER), spec.ip_discovery)
     return group
 
 
@@ -175,7 +176,7 @@ def _member(record: GroupRecord, node: NodeSpec) -> dict[str, Any]:
     member: dict[str, Any] = {
         "CacheClusterId": node.node_id,
         "CacheNodeId": CACHE_NODE_ID,
-        "ReadEndpoint": _node_endpoint(node),
+        "ReadEndpoint": _node_endpoint(node, record.spec.ip_discovery),
         "PreferredAvailabilityZone": node.az,
     }
     if role is not None:
@@ -228,7 +229,7 @@ def cache_cluster(view: ClusterView, show_nodes: bool) -> dict[str, Any]:
         and spec.kind is ResourceKind.REPLICATION_GROUP,
         "LogDeliveryConfigurations": _log_deliveries(spec),
         "NetworkType": spec.network_type,
-        "IpDiscovery": "ipv4",
+        "IpDiscovery": spec.ip_discovery,
     }
     if spec.kind is ResourceKind.REPLICATION_GROUP:
         cluster["ReplicationGroupId"] = spec.group_id
@@ -280,7 +281,7 @@ def _cache_node(view: ClusterView, status: str, apply_status: str) -> dict[str, 
         "CacheNodeId": CACHE_NODE_ID,
         "CacheNodeStatus": node_status,
         "CacheNodeCreateTime": node.created_at,
-        "Endpoint": _node_endpoint(node),
+        "Endpoint": _node_endpoint(node, view.record.spec.ip_discovery),
         "ParameterGroupStatus": apply_status,
         "CustomerAvailabilityZone": node.az,
     }
@@ -403,8 +404,10 @@ def engine_version(view: EngineVersionView) -> dict[str, Any]:
     }
 
 
-def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[str, Any]:
-    """A CacheSubnetGroup shape."""
+def subnet_group(
+    view: SubnetGroupView, spec_region: str, account: str, network_types: tuple[str, ...] = (IPV4,)
+) -> dict[str, Any]:
+    """A CacheSubnetGroup shape; ``network_types``: what this host can give caches."""
     return {
         "CacheSubnetGroupName": view.name,
         "CacheSubnetGroupDescription": view.description,
@@ -413,12 +416,12 @@ def subnet_group(view: SubnetGroupView, spec_region: str, account: str) -> dict[
             {
                 "SubnetIdentifier": subnet.subnet_id,
                 "SubnetAvailabilityZone": {"Name": subnet.az},
-                "SupportedNetworkTypes": ["ipv4"],
+                "SupportedNetworkTypes": list(network_types),
             }
             for subnet in view.subnets
         ],
         "ARN": subnet_group_arn(Scope(spec_region, account), view.name),
-        "SupportedNetworkTypes": ["ipv4"],
+        "SupportedNetworkTypes": list(network_types),
     }
 
 

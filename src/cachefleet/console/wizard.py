@@ -82,6 +82,7 @@ class WizardOptions:
     keys: tuple[tuple[str, str], ...] = ()  # the enabled named keys: (ARN, alias)
     snapshots: tuple[str, ...] = ()  # the available backups a new cache can be restored from
     user_groups: tuple[str, ...] = ()
+    network_types: tuple[str, ...] = ("ipv4",)  # what this host can give caches
     presets: tuple[Preset, ...] = PRESETS
     days: tuple[str, ...] = DAYS
 
@@ -126,6 +127,7 @@ def wizard_options(ctx: ServiceContext, scope: Scope) -> WizardOptions:
             if s.status is SnapshotStatus.AVAILABLE
         ),
         user_groups=tuple(g.group.user_group_id for g in users.describe_user_groups(ctx, scope)),
+        network_types=ctx.network_types,
     )
 
 

@@ -73,6 +73,7 @@ def parse_flows(text: str) -> list[Flow]:
 def flow_filter(endpoint: HostPort, target: HostPort) -> list[str]:
     """conntrack arguments selecting flows sent through ``endpoint`` to ``target``."""
     return [
+        *(["-f", "ipv6"] if endpoint.is_ipv6 else []),
         "-p", "tcp",
         "--orig-dst", endpoint.host, "--orig-port-dst", str(endpoint.port),
         "--reply-src", target.host, "--reply-port-src", str(target.port),

@@ -18,6 +18,7 @@ connection through an endpoint is judged on the node it reaches, from the client
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,17 +58,57 @@ def render_firewall(
     """The ``nft -f`` text that replaces table ``name`` with these rules, atomically.
 
     Pure and deterministic: equal inputs render equal text, and the table's comment carries the
-    digest of its rules, so `Firewall.apply` can tell it is already in place.
+    digest of its rules, so `Firewall.apply` can tell it is already in place. The IPv6
+    addresses of dual-stack caches get an ``ip6`` table of the same name (`_v6_body`).
     """
     body = _body(rules, internal)
+    v6 = _v6_body(rules)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
-    lines.append(f"\t{table_comment(lines_digest(body), owner)}")
+    lines.append(f"\t{table_comment(lines_digest(body + v6), owner)}")
     lines += body
     lines.append("}")
+    if v6:
+        lines += [f"table ip6 {name} {{", "}", f"delete table ip6 {name}", f"table ip6 {name} {{"]
+        lines += [*v6, "}"]
     return "\n".join(lines) + "\n"
 
 
+def _digest(rules: RulesByAddress, internal: Sequence[str]) -> str:
+    return lines_digest(_body(rules, internal) + _v6_body(rules))
+
+
+def _v6_body(rules: RulesByAddress) -> list[str]:
+    """The IPv6 addresses' guard. Rules name IPv4 ranges only, and, as in EC2, an IPv4 rule
+    lets no IPv6 connection in; a rule that lets in all of this host (127.0.0.0/8 or wider)
+    lets in connections from this host's own IPv6 addresses too. Anything else is refused, so
+    a narrower group leaves a cache's IPv6 side closed rather than open. cachefleet's own
+    traffic keeps to IPv4, so no internal range is needed."""
+    guarded = {a: _host_wide(r) for a, r in rules.items() if ":" in a}
+    if not guarded:
+        return []
+    chains = {ports: f"sg{i}" for i, ports in enumerate(sorted(set(guarded.values())))}
+    pairs = ", ".join(f"{a} : jump {chains[guarded[a]]}" for a in sorted(guarded))
+    lines = [
+        "\tmap guarded {", "\t\ttype ipv6_addr : verdict;", f"\t\telements = {{ {pairs} }}",
+        "\t}", "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
+        "\t\tip6 daddr vmap @guarded", "\t}",
+    ]  # fmt: skip
+    for ports, chain in chains.items():
+        lines += [f"\tchain {chain} {{", "\t\tct state established,related accept"]
+        lines += [f"\t\tfib saddr type local tcp dport {low}-{high} accept" for low, high in ports]
+        lines += ["\t\tmeta l4proto tcp reject with tcp reset", "\t\tdrop", "\t}"]
+    return lines
+
+
+def _host_wide(rules: tuple[InboundRule, ...]) -> tuple[tuple[int, int], ...]:
+    """The port ranges of the rules that let in every address of this host."""
+    host = ipaddress.IPv4Network("127.0.0.0/8")
+    wide = {r.ports for r in rules if ipaddress.IPv4Network(r.cidr).supernet_of(host)}
+    return tuple(sorted(wide))
+
+
 def _body(rules: RulesByAddress, internal: Sequence[str]) -> list[str]:
+    rules = {a: r for a, r in rules.items() if ":" not in a}
     chains: dict[tuple[InboundRule, ...], str] = {}
     for address in sorted(rules):
         key = _canonical(rules[address])
@@ -146,7 +187,7 @@ class Firewall:
         :returns: whether the table was replaced (False: it already said this).
         :raises RouterError: with nft's message when the transaction is refused.
         """
-        digest = lines_digest(_body(rules, internal))
+        digest = _digest(rules, internal)
         now = self._clock()
         if digest == self._applied and now - self._checked_at < VERIFY_INTERVAL_S:
             return False
@@ -155,14 +196,16 @@ class Firewall:
         if listing is not None and table_comment(digest, self.owner) in listing:
             self._applied = digest
             return False
-        run_tool_checked(
-            ["nft", "-f", "-"], stdin=render_firewall(rules, internal, self.table, self.owner)
-        )
+        text = render_firewall(rules, internal, self.table, self.owner)
+        if not any(":" in address for address in rules):  # a dual-stack cache's may be left
+            text += render_removal(self.table, "ip6")
+        run_tool_checked(["nft", "-f", "-"], stdin=text)
         self._applied = digest
         log.info("security groups applied to %d addresses (table %s)", len(rules), self.table)
         return True
 
     def remove(self) -> None:
-        """Delete this instance's table (no-op when absent)."""
-        run_tool_checked(["nft", "-f", "-"], stdin=render_removal(self.table))
+        """Delete this instance's tables (no-op when absent)."""
+        removal = render_removal(self.table) + render_removal(self.table, "ip6")
+        run_tool_checked(["nft", "-f", "-"], stdin=removal)
         self._applied = ""

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cachefleet import loopback6
+from cachefleet.endpoints.errors import RouterError
 from cachefleet.endpoints.router import RouteChange, Router, change_routes
 from cachefleet.endpoints.routes import (
     HostPort,
@@ -32,6 +34,7 @@ from cachefleet.endpoints.routes import (
     set_group_nodes,
     set_route,
 )
+from cachefleet.model.network import DUAL_STACK, ipv6_of
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.status import EndpointKind
 
@@ -67,6 +70,7 @@ class GroupEndpoints:
         self._router = router
         self._asked: list[_Asked] = []
         self._applying: asyncio.Task[None] | None = None
+        self._held: set[str] = set()  # endpoints whose IPv6 address was put on lo this run
 
     @property
     def router(self) -> Router:
@@ -93,6 +97,9 @@ class GroupEndpoints:
         :raises RoutesBusy, InvalidRoutes, RouterError: (EndpointError subclasses).
         """
         name = spec.plane_name
+        dual = spec.network_type == DUAL_STACK
+        if dual:
+            await self._hold_ipv6(spec)
 
         def change(table: RouteTable) -> RouteTable:
             kept = {HostPort(endpoint.address, endpoint.port) for endpoint in spec.endpoints}
@@ -104,7 +111,8 @@ class GroupEndpoints:
                 served = endpoint.kind is EndpointKind.PRIMARY and _served(
                     table.endpoints.get(address), nodes, listener
                 )
-                table = set_route(table, address, Route(name, endpoint.kind, nodes, served))
+                route = Route(name, endpoint.kind, nodes, served, ipv6=dual)
+                table = set_route(table, address, route)
             return set_group_nodes(table, name, (_hostport(n) for n in spec.live_nodes))
 
         await self._apply(spec.group_id, change)
@@ -113,6 +121,14 @@ class GroupEndpoints:
         """Remove the group's endpoints; idempotent. Runs in a worker thread."""
         name = spec.plane_name
         await self._apply(spec.group_id, lambda table: drop_group(table, name))
+        if spec.network_type == DUAL_STACK:
+            await asyncio.to_thread(_on_lo, [e.address for e in spec.endpoints], self._held, False)
+
+    async def _hold_ipv6(self, spec: GroupSpec) -> None:
+        """Add the IPv6 addresses of a dual-stack group's endpoints on ``lo`` (once a run)."""
+        wanted = [e.address for e in spec.endpoints if e.address not in self._held]
+        if wanted:
+            await asyncio.to_thread(_on_lo, wanted, self._held, True)
 
     async def _apply(self, group_id: str, change: Change) -> RouteChange:
         """Have ``change`` applied in the next pass (starting one if none runs); wait for it."""
@@ -150,6 +166,20 @@ class GroupEndpoints:
             log.info("%s endpoints: %s", groups, result.summary())
         for index, asked in enumerate(batch):
             _settle(asked.done, failed.get(index, result))
+
+
+def _on_lo(addresses: list[str], held: set[str], hold: bool) -> None:
+    """Put the IPv6 counterparts of these IPv4 addresses on ``lo`` (``hold``) or take them off."""
+    change = loopback6.add_address if hold else loopback6.remove_address
+    for address in addresses:
+        try:
+            change(ipv6_of(address))
+        except loopback6.LoopbackError as exc:
+            raise RouterError(str(exc)) from None
+        if hold:
+            held.add(address)
+        else:
+            held.discard(address)
 
 
 def _settle(done: asyncio.Future[RouteChange], outcome: RouteChange | Exception) -> None:

@@ -40,6 +40,7 @@ import ipaddress
 import logging
 import os
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cachefleet.endpoints.conntrack import cut_connections
@@ -71,8 +72,20 @@ def table_name(state_dir: Path) -> str:
     return f"{TABLE_PREFIX}{digest[:8]}"
 
 
-def _pair(address: HostPort) -> str:
+def _pair(address: HostPort) -> str:  # the same for both families
     return f"{address.host} . {address.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """An nftables address family and its address type."""
+
+    name: str
+    address_type: str
+
+
+_V4 = _Family("ip", "ipv4_addr")
+_V6 = _Family("ip6", "ipv6_addr")
 
 
 def render_ruleset(table: RouteTable, name: str, fence: bool = True, owner: str = "") -> str:
@@ -82,18 +95,37 @@ def render_ruleset(table: RouteTable, name: str, fence: bool = True, owner: str 
     digest of its rules (see `ruleset_digest`), so a router can tell it is already in place, and
     ``owner``, the state directory of the instance it belongs to (see `listed_owner`).
     ``fence=False`` leaves the fence out (only to measure what it costs: bench/fence_cost.py).
+    Dual-stack routes (`Route.ipv6`) also get an ``ip6`` table of the same name, replaced in the
+    same transaction, whose rules the ``ip`` table's digest covers.
     """
     body = _body(table) if fence else _route_part(table)
+    v6 = _v6_body(table, fence)
     lines = [f"table ip {name} {{", "}", f"delete table ip {name}", f"table ip {name} {{"]
-    lines.append(f"\t{table_comment(lines_digest(body), owner)}")
+    lines.append(f"\t{table_comment(lines_digest(body + v6), owner)}")
     lines += body
     lines.append("}")
+    if v6:
+        lines += [f"table ip6 {name} {{", "}", f"delete table ip6 {name}", f"table ip6 {name} {{"]
+        lines += [*v6, "}"]
     return "\n".join(lines) + "\n"
 
 
 def ruleset_digest(table: RouteTable) -> str:
     """A short digest of the rules `render_ruleset` gives for ``table``."""
-    return lines_digest(_body(table))
+    return lines_digest(_body(table) + _v6_body(table))
+
+
+def _v6_body(table: RouteTable, fence: bool = True) -> list[str]:
+    """The ``ip6`` table's rules: each dual-stack route at its IPv6 addresses (none: no table)."""
+    endpoints = {
+        endpoint.v6: replace(route, targets=tuple(t.v6 for t in route.targets), listener=False)
+        for endpoint, route in table.endpoints.items()
+        if route.ipv6
+    }
+    if not endpoints:
+        return []
+    v6 = RouteTable(endpoints)
+    return _route_part(v6, _V6) + (_fence_part(v6, _V6) if fence else [])
 
 
 def table_comment(digest: str, owner: str) -> str:
@@ -139,7 +171,7 @@ def _routed(table: RouteTable) -> dict[HostPort, Route]:
     return {ep: r for ep, r in table.endpoints.items() if not r.listener}
 
 
-def _route_part(table: RouteTable) -> list[str]:
+def _route_part(table: RouteTable, family: _Family = _V4) -> list[str]:
     routes = _routed(table)
     singles = sorted((ep, r.targets[0]) for ep, r in routes.items() if len(r.targets) == 1)
     multis = sorted((ep, r.targets) for ep, r in routes.items() if len(r.targets) > 1)
@@ -148,7 +180,7 @@ def _route_part(table: RouteTable) -> list[str]:
         elements = ", ".join(f"{_pair(ep)} : {_pair(t)}" for ep, t in singles)
         lines += [
             f"\tmap {_MAP} {{",
-            "\t\ttype ipv4_addr . inet_service : ipv4_addr . inet_service",
+            f"\t\ttype {family.address_type} . inet_service : {family.address_type} . inet_service",
             f"\t\telements = {{ {elements} }}",
             "\t}",
         ]
@@ -157,7 +189,7 @@ def _route_part(table: RouteTable) -> list[str]:
         marks = ", ".join(f"{_pair(ep)} : {endpoint_mark(ep):#x}" for ep in routed)
         lines += [
             f"\tmap {_MARK_MAP} {{",
-            "\t\ttype ipv4_addr . inet_service : mark",
+            f"\t\ttype {family.address_type} . inet_service : mark",
             f"\t\telements = {{ {marks} }}",
             "\t}",
         ]
@@ -166,19 +198,20 @@ def _route_part(table: RouteTable) -> list[str]:
         "\t\ttype nat hook output priority -100; policy accept;",
     ]
     if routed:
-        lines.append(f"\t\tct mark set ip daddr . tcp dport map @{_MARK_MAP}")
-    lines += [f"\t\t{_round_robin_rule(ep, targets)}" for ep, targets in multis]
+        lines.append(f"\t\tct mark set {family.name} daddr . tcp dport map @{_MARK_MAP}")
+    lines += [f"\t\t{_round_robin_rule(ep, targets, family)}" for ep, targets in multis]
     if singles:
-        lines.append(f"\t\tdnat ip addr . port to ip daddr . tcp dport map @{_MAP}")
+        f = family.name
+        lines.append(f"\t\tdnat {f} addr . port to {f} daddr . tcp dport map @{_MAP}")
     lines.append("\t}")
     return lines
 
 
-def _round_robin_rule(endpoint: HostPort, targets: tuple[HostPort, ...]) -> str:
+def _round_robin_rule(endpoint: HostPort, targets: tuple[HostPort, ...], family: _Family) -> str:
     choices = ", ".join(f"{i} : {_pair(t)}" for i, t in enumerate(targets))
     return (
-        f"ip daddr {endpoint.host} tcp dport {endpoint.port} "
-        f"dnat ip addr . port to numgen inc mod {len(targets)} map {{ {choices} }}"
+        f"{family.name} daddr {endpoint.host} tcp dport {endpoint.port} "
+        f"dnat {family.name} addr . port to numgen inc mod {len(targets)} map {{ {choices} }}"
     )
 
 
@@ -187,24 +220,27 @@ def endpoint_mark(endpoint: HostPort) -> int:
 
     Endpoint addresses are unique on the host (each installation has its own address base), so
     marks are too, and they are the same in every rendering of the table: a flow marked before a
-    switch is checked against the routes after it.
+    switch is checked against the routes after it. An endpoint's IPv6 address ends in its IPv4
+    one, so both take the same mark.
 
     >>> hex(endpoint_mark(HostPort("127.77.1.5", 6379)))
     '0x7f4d0105'
     """
-    return int(ipaddress.IPv4Address(endpoint.host))
+    return int(ipaddress.ip_address(endpoint.host)) & 0xFFFF_FFFF
 
 
-def _fence_part(table: RouteTable) -> list[str]:
-    """Sets of our marks and of allowed (mark, node) pairs; one lookup per packet decides."""
+def _fence_part(table: RouteTable, family: _Family = _V4) -> list[str]:
+    """Sets of our marks and of allowed (mark, node) pairs; one lookup per packet decides.
+    (No node listens on an IPv6 endpoint address: the ``ip6`` table holds none.)"""
     routes = sorted(_routed(table).items())
-    held = [ep for ep, r in routes if r.kind is EndpointKind.PRIMARY]
+    held = [ep for ep, r in routes if r.kind is EndpointKind.PRIMARY and family is _V4]
+    f = family.name
     lines = []
     if held:
         elements = ", ".join(_pair(ep) for ep in held)
         lines += [
             f"\tset {_HELD} {{",
-            "\t\ttype ipv4_addr . inet_service",
+            f"\t\ttype {family.address_type} . inet_service",
             f"\t\telements = {{ {elements} }}",
             "\t}",
         ]
@@ -215,7 +251,7 @@ def _fence_part(table: RouteTable) -> list[str]:
     if allowed:
         lines += [
             f"\tset {_ALLOWED} {{",
-            "\t\ttype mark . ipv4_addr . inet_service",
+            f"\t\ttype mark . {family.address_type} . inet_service",
             f"\t\telements = {{ {', '.join(allowed)} }}",
             "\t}",
         ]
@@ -227,14 +263,14 @@ def _fence_part(table: RouteTable) -> list[str]:
         lines.append(f"\t\tct mark @{_MARKS} jump {_FENCE_CHAIN}")
     if held:
         lines += [
-            f"\t\tip daddr . tcp dport @{_HELD} jump {_FENCE_CHAIN}",
-            f"\t\tip saddr . tcp sport @{_HELD} jump {_FENCE_CHAIN}",
+            f"\t\t{f} daddr . tcp dport @{_HELD} jump {_FENCE_CHAIN}",
+            f"\t\t{f} saddr . tcp sport @{_HELD} jump {_FENCE_CHAIN}",
         ]
     lines += ["\t}", f"\tchain {_FENCE_CHAIN} {{", "\t\ttcp flags & rst == rst accept"]
     if allowed:
         lines += [
-            f"\t\tct direction original ct mark . ip daddr . tcp dport @{_ALLOWED} accept",
-            f"\t\tct direction reply ct mark . ip saddr . tcp sport @{_ALLOWED} accept",
+            f"\t\tct direction original ct mark . {f} daddr . tcp dport @{_ALLOWED} accept",
+            f"\t\tct direction reply ct mark . {f} saddr . tcp sport @{_ALLOWED} accept",
         ]
     if routes:
         lines.append("\t\tmeta l4proto tcp reject with tcp reset")
@@ -242,9 +278,9 @@ def _fence_part(table: RouteTable) -> list[str]:
     return lines
 
 
-def render_removal(name: str) -> str:
+def render_removal(name: str, family: str = "ip") -> str:
     """The ``nft -f`` text that removes table ``name`` whether or not it exists."""
-    return f"table ip {name} {{\n}}\ndelete table ip {name}\n"
+    return f"table {family} {name} {{\n}}\ndelete table {family} {name}\n"
 
 
 def nftables_blocker() -> str | None:
@@ -289,6 +325,10 @@ class NftRouter:
         self.table = table_name(state_dir)
         self.reason = reason
         self.owner = str(state_dir.resolve())
+        # Whether the kernel may hold this instance's ip6 table (None: not known yet), and the
+        # dual-stack endpoints seen, whose IPv6 connections are cut with their IPv4 ones.
+        self._ipv6: bool | None = None
+        self._ipv6_endpoints: set[HostPort] = set()
 
     def apply(self, table: RouteTable) -> None:
         """Make the kernel table route as ``table`` says, in one transaction. Idempotent.
@@ -299,11 +339,16 @@ class NftRouter:
 
         :raises RouterError: with nft's message when the transaction is refused.
         """
+        dual = {endpoint for endpoint, route in table.endpoints.items() if route.ipv6}
+        self._ipv6_endpoints |= dual
         listing = self.listing()
         if listing is not None and table_comment(ruleset_digest(table), self.owner) in listing:
             return
         text = render_ruleset(table, self.table, owner=self.owner)
+        if not dual and self._ipv6 is not False:  # a dual-stack group's ip6 table may be left
+            text += render_removal(self.table, _V6.name)
         run_tool_checked(["nft", "-f", "-"], stdin=text)
+        self._ipv6 = bool(dual)
         log.info("nftables table %s applied: %d endpoints", self.table, len(table.endpoints))
 
     def cut(self, endpoint: HostPort, old_target: HostPort) -> int:
@@ -312,11 +357,15 @@ class NftRouter:
         :returns: how many open connections were found and cut.
         :raises RouterError: when conntrack fails.
         """
-        return cut_connections(endpoint, old_target)
+        count = cut_connections(endpoint, old_target)
+        if endpoint in self._ipv6_endpoints and endpoint != old_target:
+            count += cut_connections(endpoint.v6, old_target.v6)
+        return count
 
     def remove_all(self) -> None:
-        """Delete this instance's table (no-op when absent). Open connections are not cut."""
-        run_tool_checked(["nft", "-f", "-"], stdin=render_removal(self.table))
+        """Delete this instance's tables (no-op when absent). Open connections are not cut."""
+        removal = render_removal(self.table) + render_removal(self.table, _V6.name)
+        run_tool_checked(["nft", "-f", "-"], stdin=removal)
 
     def close(self) -> None:
         """Nothing to release: the kernel table stays, as the data plane outlives us."""

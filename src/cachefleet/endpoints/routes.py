@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from cachefleet.endpoints.errors import InvalidRoutes
+from cachefleet.model.network import ipv6_of
 from cachefleet.model.status import EndpointKind
 
 FORMAT = 1
@@ -38,21 +39,32 @@ FORMAT = 1
 
 @dataclass(frozen=True, slots=True, order=True)
 class HostPort:
-    """An IPv4 address and a TCP port: an endpoint or a node."""
+    """An IP address and a TCP port: an endpoint or a node. The routes file holds IPv4 ones
+    only; the IPv6 ones are those of dual-stack routes (`v6`), worked out when applied."""
 
     host: str
     port: int
 
     def __post_init__(self) -> None:
         try:
-            ipaddress.IPv4Address(self.host)
+            ipaddress.ip_address(self.host)
         except ValueError:
             raise InvalidRoutes(f"{self.host!r} is not an IPv4 address") from None
         if not 0 < self.port < 65536:
             raise InvalidRoutes(f"{self.port} is not a TCP port")
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"[{self.host}]:{self.port}" if self.is_ipv6 else f"{self.host}:{self.port}"
+
+    @property
+    def is_ipv6(self) -> bool:
+        """Whether the address is an IPv6 one."""
+        return ":" in self.host
+
+    @property
+    def v6(self) -> HostPort:
+        """The same port at the address's IPv6 counterpart (`model.network.ipv6_of`)."""
+        return HostPort(ipv6_of(self.host), self.port)
 
     @classmethod
     def parse(cls, text: str) -> HostPort:
@@ -63,6 +75,8 @@ class HostPort:
         host, sep, port = text.rpartition(":")
         if not sep or not port.isdigit():
             raise InvalidRoutes(f"{text!r} is not address:port")
+        if ":" in host:
+            raise InvalidRoutes(f"{host!r} is not an IPv4 address")
         return cls(host, int(port))
 
 
@@ -80,6 +94,9 @@ class Route:
     kind: EndpointKind
     targets: tuple[HostPort, ...]
     listener: bool = False
+    # NetworkType dual_stack: the endpoint is reachable at its IPv6 address too, leading to
+    # its targets' IPv6 addresses (always translated: no node listens on an endpoint's IPv6).
+    ipv6: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +286,8 @@ def _encode_route(route: Route) -> dict[str, object]:
     }
     if route.listener:
         item["listener"] = True
+    if route.ipv6:
+        item["ipv6"] = True
     return item
 
 
@@ -305,11 +324,13 @@ def _decode_route(value: object, where: str) -> Route:
         raise InvalidRoutes(f"{where}.group must be a string")
     if kind not in {str(k) for k in EndpointKind}:
         raise InvalidRoutes(f"{where}.kind must be one of {', '.join(EndpointKind)}")
-    listener = item.get("listener", False)
+    listener, ipv6 = item.get("listener", False), item.get("ipv6", False)
     if not isinstance(listener, bool):
         raise InvalidRoutes(f"{where}.listener must be true or false")
+    if not isinstance(ipv6, bool):
+        raise InvalidRoutes(f"{where}.ipv6 must be true or false")
     targets = _addresses(item.get("targets", []), where)
-    return Route(group, EndpointKind(str(kind)), targets, listener)
+    return Route(group, EndpointKind(str(kind)), targets, listener, ipv6)
 
 
 def _mapping(value: object, where: str) -> dict[str, object]:

@@ -155,10 +155,14 @@ class NodeConfig:
     auth: NodeAuth | None = None
     # Encryption at rest: a replica loads its full sync from the socket, never from a file.
     diskless_load: bool = False
+    # NetworkType dual_stack: the node's IPv6 address, listened on beside its IPv4 one.
+    ipv6_address: str | None = None
 
     def __post_init__(self) -> None:
         _check_address(self.address)
         _check_port(self.port)
+        if self.ipv6_address is not None:
+            _check_address(self.ipv6_address)
         if self.cluster_enabled and self.replica_of is not None:
             raise ValueError("replica_of cannot be set in cluster mode; use CLUSTER REPLICATE")
         if self.replica_of is not None:
@@ -205,6 +209,9 @@ def render_node_conf(cfg: NodeConfig) -> str:
     """
     paths = cfg.paths
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
+    if cfg.ipv6_address is not None:
+        bind = ("bind", cfg.address, cfg.ipv6_address)
+        lines = [bind if line[0] == "bind" else line for line in lines]
     lines = [line for line in lines if _known(line[0], cfg.engine)]
     lines = _with_tls(lines, cfg.port, cfg.tls)
     if cfg.tls is not None and cfg.cluster_enabled and not cfg.tls.next_port:

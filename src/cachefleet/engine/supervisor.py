@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
+from cachefleet import loopback6
 from cachefleet.backup.encryption import FileKey
 from cachefleet.engine import (
     acl,
@@ -65,6 +66,7 @@ from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
 from cachefleet.model.iam import MAX_CONNECTION_AGE_S, SigningKey, TokenDigests, window
 from cachefleet.model.logs import SlowLogRead
+from cachefleet.model.network import DUAL_STACK, ipv6_of
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.snapshots import SeedFile
@@ -134,6 +136,22 @@ class SentinelSet:
         ]
 
 
+async def _hold_ipv6(address: str) -> None:
+    """Add the IPv6 address of a dual-stack node on ``lo``, before it binds it."""
+    try:
+        await asyncio.to_thread(loopback6.add_address, ipv6_of(address))
+    except loopback6.LoopbackError as exc:
+        raise PermanentError(str(exc)) from None
+
+
+async def _release_ipv6(address: str) -> None:
+    """Remove the IPv6 address of a dual-stack node that is gone from ``lo``."""
+    try:
+        await asyncio.to_thread(loopback6.remove_address, ipv6_of(address))
+    except loopback6.LoopbackError as exc:
+        raise PermanentError(str(exc)) from None
+
+
 def _hostport(node: NodeSpec) -> HostPort:
     return (node.address, node.port)
 
@@ -189,6 +207,8 @@ class HostEngine:
         self._signing = asyncio.Lock()
         # What the Sentinels were last told to sign in to each group's nodes with (this run).
         self._sentinels_told: dict[str, tuple[str, str, str]] = {}
+        # The IPv4 addresses of the nodes of dual-stack groups (they listen on IPv6 too).
+        self._dual_stack: set[str] = set()
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -263,6 +283,10 @@ class HostEngine:
         over TLS or not, and with which of its AUTH tokens (any it may take now)."""
         auth = self._node_auth(spec, during_change=True)
         for node in spec.nodes:
+            if spec.network_type == DUAL_STACK:
+                self._dual_stack.add(node.address)
+            else:
+                self._dual_stack.discard(node.address)
             if spec.tls_links:
                 self._tls_nodes.add(_hostport(node))
             else:
@@ -464,8 +488,12 @@ class HostEngine:
         return TlsListen(files, plaintext, next_port=spec.tls_next_port)
 
     def _names(self, spec: GroupSpec, node: NodeSpec) -> list[str]:
-        """The addresses a node's certificate names: its own and its group's endpoints'."""
-        return [node.address, *(endpoint.address for endpoint in spec.endpoints)]
+        """The addresses a node's certificate names: its own and its group's endpoints' (and
+        their IPv6 addresses in a dual-stack group)."""
+        names = [node.address, *(endpoint.address for endpoint in spec.endpoints)]
+        return (
+            names + [ipv6_of(name) for name in names] if node.address in self._dual_stack else names
+        )
 
     async def renew_certificates(self, spec: GroupSpec) -> list[str]:
         """Re-issue the certificates of the group's running nodes that need it (near expiry, or
@@ -631,6 +659,8 @@ class HostEngine:
         if fresh and paths.data_dir.exists():
             shutil.rmtree(paths.data_dir)
         paths.create()
+        if node.address in self._dual_stack:
+            await _hold_ipv6(node.address)
         tls = self._node_tls(spec, node)
         if tls is None:
             binary = self._binary(BinaryKind.SERVER, spec.engine_version, spec.engine)
@@ -668,6 +698,7 @@ class HostEngine:
             extra=parameters,
             engine=features(binary.version),
             diskless_load=spec.at_rest_encrypted,
+            ipv6_address=ipv6_of(node.address) if node.address in self._dual_stack else None,
         )
 
     async def restart_node(
@@ -730,6 +761,8 @@ class HostEngine:
         self._acl_applied.pop(_hostport(node), None)
         if not any(self.paths(spec, other).root.exists() for other in spec.nodes):
             self._forget_tokens(spec)  # the group's last node is gone: its IAM tokens with it
+        if spec.network_type == DUAL_STACK:
+            await _release_ipv6(node.address)
 
     def _forget_tokens(self, spec: GroupSpec) -> None:
         """Drop the IAM users' tokens signed for a group."""
@@ -767,7 +800,10 @@ class HostEngine:
             log.info("fenced %s: disconnected %d clients", node.node_id, killed)
 
     async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
-        """Have the node accept connections on exactly these addresses (same port)."""
+        """Have the node accept connections on exactly these addresses (same port), and on its
+        IPv6 address in a dual-stack group."""
+        if node.address in self._dual_stack:
+            addresses = (*addresses, ipv6_of(node.address))
         if await commands.ensure_listening(self._access(node), addresses):
             log.info("%s now listens on %s", node.node_id, ", ".join(addresses))
 

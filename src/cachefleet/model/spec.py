@@ -92,6 +92,7 @@ class GroupSpec:
     kind: ResourceKind = ResourceKind.REPLICATION_GROUP
     auto_minor_version_upgrade: bool = True
     network_type: str = "ipv4"
+    ip_discovery: str = "ipv4"  # IpDiscovery: which addresses clients are given (model.network)
     snapshot_window: str = ""  # hh24:mi-hh24:mi UTC, chosen at create; empty in older records
     engine: str = REDIS  # "redis" or "valkey" (model.engines); older records are Redis OSS
     notification_topic_arn: str = ""  # NotificationTopicArn ("" for none)

@@ -11,7 +11,15 @@ from cachefleet.errors import (
     engine_version_not_found,
     required,
 )
-from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of
+from cachefleet.model.engines import ENGINES, REDIS, EngineCatalog, family_of, version_tuple
+from cachefleet.model.network import (
+    DUAL_STACK,
+    IP_DISCOVERY_TYPES,
+    IPV4,
+    IPV6,
+    IPV6_MIN_VERSION,
+    NETWORK_TYPES,
+)
 from cachefleet.model.nodetypes import node_type
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.windows import DAYS, DailyWindow, MaintenanceWindow
@@ -82,11 +90,72 @@ def default_parameter_group(version: str, mode: ClusterMode, engine: str = ENGIN
     return f"{base}.cluster.on" if mode.clustered else base
 
 
-def check_network_type(value: str | None) -> str:
-    """Only IPv4 loopback addressing exists so far."""
-    if value not in (None, "ipv4"):
-        raise InvalidParameter(f"NetworkType {value} is not available in cachefleet yet.")
-    return "ipv4"
+def check_network_type(
+    value: str | None, version: str | None = None, ipv6_blocker: str | None = "unknown"
+) -> str:
+    """The network type: ``ipv4`` (the default) or ``dual_stack`` where the host can give
+    nodes IPv6 addresses (``ipv6_blocker`` None) and the engine is Redis OSS 6.2 or later, as
+    ElastiCache requires. ``ipv6`` alone is refused: replication, Sentinel and the cluster bus
+    run over IPv4 here."""
+    if value in (None, IPV4):
+        return IPV4
+    _check_one_of(value, NETWORK_TYPES, "NetworkType")
+    if value == IPV6:
+        raise InvalidParameterCombination(
+            "NetworkType ipv6 is not available in cachefleet: replication, Sentinel and the "
+            "cluster bus run over IPv4 here. Use dual_stack to reach nodes and endpoints over "
+            "IPv6.",
+            parameter="NetworkType",
+            problem="ipv6-only",
+        )
+    if version is not None and version_tuple(version)[:2] < IPV6_MIN_VERSION:
+        raise InvalidParameterCombination(
+            f"NetworkType {value} requires Redis OSS 6.2 or later; {version} was given.",
+            parameter="NetworkType",
+            problem="engine-version",
+        )
+    if ipv6_blocker is not None:
+        raise InvalidParameterCombination(
+            f"NetworkType {value} is not available on this host: {ipv6_blocker}.",
+            parameter="NetworkType",
+            problem="host",
+            facts={"reason": ipv6_blocker},
+        )
+    return value
+
+
+def _check_one_of(value: str, choices: tuple[str, ...], parameter: str) -> None:
+    if value not in choices:
+        raise InvalidParameter(
+            f"Invalid {parameter} {value}: use one of {', '.join(choices)}.",
+            parameter=parameter,
+            problem="unknown",
+        )
+
+
+def check_ip_discovery(value: str | None, network_type: str | None, mode: ClusterMode) -> str:
+    """IpDiscovery: ``ipv4`` (the default) or, for a dual-stack cache without cluster mode,
+    ``ipv6``: its endpoints and nodes are then given by their IPv6 addresses. In cluster mode
+    clients learn nodes from ``CLUSTER SLOTS``, where Redis gives a node's one announced IP
+    (``cluster-announce-ip``, which the cluster bus uses too, and a host name may not be an
+    IPv6 address), and the cluster bus keeps to IPv4 here, so ``ipv6`` is refused there."""
+    if value in (None, IPV4):
+        return IPV4
+    _check_one_of(value, IP_DISCOVERY_TYPES, "IpDiscovery")
+    if network_type != DUAL_STACK:
+        raise InvalidParameterCombination(
+            f"IpDiscovery {value} requires NetworkType dual_stack.",
+            parameter="IpDiscovery",
+            problem="network-type",
+        )
+    if mode.clustered:
+        raise InvalidParameterCombination(
+            "IpDiscovery ipv6 is not available in cluster mode in cachefleet: nodes announce "
+            "one IP address in CLUSTER SLOTS, and the cluster bus keeps to IPv4 here.",
+            parameter="IpDiscovery",
+            problem="cluster-mode",
+        )
+    return value
 
 
 def check_maintenance_window(window: str | None, region: str, rng: random.Random) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.model.network import DUAL_STACK, IPV4
 from cachefleet.model.spec import Event
 from cachefleet.secrets import Sealer
 from cachefleet.settings import Settings
@@ -35,6 +36,13 @@ class ServiceContext:
     sealer: Sealer = field(default_factory=Sealer.ephemeral)  # AUTH tokens at rest
     # Why security groups are not enforced in the kernel here (None: they are; `enforcement`).
     security_groups_blocker: str | None = "no firewall in this process"
+    # Why caches cannot have IPv6 addresses on this host (None: they can; `loopback6`).
+    ipv6_blocker: str | None = "IPv6 addresses are not managed by this process"
+
+    @property
+    def network_types(self) -> tuple[str, ...]:
+        """The NetworkTypes caches can have on this host (a subnet's SupportedNetworkTypes)."""
+        return (IPV4,) if self.ipv6_blocker else (IPV4, DUAL_STACK)
 
     def azs(self, scope: Scope) -> tuple[str, ...]:
         """The Availability Zones of the scope's region."""

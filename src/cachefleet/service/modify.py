@@ -24,6 +24,7 @@ from cachefleet.errors import (
 )
 from cachefleet.model.engines import family_of, may_change_engine, version_tuple
 from cachefleet.model.ids import ResourceKind, Scope
+from cachefleet.model.network import IPV6
 from cachefleet.model.operations import (
     Operation,
     OperationKind,
@@ -83,6 +84,7 @@ class ModifySettings:
     user_group_ids_to_add: tuple[str, ...] = ()
     user_group_ids_to_remove: tuple[str, ...] = ()
     remove_user_groups: bool = False
+    ip_discovery: str | None = None  # IpDiscovery (dual-stack caches)
 
 
 def modify_group(
@@ -174,6 +176,8 @@ def _cluster_mode(
         for f in fields(change)
         if f.name not in _WITH_CLUSTER_MODE
     )
+    if change.cluster_mode is not None and record.spec.ip_discovery == IPV6:
+        checks.check_ip_discovery(IPV6, record.spec.network_type, ClusterMode.COMPATIBLE)
     moved = cluster_mode_change(
         ctx, scope, record, change.cluster_mode, change.parameter_group,
         apply_immediately=change.apply_immediately, combined=combined,
@@ -317,6 +321,9 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
     if change.security_group_ids is not None:
         chosen = check_cache_groups(ctx, spec.scope, change.security_group_ids)
         spec = replace(spec, security_group_ids=chosen)
+    if change.ip_discovery is not None:
+        found = checks.check_ip_discovery(change.ip_discovery, spec.network_type, spec.cluster_mode)
+        spec = replace(spec, ip_discovery=found)
     return spec
 
 

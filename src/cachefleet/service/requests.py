@@ -43,6 +43,7 @@ class CreateGroupRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    ip_discovery: str | None = None
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
     auth_token: str | None = field(default=None, repr=False)
@@ -76,6 +77,7 @@ class CreateClusterRequest:
     maintenance_window: str | None = None
     auto_minor_version_upgrade: bool | None = None
     network_type: str | None = None
+    ip_discovery: str | None = None
     transit_encryption_enabled: bool | None = None
     transit_encryption_mode: str | None = None
     auth_token: str | None = field(default=None, repr=False)

@@ -22,6 +22,7 @@ from cachefleet.errors import (
     required,
 )
 from cachefleet.model.ids import Scope
+from cachefleet.model.network import DUAL_STACK, ipv6_of
 from cachefleet.model.security_groups import (
     DEFAULT_SECURITY_GROUP,
     VPC_ID,
@@ -234,6 +235,8 @@ def enforced_rules(ctx: ServiceContext) -> dict[str, tuple[InboundRule, ...]]:
             rules = tuple(dict.fromkeys(rule for group in groups for rule in group.rules))
             addresses = [node.address for node in spec.nodes]
             addresses += [endpoint.address for endpoint in spec.endpoints]
+            if spec.network_type == DUAL_STACK:
+                addresses += [ipv6_of(address) for address in addresses]
             for address in addresses:
                 table[address] = table.get(address, ()) + rules
     return table

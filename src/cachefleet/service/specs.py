@@ -49,6 +49,8 @@ class CreateSettings(Protocol):
     @property
     def network_type(self) -> str | None: ...
     @property
+    def ip_discovery(self) -> str | None: ...
+    @property
     def notification_topic_arn(self) -> str | None: ...
     @property
     def log_deliveries(self) -> tuple[LogDeliveryRequest, ...] | None: ...
@@ -118,7 +120,10 @@ def build_spec(
         endpoints=_endpoints(kind, layout, allocator, port),
         kind=kind,
         auto_minor_version_upgrade=settings.auto_minor_version_upgrade is not False,
-        network_type=checks.check_network_type(settings.network_type),
+        network_type=checks.check_network_type(settings.network_type, version, ctx.ipv6_blocker),
+        ip_discovery=checks.check_ip_discovery(
+            settings.ip_discovery, settings.network_type, layout.cluster_mode
+        ),
         engine=engine,
         transit_encryption=transit,
         auth_token_modified=now if token else None,

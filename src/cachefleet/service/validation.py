@@ -69,7 +69,10 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
     found.run(lambda: checks.check_port(req.port))
     found.run(lambda: checks.check_node_type(req.node_type))
     found.run(lambda: check_subnet_group(ctx, scope, req.subnet_group))
-    found.run(lambda: checks.check_network_type(req.network_type))
+    found.run(lambda: checks.check_network_type(req.network_type, version, ctx.ipv6_blocker))
+    if layout is not None:
+        mode = layout.cluster_mode
+        found.run(lambda: checks.check_ip_discovery(req.ip_discovery, req.network_type, mode))
     window = req.maintenance_window
     if window is not None:
         found.run(lambda: checks.check_maintenance_window(window, scope.region, random.Random()))

@@ -29,6 +29,7 @@ class HealthSources:
     sentinels: tuple[NodeAccess, ...]
     router: Router
     tls_sentinels: tuple[NodeAccess, ...] = ()  # those watching groups with TLS
+    ipv6_blocker: str | None = "not probed"  # why dual-stack caches cannot be had (None: can)
 
 
 async def health_report(sources: HealthSources) -> dict[str, Any]:
@@ -58,6 +59,10 @@ async def health_report(sources: HealthSources) -> dict[str, Any]:
             "name": router.name,
             "reason": router.reason,
             "primary_endpoints_served_by_primaries": router.node_listeners,
+        },
+        "network_types": {
+            "dual_stack": sources.ipv6_blocker is None,
+            "reason": sources.ipv6_blocker or "IPv6 addresses can be added on lo",
         },
         "sentinels": _sentinels(sources.sentinels, sentinels_up),
         "tls_sentinels": _sentinels(sources.tls_sentinels, tls_up),

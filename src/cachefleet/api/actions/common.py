@@ -58,6 +58,7 @@ def node_settings(params: Mapping[str, Any]) -> dict[str, Any]:
         "maintenance_window": params.get("PreferredMaintenanceWindow"),
         "auto_minor_version_upgrade": params.get("AutoMinorVersionUpgrade"),
         "network_type": params.get("NetworkType"),
+        "ip_discovery": params.get("IpDiscovery"),
         "transit_encryption_enabled": params.get("TransitEncryptionEnabled"),
         "transit_encryption_mode": params.get("TransitEncryptionMode"),
         "auth_token": params.get("AuthToken"),

@@ -30,7 +30,6 @@ async def modify_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     """
     params = request.params
     refuse_cache_security_groups(params)
-    _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     change = modify.ModifySettings(
         description=params.get("ReplicationGroupDescription"),
         automatic_failover=params.get("AutomaticFailoverEnabled"),
@@ -58,7 +57,6 @@ async def modify_cache_cluster(ctx: ServiceContext, request: ApiRequest) -> dict
     params = request.params
     refuse_cache_security_groups(params)
     refuse_unavailable(params, _GROUPS_ONLY)
-    _refuse_other_values(params, {"IpDiscovery": "ipv4"})
     if params.get("NumCacheNodes") not in (None, 1) or any(map(params.get, _MEMCACHED_ONLY)):
         raise InvalidParameterCombination(
             "NumCacheNodes, CacheNodeIdsToRemove, AZMode and NewAvailabilityZones apply to "
@@ -84,11 +82,5 @@ def _common(params: Mapping[str, Any]) -> dict[str, Any]:
         "notification_topic_status": params.get("NotificationTopicStatus"),
         "log_deliveries": log_delivery_requests(params),
         "security_group_ids": ids_given(params.get("SecurityGroupIds")),
+        "ip_discovery": params.get("IpDiscovery"),
     }
-
-
-def _refuse_other_values(params: Mapping[str, Any], only: Mapping[str, str]) -> None:
-    refuse_unavailable(
-        {name: value for name, value in params.items() if name in only and value != only[name]},
-        only,
-    )

@@ -36,8 +36,6 @@ async def create_replication_group(ctx: ServiceContext, request: ApiRequest) -> 
     params = request.params
     refuse_cache_security_groups(params)
     refuse_unavailable(params, _NOT_YET_ON_CREATE)
-    if params.get("IpDiscovery") not in (None, "ipv4"):
-        refuse_unavailable(params, ("IpDiscovery",))
     record = groups.create_group(ctx, scope_of(request), _create_request(params))
     return {"ReplicationGroup": shapes.replication_group(record)}
 

@@ -28,7 +28,11 @@ async def create_cache_subnet_group(ctx: ServiceContext, request: ApiRequest) ->
         params.get("SubnetIds") or (),
         tags_of(params),
     )
-    return {"CacheSubnetGroup": shapes.subnet_group(group, scope.region, scope.account)}
+    return {
+        "CacheSubnetGroup": shapes.subnet_group(
+            group, scope.region, scope.account, ctx.network_types
+        )
+    }
 
 
 async def describe_cache_subnet_groups(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:
@@ -38,7 +42,9 @@ async def describe_cache_subnet_groups(ctx: ServiceContext, request: ApiRequest)
     found = subnet_groups.list_groups(ctx, scope, params.get("CacheSubnetGroupName"))
     page, marker = paginate(found, _named, params.get("Marker"), params.get("MaxRecords"))
     return {
-        "CacheSubnetGroups": [shapes.subnet_group(g, scope.region, scope.account) for g in page],
+        "CacheSubnetGroups": [
+            shapes.subnet_group(g, scope.region, scope.account, ctx.network_types) for g in page
+        ],
         "Marker": marker,
     }
 
@@ -55,7 +61,11 @@ async def modify_cache_subnet_group(ctx: ServiceContext, request: ApiRequest) ->
         params.get("CacheSubnetGroupDescription"),
         params.get("SubnetIds"),
     )
-    return {"CacheSubnetGroup": shapes.subnet_group(group, scope.region, scope.account)}
+    return {
+        "CacheSubnetGroup": shapes.subnet_group(
+            group, scope.region, scope.account, ctx.network_types
+        )
+    }
 
 
 async def delete_cache_subnet_group(ctx: ServiceContext, request: ApiRequest) -> dict[str, Any]:

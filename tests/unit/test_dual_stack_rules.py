@@ -1,0 +1,65 @@
+"""The IPv6 side of dual-stack caches in the kernel tables: routes and security groups, pure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cachefleet.endpoints import HostPort, Route, RouteTable, render_ruleset, set_route
+from cachefleet.endpoints.firewall import render_firewall
+from cachefleet.endpoints.nft import ruleset_digest
+from cachefleet.endpoints.routes import decode_table, encode_table
+from cachefleet.engine.conf import NodeConfig, NodePaths, render_node_conf
+from cachefleet.model.ids import Scope
+from cachefleet.model.network import ipv6_of
+from cachefleet.model.security_groups import default_group, inbound_rule
+from cachefleet.model.status import EndpointKind
+
+EP, NODE = HostPort("127.84.1.5", 6379), HostPort("127.84.16.2", 6379)
+
+
+def a_table(ipv6: bool) -> RouteTable:
+    route = Route("orders", EndpointKind.PRIMARY, (NODE,), listener=True, ipv6=ipv6)
+    return set_route(RouteTable(), EP, route)
+
+
+def test_an_ipv4_route_renders_no_ip6_table_and_the_same_digest_as_ever() -> None:
+    text = render_ruleset(a_table(False), "t")
+    assert "ip6" not in text
+    assert ruleset_digest(a_table(False)) != ruleset_digest(a_table(True))
+
+
+def test_a_dual_stack_route_is_translated_at_its_ipv6_address_with_the_same_mark() -> None:
+    text = render_ruleset(a_table(True), "t")
+    v4, v6 = text.split("table ip6 t {\n}\n")
+    assert "map single" not in v4  # the node's listener serves the IPv4 endpoint itself
+    assert f"{ipv6_of(EP.host)} . 6379 : {ipv6_of(NODE.host)} . 6379" in v6
+    assert f"{ipv6_of(EP.host)} . 6379 : 0x7f540105" in v6
+    assert "set held" not in v6  # no node listens on an endpoint's IPv6 address
+
+
+def test_the_routes_file_keeps_the_dual_stack_flag_only_where_set() -> None:
+    assert '"ipv6"' not in encode_table(a_table(False))
+    assert decode_table(encode_table(a_table(True))) == a_table(True)
+
+
+def test_an_ipv6_connection_is_let_in_only_by_a_rule_covering_this_whole_host() -> None:
+    wide = default_group(Scope("us-east-1", "000000000000")).rules
+    narrow = (inbound_rule("tcp", 6379, None, "127.0.0.9/32"),)
+    rules = {"127.84.16.2": narrow, ipv6_of("127.84.16.2"): narrow, ipv6_of("127.84.16.3"): wide}
+    text = render_firewall(rules, ["127.84.0.0/16"], "t")
+    v4, v6 = text.split("table ip6 t {\n}\n")
+    assert "127.0.0.9/32" in v4 and "127.0.0.9" not in v6
+    assert "fib saddr type local tcp dport 0-65535 accept" in v6
+    assert v6.count("reject with tcp reset") == 2  # the narrow chain lets nothing in
+    assert "ip6" not in render_firewall({"127.84.16.2": narrow}, ["127.84.0.0/16"], "t")
+
+
+def test_a_dual_stack_node_binds_its_ipv6_address_beside_its_ipv4_one() -> None:
+    paths = NodePaths(Path("/n/a"))
+    plain = render_node_conf(NodeConfig("127.84.16.2", paths))
+    dual = render_node_conf(NodeConfig("127.84.16.2", paths, ipv6_address=ipv6_of("127.84.16.2")))
+    assert "bind 127.84.16.2\n" in plain
+    assert f"bind 127.84.16.2 {ipv6_of('127.84.16.2')}\n" in dual
+    assert plain.replace("bind 127.84.16.2\n", "") == dual.replace(
+        f"bind 127.84.16.2 {ipv6_of('127.84.16.2')}\n", ""
+    )

@@ -1,0 +1,133 @@
+"""NetworkType and IpDiscovery through the API: what this host can give, and what it refuses."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from cachefleet.api.actions import build_handlers
+from cachefleet.api.app import create_api_app
+from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.network import ipv4_of, ipv6_of, ipv6_prefix
+from cachefleet.model.status import GroupStatus
+from cachefleet.service.context import ServiceContext
+
+from api_support import ApiClient, a_group, ok, publish, refused
+
+
+@pytest.fixture
+def ipv6_api(ctx: ServiceContext) -> ApiClient:
+    """The API of a host that can give caches IPv6 addresses."""
+    return ApiClient(create_api_app(build_handlers(dataclasses.replace(ctx, ipv6_blocker=None))))
+
+
+def test_a_dual_stack_group_is_accepted_where_the_host_allows(ipv6_api: ApiClient) -> None:
+    group = a_group(ipv6_api, "orders", NumCacheClusters=2, NetworkType="dual_stack")
+    assert (group["NetworkType"], group["IpDiscovery"]) == ("dual_stack", "ipv4")
+
+
+def test_ipv4_stays_the_default(ipv6_api: ApiClient) -> None:
+    assert a_group(ipv6_api, "orders")["NetworkType"] == "ipv4"
+
+
+def test_dual_stack_is_refused_naming_why_the_host_cannot(api: ApiClient) -> None:
+    _, code, message = refused(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "orders", "ReplicationGroupDescription": "d",
+        "CacheNodeType": "cache.t4g.micro", "NetworkType": "dual_stack",
+    })  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    assert message.startswith("NetworkType dual_stack is not available on this host: ")
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "words"),
+    [
+        ({"NetworkType": "ipv6"}, "InvalidParameterCombination", "Use dual_stack"),
+        ({"NetworkType": "ipx"}, "InvalidParameterValue", "Must be one of: ipv4, ipv6, dual_stack"),
+        ({"NetworkType": "dual_stack", "EngineVersion": "6.0"},
+         "InvalidParameterCombination", "requires Redis OSS 6.2 or later"),
+    ],
+)  # fmt: skip
+def test_what_cannot_be_had_is_refused(
+    tmp_path: Path, ctx: ServiceContext, params: dict[str, str], code: str, words: str
+) -> None:
+    host = dataclasses.replace(ctx, ipv6_blocker=None, catalog=EngineCatalog(("6.0.16", "7.0.15")))
+    api = ApiClient(create_api_app(build_handlers(host)))
+    _, got, message = refused(api, "CreateCacheCluster", {
+        "CacheClusterId": "c1", "CacheNodeType": "cache.t4g.micro", **params,
+    })  # fmt: skip
+    assert got == code and words in message
+
+
+def test_subnets_support_dual_stack_only_where_the_host_allows(
+    api: ApiClient, ipv6_api: ApiClient
+) -> None:
+    for client, types in ((api, ["ipv4"]), (ipv6_api, ["ipv4", "dual_stack"])):
+        found = ok(client, "DescribeCacheSubnetGroups", {})["CacheSubnetGroups"][0]
+        assert found["SupportedNetworkTypes"] == types
+        assert {tuple(s["SupportedNetworkTypes"]) for s in found["Subnets"]} == {tuple(types)}
+
+
+def test_ipv6_addresses_follow_the_ipv4_ones_in_the_installations_own_prefix() -> None:
+    address = ipv6_of("127.84.16.5")
+    assert ipv4_of(address) == "127.84.16.5"
+    assert ipv6_prefix("127.84").overlaps(ipv6_prefix("127.85")) is False
+    assert ipaddress.IPv6Address(address) in ipv6_prefix("127.84")
+
+
+def test_ip_discovery_ipv6_shows_every_address_as_ipv6(ipv6_api: ApiClient) -> None:
+    group = a_group(
+        ipv6_api, "orders", NumCacheClusters=2, NetworkType="dual_stack", IpDiscovery="ipv6"
+    )
+    shard = group["NodeGroups"][0]
+    shown = [shard["PrimaryEndpoint"], shard["ReaderEndpoint"]]
+    shown += [m["ReadEndpoint"] for m in shard["NodeGroupMembers"]]
+    assert group["IpDiscovery"] == "ipv6"
+    assert all(ipv4_of(e["Address"]).startswith("127.") for e in shown)
+    assert all(":" in e["Address"] for e in shown)
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"IpDiscovery": "ipv6"}, "IpDiscovery ipv6 requires NetworkType dual_stack."),
+        ({"IpDiscovery": "ipv6", "NetworkType": "dual_stack", "NumNodeGroups": 2,
+          "ClusterMode": "enabled", "AutomaticFailoverEnabled": True},
+         "not available in cluster mode"),
+    ],
+)  # fmt: skip
+def test_ip_discovery_ipv6_is_refused_where_it_cannot_be_had(
+    ctx: ServiceContext, params: dict[str, object], words: str
+) -> None:
+    host = dataclasses.replace(ctx, ipv6_blocker=None, catalog=EngineCatalog(("6.2.14", "7.0.15")))
+    api = ApiClient(create_api_app(build_handlers(host)))
+    _, code, message = refused(api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "orders", "ReplicationGroupDescription": "d",
+        "CacheNodeType": "cache.t4g.micro", **params,
+    })  # fmt: skip
+    assert code == "InvalidParameterCombination" and words in message
+
+
+def test_ip_discovery_changes_at_once_and_holds_cluster_mode_back(
+    ctx: ServiceContext, ipv6_api: ApiClient
+) -> None:
+    a_group(ipv6_api, "orders", NumCacheClusters=2, NetworkType="dual_stack")
+    publish(ctx, "orders", GroupStatus.AVAILABLE)
+    changed = ok(ipv6_api, "ModifyReplicationGroup", {
+        "ReplicationGroupId": "orders", "IpDiscovery": "ipv6", "ApplyImmediately": True,
+    })["ReplicationGroup"]  # fmt: skip
+    assert changed["IpDiscovery"] == "ipv6"
+    _, code, message = refused(ipv6_api, "ModifyReplicationGroup", {
+        "ReplicationGroupId": "orders", "ClusterMode": "compatible", "ApplyImmediately": True,
+    })  # fmt: skip
+    assert code == "InvalidParameterCombination" and "not available in cluster mode" in message
+    a_group(ipv6_api, "sharded", NumNodeGroups=2, ClusterMode="enabled",
+            AutomaticFailoverEnabled=True, NetworkType="dual_stack")  # fmt: skip
+    publish(ctx, "sharded", GroupStatus.AVAILABLE)
+    _, code, message = refused(ipv6_api, "ModifyReplicationGroup", {
+        "ReplicationGroupId": "sharded", "IpDiscovery": "ipv6", "ApplyImmediately": True,
+    })  # fmt: skip
+    assert code == "InvalidParameterCombination" and "not available in cluster mode" in message
