@@ -61,17 +61,7 @@ def test_slots_move_with_their_keys_under_a_cluster_client(redis_node: NodeFacto
     moving = list(range(0, 2048))
     big = next(f"{{t{n}}}" for n in range(10_000) if key_slot(f"t{n}".encode()) < 2048)
 
-    async def prepare() -> None:
-        await cluster.form_cluster(shards)
-        await resharding.join_as_primary(target.access, [source.access, peer.access])
-
-        async def serving() -> bool:
-            seen = await observe_node("target", target.access, target.pid)
-            return seen.cluster_ok
-
-        await eventually(serving, 10, "the target serving the cluster")
-
-    asyncio.run(prepare())
+    asyncio.run(_joined(shards, target, [source, peer]))
     seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
     seed.mset_nonatomic({f"k{i}": f"k{i}" for i in range(KEYS)})
     seed.mset_nonatomic({f"{big}:{i}": i for i in range(BIG_SLOT_KEYS)})
@@ -98,11 +88,43 @@ def test_slots_move_with_their_keys_under_a_cluster_client(redis_node: NodeFacto
     target_id = asyncio.run(cluster.my_id(target.access))
     for view in asyncio.run(owners()):
         assert all(view[slot] == target_id for slot in moving)
-    for node in (source, peer, target):
-        lines = redis.Redis(host=node.address, port=node.port).execute_command("CLUSTER", "NODES")
-        assert b"[" not in lines, f"{node.hostport} has a slot in flight: {lines!r}"
+    _none_in_flight([source, peer, target])
     reader = RedisCluster(host=peer.address, port=peer.port, socket_timeout=5)
     assert [reader.get(f"k{i}") for i in range(KEYS)] == [f"k{i}".encode() for i in range(KEYS)]
     assert [reader.get(f"{big}:{i}") for i in range(BIG_SLOT_KEYS)] == [
         str(i).encode() for i in range(BIG_SLOT_KEYS)
     ]
+
+
+def test_slots_move_in_batches_where_a_script_may_not_set_them(redis_node: NodeFactory) -> None:
+    # Valkey stops on SETSLOT inside a script or a transaction: there every slot moves in
+    # batches (`atomic=False`), as a big slot does.
+    source, target = redis_node(cluster=True), redis_node(cluster=True)
+    asyncio.run(_joined([ShardLayout(source.access, (), ((0, 16383),))], target, [source]))
+    seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
+    seed.mset_nonatomic({f"k{i}": f"k{i}" for i in range(KEYS)})
+    moving = list(range(0, 512))
+    wanted = sum(key_slot(f"k{i}".encode()) in moving for i in range(KEYS))
+    moved = asyncio.run(resharding.move_slots(source.access, target.access, moving, atomic=False))
+    assert moved == wanted
+    _none_in_flight([source, target])
+    reader = RedisCluster(host=target.address, port=target.port, socket_timeout=5)
+    assert [reader.get(f"k{i}") for i in range(KEYS)] == [f"k{i}".encode() for i in range(KEYS)]
+
+
+async def _joined(shards: list[ShardLayout], target: Running, members: list[Running]) -> None:
+    """Form the cluster of these shards and bring ``target`` in as a primary without slots."""
+    await cluster.form_cluster(shards)
+    await resharding.join_as_primary(target.access, [m.access for m in members])
+
+    async def serving() -> bool:
+        seen = await observe_node("target", target.access, target.pid)
+        return seen.cluster_ok
+
+    await eventually(serving, 10, "the target serving the cluster")
+
+
+def _none_in_flight(nodes: list[Running]) -> None:
+    for node in nodes:
+        lines = redis.Redis(host=node.address, port=node.port).execute_command("CLUSTER", "NODES")
+        assert b"[" not in lines, f"{node.hostport} has a slot in flight: {lines!r}"

@@ -7,17 +7,20 @@ source marks it ``MIGRATING`` to the target, the source's keys of that slot go o
 owns it (``SETSLOT … NODE``; the target bumps its config epoch and the cluster learns it by
 gossip).
 
-A slot holding fewer than `KEYS_PER_MIGRATE` keys (every slot of a cache of a few GB) moves in
-one ``MULTI``/``EXEC`` on the source: ``MIGRATING``, ``MIGRATE`` of all its keys, ``NODE``. No
-client ever sees the slot half moved, so no client is sent an ``ASK``: a client that does not
-know the target yet (a new shard's primary is in no ``CLUSTER SLOTS`` reply until it owns a
-slot) learns it from the ``MOVED`` it gets instead, which every cluster client follows (redis-py
-8 fails on an ``ASK`` to a node it has not discovered). Until the target's own ``NODE`` a moment
-later, the target sends the slot's clients back to the source. A bigger slot moves in batches
-with ``ASK`` redirections meanwhile, as ``redis-cli --cluster reshard`` moves every slot.
+On Redis OSS (see `move_slots` for Valkey), a slot holding fewer than `KEYS_PER_MIGRATE` keys
+(every slot of a cache of a few GB) moves in one script on the source (`_HAND_OVER`, atomic as a
+transaction): ``MIGRATING``, ``MIGRATE … KEYS`` of all its keys, ``NODE`` target; the keys' names
+never travel to the control plane. No client ever sees the slot half moved, so no client is sent
+an ``ASK``: a client that does not know the target yet (a new shard's primary is in no ``CLUSTER
+SLOTS`` reply until it owns a slot) learns it from the ``MOVED`` it gets instead, which every
+cluster client follows (redis-py 8 fails on an ``ASK`` to a node it has not discovered). The
+target's own ``NODE`` is written as soon as the source's reply is read (see `_Move._hand_over`).
+A bigger slot moves in batches with ``ASK`` redirections meanwhile, as ``redis-cli --cluster
+reshard`` moves every slot.
 
-Slots go in rounds of at most `KEYS_PER_ROUND` keys, each round one pipeline per node: the source
-serves nothing else while it migrates, and this bounds the pause its clients see.
+The target marks slots ``IMPORTING`` in rounds of at most `KEYS_PER_ROUND` keys; the source gets
+the slots in calls of at most `KEYS_PER_CALL` keys and serves its other clients in between,
+which bounds the pause they see.
 
 Every step is idempotent: a slot the target already owns is only confirmed to the source, a slot
 the source gave away before a crash is claimed by the target, so a move cut short (a control
@@ -37,13 +40,39 @@ from cachefleet.engine.cluster import cluster_topology, my_id
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeUnreachable
 
-#: Keys per ``MIGRATE``; a slot with fewer moves in one transaction.
+#: Keys per ``MIGRATE``; a slot with fewer moves in one call (`_HAND_OVER`).
 KEYS_PER_MIGRATE = 256
-#: Keys moved per round (one pipeline per node): bounds how long the source serves no client.
+#: Keys of the slots marked ``IMPORTING`` on the target in one pipeline.
 KEYS_PER_ROUND = 256
+#: Keys of the slots handed over in one write to the source (at least one slot): bounds how long
+#: the source serves no other client, and how long the first of them waits for its claim.
+KEYS_PER_CALL = 64
 MIGRATE_TIMEOUT_MS = 5000
 JOIN_TIMEOUT_S = 10.0
 _NOT_A_PRIMARY = "only with masters"
+
+#: One slot handed over, atomically on the source (a script runs as a transaction): if it holds
+#: fewer than ARGV[3] keys, ``MIGRATING``, ``MIGRATE`` of them all to ARGV[4]:ARGV[5] (with
+#: ``AUTH2`` ARGV[7] ARGV[8] when given), ``NODE`` the target ARGV[2]; the keys moved, or -1
+#: for a bigger slot, left as it was. The keys' names never leave the source. A slot the source
+#: gave away before a crash only gets its ``NODE`` again.
+_HAND_OVER = """
+local slot, target, most = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, most)
+if #keys >= most then return -1 end
+redis.pcall('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target)  -- fails if given already
+if #keys > 0 then
+  local migrate = {'MIGRATE', ARGV[4], ARGV[5], '', 0, ARGV[6], 'REPLACE'}
+  if ARGV[7] then
+    table.insert(migrate, 'AUTH2'); table.insert(migrate, ARGV[7]); table.insert(migrate, ARGV[8])
+  end
+  table.insert(migrate, 'KEYS')
+  for _, key in ipairs(keys) do table.insert(migrate, key) end
+  redis.call(unpack(migrate))
+end
+redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', target)
+return #keys
+"""
 
 Command = tuple[str | int, ...]
 
@@ -77,9 +106,15 @@ async def _first_answering(members: Sequence[NodeAccess]) -> NodeAccess:
     raise NodeUnreachable("no member of the cluster answers")
 
 
-async def move_slots(source: NodeAccess, target: NodeAccess, slots: Sequence[int]) -> int:
+async def move_slots(
+    source: NodeAccess, target: NodeAccess, slots: Sequence[int], atomic: bool = True
+) -> int:
     """Move these slots, with their keys, from ``source`` to ``target`` (both primaries); return
-    how many keys moved. Idempotent (see the module's note)."""
+    how many keys moved. Idempotent (see the module's note).
+
+    ``atomic``: small slots move in one call each (`_HAND_OVER`). Not on Valkey: it replicates
+    ``SETSLOT`` and has its caller wait for the replicas, which inside a script or a transaction
+    fails an assertion (Valkey 9.1.2 stops), so there every slot moves as a big one does."""
     source_id, target_id = await run_all([my_id(source), my_id(target)])
     topology = await cluster_topology(target)
     owned = {s for n in topology if n.is_myself for a, b in n.slots for s in range(a, b + 1)}
@@ -89,20 +124,23 @@ async def move_slots(source: NodeAccess, target: NodeAccess, slots: Sequence[int
         for n in topology
         if n.is_primary and not n.failed and n.node_id not in (source_id, target_id)
     ]
-    move = _Move(source_id, target_id, target, peers)
+    move = _Move(source_id, target_id, target, peers, atomic)
     async with session(source, 30.0) as src, session(target, 30.0) as dst:
-        counts = await _replies(src, [("CLUSTER", "COUNTKEYSINSLOT", s) for s in todo])
-        for batch in _rounds(todo, [as_int(c) for c in counts]):
-            await move.round(src, dst, batch)
+        replies = await _replies(src, [("CLUSTER", "COUNTKEYSINSLOT", s) for s in todo])
+        counts = [as_int(c) for c in replies]
+        held = dict(zip(todo, counts, strict=True))
+        for batch in _rounds(todo, counts):
+            await move.round(src, dst, batch, held)
         # Slots the target owned already: the source may not have been told before a crash.
         await move.confirm(src, dst, [slot for slot in slots if slot in owned], claim=False)
     await move.tell_peers(slots)
     return move.keys
 
 
-def _rounds(slots: Sequence[int], counts: Sequence[int]) -> list[list[int]]:
-    """Consecutive slots grouped so that a group holds at most `KEYS_PER_ROUND` keys (or is one
-    slot).
+def _rounds(
+    slots: Sequence[int], counts: Sequence[int], most: int = KEYS_PER_ROUND
+) -> list[list[int]]:
+    """Consecutive slots grouped so that a group holds at most ``most`` keys (or is one slot).
 
     >>> _rounds([1, 2, 3, 4], [200, 50, 10, 300])
     [[1, 2], [3], [4]]
@@ -110,7 +148,7 @@ def _rounds(slots: Sequence[int], counts: Sequence[int]) -> list[list[int]]:
     rounds: list[list[int]] = []
     held = 0
     for slot, count in zip(slots, counts, strict=True):
-        if not rounds or held + count > KEYS_PER_ROUND:
+        if not rounds or held + count > most:
             rounds.append([])
             held = 0
         rounds[-1].append(slot)
@@ -122,52 +160,73 @@ class _Move:
     """One source-to-target move: the ids, where to tell the outcome, the keys moved so far."""
 
     def __init__(
-        self, source_id: str, target_id: str, target: NodeAccess, peers: Sequence[NodeAccess]
+        self,
+        source_id: str,
+        target_id: str,
+        target: NodeAccess,
+        peers: Sequence[NodeAccess],
+        atomic: bool,
     ) -> None:
         self.source_id, self.target_id = source_id, target_id
-        self.target, self.peers = target, peers
+        self.target, self.peers, self.atomic = target, peers, atomic
         self.keys = 0
 
-    async def round(self, src: Redis, dst: Redis, slots: Sequence[int]) -> None:
-        """Move a round of slots: small ones in a transaction each, big ones in batches."""
-        importing = [("CLUSTER", "SETSLOT", s, "IMPORTING", self.source_id) for s in slots]
-        listing = [("CLUSTER", "GETKEYSINSLOT", s, KEYS_PER_MIGRATE) for s in slots]
-        _, found = await run_all([_replies(dst, importing), _replies(src, listing)])
-        keys = {slot: _names(reply) for slot, reply in zip(slots, found, strict=True)}
-        small = [s for s in slots if len(keys[s]) < KEYS_PER_MIGRATE]
-        given = await self._hand_over(src, small, keys)
+    async def round(
+        self, src: Redis, dst: Redis, slots: Sequence[int], counts: dict[int, int]
+    ) -> None:
+        """Move a round of slots: small ones in a call each, big ones in batches."""
+        await _each(dst, [("CLUSTER", "SETSLOT", s, "IMPORTING", self.source_id) for s in slots])
+        small = [s for s in slots if counts[s] < KEYS_PER_MIGRATE] if self.atomic else []
+        given = await self._hand_over(src, dst, small, counts)
         left = [s for s in slots if s not in given]
-        for slot in left:  # big slots, and any a write reached before its transaction
+        for slot in left:  # big slots, and any that writes made big since
             await _each(src, [("CLUSTER", "SETSLOT", slot, "MIGRATING", self.target_id)])
             await self._drain(src, slot)
-        await self.confirm(src, dst, given, claim=True, told=True)
         await self.confirm(src, dst, left, claim=True)
 
     async def _hand_over(
-        self, src: Redis, slots: Sequence[int], keys: dict[int, list[str]]
+        self, src: Redis, dst: Redis, slots: Sequence[int], counts: dict[int, int]
     ) -> list[int]:
-        """One transaction per slot on the source; the slots it gave to the target."""
-        commands: list[Command] = []
-        execs: list[int] = []  # where each slot's EXEC reply is
-        for slot in slots:
-            migrate = [self._migrate(keys[slot])] if keys[slot] else []
-            commands.extend([
-                ("MULTI",),
-                ("CLUSTER", "SETSLOT", slot, "MIGRATING", self.target_id),
-                *migrate,
-                ("CLUSTER", "SETSLOT", slot, "NODE", self.target_id),
-                ("EXEC",),
-            ])  # fmt: skip
-            execs.append(len(commands) - 1)
-        replies = await _replies(src, commands, check=False)
-        given = []
-        for slot, index in zip(slots, execs, strict=True):
-            result = replies[index]
-            outcome = result[-1] if isinstance(result, list) and result else result
-            if not isinstance(outcome, Exception) or _NOT_A_PRIMARY in str(outcome):
-                given.append(slot)
-                self.keys += len(keys[slot])
+        """Hand the slots over (`_HAND_OVER`) in calls of at most `KEYS_PER_CALL` keys to the
+        source, each call's slots claimed on the target as soon as its replies are read (the
+        claims' replies read after the round); the slots given to the target.
+
+        Between a slot's hand-over and the target's claim the target still sends the slot's
+        clients back to the source, which sends them on to the target: a client's redirections
+        run out if that lasts (redis-py's after 16). The source answers a call once its last
+        slot is done, so a small call keeps that short, and the source serves its other clients
+        between two calls. The target may not claim first: the source, still holding the keys,
+        would delete them on hearing of the target's newer claim (Redis drops the keys of a
+        slot it loses that way).
+        """
+        given: list[int] = []
+        for call in _rounds(slots, [counts[slot] for slot in slots], KEYS_PER_CALL):
+            won = await self._give(src, call)
+            await _send(dst, [("CLUSTER", "SETSLOT", slot, "NODE", self.target_id) for slot in won])
+            given.extend(won)
+        await _each_reply(dst, len(given))
         return given
+
+    async def _give(self, src: Redis, slots: Sequence[int]) -> list[int]:
+        """Hand these slots over in one write to the source; the ones it gave away (not one that
+        writes made big since, nor one whose ``MIGRATE`` failed: the batches take those)."""
+        replies = await _replies(src, [self._script(slot) for slot in slots], check=False)
+        won = []
+        for slot, moved in zip(slots, replies, strict=True):
+            if isinstance(moved, int) and moved >= 0:
+                won.append(slot)
+                self.keys += moved
+            elif isinstance(moved, Exception) and _NOT_A_PRIMARY in str(moved):
+                won.append(slot)  # it turned replica of the target: the slot is given
+        return won
+
+    def _script(self, slot: int) -> Command:
+        target = self.target
+        auth = (
+            (target.credentials.username, target.credentials.password) if target.credentials else ()
+        )
+        return ("EVAL", _HAND_OVER, 0, slot, self.target_id, KEYS_PER_MIGRATE,
+                target.address, target.port, MIGRATE_TIMEOUT_MS, *auth)  # fmt: skip
 
     async def _drain(self, src: Redis, slot: int) -> None:
         while True:
@@ -229,11 +288,44 @@ async def _each(client: Redis, commands: Sequence[Command]) -> None:
 
 
 async def _replies(client: Redis, commands: Sequence[Command], check: bool = True) -> list[object]:
-    """Send the commands in one pipeline; their replies (the first error raised if ``check``)."""
-    if not commands:
-        return []
-    async with client.pipeline(transaction=False) as pipe:
-        for command in commands:
-            pipe.execute_command(*command)
-        replies: list[object] = await pipe.execute(raise_on_error=check)
+    """Send the commands in one write; their replies, an error reply as its exception (the first
+    raised if ``check``)."""
+    await _send(client, commands)
+    if check:
+        return await _each_reply(client, len(commands))
+    return await _read(client, len(commands))
+
+
+async def _each_reply(client: Redis, count: int) -> list[object]:
+    """The next ``count`` replies; the first error reply among them raised."""
+    replies = await _read(client, count)
+    if error := next((r for r in replies if isinstance(r, ResponseError)), None):
+        raise error
+    return replies
+
+
+async def _send(client: Redis, commands: Sequence[Command]) -> None:
+    """Write the commands on the client's one connection, in one write, without awaiting their
+    replies (`_read` them after): the claims go out at once and their replies are read later."""
+    connection = client.connection
+    if connection is None:  # a single-connection client connects on its first command
+        await client.initialize()
+        connection = client.connection
+        assert connection is not None
+    if commands:
+        await connection.send_packed_command(connection.pack_commands(commands))
+
+
+async def _read(client: Redis, count: int) -> list[object]:
+    """The next ``count`` replies on the client's connection, an error reply as its exception."""
+    replies: list[object] = []
+    if count == 0:
+        return replies
+    connection = client.connection
+    assert connection is not None  # `_send` connected it
+    for _ in range(count):
+        try:
+            replies.append(await connection.read_response())
+        except ResponseError as exc:
+            replies.append(exc)
     return replies

@@ -846,7 +846,9 @@ class HostEngine:
     ) -> None:
         """Move hash slots with their keys from one primary to another."""
         started = time.monotonic()
-        keys = await resharding.move_slots(self._access(source), self._access(target), slots)
+        keys = await resharding.move_slots(
+            self._access(source), self._access(target), slots, atomic=spec.engine == REDIS
+        )
         took = time.monotonic() - started
         log.info(
             "%s: moved %d slots (%d keys) from %s to %s in %.2f s",
