@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 import redis
@@ -17,6 +18,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
 
 from cachefleet.engine import cluster, resharding
+from cachefleet.engine.client import Credentials
 from cachefleet.engine.cluster import ShardLayout, cluster_topology
 from cachefleet.engine.probe import observe_node
 
@@ -110,6 +112,32 @@ def test_slots_move_in_batches_where_a_script_may_not_set_them(redis_node: NodeF
     _none_in_flight([source, target])
     reader = RedisCluster(host=target.address, port=target.port, socket_timeout=5)
     assert [reader.get(f"k{i}") for i in range(KEYS)] == [f"k{i}".encode() for i in range(KEYS)]
+
+
+def test_a_target_asking_for_credentials_never_has_them_in_the_slow_log(
+    redis_node: NodeFactory,
+) -> None:
+    # A script's arguments are logged as they are; MIGRATE's AUTH2 is kept out of the log.
+    source, target = redis_node(cluster=True), redis_node(cluster=True)
+    asyncio.run(_joined([ShardLayout(source.access, (), ((0, 16383),))], target, [source]))
+    seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
+    seed.mset_nonatomic({f"k{i}": f"k{i}" for i in range(KEYS)})
+    secret = "control-secret-0123456789"
+    for node in (source, target):
+        plain = redis.Redis(host=node.address, port=node.port)
+        plain.execute_command("ACL", "SETUSER", "ctl", "on", f">{secret}", "~*", "&*", "+@all")
+        plain.config_set("slowlog-log-slower-than", 0)
+    signed = Credentials("ctl", secret)
+    src, dst = (replace(node.access, credentials=signed) for node in (source, target))
+    for node in (source, target):
+        redis.Redis(host=node.address, port=node.port).acl_setuser("default", enabled=False)
+    moving = list(range(0, 512))
+    wanted = sum(key_slot(f"k{i}".encode()) in moving for i in range(KEYS))
+    assert asyncio.run(resharding.move_slots(src, dst, moving)) == wanted
+    logged = redis.Redis(
+        host=source.address, port=source.port, username="ctl", password=secret
+    ).slowlog_get(1024)
+    assert logged and not [entry for entry in logged if secret.encode() in repr(entry).encode()]
 
 
 async def _joined(shards: list[ShardLayout], target: Running, members: list[Running]) -> None:

@@ -9,8 +9,9 @@ gossip).
 
 On Redis OSS (see `move_slots` for Valkey), a slot holding fewer than `KEYS_PER_MIGRATE` keys
 (every slot of a cache of a few GB) moves in one script on the source (`_HAND_OVER`, atomic as a
-transaction): ``MIGRATING``, ``MIGRATE … KEYS`` of all its keys, ``NODE`` target; the keys' names
-never travel to the control plane. No client ever sees the slot half moved, so no client is sent
+transaction; a transaction itself when the target asks for credentials, see `_Move._give`):
+``MIGRATING``, ``MIGRATE … KEYS`` of all its keys, ``NODE`` target; the keys' names never travel
+to the control plane. No client ever sees the slot half moved, so no client is sent
 an ``ASK``: a client that does not know the target yet (a new shard's primary is in no ``CLUSTER
 SLOTS`` reply until it owns a slot) learns it from the ``MOVED`` it gets instead, which every
 cluster client follows (redis-py 8 fails on an ``ASK`` to a node it has not discovered). The
@@ -52,8 +53,8 @@ JOIN_TIMEOUT_S = 10.0
 _NOT_A_PRIMARY = "only with masters"
 
 #: One slot handed over, atomically on the source (a script runs as a transaction): if it holds
-#: fewer than ARGV[3] keys, ``MIGRATING``, ``MIGRATE`` of them all to ARGV[4]:ARGV[5] (with
-#: ``AUTH2`` ARGV[7] ARGV[8] when given), ``NODE`` the target ARGV[2]; the keys moved, or -1
+#: fewer than ARGV[3] keys, ``MIGRATING``, ``MIGRATE`` of them all to ARGV[4]:ARGV[5] (a target
+#: that needs no credentials: see `_Move._give`), ``NODE`` the target ARGV[2]; the keys moved, or -1
 #: for a bigger slot, left as it was. The keys' names never leave the source. A slot the source
 #: gave away before a crash only gets its ``NODE`` again.
 _HAND_OVER = """
@@ -62,11 +63,7 @@ local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, most)
 if #keys >= most then return -1 end
 redis.pcall('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target)  -- fails if given already
 if #keys > 0 then
-  local migrate = {'MIGRATE', ARGV[4], ARGV[5], '', 0, ARGV[6], 'REPLACE'}
-  if ARGV[7] then
-    table.insert(migrate, 'AUTH2'); table.insert(migrate, ARGV[7]); table.insert(migrate, ARGV[8])
-  end
-  table.insert(migrate, 'KEYS')
+  local migrate = {'MIGRATE', ARGV[4], ARGV[5], '', 0, ARGV[6], 'REPLACE', 'KEYS'}
   for _, key in ipairs(keys) do table.insert(migrate, key) end
   redis.call(unpack(migrate))
 end
@@ -209,7 +206,14 @@ class _Move:
 
     async def _give(self, src: Redis, slots: Sequence[int]) -> list[int]:
         """Hand these slots over in one write to the source; the ones it gave away (not one that
-        writes made big since, nor one whose ``MIGRATE`` failed: the batches take those)."""
+        writes made big since, nor one whose ``MIGRATE`` failed: the batches take those).
+
+        A target that asks for credentials gets them in ``MIGRATE``'s own ``AUTH2``, which
+        Redis keeps out of its slow log and ``MONITOR``; a script's arguments are logged as
+        they are, so then each slot moves in a transaction instead (`_give_in_transactions`).
+        """
+        if self.target.credentials is not None:
+            return await self._give_in_transactions(src, slots)
         replies = await _replies(src, [self._script(slot) for slot in slots], check=False)
         won = []
         for slot, moved in zip(slots, replies, strict=True):
@@ -220,13 +224,39 @@ class _Move:
                 won.append(slot)  # it turned replica of the target: the slot is given
         return won
 
+    async def _give_in_transactions(self, src: Redis, slots: Sequence[int]) -> list[int]:
+        """`_give` as one ``MULTI``/``EXEC`` per slot (``MIGRATING``, ``MIGRATE`` of the keys
+        listed just before, ``NODE``): a key written in between makes the source refuse the
+        ``NODE`` (it still holds keys of the slot), and the batches take that slot."""
+        listing = [("CLUSTER", "GETKEYSINSLOT", slot, KEYS_PER_MIGRATE) for slot in slots]
+        found = await _replies(src, listing)
+        keys = {slot: _names(reply) for slot, reply in zip(slots, found, strict=True)}
+        commands: list[Command] = []
+        execs: list[tuple[int, int]] = []  # each slot and where its EXEC's reply is
+        for slot in [s for s in slots if len(keys[s]) < KEYS_PER_MIGRATE]:
+            migrate = [self._migrate(keys[slot])] if keys[slot] else []
+            commands.extend([
+                ("MULTI",),
+                ("CLUSTER", "SETSLOT", slot, "MIGRATING", self.target_id),
+                *migrate,
+                ("CLUSTER", "SETSLOT", slot, "NODE", self.target_id),
+                ("EXEC",),
+            ])  # fmt: skip
+            execs.append((slot, len(commands) - 1))
+        replies = await _replies(src, commands, check=False)
+        won = []
+        for slot, index in execs:
+            result = replies[index]
+            outcome = result[-1] if isinstance(result, list) and result else result
+            if not isinstance(outcome, Exception) or _NOT_A_PRIMARY in str(outcome):
+                won.append(slot)
+                self.keys += len(keys[slot])
+        return won
+
     def _script(self, slot: int) -> Command:
         target = self.target
-        auth = (
-            (target.credentials.username, target.credentials.password) if target.credentials else ()
-        )
         return ("EVAL", _HAND_OVER, 0, slot, self.target_id, KEYS_PER_MIGRATE,
-                target.address, target.port, MIGRATE_TIMEOUT_MS, *auth)  # fmt: skip
+                target.address, target.port, MIGRATE_TIMEOUT_MS)  # fmt: skip
 
     async def _drain(self, src: Redis, slot: int) -> None:
         while True:
