@@ -56,6 +56,7 @@ from cachefleet.loopback6 import ipv6_blocker, purge_prefix, remember_prefix
 from cachefleet.model import events as texts
 from cachefleet.model.engines import REDIS, VALKEY, EngineCatalog
 from cachefleet.model.metrics import MetricsHistory
+from cachefleet.model.network import ipv6_of
 from cachefleet.notify.delivery import Deliverer
 from cachefleet.notify.transports import HttpTransport
 from cachefleet.reconcile.execute import Executor
@@ -101,22 +102,27 @@ def installed_engines(settings: Settings) -> list[EngineBinary]:
 
 
 def sentinel_set(
-    settings: Settings, switch_script: Path | None, ca: CertificateAuthority | None = None
+    settings: Settings,
+    switch_script: Path | None,
+    ca: CertificateAuthority | None = None,
+    ipv6: bool = False,
 ) -> SentinelSet:
     """The shared Sentinels: one per Availability Zone, on the installation's addresses. With
     ``ca``: the set that watches groups with encryption in transit (TLS only, on the next port
-    of the same addresses)."""
+    of the same addresses). ``ipv6``: the set that watches ipv6 groups, at the IPv6
+    counterparts of the same addresses (same port)."""
     network = settings.network
     port = settings.engine.sentinel_port + (0 if ca is None else 1)
     material = None if ca is None else TlsMaterial(str(ca.cert_file))
+    at = ipv6_of if ipv6 else str
     addresses = tuple(
-        NodeAccess(sentinel_address(network, index), port, material)
+        NodeAccess(at(sentinel_address(network, index)), port, material)
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
     files = None if ca is None else ca.files_in(tls_dir(settings.data_dir) / "sentinels")
     engine = settings.engine.sentinel_engine
-    return SentinelSet(addresses, settings.data_dir, script, engine=engine, tls=files)
+    return SentinelSet(addresses, settings.data_dir, script, engine=engine, tls=files, ipv6=ipv6)
 
 
 @dataclass
@@ -156,6 +162,8 @@ class Daemon:
             renew_before=timedelta(seconds=settings.engine.certificate_renew_before_s),
         )
         tls_sentinels = sentinel_set(settings, switch_script, ca)
+        ipv6 = await asyncio.to_thread(host_ipv6_blocker, settings, router.name)
+        ipv6_sentinels = sentinel_set(settings, switch_script, ipv6=True) if ipv6 is None else None
         timings = EngineTimings(
             cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
@@ -173,6 +181,7 @@ class Daemon:
             partial(load_acl, store, sealer),
             AccessKeyFile(settings.data_dir).signing_keys,
             utc_now,
+            ipv6_sentinels,
         )
         try:
             await engine.ensure_sentinels()
@@ -187,7 +196,6 @@ class Daemon:
         metrics = MetricsHistory()
         loop = Loop(store, engine, executor, settings.loop, utc_now, metrics)
         catalog = engine_catalog(binaries)
-        ipv6 = await asyncio.to_thread(host_ipv6_blocker, settings, router.name)
         context = ServiceContext(
             store, settings, catalog, loop.wake, metrics=metrics, sealer=sealer,
             security_groups_blocker=enforcement_blocker(router.name), ipv6_blocker=ipv6,

@@ -4,6 +4,7 @@ works, write through an endpoint counting what was acknowledged and lost."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +19,8 @@ import redis
 from cachefleet.endpoints import HostPort, read_routes
 from cachefleet.harness import LocalDaemon
 from cachefleet.installation import endpoints_dir
+from cachefleet.loopback6 import held_addresses
+from cachefleet.model.network import ipv6_prefix
 
 from ci_support import skip_or_fail
 
@@ -299,3 +302,44 @@ def user_group_active(client: Any, user_group_id: str = "team") -> bool:
     """Whether the user group's changes are done (its status ``active``)."""
     groups = client.describe_user_groups(UserGroupId=user_group_id)["UserGroups"]
     return bool(groups[0]["Status"] == "active")
+
+
+def require_dual_stack(daemon: Daemon) -> None:
+    """Tests of dual-stack and ipv6 caches need a host where the daemon may add IPv6
+    addresses on lo (root)."""
+    require_kernel_router(daemon)
+    offered = daemon.wait_healthy()["network_types"]
+    if not offered["dual_stack"]:
+        skip_or_fail(f"dual-stack caches are not offered here: {offered['reason']}")
+
+
+def held(daemon: Daemon) -> list[str]:
+    """The IPv6 addresses of the daemon's prefix that ``lo`` holds."""
+    return held_addresses(ipv6_prefix(daemon.address_base))
+
+
+def members(group: dict[str, Any]) -> dict[str, str]:
+    """Each node's address (as IpDiscovery gives it) by cache cluster id."""
+    return {
+        m["CacheClusterId"]: m["ReadEndpoint"]["Address"]
+        for shard in group["NodeGroups"]
+        for m in shard["NodeGroupMembers"]
+    }
+
+
+def exchange(sock: socket.socket, command: bytes) -> bytes:
+    """Send a command on an open connection and read the answer (b"" once it was cut)."""
+    try:
+        sock.sendall(command)
+        return sock.recv(64)
+    except OSError:
+        return b""
+
+
+def ping(address: str) -> str:
+    """PING an address on a new connection: ``+PONG`` or why it failed."""
+    try:
+        with socket.create_connection((address, 6379), timeout=2) as sock:
+            return exchange(sock, b"PING\r\n").decode().strip()
+    except OSError as exc:
+        return type(exc).__name__

@@ -12,73 +12,35 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from cachefleet.loopback6 import held_addresses
-from cachefleet.model.network import ipv6_of, ipv6_prefix
+from cachefleet.model.network import ipv6_of
 
 from acceptance_support import (
     Daemon,
     ca_file,
     create_and_wait,
     delete_and_wait,
+    exchange,
     fast_waiter_config,
+    held,
+    members,
+    ping,
     primaries,
-    require_kernel_router,
+    require_dual_stack,
     run_cli,
     tls_command,
     wait_available,
     wait_recovered,
     wait_until,
 )
-from ci_support import skip_or_fail
 
 pytestmark = pytest.mark.acceptance
 
 NODE_TYPE = "cache.t4g.micro"
 
 
-def require_dual_stack(daemon: Daemon) -> None:
-    """These tests need a host where the daemon may add IPv6 addresses on lo (root)."""
-    require_kernel_router(daemon)
-    offered = daemon.wait_healthy()["network_types"]
-    if not offered["dual_stack"]:
-        skip_or_fail(f"dual-stack caches are not offered here: {offered['reason']}")
-
-
 def v6_client(address: str, port: int = 6379) -> redis.Redis:
     """A redis-py client of the IPv6 side of a node or endpoint given by its IPv4 address."""
     return redis.Redis(host=ipv6_of(address), port=port, socket_timeout=2)
-
-
-def held(daemon: Daemon) -> list[str]:
-    """The IPv6 addresses of the daemon's prefix that ``lo`` holds."""
-    return held_addresses(ipv6_prefix(daemon.address_base))
-
-
-def members(group: dict[str, Any]) -> dict[str, str]:
-    """Each node's IPv4 address by cache cluster id."""
-    return {
-        m["CacheClusterId"]: m["ReadEndpoint"]["Address"]
-        for shard in group["NodeGroups"]
-        for m in shard["NodeGroupMembers"]
-    }
-
-
-def exchange(sock: socket.socket, command: bytes) -> bytes:
-    """Send a command on an open connection and read the answer (b"" once it was cut)."""
-    try:
-        sock.sendall(command)
-        return sock.recv(64)
-    except OSError:
-        return b""
-
-
-def ping(address: str) -> str:
-    """PING an IPv6 address on a new connection: ``+PONG`` or why it failed."""
-    try:
-        with socket.create_connection((address, 6379), timeout=2) as sock:
-            return exchange(sock, b"PING\r\n").decode().strip()
-    except OSError as exc:
-        return type(exc).__name__
 
 
 def group_ids(client: Any, group_id: str) -> list[str]:
@@ -199,13 +161,14 @@ def test_a_standalone_dual_stack_node_takes_tls_over_ipv6(daemon: Daemon, tmp_pa
     assert held(daemon) == []
 
 
-def test_ipv6_only_is_refused_naming_why(daemon: Daemon) -> None:
+def test_ipv6_only_in_cluster_mode_is_refused_naming_why(daemon: Daemon) -> None:
     client = daemon.client()
     with pytest.raises(client.exceptions.ClientError) as refused:
         client.create_replication_group(
             ReplicationGroupId="six", ReplicationGroupDescription="d",
-            CacheNodeType=NODE_TYPE, NetworkType="ipv6",
+            CacheNodeType=NODE_TYPE, NetworkType="ipv6", ClusterMode="enabled",
+            NumNodeGroups=2, AutomaticFailoverEnabled=True,
         )  # fmt: skip
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidParameterCombination"
-    assert "Use dual_stack" in error["Message"]
+    assert "not available in cluster mode" in error["Message"]

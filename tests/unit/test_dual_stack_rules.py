@@ -1,4 +1,4 @@
-"""The IPv6 side of dual-stack caches in the kernel tables: routes and security groups, pure."""
+"""The IPv6 side of dual-stack and ipv6 caches in the kernel tables and node configs, pure."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ from cachefleet.endpoints import HostPort, Route, RouteTable, render_ruleset, se
 from cachefleet.endpoints.firewall import render_firewall
 from cachefleet.endpoints.nft import ruleset_digest
 from cachefleet.endpoints.routes import decode_table, encode_table
+from cachefleet.endpoints.switch import parse_switch_args
 from cachefleet.engine.conf import NodeConfig, NodePaths, render_node_conf
 from cachefleet.model.ids import Scope
-from cachefleet.model.network import ipv6_of
+from cachefleet.model.network import as_ipv4, ipv6_of
 from cachefleet.model.security_groups import default_group, inbound_rule
 from cachefleet.model.status import EndpointKind
 
 EP, NODE = HostPort("127.84.1.5", 6379), HostPort("127.84.16.2", 6379)
 
 
-def a_table(ipv6: bool) -> RouteTable:
-    route = Route("orders", EndpointKind.PRIMARY, (NODE,), listener=True, ipv6=ipv6)
+def a_table(ipv6: bool, ipv4: bool = True) -> RouteTable:
+    route = Route("orders", EndpointKind.PRIMARY, (NODE,), listener=ipv4, ipv6=ipv6, ipv4=ipv4)
     return set_route(RouteTable(), EP, route)
 
 
@@ -63,3 +64,35 @@ def test_a_dual_stack_node_binds_its_ipv6_address_beside_its_ipv4_one() -> None:
     assert plain.replace("bind 127.84.16.2\n", "") == dual.replace(
         f"bind 127.84.16.2 {ipv6_of('127.84.16.2')}\n", ""
     )
+
+
+def test_an_ipv6_route_is_translated_at_its_ipv6_address_only() -> None:
+    text = render_ruleset(a_table(True, ipv4=False), "t")
+    v4, v6 = text.split("table ip6 t {\n}\n")
+    assert EP.host not in v4 and NODE.host not in v4  # its IPv4 endpoint leads nowhere
+    assert f"{ipv6_of(EP.host)} . 6379 : {ipv6_of(NODE.host)} . 6379" in v6
+    assert '"ipv4": false' in encode_table(a_table(True, ipv4=False))
+    assert '"ipv4"' not in encode_table(a_table(True))
+    assert decode_table(encode_table(a_table(True, ipv4=False))) == a_table(True, ipv4=False)
+
+
+def test_an_ipv6_node_listens_connects_and_is_announced_by_its_ipv6_address() -> None:
+    six = ipv6_of("127.84.16.2")
+    cfg = NodeConfig(
+        "127.84.16.2", NodePaths(Path("/n/a")), replica_of=(ipv6_of("127.84.16.3"), 6379),
+        ipv6_address=six, ipv6_only=True,
+    )  # fmt: skip
+    text = render_node_conf(cfg)
+    assert f"bind {six} 127.84.16.2\n" in text  # the first address: what Redis 6.2 connects from
+    assert f"bind-source-addr {six}\n" in text and f"replica-announce-ip {six}\n" in text
+    assert f"replicaof {ipv6_of('127.84.16.3')} 6379\n" in text
+
+
+def test_a_sentinels_answer_and_the_switch_name_ipv6_nodes_by_their_ipv4_address(
+    tmp_path: Path,
+) -> None:
+    assert as_ipv4(ipv6_of("127.84.16.2")) == "127.84.16.2"
+    argv = ["--state-dir", str(tmp_path), "six", "leader", "start"]
+    argv += [ipv6_of("127.84.16.2"), "6379", ipv6_of("127.84.16.3"), "6379"]
+    _, request = parse_switch_args(argv)
+    assert (request.old, request.new) == (NODE, HostPort("127.84.16.3", 6379))

@@ -10,12 +10,19 @@ import pytest
 
 from cachefleet.api.actions import build_handlers
 from cachefleet.api.app import create_api_app
+from cachefleet.endpoints.firewall import render_firewall
 from cachefleet.model.engines import EngineCatalog
+from cachefleet.model.ids import Scope
 from cachefleet.model.network import ipv4_of, ipv6_of, ipv6_prefix
+from cachefleet.model.security_groups import inbound_rule
 from cachefleet.model.status import GroupStatus
+from cachefleet.service import security_groups
+from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.context import ServiceContext
 
 from api_support import ApiClient, a_group, ok, publish, refused
+
+SCOPE = Scope("us-east-1", "000000000000")
 
 
 @pytest.fixture
@@ -45,7 +52,10 @@ def test_dual_stack_is_refused_naming_why_the_host_cannot(api: ApiClient) -> Non
 @pytest.mark.parametrize(
     ("params", "code", "words"),
     [
-        ({"NetworkType": "ipv6"}, "InvalidParameterCombination", "Use dual_stack"),
+        ({"NetworkType": "ipv6", "EngineVersion": "6.0"},
+         "InvalidParameterCombination", "requires Redis OSS 6.2 or later"),
+        ({"NetworkType": "ipv6", "EngineVersion": "7.0", "IpDiscovery": "ipv4"},
+         "InvalidParameterCombination", "IpDiscovery ipv4 is not valid with NetworkType ipv6"),
         ({"NetworkType": "ipx"}, "InvalidParameterValue", "Must be one of: ipv4, ipv6, dual_stack"),
         ({"NetworkType": "dual_stack", "EngineVersion": "6.0"},
          "InvalidParameterCombination", "requires Redis OSS 6.2 or later"),
@@ -62,10 +72,10 @@ def test_what_cannot_be_had_is_refused(
     assert got == code and words in message
 
 
-def test_subnets_support_dual_stack_only_where_the_host_allows(
+def test_subnets_support_dual_stack_and_ipv6_only_where_the_host_allows(
     api: ApiClient, ipv6_api: ApiClient
 ) -> None:
-    for client, types in ((api, ["ipv4"]), (ipv6_api, ["ipv4", "dual_stack"])):
+    for client, types in ((api, ["ipv4"]), (ipv6_api, ["ipv4", "dual_stack", "ipv6"])):
         found = ok(client, "DescribeCacheSubnetGroups", {})["CacheSubnetGroups"][0]
         assert found["SupportedNetworkTypes"] == types
         assert {tuple(s["SupportedNetworkTypes"]) for s in found["Subnets"]} == {tuple(types)}
@@ -131,3 +141,57 @@ def test_ip_discovery_changes_at_once_and_holds_cluster_mode_back(
         "ReplicationGroupId": "sharded", "IpDiscovery": "ipv6", "ApplyImmediately": True,
     })  # fmt: skip
     assert code == "InvalidParameterCombination" and "not available in cluster mode" in message
+
+
+def test_an_ipv6_group_is_given_by_its_ipv6_addresses_only(ipv6_api: ApiClient) -> None:
+    group = a_group(ipv6_api, "six", NumCacheClusters=2, NetworkType="ipv6")
+    shard = group["NodeGroups"][0]
+    shown = [shard["PrimaryEndpoint"], shard["ReaderEndpoint"]]
+    shown += [m["ReadEndpoint"] for m in shard["NodeGroupMembers"]]
+    assert (group["NetworkType"], group["IpDiscovery"]) == ("ipv6", "ipv6")
+    assert all(":" in e["Address"] for e in shown)
+    found = ok(ipv6_api, "DescribeCacheClusters", {"ShowCacheNodeInfo": True})["CacheClusters"]
+    assert all(":" in c["CacheNodes"][0]["Endpoint"]["Address"] for c in found)
+
+
+def test_an_ipv6_group_keeps_to_ipv6_and_out_of_cluster_mode(
+    ctx: ServiceContext, ipv6_api: ApiClient
+) -> None:
+    _, code, message = refused(ipv6_api, "CreateReplicationGroup", {
+        "ReplicationGroupId": "sharded", "ReplicationGroupDescription": "d",
+        "CacheNodeType": "cache.t4g.micro", "NetworkType": "ipv6", "NumNodeGroups": 2,
+        "ClusterMode": "enabled", "AutomaticFailoverEnabled": True,
+    })  # fmt: skip
+    assert code == "InvalidParameterCombination"
+    assert message.startswith("NetworkType ipv6 is not available in cluster mode")
+    a_group(ipv6_api, "six", NumCacheClusters=2, NetworkType="ipv6")
+    publish(ctx, "six", GroupStatus.AVAILABLE)
+    for change in ({"IpDiscovery": "ipv4"}, {"ClusterMode": "compatible"},
+                   {"TransitEncryptionEnabled": True}):  # fmt: skip
+        _, code, message = refused(ipv6_api, "ModifyReplicationGroup", {
+            "ReplicationGroupId": "six", "ApplyImmediately": True, **change,
+        })  # fmt: skip
+        assert code == "InvalidParameterCombination", (change, message)
+        assert "ipv6" in message, (change, message)
+
+
+def test_an_ipv6_caches_peers_and_sentinels_are_let_in_but_not_its_own_address(
+    ctx: ServiceContext, ipv6_api: ApiClient
+) -> None:
+    app = security_groups.create_group(ctx, SCOPE, "app", "app servers")
+    narrow = inbound_rule("tcp", 6379, None, "127.0.0.9/32")
+    security_groups.authorize_ingress(ctx, SCOPE, app.group_id, [narrow])
+    a_group(
+        ipv6_api, "six", NumCacheClusters=2, NetworkType="ipv6", SecurityGroupIds=[app.group_id]
+    )
+    spec = ctx.store.list_groups()[0].spec
+    one, other = (node.address for node in spec.nodes)
+    table = security_groups.enforced_rules(ctx)
+    assert table[one] == ()  # its IPv4 side: the installation's own sources only
+    sources = {rule.cidr for rule in table[ipv6_of(one)]}
+    sentinel = ipv6_of(sentinel_address(ctx.settings.network, 0))
+    assert {f"{ipv6_of(other)}/128", f"{sentinel}/128", "127.0.0.9/32"} <= sources
+    assert f"{ipv6_of(one)}/128" not in sources  # where a client connecting there leaves from
+    v4, v6 = render_firewall(table, ["127.84.0.0/16"], "t").split("table ip6 t {\n}\n")
+    assert f"ip6 saddr {ipv6_of(other)}/128 tcp dport 6379-6379 accept" in v6
+    assert "127.0.0.9" not in v4 + v6  # an IPv4 rule lets no client in on either side

@@ -78,23 +78,28 @@ def _digest(rules: RulesByAddress, internal: Sequence[str]) -> str:
 
 
 def _v6_body(rules: RulesByAddress) -> list[str]:
-    """The IPv6 addresses' guard. Rules name IPv4 ranges only, and, as in EC2, an IPv4 rule
-    lets no IPv6 connection in; a rule that lets in all of this host (127.0.0.0/8 or wider)
-    lets in connections from this host's own IPv6 addresses too. Anything else is refused, so
-    a narrower group leaves a cache's IPv6 side closed rather than open. cachefleet's own
-    traffic keeps to IPv4, so no internal range is needed."""
-    guarded = {a: _host_wide(r) for a, r in rules.items() if ":" in a}
+    """The IPv6 addresses' guard. Security-group rules name IPv4 ranges only, and, as in EC2,
+    an IPv4 rule lets no IPv6 connection in; a rule that lets in all of this host
+    (127.0.0.0/8 or wider) lets in connections from this host's own IPv6 addresses too.
+    Anything else is refused, so a narrower group leaves a cache's IPv6 side closed rather
+    than open. Rules naming an IPv6 source are cachefleet's own (an ``ipv6`` cache's peers and
+    Sentinels: `service.security_groups`) and let it in. No installation-wide range will do:
+    a client on this host connecting to an address on ``lo`` leaves from that very address."""
+    guarded = {a: (_host_wide(r), _ipv6_sources(r)) for a, r in rules.items() if ":" in a}
     if not guarded:
         return []
-    chains = {ports: f"sg{i}" for i, ports in enumerate(sorted(set(guarded.values())))}
+    chains = {key: f"sg{i}" for i, key in enumerate(sorted(set(guarded.values())))}
     pairs = ", ".join(f"{a} : jump {chains[guarded[a]]}" for a in sorted(guarded))
     lines = [
         "\tmap guarded {", "\t\ttype ipv6_addr : verdict;", f"\t\telements = {{ {pairs} }}",
         "\t}", "\tchain input {", "\t\ttype filter hook input priority filter; policy accept;",
         "\t\tip6 daddr vmap @guarded", "\t}",
     ]  # fmt: skip
-    for ports, chain in chains.items():
+    for (ports, sources), chain in chains.items():
         lines += [f"\tchain {chain} {{", "\t\tct state established,related accept"]
+        lines += [
+            f"\t\tip6 saddr {cidr} tcp dport {low}-{high} accept" for cidr, low, high in sources
+        ]
         lines += [f"\t\tfib saddr type local tcp dport {low}-{high} accept" for low, high in ports]
         lines += ["\t\tmeta l4proto tcp reject with tcp reset", "\t\tdrop", "\t}"]
     return lines
@@ -103,8 +108,17 @@ def _v6_body(rules: RulesByAddress) -> list[str]:
 def _host_wide(rules: tuple[InboundRule, ...]) -> tuple[tuple[int, int], ...]:
     """The port ranges of the rules that let in every address of this host."""
     host = ipaddress.IPv4Network("127.0.0.0/8")
-    wide = {r.ports for r in rules if ipaddress.IPv4Network(r.cidr).supernet_of(host)}
+    wide = {
+        r.ports
+        for r in rules
+        if ":" not in r.cidr and ipaddress.IPv4Network(r.cidr).supernet_of(host)
+    }
     return tuple(sorted(wide))
+
+
+def _ipv6_sources(rules: tuple[InboundRule, ...]) -> tuple[tuple[str, int, int], ...]:
+    """The IPv6 sources the rules let in, with their port ranges."""
+    return tuple(sorted({(r.cidr, *r.ports) for r in rules if ":" in r.cidr}))
 
 
 def _body(rules: RulesByAddress, internal: Sequence[str]) -> list[str]:

@@ -34,7 +34,7 @@ from cachefleet.endpoints.routes import (
     set_group_nodes,
     set_route,
 )
-from cachefleet.model.network import DUAL_STACK, ipv6_of
+from cachefleet.model.network import IPV6, has_ipv6, ipv6_of
 from cachefleet.model.spec import GroupSpec, NodeSpec
 from cachefleet.model.status import EndpointKind
 
@@ -97,7 +97,8 @@ class GroupEndpoints:
         :raises RoutesBusy, InvalidRoutes, RouterError: (EndpointError subclasses).
         """
         name = spec.plane_name
-        dual = spec.network_type == DUAL_STACK
+        dual = has_ipv6(spec.network_type)
+        v4 = spec.network_type != IPV6
         if dual:
             await self._hold_ipv6(spec)
 
@@ -111,7 +112,7 @@ class GroupEndpoints:
                 served = endpoint.kind is EndpointKind.PRIMARY and _served(
                     table.endpoints.get(address), nodes, listener
                 )
-                route = Route(name, endpoint.kind, nodes, served, ipv6=dual)
+                route = Route(name, endpoint.kind, nodes, served, ipv6=dual, ipv4=v4)
                 table = set_route(table, address, route)
             return set_group_nodes(table, name, (_hostport(n) for n in spec.live_nodes))
 
@@ -121,11 +122,11 @@ class GroupEndpoints:
         """Remove the group's endpoints; idempotent. Runs in a worker thread."""
         name = spec.plane_name
         await self._apply(spec.group_id, lambda table: drop_group(table, name))
-        if spec.network_type == DUAL_STACK:
+        if has_ipv6(spec.network_type):
             await asyncio.to_thread(_on_lo, [e.address for e in spec.endpoints], self._held, False)
 
     async def _hold_ipv6(self, spec: GroupSpec) -> None:
-        """Add the IPv6 addresses of a dual-stack group's endpoints on ``lo`` (once a run)."""
+        """Add the IPv6 addresses of a dual-stack or ipv6 group's endpoints on lo (once a run)."""
         wanted = [e.address for e in spec.endpoints if e.address not in self._held]
         if wanted:
             await asyncio.to_thread(_on_lo, wanted, self._held, True)

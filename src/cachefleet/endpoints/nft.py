@@ -158,7 +158,9 @@ def listed_digest(listing: str) -> str | None:
 
 
 def _body(table: RouteTable) -> list[str]:
-    return _route_part(table) + _fence_part(table)
+    """The ``ip`` table's rules: every route but those of ``ipv6`` caches (`Route.ipv4`)."""
+    v4 = RouteTable({ep: r for ep, r in table.endpoints.items() if r.ipv4}, table.groups)
+    return _route_part(v4) + _fence_part(v4)
 
 
 def lines_digest(lines: list[str]) -> str:

@@ -97,6 +97,8 @@ class Route:
     # NetworkType dual_stack: the endpoint is reachable at its IPv6 address too, leading to
     # its targets' IPv6 addresses (always translated: no node listens on an endpoint's IPv6).
     ipv6: bool = False
+    # NetworkType ipv6: the endpoint is reachable at its IPv6 address only (no IPv4 route).
+    ipv4: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,8 @@ def _encode_route(route: Route) -> dict[str, object]:
         item["listener"] = True
     if route.ipv6:
         item["ipv6"] = True
+    if not route.ipv4:
+        item["ipv4"] = False
     return item
 
 
@@ -324,13 +328,13 @@ def _decode_route(value: object, where: str) -> Route:
         raise InvalidRoutes(f"{where}.group must be a string")
     if kind not in {str(k) for k in EndpointKind}:
         raise InvalidRoutes(f"{where}.kind must be one of {', '.join(EndpointKind)}")
-    listener, ipv6 = item.get("listener", False), item.get("ipv6", False)
-    if not isinstance(listener, bool):
-        raise InvalidRoutes(f"{where}.listener must be true or false")
-    if not isinstance(ipv6, bool):
-        raise InvalidRoutes(f"{where}.ipv6 must be true or false")
+    flags = {name: item.get(name, name == "ipv4") for name in ("listener", "ipv6", "ipv4")}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise InvalidRoutes(f"{where}.{name} must be true or false")
     targets = _addresses(item.get("targets", []), where)
-    return Route(group, EndpointKind(str(kind)), targets, listener, ipv6)
+    listener, ipv6, ipv4 = (bool(value) for value in flags.values())
+    return Route(group, EndpointKind(str(kind)), targets, listener, ipv6, ipv4)
 
 
 def _mapping(value: object, where: str) -> dict[str, object]:

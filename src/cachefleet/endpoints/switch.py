@@ -39,6 +39,7 @@ from cachefleet.endpoints.router import (
     open_router,
 )
 from cachefleet.endpoints.routes import HostPort, routes_of, switch_primary
+from cachefleet.model.network import as_ipv4
 
 EXIT_OK = 0
 EXIT_RETRY = 1
@@ -81,8 +82,9 @@ def parse_switch_args(argv: Sequence[str]) -> tuple[Path, SwitchRequest]:
     args = _parser().parse_args(argv)
     if not (args.from_port.isdigit() and args.to_port.isdigit()):
         raise InvalidRoutes(f"ports must be numbers: {args.from_port!r}, {args.to_port!r}")
-    old = HostPort(args.from_ip, int(args.from_port))
-    new = HostPort(args.to_ip, int(args.to_port))
+    # The Sentinels of ipv6 caches name nodes by IPv6; routes know them by IPv4 (`as_ipv4`).
+    old = HostPort(as_ipv4(args.from_ip), int(args.from_port))
+    new = HostPort(as_ipv4(args.to_ip), int(args.to_port))
     return args.state_dir, SwitchRequest(args.master_name, args.role, args.state, old, new)
 
 

@@ -134,8 +134,9 @@ class _SyncFromSourceTls(redis.SSLConnection, _SyncFromSource):
 
 
 def from_source(client: redis.Redis) -> redis.Redis:
-    """A blocking client whose connections leave from `source_address`, if set."""
-    if _source:
+    """A blocking client whose connections leave from `source_address`, if set (to an IPv4
+    address: the source is one)."""
+    if _source and ":" not in str(client.connection_pool.connection_kwargs.get("host", "")):
         pool = client.connection_pool
         tls = issubclass(pool.connection_class, redis.SSLConnection)
         pool.connection_class = _SyncFromSourceTls if tls else _SyncFromSource
@@ -168,7 +169,7 @@ def client_for(
         password=credentials.password if credentials else None,
         client_name=name or None,
     )
-    if _source:
+    if _source and ":" not in node.address:  # IPv6 (an ipv6 cache's): the kernel's choice
         client.connection_pool.connection_class = _FromSourceTls if tls else _FromSource
     return client
 

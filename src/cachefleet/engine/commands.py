@@ -27,6 +27,7 @@ from cachefleet.engine.client import (
 )
 from cachefleet.errors import NodeCommandFailed
 from cachefleet.model.engines import version_tuple
+from cachefleet.model.network import as_ipv4
 
 #: How long a coordinated failover may hold writes; past it the primary resumes them by itself
 #: (the control plane need not live), and the failover gives up.
@@ -75,7 +76,7 @@ async def primary_of(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> Ho
         info = await client.info("replication")
     if info.get("role") == "master":
         return None
-    return as_text(info.get("master_host")), as_int(info.get("master_port"))
+    return as_ipv4(as_text(info.get("master_host"))), as_int(info.get("master_port"))
 
 
 async def server_version(node: NodeAccess, timeout: float = DEFAULT_TIMEOUT_S) -> str:
@@ -90,6 +91,7 @@ async def coordinated_failover(
     replica: NodeAccess,
     pause_ms: int = FAILOVER_PAUSE_MS,
     timeout: float = DEFAULT_TIMEOUT_S,
+    known_as: HostPort | None = None,
 ) -> None:
     """Hand the primary role to ``replica`` without losing an acknowledged write; return once
     ``primary`` replicates from it. Redis 6.2+.
@@ -106,16 +108,19 @@ async def coordinated_failover(
     :raises NodeCommandFailed: refused (e.g. an engine without ``FAILOVER``, ``replica`` not an
         online replica of it), the replica did not catch up in time, or the failover aborted.
     :raises NodeUnreachable: the primary or the replica stopped answering.
+
+    ``known_as``: the address the primary knows the replica by, when not ``replica``'s own
+    (an ``ipv6`` cache's nodes replicate over IPv6; the control plane reaches them over IPv4).
     """
     deadline = time.monotonic() + pause_ms / 1000
+    target = known_as or replica.hostport
     async with session(primary, timeout) as client:
         await execute(client, "CLIENT", "PAUSE", pause_ms, "WRITE")
         try:
             info = await client.info("replication")
             await caught_up(replica, as_int(info.get("master_repl_offset")), deadline, timeout)
-            host, port = replica.hostport
-            await execute(client, "FAILOVER", "TO", host, port, "TIMEOUT", 1, "FORCE")
-            await _handed_over(client, primary, replica, deadline)
+            await execute(client, "FAILOVER", "TO", *target, "TIMEOUT", 1, "FORCE")
+            await _handed_over(client, primary, target, deadline)
         finally:
             await execute(client, "CLIENT", "UNPAUSE")
 
@@ -159,20 +164,21 @@ async def caught_up(
 
 
 async def _handed_over(
-    client: Redis, primary: NodeAccess, replica: NodeAccess, deadline: float
+    client: Redis, primary: NodeAccess, replica: HostPort, deadline: float
 ) -> None:
     """Wait until ``primary`` (on ``client``) replicates from ``replica``."""
+    name = f"{replica[0]}:{replica[1]}"
     while True:
         info = await client.info("replication")
         if info.get("role") == "slave":
             where = (as_text(info.get("master_host")), as_int(info.get("master_port")))
-            if where == replica.hostport:
+            if where == replica:
                 return
-            raise NodeCommandFailed(f"{primary} now replicates from {where}, not {replica}")
+            raise NodeCommandFailed(f"{primary} now replicates from {where}, not {name}")
         if info.get("master_failover_state") == _NO_FAILOVER:
-            raise NodeCommandFailed(f"{primary} aborted its failover to {replica}")
+            raise NodeCommandFailed(f"{primary} aborted its failover to {name}")
         if time.monotonic() > deadline:
-            raise NodeCommandFailed(f"{primary} did not fail over to {replica} in time")
+            raise NodeCommandFailed(f"{primary} did not fail over to {name} in time")
         await asyncio.sleep(_POLL_S)
 
 

@@ -53,7 +53,7 @@ MANAGED_DIRECTIVES = frozenset(
         "repl-diskless-load",
         "repl-diskless-sync-delay", "maxmemory", "maxmemory-policy", "maxclients",
         "cluster-enabled", "cluster-announce-ip", "cluster-config-file", "cluster-node-timeout",
-        "replicaof", "slaveof",
+        "replicaof", "slaveof", "replica-announce-ip",
         "include", "rename-command", "loadmodule", "unixsocket",
         "tls-port", "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-auth-clients",
         "tls-replication", "tls-cluster", "masterauth", "masteruser", "requirepass",
@@ -157,6 +157,8 @@ class NodeConfig:
     diskless_load: bool = False
     # NetworkType dual_stack: the node's IPv6 address, listened on beside its IPv4 one.
     ipv6_address: str | None = None
+    # NetworkType ipv6: the IPv6 address is the node's own (`_ipv6_only_lines`).
+    ipv6_only: bool = False
 
     def __post_init__(self) -> None:
         _check_address(self.address)
@@ -209,7 +211,9 @@ def render_node_conf(cfg: NodeConfig) -> str:
     """
     paths = cfg.paths
     lines = _common_lines(cfg.address, cfg.port, paths.data_dir, paths.pidfile, paths.logfile)
-    if cfg.ipv6_address is not None:
+    if cfg.ipv6_address is not None and cfg.ipv6_only:
+        lines = _ipv6_only_lines(lines, cfg.address, cfg.ipv6_address)
+    elif cfg.ipv6_address is not None:
         bind = ("bind", cfg.address, cfg.ipv6_address)
         lines = [bind if line[0] == "bind" else line for line in lines]
     lines = [line for line in lines if _known(line[0], cfg.engine)]
@@ -239,6 +243,15 @@ def render_node_conf(cfg: NodeConfig) -> str:
         lines += _auth_lines(cfg.auth)
     lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
+
+
+def _ipv6_only_lines(lines: list[_Line], address: str, ipv6: str) -> list[_Line]:
+    """An ``ipv6`` cache's node: it listens on its IPv6 address first (Redis 6.2 connects to
+    its primary from its first bind address), connects from it (``bind-source-addr``) and
+    announces it to its primary (``replica-announce-ip``), so that replication and Sentinel
+    know it by IPv6. Its IPv4 address is kept for the control plane's own connections."""
+    changed = {"bind": ("bind", ipv6, address), "bind-source-addr": ("bind-source-addr", ipv6)}
+    return [changed.get(line[0], line) for line in lines] + [("replica-announce-ip", ipv6)]
 
 
 def _auth_lines(auth: NodeAuth) -> list[_Line]:

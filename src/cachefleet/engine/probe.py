@@ -29,6 +29,7 @@ from cachefleet.engine.process import is_alive
 from cachefleet.engine.stats import CommandKinds, command_calls, stats_from_info
 from cachefleet.errors import EngineError
 from cachefleet.model.engines import REDIS, VALKEY
+from cachefleet.model.network import as_ipv4
 from cachefleet.model.observed import NodeObservation, ReplicaLink
 from cachefleet.model.status import Role
 
@@ -127,7 +128,7 @@ def replica_link_from_info(info: Mapping[str, object]) -> ReplicaLink:
     False
     """
     return ReplicaLink(
-        primary_address=_text(info, "master_host"),
+        primary_address=as_ipv4(_text(info, "master_host")),
         primary_port=_number(info, "master_port"),
         link_up=_text(info, "master_link_status") == "up",
         offset=_number(info, "slave_repl_offset"),

@@ -40,6 +40,7 @@ from cachefleet.engine.process import (
 )
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeCommandFailed, NodeUnreachable
+from cachefleet.model.network import as_ipv4
 
 DEFAULT_QUORUM = 2
 DEFAULT_DOWN_AFTER_MS = 1000
@@ -103,6 +104,8 @@ async def monitor(
 ) -> None:
     """Have every Sentinel watch group ``name`` with exactly these settings (``auth_pass`` /
     ``auth_user``: the password and ACL user it gives the group's nodes; empty: none).
+    ``primary`` is the address the Sentinels reach it at (IPv6 for an ``ipv6`` cache); what
+    they answer is given back by IPv4 (`as_ipv4`), as the control plane knows nodes.
 
     Idempotent: a Sentinel that already watches ``name`` keeps the primary it knows (it may have
     failed over since); only the settings are applied again. ``client_reconfig_script`` must be an
@@ -318,7 +321,7 @@ async def _monitor_one(
 ) -> None:
     async with session(sentinel, timeout) as client:
         known = await _watched_primary(client, name)
-        if repoint and known is not None and known != primary:
+        if repoint and known is not None and known != (as_ipv4(primary[0]), primary[1]):
             await execute(client, "SENTINEL REMOVE", name)
             known = None
         if known is None:
@@ -337,7 +340,7 @@ async def _watched_primary(client: Redis, name: str) -> HostPort | None:
         if _NO_SUCH_MASTER in str(exc):
             return None
         raise
-    return as_text(known.get("ip")), as_int(known.get("port"))
+    return as_ipv4(as_text(known.get("ip"))), as_int(known.get("port"))
 
 
 async def _remove_one(sentinel: NodeAccess, name: str, timeout: float) -> None:
@@ -356,7 +359,7 @@ async def _primary_by(sentinel: NodeAccess, name: str, timeout: float) -> HostPo
     except EngineError:
         return None
     if isinstance(reply, list | tuple) and len(reply) == 2:
-        return as_text(reply[0]), as_int(reply[1])
+        return as_ipv4(as_text(reply[0])), as_int(reply[1])
     return None
 
 

@@ -32,6 +32,7 @@ from cachefleet.engine.client import (
 )
 from cachefleet.engine.sentinel import majority
 from cachefleet.errors import EngineError
+from cachefleet.model.network import as_ipv4
 
 DEFAULT_MAX_AGE_S = 0.5
 _ASK_BOUND_S = 2.0  # one Sentinel's whole answer, however many groups it is failing over
@@ -174,11 +175,11 @@ async def _watched(client: Redis) -> dict[str, Watched]:
     for state in _states(await execute(client, "SENTINEL MASTERS")):
         name = as_text(state.get("name"))
         flags = _flags(state.get("flags"))
-        primary = (as_text(state.get("ip")), as_int(state.get("port")))
+        primary = (as_ipv4(as_text(state.get("ip"))), as_int(state.get("port")))
         if _FAILING_OVER in flags:
             address = await execute(client, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)
             if isinstance(address, list | tuple) and len(address) == 2:
-                primary = (as_text(address[0]), as_int(address[1]))
+                primary = (as_ipv4(as_text(address[0])), as_int(address[1]))
         found[name] = Watched(
             primary,
             flags,

@@ -16,6 +16,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from cachefleet.engine.client import execute
+from cachefleet.model.network import as_ipv4
 from cachefleet.model.stats import NodeStats, ReplicaLag
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def _replica(value: str) -> tuple[ReplicaLag, ...]:
     fields = _pairs(value)
     if "ip" not in fields or "lag" not in fields:
         return ()
-    return (ReplicaLag(fields["ip"], _int(fields.get("port")), _int(fields["lag"])),)
+    return (ReplicaLag(as_ipv4(fields["ip"]), _int(fields.get("port")), _int(fields["lag"])),)
 
 
 def _pairs(value: str) -> dict[str, str]:

@@ -66,7 +66,7 @@ from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
 from cachefleet.model.iam import MAX_CONNECTION_AGE_S, SigningKey, TokenDigests, window
 from cachefleet.model.logs import SlowLogRead
-from cachefleet.model.network import DUAL_STACK, ipv6_of
+from cachefleet.model.network import IPV6, has_ipv6, ipv6_of
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.snapshots import SeedFile
@@ -120,10 +120,14 @@ class SentinelSet:
     switch_script: str | None = None
     engine: str = REDIS  # whose Sentinel runs them: Redis OSS's, or Valkey's sentinel mode
     tls: TlsFiles | None = None
+    # The set that watches ipv6 groups: on IPv6 addresses (a Sentinel connects to every node
+    # it watches from its own address, so one set cannot watch both protocols' nodes).
+    ipv6: bool = False
 
     def configs(self) -> list[SentinelConfig]:
-        """The config of each Sentinel, named ``az1``, ``az2``, … (``tls-az1``, … for TLS)."""
-        prefix = "tls-" if self.tls is not None else ""
+        """The config of each Sentinel, named ``az1``, ``az2``, … (``tls-az1``, … for TLS,
+        ``v6-az1``, … for IPv6)."""
+        prefix = "tls-" if self.tls is not None else "v6-" if self.ipv6 else ""
         listen = None if self.tls is None else TlsListen(self.tls)
         return [
             SentinelConfig(
@@ -138,10 +142,18 @@ class SentinelSet:
 
 async def _hold_ipv6(address: str) -> None:
     """Add the IPv6 address of a dual-stack node on ``lo``, before it binds it."""
+    await _hold(ipv6_of(address))
+
+
+async def _hold(ipv6: str) -> None:
     try:
-        await asyncio.to_thread(loopback6.add_address, ipv6_of(address))
+        await asyncio.to_thread(loopback6.add_address, ipv6)
     except loopback6.LoopbackError as exc:
         raise PermanentError(str(exc)) from None
+
+
+def _ipv6_only(network_type: str) -> bool:
+    return network_type == IPV6
 
 
 async def _release_ipv6(address: str) -> None:
@@ -171,6 +183,7 @@ class HostEngine:
         acls: AclSource | None = None,
         signing_keys: SigningKeySource | None = None,
         clock: Callable[[], datetime] | None = None,
+        ipv6_sentinels: SentinelSet | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
@@ -183,6 +196,11 @@ class HostEngine:
         self._view = SentinelView(sentinels.addresses, self._connections)
         self._tls_view = SentinelView(
             tls_sentinels.addresses if tls_sentinels else (), self._connections
+        )
+        # The Sentinels of ipv6 caches (on IPv6 addresses; None: the host has none to give).
+        self._ipv6_sentinels = ipv6_sentinels
+        self._ipv6_view = SentinelView(
+            ipv6_sentinels.addresses if ipv6_sentinels else (), self._connections
         )
         # Each node's paths, worked out once: its pidfile is glanced at every second, its log
         # file looked at every log poll.
@@ -207,8 +225,10 @@ class HostEngine:
         self._signing = asyncio.Lock()
         # What the Sentinels were last told to sign in to each group's nodes with (this run).
         self._sentinels_told: dict[str, tuple[str, str, str]] = {}
-        # The IPv4 addresses of the nodes of dual-stack groups (they listen on IPv6 too).
+        # The IPv4 addresses of the nodes of dual-stack and ipv6 groups (they listen on IPv6
+        # too), and of those of ipv6 groups (their peers and Sentinels reach them over IPv6).
         self._dual_stack: set[str] = set()
+        self._ipv6_only: set[str] = set()
 
     async def close(self) -> None:
         """Close observation's connections (nodes and Sentinels keep running)."""
@@ -227,7 +247,29 @@ class HostEngine:
             await asyncio.to_thread(ca.ensure_certificate, "sentinels", addresses, tls_set.tls)
             tls_binary = self._tls_binary(BinaryKind.SENTINEL, None)
             starts += [sentinel.ensure_sentinel_running(tls_binary, c) for c in tls_set.configs()]
-        return list(await asyncio.gather(*starts))
+        pids = list(await asyncio.gather(*starts))
+        v6 = self._ipv6_sentinels
+        if v6 is not None and any(c.paths.conf.exists() for c in v6.configs()):
+            pids += await self._ensure_ipv6_sentinels()  # an ipv6 group had them started
+        return pids
+
+    async def _ensure_ipv6_sentinels(self) -> list[int]:
+        """Start (or adopt) the Sentinels of ipv6 groups, their addresses put on ``lo`` first.
+        Started with the first ipv6 group, so that a host without one holds no IPv6 address.
+
+        :raises PermanentError: this host gives no IPv6 addresses.
+        """
+        v6 = self._ipv6_sentinels
+        if v6 is None:
+            raise PermanentError("this host cannot give the Sentinels of ipv6 caches addresses")
+        for access in v6.addresses:
+            await _hold(access.address)
+        binary = self._binary(BinaryKind.SENTINEL, None, v6.engine)
+        return list(
+            await asyncio.gather(
+                *(sentinel.ensure_sentinel_running(binary, c) for c in v6.configs())
+            )
+        )
 
     async def renew_sentinel_certificate(self) -> bool:
         """Re-issue the TLS Sentinels' certificate when it needs it (`CertificateAuthority.
@@ -271,6 +313,14 @@ class HostEngine:
         encryption in transit."""
         return self._access_at(_hostport(node))
 
+    def _peer(self, node: NodeSpec) -> NodeAccess:
+        """How the node's peers and Sentinels reach it: at its IPv6 address in an ipv6 group
+        (which is how its replicas and its primary name it too), else as `_access`."""
+        access = self._access(node)
+        if node.address not in self._ipv6_only:
+            return access
+        return replace(access, address=ipv6_of(node.address))
+
     def _access_at(self, hostport: HostPort) -> NodeAccess:
         tls = None
         if hostport in self._tls_nodes and self._ca is not None:
@@ -283,10 +333,11 @@ class HostEngine:
         over TLS or not, and with which of its AUTH tokens (any it may take now)."""
         auth = self._node_auth(spec, during_change=True)
         for node in spec.nodes:
-            if spec.network_type == DUAL_STACK:
-                self._dual_stack.add(node.address)
-            else:
-                self._dual_stack.discard(node.address)
+            for wanted, known in ((has_ipv6, self._dual_stack), (_ipv6_only, self._ipv6_only)):
+                if wanted(spec.network_type):
+                    known.add(node.address)
+                else:
+                    known.discard(node.address)
             if spec.tls_links:
                 self._tls_nodes.add(_hostport(node))
             else:
@@ -470,11 +521,15 @@ class HostEngine:
         self._view_for(spec).invalidate()
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
+        if spec.network_type == IPV6 and self._ipv6_sentinels is not None:
+            return self._ipv6_sentinels
         if spec.tls_links and self._tls_sentinels is not None:
             return self._tls_sentinels
         return self._sentinels
 
     def _view_for(self, spec: GroupSpec) -> SentinelView:
+        if spec.network_type == IPV6:
+            return self._ipv6_view
         return self._tls_view if spec.tls_links else self._view
 
     def _node_tls(self, spec: GroupSpec, node: NodeSpec) -> TlsListen | None:
@@ -694,11 +749,12 @@ class HostEngine:
             maxclients=node_type.maxclients,
             cluster_enabled=clustered,
             cluster_node_timeout_ms=self._timings.cluster_node_timeout_ms,
-            replica_of=None if clustered or replica_of is None else _hostport(replica_of),
+            replica_of=None if clustered or replica_of is None else self._peer(replica_of).hostport,
             extra=parameters,
             engine=features(binary.version),
             diskless_load=spec.at_rest_encrypted,
             ipv6_address=ipv6_of(node.address) if node.address in self._dual_stack else None,
+            ipv6_only=node.address in self._ipv6_only,
         )
 
     async def restart_node(
@@ -761,7 +817,7 @@ class HostEngine:
         self._acl_applied.pop(_hostport(node), None)
         if not any(self.paths(spec, other).root.exists() for other in spec.nodes):
             self._forget_tokens(spec)  # the group's last node is gone: its IAM tokens with it
-        if spec.network_type == DUAL_STACK:
+        if has_ipv6(spec.network_type):
             await _release_ipv6(node.address)
 
     def _forget_tokens(self, spec: GroupSpec) -> None:
@@ -781,7 +837,7 @@ class HostEngine:
 
     async def replica_of(self, node: NodeSpec, primary: NodeSpec) -> None:
         """Make the node replicate from the primary."""
-        await commands.ensure_replica_of(self._access(node), self._access(primary))
+        await commands.ensure_replica_of(self._access(node), self._peer(primary))
 
     async def promote(self, node: NodeSpec) -> None:
         """Make the node a primary."""
@@ -802,7 +858,9 @@ class HostEngine:
     async def listen(self, node: NodeSpec, addresses: tuple[str, ...]) -> None:
         """Have the node accept connections on exactly these addresses (same port), and on its
         IPv6 address in a dual-stack group."""
-        if node.address in self._dual_stack:
+        if node.address in self._ipv6_only:
+            addresses = (ipv6_of(node.address), *addresses)  # its first: see `conf`
+        elif node.address in self._dual_stack:
             addresses = (*addresses, ipv6_of(node.address))
         if await commands.ensure_listening(self._access(node), addresses):
             log.info("%s now listens on %s", node.node_id, ", ".join(addresses))
@@ -989,7 +1047,7 @@ class HostEngine:
         `sentinel.monitor`). Idempotent. The other replicas are re-wired by the planner once the
         Sentinels name it."""
         sentinels = self._sentinels_for(spec).addresses
-        name, address = spec.plane_name, _hostport(primary)
+        name, address = spec.plane_name, self._peer(primary).hostport
         user, password = self._sentinel_auth(spec)
         await sentinel.monitor(
             sentinels,
@@ -1007,7 +1065,8 @@ class HostEngine:
         the group's spec, in an upgrade) has no ``FAILOVER``."""
         if not features(await commands.server_version(primary)).failover_command:
             return False
-        await commands.coordinated_failover(primary, self._access(candidate))
+        known_as = self._peer(candidate).hostport
+        await commands.coordinated_failover(primary, self._access(candidate), known_as=known_as)
         return True
 
     async def take_over(self, node: NodeSpec) -> None:
@@ -1023,12 +1082,14 @@ class HostEngine:
             (its encryption in transit is being changed): they would fail it over.
         """
         self._learn(spec)
+        if spec.network_type == IPV6:
+            await self._ensure_ipv6_sentinels()
         if not await answers_ping(self._access(primary)):
             raise NodeUnreachable(f"{primary.node_id} does not answer as its Sentinels would")
         await sentinel.monitor(
             self._sentinels_for(spec).addresses,
             spec.plane_name,
-            _hostport(primary),
+            self._peer(primary).hostport,
             **self._watch(),
             auth_pass=self._sentinel_auth(spec)[1],
             auth_user=self._sentinel_auth(spec)[0],

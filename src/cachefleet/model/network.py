@@ -56,3 +56,18 @@ def ipv4_of(ipv6: str) -> str:
 def announced(ipv4: str, ip_discovery: str) -> str:
     """The address of a node or endpoint as shown to clients under ``IpDiscovery``."""
     return ipv6_of(ipv4) if ip_discovery == IPV6 else ipv4
+
+
+def as_ipv4(address: str) -> str:
+    """The IPv4 address a node is known by, whether Redis or Sentinel named it by that address
+    or by its `ipv6_of` counterpart (an ``ipv6`` cache's nodes talk to each other over IPv6).
+
+    >>> as_ipv4("fd63:6600:7f54::7f54:1005"), as_ipv4("127.84.16.5")
+    ('127.84.16.5', '127.84.16.5')
+    """
+    return ipv4_of(address) if ":" in address else address
+
+
+def has_ipv6(network_type: str) -> bool:
+    """Whether caches of this network type have IPv6 addresses (``dual_stack``, ``ipv6``)."""
+    return network_type in (DUAL_STACK, IPV6)

@@ -22,6 +22,7 @@ from datetime import datetime
 from cachefleet.model import events as texts
 from cachefleet.model.engines import features
 from cachefleet.model.ids import ResourceKind
+from cachefleet.model.network import IPV6
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.operations import Operation, OperationKind, pending_changes
 from cachefleet.model.parameters import NodeParameters
@@ -287,6 +288,7 @@ def _plan_listeners(draft: Draft, observation: GroupObservation, allowed: bool) 
     primary = authoritative_primary(spec, draft.state, observation)
     allowed = allowed and features(spec.engine_version).runtime_bind  # 6.0 cannot re-bind
     allowed = allowed and not spec.cluster_mode.clustered  # compatible: routed, not listened
+    allowed = allowed and spec.network_type != IPV6  # its IPv4 endpoint serves no client
     serve = allowed and endpoint.port == primary.port and observation.of(primary.node_id).is_primary
     letting_go = [
         Listen(node, (node.address,))

@@ -93,21 +93,12 @@ def default_parameter_group(version: str, mode: ClusterMode, engine: str = ENGIN
 def check_network_type(
     value: str | None, version: str | None = None, ipv6_blocker: str | None = "unknown"
 ) -> str:
-    """The network type: ``ipv4`` (the default) or ``dual_stack`` where the host can give
-    nodes IPv6 addresses (``ipv6_blocker`` None) and the engine is Redis OSS 6.2 or later, as
-    ElastiCache requires. ``ipv6`` alone is refused: replication, Sentinel and the cluster bus
-    run over IPv4 here."""
+    """The network type: ``ipv4`` (the default), ``dual_stack`` or ``ipv6`` where the host can
+    give nodes IPv6 addresses (``ipv6_blocker`` None) and the engine is Redis OSS 6.2 or later,
+    as ElastiCache requires (`check_ip_discovery` refuses ``ipv6`` in cluster mode)."""
     if value in (None, IPV4):
         return IPV4
     _check_one_of(value, NETWORK_TYPES, "NetworkType")
-    if value == IPV6:
-        raise InvalidParameterCombination(
-            "NetworkType ipv6 is not available in cachefleet: replication, Sentinel and the "
-            "cluster bus run over IPv4 here. Use dual_stack to reach nodes and endpoints over "
-            "IPv6.",
-            parameter="NetworkType",
-            problem="ipv6-only",
-        )
     if version is not None and version_tuple(version)[:2] < IPV6_MIN_VERSION:
         raise InvalidParameterCombination(
             f"NetworkType {value} requires Redis OSS 6.2 or later; {version} was given.",
@@ -135,10 +126,14 @@ def _check_one_of(value: str, choices: tuple[str, ...], parameter: str) -> None:
 
 def check_ip_discovery(value: str | None, network_type: str | None, mode: ClusterMode) -> str:
     """IpDiscovery: ``ipv4`` (the default) or, for a dual-stack cache without cluster mode,
-    ``ipv6``: its endpoints and nodes are then given by their IPv6 addresses. In cluster mode
-    clients learn nodes from ``CLUSTER SLOTS``, where Redis gives a node's one announced IP
-    (``cluster-announce-ip``, which the cluster bus uses too, and a host name may not be an
-    IPv6 address), and the cluster bus keeps to IPv4 here, so ``ipv6`` is refused there."""
+    ``ipv6``: its endpoints and nodes are then given by their IPv6 addresses. An ``ipv6`` cache
+    is given by its IPv6 addresses only (``ipv6``, the default there; ``ipv4`` is refused).
+    In cluster mode clients learn nodes from ``CLUSTER SLOTS``, where Redis gives a node's one
+    announced IP (``cluster-announce-ip``, which the cluster bus uses too, and a host name may
+    not be an IPv6 address), and the cluster bus keeps to IPv4 here, so ``ipv6`` is refused
+    there, and so is NetworkType ``ipv6``."""
+    if network_type == IPV6:
+        return _ipv6_only_discovery(value, mode)
     if value in (None, IPV4):
         return IPV4
     _check_one_of(value, IP_DISCOVERY_TYPES, "IpDiscovery")
@@ -210,3 +205,36 @@ def default_snapshot_window(region: str, maintenance_window: str, rng: random.Ra
     hours = [h % 24 for h in range(block, block + 8) if f"{h % 24:02d}" != taken]
     hour, minute = rng.choice(hours), rng.choice((0, 30))
     return f"{hour:02d}:{minute:02d}-{(hour + 1) % 24:02d}:{minute:02d}"
+
+
+def _ipv6_only_discovery(value: str | None, mode: ClusterMode) -> str:
+    if value not in (None, IPV6):
+        _check_one_of(value, IP_DISCOVERY_TYPES, "IpDiscovery")
+        raise InvalidParameterCombination(
+            f"IpDiscovery {value} is not valid with NetworkType ipv6: an IPv6 cache is given "
+            "by its IPv6 addresses.",
+            parameter="IpDiscovery",
+            problem="ipv6-only",
+        )
+    if mode.clustered:
+        raise InvalidParameterCombination(
+            "NetworkType ipv6 is not available in cluster mode in cachefleet: nodes announce "
+            "one IP address in CLUSTER SLOTS, and the cluster bus keeps to IPv4 here. Use "
+            "dual_stack, or cluster mode disabled.",
+            parameter="NetworkType",
+            problem="cluster-mode",
+        )
+    return IPV6
+
+
+def check_ipv6_transit(network_type: str | None, transit: bool) -> None:
+    """Encryption in transit is refused for an ``ipv6`` cache: the Sentinels that watch groups
+    with TLS listen on IPv4 only here."""
+    if network_type == IPV6 and transit:
+        raise InvalidParameterCombination(
+            "TransitEncryptionEnabled is not available with NetworkType ipv6 in cachefleet: "
+            "the Sentinels that watch caches with TLS listen on IPv4 only. Use dual_stack "
+            "with IpDiscovery ipv6.",
+            parameter="TransitEncryptionEnabled",
+            problem="ipv6-only",
+        )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from cachefleet.model.engines import EngineCatalog
 from cachefleet.model.ids import Scope
 from cachefleet.model.metrics import MetricsHistory
-from cachefleet.model.network import DUAL_STACK, IPV4
+from cachefleet.model.network import DUAL_STACK, IPV4, IPV6
 from cachefleet.model.spec import Event
 from cachefleet.secrets import Sealer
 from cachefleet.settings import Settings
@@ -42,7 +42,7 @@ class ServiceContext:
     @property
     def network_types(self) -> tuple[str, ...]:
         """The NetworkTypes caches can have on this host (a subnet's SupportedNetworkTypes)."""
-        return (IPV4,) if self.ipv6_blocker else (IPV4, DUAL_STACK)
+        return (IPV4,) if self.ipv6_blocker else (IPV4, DUAL_STACK, IPV6)
 
     def azs(self, scope: Scope) -> tuple[str, ...]:
         """The Availability Zones of the scope's region."""

@@ -22,9 +22,10 @@ from cachefleet.errors import (
     required,
 )
 from cachefleet.model.ids import Scope
-from cachefleet.model.network import DUAL_STACK, ipv6_of
+from cachefleet.model.network import IPV6, has_ipv6, ipv6_of
 from cachefleet.model.security_groups import (
     DEFAULT_SECURITY_GROUP,
+    TCP,
     VPC_ID,
     InboundRule,
     SecurityGroup,
@@ -32,6 +33,7 @@ from cachefleet.model.security_groups import (
     new_group_id,
 )
 from cachefleet.model.spec import GroupSpec
+from cachefleet.service.addresses import sentinel_address
 from cachefleet.service.context import ServiceContext
 
 RuleChange = Callable[[ServiceContext, Scope, str, Iterable[InboundRule]], SecurityGroup]
@@ -235,11 +237,38 @@ def enforced_rules(ctx: ServiceContext) -> dict[str, tuple[InboundRule, ...]]:
             rules = tuple(dict.fromkeys(rule for group in groups for rule in group.rules))
             addresses = [node.address for node in spec.nodes]
             addresses += [endpoint.address for endpoint in spec.endpoints]
-            if spec.network_type == DUAL_STACK:
+            if has_ipv6(spec.network_type):
                 addresses += [ipv6_of(address) for address in addresses]
+            sentinels = _ipv6_sentinels(ctx) if spec.network_type == IPV6 else ()
             for address in addresses:
-                table[address] = table.get(address, ()) + rules
+                found = _rules_at(spec, address, rules, sentinels)
+                table[address] = table.get(address, ()) + found
     return table
+
+
+def _rules_at(
+    spec: GroupSpec, address: str, rules: tuple[InboundRule, ...], sentinels: tuple[str, ...]
+) -> tuple[InboundRule, ...]:
+    """An ``ipv6`` cache's IPv4 addresses serve cachefleet alone (none of its rules: only the
+    installation's own sources get in); its nodes' IPv6 addresses take its rules and let in
+    its other nodes and the Sentinels that watch it (replication and Sentinel run over IPv6
+    there); every other address takes the cache's rules."""
+    if spec.network_type != IPV6:
+        return rules
+    if ":" not in address:
+        return ()
+    peers = [ipv6_of(node.address) for node in spec.nodes if ipv6_of(node.address) != address]
+    if len(peers) == len(spec.nodes):  # an endpoint's address: no node listens there
+        return rules
+    own = (InboundRule(TCP, spec.port, spec.port, f"{peer}/128", "cachefleet") for peer in peers)
+    sentinel = (InboundRule(TCP, spec.port, spec.port, f"{s}/128", "Sentinel") for s in sentinels)
+    return rules + tuple(own) + tuple(sentinel)
+
+
+def _ipv6_sentinels(ctx: ServiceContext) -> tuple[str, ...]:
+    """The addresses of the Sentinels that watch ``ipv6`` caches (see `daemon.sentinel_set`)."""
+    network = ctx.settings.network
+    return tuple(ipv6_of(sentinel_address(network, i)) for i in range(len(network.az_suffixes)))
 
 
 def _existing_groups(ctx: ServiceContext, scope: Scope, ids: Sequence[str]) -> list[SecurityGroup]:
