@@ -13,21 +13,14 @@ import redis
 
 from cachefleet.engine.supervisor import EngineTimings, HostEngine, SentinelSet
 from cachefleet.model.acl import AclSet, acl_set
-from cachefleet.model.iam import ROLL_PERIOD_S, SigningKey, iam_token, window
-from cachefleet.model.ids import Scope
+from cachefleet.model.iam import ROLL_PERIOD_S, iam_token, window
 from cachefleet.model.spec import GroupSpec
-from cachefleet.model.users import AuthenticationType, User
 
 from builders import T0, a_group, available
 from engine_support import Addresses, Engines
+from iam_support import KEY, SECRET, iam_users
 
-SCOPE = Scope("us-east-1", "000000000000")
-SECRET = "control-secret-0123456789abcdef"
-KEY = SigningKey("AKIAEXAMPLEKEY000001", "secret/one")
-USERS = [
-    User(SCOPE, "default", "default", "redis", "off -@all", (), AuthenticationType.NO_PASSWORD),
-    User(SCOPE, "svc", "svc", "redis", "on ~* +@all", (), AuthenticationType.IAM),
-]
+USERS = iam_users("on ~* +@all")
 
 
 class Clock:

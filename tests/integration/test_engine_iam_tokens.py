@@ -14,21 +14,14 @@ from redis import exceptions as redis_errors
 from cachefleet.engine import acl
 from cachefleet.engine.client import Connections, Credentials, client_for, close_quietly, execute
 from cachefleet.model.acl import CONTROL_USER, acl_set
-from cachefleet.model.iam import ROLL_PERIOD_S, SigningKey, TokenDigests, iam_token, window
-from cachefleet.model.ids import Scope
-from cachefleet.model.users import AuthenticationType, User
+from cachefleet.model.iam import ROLL_PERIOD_S, TokenDigests, iam_token, window
 
 from engine_support import Running
+from iam_support import KEY, SECRET, iam_users
 
 pytestmark = pytest.mark.integration
 
-SCOPE = Scope("us-east-1", "000000000000")
-SECRET = "control-secret-0123456789abcdef"
-KEY = SigningKey("AKIAEXAMPLEKEY000001", "secret/one")
-USERS = [
-    User(SCOPE, "default", "default", "redis", "off -@all", (), AuthenticationType.NO_PASSWORD),
-    User(SCOPE, "svc", "svc", "redis", "on ~svc:* +get +set +ping", (), AuthenticationType.IAM),
-]
+USERS = iam_users("on ~svc:* +get +set +ping")
 NOW = datetime.now(UTC)
 
 
