@@ -14,13 +14,18 @@ written is read back.
 The baseline: four plain ``redis-server --cluster-enabled yes`` (loopback addresses of the
 run's base), two primaries with a replica each (as the group's shards), one primary holding all
 slots and the same number of keys as the scale-out moved, spread over the same number of slots;
-``redis-cli --cluster reshard`` moves those slots to the other primary, timed.
+``redis-cli --cluster reshard`` moves those slots to the other primary, timed, twice: once with
+the machine to itself, and once (the slots moved back) while the same kind of client does SET +
+GET of the cluster's keys, as during the group's changes. The keys/s verdict compares with the
+second (the same work under the same load on the same two CPUs); the first is printed beside it,
+and so is the client's p99 under redis-cli's move, for reference.
 
 Printed: keys moved per second, for each change from the call to ``available`` (new shards
 started and joined too) and while its slots move (the daemon's log of each batch: first start
 to last end, keys actually moved), and redis-cli's; the client's p99 before and during the
 changes; client errors (after redis-py's own retries), by kind; keys lost. The keys/s verdict
-compares the moving phase with redis-cli, which moves slots between nodes already running.
+compares the moving phase with redis-cli under the client, which moves slots between nodes
+already running.
 Targets (issue 12): 0 client errors, 0 keys lost, keys/s >= redis-cli's, p99 during <= 3 x before.
 
     python bench/resharding.py [--mb 64] [--address-base 127.90] [--port 8490]
@@ -68,7 +73,7 @@ class Client:
     """One client thread timing a SET and a GET in turn."""
 
     cluster: RedisCluster
-    keys: int
+    names: list[str]  # the keys it reads and writes, all present before it starts
     stop: threading.Event = field(default_factory=threading.Event)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
     errors: int = 0
@@ -78,7 +83,7 @@ class Client:
         deadline = time.monotonic() + MAX_CLIENT_S
         rng = random.Random(7)
         while not self.stop.is_set() and time.monotonic() < deadline:
-            key = f"fill:{rng.randrange(self.keys)}"
+            key = rng.choice(self.names)
             started = time.monotonic()
             try:
                 self.cluster.set(key, VALUE)
@@ -155,9 +160,22 @@ def change(client: Any, **params: Any) -> tuple[float, dict[str, Any]]:
     return time.monotonic() - started, after
 
 
-def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> float:
-    """Seconds for ``redis-cli --cluster reshard`` to move ``slots`` slots holding ``keys``
-    between two primaries that have a replica each, as the group's shards do."""
+@dataclass
+class Baseline:
+    """``redis-cli --cluster reshard`` moving the scale-out's slots and keys: seconds with the
+    machine to itself, seconds under a client, and that client's p99 before and during."""
+
+    idle_s: float
+    loaded_s: float
+    p99_before: float
+    p99_during: float
+    errors: int
+
+
+def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> Baseline:
+    """Time ``redis-cli --cluster reshard`` moving ``slots`` slots holding ``keys`` between two
+    primaries that have a replica each, as the group's shards do: there, then back under a
+    client like the group's."""
     server = shutil.which("redis-server")
     cli = shutil.which("redis-cli")
     if server is None or cli is None:
@@ -185,28 +203,52 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> f
         for replica, primary in ((2, 0), (3, 1)):
             nodes[replica].execute_command("CLUSTER", "REPLICATE", ids[primary])
         wait_for(lambda: all(_linked(nodes[r]) for r in (2, 3)), 30, "plain replicas")
-        per_slot = max(keys // max(slots, 1), 1)
-        pipe = nodes[0].pipeline(transaction=False)
-        written = 0
-        for tag in _tags(list(range(slots))).values():
-            for index in range(per_slot):
-                pipe.set(f"{{{tag}}}:{index}", VALUE)
-                written += 1
-            if written >= 5000:
-                pipe.execute()
-                written = 0
-        pipe.execute()
-        started = time.monotonic()
-        subprocess.run(
-            [cli, "--cluster", "reshard", f"{hosts[0]}:6379", "--cluster-from", ids[0],
-             "--cluster-to", ids[1], "--cluster-slots", str(slots), "--cluster-yes"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900,
+        names = _fill_slots(nodes[0], keys, slots)
+        idle_s = _reshard(cli, hosts[0], ids[0], ids[1], slots)
+        user = Client(RedisCluster(host=hosts[0], port=6379), names)
+        thread = threading.Thread(target=user.run, daemon=True)
+        thread.start()
+        try:
+            time.sleep(BASELINE_S)
+            began = time.monotonic()
+            loaded_s = _reshard(cli, hosts[0], ids[1], ids[0], slots)
+            ended = time.monotonic()
+        finally:
+            user.stop.set()
+            thread.join(30)
+        return Baseline(
+            idle_s, loaded_s, user.p99(began - BASELINE_S, began), user.p99(began, ended),
+            user.errors,
         )  # fmt: skip
-        return time.monotonic() - started
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
+
+
+def _fill_slots(node: redis.Redis, keys: int, slots: int) -> list[str]:
+    """About ``keys`` keys spread evenly over the first ``slots`` slots; their names."""
+    per_slot = max(keys // max(slots, 1), 1)
+    names = [
+        f"{{{tag}}}:{i}" for tag in _tags(list(range(slots))).values() for i in range(per_slot)
+    ]
+    pipe = node.pipeline(transaction=False)
+    for start in range(0, len(names), 5000):
+        for name in names[start : start + 5000]:
+            pipe.set(name, VALUE)
+        pipe.execute()
+    return names
+
+
+def _reshard(cli: str, host: str, source: str, target: str, slots: int) -> float:
+    """Seconds for redis-cli to move ``slots`` slots from ``source`` to ``target``."""
+    started = time.monotonic()
+    subprocess.run(
+        [cli, "--cluster", "reshard", f"{host}:6379", "--cluster-from", source,
+         "--cluster-to", target, "--cluster-slots", str(slots), "--cluster-yes"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900,
+    )  # fmt: skip
+    return time.monotonic() - started
 
 
 def _known(node: redis.Redis, count: int) -> bool:
@@ -255,7 +297,8 @@ def main() -> int:
         endpoint = group["ConfigurationEndpoint"]
         seed = RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=10)
         fill(seed, keys)
-        user = Client(RedisCluster(host=endpoint["Address"], port=endpoint["Port"]), keys)
+        names = [f"fill:{i}" for i in range(keys)]
+        user = Client(RedisCluster(host=endpoint["Address"], port=endpoint["Port"]), names)
         thread = threading.Thread(target=user.run, daemon=True)
         thread.start()
         time.sleep(BASELINE_S)
@@ -280,29 +323,40 @@ def main() -> int:
         phases = [moving_rate(batches[:first_batches]), moving_rate(batches[first_batches:])]
         print(f"  primaries after: {[p['CacheClusterId'] for p in primaries(shrunk)]}")
         work = Path(tempfile.mkdtemp(prefix="plain-cluster-", dir=daemon.work_dir))
-        cli_s = redis_cli_reshard(args.address_base, runs[0][2], moved_out, work)
+        cli = redis_cli_reshard(args.address_base, runs[0][2], moved_out, work)
     before = user.p99(began - BASELINE_S, began)
     during = user.p99(began, ended)
-    cli_rate = runs[0][2] / cli_s
+    cli_rate = runs[0][2] / cli.loaded_s
+    idle_rate = runs[0][2] / cli.idle_s
     print()
     rows = [
         [name, f"{s:.2f}", f"{k / s:.0f}", f"{span:.2f}", str(moved), f"{moved / span:.0f}"]
         for (name, s, k), (span, moved) in zip(runs, phases, strict=True)
     ]
-    cli = f"{cli_rate:.0f}"
-    rows.append(["redis-cli reshard", "", "", f"{cli_s:.2f}", str(runs[0][2]), cli])
+    rows.append(
+        ["redis-cli, no client", "", "", f"{cli.idle_s:.2f}", str(runs[0][2]), f"{idle_rate:.0f}"]
+    )
+    rows.append(
+        ["redis-cli, client", "", "", f"{cli.loaded_s:.2f}", str(runs[0][2]), f"{cli_rate:.0f}"]
+    )
     headers = ["change", "call → available s", "keys/s", "moving s", "keys moved", "keys/s"]
     table(headers, rows)
     print(f"client: p99 before {before * 1000:.2f} ms, during {during * 1000:.2f} ms, "
           f"errors {user.errors}, keys missing {missing}")  # fmt: skip
     for kind, count in sorted(user.kinds.items()):
         print(f"  {count} x {kind}")
+    print(f"client under redis-cli's move: p99 before {cli.p99_before * 1000:.2f} ms, during "
+          f"{cli.p99_during * 1000:.2f} ms ({cli.p99_during / cli.p99_before:.1f} x), "
+          f"errors {cli.errors}")  # fmt: skip
     ok = verdict("client errors", user.errors, 0, "", False)
     ok &= verdict("keys lost", missing, 0, "", False)
     overall = min(k / s for _, s, k in runs)
     print(f"keys/s call → available vs redis-cli: {overall / cli_rate:.2f} x (shards started too)")
     rate = min(moved / span for span, moved in phases)
-    ok &= verdict("keys/s moving vs redis-cli reshard", rate / cli_rate, 1.0, " x", True)
+    print(f"keys/s moving vs redis-cli with no client: {rate / idle_rate:.2f} x")
+    ok &= verdict(
+        "keys/s moving vs redis-cli reshard under the client", rate / cli_rate, 1.0, " x", True
+    )
     return 0 if ok & verdict("p99 during / before", during / before, 3.0, " x", False) else 1
 
 
