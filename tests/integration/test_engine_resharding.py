@@ -100,6 +100,51 @@ def test_slots_move_with_their_keys_under_a_cluster_client(redis_node: NodeFacto
     ]
 
 
+@pytest.mark.parametrize("credentials", [False, True], ids=["script", "transactions"])
+def test_slots_move_to_a_primary_clients_know_claimed_before_the_source_lets_go(
+    redis_node: NodeFactory, credentials: bool
+) -> None:
+    # A scale-in's target served slots before: the source keeps an emptied slot MIGRATING (its
+    # clients get one ASK) until the target claimed it, then is told (`announced`).
+    source, target = redis_node(cluster=True), redis_node(cluster=True)
+    asyncio.run(
+        cluster.form_cluster(
+            [
+                ShardLayout(source.access, (), ((0, 8191),)),
+                ShardLayout(target.access, (), ((8192, 16383),)),
+            ]
+        )
+    )
+    seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
+    seed.mset_nonatomic({f"k{i}": f"k{i}" for i in range(KEYS)})
+    src, dst = source.access, target.access
+    if credentials:  # the target asks for them: each small slot moves in a transaction
+        signed = Credentials("ctl", "control-secret-0123456789")
+        for node in (source, target):
+            plain = redis.Redis(host=node.address, port=node.port)
+            plain.execute_command(
+                "ACL", "SETUSER", "ctl", "on", f">{signed.password}", "~*", "&*", "+@all"
+            )
+        src, dst = (replace(node.access, credentials=signed) for node in (source, target))
+    moving = list(range(0, 2048))
+    wanted = sum(key_slot(f"k{i}".encode()) in moving for i in range(KEYS))
+    user = Client(source)
+    user.thread.start()
+    try:
+        moved = asyncio.run(resharding.move_slots(src, dst, moving, announced=True))
+    finally:
+        user.stop.set()
+        user.thread.join(10)
+    assert user.errors == [] and user.done > 0
+    assert moved >= wanted
+    _none_in_flight([source, target])
+    assert asyncio.run(resharding.move_slots(src, dst, moving, announced=True)) == 0
+    reader = RedisCluster(host=target.address, port=target.port, socket_timeout=5)
+    assert [reader.get(f"k{i}") for i in range(KEYS)] == [f"k{i}".encode() for i in range(KEYS)]
+    held = redis.Redis(host=source.address, port=source.port)
+    assert sum(held.cluster("countkeysinslot", slot) for slot in moving[:64]) == 0
+
+
 def test_slots_move_in_batches_where_a_script_may_not_set_them(redis_node: NodeFactory) -> None:
     # Valkey stops on SETSLOT inside a script or a transaction: there every slot moves in
     # batches (`atomic=False`), as a big slot does.

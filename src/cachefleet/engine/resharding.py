@@ -16,6 +16,11 @@ an ``ASK``: a client that does not know the target yet (a new shard's primary is
 SLOTS`` reply until it owns a slot) learns it from the ``MOVED`` it gets instead, which every
 cluster client follows (redis-py 8 fails on an ``ASK`` to a node it has not discovered). The
 target's own ``NODE`` is written as soon as the source's reply is read (see `_Move._hand_over`).
+A target clients know already (``announced``: its shard served slots before the resharding, as
+in a scale-in) gets the slot the way ``redis-cli`` hands it over instead: the source's script
+stops after the keys, the target claims the slot, then the source is told; meanwhile the source
+sends the slot's clients on with one ``ASK``, which they can follow, and never a ``MOVED`` that
+the still-importing target would send back.
 A bigger slot moves in batches with ``ASK`` redirections meanwhile, as ``redis-cli --cluster
 reshard`` moves every slot.
 
@@ -54,9 +59,9 @@ _NOT_A_PRIMARY = "only with masters"
 
 #: One slot handed over, atomically on the source (a script runs as a transaction): if it holds
 #: fewer than ARGV[3] keys, ``MIGRATING``, ``MIGRATE`` of them all to ARGV[4]:ARGV[5] (a target
-#: that needs no credentials: see `_Move._give`), ``NODE`` the target ARGV[2]; the keys moved, or -1
-#: for a bigger slot, left as it was. The keys' names never leave the source. A slot the source
-#: gave away before a crash only gets its ``NODE`` again.
+#: that needs no credentials: see `_Move._give`), and unless ARGV[7] is 0, ``NODE`` the target
+#: ARGV[2]; the keys moved, or -1 for a bigger slot, left as it was. The keys' names never leave
+#: the source. A slot the source gave away before a crash only gets its ``NODE`` again.
 _HAND_OVER = """
 local slot, target, most = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, most)
@@ -67,7 +72,7 @@ if #keys > 0 then
   for _, key in ipairs(keys) do table.insert(migrate, key) end
   redis.call(unpack(migrate))
 end
-redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', target)
+if ARGV[7] ~= '0' then redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', target) end
 return #keys
 """
 
@@ -104,14 +109,20 @@ async def _first_answering(members: Sequence[NodeAccess]) -> NodeAccess:
 
 
 async def move_slots(
-    source: NodeAccess, target: NodeAccess, slots: Sequence[int], atomic: bool = True
+    source: NodeAccess,
+    target: NodeAccess,
+    slots: Sequence[int],
+    atomic: bool = True,
+    announced: bool = False,
 ) -> int:
     """Move these slots, with their keys, from ``source`` to ``target`` (both primaries); return
     how many keys moved. Idempotent (see the module's note).
 
     ``atomic``: small slots move in one call each (`_HAND_OVER`). Not on Valkey: it replicates
     ``SETSLOT`` and has its caller wait for the replicas, which inside a script or a transaction
-    fails an assertion (Valkey 9.1.2 stops), so there every slot moves as a big one does."""
+    fails an assertion (Valkey 9.1.2 stops), so there every slot moves as a big one does.
+    ``announced``: clients know the target already (its shard served slots before), so the
+    source may send them there with an ``ASK`` while a small slot changes hands."""
     source_id, target_id = await run_all([my_id(source), my_id(target)])
     topology = await cluster_topology(target)
     owned = {s for n in topology if n.is_myself for a, b in n.slots for s in range(a, b + 1)}
@@ -121,7 +132,7 @@ async def move_slots(
         for n in topology
         if n.is_primary and not n.failed and n.node_id not in (source_id, target_id)
     ]
-    move = _Move(source_id, target_id, target, peers, atomic)
+    move = _Move(source_id, target_id, target, peers, atomic, announced)
     async with session(source, 30.0) as src, session(target, 30.0) as dst:
         replies = await _replies(src, [("CLUSTER", "COUNTKEYSINSLOT", s) for s in todo])
         counts = [as_int(c) for c in replies]
@@ -163,9 +174,12 @@ class _Move:
         target: NodeAccess,
         peers: Sequence[NodeAccess],
         atomic: bool,
+        announced: bool,
     ) -> None:
         self.source_id, self.target_id = source_id, target_id
         self.target, self.peers, self.atomic = target, peers, atomic
+        # The source lets go of a small slot only after the target claimed it (see `_hand_over`).
+        self.claim_first = announced
         self.keys = 0
 
     async def round(
@@ -192,9 +206,13 @@ class _Move:
         clients back to the source, which sends them on to the target: a client's redirections
         run out if that lasts (redis-py's after 16). The source answers a call once its last
         slot is done, so a small call keeps that short, and the source serves its other clients
-        between two calls. The target may not claim first: the source, still holding the keys,
-        would delete them on hearing of the target's newer claim (Redis drops the keys of a
-        slot it loses that way).
+        between two calls. The target may not claim before the keys left the source: the
+        source, still holding them, would delete them on hearing of the target's newer claim
+        (Redis drops the keys of a slot it loses that way).
+
+        With `claim_first`, the source keeps the emptied slots ``MIGRATING`` (it sends their
+        clients on with an ``ASK``, followed once) until the target claimed them; it is told
+        last, as ``redis-cli`` does.
         """
         given: list[int] = []
         for call in _rounds(slots, [counts[slot] for slot in slots], KEYS_PER_CALL):
@@ -202,6 +220,8 @@ class _Move:
             await _send(dst, [("CLUSTER", "SETSLOT", slot, "NODE", self.target_id) for slot in won])
             given.extend(won)
         await _each_reply(dst, len(given))
+        if self.claim_first:
+            await self.confirm(src, dst, given, claim=False)
         return given
 
     async def _give(self, src: Redis, slots: Sequence[int]) -> list[int]:
@@ -227,7 +247,9 @@ class _Move:
     async def _give_in_transactions(self, src: Redis, slots: Sequence[int]) -> list[int]:
         """`_give` as one ``MULTI``/``EXEC`` per slot (``MIGRATING``, ``MIGRATE`` of the keys
         listed just before, ``NODE``): a key written in between makes the source refuse the
-        ``NODE`` (it still holds keys of the slot), and the batches take that slot."""
+        ``NODE`` (it still holds keys of the slot), and the batches take that slot. With
+        `claim_first` the transaction ends with a count of the slot's keys instead, which must
+        be 0."""
         listing = [("CLUSTER", "GETKEYSINSLOT", slot, KEYS_PER_MIGRATE) for slot in slots]
         found = await _replies(src, listing)
         keys = {slot: _names(reply) for slot, reply in zip(slots, found, strict=True)}
@@ -235,11 +257,14 @@ class _Move:
         execs: list[tuple[int, int]] = []  # each slot and where its EXEC's reply is
         for slot in [s for s in slots if len(keys[s]) < KEYS_PER_MIGRATE]:
             migrate = [self._migrate(keys[slot])] if keys[slot] else []
+            last: Command = ("CLUSTER", "SETSLOT", slot, "NODE", self.target_id)
+            if self.claim_first:
+                last = ("CLUSTER", "COUNTKEYSINSLOT", slot)
             commands.extend([
                 ("MULTI",),
                 ("CLUSTER", "SETSLOT", slot, "MIGRATING", self.target_id),
                 *migrate,
-                ("CLUSTER", "SETSLOT", slot, "NODE", self.target_id),
+                last,
                 ("EXEC",),
             ])  # fmt: skip
             execs.append((slot, len(commands) - 1))
@@ -248,6 +273,8 @@ class _Move:
         for slot, index in execs:
             result = replies[index]
             outcome = result[-1] if isinstance(result, list) and result else result
+            if self.claim_first and outcome != 0:
+                continue  # keys written in between, or it failed: the batches take it
             if not isinstance(outcome, Exception) or _NOT_A_PRIMARY in str(outcome):
                 won.append(slot)
                 self.keys += len(keys[slot])
@@ -256,7 +283,8 @@ class _Move:
     def _script(self, slot: int) -> Command:
         target = self.target
         return ("EVAL", _HAND_OVER, 0, slot, self.target_id, KEYS_PER_MIGRATE,
-                target.address, target.port, MIGRATE_TIMEOUT_MS)  # fmt: skip
+                target.address, target.port, MIGRATE_TIMEOUT_MS,
+                0 if self.claim_first else 1)  # fmt: skip
 
     async def _drain(self, src: Redis, slot: int) -> None:
         while True:

@@ -902,10 +902,17 @@ class HostEngine:
     async def move_slots(
         self, spec: GroupSpec, source: NodeSpec, target: NodeSpec, slots: tuple[int, ...]
     ) -> None:
-        """Move hash slots with their keys from one primary to another."""
+        """Move hash slots with their keys from one primary to another. A target whose shard
+        served slots before the resharding (its recorded slots change only once it is done) is
+        known to the group's clients."""
         started = time.monotonic()
+        serving = {shard.shard_id for shard in spec.shards if shard.slots}
         keys = await resharding.move_slots(
-            self._access(source), self._access(target), slots, atomic=spec.engine == REDIS
+            self._access(source),
+            self._access(target),
+            slots,
+            atomic=spec.engine == REDIS,
+            announced=target.shard_id in serving,
         )
         took = time.monotonic() - started
         log.info(
