@@ -109,8 +109,9 @@ def sentinel_set(
 ) -> SentinelSet:
     """The shared Sentinels: one per Availability Zone, on the installation's addresses. With
     ``ca``: the set that watches groups with encryption in transit (TLS only, on the next port
-    of the same addresses). ``ipv6``: the set that watches ipv6 groups, at the IPv6
-    counterparts of the same addresses (same port)."""
+    of the same addresses). ``ipv6``: the set that watches ipv6 groups (with ``ca``: those
+    with encryption in transit), at the IPv6 counterparts of the same addresses (same
+    port)."""
     network = settings.network
     port = settings.engine.sentinel_port + (0 if ca is None else 1)
     material = None if ca is None else TlsMaterial(str(ca.cert_file))
@@ -120,7 +121,8 @@ def sentinel_set(
         for index in range(len(network.az_suffixes))
     )
     script = str(switch_script) if switch_script else None
-    files = None if ca is None else ca.files_in(tls_dir(settings.data_dir) / "sentinels")
+    where = tls_dir(settings.data_dir) / ("sentinels-v6" if ipv6 else "sentinels")
+    files = None if ca is None else ca.files_in(where)
     engine = settings.engine.sentinel_engine
     return SentinelSet(addresses, settings.data_dir, script, engine=engine, tls=files, ipv6=ipv6)
 
@@ -164,6 +166,7 @@ class Daemon:
         tls_sentinels = sentinel_set(settings, switch_script, ca)
         ipv6 = await asyncio.to_thread(host_ipv6_blocker, settings, router.name)
         ipv6_sentinels = sentinel_set(settings, switch_script, ipv6=True) if ipv6 is None else None
+        tls_ipv6 = sentinel_set(settings, switch_script, ca, ipv6=True) if ipv6 is None else None
         timings = EngineTimings(
             cluster_node_timeout_ms=settings.engine.cluster_node_timeout_ms,
             sentinel_down_after_ms=settings.engine.sentinel_down_after_ms,
@@ -182,6 +185,7 @@ class Daemon:
             AccessKeyFile(settings.data_dir).signing_keys,
             utc_now,
             ipv6_sentinels,
+            tls_ipv6,
         )
         try:
             await engine.ensure_sentinels()

@@ -65,6 +65,23 @@ def describe(client: Any, group_id: str) -> dict[str, Any]:
     return dict(groups["ReplicationGroups"][0])
 
 
+def settled(client: Any, group_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The group once available with no change pending."""
+
+    def done() -> dict[str, Any] | None:
+        group = wait_available(client, group_id)
+        return None if group.get("PendingModifiedValues") else group
+
+    found: dict[str, Any] = wait_until(done, timeout, f"{group_id}'s change done", interval=0.5)
+    return found
+
+
+def move(client: Any, group_id: str, **change: Any) -> dict[str, Any]:
+    """One ModifyReplicationGroup, then the group once the change is done."""
+    client.modify_replication_group(ReplicationGroupId=group_id, ApplyImmediately=True, **change)
+    return settled(client, group_id)
+
+
 def delete_and_wait(client: Any, group_id: str) -> None:
     """Delete a group and wait (boto3's waiter) until it is gone."""
     client.delete_replication_group(ReplicationGroupId=group_id)
@@ -190,11 +207,18 @@ def wait_served_by(
 
 class Writer:
     """One client writing ``w:<i>`` through an endpoint, bounded in count and time; keeps the
-    numbers of the writes the server acknowledged and counts the failed ones."""
+    numbers of the writes the server acknowledged and counts the failed ones. ``client``: how
+    it connects (e.g. `tls_client`), plaintext to the endpoint if not given."""
 
-    def __init__(self, endpoint: str, limit: int = 300_000, seconds: float = 120) -> None:
-        self._client = redis.Redis(host=endpoint, port=6379, socket_timeout=1,
-                                   socket_connect_timeout=1)  # fmt: skip
+    def __init__(
+        self,
+        endpoint: str,
+        limit: int = 300_000,
+        seconds: float = 120,
+        client: redis.Redis | None = None,
+    ) -> None:
+        self._client = client or redis.Redis(host=endpoint, port=6379, socket_timeout=1,
+                                             socket_connect_timeout=1)  # fmt: skip
         self._limit, self._seconds = limit, seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -223,9 +247,13 @@ class Writer:
         self._thread.join(10)
 
 
-def missing_writes(node_address: str, acked: list[int]) -> list[int]:
-    """The acknowledged writes (`Writer.acked`) a primary does not have."""
-    node = redis.Redis(host=node_address, port=6379, socket_timeout=5)
+def missing_writes(node_address: str, acked: list[int], ca: str | None = None) -> list[int]:
+    """The acknowledged writes (`Writer.acked`) a primary does not have (asked over TLS with
+    ``ca``)."""
+    if ca is None:
+        node = redis.Redis(host=node_address, port=6379, socket_timeout=5)
+    else:
+        node = tls_client(node_address, ca)
     assert node.role()[0] == b"master"
     lost: list[int] = []
     for start in range(0, len(acked), 1000):

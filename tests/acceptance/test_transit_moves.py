@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -21,10 +20,11 @@ from acceptance_support import (
     ca_file,
     create_and_wait,
     missing_writes,
+    move,
     node_pid,
+    settled,
     tls_client,
     tls_command,
-    wait_available,
     wait_until,
 )
 
@@ -96,23 +96,6 @@ class SwitchingWriter:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join(15)
-
-
-def move(client: Any, group_id: str, **change: Any) -> dict[str, Any]:
-    """One ModifyReplicationGroup, then the group once the change is done."""
-    client.modify_replication_group(ReplicationGroupId=group_id, ApplyImmediately=True, **change)
-    return settled(client, group_id)
-
-
-def settled(client: Any, group_id: str) -> dict[str, Any]:
-    """The group once available with no change pending."""
-
-    def done() -> dict[str, Any] | None:
-        group = wait_available(client, group_id)
-        return None if group.get("PendingModifiedValues") else group
-
-    found: dict[str, Any] = wait_until(done, 60, f"{group_id}'s change done", interval=0.5)
-    return found
 
 
 @pytest.mark.timeout(300)

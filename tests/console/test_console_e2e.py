@@ -213,11 +213,19 @@ def test_unavailable_choices_are_disabled_and_say_so(
     page: Page, console_daemon: LocalDaemon
 ) -> None:
     page.goto(console_url(console_daemon, "/create"))
-    ipv6_only = page.locator("#network-ipv6")  # the API takes it; the wizard does not yet
-    for control in (page.get_by_label("Serverless"), page.get_by_label("On premises"), ipv6_only):
+    for control in (page.get_by_label("Serverless"), page.get_by_label("On premises")):
         expect(control).to_be_disabled()
         label_text = page.locator(f'label[for="{control.get_attribute("id")}"]')
         expect(label_text).to_contain_text("not available yet")
+    # Dual stack and IPv6 are offered where the host can give caches IPv6 addresses.
+    offered = console_daemon.wait_healthy()["network_types"]
+    for control in (page.locator("#network-dual"), page.locator("#network-ipv6")):
+        if offered["dual_stack"]:
+            expect(control).to_be_enabled()
+        else:
+            expect(control).to_be_disabled()
+            label_text = page.locator(f'label[for="{control.get_attribute("id")}"]')
+            expect(label_text).to_contain_text("not on this host")
     expect(page.get_by_label("Auto upgrade minor versions")).to_be_checked()
     page.get_by_label("Easy create").check()
     expect(page.get_by_role("cell", name="cache.r7g.large (13.07 GiB)")).to_be_visible()

@@ -179,7 +179,6 @@ def test_numbers_that_are_not_numbers_are_errors_beside_their_fields() -> None:
     [
         ({"deployment": "serverless"}, "deployment", "Serverless"),
         ({"location": "onprem"}, "location", "On premises"),
-        ({"network_type": "ipv6"}, "network_type", "Dual stack"),
     ],
 )
 def test_choices_that_are_not_available_yet_are_refused(

@@ -13,6 +13,7 @@ from cachefleet.model.status import GroupStatus
 from cachefleet.service import groups
 from cachefleet.service.context import ServiceContext
 from cachefleet.service.requests import CreateGroupRequest
+from cachefleet.service.validation import check_create_group
 
 from console_support import SCOPE, TOKEN, ConsoleClient, a_group, text_of
 
@@ -69,8 +70,11 @@ def test_the_wizard_shows_unavailable_choices_disabled_and_saying_so(
         assert not re.search(rf'<input[^>]*name="{name}"[^>]*disabled', html), name
     assert re.search(r'value="serverless" disabled', html)
     assert re.search(r'value="onprem" disabled', html)
-    assert text_of(html).count("not available yet") >= 4
-    assert re.search(r'value="dual_stack" disabled', html) and "not on this host" in html
+    assert text_of(html).count("not available yet") >= 3
+    assert re.search(r'value="dual_stack" disabled', html) and re.search(
+        r'value="ipv6" disabled', html
+    )
+    assert text_of(html).count("not on this host") == 2  # dual stack and IPv6 alike
     assert "cache.r7g.large — 13.07 GiB" in html
     assert "default.redis7" in html
 
@@ -372,3 +376,62 @@ def test_a_dual_stack_cache_is_created_where_the_host_can_and_refused_beside_the
     assert answer.status_code == 303
     assert groups.get_group(ctx, SCOPE, "orders").spec.network_type == "dual_stack"
     assert "Dual stack (IPv4 and IPv6)" in text_of(host.get("/caches/orders").text)
+
+
+def test_ipv6_is_offered_where_the_host_can_reviewed_and_shown_on_the_cache_page(
+    client: ConsoleClient, ctx: ServiceContext
+) -> None:
+    html = client.get("/create").text
+    assert re.search(r'value="ipv6" disabled', html)
+    refused = client.post("/create", {**WIZARD, "network_type": "ipv6", **CREATE})
+    assert refused.status_code == 400
+    assert "NetworkType ipv6 is not available on this host" in refused.text
+    host = ConsoleClient(create_console_app(replace(ctx, ipv6_blocker=None), form_token=TOKEN))
+    assert re.search(r'value="ipv6"(?! disabled)', host.get("/create").text)
+    review = text_of(host.post("/create", {**WIZARD, "network_type": "ipv6", **TO_REVIEW}).text)
+    assert "Network type IPv6 IP discovery IPv6" in review
+    answer = host.post("/create", {**WIZARD, "network_type": "ipv6", **CREATE})
+    assert answer.status_code == 303
+    spec = groups.get_group(ctx, SCOPE, "orders").spec
+    assert (spec.network_type, spec.ip_discovery) == ("ipv6", "ipv6")
+    page = host.get("/caches/orders").text
+    assert "Network type IPv6 IP discovery IPv6" in text_of(page)
+
+
+def test_dual_stack_is_reviewed_with_ipv4_discovery(
+    ctx: ServiceContext,
+) -> None:
+    host = ConsoleClient(create_console_app(replace(ctx, ipv6_blocker=None), form_token=TOKEN))
+    fields = {**WIZARD, "network_type": "dual_stack", **TO_REVIEW}
+    review = text_of(host.post("/create", fields).text)
+    assert "Network type Dual stack (IPv4 and IPv6) IP discovery IPv4" in review
+
+
+def test_ipv6_in_cluster_mode_is_checked_by_the_service_and_its_refusal_shown(
+    ctx: ServiceContext,
+) -> None:
+    host_ctx = replace(ctx, ipv6_blocker=None)
+    host = ConsoleClient(create_console_app(host_ctx, form_token=TOKEN))
+    clustered = {
+        **WIZARD, "cluster_mode": "enabled", "shards": "2", "replicas_per_shard": "1",
+        "network_type": "ipv6",
+    }  # fmt: skip
+    checked = host.post("/create/check", clustered).json()["errors"]
+    refusal = _service_refusal(host_ctx)
+    # The console holds no rule of its own: it shows what the service answers, if anything.
+    assert checked.get("network_type") == refusal
+    if refusal is not None:
+        answer = host.post("/create", {**clustered, **CREATE})
+        assert answer.status_code == 400 and refusal in answer.text
+        assert ctx.store.list_groups() == []
+
+
+def _service_refusal(ctx: ServiceContext) -> str | None:
+    """What the service answers a create of ipv6 in cluster mode (None: it takes it)."""
+    request = CreateGroupRequest(
+        "probe", "", num_node_groups=2, replicas_per_node_group=1, automatic_failover=True,
+        node_type="cache.t4g.micro", cluster_mode="enabled", network_type="ipv6",
+    )  # fmt: skip
+    found = check_create_group(ctx, SCOPE, request)
+    problems = [p for p in found.problems if p.parameter == "NetworkType"]
+    return problems[0].message if problems else None

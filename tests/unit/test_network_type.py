@@ -166,8 +166,7 @@ def test_an_ipv6_group_keeps_to_ipv6_and_out_of_cluster_mode(
     assert message.startswith("NetworkType ipv6 is not available in cluster mode")
     a_group(ipv6_api, "six", NumCacheClusters=2, NetworkType="ipv6")
     publish(ctx, "six", GroupStatus.AVAILABLE)
-    for change in ({"IpDiscovery": "ipv4"}, {"ClusterMode": "compatible"},
-                   {"TransitEncryptionEnabled": True}):  # fmt: skip
+    for change in ({"IpDiscovery": "ipv4"}, {"ClusterMode": "compatible"}):
         _, code, message = refused(ipv6_api, "ModifyReplicationGroup", {
             "ReplicationGroupId": "six", "ApplyImmediately": True, **change,
         })  # fmt: skip

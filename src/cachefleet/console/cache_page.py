@@ -138,6 +138,7 @@ class CacheDetails:
     subnet_group: str
     maintenance_window: str
     network_type: str
+    ip_discovery: str  # which addresses clients are given: "ipv4" or "ipv6"
     transit_encryption: str  # "" when off, else the mode: "preferred" or "required"
     tls_next_port: bool  # turned on while running: TLS on the port after the cache's
     auth_token_modified: str  # "" without an AUTH token, else when it last changed (UTC)
@@ -178,6 +179,7 @@ def cache_details(
         subnet_group=spec.subnet_group,
         maintenance_window=spec.maintenance_window,
         network_type=spec.network_type,
+        ip_discovery=spec.ip_discovery,
         transit_encryption=spec.transit_encryption.value if spec.transit_encryption else "",
         tls_next_port=spec.tls_next_port,
         auth_token_modified=_auth_token_modified(spec),

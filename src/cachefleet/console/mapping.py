@@ -194,11 +194,6 @@ def _check_choices(form: WizardForm, errors: dict[str, str]) -> None:
         errors["method"] = "Choose Easy create, Cluster cache or Restore from backup."
     if form.location != "cloud":
         errors["location"] = "On premises (Outposts) is not available yet."
-    if form.network_type not in ("ipv4", "dual_stack"):
-        errors["network_type"] = (
-            "IPv6 only is not offered in the console yet (the API takes NetworkType ipv6): "
-            "choose IPv4 or Dual stack."
-        )
     if form.unavailable:
         names = ", ".join(UNAVAILABLE_FIELDS[name] for name in form.unavailable)
         errors[FORM] = f"Not available yet, so not accepted: {names}."

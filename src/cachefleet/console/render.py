@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from cachefleet.console.nav import NAV
+from cachefleet.console.network import network_label
 from cachefleet.errors import InvalidParameter
 from cachefleet.model.ids import DEFAULT_ACCOUNT, Scope
 
@@ -147,6 +148,7 @@ def build_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["utc"] = format_time
+    env.filters["network"] = network_label
     return Jinja2Templates(env=env)
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cachefleet.console.mapping import FormErrors, place
+from cachefleet.console.network import network_label
 from cachefleet.console.presets import preset
 from cachefleet.console.wizard_form import WizardForm
 from cachefleet.model.ids import Scope
 from cachefleet.model.logs import ENGINE_LOG, SLOW_LOG
+from cachefleet.model.network import IPV4
 from cachefleet.model.nodetypes import NODE_TYPES
 from cachefleet.model.status import ClusterMode
 from cachefleet.model.subnets import DEFAULT_SUBNET_GROUP
@@ -153,8 +155,13 @@ def _slots(seen: Preview) -> list[Row]:
 
 def _connectivity(form: WizardForm, seen: Preview) -> list[Row]:
     how = "Specified per node" if form.az_placement == "specify" else "No preference"
+    request, mode = seen.request, seen.layout.cluster_mode
+    network = request.network_type or IPV4
+    # What clients are given, as the create will choose it (checked already; never raises).
+    discovery = checks.check_ip_discovery(request.ip_discovery, request.network_type, mode)
     rows = [
-        ("Network type", "IPv4"),
+        ("Network type", network_label(network)),
+        ("IP discovery", network_label(discovery)),
         ("Subnet group", seen.request.subnet_group or DEFAULT_SUBNET_GROUP),
         ("Availability Zone placements", how),
     ]

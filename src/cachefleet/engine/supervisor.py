@@ -112,7 +112,8 @@ class SentinelSet:
     A Sentinel's links to the nodes it watches are all TLS or all plaintext (``tls-replication``
     is one setting per Sentinel), so groups with encryption in transit have their own set
     (``tls``: its Sentinels take TLS only, and talk TLS to nodes and to each other), named
-    ``tls-az1``, ….
+    ``tls-az1``, …; ipv6 groups have theirs on IPv6 addresses (``v6-az1``, …, and
+    ``tls-v6-az1``, … for those with encryption in transit).
     """
 
     addresses: tuple[NodeAccess, ...]
@@ -126,8 +127,8 @@ class SentinelSet:
 
     def configs(self) -> list[SentinelConfig]:
         """The config of each Sentinel, named ``az1``, ``az2``, … (``tls-az1``, … for TLS,
-        ``v6-az1``, … for IPv6)."""
-        prefix = "tls-" if self.tls is not None else "v6-" if self.ipv6 else ""
+        ``v6-az1``, … for IPv6, ``tls-v6-az1``, … for both)."""
+        prefix = ("tls-" if self.tls is not None else "") + ("v6-" if self.ipv6 else "")
         listen = None if self.tls is None else TlsListen(self.tls)
         return [
             SentinelConfig(
@@ -138,6 +139,15 @@ class SentinelSet:
             )
             for index, access in enumerate(self.addresses, start=1)
         ]
+
+    @property
+    def certificate_name(self) -> str:
+        """The name the TLS set's certificate is issued to."""
+        return "sentinels-v6" if self.ipv6 else "sentinels"
+
+    def started(self) -> bool:
+        """Whether its Sentinels were ever started (their configs are written then)."""
+        return any(c.paths.conf.exists() for c in self.configs())
 
 
 async def _hold_ipv6(address: str) -> None:
@@ -184,6 +194,7 @@ class HostEngine:
         signing_keys: SigningKeySource | None = None,
         clock: Callable[[], datetime] | None = None,
         ipv6_sentinels: SentinelSet | None = None,
+        tls_ipv6_sentinels: SentinelSet | None = None,
     ) -> None:
         self._root = root
         self._binaries = list(binaries)
@@ -201,6 +212,11 @@ class HostEngine:
         self._ipv6_sentinels = ipv6_sentinels
         self._ipv6_view = SentinelView(
             ipv6_sentinels.addresses if ipv6_sentinels else (), self._connections
+        )
+        # Those of ipv6 caches with encryption in transit (IPv6 addresses, TLS).
+        self._tls_ipv6_sentinels = tls_ipv6_sentinels
+        self._tls_ipv6_view = SentinelView(
+            tls_ipv6_sentinels.addresses if tls_ipv6_sentinels else (), self._connections
         )
         # Each node's paths, worked out once: its pidfile is glanced at every second, its log
         # file looked at every log poll.
@@ -243,33 +259,47 @@ class HostEngine:
         starts = [sentinel.ensure_sentinel_running(binary, c) for c in self._sentinels.configs()]
         tls_set, ca = self._tls_sentinels, self._ca
         if tls_set and tls_set.tls and ca and any(b.tls for b in self._binaries):
-            addresses = [access.address for access in tls_set.addresses]
-            await asyncio.to_thread(ca.ensure_certificate, "sentinels", addresses, tls_set.tls)
-            tls_binary = self._tls_binary(BinaryKind.SENTINEL, None)
+            tls_binary = await self._certified_tls_set(tls_set)
             starts += [sentinel.ensure_sentinel_running(tls_binary, c) for c in tls_set.configs()]
         pids = list(await asyncio.gather(*starts))
-        v6 = self._ipv6_sentinels
-        if v6 is not None and any(c.paths.conf.exists() for c in v6.configs()):
-            pids += await self._ensure_ipv6_sentinels()  # an ipv6 group had them started
+        for v6 in (self._ipv6_sentinels, self._tls_ipv6_sentinels):
+            if v6 is not None and v6.started():
+                pids += await self._ensure_ipv6_sentinels(v6)  # an ipv6 group had them started
         return pids
 
-    async def _ensure_ipv6_sentinels(self) -> list[int]:
-        """Start (or adopt) the Sentinels of ipv6 groups, their addresses put on ``lo`` first.
-        Started with the first ipv6 group, so that a host without one holds no IPv6 address.
+    async def _ensure_ipv6_sentinels(self, v6: SentinelSet | None) -> list[int]:
+        """Start (or adopt) a set of Sentinels of ipv6 groups, their addresses put on ``lo``
+        first (and their certificate issued, for the TLS set). Started with the first ipv6
+        group it watches, so that a host without one holds no IPv6 address.
 
         :raises PermanentError: this host gives no IPv6 addresses.
         """
-        v6 = self._ipv6_sentinels
         if v6 is None:
             raise PermanentError("this host cannot give the Sentinels of ipv6 caches addresses")
         for access in v6.addresses:
             await _hold(access.address)
-        binary = self._binary(BinaryKind.SENTINEL, None, v6.engine)
+        if v6.tls is None:
+            binary = self._binary(BinaryKind.SENTINEL, None, v6.engine)
+        else:
+            binary = await self._certified_tls_set(v6)
         return list(
             await asyncio.gather(
                 *(sentinel.ensure_sentinel_running(binary, c) for c in v6.configs())
             )
         )
+
+    async def _certified_tls_set(self, tls_set: SentinelSet) -> EngineBinary:
+        """The binary a TLS Sentinel set runs, its certificate (naming its addresses) issued
+        first if it needs one.
+
+        :raises PermanentError: the installation has no CA.
+        """
+        if self._ca is None or tls_set.tls is None:
+            raise PermanentError("encryption in transit needs the installation's CA")
+        addresses = [access.address for access in tls_set.addresses]
+        name = tls_set.certificate_name
+        await asyncio.to_thread(self._ca.ensure_certificate, name, addresses, tls_set.tls)
+        return self._tls_binary(BinaryKind.SENTINEL, None)
 
     async def renew_sentinel_certificate(self) -> bool:
         """Re-issue the TLS Sentinels' certificate when it needs it (`CertificateAuthority.
@@ -279,9 +309,18 @@ class HostEngine:
         tls_set, ca = self._tls_sentinels, self._ca
         if not (tls_set and tls_set.tls and ca and any(b.tls for b in self._binaries)):
             return False
+        renewed = await self._renew_set_certificate(tls_set, self._tls_view)
+        v6 = self._tls_ipv6_sentinels  # renewed only once an ipv6 group had it started
+        if v6 is not None and v6.started():
+            renewed = await self._renew_set_certificate(v6, self._tls_ipv6_view) or renewed
+        return renewed
+
+    async def _renew_set_certificate(self, tls_set: SentinelSet, view: SentinelView) -> bool:
+        """Renew one TLS set's certificate if it needs it, and restart its Sentinels on it."""
+        assert self._ca is not None and tls_set.tls is not None  # checked by the caller
         addresses = [access.address for access in tls_set.addresses]
-        issued = await asyncio.to_thread(ca.ensure_certificate, "sentinels", addresses, tls_set.tls)
-        if not issued:
+        name, files = tls_set.certificate_name, tls_set.tls
+        if not await asyncio.to_thread(self._ca.ensure_certificate, name, addresses, files):
             return False
         binary = self._tls_binary(BinaryKind.SENTINEL, None)
         for cfg, access in zip(tls_set.configs(), tls_set.addresses, strict=True):
@@ -290,7 +329,7 @@ class HostEngine:
             if pid is not None:
                 await process.stop(pid, access, expected_conf=cfg.paths.conf)
             await sentinel.ensure_sentinel_running(binary, cfg)
-        self._tls_view.invalidate()
+        view.invalidate()
         return True
 
     def _tls_binary(
@@ -492,13 +531,18 @@ class HostEngine:
     async def unwatch_other_set(self, spec: GroupSpec) -> None:
         """Have the Sentinel set that does not match the group's links forget it (its links
         are about to change protocol; the matching set is given it once they have)."""
-        tls_set = self._tls_sentinels
-        if tls_set is None or not self._watched(spec):
+        if self._tls_sentinels is None or not self._watched(spec):
             return
-        other = self._sentinels if spec.tls_links else tls_set
+        plain: SentinelSet | None = self._sentinels
+        tls: SentinelSet | None = self._tls_sentinels
+        if spec.network_type == IPV6:
+            plain, tls = self._ipv6_sentinels, self._tls_ipv6_sentinels
+        other = plain if spec.tls_links else tls
+        if other is None or not other.started():
+            return  # that set was never started: it watches nothing
         await sentinel.remove(other.addresses, spec.plane_name)
-        self._view.invalidate()
-        self._tls_view.invalidate()
+        for view in (self._view, self._tls_view, self._ipv6_view, self._tls_ipv6_view):
+            view.invalidate()
 
     async def apply_sentinel_auth(self, spec: GroupSpec) -> None:
         """Have the Sentinels that watch the group give its nodes its current AUTH token."""
@@ -521,15 +565,17 @@ class HostEngine:
         self._view_for(spec).invalidate()
 
     def _sentinels_for(self, spec: GroupSpec) -> SentinelSet:
-        if spec.network_type == IPV6 and self._ipv6_sentinels is not None:
-            return self._ipv6_sentinels
+        if spec.network_type == IPV6:
+            v6 = self._tls_ipv6_sentinels if spec.tls_links else self._ipv6_sentinels
+            if v6 is not None:
+                return v6
         if spec.tls_links and self._tls_sentinels is not None:
             return self._tls_sentinels
         return self._sentinels
 
     def _view_for(self, spec: GroupSpec) -> SentinelView:
         if spec.network_type == IPV6:
-            return self._ipv6_view
+            return self._tls_ipv6_view if spec.tls_links else self._ipv6_view
         return self._tls_view if spec.tls_links else self._view
 
     def _node_tls(self, spec: GroupSpec, node: NodeSpec) -> TlsListen | None:
@@ -1090,7 +1136,8 @@ class HostEngine:
         """
         self._learn(spec)
         if spec.network_type == IPV6:
-            await self._ensure_ipv6_sentinels()
+            v6 = self._tls_ipv6_sentinels if spec.tls_links else self._ipv6_sentinels
+            await self._ensure_ipv6_sentinels(v6)
         if not await answers_ping(self._access(primary)):
             raise NodeUnreachable(f"{primary.node_id} does not answer as its Sentinels would")
         await sentinel.monitor(

@@ -225,16 +225,3 @@ def _ipv6_only_discovery(value: str | None, mode: ClusterMode) -> str:
             problem="cluster-mode",
         )
     return IPV6
-
-
-def check_ipv6_transit(network_type: str | None, transit: bool) -> None:
-    """Encryption in transit is refused for an ``ipv6`` cache: the Sentinels that watch groups
-    with TLS listen on IPv4 only here."""
-    if network_type == IPV6 and transit:
-        raise InvalidParameterCombination(
-            "TransitEncryptionEnabled is not available with NetworkType ipv6 in cachefleet: "
-            "the Sentinels that watch caches with TLS listen on IPv4 only. Use dual_stack "
-            "with IpDiscovery ipv6.",
-            parameter="TransitEncryptionEnabled",
-            problem="ipv6-only",
-        )

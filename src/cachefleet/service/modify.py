@@ -126,7 +126,6 @@ def modify_group(
             # during the move): no AUTH token operation.
             spec = replace(spec, user_group_id=users.user_group_id, acl_modified=users.acl_modified)
             tokens = None
-        checks.check_ipv6_transit(spec.network_type, bool(change.transit_encryption_enabled))
         transit = transit_change(
             spec,
             change.transit_encryption_enabled,

@@ -87,7 +87,6 @@ def build_spec(
         engine,
     )
     token = check_auth_token(settings.auth_token, transit)
-    checks.check_ipv6_transit(settings.network_type, transit is not None)
     rng = random.Random()
     maintenance = checks.check_maintenance_window(settings.maintenance_window, scope.region, rng)
     allocator = AddressAllocator(ctx.settings.network, scope.region, ctx.store.used_addresses())

@@ -87,7 +87,6 @@ def check_create_group(ctx: ServiceContext, scope: Scope, req: CreateGroupReques
         transit = found.run(
             lambda: check_transit(enabled, mode_asked, version, ctx.catalog, engine_asked)
         )
-        found.run(lambda: checks.check_ipv6_transit(req.network_type, bool(enabled)))
         if transit is not None or not enabled:
             found.run(lambda: check_auth_token(req.auth_token, transit))
     engine_name = (req.engine or REDIS).lower()
