@@ -78,6 +78,7 @@ class Client:
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
     errors: int = 0
     kinds: dict[str, int] = field(default_factory=dict)  # error type and message -> count
+    failed_at: list[float] = field(default_factory=list)  # when each error happened
 
     def run(self) -> None:
         deadline = time.monotonic() + MAX_CLIENT_S
@@ -90,10 +91,14 @@ class Client:
                 self.cluster.get(key)
             except (redis.RedisError, RedisClusterException, AttributeError) as exc:
                 self.errors += 1  # AttributeError: redis-py following a redirect, see README
+                self.failed_at.append(started)
                 kind = f"{type(exc).__name__}: {str(exc)[:80]}"
                 self.kinds[kind] = self.kinds.get(kind, 0) + 1
                 continue
             self.latencies.append((started, time.monotonic() - started))
+
+    def errors_between(self, since: float, until: float) -> int:
+        return sum(since <= t < until for t in self.failed_at)
 
     def p99(self, since: float, until: float) -> float:
         window = sorted(s for t, s in self.latencies if since <= t < until)
@@ -309,6 +314,7 @@ def main() -> int:
             out_s, grown = change(client, NodeGroupCount=6)
             moved_out = len(changed_slots(planned, grown))
             runs.append(("3 -> 6", out_s, keys * moved_out // 16384))
+            halfway = time.monotonic()
             first_batches = len(moving(daemon.log_text()))
             in_s, shrunk = change(
                 client, NodeGroupCount=3, NodeGroupsToRemove=["0004", "0005", "0006"]
@@ -342,7 +348,8 @@ def main() -> int:
     headers = ["change", "call → available s", "keys/s", "moving s", "keys moved", "keys/s"]
     table(headers, rows)
     print(f"client: p99 before {before * 1000:.2f} ms, during {during * 1000:.2f} ms, "
-          f"errors {user.errors}, keys missing {missing}")  # fmt: skip
+          f"errors {user.errors} ({user.errors_between(began, halfway)} in 3 -> 6, "
+          f"{user.errors_between(halfway, ended)} in 6 -> 3), keys missing {missing}")  # fmt: skip
     for kind, count in sorted(user.kinds.items()):
         print(f"  {count} x {kind}")
     print(f"client under redis-cli's move: p99 before {cli.p99_before * 1000:.2f} ms, during "
