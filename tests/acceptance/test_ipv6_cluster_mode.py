@@ -5,6 +5,8 @@ and a TestFailover, an added replica and a shard scale-out keep working."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from acceptance_support import (
     delete_and_wait,
     held,
     members,
+    node_pid,
     ping,
     primaries,
     require_dual_stack,
@@ -137,6 +140,18 @@ def test_an_ipv6_cluster_is_discovered_over_ipv6_through_a_failover_and_a_scale_
     assert writer.lost(reader) == []
     reader.close()
     wait_until(lambda: _settled(group), 15, "every bus link up over IPv6")
+
+    # Redis Cluster's own failover, over the IPv6 bus: the second shard's primary killed.
+    victim = next(m["CacheClusterId"] for m in group["NodeGroups"][1]["NodeGroupMembers"]
+                  if m["CurrentRole"] == "primary")  # fmt: skip
+    with Writer(connect) as writer:
+        os.kill(node_pid(daemon, victim), signal.SIGKILL)
+        wait_recovered(client, victim, 60)
+        group = wait_available(client, "six")
+        taken = len(writer.acknowledged)
+        wait_until(lambda: len(writer.acknowledged) > taken + 100, 15, "writes after the kill")
+    assert victim not in primaries(group) and len(primaries(group)) == 2
+    wait_until(lambda: _settled(group), 15, "the recovered node known over IPv6")
 
     client.modify_replication_group_shard_configuration(
         ReplicationGroupId="six", NodeGroupCount=3, ApplyImmediately=True
