@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from cachefleet.model.network import ipv4_of
 
 from acceptance_support import (
     Daemon,
+    ca_file,
     create_and_wait,
     delete_and_wait,
     held,
@@ -27,6 +29,7 @@ from acceptance_support import (
     ping,
     primaries,
     require_dual_stack,
+    tls_command,
     wait_available,
     wait_recovered,
     wait_until,
@@ -38,16 +41,21 @@ NODE_TYPE = "cache.t4g.micro"
 SEEDS = 2000  # keys written across every slot range before the changes, read back after
 
 
+def a_cluster(client: Any, group_id: str, **settings: Any) -> dict[str, Any]:
+    """A cluster-mode-enabled group of 2 shards x 2 nodes with these settings, available."""
+    return create_and_wait(
+        client, ReplicationGroupId=group_id, ReplicationGroupDescription="d",
+        CacheNodeType=NODE_TYPE, NumNodeGroups=2, ReplicasPerNodeGroup=1,
+        ClusterMode="enabled", AutomaticFailoverEnabled=True, **settings,
+    )  # fmt: skip
+
+
 def a_seeded_cluster(
     client: Any, group_id: str, **network: str
 ) -> tuple[dict[str, Any], Callable[[], RedisCluster], dict[str, str]]:
     """A cluster of 2 shards x 2 nodes giving IPv6 addresses, available, with keys in every
     slot range; a client maker for it, and its nodes (checked `assert_discovered_by_ipv6`)."""
-    group = create_and_wait(
-        client, ReplicationGroupId=group_id, ReplicationGroupDescription="d",
-        CacheNodeType=NODE_TYPE, NumNodeGroups=2, ReplicasPerNodeGroup=1,
-        ClusterMode="enabled", AutomaticFailoverEnabled=True, **network,
-    )  # fmt: skip
+    group = a_cluster(client, group_id, **network)
     assert (group["NetworkType"], group["IpDiscovery"]) == (network["NetworkType"], "ipv6")
     connect = connector(group)
     cluster = connect()
@@ -82,7 +90,11 @@ def shard_addresses(address: str) -> list[str]:
 
 def bus_peers(address: str) -> list[str]:
     """The address a node knows each cluster member by (``CLUSTER NODES``), and its link."""
-    text = str(at(address).execute_command("CLUSTER", "NODES"))
+    return peers_in(str(at(address).execute_command("CLUSTER", "NODES")))
+
+
+def peers_in(text: str) -> list[str]:
+    """Each ``CLUSTER NODES`` line's address and link state."""
     return [
         f"{words[1].split('@')[0].rpartition(':')[0]} {words[7]}"
         for words in (line.split() for line in text.splitlines() if line.strip())
@@ -206,3 +218,30 @@ def _settled(group: dict[str, Any]) -> bool:
         )
     except redis.RedisError:
         return False
+
+
+def test_a_dual_stack_tls_cluster_with_ipv6_discovery_runs_its_bus_over_ipv6(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    require_dual_stack(daemon)
+    client = daemon.client()
+    group = a_cluster(
+        client, "tls6", NetworkType="dual_stack", IpDiscovery="ipv6", TransitEncryptionEnabled=True
+    )
+    ca = ca_file(daemon, tmp_path)
+    addresses = set(members(group).values())
+    # The certificates name the IPv6 addresses the cluster gives: the hostname check passes.
+    cluster = RedisCluster(
+        host=group["ConfigurationEndpoint"]["Address"], port=6379, ssl=True, ssl_ca_certs=ca,
+        ssl_check_hostname=True, socket_timeout=2, socket_connect_timeout=2,
+    )  # fmt: skip
+    cluster.mset_nonatomic({f"k{i}": i for i in range(200)})
+    assert cluster.mget_nonatomic([f"k{i}" for i in range(200)]) == [
+        str(i).encode() for i in range(200)
+    ]
+    cluster.close()
+    for address in addresses:
+        text = tls_command(address, ca, "CLUSTER", "NODES").decode()
+        assert sorted(peers_in(text)) == sorted(f"{a} connected" for a in addresses)
+    delete_and_wait(client, "tls6")
+    assert held(daemon) == []
