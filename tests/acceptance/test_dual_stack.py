@@ -159,16 +159,3 @@ def test_a_standalone_dual_stack_node_takes_tls_over_ipv6(daemon: Daemon, tmp_pa
         CacheClusterId="solo", WaiterConfig=fast_waiter_config()
     )
     assert held(daemon) == []
-
-
-def test_ipv6_only_in_cluster_mode_is_refused_naming_why(daemon: Daemon) -> None:
-    client = daemon.client()
-    with pytest.raises(client.exceptions.ClientError) as refused:
-        client.create_replication_group(
-            ReplicationGroupId="six", ReplicationGroupDescription="d",
-            CacheNodeType=NODE_TYPE, NetworkType="ipv6", ClusterMode="enabled",
-            NumNodeGroups=2, AutomaticFailoverEnabled=True,
-        )  # fmt: skip
-    error = refused.value.response["Error"]
-    assert error["Code"] == "InvalidParameterCombination"
-    assert "not available in cluster mode" in error["Message"]

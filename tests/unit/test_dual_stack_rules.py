@@ -9,9 +9,10 @@ from cachefleet.endpoints.firewall import render_firewall
 from cachefleet.endpoints.nft import ruleset_digest
 from cachefleet.endpoints.routes import decode_table, encode_table
 from cachefleet.endpoints.switch import parse_switch_args
+from cachefleet.engine.cluster import parse_cluster_nodes
 from cachefleet.engine.conf import NodeConfig, NodePaths, render_node_conf
 from cachefleet.model.ids import Scope
-from cachefleet.model.network import as_ipv4, ipv6_of
+from cachefleet.model.network import as_ipv4, ipv6_of, peers_over_ipv6
 from cachefleet.model.security_groups import default_group, inbound_rule
 from cachefleet.model.status import EndpointKind
 
@@ -96,3 +97,35 @@ def test_a_sentinels_answer_and_the_switch_name_ipv6_nodes_by_their_ipv4_address
     argv += [ipv6_of("127.84.16.2"), "6379", ipv6_of("127.84.16.3"), "6379"]
     _, request = parse_switch_args(argv)
     assert (request.old, request.new) == (NODE, HostPort("127.84.16.3", 6379))
+
+
+def test_a_cluster_node_giving_ipv6_addresses_announces_and_meets_by_its_ipv6_one() -> None:
+    six, paths = ipv6_of("127.84.16.2"), NodePaths(Path("/n/a"))
+    cfg = NodeConfig("127.84.16.2", paths, cluster_enabled=True, ipv6_address=six)
+    dual = render_node_conf(cfg)  # dual stack with IpDiscovery ipv4: as before
+    assert "cluster-announce-ip 127.84.16.2\n" in dual and "bind-source-addr 127.84.16.2\n" in dual
+    six_only = render_node_conf(NodeConfig(
+        "127.84.16.2", paths, cluster_enabled=True, ipv6_address=six, ipv6_only=True
+    ))  # fmt: skip
+    assert f"cluster-announce-ip {six}\n" in six_only  # CLUSTER SLOTS and the bus alike
+    assert f"bind {six} 127.84.16.2\n" in six_only and f"bind-source-addr {six}\n" in six_only
+
+
+def test_cluster_nodes_naming_ipv6_addresses_are_read_by_their_ipv4_ones() -> None:
+    six = ipv6_of("127.84.16.2")
+    text = (
+        f"e7d1 {six}:6379@16379 myself,master - 0 0 1 connected 0-8191\n"
+        f"a9c2 {ipv6_of('127.84.16.3')}:6379@16379,six-host slave e7d1 0 1 1 connected\n"
+    )
+    one, other = parse_cluster_nodes(text)
+    assert (one.address, one.port, one.slots) == ("127.84.16.2", 6379, ((0, 8191),))
+    assert (other.address, other.primary_id) == ("127.84.16.3", "e7d1")
+
+
+def test_nodes_know_each_other_by_ipv6_in_ipv6_groups_and_clusters_giving_ipv6() -> None:
+    assert peers_over_ipv6("ipv6", "ipv6", clustered=False)
+    assert peers_over_ipv6("ipv6", "ipv6", clustered=True)
+    assert peers_over_ipv6("dual_stack", "ipv6", clustered=True)
+    assert not peers_over_ipv6("dual_stack", "ipv6", clustered=False)  # replication on IPv4
+    assert not peers_over_ipv6("dual_stack", "ipv4", clustered=True)
+    assert not peers_over_ipv6("ipv4", "ipv4", clustered=True)

@@ -104,9 +104,9 @@ def test_ip_discovery_ipv6_shows_every_address_as_ipv6(ipv6_api: ApiClient) -> N
     ("params", "words"),
     [
         ({"IpDiscovery": "ipv6"}, "IpDiscovery ipv6 requires NetworkType dual_stack."),
-        ({"IpDiscovery": "ipv6", "NetworkType": "dual_stack", "NumNodeGroups": 2,
+        ({"IpDiscovery": "ipv6", "NetworkType": "ipv4", "NumNodeGroups": 2,
           "ClusterMode": "enabled", "AutomaticFailoverEnabled": True},
-         "not available in cluster mode"),
+         "IpDiscovery ipv6 requires NetworkType dual_stack."),
     ],
 )  # fmt: skip
 def test_ip_discovery_ipv6_is_refused_where_it_cannot_be_had(
@@ -140,7 +140,12 @@ def test_ip_discovery_changes_at_once_and_holds_cluster_mode_back(
     _, code, message = refused(ipv6_api, "ModifyReplicationGroup", {
         "ReplicationGroupId": "sharded", "IpDiscovery": "ipv6", "ApplyImmediately": True,
     })  # fmt: skip
-    assert code == "InvalidParameterCombination" and "not available in cluster mode" in message
+    assert code == "InvalidParameterCombination"
+    assert message.startswith("IpDiscovery cannot be changed in cluster mode")
+    unchanged = ok(ipv6_api, "ModifyReplicationGroup", {
+        "ReplicationGroupId": "sharded", "IpDiscovery": "ipv4", "ApplyImmediately": True,
+    })["ReplicationGroup"]  # fmt: skip
+    assert unchanged["IpDiscovery"] == "ipv4"
 
 
 def test_an_ipv6_group_is_given_by_its_ipv6_addresses_only(ipv6_api: ApiClient) -> None:
@@ -154,16 +159,29 @@ def test_an_ipv6_group_is_given_by_its_ipv6_addresses_only(ipv6_api: ApiClient) 
     assert all(":" in c["CacheNodes"][0]["Endpoint"]["Address"] for c in found)
 
 
-def test_an_ipv6_group_keeps_to_ipv6_and_out_of_cluster_mode(
+@pytest.mark.parametrize(
+    ("network", "discovery"), [("ipv6", None), ("dual_stack", "ipv6")]
+)  # fmt: skip
+def test_a_cluster_giving_ipv6_addresses_shows_them_as_elasticache_does(
+    ipv6_api: ApiClient, network: str, discovery: str | None
+) -> None:
+    group = a_group(
+        ipv6_api, "sharded", NumNodeGroups=2, ReplicasPerNodeGroup=1, ClusterMode="enabled",
+        AutomaticFailoverEnabled=True, NetworkType=network,
+        **({"IpDiscovery": discovery} if discovery else {}),
+    )  # fmt: skip
+    assert (group["NetworkType"], group["IpDiscovery"]) == (network, "ipv6")
+    endpoint = group["ConfigurationEndpoint"]["Address"]
+    assert ":" in endpoint and ipv4_of(endpoint).startswith("127.")
+    found = ok(ipv6_api, "DescribeCacheClusters", {"ShowCacheNodeInfo": True})["CacheClusters"]
+    assert len(found) == 4
+    assert all(":" in c["CacheNodes"][0]["Endpoint"]["Address"] for c in found)
+    assert all(c["IpDiscovery"] == "ipv6" for c in found)
+
+
+def test_an_ipv6_group_keeps_to_ipv6_and_out_of_cluster_mode_compatible(
     ctx: ServiceContext, ipv6_api: ApiClient
 ) -> None:
-    _, code, message = refused(ipv6_api, "CreateReplicationGroup", {
-        "ReplicationGroupId": "sharded", "ReplicationGroupDescription": "d",
-        "CacheNodeType": "cache.t4g.micro", "NetworkType": "ipv6", "NumNodeGroups": 2,
-        "ClusterMode": "enabled", "AutomaticFailoverEnabled": True,
-    })  # fmt: skip
-    assert code == "InvalidParameterCombination"
-    assert message.startswith("NetworkType ipv6 is not available in cluster mode")
     a_group(ipv6_api, "six", NumCacheClusters=2, NetworkType="ipv6")
     publish(ctx, "six", GroupStatus.AVAILABLE)
     for change in ({"IpDiscovery": "ipv4"}, {"ClusterMode": "compatible"}):
@@ -172,6 +190,8 @@ def test_an_ipv6_group_keeps_to_ipv6_and_out_of_cluster_mode(
         })  # fmt: skip
         assert code == "InvalidParameterCombination", (change, message)
         assert "ipv6" in message, (change, message)
+        if "ClusterMode" in change:
+            assert message.startswith("NetworkType ipv6 is not available in cluster mode compat")
 
 
 def test_an_ipv6_caches_peers_and_sentinels_are_let_in_but_not_its_own_address(
@@ -194,3 +214,28 @@ def test_an_ipv6_caches_peers_and_sentinels_are_let_in_but_not_its_own_address(
     v4, v6 = render_firewall(table, ["127.84.0.0/16"], "t").split("table ip6 t {\n}\n")
     assert f"ip6 saddr {ipv6_of(other)}/128 tcp dport 6379-6379 accept" in v6
     assert "127.0.0.9" not in v4 + v6  # an IPv4 rule lets no client in on either side
+
+
+@pytest.mark.parametrize(
+    ("network", "discovery"), [("ipv6", "ipv6"), ("dual_stack", "ipv6"), ("dual_stack", "ipv4")]
+)  # fmt: skip
+def test_a_clusters_nodes_let_each_other_in_on_ipv6_where_the_bus_runs_over_it(
+    ctx: ServiceContext, ipv6_api: ApiClient, network: str, discovery: str
+) -> None:
+    app = security_groups.create_group(ctx, SCOPE, "app", "app servers")
+    security_groups.authorize_ingress(ctx, SCOPE, app.group_id, [
+        inbound_rule("tcp", 6379, None, "127.0.0.0/8"),
+    ])  # fmt: skip
+    a_group(
+        ipv6_api, "sharded", NumNodeGroups=2, ClusterMode="enabled", NetworkType=network,
+        IpDiscovery=discovery, AutomaticFailoverEnabled=True, SecurityGroupIds=[app.group_id],
+    )  # fmt: skip
+    one, other = (node.address for node in ctx.store.list_groups()[0].spec.nodes)
+    table = security_groups.enforced_rules(ctx)
+    let_in = {(r.cidr, r.from_port) for r in table[ipv6_of(one)]}
+    peer = f"{ipv6_of(other)}/128"
+    sentinel = ipv6_of(sentinel_address(ctx.settings.network, 0))
+    assert all(cidr != f"{sentinel}/128" for cidr, _ in let_in)  # no Sentinel watches a cluster
+    over_ipv6 = discovery == "ipv6"
+    assert ({(peer, 6379), (peer, 16379)} <= let_in) == over_ipv6
+    assert (table[one] == ()) == (network == "ipv6")  # its IPv4 side: cachefleet's alone

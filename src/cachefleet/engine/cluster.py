@@ -22,8 +22,10 @@ from cachefleet.engine.client import (
     execute,
     session,
 )
+from cachefleet.engine.commands import config_get
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeCommandFailed
+from cachefleet.model.network import as_ipv4
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ class ClusterNodeInfo:
 
 def parse_cluster_nodes(text: str) -> list[ClusterNodeInfo]:
     """Parse ``CLUSTER NODES`` output. Slots being imported or migrated (``[…]``) are skipped.
+    A node announcing its IPv6 address is given by its IPv4 one (`as_ipv4`), as the control
+    plane knows and reaches nodes.
 
     >>> line = "e7d1 127.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-5460 5462"
     >>> node = parse_cluster_nodes(line)[0]
@@ -317,10 +321,18 @@ async def _ensure_met(
 ) -> None:
     known = {n.node_id for n in await cluster_topology(introducer) if n.is_settled}
     strangers = [node for node in nodes if node != introducer and ids[node] not in known]
-    if strangers:
-        async with session(introducer) as client:
-            for stranger in strangers:
-                await execute(client, "CLUSTER MEET", stranger.address, stranger.port)
+    for stranger in strangers:
+        await meet(introducer, stranger)
+
+
+async def meet(introducer: NodeAccess, stranger: NodeAccess) -> None:
+    """``CLUSTER MEET`` the stranger at the address it announces (``cluster-announce-ip``: its
+    IPv6 one where the cluster bus runs over IPv6), which the control plane may not reach it
+    at."""
+    announced = await config_get(stranger, ["cluster-announce-ip"])
+    address = announced.get("cluster-announce-ip") or stranger.address
+    async with session(introducer) as client:
+        await execute(client, "CLUSTER MEET", address, stranger.port)
 
 
 async def _introduce(member: NodeAccess, node: NodeAccess, node_id: str) -> None:
@@ -397,7 +409,7 @@ async def _linked(replica: NodeAccess, primary: NodeAccess) -> str | None:
     async with session(replica) as client:
         info = await client.info("replication")
     linked = (
-        str(info.get("master_host")) == primary.address
+        as_ipv4(str(info.get("master_host"))) == primary.address
         and info.get("master_port") == primary.port
         and info.get("master_link_status") == "up"
     )
@@ -428,7 +440,7 @@ def _parse_node_line(words: list[str]) -> ClusterNodeInfo:
     address, _, port = endpoint.rpartition(":")
     return ClusterNodeInfo(
         node_id=words[0],
-        address=address,
+        address=as_ipv4(address) if address else address,
         port=int(port) if port.isdigit() else 0,
         flags=frozenset(words[2].split(",")),
         primary_id=None if words[3] == "-" else words[3],

@@ -10,7 +10,10 @@ Decisions kept here (DESIGN.md §4):
   127.0.0.1 and ::1 (so a replica on 127.77.10.4 could not reach its primary on 127.77.10.3);
   nodes bind only the address they are given, which is the protection we rely on;
 - in cluster mode, ``cluster-announce-ip`` is the node's address: a node alone (a one-shard
-  cluster) otherwise does not know its own address and ``CLUSTER SLOTS`` shows it empty;
+  cluster) otherwise does not know its own address and ``CLUSTER SLOTS`` shows it empty. Where
+  clients are given IPv6 addresses it is the IPv6 one: Redis announces one address to clients
+  and peers alike, and ``cluster-announce-hostname`` (7.0) takes no IPv6 literal (its value
+  may hold only letters, digits, ``-`` and ``.``), so the cluster bus runs over IPv6 there;
 - ``repl-diskless-sync-delay 0`` (its 5 s default delays every replica attach);
 - ``save ""`` and ``appendonly no``: snapshots are taken on demand by the backup package;
 - ``repl-diskless-load swapdb`` for a group encrypted at rest: a replica loads its sync from
@@ -157,7 +160,9 @@ class NodeConfig:
     diskless_load: bool = False
     # NetworkType dual_stack: the node's IPv6 address, listened on beside its IPv4 one.
     ipv6_address: str | None = None
-    # NetworkType ipv6: the IPv6 address is the node's own (`_ipv6_only_lines`).
+    # NetworkType ipv6, or a dual-stack cluster giving clients IPv6 addresses: the IPv6
+    # address is the one its peers know it by (`_ipv6_only_lines`; in cluster mode it is the
+    # node's ``cluster-announce-ip``, so the cluster bus runs over IPv6 too).
     ipv6_only: bool = False
 
     def __post_init__(self) -> None:
@@ -233,7 +238,7 @@ def render_node_conf(cfg: NodeConfig) -> str:
     if cfg.cluster_enabled:
         lines += [
             ("cluster-enabled", "yes"),
-            ("cluster-announce-ip", cfg.address),
+            ("cluster-announce-ip", _announced(cfg)),
             ("cluster-config-file", str(paths.cluster_conf)),
             ("cluster-node-timeout", str(cfg.cluster_node_timeout_ms)),
         ]
@@ -243,6 +248,11 @@ def render_node_conf(cfg: NodeConfig) -> str:
         lines += _auth_lines(cfg.auth)
     lines += [line for item in sorted(cfg.extra.items()) for line in _parameter_lines(*item)]
     return _render("rewritten on every start of the node", lines)
+
+
+def _announced(cfg: NodeConfig) -> str:
+    """The address a cluster node gives clients (``CLUSTER SLOTS``) and its peers (the bus)."""
+    return cfg.ipv6_address if cfg.ipv6_only and cfg.ipv6_address is not None else cfg.address
 
 
 def _ipv6_only_lines(lines: list[_Line], address: str, ipv6: str) -> list[_Line]:

@@ -19,10 +19,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cachefleet.model.network import CLUSTER_BUS_OFFSET
 from cachefleet.model.spec import SLOT_COUNT
-
-#: Redis Cluster's bus port is the client port plus this (``cluster-port`` left unset).
-BUS_PORT_OFFSET = 10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +32,7 @@ class Member:
     port: int
 
     def __str__(self) -> str:
-        return f"{self.address}:{self.port}@{self.port + BUS_PORT_OFFSET}"
+        return f"{self.address}:{self.port}@{self.port + CLUSTER_BUS_OFFSET}"
 
 
 def cluster_id(group: str, node_id: str) -> str:

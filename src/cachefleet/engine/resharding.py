@@ -42,7 +42,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from cachefleet.engine.client import NodeAccess, as_int, as_text, execute, session
-from cachefleet.engine.cluster import cluster_topology, my_id
+from cachefleet.engine.cluster import cluster_topology, meet, my_id
 from cachefleet.engine.waiting import run_all, wait_for
 from cachefleet.errors import EngineError, NodeUnreachable
 
@@ -92,8 +92,7 @@ async def join_as_primary(node: NodeAccess, members: Sequence[NodeAccess]) -> st
         return None if node_id in seen else f"{introducer} does not know {node_id} yet"
 
     if await known() is not None:
-        async with session(introducer) as client:
-            await execute(client, "CLUSTER", "MEET", node.address, node.port)
+        await meet(introducer, node)
         await wait_for(known, JOIN_TIMEOUT_S, f"{node} meeting the cluster")
     return node_id
 

@@ -66,7 +66,7 @@ from cachefleet.model.engine_log import EngineLogCursor, EngineLogRead
 from cachefleet.model.engines import REDIS, features
 from cachefleet.model.iam import MAX_CONNECTION_AGE_S, SigningKey, TokenDigests, window
 from cachefleet.model.logs import SlowLogRead
-from cachefleet.model.network import IPV6, has_ipv6, ipv6_of
+from cachefleet.model.network import CLUSTER_BUS_OFFSET, IPV6, has_ipv6, ipv6_of, peers_over_ipv6
 from cachefleet.model.nodetypes import NODE_TYPES, maxmemory_for
 from cachefleet.model.observed import GroupObservation, NodeObservation
 from cachefleet.model.snapshots import SeedFile
@@ -162,8 +162,8 @@ async def _hold(ipv6: str) -> None:
         raise PermanentError(str(exc)) from None
 
 
-def _ipv6_only(network_type: str) -> bool:
-    return network_type == IPV6
+def _ipv6_peers(spec: GroupSpec) -> bool:
+    return peers_over_ipv6(spec.network_type, spec.ip_discovery, spec.cluster_mode.clustered)
 
 
 async def _release_ipv6(address: str) -> None:
@@ -242,7 +242,7 @@ class HostEngine:
         # What the Sentinels were last told to sign in to each group's nodes with (this run).
         self._sentinels_told: dict[str, tuple[str, str, str]] = {}
         # The IPv4 addresses of the nodes of dual-stack and ipv6 groups (they listen on IPv6
-        # too), and of those of ipv6 groups (their peers and Sentinels reach them over IPv6).
+        # too), and of those whose peers and Sentinels reach them over IPv6 (`_ipv6_peers`).
         self._dual_stack: set[str] = set()
         self._ipv6_only: set[str] = set()
 
@@ -371,9 +371,10 @@ class HostEngine:
         """Remember how the group's nodes are reached (for the calls that name only a node):
         over TLS or not, and with which of its AUTH tokens (any it may take now)."""
         auth = self._node_auth(spec, during_change=True)
+        v6 = ((has_ipv6(spec.network_type), self._dual_stack), (_ipv6_peers(spec), self._ipv6_only))
         for node in spec.nodes:
-            for wanted, known in ((has_ipv6, self._dual_stack), (_ipv6_only, self._ipv6_only)):
-                if wanted(spec.network_type):
+            for wanted, known in v6:
+                if wanted:
                     known.add(node.address)
                 else:
                     known.discard(node.address)
@@ -510,7 +511,7 @@ class HostEngine:
             await asyncio.to_thread(self._ca.ensure_certificate, node.node_id, names, tls.files)
             wanted, files = tls.listeners(node.port), tls.files
         access = await transit.reach(self._layouts(node))
-        bus = node.port + transit.CLUSTER_BUS_OFFSET
+        bus = node.port + CLUSTER_BUS_OFFSET
         cluster_bus = bus if spec.cluster_mode is ClusterMode.ENABLED else None
         await self._connections.forget(access)
         if await transit.apply_listeners(access, wanted, files, cluster_bus):
@@ -932,12 +933,14 @@ class HostEngine:
     async def join_cluster(
         self, spec: GroupSpec, node: NodeSpec, primary: NodeSpec, forget: str
     ) -> None:
-        """Bring a fresh node in as a replica of ``primary``; forget its former cluster id."""
+        """Bring a fresh node in as a replica of ``primary``; forget its former cluster id,
+        on the node too (it learns the id from its peers' gossip while they still know it, and
+        keeps it as a ``noaddr`` ghost of its own address)."""
         self._learn(spec)
         others = [self._access(n) for n in spec.live_nodes if n != node]
         new_id = await cluster.add_replica(self._access(node), self._access(primary), others)
         if forget and forget != new_id:
-            await cluster.forget_node(others, forget)
+            await cluster.forget_node([*others, self._access(node)], forget)
 
     async def join_as_primary(self, spec: GroupSpec, node: NodeSpec) -> None:
         """Bring a new shard's fresh node in as a primary without slots."""

@@ -39,8 +39,6 @@ from cachefleet.engine.tls import TlsFiles
 from cachefleet.errors import NodeUnreachable
 
 _PORTS = ("port", "tls-port")
-#: How far above its port a node's cluster bus listens (Redis's default ``cluster-port``).
-CLUSTER_BUS_OFFSET = 10000
 
 
 def stages(current: Mapping[str, str], wanted: Mapping[str, str]) -> list[dict[str, str]]:

@@ -18,6 +18,8 @@ NETWORK_TYPES: Final = (IPV4, DUAL_STACK, IPV6)
 IP_DISCOVERY_TYPES: Final = (IPV4, IPV6)
 # ElastiCache offers IPv6 and dual stack from Redis OSS 6.2 on.
 IPV6_MIN_VERSION: Final = (6, 2)
+#: How far above its port a node's cluster bus listens (Redis's default ``cluster-port``).
+CLUSTER_BUS_OFFSET: Final = 10000
 
 _ULA_HIGH: Final = 0xFD63_6600  # fd63:6600::/32, then the address base's two octets
 
@@ -71,3 +73,12 @@ def as_ipv4(address: str) -> str:
 def has_ipv6(network_type: str) -> bool:
     """Whether caches of this network type have IPv6 addresses (``dual_stack``, ``ipv6``)."""
     return network_type in (DUAL_STACK, IPV6)
+
+
+def peers_over_ipv6(network_type: str, ip_discovery: str, clustered: bool) -> bool:
+    """Whether a group's nodes know each other by their IPv6 addresses (replication, and the
+    cluster bus in cluster mode): an ``ipv6`` group's, and those of a dual-stack cluster giving
+    clients IPv6 addresses, since a cluster node announces one address (``cluster-announce-ip``)
+    to clients in ``CLUSTER SLOTS`` and to its peers on the bus alike."""
+    cluster_over_ipv6 = network_type == DUAL_STACK and ip_discovery == IPV6 and clustered
+    return network_type == IPV6 or cluster_over_ipv6

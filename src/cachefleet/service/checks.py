@@ -95,7 +95,7 @@ def check_network_type(
 ) -> str:
     """The network type: ``ipv4`` (the default), ``dual_stack`` or ``ipv6`` where the host can
     give nodes IPv6 addresses (``ipv6_blocker`` None) and the engine is Redis OSS 6.2 or later,
-    as ElastiCache requires (`check_ip_discovery` refuses ``ipv6`` in cluster mode)."""
+    as ElastiCache requires (`check_ip_discovery` refuses ``ipv6`` in cluster mode compatible)."""
     if value in (None, IPV4):
         return IPV4
     _check_one_of(value, NETWORK_TYPES, "NetworkType")
@@ -125,13 +125,13 @@ def _check_one_of(value: str, choices: tuple[str, ...], parameter: str) -> None:
 
 
 def check_ip_discovery(value: str | None, network_type: str | None, mode: ClusterMode) -> str:
-    """IpDiscovery: ``ipv4`` (the default) or, for a dual-stack cache without cluster mode,
-    ``ipv6``: its endpoints and nodes are then given by their IPv6 addresses. An ``ipv6`` cache
-    is given by its IPv6 addresses only (``ipv6``, the default there; ``ipv4`` is refused).
-    In cluster mode clients learn nodes from ``CLUSTER SLOTS``, where Redis gives a node's one
-    announced IP (``cluster-announce-ip``, which the cluster bus uses too, and a host name may
-    not be an IPv6 address), and the cluster bus keeps to IPv4 here, so ``ipv6`` is refused
-    there, and so is NetworkType ``ipv6``."""
+    """IpDiscovery: ``ipv4`` (the default) or, for a dual-stack cache, ``ipv6``: its endpoints
+    and nodes are then given by their IPv6 addresses. An ``ipv6`` cache is given by its IPv6
+    addresses only (``ipv6``, the default there; ``ipv4`` is refused). In cluster mode enabled
+    clients learn nodes from ``CLUSTER SLOTS`` / ``SHARDS`` / ``NODES``, where a node gives the
+    one address it announces to its peers too, so such a cluster's bus runs over IPv6
+    (`model.network.peers_over_ipv6`). Cluster mode compatible is refused for both (`_compatible`).
+    """
     if network_type == IPV6:
         return _ipv6_only_discovery(value, mode)
     if value in (None, IPV4):
@@ -143,14 +143,34 @@ def check_ip_discovery(value: str | None, network_type: str | None, mode: Cluste
             parameter="IpDiscovery",
             problem="network-type",
         )
-    if mode.clustered:
+    if mode is ClusterMode.COMPATIBLE:
+        raise _compatible("IpDiscovery ipv6", "IpDiscovery")
+    return value
+
+
+def _compatible(what: str, parameter: str) -> InvalidParameterCombination:
+    """The move into cluster mode (`engine.one_shard`) writes the nodes' cluster configuration
+    with their IPv4 addresses, while these caches' nodes announce their IPv6 ones."""
+    return InvalidParameterCombination(
+        f"{what} is not available in cluster mode compatible in cachefleet: the move into "
+        "cluster mode writes the nodes' cluster configuration with their IPv4 addresses. "
+        "Create the cache with cluster mode enabled instead.",
+        parameter=parameter,
+        problem="cluster-mode",
+    )
+
+
+def check_ip_discovery_change(current: str, wanted: str, mode: ClusterMode) -> None:
+    """A cluster's IpDiscovery is set at creation: its nodes announce the addresses it names to
+    their peers too, so changing it would move the cluster bus to the other protocol."""
+    if mode.clustered and wanted != current:
         raise InvalidParameterCombination(
-            "IpDiscovery ipv6 is not available in cluster mode in cachefleet: nodes announce "
-            "one IP address in CLUSTER SLOTS, and the cluster bus keeps to IPv4 here.",
+            "IpDiscovery cannot be changed in cluster mode in cachefleet: the nodes announce "
+            "the addresses it names to each other too, and the cluster bus would have to move "
+            f"from {current} to {wanted}.",
             parameter="IpDiscovery",
             problem="cluster-mode",
         )
-    return value
 
 
 def check_maintenance_window(window: str | None, region: str, rng: random.Random) -> str:
@@ -216,12 +236,6 @@ def _ipv6_only_discovery(value: str | None, mode: ClusterMode) -> str:
             parameter="IpDiscovery",
             problem="ipv6-only",
         )
-    if mode.clustered:
-        raise InvalidParameterCombination(
-            "NetworkType ipv6 is not available in cluster mode in cachefleet: nodes announce "
-            "one IP address in CLUSTER SLOTS, and the cluster bus keeps to IPv4 here. Use "
-            "dual_stack, or cluster mode disabled.",
-            parameter="NetworkType",
-            problem="cluster-mode",
-        )
+    if mode is ClusterMode.COMPATIBLE:
+        raise _compatible("NetworkType ipv6", "NetworkType")
     return IPV6

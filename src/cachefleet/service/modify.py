@@ -323,6 +323,7 @@ def _with_settings(ctx: ServiceContext, spec: GroupSpec, change: ModifySettings)
         spec = replace(spec, security_group_ids=chosen)
     if change.ip_discovery is not None:
         found = checks.check_ip_discovery(change.ip_discovery, spec.network_type, spec.cluster_mode)
+        checks.check_ip_discovery_change(spec.ip_discovery, found, spec.cluster_mode)
         spec = replace(spec, ip_discovery=found)
     return spec
 

@@ -22,7 +22,7 @@ from cachefleet.errors import (
     required,
 )
 from cachefleet.model.ids import Scope
-from cachefleet.model.network import IPV6, has_ipv6, ipv6_of
+from cachefleet.model.network import CLUSTER_BUS_OFFSET, IPV6, has_ipv6, ipv6_of, peers_over_ipv6
 from cachefleet.model.security_groups import (
     DEFAULT_SECURITY_GROUP,
     TCP,
@@ -250,18 +250,23 @@ def _rules_at(
     spec: GroupSpec, address: str, rules: tuple[InboundRule, ...], sentinels: tuple[str, ...]
 ) -> tuple[InboundRule, ...]:
     """An ``ipv6`` cache's IPv4 addresses serve cachefleet alone (none of its rules: only the
-    installation's own sources get in); its nodes' IPv6 addresses take its rules and let in
-    its other nodes and the Sentinels that watch it (replication and Sentinel run over IPv6
-    there); every other address takes the cache's rules."""
-    if spec.network_type != IPV6:
-        return rules
+    installation's own sources get in); the IPv6 addresses of the nodes of a cache whose nodes
+    know each other by them (`peers_over_ipv6`) take its rules and let in its other nodes, on
+    the cluster bus's port too in cluster mode, and the Sentinels that watch it outside cluster
+    mode (replication, the bus and Sentinel run over IPv6 there); every other address takes the
+    cache's rules."""
     if ":" not in address:
-        return ()
+        return () if spec.network_type == IPV6 else rules
+    clustered = spec.cluster_mode.clustered
+    if not peers_over_ipv6(spec.network_type, spec.ip_discovery, clustered):
+        return rules
     peers = [ipv6_of(node.address) for node in spec.nodes if ipv6_of(node.address) != address]
     if len(peers) == len(spec.nodes):  # an endpoint's address: no node listens there
         return rules
-    own = (InboundRule(TCP, spec.port, spec.port, f"{peer}/128", "cachefleet") for peer in peers)
-    sentinel = (InboundRule(TCP, spec.port, spec.port, f"{s}/128", "Sentinel") for s in sentinels)
+    ports = [spec.port] + ([spec.port + CLUSTER_BUS_OFFSET] if clustered else [])
+    own = (InboundRule(TCP, p, p, f"{peer}/128", "cachefleet") for peer in peers for p in ports)
+    watching = () if clustered else sentinels  # Redis Cluster fails over by itself
+    sentinel = (InboundRule(TCP, spec.port, spec.port, f"{s}/128", "Sentinel") for s in watching)
     return rules + tuple(own) + tuple(sentinel)
 
 
