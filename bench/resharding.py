@@ -350,6 +350,8 @@ def main() -> int:
     print(f"client: p99 before {before * 1000:.2f} ms, during {during * 1000:.2f} ms, "
           f"errors {user.errors} ({user.errors_between(began, halfway)} in 3 -> 6, "
           f"{user.errors_between(halfway, ended)} in 6 -> 3), keys missing {missing}")  # fmt: skip
+    print(f"  p99 in 3 -> 6 {user.p99(began, halfway) * 1000:.2f} ms, "
+          f"in 6 -> 3 {user.p99(halfway, ended) * 1000:.2f} ms")  # fmt: skip
     for kind, count in sorted(user.kinds.items()):
         print(f"  {count} x {kind}")
     print(f"client under redis-cli's move: p99 before {cli.p99_before * 1000:.2f} ms, during "
