@@ -57,9 +57,10 @@ class Readable(Protocol):
 
 
 class Writable(Protocol):
-    """Where encrypted bytes go (a file, or a hashing wrapper around one)."""
+    """Where encrypted bytes go (a file, or a hashing wrapper around one). What it is given
+    is valid for the call only (the writer reuses its buffer)."""
 
-    def write(self, data: bytes, /) -> object: ...
+    def write(self, data: bytes | memoryview, /) -> object: ...
 
 
 def is_encrypted(head: bytes) -> bool:
@@ -102,30 +103,42 @@ class EncryptingWriter:
         self._salt = hashlib.sha256(self._header).digest()
         self._nonce_prefix = wrapped[:4]
         self._index = 0
-        self._pending = bytearray()
+        # A chunk's plaintext gathers in one buffer and is sealed into another, both reused:
+        # a snapshot's bytes are copied once on their way to the file (it streams from a
+        # replica beside serving nodes, so its CPU is theirs too).
+        self._pending = bytearray(CHUNK_BYTES)
+        self._held = 0
+        self._sealed = bytearray(CHUNK_BYTES + _TAG_BYTES)
         self._closed = False
         out.write(self._header)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Take plaintext; whole chunks are encrypted and written at once."""
-        self._pending += data
-        while len(self._pending) >= CHUNK_BYTES:
-            self._emit(bytes(self._pending[:CHUNK_BYTES]), _MORE)
-            del self._pending[:CHUNK_BYTES]
+        view = memoryview(data).cast("B")
+        while view:
+            taken = min(len(view), CHUNK_BYTES - self._held)
+            self._pending[self._held : self._held + taken] = view[:taken]
+            self._held += taken
+            view = view[taken:]
+            if self._held == CHUNK_BYTES:
+                self._emit(_MORE)
 
     def close(self) -> None:
         """Write what is left as the final chunk."""
         if not self._closed:
-            self._emit(bytes(self._pending), _FINAL)
-            self._pending.clear()
+            self._emit(_FINAL)
             self._closed = True
 
-    def _emit(self, plaintext: bytes, flag: int) -> None:
+    def _emit(self, flag: int) -> None:
         nonce = self._nonce_prefix + self._index.to_bytes(8, "big")
-        sealed = self._aead.encrypt(nonce, plaintext, _associated(self._salt, self._index, flag))
+        plaintext = memoryview(self._pending)[: self._held]
+        sealed = memoryview(self._sealed)[: self._held + _TAG_BYTES]
+        associated = _associated(self._salt, self._index, flag)
+        self._aead.encrypt_into(nonce, plaintext, associated, sealed)
         self._out.write(_FRAME.pack(flag, len(sealed)))
         self._out.write(sealed)
         self._index += 1
+        self._held = 0
 
 
 def _associated(salt: bytes, index: int, flag: int) -> bytes:

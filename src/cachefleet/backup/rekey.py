@@ -32,7 +32,7 @@ class _Hashing:
         self.digest = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes, /) -> None:
+    def write(self, data: bytes | memoryview, /) -> None:
         self.out.write(data)
         self.digest.update(data)
         self.size += len(data)
