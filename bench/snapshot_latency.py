@@ -2,16 +2,22 @@
 never forks for it).
 
 A cluster-mode-disabled group of a primary and a replica (``cache.r7g.large``), encrypted at rest
-(``--plain`` for a group without), is filled with ``--mb`` MB of 1 KiB values. One client thread
-then times a SET and a GET of random keys against the primary, in turn, for the whole run
-(bounded in time). Each of ``--repeat`` rounds takes a quiet window as long as the previous
-snapshot took (at least ``BASELINE_S``) and then a CreateSnapshot, timed from the call until
+(``--plain`` for a group without), is filled with ``--mb`` MB of 1 KiB values. One client then
+times a SET and a GET of random keys against the primary, in turn, for the whole run (bounded in
+time), in a process of its own: the bench's API calls (boto3 parsing answers, holding this
+process's interpreter lock) would otherwise hold it up, more while a snapshot is described than
+while none is. Each of ``--repeat`` rounds takes a quiet window as long as the previous snapshot
+took (at least ``BASELINE_S``) and then a CreateSnapshot, timed from the call until
 DescribeSnapshots says ``available``; the client's p99 is read in each window. DescribeSnapshots
-is polled at the same pace in both windows, so that the bench's own API calls (which share the
-client's process) weigh the same on both sides.
+is polled at the same pace in both windows.
 
 Printed per round: p99 without and during the snapshot, and their ratio. Verdict: the median of
 the ratios. Target (issue 9): <= 1.2.
+
+For reference, as many rounds follow in which Redis's own tool takes the snapshot instead:
+``redis-cli --rdb`` streams the same replica's RDB to a file (no cachefleet in the path), the
+same client timing the primary; the median of those ratios is printed beside the verdict: what
+a snapshot from a replica costs the primary on this machine before anything cachefleet does.
 
     python bench/snapshot_latency.py [--mb 64] [--repeat 5] [--plain] \
         [--address-base 127.78] [--port 8478]
@@ -19,11 +25,14 @@ the ratios. Target (issue 9): <= 1.2.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
+import shutil
+import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -37,32 +46,57 @@ SNAPSHOT_TIMEOUT_S = 600.0
 POLL_S = 0.05
 
 
+def _time_commands(node: tuple[str, int], keys: int, stop: Any, out: Any) -> None:
+    """Time a SET and a GET of random keys in turn against one node until ``stop`` is set (or
+    `MAX_CLIENT_S`); then send (when, seconds) of each pair and the error count through ``out``.
+    Runs in a process of its own."""
+    client = redis.Redis(*node, socket_timeout=5)
+    value = b"w" * VALUE_BYTES
+    deadline = time.monotonic() + MAX_CLIENT_S
+    rng = random.Random(7)
+    latencies: list[tuple[float, float]] = []
+    errors = 0
+    while not stop.is_set() and time.monotonic() < deadline:
+        key = f"key:{rng.randrange(keys):012d}"
+        started = time.monotonic()
+        try:
+            client.set(key, value)
+            client.get(key)
+        except redis.RedisError:
+            errors += 1
+            continue
+        latencies.append((started, time.monotonic() - started))
+    client.close()
+    out.send((latencies, errors))
+
+
 @dataclass
 class Client:
-    """One client thread timing a SET and a GET in turn against one node."""
+    """One client timing a SET and a GET in turn against one node, in a process of its own: the
+    bench's own API calls (boto3, in this process) must not hold up the client it times."""
 
     node: tuple[str, int]
     keys: int
-    stop: threading.Event = field(default_factory=threading.Event)
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
     errors: int = 0
+    _stop: Any = None
+    _results: Any = None
+    _process: Any = None
 
-    def run(self) -> None:
-        client = redis.Redis(*self.node, socket_timeout=5)
-        value = b"w" * VALUE_BYTES
-        deadline = time.monotonic() + MAX_CLIENT_S
-        rng = random.Random(7)
-        while not self.stop.is_set() and time.monotonic() < deadline:
-            key = f"key:{rng.randrange(self.keys):012d}"
-            started = time.monotonic()
-            try:
-                client.set(key, value)
-                client.get(key)
-            except redis.RedisError:
-                self.errors += 1
-                continue
-            self.latencies.append((started, time.monotonic() - started))
-        client.close()
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._results, sending = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_time_commands, args=(self.node, self.keys, self._stop, sending), daemon=True
+        )
+        self._process.start()
+
+    def finish(self) -> None:
+        """Stop the client and take what it timed (``time.monotonic`` is the host's clock)."""
+        self._stop.set()
+        self.latencies, self.errors = self._results.recv()
+        self._process.join(10)
 
     def p99(self, since: float, until: float) -> tuple[float, int]:
         window = sorted(s for t, s in self.latencies if since <= t < until)
@@ -100,7 +134,14 @@ def _primary_id(client: Any) -> str:
     return str(next(m["CacheClusterId"] for m in members if m["CurrentRole"] == "primary"))
 
 
-def run(daemon: BenchDaemon, mb: int, repeat: int, encrypted: bool) -> list[list[float]]:
+Window = tuple[float, float, float]  # quiet from, snapshot from, snapshot until (monotonic)
+
+
+def run(
+    daemon: BenchDaemon, mb: int, repeat: int, encrypted: bool
+) -> tuple[list[list[float]], list[list[float]]]:
+    """The CreateSnapshot rounds, then the ``redis-cli --rdb`` ones, under one client; the p99
+    without and during of each."""
     client = daemon.client()
     group = create_group(client, encrypted)
     primary, replica = node_address(group, "primary"), node_address(group, "replica")
@@ -109,26 +150,60 @@ def run(daemon: BenchDaemon, mb: int, repeat: int, encrypted: bool) -> list[list
     kind = "encrypted at rest" if encrypted else "plain"
     print(f"{GROUP} ({kind}): {keys} keys of {VALUE_BYTES} B; client on the primary")
     user = Client(primary, keys)
-    thread = threading.Thread(target=user.run, daemon=True)
-    thread.start()
-    rounds = []
-    quiet = BASELINE_S
+    user.start()
     try:
-        for index in range(repeat):
-            quiet_began = time.monotonic()
-            quiet_window(client, quiet)
-            began, ended = take_snapshot(client, f"lat-{index}")
-            before, n_before = user.p99(quiet_began, began)
-            during, n_during = user.p99(began, ended)
-            quiet = max(BASELINE_S, ended - began)
-            print(f"  round {index + 1}: p99 {before * 1e3:.2f} ms ({n_before} ops) without, "
-                  f"{during * 1e3:.2f} ms ({n_during} ops) during a {ended - began:.2f} s "
-                  "snapshot")  # fmt: skip
-            rounds.append([before, during])
+        ours = snapshot_rounds(client, repeat)
+        theirs = redis_cli_rounds(replica, repeat, daemon.work_dir)
     finally:
-        user.stop.set()
-        thread.join(timeout=10)
+        user.finish()
     print(f"client errors: {user.errors}")
+    return report_rounds(user, ours, "snapshot"), report_rounds(user, theirs, "redis-cli --rdb")
+
+
+def snapshot_rounds(client: Any, repeat: int) -> list[Window]:
+    """``repeat`` rounds of a quiet window then a CreateSnapshot until available."""
+    windows = []
+    quiet = BASELINE_S
+    for index in range(repeat):
+        quiet_began = time.monotonic()
+        quiet_window(client, quiet)
+        began, ended = take_snapshot(client, f"lat-{index}")
+        quiet = max(BASELINE_S, ended - began)
+        windows.append((quiet_began, began, ended))
+    return windows
+
+
+def redis_cli_rounds(replica: tuple[str, int], repeat: int, work: Path) -> list[Window]:
+    """``repeat`` rounds of a quiet window then ``redis-cli --rdb`` from the replica."""
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        raise SystemExit("redis-cli is needed")
+    windows = []
+    quiet = BASELINE_S
+    for _ in range(repeat):
+        quiet_began = time.monotonic()
+        time.sleep(quiet)
+        began = time.monotonic()
+        subprocess.run(
+            [cli, "-h", replica[0], "-p", str(replica[1]), "--rdb", str(work / "cli.rdb")],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600,
+        )  # fmt: skip
+        ended = time.monotonic()
+        (work / "cli.rdb").unlink()
+        quiet = max(BASELINE_S, ended - began)
+        windows.append((quiet_began, began, ended))
+    return windows
+
+
+def report_rounds(user: Client, windows: list[Window], what: str) -> list[list[float]]:
+    """Print each round's p99 without and during; return them."""
+    rounds = []
+    for index, (quiet_began, began, ended) in enumerate(windows, 1):
+        before, n_before = user.p99(quiet_began, began)
+        during, n_during = user.p99(began, ended)
+        print(f"  {what} round {index}: p99 {before * 1e3:.2f} ms ({n_before} ops) without, "
+              f"{during * 1e3:.2f} ms ({n_during} ops) during {ended - began:.2f} s")  # fmt: skip
+        rounds.append([before, during])
     return rounds
 
 
@@ -138,13 +213,19 @@ def main() -> int:
         flags={"--plain": "snapshot a group without encryption at rest"},
     )  # fmt: skip
     with running_daemon(args.address_base, args.port) as daemon:
-        rounds = run(daemon, args.mb, max(args.repeat, 1), not args.plain)
+        rounds, reference = run(daemon, args.mb, max(args.repeat, 1), not args.plain)
     print()
     rows = [
         [str(n), f"{before * 1e3:.2f}", f"{during * 1e3:.2f}", f"{during / before:.3f}"]
         for n, (before, during) in enumerate(rounds, 1)
     ]
+    rows += [
+        [f"redis-cli {n}", f"{before * 1e3:.2f}", f"{during * 1e3:.2f}", f"{during / before:.3f}"]
+        for n, (before, during) in enumerate(reference, 1)
+    ]
     table(["round", "p99 without (ms)", "p99 during (ms)", "ratio"], rows)
+    cli_ratio = median([during / before for before, during in reference])
+    print(f"redis-cli --rdb from the replica, for reference: median ratio {cli_ratio:.3f}")
     ratio = median([during / before for before, during in rounds])
     return 0 if verdict("primary p99 during / without a snapshot", ratio, TARGET, "", False) else 1
 
