@@ -2,14 +2,15 @@
 Redis's own ``redis-cli --cluster reshard`` moving the same number of keys on the same machine.
 
 A cluster-mode-enabled group of 3 shards x 2 ``cache.t4g.medium`` nodes is filled with
-``--mb`` MiB of 1 KiB values (``RedisCluster`` pipelines). One client thread (redis-py
-``RedisCluster`` through the ConfigurationEndpoint, its own redirections and retries) does a
-``SET`` and a ``GET`` of random keys in turn, timing each; for 3 s before the first change its
-p99 is the baseline. ModifyReplicationGroupShardConfiguration ``NodeGroupCount=6`` then
-``NodeGroupCount=3`` (``NodeGroupsToRemove`` the new shards) run one after the other, each timed
-from the call to ``available``; the keys each moves are estimated as the keys times the share
-of the slots that changed shard (the keys spread evenly over the slots). Afterwards every key
-written is read back.
+``--mb`` MiB of 1 KiB values (``RedisCluster`` pipelines). One client (redis-py
+``RedisCluster`` through the ConfigurationEndpoint, its own redirections and retries; in a
+process of its own, `_timed`) does a ``SET`` and a ``GET`` of random keys in turn, timing each;
+for 3 s before the first change its p99 is the baseline.
+ModifyReplicationGroupShardConfiguration ``NodeGroupCount=6`` then ``NodeGroupCount=3``
+(``NodeGroupsToRemove`` the new shards) run one after the other, each timed from the call to
+``available``; the keys each moves are estimated as the keys times the share of the slots that
+changed shard (the keys spread evenly over the slots). Afterwards every key written is read
+back.
 
 The baseline: four plain ``redis-server --cluster-enabled yes`` (loopback addresses of the
 run's base), two primaries with a replica each (as the group's shards), one primary holding all
@@ -39,7 +40,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +57,7 @@ from _daemon import (
     wait_available,
     wait_for,
 )
+from _timed import TimedProcess, Timing, p99
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
@@ -68,41 +69,61 @@ MAX_CLIENT_S = 2 * CHANGE_TIMEOUT_S + 60
 GROUP = "bench-rs"
 
 
+def _time_commands(host: str, port: int, names: list[str], stop: Any, out: Any) -> None:
+    """A ``RedisCluster`` client doing a SET and a GET of one of ``names`` in turn until
+    ``stop`` is set (or `MAX_CLIENT_S`); then it sends its timings, when each error happened and
+    the errors by kind through ``out``. Runs in a process of its own (`TimedProcess`)."""
+    cluster = RedisCluster(host=host, port=port)
+    deadline = time.monotonic() + MAX_CLIENT_S
+    rng = random.Random(7)
+    timings: list[Timing] = []
+    failed_at: list[float] = []
+    kinds: dict[str, int] = {}
+    while not stop.is_set() and time.monotonic() < deadline:
+        key = rng.choice(names)
+        started = time.monotonic()
+        try:
+            cluster.set(key, VALUE)
+            cluster.get(key)
+        except (redis.RedisError, RedisClusterException, AttributeError) as exc:
+            failed_at.append(started)  # AttributeError: redis-py following a redirect, see README
+            kind = f"{type(exc).__name__}: {str(exc)[:80]}"
+            kinds[kind] = kinds.get(kind, 0) + 1
+            continue
+        timings.append((started, time.monotonic() - started))
+    out.send((timings, failed_at, kinds))
+
+
 @dataclass
 class Client:
-    """One client thread timing a SET and a GET in turn."""
+    """One cluster client timing a SET and a GET in turn, in a process of its own (`_timed`:
+    the bench's boto3 calls, describing a group of up to twelve nodes, must not hold it up)."""
 
-    cluster: RedisCluster
+    host: str
+    port: int
     names: list[str]  # the keys it reads and writes, all present before it starts
-    stop: threading.Event = field(default_factory=threading.Event)
-    latencies: list[tuple[float, float]] = field(default_factory=list)  # (when, seconds)
-    errors: int = 0
-    kinds: dict[str, int] = field(default_factory=dict)  # error type and message -> count
+    timings: list[Timing] = field(default_factory=list)
     failed_at: list[float] = field(default_factory=list)  # when each error happened
+    kinds: dict[str, int] = field(default_factory=dict)  # error type and message -> count
+    _process: TimedProcess | None = None
 
-    def run(self) -> None:
-        deadline = time.monotonic() + MAX_CLIENT_S
-        rng = random.Random(7)
-        while not self.stop.is_set() and time.monotonic() < deadline:
-            key = rng.choice(self.names)
-            started = time.monotonic()
-            try:
-                self.cluster.set(key, VALUE)
-                self.cluster.get(key)
-            except (redis.RedisError, RedisClusterException, AttributeError) as exc:
-                self.errors += 1  # AttributeError: redis-py following a redirect, see README
-                self.failed_at.append(started)
-                kind = f"{type(exc).__name__}: {str(exc)[:80]}"
-                self.kinds[kind] = self.kinds.get(kind, 0) + 1
-                continue
-            self.latencies.append((started, time.monotonic() - started))
+    def start(self) -> None:
+        self._process = TimedProcess(_time_commands, self.host, self.port, self.names)
+        self._process.start()
+
+    def finish(self) -> None:
+        assert self._process is not None
+        self.timings, self.failed_at, self.kinds = self._process.finish()
+
+    @property
+    def errors(self) -> int:
+        return len(self.failed_at)
 
     def errors_between(self, since: float, until: float) -> int:
         return sum(since <= t < until for t in self.failed_at)
 
     def p99(self, since: float, until: float) -> float:
-        window = sorted(s for t, s in self.latencies if since <= t < until)
-        return window[int(len(window) * 0.99)] if window else float("nan")
+        return p99(self.timings, since, until)[0]
 
 
 def fill(cluster: RedisCluster, keys: int) -> None:
@@ -210,17 +231,15 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> B
         wait_for(lambda: all(_linked(nodes[r]) for r in (2, 3)), 30, "plain replicas")
         names = _fill_slots(nodes[0], keys, slots)
         idle_s = _reshard(cli, hosts[0], ids[0], ids[1], slots)
-        user = Client(RedisCluster(host=hosts[0], port=6379), names)
-        thread = threading.Thread(target=user.run, daemon=True)
-        thread.start()
+        user = Client(hosts[0], 6379, names)
+        user.start()
         try:
             time.sleep(BASELINE_S)
             began = time.monotonic()
             loaded_s = _reshard(cli, hosts[0], ids[1], ids[0], slots)
             ended = time.monotonic()
         finally:
-            user.stop.set()
-            thread.join(30)
+            user.finish()
         return Baseline(
             idle_s, loaded_s, user.p99(began - BASELINE_S, began), user.p99(began, ended),
             user.errors,
@@ -303,9 +322,8 @@ def main() -> int:
         seed = RedisCluster(host=endpoint["Address"], port=endpoint["Port"], socket_timeout=10)
         fill(seed, keys)
         names = [f"fill:{i}" for i in range(keys)]
-        user = Client(RedisCluster(host=endpoint["Address"], port=endpoint["Port"]), names)
-        thread = threading.Thread(target=user.run, daemon=True)
-        thread.start()
+        user = Client(endpoint["Address"], endpoint["Port"], names)
+        user.start()
         time.sleep(BASELINE_S)
         began = time.monotonic()
         runs: list[tuple[str, float, int]] = []
@@ -321,8 +339,7 @@ def main() -> int:
             )
             runs.append(("6 -> 3", in_s, keys * len(changed_slots(grown, shrunk)) // 16384))
         finally:
-            user.stop.set()
-            thread.join(30)
+            user.finish()
         ended = time.monotonic()
         missing = count_missing(seed, keys)
         batches = moving(daemon.log_text())
