@@ -346,6 +346,22 @@ def held(daemon: Daemon) -> list[str]:
     return held_addresses(ipv6_prefix(daemon.address_base))
 
 
+def endpoints(group: dict[str, Any]) -> tuple[str, str]:
+    """A cluster-mode-disabled group's primary and reader endpoint addresses."""
+    shard = group["NodeGroups"][0]
+    return shard["PrimaryEndpoint"]["Address"], shard["ReaderEndpoint"]["Address"]
+
+
+def an_ipv6_group(client: Any, group_id: str, node_type: str, **settings: Any) -> dict[str, Any]:
+    """A cluster-mode-disabled ``ipv6`` group of a primary and a replica with automatic
+    failover and these settings, available."""
+    return create_and_wait(
+        client, ReplicationGroupId=group_id, ReplicationGroupDescription="d",
+        CacheNodeType=node_type, NumCacheClusters=2, AutomaticFailoverEnabled=True,
+        NetworkType="ipv6", **settings,
+    )  # fmt: skip
+
+
 def members(group: dict[str, Any]) -> dict[str, str]:
     """Each node's address (as IpDiscovery gives it) by cache cluster id."""
     return {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 import redis
@@ -15,8 +14,9 @@ from cachefleet.model.network import ipv4_of, ipv6_of
 
 from acceptance_support import (
     Daemon,
-    create_and_wait,
+    an_ipv6_group,
     delete_and_wait,
+    endpoints,
     fast_waiter_config,
     held,
     members,
@@ -95,21 +95,12 @@ class Writer(threading.Thread):
                 time.sleep(0.02)
 
 
-def shown(group: dict[str, Any]) -> tuple[str, str]:
-    shard = group["NodeGroups"][0]
-    return shard["PrimaryEndpoint"]["Address"], shard["ReaderEndpoint"]["Address"]
-
-
 def test_an_ipv6_group_serves_clients_over_ipv6_only_through_a_failover(daemon: Daemon) -> None:
     require_dual_stack(daemon)
     client = daemon.client()
-    group = create_and_wait(
-        client, ReplicationGroupId="six", ReplicationGroupDescription="d",
-        CacheNodeType=NODE_TYPE, NumCacheClusters=2, AutomaticFailoverEnabled=True,
-        NetworkType="ipv6",
-    )  # fmt: skip
+    group = an_ipv6_group(client, "six", NODE_TYPE)
     assert (group["NetworkType"], group["IpDiscovery"]) == ("ipv6", "ipv6")
-    primary, reader = shown(group)
+    primary, reader = endpoints(group)
     nodes = members(group)
     assert all(":" in address for address in [primary, reader, *nodes.values()])
 
@@ -139,7 +130,7 @@ def test_an_ipv6_group_serves_clients_over_ipv6_only_through_a_failover(daemon: 
     writer.stop.set()
     writer.join(5)
     (new,) = primaries(group)
-    assert new != old and shown(group) == (primary, reader)
+    assert new != old and endpoints(group) == (primary, reader)
     assert at(nodes[new]).execute_command("ROLE")[0] == b"master"
     # Writes went on through the endpoint, and none acknowledged was lost (a planned failover
     # holds writes until the replica has them).

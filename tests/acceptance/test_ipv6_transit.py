@@ -7,7 +7,6 @@ back as an IPv4 one does."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
@@ -18,9 +17,10 @@ from cachefleet.model.network import ipv4_of, ipv6_of
 from acceptance_support import (
     Daemon,
     Writer,
+    an_ipv6_group,
     ca_file,
-    create_and_wait,
     delete_and_wait,
+    endpoints,
     held,
     members,
     missing_writes,
@@ -85,25 +85,16 @@ def tls_answers(address: str, ca: str, port: int = 6379) -> bool:
         return False
 
 
-def shown(group: dict[str, Any]) -> tuple[str, str]:
-    shard = group["NodeGroups"][0]
-    return shard["PrimaryEndpoint"]["Address"], shard["ReaderEndpoint"]["Address"]
-
-
 @pytest.mark.timeout(300)
 def test_an_ipv6_group_with_tls_required_serves_tls_clients_through_a_failover(
     daemon: Daemon, tmp_path: Path
 ) -> None:
     require_dual_stack(daemon)
     client = daemon.client()
-    group = create_and_wait(
-        client, ReplicationGroupId="safe6", ReplicationGroupDescription="d",
-        CacheNodeType=NODE_TYPE, NumCacheClusters=2, AutomaticFailoverEnabled=True,
-        NetworkType="ipv6", TransitEncryptionEnabled=True,
-    )  # fmt: skip
+    group = an_ipv6_group(client, "safe6", NODE_TYPE, TransitEncryptionEnabled=True)
     assert (group["NetworkType"], group["TransitEncryptionMode"]) == ("ipv6", "required")
     ca = ca_file(daemon, tmp_path)  # fetched from the daemon, as a client would
-    primary, reader = shown(group)
+    primary, reader = endpoints(group)
     nodes = members(group)
     assert all(":" in address for address in [primary, reader, *nodes.values()])
 
@@ -135,7 +126,7 @@ def test_an_ipv6_group_with_tls_required_serves_tls_clients_through_a_failover(
         taken = len(writer.acked)
         wait_until(lambda: len(writer.acked) > taken + 100, 10, "writes after the failover")
     (new,) = primaries(group)
-    assert new != old and shown(group) == (primary, reader)
+    assert new != old and endpoints(group) == (primary, reader)
     with tls_client(primary, ca) as reading:
         assert reading.execute_command("ROLE")[0] == b"master"
     # A planned failover holds writes until the replica has them: none acknowledged is lost.
@@ -155,13 +146,9 @@ def test_an_ipv6_group_with_tls_required_serves_tls_clients_through_a_failover(
 def test_a_running_ipv6_group_moves_to_tls_and_back(daemon: Daemon, tmp_path: Path) -> None:
     require_dual_stack(daemon)
     client = daemon.client()
-    group = create_and_wait(
-        client, ReplicationGroupId="turn6", ReplicationGroupDescription="d",
-        CacheNodeType=NODE_TYPE, NumCacheClusters=2, AutomaticFailoverEnabled=True,
-        NetworkType="ipv6",
-    )  # fmt: skip
+    group = an_ipv6_group(client, "turn6", NODE_TYPE)
     ca = ca_file(daemon, tmp_path)
-    primary, _ = shown(group)
+    primary, _ = endpoints(group)
     nodes = members(group)
     (first,) = primaries(group)
     plain = redis.Redis(host=primary, port=6379, socket_timeout=2)
