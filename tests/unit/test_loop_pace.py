@@ -10,11 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from test_loop_failures import NoEndpoints
 
 from cachefleet.model.observed import GroupObservation
 from cachefleet.model.spec import GroupSpec
 from cachefleet.model.state import GroupRecord, GroupState
+from cachefleet.reconcile import loop as loop_module
+from cachefleet.reconcile.draft import Decision
 from cachefleet.reconcile.execute import Executor
 from cachefleet.reconcile.loop import Loop
 from cachefleet.settings import LoopSettings
@@ -96,6 +99,36 @@ def test_a_settled_group_is_observed_in_full_when_its_probe_is_due(tmp_path: Pat
         loop.wake(SCOPE, spec.key)
         await until(lambda: engine.observations >= 6, "full observations every probe interval")
         assert engine.glances > engine.observations, "glances in between"
+        await loop.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_cycle_whose_plan_asks_for_it_is_followed_by_the_next_without_a_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long piece of work done a step a cycle (a resharding's slot moves) is not stretched by
+    the loop's pause between its steps; a plan that does not ask keeps the usual pace."""
+    spec = a_group(3)
+    n1, n2, n3 = spec.nodes
+    engine = CountingEngine(observed(primary(n1), replica(n2, n1), replica(n3, n1)))
+    store = Store(tmp_path / "state.db")
+    store.insert_group(GroupRecord(spec, available(spec)))
+    executor = Executor(engine, NoEndpoints(), store)  # type: ignore[arg-type]
+    pace = LoopSettings(interval_s=30.0, settled_interval_s=30.0)
+    loop = Loop(store, engine, executor, pace, lambda: T0)  # type: ignore[arg-type]
+    steps = iter([True, True, True, False])
+
+    def one_step(spec: GroupSpec, state: GroupState, *args: object, **kwargs: object) -> Decision:
+        return Decision((), "a step", state, at_once=next(steps, False))
+
+    monkeypatch.setattr(loop_module, "plan_group", one_step)
+
+    async def scenario() -> None:
+        loop.wake(SCOPE, spec.key)
+        await until(lambda: engine.observations >= 4, "four cycles, three of them at once")
+        await asyncio.sleep(0.2)
+        assert engine.observations == 4, "then the usual pause (30 s)"
         await loop.stop()
 
     asyncio.run(scenario())

@@ -168,6 +168,7 @@ def test_the_planner_moves_a_batch_records_it_then_writes_the_layout():
     assert step[0].operation.progress == ReshardProgress(ReshardStep.MIGRATE, SLOTS_PER_STEP)
     assert decision.actions.index(move) < decision.actions.index(step[0])
     assert f"{100 * SLOTS_PER_STEP / params.total:.0f} %" in decision.reason
+    assert decision.at_once  # the next step follows without the loop's pause
     done = replace(operation, progress=ReshardProgress(ReshardStep.MIGRATE, params.total))
     final = plan_group(grown, state, False, seen, Memory(), T0, (done,))
     (record,) = [a for a in final.actions if isinstance(a, RecordShards)]
@@ -187,6 +188,7 @@ def test_a_batch_whose_source_primary_is_lost_waits_then_moves_from_its_replica(
                     replica(b2, b1, True), primary(c1, True), replica(c2, c1, True))  # fmt: skip
     waiting = plan_group(grown, state, False, lost, Memory(), T0, (migrating,))
     assert not [a for a in waiting.actions if isinstance(a, MoveSlotBatches)]
+    assert not waiting.at_once  # waiting for a failover: the loop's usual pace
     assert not [a for a in waiting.actions if isinstance(a, RecordOperation)]
     back = replica(a1, a2, True)  # the old primary, restarted as its replica
     promoted = observed(back, primary(a2, True), primary(b1, True), replica(b2, b1, True),

@@ -35,7 +35,8 @@ class Decision:
     """What to do this cycle, why, and what to publish afterwards.
 
     ``operation`` is the operation this cycle worked on, as it was read (the loop charges a
-    failed step to it).
+    failed step to it). ``at_once``: the next cycle may begin without the usual pause (this one
+    did one step of a long piece of work, and the next is ready to plan).
     """
 
     actions: tuple[Action, ...]
@@ -44,6 +45,7 @@ class Decision:
     events: tuple[EventNote, ...] = ()
     settled: bool = False
     operation: Operation | None = None
+    at_once: bool = False
 
 
 @dataclass(slots=True)
@@ -60,6 +62,7 @@ class Draft:
     scheduled: list[Operation] = field(default_factory=list)  # waiting for the window
     parameters: NodeParameters | None = None  # what the nodes should run with (None: unknown)
     seeds: dict[str, SeedFile] = field(default_factory=dict)  # node id → file it starts on
+    at_once: bool = False  # see `Decision`
 
     def node_state(self, node_id: str) -> NodeState:
         return self.state.node(node_id)
@@ -84,7 +87,13 @@ class Draft:
     def decision(self, reason: str) -> Decision:
         settled = not self.actions and not self.waits and not self.operation_active
         return Decision(
-            tuple(self.actions), reason, self.state, tuple(self.events), settled, self.operation
+            tuple(self.actions),
+            reason,
+            self.state,
+            tuple(self.events),
+            settled,
+            self.operation,
+            self.at_once,
         )
 
 

@@ -60,6 +60,7 @@ class _Worker:
     failures: int = 0  # failed cycles in a row
     failing_since: float | None = None  # monotonic time of the first of them
     pause_s: float | None = None  # the next pause, when a failure set one
+    at_once: bool = False  # the last cycle's plan asked for the next one without a pause
     seen: tuple[GroupSpec, GroupState, object] | None = None  # what a settled cycle left
     probe_due: float = 0.0  # monotonic time of a settled group's next full cycle
 
@@ -149,6 +150,8 @@ class Loop:
                 pause = self._settings.interval_s
                 if worker.settled:
                     pause = self._settings.settled_interval_s
+                elif worker.at_once:
+                    pause, worker.at_once = 0.0, False
                 if worker.pause_s is not None:
                     pause, worker.pause_s = worker.pause_s, None
                 await self._pause(wake, pause)
@@ -210,6 +213,7 @@ class Loop:
             self._on_failure(worker, record, decision, classify(exc), now)
             return True
         worker.failures, worker.failing_since, worker.pause_s = 0, None, None
+        worker.at_once = decision.at_once
         self._remember(worker, record.spec, decision)
         worker.settled = decision.settled
         if decision.settled and not decision.events:
