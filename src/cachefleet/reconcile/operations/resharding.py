@@ -59,7 +59,9 @@ def plan_resharding(
                 return
             migrate = ReshardProgress(ReshardStep.MIGRATE)
             draft.actions.append(RecordOperation(operation.advanced(migrate, now)))
-            draft.waits.append("resharding: new shards joined")
+            draft.waits.append(
+                "resharding: new shards joined" if params.added else "resharding: moving slots"
+            )
             draft.at_once = True
         case ReshardStep.MIGRATE:
             _migrate(draft, operation, params, progress, observation, now)
