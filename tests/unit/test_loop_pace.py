@@ -49,6 +49,14 @@ class CountingEngine:
 
 def a_settled_group(tmp_path: Path, probe_every: float) -> tuple[GroupSpec, CountingEngine, Loop]:
     """A healthy 3-node group in a real store, a loop pacing it every 10 ms."""
+    pace = LoopSettings(
+        interval_s=0.01, settled_interval_s=0.01, settled_probe_interval_s=probe_every
+    )
+    return a_paced_group(tmp_path, pace)
+
+
+def a_paced_group(tmp_path: Path, pace: LoopSettings) -> tuple[GroupSpec, CountingEngine, Loop]:
+    """A healthy 3-node group in a real store, a loop at this pace."""
     spec = a_group(3)
     n1, n2, n3 = spec.nodes
     seen = observed(primary(n1), replica(n2, n1), replica(n3, n1), sentinel=n1.node_id)
@@ -56,9 +64,6 @@ def a_settled_group(tmp_path: Path, probe_every: float) -> tuple[GroupSpec, Coun
     store = Store(tmp_path / "state.db")
     store.insert_group(GroupRecord(spec, available(spec)))
     executor = Executor(engine, NoEndpoints(), store)  # type: ignore[arg-type]
-    pace = LoopSettings(
-        interval_s=0.01, settled_interval_s=0.01, settled_probe_interval_s=probe_every
-    )
     loop = Loop(store, engine, executor, pace, lambda: T0)  # type: ignore[arg-type]
     return spec, engine, loop
 
@@ -109,14 +114,8 @@ def test_a_cycle_whose_plan_asks_for_it_is_followed_by_the_next_without_a_pause(
 ) -> None:
     """A long piece of work done a step a cycle (a resharding's slot moves) is not stretched by
     the loop's pause between its steps; a plan that does not ask keeps the usual pace."""
-    spec = a_group(3)
-    n1, n2, n3 = spec.nodes
-    engine = CountingEngine(observed(primary(n1), replica(n2, n1), replica(n3, n1)))
-    store = Store(tmp_path / "state.db")
-    store.insert_group(GroupRecord(spec, available(spec)))
-    executor = Executor(engine, NoEndpoints(), store)  # type: ignore[arg-type]
     pace = LoopSettings(interval_s=30.0, settled_interval_s=30.0)
-    loop = Loop(store, engine, executor, pace, lambda: T0)  # type: ignore[arg-type]
+    spec, engine, loop = a_paced_group(tmp_path, pace)
     steps = iter([True, True, True, False])
 
     def one_step(spec: GroupSpec, state: GroupState, *args: object, **kwargs: object) -> Decision:
