@@ -41,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,7 +60,7 @@ from _daemon import (
     wait_for,
 )
 from _timed import TimedProcess, Timing, p99
-from redis.cluster import RedisCluster
+from redis.cluster import NodesManager, RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
@@ -71,16 +73,21 @@ GROUP = "bench-rs"
 
 def _time_commands(host: str, port: int, names: list[str], stop: Any, out: Any) -> None:
     """A ``RedisCluster`` client doing a SET and a GET of one of ``names`` in turn until
-    ``stop`` is set (or `MAX_CLIENT_S`); then it sends its timings, when each error happened and
-    the errors by kind through ``out``. Runs in a process of its own (`TimedProcess`)."""
+    ``stop`` is set (or `MAX_CLIENT_S`); then it sends its timings, when each error happened, the
+    errors by kind, and when each pair began that met a redirection (redis-py moved a slot in
+    its map or read the whole map again) through ``out``. Runs in a process of its own
+    (`TimedProcess`)."""
+    redirections = _count_redirections()
     cluster = RedisCluster(host=host, port=port)
     deadline = time.monotonic() + MAX_CLIENT_S
     rng = random.Random(7)
     timings: list[Timing] = []
     failed_at: list[float] = []
+    redirected: list[float] = []
     kinds: dict[str, int] = {}
     while not stop.is_set() and time.monotonic() < deadline:
         key = rng.choice(names)
+        seen = redirections[0]
         started = time.monotonic()
         try:
             cluster.set(key, VALUE)
@@ -91,7 +98,28 @@ def _time_commands(host: str, port: int, names: list[str], stop: Any, out: Any) 
             kinds[kind] = kinds.get(kind, 0) + 1
             continue
         timings.append((started, time.monotonic() - started))
-    out.send((timings, failed_at, kinds))
+        if redirections[0] != seen:
+            redirected.append(started)
+    out.send((timings, failed_at, kinds, redirected))
+
+
+def _count_redirections() -> list[int]:
+    """Count, in this process, redis-py's slot-map updates after a ``MOVED`` and its full
+    refreshes (one every five ``MOVED``, which also drops its connections); the one-item list
+    they are counted in."""
+    count = [0]
+    manager = NodesManager
+
+    def counted(method: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            count[0] += 1
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    manager.move_slot = counted(manager.move_slot)  # type: ignore[method-assign]
+    manager.initialize = counted(manager.initialize)  # type: ignore[method-assign]
+    return count
 
 
 @dataclass
@@ -105,6 +133,7 @@ class Client:
     timings: list[Timing] = field(default_factory=list)
     failed_at: list[float] = field(default_factory=list)  # when each error happened
     kinds: dict[str, int] = field(default_factory=dict)  # error type and message -> count
+    redirected: set[float] = field(default_factory=set)  # when each redirected pair began
     _process: TimedProcess | None = None
 
     def start(self) -> None:
@@ -113,7 +142,8 @@ class Client:
 
     def finish(self) -> None:
         assert self._process is not None
-        self.timings, self.failed_at, self.kinds = self._process.finish()
+        self.timings, self.failed_at, self.kinds, redirected = self._process.finish()
+        self.redirected = set(redirected)
 
     @property
     def errors(self) -> int:
@@ -124,6 +154,14 @@ class Client:
 
     def p99(self, since: float, until: float) -> float:
         return p99(self.timings, since, until)[0]
+
+    def p99_unredirected(self, since: float, until: float) -> float:
+        """The p99 of the pairs that met no redirection."""
+        plain = [timing for timing in self.timings if timing[0] not in self.redirected]
+        return p99(plain, since, until)[0]
+
+    def redirected_between(self, since: float, until: float) -> int:
+        return sum(since <= t < until for t in self.redirected)
 
 
 def fill(cluster: RedisCluster, keys: int) -> None:
@@ -202,10 +240,30 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> B
     """Time ``redis-cli --cluster reshard`` moving ``slots`` slots holding ``keys`` between two
     primaries that have a replica each, as the group's shards do: there, then back under a
     client like the group's."""
-    server = shutil.which("redis-server")
-    cli = shutil.which("redis-cli")
-    if server is None or cli is None:
-        raise SystemExit("redis-server and redis-cli are needed")
+    cli = _tool("redis-cli")
+    with plain_cluster(address_base, work) as (hosts, ids):
+        names = fill_slots(redis.Redis(host=hosts[0]), keys, slots)
+        idle_s = reshard(cli, hosts[0], ids[0], ids[1], slots)
+        user = Client(hosts[0], 6379, names)
+        user.start()
+        try:
+            time.sleep(BASELINE_S)
+            began = time.monotonic()
+            loaded_s = reshard(cli, hosts[0], ids[1], ids[0], slots)
+            ended = time.monotonic()
+        finally:
+            user.finish()
+    return Baseline(
+        idle_s, loaded_s, user.p99(began - BASELINE_S, began), user.p99(began, ended), user.errors
+    )
+
+
+@contextmanager
+def plain_cluster(address_base: str, work: Path) -> Iterator[tuple[list[str], list[str]]]:
+    """Four plain ``redis-server --cluster-enabled yes`` on ``{address_base}.250.1-4``, port
+    6379: two primaries with a replica each, as a group's shards; the first holds every slot.
+    Yields their hosts and node ids (primaries first); stops them afterwards."""
+    server = _tool("redis-server")
     hosts = [f"{address_base}.250.{n}" for n in (1, 2, 3, 4)]  # primaries, then their replicas
     processes = []
     for index, host in enumerate(hosts):
@@ -215,7 +273,9 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> B
             [server, "--bind", host, "--bind-source-addr", host, "--port", "6379",
              "--cluster-enabled", "yes",
              "--cluster-config-file", str(directory / "nodes.conf"), "--save", "",
-             "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no"],
+             "--appendonly", "no", "--dir", str(directory), "--protected-mode", "no",
+             # a primary whose slots all moved away stays one (moves go back and forth)
+             "--cluster-allow-replica-migration", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))  # fmt: skip
     try:
@@ -229,28 +289,21 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> B
         for replica, primary in ((2, 0), (3, 1)):
             nodes[replica].execute_command("CLUSTER", "REPLICATE", ids[primary])
         wait_for(lambda: all(_linked(nodes[r]) for r in (2, 3)), 30, "plain replicas")
-        names = _fill_slots(nodes[0], keys, slots)
-        idle_s = _reshard(cli, hosts[0], ids[0], ids[1], slots)
-        user = Client(hosts[0], 6379, names)
-        user.start()
-        try:
-            time.sleep(BASELINE_S)
-            began = time.monotonic()
-            loaded_s = _reshard(cli, hosts[0], ids[1], ids[0], slots)
-            ended = time.monotonic()
-        finally:
-            user.finish()
-        return Baseline(
-            idle_s, loaded_s, user.p99(began - BASELINE_S, began), user.p99(began, ended),
-            user.errors,
-        )  # fmt: skip
+        yield hosts, ids
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
 
 
-def _fill_slots(node: redis.Redis, keys: int, slots: int) -> list[str]:
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is needed")
+    return found
+
+
+def fill_slots(node: redis.Redis, keys: int, slots: int) -> list[str]:
     """About ``keys`` keys spread evenly over the first ``slots`` slots; their names."""
     per_slot = max(keys // max(slots, 1), 1)
     names = [
@@ -264,7 +317,7 @@ def _fill_slots(node: redis.Redis, keys: int, slots: int) -> list[str]:
     return names
 
 
-def _reshard(cli: str, host: str, source: str, target: str, slots: int) -> float:
+def reshard(cli: str, host: str, source: str, target: str, slots: int) -> float:
     """Seconds for redis-cli to move ``slots`` slots from ``source`` to ``target``."""
     started = time.monotonic()
     subprocess.run(
@@ -369,6 +422,9 @@ def main() -> int:
           f"{user.errors_between(halfway, ended)} in 6 -> 3), keys missing {missing}")  # fmt: skip
     print(f"  p99 in 3 -> 6 {user.p99(began, halfway) * 1000:.2f} ms, "
           f"in 6 -> 3 {user.p99(halfway, ended) * 1000:.2f} ms")  # fmt: skip
+    print(f"  p99 of the pairs that met no redirection "
+          f"{user.p99_unredirected(began, ended) * 1000:.2f} ms "
+          f"({user.redirected_between(began, ended)} pairs redirected)")  # fmt: skip
     for kind, count in sorted(user.kinds.items()):
         print(f"  {count} x {kind}")
     print(f"client under redis-cli's move: p99 before {cli.p99_before * 1000:.2f} ms, during "

@@ -15,7 +15,12 @@ to the control plane. No client ever sees the slot half moved, so no client is s
 an ``ASK``: a client that does not know the target yet (a new shard's primary is in no ``CLUSTER
 SLOTS`` reply until it owns a slot) learns it from the ``MOVED`` it gets instead, which every
 cluster client follows (redis-py 8 fails on an ``ASK`` to a node it has not discovered). The
-target's own ``NODE`` is written as soon as the source's reply is read (see `_Move._hand_over`).
+target claims the slot itself once the last of its keys arrived: the source's script sends a
+marker key (``{tag}:cachefleet-handover``, a key of the slot's, gone again at once) after them,
+which the target is waiting for with its claim queued behind (see `_Move._give_signalled`). It
+claims before it answers that ``MIGRATE``, so by the time the source ends its script with
+``NODE`` the target owns the slot, however long the control plane takes to read the reply (a
+target asking for credentials is still claimed for by the control plane: see `_Move._give`).
 A target clients know already (``announced``: its shard served slots before the resharding, as
 in a scale-in) gets the slot the way ``redis-cli`` hands it over instead: the source's script
 stops after the keys, the target claims the slot, then the source is told; meanwhile the source
@@ -37,8 +42,10 @@ it again with the shards' current primaries, and never leaves a slot importing o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 from redis.exceptions import RedisError, ResponseError
 
 from cachefleet.engine.client import NodeAccess, as_int, as_text, execute, session
@@ -57,24 +64,65 @@ MIGRATE_TIMEOUT_MS = 5000
 JOIN_TIMEOUT_S = 10.0
 _NOT_A_PRIMARY = "only with masters"
 
-#: One slot handed over, atomically on the source (a script runs as a transaction): if it holds
-#: fewer than ARGV[3] keys, ``MIGRATING``, ``MIGRATE`` of them all to ARGV[4]:ARGV[5] (a target
-#: that needs no credentials: see `_Move._give`), and unless ARGV[7] is 0, ``NODE`` the target
-#: ARGV[2]; the keys moved, or -1 for a bigger slot, left as it was. The keys' names never leave
-#: the source. A slot the source gave away before a crash only gets its ``NODE`` again.
+#: A call's slots handed over, atomically on the source (a script runs as a transaction). ARGV:
+#: the target's id, the most keys a slot may hold, the target's address, port and ``MIGRATE``
+#: timeout, whether to tell the source (``NODE``), whether to signal, then each slot with its
+#: marker's name (see `_marker`). Each slot holding fewer keys: ``MIGRATING``, ``MIGRATE`` of its
+#: keys to the target (one that needs no credentials: see `_Move._give`); a marker found among
+#: them (one that reached a target after a crash, and came back with a later move) is deleted,
+#: never moved. If every slot's keys went and signalling was asked, the last slot's marker
+#: follows them in a ``MIGRATE`` of its own: the target, waiting for it, claims the call's slots
+#: then (`_Move._give_signalled`). Then, if told, ``NODE`` the target for each slot whose keys
+#: went (a slot the source gave away before a crash gets its ``NODE`` again). The reply: for each
+#: slot the keys moved, -1 for a bigger slot (left as it was), -2 for one whose ``MIGRATE``
+#: failed; then 1 if the marker went. The keys' names never leave the source.
 _HAND_OVER = """
-local slot, target, most = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local keys = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, most)
-if #keys >= most then return -1 end
-redis.pcall('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target)  -- fails if given already
-if #keys > 0 then
-  local migrate = {'MIGRATE', ARGV[4], ARGV[5], '', 0, ARGV[6], 'REPLACE', 'KEYS'}
-  for _, key in ipairs(keys) do table.insert(migrate, key) end
-  redis.call(unpack(migrate))
+local target, most, host, port, timeout = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local tell, signal = ARGV[6] == '1', ARGV[7] == '1'
+local moved, complete, pushed, last = {}, true, false, #ARGV - 1
+for i = 8, last, 2 do
+  local slot, marker = ARGV[i], ARGV[i + 1]
+  local found = redis.call('CLUSTER', 'GETKEYSINSLOT', slot, most)
+  local keys = {}
+  for _, key in ipairs(found) do
+    if key == marker then redis.call('DEL', key) else table.insert(keys, key) end
+  end
+  if #found >= most then
+    table.insert(moved, -1)
+    complete = false
+  else
+    -- before MIGRATING: Redis 7 refuses a script a key its slot sends elsewhere (ASK), as it
+    -- does in a slot given away before a crash (Redis 6 lets it: undone below)
+    if i == last and signal and complete then
+      pushed = type(redis.pcall('RPUSH', marker, 1)) == 'number'
+    end
+    redis.pcall('CLUSTER', 'SETSLOT', slot, 'MIGRATING', target)  -- fails if given already
+    local sent = true
+    if #keys > 0 then
+      local migrate = {'MIGRATE', host, port, '', 0, timeout, 'REPLACE', 'KEYS'}
+      for _, key in ipairs(keys) do table.insert(migrate, key) end
+      sent = not redis.pcall(unpack(migrate)).err
+    end
+    table.insert(moved, sent and #keys or -2)
+    complete = complete and sent
+  end
 end
-if ARGV[7] ~= '0' then redis.call('CLUSTER', 'SETSLOT', slot, 'NODE', target) end
-return #keys
+if pushed then
+  local marker = ARGV[last + 1]
+  pushed = complete and not redis.pcall('MIGRATE', host, port, marker, 0, timeout, 'REPLACE').err
+  redis.pcall('DEL', marker)  -- one that did not go is never left behind
+end
+if tell then
+  for i = 8, last, 2 do
+    if moved[(i - 6) / 2] >= 0 then redis.call('CLUSTER', 'SETSLOT', ARGV[i], 'NODE', target) end
+  end
+end
+table.insert(moved, pushed and 1 or 0)
+return moved
 """
+
+#: The name a slot's hand-over marker gets: ``{tag}`` + this, the tag one of the slot's.
+MARKER_SUFFIX = ":cachefleet-handover"
 
 Command = tuple[str | int, ...]
 
@@ -132,7 +180,12 @@ async def move_slots(
         if n.is_primary and not n.failed and n.node_id not in (source_id, target_id)
     ]
     move = _Move(source_id, target_id, target, peers, atomic, announced)
-    async with session(source, 30.0) as src, session(target, 30.0) as dst:
+    async with (
+        session(source, 30.0) as src,
+        session(target, 30.0) as dst,
+        session(target, 30.0) as waiter,
+    ):
+        move.waiter = waiter
         replies = await _replies(src, [("CLUSTER", "COUNTKEYSINSLOT", s) for s in todo])
         counts = [as_int(c) for c in replies]
         held = dict(zip(todo, counts, strict=True))
@@ -179,6 +232,11 @@ class _Move:
         self.target, self.peers, self.atomic = target, peers, atomic
         # The source lets go of a small slot only after the target claimed it (see `_hand_over`).
         self.claim_first = announced
+        # Otherwise the target claims a call's slots as its marker arrives (`_give_signalled`), on
+        # a connection of its own that waits for the markers (`waiter`, its client id once known).
+        self.signalled = not announced and target.credentials is None
+        self.waiter: Redis | None = None
+        self._waiter_id: int | None = None
         self.keys = 0
 
     async def round(
@@ -198,50 +256,96 @@ class _Move:
         self, src: Redis, dst: Redis, slots: Sequence[int], counts: dict[int, int]
     ) -> list[int]:
         """Hand the slots over (`_HAND_OVER`) in calls of at most `KEYS_PER_CALL` keys to the
-        source, each call's slots claimed on the target as soon as its replies are read (the
-        claims' replies read after the round); the slots given to the target.
+        source; the slots given to the target.
 
-        Between a slot's hand-over and the target's claim the target still sends the slot's
-        clients back to the source, which sends them on to the target: a client's redirections
-        run out if that lasts (redis-py's after 16). The source answers a call once its last
-        slot is done, so a small call keeps that short, and the source serves its other clients
-        between two calls. The target may not claim before the keys left the source: the
-        source, still holding them, would delete them on hearing of the target's newer claim
-        (Redis drops the keys of a slot it loses that way).
+        A target clients may not know yet (a new shard's) claims a call's slots itself, the
+        moment their keys have all arrived (`_give_signalled`). Until both the source's
+        ``NODE`` and the target's claim are done, each sends the slot's clients to the other
+        (``MOVED``), and a client's redirections run out if that lasts (redis-py's after 16,
+        Jedis's after 5): a claim the control plane sent after reading the source's reply would
+        come as late as the control plane gets to it. The target may not claim before the keys
+        left the source: the source, still holding them, would delete them on hearing of the
+        target's newer claim (Redis drops the keys of a slot it loses that way). The source
+        answers a call once its last slot is done, and serves its other clients between two
+        calls.
 
-        With `claim_first`, the source keeps the emptied slots ``MIGRATING`` (it sends their
-        clients on with an ``ASK``, followed once) until the target claimed them; it is told
-        last, as ``redis-cli`` does.
+        With `claim_first` (a target the clients know), the source keeps the emptied slots
+        ``MIGRATING`` (it sends their clients on with an ``ASK``, followed once) until the target
+        claimed them; it is told last, as ``redis-cli`` does.
         """
         given: list[int] = []
+        claims = 0  # claims sent to the target whose replies are still to read
         for call in _rounds(slots, [counts[slot] for slot in slots], KEYS_PER_CALL):
-            won = await self._give(src, call)
+            if self.signalled and self.atomic:
+                given.extend(await self._give_signalled(src, dst, call))
+                continue
+            won, _ = await self._give(src, call)
             await _send(dst, [("CLUSTER", "SETSLOT", slot, "NODE", self.target_id) for slot in won])
+            claims += len(won)
             given.extend(won)
-        await _each_reply(dst, len(given))
+        await _each_reply(dst, claims)
         if self.claim_first:
             await self.confirm(src, dst, given, claim=False)
         return given
 
-    async def _give(self, src: Redis, slots: Sequence[int]) -> list[int]:
-        """Hand these slots over in one write to the source; the ones it gave away (not one that
-        writes made big since, nor one whose ``MIGRATE`` failed: the batches take those).
+    async def _give_signalled(self, src: Redis, dst: Redis, slots: Sequence[int]) -> list[int]:
+        """`_give` these slots with a marker: before the source's call, the target is asked, on
+        the `waiter` connection, to wait for the marker of the call's last slot (``BLPOP``, as
+        ``ASKING``: the slot is importing) and then to claim every slot of the call. The source
+        sends the marker only after every slot's keys arrived, so no claim can come before them.
+
+        A marker that does not come (a slot that writes made big since, a ``MIGRATE`` that
+        failed) leaves the waiter blocked with its claims still unread: it is closed (Redis
+        drops a closed connection's commands unrun), the slots given are claimed from here, and
+        a marker that arrived without a waiter is deleted."""
+        waiter = self.waiter
+        assert waiter is not None
+        if self._waiter_id is None:
+            self._waiter_id = as_int(await execute(waiter, "CLIENT", "ID"))
+        waits: list[Command] = [("ASKING",), ("BLPOP", _marker(slots[-1]), 0)]
+        waits.extend(("CLUSTER", "SETSLOT", slot, "NODE", self.target_id) for slot in slots)
+        await _send(waiter, waits)
+        won, signalled = await self._give(src, slots, marked=True)
+        if signalled:
+            claimed = await _read(waiter, len(waits))
+            if not any(isinstance(reply, Exception) for reply in claimed):
+                return won
+        await self._close_waiter(dst)
+        await self.confirm(src, dst, won, claim=True, told=True)
+        await _replies(dst, [("ASKING",), ("DEL", _marker(slots[-1]))], check=False)
+        return won
+
+    async def _close_waiter(self, dst: Redis) -> None:
+        """Close the waiter on the target's side (its unread claims dropped unrun); the next
+        call opens a new one."""
+        waiter = self.waiter
+        assert waiter is not None and waiter.connection is not None
+        await _each(dst, [("CLIENT", "KILL", "ID", self._waiter_id or 0)])
+        await waiter.connection.disconnect()
+        self._waiter_id = None
+
+    async def _give(
+        self, src: Redis, slots: Sequence[int], marked: bool = False
+    ) -> tuple[list[int], bool]:
+        """Hand these slots over in one call to the source; the ones it gave away (not one that
+        writes made big since, nor one whose ``MIGRATE`` failed: the batches take those), and,
+        when ``marked``, whether it sent the marker (every slot given).
 
         A target that asks for credentials gets them in ``MIGRATE``'s own ``AUTH2``, which
         Redis keeps out of its slow log and ``MONITOR``; a script's arguments are logged as
         they are, so then each slot moves in a transaction instead (`_give_in_transactions`).
         """
         if self.target.credentials is not None:
-            return await self._give_in_transactions(src, slots)
-        replies = await _replies(src, [self._script(slot) for slot in slots], check=False)
-        won = []
-        for slot, moved in zip(slots, replies, strict=True):
-            if isinstance(moved, int) and moved >= 0:
-                won.append(slot)
-                self.keys += moved
-            elif isinstance(moved, Exception) and _NOT_A_PRIMARY in str(moved):
-                won.append(slot)  # it turned replica of the target: the slot is given
-        return won
+            return await self._give_in_transactions(src, slots), False
+        (reply,) = await _replies(src, [self._script(slots, marked)], check=False)
+        if isinstance(reply, Exception):
+            # it turned replica of the target: the slots are given
+            return (list(slots) if _NOT_A_PRIMARY in str(reply) else []), False
+        assert isinstance(reply, list)
+        counts = [as_int(count) for count in reply[:-1]]
+        self.keys += sum(count for count in counts if count > 0)
+        won = [slot for slot, count in zip(slots, counts, strict=True) if count >= 0]
+        return won, as_int(reply[-1]) == 1
 
     async def _give_in_transactions(self, src: Redis, slots: Sequence[int]) -> list[int]:
         """`_give` as one ``MULTI``/``EXEC`` per slot (``MIGRATING``, ``MIGRATE`` of the keys
@@ -279,11 +383,12 @@ class _Move:
                 self.keys += len(keys[slot])
         return won
 
-    def _script(self, slot: int) -> Command:
+    def _script(self, slots: Sequence[int], marked: bool) -> Command:
         target = self.target
-        return ("EVAL", _HAND_OVER, 0, slot, self.target_id, KEYS_PER_MIGRATE,
-                target.address, target.port, MIGRATE_TIMEOUT_MS,
-                0 if self.claim_first else 1)  # fmt: skip
+        each = [part for slot in slots for part in (slot, _marker(slot))]
+        return ("EVAL", _HAND_OVER, 0, self.target_id, KEYS_PER_MIGRATE, target.address,
+                target.port, MIGRATE_TIMEOUT_MS, 0 if self.claim_first else 1,
+                1 if marked else 0, *each)  # fmt: skip
 
     async def _drain(self, src: Redis, slot: int) -> None:
         while True:
@@ -325,6 +430,25 @@ class _Move:
         them anyway, a little later)."""
         node = [("CLUSTER", "SETSLOT", s, "NODE", self.target_id) for s in slots]
         await run_all([_tell(peer, node) for peer in self.peers])
+
+
+def _marker(slot: int) -> str:
+    """The name of a slot's hand-over marker: a key of that slot (by its hash tag)."""
+    return f"{{{_slot_tags()[slot]}}}{MARKER_SUFFIX}"
+
+
+@cache
+def _slot_tags() -> list[str]:
+    """A hash tag for each of the 16,384 slots (found once, in about 110,000 tries)."""
+    tags: list[str | None] = [None] * 16384
+    missing, n = 16384, 0
+    while missing:
+        slot = key_slot(str(n).encode())
+        if tags[slot] is None:
+            tags[slot] = str(n)
+            missing -= 1
+        n += 1
+    return [tag or "" for tag in tags]
 
 
 def _names(reply: object) -> list[str]:
