@@ -320,7 +320,8 @@ class _Move:
         call opens a new one."""
         waiter = self.waiter
         assert waiter is not None and waiter.connection is not None
-        await _each(dst, [("CLIENT", "KILL", "ID", self._waiter_id or 0)])
+        # a waiter already gone (no such client) has dropped its claims all the same
+        await _replies(dst, [("CLIENT", "KILL", "ID", self._waiter_id or 0)], check=False)
         await waiter.connection.disconnect()
         self._waiter_id = None
 
