@@ -61,8 +61,9 @@ from _daemon import (
 )
 from _timed import TimedProcess, Timing, p99
 from redis.cluster import NodesManager, RedisCluster
-from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
+
+from cachefleet.engine.resharding import slot_tag
 
 VALUE = b"v" * 1024
 BASELINE_S = 3.0
@@ -240,7 +241,7 @@ def redis_cli_reshard(address_base: str, keys: int, slots: int, work: Path) -> B
     """Time ``redis-cli --cluster reshard`` moving ``slots`` slots holding ``keys`` between two
     primaries that have a replica each, as the group's shards do: there, then back under a
     client like the group's."""
-    cli = _tool("redis-cli")
+    cli = tool("redis-cli")
     with plain_cluster(address_base, work) as (hosts, ids):
         names = fill_slots(redis.Redis(host=hosts[0]), keys, slots)
         idle_s = reshard(cli, hosts[0], ids[0], ids[1], slots)
@@ -263,7 +264,7 @@ def plain_cluster(address_base: str, work: Path) -> Iterator[tuple[list[str], li
     """Four plain ``redis-server --cluster-enabled yes`` on ``{address_base}.250.1-4``, port
     6379: two primaries with a replica each, as a group's shards; the first holds every slot.
     Yields their hosts and node ids (primaries first); stops them afterwards."""
-    server = _tool("redis-server")
+    server = tool("redis-server")
     hosts = [f"{address_base}.250.{n}" for n in (1, 2, 3, 4)]  # primaries, then their replicas
     processes = []
     for index, host in enumerate(hosts):
@@ -296,7 +297,7 @@ def plain_cluster(address_base: str, work: Path) -> Iterator[tuple[list[str], li
             process.wait(timeout=30)
 
 
-def _tool(name: str) -> str:
+def tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
         raise SystemExit(f"{name} is needed")
@@ -306,9 +307,7 @@ def _tool(name: str) -> str:
 def fill_slots(node: redis.Redis, keys: int, slots: int) -> list[str]:
     """About ``keys`` keys spread evenly over the first ``slots`` slots; their names."""
     per_slot = max(keys // max(slots, 1), 1)
-    names = [
-        f"{{{tag}}}:{i}" for tag in _tags(list(range(slots))).values() for i in range(per_slot)
-    ]
+    names = [f"{{{slot_tag(slot)}}}:{i}" for slot in range(slots) for i in range(per_slot)]
     pipe = node.pipeline(transaction=False)
     for start in range(0, len(names), 5000):
         for name in names[start : start + 5000]:
@@ -346,18 +345,6 @@ def _pings(node: redis.Redis) -> bool:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _tags(slots: list[int]) -> dict[int, str]:
-    """A hash tag for each of these slots, found in one pass."""
-    wanted, found = set(slots), {}
-    n = 0
-    while len(found) < len(wanted):
-        slot = key_slot(f"t{n}".encode())
-        if slot in wanted and slot not in found:
-            found[slot] = f"t{n}"
-        n += 1
-    return found
 
 
 def main() -> int:

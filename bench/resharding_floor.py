@@ -37,7 +37,7 @@ from pathlib import Path
 
 import redis
 from _daemon import parse_args, table, verdict
-from resharding import BASELINE_S, Client, _tool, fill_slots, plain_cluster, reshard
+from resharding import BASELINE_S, Client, fill_slots, plain_cluster, reshard, tool
 
 from cachefleet.engine.resharding import _HAND_OVER, KEYS_PER_MIGRATE, MIGRATE_TIMEOUT_MS
 
@@ -99,7 +99,7 @@ def timed(mover: str, move: Callable[[], int]) -> Move:
 
 def passes(hosts: list[str], ids: list[str], keys: int) -> list[Move]:
     """Every mover once, the slots going from one primary to the other and back."""
-    cli = _tool("redis-cli")
+    cli = tool("redis-cli")
     nodes = [redis.Redis(host=host, socket_timeout=30) for host in hosts[:2]]
     moves = []
     for index, pause_ms in enumerate((None, *PAUSES_MS)):

@@ -155,8 +155,7 @@ def test_a_new_shards_primary_claims_each_slot_itself_as_its_keys_arrive(
     source, target = redis_node(cluster=True), redis_node(cluster=True)
     asyncio.run(_joined([ShardLayout(source.access, (), ((0, 16383),))], target, [source]))
     moving = list(range(0, 48))
-    tags = {key_slot(f"t{n}".encode()): f"t{n}" for n in range(200_000)}
-    names = [f"{{{tags[slot]}}}:{i}" for slot in moving for i in range(8)]
+    names = [f"{{{resharding.slot_tag(slot)}}}:{i}" for slot in moving for i in range(8)]
     seed = RedisCluster(host=source.address, port=source.port, socket_timeout=5)
     seed.mset_nonatomic({name: name for name in names})
     plain_target = redis.Redis(host=target.address, port=target.port)

@@ -234,7 +234,7 @@ class _Move:
         self.claim_first = announced
         # Otherwise the target claims a call's slots as its marker arrives (`_give_signalled`), on
         # a connection of its own that waits for the markers (`waiter`, its client id once known).
-        self.signalled = not announced and target.credentials is None
+        self.signalled = atomic and not announced and target.credentials is None
         self.waiter: Redis | None = None
         self._waiter_id: int | None = None
         self.keys = 0
@@ -276,7 +276,7 @@ class _Move:
         given: list[int] = []
         claims = 0  # claims sent to the target whose replies are still to read
         for call in _rounds(slots, [counts[slot] for slot in slots], KEYS_PER_CALL):
-            if self.signalled and self.atomic:
+            if self.signalled:
                 given.extend(await self._give_signalled(src, dst, call))
                 continue
             won, _ = await self._give(src, call)
@@ -435,7 +435,12 @@ class _Move:
 
 def _marker(slot: int) -> str:
     """The name of a slot's hand-over marker: a key of that slot (by its hash tag)."""
-    return f"{{{_slot_tags()[slot]}}}{MARKER_SUFFIX}"
+    return f"{{{slot_tag(slot)}}}{MARKER_SUFFIX}"
+
+
+def slot_tag(slot: int) -> str:
+    """A hash tag whose keys (``{tag}…``) all fall in this slot."""
+    return _slot_tags()[slot]
 
 
 @cache
